@@ -1,0 +1,3 @@
+from pynet.cli.main import main
+
+main()

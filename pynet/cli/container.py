@@ -1,0 +1,474 @@
+"""Container commands: run, ps, inspect, exec, stop, kill, rm, logs, port (Docker's flags).
+
+pynet has no images: ``pynet run [OPTIONS] COMMAND [ARG...]`` runs a host command in a
+new sandbox (``--rootfs DIR`` chroots into a directory).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import click
+
+from pynet.cli.main import ExitCode, RunFailure
+from pynet.errors import InvalidArgument, NotFound, PynetError
+
+RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False}
+
+
+def _controller():  # type: ignore[no-untyped-def]
+    from pynet.cnm.controller import Controller
+
+    ctl = Controller()
+    ctl.ensure_ready()
+    return ctl
+
+
+def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty: bool) -> dict[str, str]:
+    from pynet.cnm.containers import DEFAULT_PATH
+
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, "HOME": "/root"}
+    if tty:
+        env["TERM"] = "xterm"
+    lines: list[str] = []
+    for path in env_files:
+        try:
+            with open(path) as f:
+                lines += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+        except OSError as exc:
+            raise InvalidArgument(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}",
+                                  from_daemon=False) from None
+    for item in [*lines, *values]:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid environment variable: {item}", from_daemon=False)
+        if sep:
+            env[key] = value
+        elif key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+# -- run ---------------------------------------------------------------------------------
+@click.command("run", context_settings=RUN_CONTEXT)
+@click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
+@click.option("--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits")
+@click.option("--name", default="", help="Assign a name to the container")
+@click.option("--network", "--net", "network", default="bridge", help="Connect a container to a network")
+@click.option("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+@click.option("--ip6", default="", help="IPv6 address (e.g., 2001:db8::33)")
+@click.option("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+@click.option("-h", "--hostname", default="", help="Container host name")
+@click.option("--domainname", default="", help="Container NIS domain name")
+@click.option("--network-alias", "--net-alias", "aliases", multiple=True, help="Add network-scoped alias for the container")
+@click.option("--dns", multiple=True, help="Set custom DNS servers")
+@click.option("--dns-search", multiple=True, help="Set custom DNS search domains")
+@click.option("--dns-option", "--dns-opt", "dns_options", multiple=True, help="Set DNS options")
+@click.option("--add-host", multiple=True, help="Add a custom host-to-IP mapping (host:ip)")
+@click.option("-e", "--env", multiple=True, help="Set environment variables")
+@click.option("--env-file", multiple=True, help="Read in a file of environment variables")
+@click.option("-w", "--workdir", default="", help="Working directory inside the container")
+@click.option("--rootfs", default="", help="Run the command chrooted into this directory")
+@click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host")
+@click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports")
+@click.option("--expose", multiple=True, help="Expose a port or a range of ports")
+@click.option("-l", "--label", multiple=True, help="Set meta data on a container")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (uses pynet's own terminal)")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(**kw) -> None:  # type: ignore[no-untyped-def]
+    """Run a command in a new container (its own network sandbox).
+
+    \b
+    Examples:
+      pynet run -d --name c1 --network mynet sleep 1000
+      pynet run --rm --network mynet ping -c1 c1
+    """
+    try:
+        code = _run(**kw)
+    except RunFailure:
+        raise
+    except PynetError as exc:
+        raise RunFailure(exc.render(), 125) from None
+    raise ExitCode(code)
+
+
+def _run(**kw) -> int:  # type: ignore[no-untyped-def]
+    from pynet.cnm.containers import RunRequest
+    from pynet.cnm.endpoints import AttachRequest
+
+    req = RunRequest(
+        argv=list(kw["command"]), name=kw["name"], network=kw["network"],
+        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=kw["mac_address"]),
+        hostname=kw["hostname"], domainname=kw["domainname"], dns=list(kw["dns"]),
+        dns_search=list(kw["dns_search"]), dns_options=list(kw["dns_options"]),
+        extra_hosts=_extra_hosts(kw["add_host"]), env=list(kw["env"]), workdir=kw["workdir"],
+        rootfs=kw["rootfs"], detach=kw["detach"], auto_remove=kw["auto_remove"], tty=kw["tty"],
+        interactive=kw["interactive"], labels=dict(x.partition("=")[::2] for x in kw["label"]),
+    )
+    _ports(req, kw)
+    if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
+        raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
+    ctl = _controller()
+    c = ctl.create_container(req)
+    _print_notices(ctl)
+    env = _env(kw["env"], kw["env_file"], c.hostname, kw["tty"])
+    spec = ctl.launch_spec(c, env=env)
+    return _start_detached(ctl, c, spec) if kw["detach"] else _start_foreground(ctl, c, spec)
+
+
+def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
+    if not (kw["publish"] or kw["publish_all"] or kw["expose"]):
+        return
+    from pynet.cnm import ports
+
+    req.ports = ports.parse_publish(list(kw["publish"]))
+    req.exposed = sorted(set(ports.parse_expose(list(kw["expose"]))) |
+                         {f"{p.container_port}/{p.proto}" for p in req.ports})
+    if kw["publish_all"]:
+        req.publish_all = True
+        published = {f"{p.container_port}/{p.proto}" for p in req.ports}
+        req.ports += ports.publish_all([e for e in req.exposed if e not in published])
+    if kw["network"] == "host" and req.ports:
+        click.echo("WARNING: Published ports are discarded when using host network mode", err=True)
+        req.ports = []
+
+
+def _extra_hosts(values: tuple[str, ...]) -> list[str]:
+    out = []
+    for item in values:
+        name, sep, ip = item.partition(":")
+        if not sep or not name or not ip:
+            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"',
+                                  from_daemon=False)
+        out.append(f"{name}:{ip}")
+    return out
+
+
+def _start_detached(ctl, c, spec) -> int:  # type: ignore[no-untyped-def]
+    from pynet import paths
+    from pynet.drivers import runtime
+
+    d = paths.container_dir(c.id)
+    try:
+        pid, sup = runtime.start_detached(spec, container_id=c.id, log_path=str(d / "container.log"),
+                                          spec_path=str(d / "launch.json"))
+    except runtime.LaunchError as exc:
+        ctl.launch_failed(c, exc.exit_code)
+        raise RunFailure(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code) from None
+    ctl.record_started(c, pid, sup)
+    click.echo(c.id)
+    return 0
+
+
+def _start_foreground(ctl, c, spec) -> int:  # type: ignore[no-untyped-def]
+    from pynet.drivers import runtime
+
+    try:
+        pid = runtime.start_foreground(spec)
+    except runtime.LaunchError as exc:
+        ctl.launch_failed(c, exc.exit_code)
+        raise RunFailure(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code) from None
+    ctl.record_started(c, pid, os.getpid())
+    forward = _forward_signals(pid, tty=c.tty)
+    try:
+        code = runtime.wait(pid)
+    finally:
+        for sig, old in forward.items():
+            signal.signal(sig, old)
+    ctl.container_exited(c.id, code)
+    return code
+
+
+def _forward_signals(pid: int, *, tty: bool) -> dict[int, object]:
+    """Docker's sig-proxy: signals to pynet go to the container's process."""
+    def handler(signum, _frame):  # type: ignore[no-untyped-def]
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    sigs = [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2]
+    sigs.append(signal.SIGINT)
+    old = {}
+    for sig in sigs:
+        # With a tty the terminal already sends ^C to the container's process group too.
+        old[sig] = signal.signal(sig, signal.SIG_IGN if (tty and sig == signal.SIGINT) else handler)
+    return old
+
+
+def _print_notices(ctl) -> None:  # type: ignore[no-untyped-def]
+    for line in dict.fromkeys(ctl.notices):
+        click.echo(line, err=True)
+    ctl.notices.clear()
+
+
+# -- internal: a detached container exited -----------------------------------------------
+@click.command("_exited", hidden=True)
+@click.argument("container_id")
+@click.argument("code", type=int)
+def exited(container_id: str, code: int) -> None:
+    """(internal) record that a detached container exited."""
+    from pynet.cnm.controller import Controller
+
+    Controller().container_exited(container_id, code)
+
+
+# -- ps ----------------------------------------------------------------------------------
+PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedAt}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+PS_HEADERS = {"ID": "CONTAINER ID", "CreatedAt": "CREATED", "RunningFor": "CREATED"}
+PS_FILTERS = {"id", "name", "label", "status", "network", "exited"}
+
+
+@click.command("ps")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Show all containers (default shows just running)")
+@click.option("-q", "--quiet", is_flag=True, help="Only display container IDs")
+@click.option("--no-trunc", is_flag=True, help="Don't truncate output")
+@click.option("-f", "--filter", "filters", multiple=True, help="Filter output based on conditions provided")
+@click.option("--format", "fmt", default=None, help="Pretty-print containers using a Go template")
+@click.option("-n", "--last", default=-1, type=int, help="Show n last created containers")
+@click.option("-l", "--latest", is_flag=True, help="Show the latest created container")
+def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str | None,
+       last: int, latest: bool) -> None:
+    """List containers."""
+    from pynet.cli import formatting
+    from pynet.cnm import views
+
+    parsed = formatting.parse_filters(list(filters), PS_FILTERS)
+    repo = _controller().reader()
+    now = time.time_ns()
+    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
+    if latest:
+        last = 1
+    if not show_all and last < 0 and "status" not in parsed and "exited" not in parsed:
+        cs = [c for c in cs if c.status == "running"]
+    cs = [c for c in cs if _ps_match(c, repo, parsed)]
+    if last >= 0:
+        cs = cs[:last]
+    items = []
+    for c in cs:
+        item = views.ps_item(c, repo, now)
+        item["CreatedAt"] = item["RunningFor"]
+        if no_trunc:
+            item["ID"] = c.id
+            item["Command"] = '"' + " ".join([c.path, *c.args]) + '"'
+        items.append(item)
+    out = formatting.format_list(items, fmt, default_table=PS_TABLE, quiet_field="ID", quiet=quiet,
+                                 headers=PS_HEADERS)
+    if out:
+        click.echo(out)
+
+
+def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
+    if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
+        return False
+    if "name" in f and not any(v in c.name for v in f["name"]):
+        return False
+    if "status" in f and c.status not in f["status"]:
+        return False
+    if "exited" in f and not (c.status == "exited" and str(c.exit_code) in f["exited"]):
+        return False
+    if "label" in f:
+        for spec in f["label"]:
+            k, sep, v = spec.partition("=")
+            if k not in c.labels or (sep and c.labels[k] != v):
+                return False
+    if "network" in f:
+        names = {n.name for n in (repo.network(i) for i in c.endpoints) if n}
+        ids = set(c.endpoints)
+        if not any(v in names or any(i.startswith(v) for i in ids) for v in f["network"]):
+            return False
+    return True
+
+
+# -- inspect -------------------------------------------------------------------------------
+@click.command("inspect")
+@click.option("-f", "--format", "fmt", default=None, help="Format the output using the given Go template")
+@click.option("-s", "--size", is_flag=True, help="Display total file sizes (ignored)")
+@click.option("--type", "kind", default="", help="Return JSON for specified type (container|network)")
+@click.argument("names", nargs=-1, required=True)
+def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> None:
+    """Display detailed information on containers (and networks)."""
+    from pynet.cli import formatting
+    from pynet.cnm import views
+
+    repo = _controller().reader()
+    found, missing = [], []
+    for ref in names:
+        c = repo.find_container(ref) if kind in ("", "container") else None
+        if c is not None:
+            found.append(views.container_inspect(c, repo))
+            continue
+        net = repo.find_network(ref) if kind in ("", "network") else None
+        if net is not None:
+            found.append(views.network_inspect(net, repo))
+        else:
+            missing.append(ref)
+    if found or fmt is None:
+        click.echo(formatting.format_inspect(found, fmt))
+    for ref in missing:
+        click.echo(f"Error: No such object: {ref}", err=True)
+    if missing:
+        raise ExitCode(1)
+
+
+# -- exec ----------------------------------------------------------------------------------
+@click.command("exec", context_settings=RUN_CONTEXT)
+@click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the background")
+@click.option("-e", "--env", multiple=True, help="Set environment variables")
+@click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (uses pynet's own terminal)")
+@click.option("-w", "--workdir", default="", help="Working directory inside the container")
+@click.option("-u", "--user", default="", help="(ignored) user")
+@click.argument("container")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, workdir: str, user: str,
+          container: str, command: tuple[str, ...]) -> None:
+    """Run a command in a running container."""
+    from pynet.drivers import runtime
+
+    repo = _controller().reader()
+    c = repo.get_container(container)
+    from pynet.drivers.hostinfo import pid_alive
+
+    if c.status != "running" or not pid_alive(c.pid):
+        raise PynetError(f"Container {c.id} is not running")
+    spec = runtime.LaunchSpec(argv=list(command), env=_env(env, (), c.hostname, tty),
+                              join_pid=c.pid, workdir=workdir or c.workdir)
+    if detach:
+        spec.new_session = True
+        devnull = os.open(os.devnull, os.O_RDWR)
+        spec.stdin = spec.stdout = spec.stderr = devnull
+    try:
+        pid = runtime.start_foreground(spec)
+    except runtime.LaunchError as exc:
+        click.echo(f"OCI runtime exec failed: exec failed: unable to start container process: {exc}: unknown", err=True)
+        raise ExitCode(exc.exit_code) from None
+    if detach:
+        return
+    _forward_signals(pid, tty=tty)
+    raise ExitCode(runtime.wait(pid))
+
+
+# -- stop / kill / rm ----------------------------------------------------------------------
+def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-def]
+    failed = False
+    for ref in names:
+        try:
+            action(ref)
+            click.echo(ref)
+        except PynetError as exc:
+            click.echo(exc.render(), err=True)
+            failed = True
+    if failed:
+        raise ExitCode(1)
+
+
+@click.command("stop")
+@click.option("-t", "--time", "timeout", default=10, type=int, help="Seconds to wait for stop before killing it")
+@click.option("-s", "--signal", "sig", default="SIGTERM", help="Signal to send to the container")
+@click.argument("names", nargs=-1, required=True)
+def stop(timeout: int, sig: str, names: tuple[str, ...]) -> None:
+    """Stop one or more running containers."""
+    ctl = _controller()
+    signum = _signum(sig)
+    _each(names, lambda ref: ctl.stop(ref, timeout=float(timeout), sig=signum))
+
+
+@click.command("kill")
+@click.option("-s", "--signal", "sig", default="KILL", help="Signal to send to the container")
+@click.argument("names", nargs=-1, required=True)
+def kill(sig: str, names: tuple[str, ...]) -> None:
+    """Kill one or more running containers."""
+    ctl = _controller()
+    signum = _signum(sig)
+    _each(names, lambda ref: ctl.kill(ref, signum))
+
+
+@click.command("rm")
+@click.option("-f", "--force", is_flag=True, help="Force the removal of a running container (uses SIGKILL)")
+@click.option("-v", "--volumes", is_flag=True, help="(ignored) remove anonymous volumes")
+@click.argument("names", nargs=-1, required=True)
+def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
+    """Remove one or more containers."""
+    ctl = _controller()
+
+    def remove(ref: str) -> None:
+        try:
+            ctl.remove_container(ref, force=force)
+        except NotFound as exc:
+            raise NotFound(f"No such container: {ref}", prefix="Error: ") from exc
+
+    _each(names, remove)
+
+
+def _signum(value: str) -> int:
+    name = value.upper()
+    if name.isdigit():
+        return int(name)
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(getattr(signal, name))
+    except AttributeError:
+        raise InvalidArgument(f"Invalid signal: {value}") from None
+
+
+# -- logs / port -----------------------------------------------------------------------------
+@click.command("logs")
+@click.option("-f", "--follow", is_flag=True, help="Follow log output")
+@click.option("-n", "--tail", default="all", help="Number of lines to show from the end of the logs")
+@click.option("-t", "--timestamps", is_flag=True, help="(ignored) show timestamps")
+@click.argument("container")
+def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
+    """Fetch the output of a detached container."""
+    from pynet import paths
+    from pynet.drivers.hostinfo import pid_alive
+
+    repo = _controller().reader()
+    c = repo.get_container(container)
+    path = paths.container_dir(c.id) / "container.log"
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        data = f.read()
+        if tail != "all":
+            n = int(tail)
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-n:]) if n > 0 else b""
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        while follow:
+            chunk = f.read()
+            if chunk:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+                continue
+            current = repo.container(c.id)
+            if current is None or current.status != "running" or not pid_alive(current.pid):
+                break
+            time.sleep(0.1)
+
+
+@click.command("port")
+@click.argument("container")
+@click.argument("private_port", required=False)
+def port(container: str, private_port: str | None) -> None:
+    """List port mappings for the container."""
+    from pynet.cnm.ports import port_lines
+
+    repo = _controller().reader()
+    c = repo.get_container(container)
+    lines = port_lines(c)
+    if private_port:
+        key = private_port if "/" in private_port else private_port + "/tcp"
+        lines = [ln.split(" -> ", 1)[1] for ln in lines if ln.startswith(key + " ")]
+        if not lines:
+            raise PynetError(f"No public port '{key}' published for {container}", prefix="Error: ")
+    for line in lines:
+        click.echo(line)

@@ -1,0 +1,215 @@
+"""Container service: a Sandbox with its endpoints and files, and its teardown.
+
+The process itself is started by the controller after the state is committed (so the
+embedded DNS and other commands already see the container when its command runs).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from dataclasses import dataclass, field
+
+from pynet import paths
+from pynet.cnm import etcfiles
+from pynet.cnm.endpoints import AttachRequest, EndpointService
+from pynet.cnm.model import Container, Network, PortBinding
+from pynet.cnm.networks import now_rfc3339
+from pynet.cnm.repo import Repo
+from pynet.drivers import firewall_hooks as fw
+from pynet.drivers import hostinfo, sandbox
+from pynet.drivers.base import UndoLog
+from pynet.errors import Conflict, InvalidArgument, NotFound
+from pynet.ids import new_id
+
+_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_ADJ = ("admiring", "bold", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly",
+        "keen", "lucid", "nifty", "quirky", "serene", "sharp", "trusting", "vibrant", "zealous")
+_NOUN = ("albattani", "babbage", "curie", "darwin", "einstein", "feynman", "galileo", "hopper",
+         "kepler", "lovelace", "newton", "noether", "pasteur", "ritchie", "tesla", "turing")
+
+
+@dataclass
+class RunRequest:
+    """What ``pynet run`` asked for (already parsed by the CLI)."""
+
+    argv: list[str]
+    name: str = ""
+    network: str = "bridge"
+    attach: AttachRequest = field(default_factory=AttachRequest)
+    hostname: str = ""
+    domainname: str = ""
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    extra_hosts: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    rootfs: str = ""
+    detach: bool = False
+    auto_remove: bool = False
+    tty: bool = False
+    interactive: bool = False
+    ports: list[PortBinding] = field(default_factory=list)
+    publish_all: bool = False
+    exposed: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class ContainerService:
+    def __init__(self, repo: Repo, undo: UndoLog) -> None:
+        self.repo = repo
+        self.undo = undo
+        self.endpoints = EndpointService(repo, undo)
+
+    # -- create ----------------------------------------------------------------------
+    def create(self, req: RunRequest, net: Network) -> Container:
+        """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
+        name = self._name(req.name)
+        cid = new_id()
+        mode = "host" if net.driver == "host" else ("none" if net.driver == "null" else net.name)
+        c = Container(
+            id=cid, name=name, created=now_rfc3339(), path=req.argv[0], args=req.argv[1:],
+            hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
+            domainname=req.domainname, network_mode=mode, auto_remove=req.auto_remove,
+            detach=req.detach, tty=req.tty, interactive=req.interactive, env=list(req.env),
+            workdir=req.workdir, rootfs=req.rootfs, dns=list(req.dns),
+            dns_search=list(req.dns_search), dns_options=list(req.dns_options),
+            extra_hosts=list(req.extra_hosts), publish_all=req.publish_all,
+            exposed=list(req.exposed), labels=dict(req.labels),
+        )
+        if mode != "host":
+            c.sandbox_id = new_id()
+            c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
+            sandbox.create_sandbox(c.netns_path, self.undo)
+        if mode not in ("host", "none"):
+            ep = self.endpoints.attach(c, net, req.attach)
+            if req.ports:
+                c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
+        self.write_files(c)
+        self.repo.put_container(c)
+        return c
+
+    def _name(self, wanted: str) -> str:
+        names = self.repo.container_names()
+        if not wanted:
+            while True:
+                name = f"{random.choice(_ADJ)}_{random.choice(_NOUN)}"
+                if name not in names:
+                    return name
+        if not _NAME_RE.match(wanted):
+            raise InvalidArgument(f"Invalid container name ({wanted}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        name = wanted.lstrip("/")
+        if name in names:
+            raise Conflict(
+                f'Conflict. The container name "/{name}" is already in use by container "{names[name]}". '
+                "You have to remove (or rename) that container to be able to reuse that name.")
+        return name
+
+    def _published(self) -> set[tuple[str, str, int]]:
+        taken: set[tuple[str, str, int]] = set()
+        for other in self.repo.containers():
+            if other.status in ("created", "running"):
+                taken |= {(p.host_ip, p.proto, p.host_port) for p in other.ports}
+        return taken
+
+    # -- files -----------------------------------------------------------------------
+    def write_files(self, c: Container) -> None:
+        """(Re)write hosts, hostname and resolv.conf in the container's directory."""
+        d = paths.container_dir(c.id)
+        d.mkdir(parents=True, exist_ok=True)
+        host_text = hostinfo.host_resolv_conf()
+        if c.network_mode == "host":
+            hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
+            resolv = host_text
+        else:
+            entries = []
+            for net_id, ep_id in c.endpoints.items():
+                ep = self.repo.endpoint(ep_id)
+                if ep and ep.ipv4:
+                    entries.append((ep.ipv4.split("/")[0], _host_names(c)))
+                if ep and ep.ipv6:
+                    entries.append((ep.ipv6.split("/")[0], _host_names(c)))
+            hosts = etcfiles.hosts_file(entries, c.extra_hosts)
+            resolv = etcfiles.resolv_conf(
+                embedded=self.uses_embedded_dns(c), host_text=host_text, dns=c.dns,
+                search=c.dns_search, options=c.dns_options)
+        _write(d / "hosts", hosts)
+        _write(d / "hostname", c.hostname + "\n")
+        _write(d / "resolv.conf", resolv)
+
+    def uses_embedded_dns(self, c: Container) -> bool:
+        """User-defined networks get 127.0.0.11; the default bridge and none do not."""
+        for net_id in c.endpoints:
+            net = self.repo.network(net_id)
+            if net is not None and not net.builtin:
+                return True
+        return False
+
+    # -- teardown --------------------------------------------------------------------
+    def teardown(self, c: Container) -> None:
+        """Leave every network, drop published ports and the sandbox; idempotent."""
+        for net_id in list(c.endpoints):
+            net = self.repo.network(net_id)
+            if net is None:
+                c.endpoints.pop(net_id, None)
+                continue
+            ep = self.repo.endpoint(c.endpoints[net_id])
+            if ep is not None and c.ports:
+                fw.unpublish(net, ep, c.ports)
+            self.endpoints.detach(c, net)
+        sandbox.delete_sandbox(c.netns_path)
+
+    def mark_exited(self, c: Container, code: int) -> None:
+        c.status = "exited"
+        c.exit_code = code
+        c.pid = 0
+        c.finished_at = now_rfc3339()
+
+    def remove(self, c: Container) -> None:
+        self.teardown(c)
+        self.repo.delete_container(c.id)
+
+
+def remove_files(container_id: str) -> None:
+    d = paths.container_dir(container_id)
+    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json"):
+        try:
+            os.unlink(d / name)
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(d)
+    except OSError:
+        pass
+
+
+def _host_names(c: Container) -> str:
+    names = c.hostname
+    if c.domainname:
+        names = f"{c.hostname}.{c.domainname} {c.hostname}"
+    return names
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _write(path: os.PathLike[str], text: str) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def get_or_fail(repo: Repo, ref: str) -> Container:
+    c = repo.find_container(ref)
+    if c is None:
+        raise NotFound(f"No such container: {ref}")
+    return c

@@ -1,0 +1,178 @@
+"""Endpoint service: join a container's Sandbox to a Network, and take it off again.
+
+``attach`` = IPAM reservation + driver create_endpoint + join (Docker's ``connect``);
+``detach`` = leave + delete_endpoint + IPAM release (``disconnect``). Kernel steps are
+logged in the undo log before they run; state changes go to the open transaction.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+
+from pynet.cnm import ipam
+from pynet.cnm import options as opt
+from pynet.cnm.model import Container, Endpoint, IPAMPool, Network
+from pynet.cnm.repo import Repo
+from pynet.drivers import get_driver
+from pynet.drivers.base import SandboxInfo, UndoLog
+from pynet.faults import fault
+from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
+from pynet.ids import new_id
+
+
+@dataclass
+class AttachRequest:
+    """Per-network settings of ``run --network``/``connect``."""
+
+    ipv4: str = ""
+    ipv6: str = ""
+    aliases: list[str] = field(default_factory=list)
+    mac: str = ""
+    driver_opts: dict[str, str] | None = None
+
+
+class EndpointService:
+    def __init__(self, repo: Repo, undo: UndoLog) -> None:
+        self.repo = repo
+        self.undo = undo
+
+    def attach(self, c: Container, net: Network, req: AttachRequest) -> Endpoint:
+        self._validate(c, net, req)
+        driver = get_driver(net.driver)
+        state = self.repo.ipam_state(net.id)
+        self._check_capacity(net, state)
+        ep = Endpoint(
+            id=new_id(), network_id=net.id, container_id=c.id, name=c.name,
+            ifname=_next_ifname(self.repo, c), aliases=list(req.aliases),
+            driver_opts=req.driver_opts,
+            ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
+        )
+        space = ipam.AddressSpace.from_dict(state.get("space"), net.ipam_config)
+        if driver.needs_ipam:
+            self._assign_addresses(net, ep, space, req)
+        fault("ipam_reserve")
+        ep.mac = req.mac or (ipam.mac_from_ipv4(ep.ipv4.split("/")[0]) if ep.ipv4 else _random_mac())
+        if not driver.network_present(net):
+            driver.restore_network(net)  # bridge lost (reboot, manual delete): make it again
+        driver.create_endpoint(net, ep, self.undo)
+        sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id,
+                              default_gateway=_is_gateway_endpoint(self.repo, c, net))
+        driver.join(net, ep, sandbox, self.undo)
+        state = dict(state)
+        state["space"] = space.to_dict()
+        state["endpoints"] = {**state.get("endpoints", {}), ep.id: c.id}
+        self.repo.put_ipam_state(net.id, state)
+        self.repo.put_endpoint(ep)
+        c.endpoints[net.id] = ep.id
+        return ep
+
+    def _validate(self, c: Container, net: Network, req: AttachRequest) -> None:
+        if net.driver in ("host", "null"):
+            raise Forbidden("container cannot be disconnected from host network or connected to host network"
+                            if net.driver == "host" else
+                            "container cannot be connected to multiple networks with one of the networks in private (none) mode")
+        if net.id in c.endpoints:
+            raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
+        user_net = not net.builtin
+        if (req.ipv4 or req.ipv6) and not user_net:
+            raise InvalidArgument("user specified IP address is supported on user defined networks only")
+        if req.aliases and not user_net:
+            raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
+        if req.ipv4 and not any(p.user_configured and not p.is_ipv6 for p in net.ipam_config):
+            raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
+        if req.ipv6 and not any(p.user_configured and p.is_ipv6 for p in net.ipam_config):
+            raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
+
+    def _check_capacity(self, net: Network, state: dict) -> None:
+        if net.driver == "bridge" and len(state.get("endpoints", {})) >= opt.BRIDGE_MAX_PORTS:
+            dev = net.driver_data.get("bridge", "")
+            raise Unavailable(
+                f"network {net.name} is full: Linux bridge {dev} holds at most "
+                f"{opt.BRIDGE_MAX_PORTS} ports (kernel limit); use another network")
+
+    def _assign_addresses(self, net: Network, ep: Endpoint, space: ipam.AddressSpace, req: AttachRequest) -> None:
+        v4 = [p for p in net.ipam_config if not p.is_ipv6]
+        v6 = [p for p in net.ipam_config if p.is_ipv6]
+        if v4:
+            pool, address = _allocate(space, v4, ep.id, req.ipv4, net)
+            ep.ipv4 = _with_prefix(address, pool)
+            ep.gateway = pool.gateway
+        if net.enable_ipv6 and v6:
+            pool, address = _allocate(space, v6, ep.id, req.ipv6, net)
+            ep.ipv6 = _with_prefix(address, pool)
+            ep.gateway6 = pool.gateway
+
+    def detach(self, c: Container, net: Network) -> None:
+        """Leave and delete the endpoint of ``c`` on ``net``; goes on when objects are gone."""
+        ep_id = c.endpoints.pop(net.id, None)
+        ep = self.repo.endpoint(ep_id) if ep_id else None
+        if ep is not None:
+            driver = get_driver(net.driver)
+            sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
+            driver.leave(net, ep, sandbox)
+            driver.delete_endpoint(net, ep)
+            self.repo.delete_endpoint(ep.id)
+        self._release(net, ep_id)
+
+    def _release(self, net: Network, ep_id: str | None) -> None:
+        if not ep_id:
+            return
+        state = dict(self.repo.ipam_state(net.id))
+        space = ipam.AddressSpace.from_dict(state.get("space"), net.ipam_config)
+        space.release_owner(ep_id)
+        state["space"] = space.to_dict()
+        state["endpoints"] = {k: v for k, v in state.get("endpoints", {}).items() if k != ep_id}
+        self.repo.put_ipam_state(net.id, state)
+
+
+def _allocate(space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, preferred: str,
+              net: Network) -> tuple[IPAMPool, str]:
+    if preferred:
+        addr = ipaddress.ip_address(preferred)
+        for pool in pools:
+            if addr in ipaddress.ip_network(pool.subnet, strict=False):
+                return pool, space.allocate(pool, owner, preferred)
+        raise InvalidArgument(f"Invalid address {preferred}: It does not belong to any of this network's subnets")
+    last_error: Exception | None = None
+    for pool in pools:
+        try:
+            return pool, space.allocate(pool, owner)
+        except Unavailable as exc:
+            last_error = exc
+    family = "IPv6" if pools[0].is_ipv6 else "IPv4"
+    raise Unavailable(f"no available {family} addresses on this network's address pools: {net.name} ({net.id})") from last_error
+
+
+def _with_prefix(address: str, pool: IPAMPool) -> str:
+    return f"{address}/{ipaddress.ip_network(pool.subnet, strict=False).prefixlen}"
+
+
+def _random_mac() -> str:
+    raw = bytearray(secrets.token_bytes(6))
+    raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def _next_ifname(repo: Repo, c: Container) -> str:
+    used = set()
+    for ep_id in c.endpoints.values():
+        ep = repo.endpoint(ep_id)
+        if ep is not None:
+            used.add(ep.ifname)
+    n = 0
+    while f"eth{n}" in used:
+        n += 1
+    return f"eth{n}"
+
+
+def _is_gateway_endpoint(repo: Repo, c: Container, net: Network) -> bool:
+    """Only the first non-internal network gives the sandbox its default route."""
+    if net.internal:
+        return False
+    for net_id in c.endpoints:
+        other = repo.network(net_id)
+        if other is not None and not other.internal:
+            return False
+    return True

@@ -1,0 +1,140 @@
+"""The CNM records: Network, Endpoint, Sandbox (a container owns one), and IPAM pools.
+
+These are plain dataclasses persisted as JSON by ``pynet.state``. They hold IDs, never
+user names, for cross references (an Endpoint names its Network and Container by ID).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def to_dict(record: Any) -> dict[str, Any]:
+    """A record as a JSON-ready dict."""
+    return dataclasses.asdict(record)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a record from a dict, ignoring unknown keys (forward-compatible reads)."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: v for k, v in data.items() if k in names}
+    if cls is Network and "ipam_config" in kwargs:
+        kwargs["ipam_config"] = [from_dict(IPAMPool, p) for p in kwargs["ipam_config"]]
+    if cls is Container and "ports" in kwargs:
+        kwargs["ports"] = [from_dict(PortBinding, p) for p in kwargs["ports"]]
+    return cls(**kwargs)
+
+
+@dataclass
+class IPAMPool:
+    """One subnet of a network, as the user configured it (or IPAM chose it)."""
+
+    subnet: str                                   # "172.18.0.0/16"
+    gateway: str = ""                             # "172.18.0.1" ("" = none, e.g. built-ins)
+    ip_range: str = ""                            # sub-range addresses are handed out from
+    aux_addresses: dict[str, str] = field(default_factory=dict)  # name -> reserved address
+    user_configured: bool = False                 # --subnet given: static --ip allowed
+    show_gateway: bool = True                     # Docker hides an implied gateway of --subnet
+
+    @property
+    def is_ipv6(self) -> bool:
+        return ":" in self.subnet
+
+
+@dataclass
+class Network:
+    """A group of endpoints that can talk directly (a Linux bridge, a VXLAN segment...)."""
+
+    id: str
+    name: str
+    driver: str                                   # "bridge", "host", "null", "macvlan"...
+    created: str                                  # RFC 3339 with nanoseconds, UTC
+    scope: str = "local"                          # "local" | "global" | "swarm"
+    enable_ipv6: bool = False
+    internal: bool = False
+    attachable: bool = False
+    ingress: bool = False
+    ipam_driver: str = "default"
+    ipam_options: dict[str, str] | None = None    # None renders as JSON null (built-ins)
+    ipam_config: list[IPAMPool] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)   # -o key=value, Docker's keys
+    labels: dict[str, str] = field(default_factory=dict)
+    builtin: bool = False                         # bridge/host/none: cannot be removed
+    driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"bridge": "br-..", "mtu": 1500}
+
+
+@dataclass
+class Endpoint:
+    """Joins one Sandbox to one Network (a veth pair, a macvlan sub-interface)."""
+
+    id: str
+    network_id: str
+    container_id: str
+    name: str                                     # the container's name (Docker shows it)
+    ifname: str = ""                              # inside the sandbox: eth0, eth1...
+    ipv4: str = ""                                # "172.18.0.2/16" ("" = none)
+    ipv6: str = ""                                # "fd00::2/64"
+    gateway: str = ""
+    gateway6: str = ""
+    mac: str = ""
+    aliases: list[str] = field(default_factory=list)        # --network-alias / connect --alias
+    ipam_request: dict[str, str] = field(default_factory=dict)  # {"IPv4Address":..,"IPv6Address":..}
+    driver_opts: dict[str, str] | None = None
+    driver_data: dict[str, Any] = field(default_factory=dict)   # e.g. {"host_ifname": "veth1a2b3c4"}
+
+
+@dataclass
+class PortBinding:
+    """One published port: host (ip, port) -> container port."""
+
+    container_port: int
+    proto: str = "tcp"                            # "tcp" | "udp" | "sctp"
+    host_ip: str = ""                             # "" = all addresses
+    host_port: int = 0                            # 0 = pick a free one
+
+
+@dataclass
+class Container:
+    """A process in its own Sandbox (net + uts + mount namespaces).
+
+    ``sandbox_id``/``netns_path`` name the Sandbox; ``endpoints`` maps network ID to
+    endpoint ID in attach order (so eth0, eth1... follow that order).
+    """
+
+    id: str
+    name: str
+    created: str
+    path: str                                     # the command (Docker's "Path")
+    args: list[str] = field(default_factory=list)
+    hostname: str = ""
+    domainname: str = ""
+    network_mode: str = "bridge"                  # network name given to run, "host", "none"
+    sandbox_id: str = ""
+    netns_path: str = ""                          # "" for --network host
+    endpoints: dict[str, str] = field(default_factory=dict)
+    status: str = "created"                       # created|running|exited|dead
+    pid: int = 0
+    exit_code: int = 0
+    error: str = ""
+    started_at: str = "0001-01-01T00:00:00Z"
+    finished_at: str = "0001-01-01T00:00:00Z"
+    auto_remove: bool = False
+    detach: bool = False
+    tty: bool = False
+    interactive: bool = False
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    rootfs: str = ""
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    extra_hosts: list[str] = field(default_factory=list)   # "name:ip"
+    ports: list[PortBinding] = field(default_factory=list)  # resolved published ports
+    publish_all: bool = False
+    exposed: list[str] = field(default_factory=list)       # "80/tcp"
+    labels: dict[str, str] = field(default_factory=dict)
+    supervisor_pid: int = 0                       # the process that waits for a detached one

@@ -1,0 +1,161 @@
+"""Network service: create, remove, prune, the built-in networks, restore after reboot."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from dataclasses import dataclass, field
+
+from pynet.cnm import ipam
+from pynet.cnm import options as opt
+from pynet.cnm.model import IPAMPool, Network
+from pynet.cnm.repo import Repo
+from pynet.drivers import get_driver, hostinfo
+from pynet.drivers.base import UndoLog
+from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound
+from pynet.ids import new_id
+
+BUILTIN_NAMES = ("bridge", "host", "none")
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def now_rfc3339() -> str:
+    """UTC time with Docker's nanosecond precision, trailing zeros trimmed."""
+    ns = time.time_ns()
+    secs, frac = divmod(ns, 1_000_000_000)
+    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    digits = f"{frac:09d}".rstrip("0")
+    return f"{base}.{digits}Z" if digits else f"{base}Z"
+
+
+@dataclass
+class NetworkCreateRequest:
+    """What ``network create`` asked for (already parsed by the CLI)."""
+
+    name: str
+    driver: str = "bridge"
+    subnets: list[str] = field(default_factory=list)
+    gateways: list[str] = field(default_factory=list)
+    ip_ranges: list[str] = field(default_factory=list)
+    aux_addresses: dict[str, str] = field(default_factory=dict)
+    enable_ipv6: bool = False
+    internal: bool = False
+    attachable: bool = False
+    ingress: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    ipam_driver: str = "default"
+    ipam_options: dict[str, str] = field(default_factory=dict)
+    scope: str = ""
+
+
+class NetworkService:
+    """Sequences IPAM, the driver and the store for network objects."""
+
+    def __init__(self, repo: Repo, undo: UndoLog) -> None:
+        self.repo = repo
+        self.undo = undo
+
+    # -- create ----------------------------------------------------------------------
+    def create(self, req: NetworkCreateRequest) -> Network:
+        self._check_name(req.name)
+        driver = get_driver(req.driver)
+        net = Network(
+            id=new_id(), name=req.name, driver=req.driver, created=now_rfc3339(),
+            scope=req.scope or driver.scope, enable_ipv6=req.enable_ipv6,
+            internal=req.internal, attachable=req.attachable, ingress=req.ingress,
+            ipam_driver=req.ipam_driver, ipam_options=dict(req.ipam_options),
+            options=dict(req.options), labels=dict(req.labels),
+        )
+        if driver.needs_ipam:
+            net.ipam_config = self._pools(req)
+        driver.validate_create(net)
+        self._check_bridge_unique(net)
+        driver.create_network(net, self.undo)
+        self.repo.put_network(net)
+        self.repo.put_ipam_state(net.id, {"space": None, "endpoints": {}})
+        return net
+
+    def _check_name(self, name: str) -> None:
+        if not name:
+            raise InvalidArgument("network name cannot be empty")
+        if not _NAME_RE.match(name):
+            raise InvalidArgument(
+                f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        if name in self.repo.network_names():
+            raise Conflict(f"network with name {name} already exists")
+
+    def _pools(self, req: NetworkCreateRequest) -> list[IPAMPool]:
+        pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
+        for pool in pools:
+            # Docker shows a Gateway for --subnet only when --gateway was given too.
+            pool.show_gateway = bool(pool.gateway)
+        used = [p.subnet for n in self.repo.networks() for p in n.ipam_config]
+        ipam.check_overlap(pools, used)
+        used += hostinfo.host_subnets()
+        if not any(not p.is_ipv6 for p in pools):
+            pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
+        if req.enable_ipv6 and not any(p.is_ipv6 for p in pools):
+            pools.append(IPAMPool(subnet=ipam.choose_subnet(used, v6=True)))
+        if not req.enable_ipv6 and any(p.is_ipv6 for p in pools):
+            raise InvalidArgument("IPv6 subnet given without --ipv6: add --ipv6 to enable IPv6 on this network")
+        return [ipam.finalize_pool(p) for p in pools]
+
+    def _check_bridge_unique(self, net: Network) -> None:
+        dev = net.driver_data.get("bridge")
+        if not dev:
+            return
+        for other in self.repo.networks():
+            if other.driver_data.get("bridge") == dev:
+                raise Conflict(f"bridge name {dev} is already used by network {other.name}")
+
+    # -- remove ----------------------------------------------------------------------
+    def get(self, ref: str) -> Network:
+        net = self.repo.find_network(ref)
+        if net is None:
+            raise NotFound(f"network {ref} not found")
+        return net
+
+    def remove(self, ref: str) -> Network:
+        net = self.repo.find_network(ref)
+        if net is None:
+            raise NotFound(f"No such network: {ref}", prefix="Error: ")
+        if net.builtin:
+            raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
+        if self.repo.ipam_state(net.id).get("endpoints"):
+            raise Forbidden(
+                f"error while removing network: network {net.name} id {net.id} has active endpoints")
+        get_driver(net.driver).delete_network(net)
+        self.repo.delete_network(net.id)
+        return net
+
+    def in_use(self, net: Network) -> bool:
+        return bool(self.repo.ipam_state(net.id).get("endpoints"))
+
+
+# -- built-ins -----------------------------------------------------------------------------
+def builtin_networks(used: list[str]) -> list[Network]:
+    """Records of ``bridge`` (device pynet0), ``host`` and ``none`` for a fresh state."""
+    created = now_rfc3339()
+    subnet = "172.17.0.0/16"
+    if any(ipaddress.ip_network(subnet).overlaps(ipaddress.ip_network(u, strict=False))
+           for u in used if ":" not in u):
+        subnet = ipam.choose_subnet(used)
+    gateway = str(next(ipaddress.ip_network(subnet).hosts()))
+    bridge = Network(
+        id=new_id(), name="bridge", driver="bridge", created=created, builtin=True,
+        ipam_options=None, ipam_config=[IPAMPool(subnet=subnet, gateway=gateway, show_gateway=False)],
+        options={
+            opt.BRIDGE_DEFAULT_BRIDGE: "true",
+            opt.BRIDGE_ENABLE_ICC: "true",
+            opt.BRIDGE_ENABLE_IP_MASQUERADE: "true",
+            opt.BRIDGE_HOST_BINDING_IPV4: "0.0.0.0",
+            opt.BRIDGE_NAME: "pynet0",
+            opt.DRIVER_MTU: "1500",
+        },
+        driver_data={"bridge": "pynet0", "mtu": 1500},
+    )
+    host = Network(id=new_id(), name="host", driver="host", created=created, builtin=True, ipam_options=None)
+    none = Network(id=new_id(), name="none", driver="null", created=created, builtin=True, ipam_options=None)
+    return [bridge, host, none]

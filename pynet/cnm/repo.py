@@ -1,0 +1,161 @@
+"""Typed access to the state store: records in, records out, lookups with Docker's rules.
+
+Lookups accept a name, a full ID or a unique ID prefix. Docker's order: exact ID, then
+exact name, then ID prefix (ambiguous prefixes are an error).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pynet.cnm.model import Container, Endpoint, Network, from_dict, to_dict
+from pynet.errors import InvalidArgument, NotFound
+from pynet.ids import is_full_id
+from pynet.state.store import Store, Transaction
+
+T = TypeVar("T")
+
+
+class Repo:
+    """Records of one state directory, read through an optional open transaction."""
+
+    def __init__(self, store: Store, txn: Transaction | None = None) -> None:
+        self.store = store
+        self.txn = txn
+
+    # -- generic ---------------------------------------------------------------------
+    def _raw(self, kind: str, obj_id: str) -> dict[str, Any] | None:
+        if self.txn is not None:
+            return self.txn.pending(kind, obj_id)
+        return self.store.get(kind, obj_id)
+
+    def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
+        raw = self._raw(kind, obj_id)
+        return None if raw is None else from_dict(cls, raw)
+
+    def _put(self, kind: str, obj_id: str, record: Any) -> None:
+        assert self.txn is not None, "writes need a transaction"
+        self.txn.put(kind, obj_id, to_dict(record))
+
+    def _resolve(self, kind: str, ref: str) -> str | None:
+        """ID of the object ``ref`` names, or None."""
+        if not ref:
+            return None
+        if is_full_id(ref) and self._raw(kind, ref) is not None:
+            return ref
+        names = self._names(kind)
+        if ref in names:
+            return names[ref]
+        if all(c in "0123456789abcdef" for c in ref):
+            matches = [i for i in self._ids(kind) if i.startswith(ref)]
+            if len(matches) > 1:
+                noun = "network" if kind == "networks" else "container"
+                raise InvalidArgument(
+                    f"{noun} {ref} is ambiguous ({len(matches)} matches found based on ID prefix)")
+            if matches:
+                return matches[0]
+        return None
+
+    def _names(self, kind: str) -> dict[str, str]:
+        names = dict(self.store.names(kind))
+        if self.txn is not None:
+            for key in self.txn.deletes:
+                k, obj_id = key.split("/", 1)
+                if k == kind:
+                    names = {n: i for n, i in names.items() if i != obj_id}
+            for key, rec in self.txn.puts.items():
+                k, obj_id = key.split("/", 1)
+                if k == kind:
+                    names = {n: i for n, i in names.items() if i != obj_id}
+                    names[rec["name"]] = obj_id
+        return names
+
+    def _ids(self, kind: str) -> list[str]:
+        ids = set(self.store.ids(kind))
+        if self.txn is not None:
+            for key in self.txn.deletes:
+                k, obj_id = key.split("/", 1)
+                if k == kind:
+                    ids.discard(obj_id)
+            for key in self.txn.puts:
+                k, obj_id = key.split("/", 1)
+                if k == kind:
+                    ids.add(obj_id)
+        return sorted(ids)
+
+    # -- networks --------------------------------------------------------------------
+    def network(self, obj_id: str) -> Network | None:
+        return self._get(Network, "networks", obj_id)
+
+    def find_network(self, ref: str) -> Network | None:
+        obj_id = self._resolve("networks", ref)
+        return self.network(obj_id) if obj_id else None
+
+    def networks(self) -> list[Network]:
+        out = [self.network(i) for i in self._ids("networks")]
+        return [n for n in out if n is not None]
+
+    def network_names(self) -> dict[str, str]:
+        return self._names("networks")
+
+    def put_network(self, net: Network) -> None:
+        self._put("networks", net.id, net)
+
+    def delete_network(self, obj_id: str) -> None:
+        assert self.txn is not None
+        self.txn.delete("networks", obj_id)
+        self.txn.delete("ipam", obj_id)
+
+    # -- IPAM and membership of one network --------------------------------------------
+    def ipam_state(self, network_id: str) -> dict[str, Any]:
+        """``{"space": <AddressSpace dict>, "endpoints": {endpoint_id: container_id}}``."""
+        raw = self._raw("ipam", network_id)
+        return raw if raw is not None else {"space": None, "endpoints": {}}
+
+    def put_ipam_state(self, network_id: str, data: dict[str, Any]) -> None:
+        assert self.txn is not None
+        self.txn.put("ipam", network_id, data)
+
+    # -- endpoints -------------------------------------------------------------------
+    def endpoint(self, obj_id: str) -> Endpoint | None:
+        return self._get(Endpoint, "endpoints", obj_id)
+
+    def put_endpoint(self, ep: Endpoint) -> None:
+        self._put("endpoints", ep.id, ep)
+
+    def delete_endpoint(self, obj_id: str) -> None:
+        assert self.txn is not None
+        self.txn.delete("endpoints", obj_id)
+
+    def network_endpoints(self, network_id: str) -> list[Endpoint]:
+        ids = self.ipam_state(network_id).get("endpoints", {})
+        out = [self.endpoint(i) for i in ids]
+        return [e for e in out if e is not None]
+
+    # -- containers ------------------------------------------------------------------
+    def container(self, obj_id: str) -> Container | None:
+        return self._get(Container, "containers", obj_id)
+
+    def find_container(self, ref: str) -> Container | None:
+        obj_id = self._resolve("containers", ref.lstrip("/"))
+        return self.container(obj_id) if obj_id else None
+
+    def get_container(self, ref: str) -> Container:
+        found = self.find_container(ref)
+        if found is None:
+            raise NotFound(f"No such container: {ref}")
+        return found
+
+    def containers(self) -> list[Container]:
+        out = [self.container(i) for i in self._ids("containers")]
+        return [c for c in out if c is not None]
+
+    def container_names(self) -> dict[str, str]:
+        return self._names("containers")
+
+    def put_container(self, c: Container) -> None:
+        self._put("containers", c.id, c)
+
+    def delete_container(self, obj_id: str) -> None:
+        assert self.txn is not None
+        self.txn.delete("containers", obj_id)

@@ -1,0 +1,272 @@
+"""Docker-shaped views of the records (plain dicts; the CLI only serialises them).
+
+Key order, nesting and types follow Docker 20.10's API objects, so ``pynet network
+inspect`` and ``pynet inspect`` feed the same jq filters as ``docker ...``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from pynet import paths
+from pynet.cnm.model import Container, IPAMPool, Network
+from pynet.cnm.repo import Repo
+from pynet.ids import short
+
+
+def _pool_view(pool: IPAMPool, builtin: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"Subnet": pool.subnet}
+    if pool.ip_range:
+        out["IPRange"] = pool.ip_range
+    if pool.gateway and pool.show_gateway:
+        out["Gateway"] = pool.gateway
+    if pool.aux_addresses:
+        out["AuxiliaryAddresses"] = dict(pool.aux_addresses)
+    return out
+
+
+def network_inspect(net: Network, repo: Repo) -> dict[str, Any]:
+    """``docker network inspect`` of one network."""
+    containers: dict[str, Any] = {}
+    for ep in sorted(repo.network_endpoints(net.id), key=lambda e: e.container_id):
+        containers[ep.container_id] = {
+            "Name": ep.name,
+            "EndpointID": ep.id,
+            "MacAddress": ep.mac,
+            "IPv4Address": ep.ipv4,
+            "IPv6Address": ep.ipv6,
+        }
+    return {
+        "Name": net.name,
+        "Id": net.id,
+        "Created": net.created,
+        "Scope": net.scope,
+        "Driver": net.driver,
+        "EnableIPv6": net.enable_ipv6,
+        "IPAM": {
+            "Driver": net.ipam_driver,
+            "Options": None if net.ipam_options is None else dict(net.ipam_options),
+            "Config": [_pool_view(p, net.builtin) for p in net.ipam_config],
+        },
+        "Internal": net.internal,
+        "Attachable": net.attachable,
+        "Ingress": net.ingress,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": containers,
+        "Options": dict(net.options),
+        "Labels": dict(net.labels),
+        **({"Peers": net.driver_data["peers"]} if "peers" in net.driver_data else {}),
+    }
+
+
+def created_at(rfc3339: str) -> str:
+    """Docker's ``CreatedAt`` column: ``2026-11-27 21:51:16.5966629 +0000 UTC``."""
+    return rfc3339.replace("T", " ").rstrip("Z") + " +0000 UTC"
+
+
+def network_ls_item(net: Network) -> dict[str, Any]:
+    """What ``network ls --format`` templates see (Docker's networkContext)."""
+    return {
+        "CreatedAt": created_at(net.created),
+        "Driver": net.driver,
+        "ID": short(net.id),
+        "IPv6": str(net.enable_ipv6).lower(),
+        "Internal": str(net.internal).lower(),
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(net.labels.items())),
+        "Name": net.name,
+        "Scope": net.scope,
+    }
+
+
+def network_filter_item(net: Network) -> dict[str, Any]:
+    return {"full_id": net.id, "name": net.name, "driver": net.driver, "scope": net.scope,
+            "labels": dict(net.labels), "builtin": net.builtin, "created": net.created}
+
+
+# -- containers --------------------------------------------------------------------------
+def _ports_view(c: Container) -> dict[str, Any]:
+    if not c.ports and not c.exposed:
+        return {}
+    from pynet.cnm.ports import ports_view
+
+    return ports_view(c)
+
+
+def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for net_id, ep_id in c.endpoints.items():
+        net, ep = repo.network(net_id), repo.endpoint(ep_id)
+        if net is None or ep is None:
+            continue
+        ip, plen = _split(ep.ipv4)
+        ip6, plen6 = _split(ep.ipv6)
+        aliases = None
+        if not net.builtin:
+            aliases = [*ep.aliases, short(c.id)]
+        out[net.name] = {
+            "IPAMConfig": dict(ep.ipam_request) or None,
+            "Links": None,
+            "Aliases": aliases,
+            "NetworkID": net.id,
+            "EndpointID": ep.id,
+            "Gateway": ep.gateway,
+            "IPAddress": ip,
+            "IPPrefixLen": plen,
+            "IPv6Gateway": ep.gateway6,
+            "GlobalIPv6Address": ip6,
+            "GlobalIPv6PrefixLen": plen6,
+            "MacAddress": ep.mac,
+            "DriverOpts": ep.driver_opts,
+        }
+    if c.network_mode in ("host", "none") and not out:
+        net = repo.find_network(c.network_mode)
+        if net is not None:
+            out[c.network_mode] = {
+                "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": net.id,
+                "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+                "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                "MacAddress": "", "DriverOpts": None,
+            }
+    return out
+
+
+def _split(cidr: str) -> tuple[str, int]:
+    if not cidr:
+        return "", 0
+    iface = ipaddress.ip_interface(cidr)
+    return str(iface.ip), iface.network.prefixlen
+
+
+def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
+    """``docker inspect`` of a container (the networking-relevant parts in Docker's shape)."""
+    networks = container_networks(c, repo)
+    default = networks.get("bridge", {}) if c.network_mode == "bridge" else {}
+    d = paths.container_dir(c.id)
+    running = c.status == "running"
+    return {
+        "Id": c.id,
+        "Created": c.created,
+        "Path": c.path,
+        "Args": list(c.args),
+        "State": {
+            "Status": c.status, "Running": running, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": c.status == "dead", "Pid": c.pid if running else 0,
+            "ExitCode": c.exit_code, "Error": c.error, "StartedAt": c.started_at,
+            "FinishedAt": c.finished_at,
+        },
+        "Image": "",
+        "ResolvConfPath": str(d / "resolv.conf"),
+        "HostnamePath": str(d / "hostname"),
+        "HostsPath": str(d / "hosts"),
+        "LogPath": str(d / "container.log") if c.detach else "",
+        "Name": "/" + c.name,
+        "RestartCount": 0,
+        "Driver": "",
+        "Platform": "linux",
+        "HostConfig": {
+            "NetworkMode": c.network_mode,
+            "PortBindings": _port_bindings(c),
+            "AutoRemove": c.auto_remove,
+            "Dns": list(c.dns), "DnsOptions": list(c.dns_options), "DnsSearch": list(c.dns_search),
+            "ExtraHosts": list(c.extra_hosts) or None,
+            "PublishAllPorts": c.publish_all,
+        },
+        "Config": {
+            "Hostname": c.hostname, "Domainname": c.domainname, "User": "",
+            "AttachStdin": c.interactive, "AttachStdout": not c.detach, "AttachStderr": not c.detach,
+            "ExposedPorts": {p: {} for p in c.exposed} or None,
+            "Tty": c.tty, "OpenStdin": c.interactive, "StdinOnce": False,
+            "Env": list(c.env) or None, "Cmd": [c.path, *c.args], "Image": "",
+            "WorkingDir": c.workdir, "Entrypoint": None, "Labels": dict(c.labels),
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": c.sandbox_id,
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": _ports_view(c),
+            "SandboxKey": c.netns_path,
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
+            "EndpointID": default.get("EndpointID", ""),
+            "Gateway": default.get("Gateway", ""),
+            "GlobalIPv6Address": default.get("GlobalIPv6Address", ""),
+            "GlobalIPv6PrefixLen": default.get("GlobalIPv6PrefixLen", 0),
+            "IPAddress": default.get("IPAddress", ""),
+            "IPPrefixLen": default.get("IPPrefixLen", 0),
+            "IPv6Gateway": default.get("IPv6Gateway", ""),
+            "MacAddress": default.get("MacAddress", ""),
+            "Networks": networks,
+        },
+    }
+
+
+def _port_bindings(c: Container) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in c.ports:
+        out.setdefault(f"{p.container_port}/{p.proto}", []).append(
+            {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""})
+    return out
+
+
+def status_text(c: Container, now_ns: int) -> str:
+    """Docker's STATUS column ("Up 3 seconds", "Exited (0) 2 minutes ago", "Created")."""
+    if c.status == "running":
+        return "Up " + _ago(c.started_at, now_ns)
+    if c.status == "exited":
+        return f"Exited ({c.exit_code}) {_ago(c.finished_at, now_ns)} ago"
+    return c.status.capitalize()
+
+
+def _ago(rfc3339: str, now_ns: int) -> str:
+    import calendar
+    import time
+
+    try:
+        base = rfc3339.split(".")[0].rstrip("Z")
+        then = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return "Less than a second"
+    secs = max(0, now_ns // 1_000_000_000 - then)
+    if secs < 1:
+        return "Less than a second"
+    if secs < 60:
+        return f"{secs} second{'s' if secs != 1 else ''}"
+    mins = secs // 60
+    if mins < 60:
+        return "About a minute" if mins == 1 else f"{mins} minutes"
+    hours = mins // 60
+    if hours < 48:
+        return "About an hour" if hours == 1 else f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
+    """What ``ps --format`` templates see (Docker's containerContext)."""
+    command = " ".join([c.path, *c.args])
+    if len(command) > 20:
+        command = command[:19] + "…"
+    nets = sorted(n.name for n in (repo.network(i) for i in c.endpoints) if n is not None)
+    if not nets and c.network_mode in ("host", "none"):
+        nets = [c.network_mode]
+    ports = ""
+    if c.ports:
+        from pynet.cnm.ports import port_lines
+
+        ports = ", ".join(_ps_port(line) for line in port_lines(c))
+    return {
+        "ID": short(c.id), "Image": "", "Command": f'"{command}"', "CreatedAt": created_at(c.created),
+        "RunningFor": _ago(c.created, now_ns) + " ago", "Ports": ports,
+        "State": c.status, "Status": status_text(c, now_ns), "Size": "0B", "Names": c.name,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items())),
+        "Mounts": "", "Networks": ",".join(nets), "LocalVolumes": "0",
+    }
+
+
+def _ps_port(line: str) -> str:
+    # "80/tcp -> 0.0.0.0:8080" -> "0.0.0.0:8080->80/tcp"
+    left, _, right = line.partition(" -> ")
+    return f"{right}->{left}"

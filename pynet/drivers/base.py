@@ -1,0 +1,85 @@
+"""The Driver interface (libnetwork's driverapi verbs) and the undo log drivers write to.
+
+Drivers receive records (IDs, never user names), touch the kernel only through
+``pynet.kernel``, and log every kernel resource BEFORE creating it (``UndoLog.add``)
+so a failure — or a kill -9 — can be rolled back by ``pynet.drivers.undo``.
+Delete verbs are idempotent: an object already gone is success.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from pynet.cnm.model import Endpoint, Network
+
+
+class UndoLog(Protocol):
+    """Where drivers record kernel resources before creating them."""
+
+    def add(self, resource: dict[str, Any]) -> None:
+        """Record ``resource`` (e.g. ``{"kind": "link", "name": "veth1a2b3c4"}``)."""
+
+
+class NullUndo:
+    """An UndoLog that forgets (for restore paths where nothing must be rolled back)."""
+
+    def add(self, resource: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass
+class SandboxInfo:
+    """What a driver needs to know of the Sandbox it joins an endpoint to."""
+
+    id: str
+    netns_path: str
+    container_id: str
+    #: this endpoint's gateway becomes the sandbox's default route
+    default_gateway: bool = True
+
+
+class Driver(ABC):
+    """A network type. Subclasses set ``name``; optional abilities are separate Protocols."""
+
+    name: ClassVar[str]
+    scope: ClassVar[str] = "local"
+    #: False for drivers without addresses (host, null)
+    needs_ipam: ClassVar[bool] = True
+    #: False when containers cannot be attached with connect/run (host, null handled apart)
+    attachable: ClassVar[bool] = True
+
+    def validate_create(self, net: Network) -> None:
+        """Check and normalise options before the kernel is touched (raise InvalidArgument).
+
+        May fill ``net.driver_data`` (device names, MTU). Default: accept.
+        """
+
+    @abstractmethod
+    def create_network(self, net: Network, undo: UndoLog) -> None:
+        """Make the network's kernel objects."""
+
+    @abstractmethod
+    def delete_network(self, net: Network) -> None:
+        """Remove them; success when already gone."""
+
+    def restore_network(self, net: Network) -> None:
+        """Re-create missing kernel objects after a reboot (idempotent). Default: create."""
+        self.create_network(net, NullUndo())
+
+    def network_present(self, net: Network) -> bool:
+        """True when the network's kernel objects exist (used to detect a reboot)."""
+        return True
+
+    def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
+        """Prepare an endpoint (may set ``ep.mac`` and ``ep.driver_data``)."""
+
+    def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
+        """Remove endpoint resources; success when already gone."""
+
+    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+        """Plumb the endpoint into the sandbox (interface, addresses, routes)."""
+
+    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+        """Reverse of join; success when the sandbox or interface is already gone."""

@@ -1,0 +1,63 @@
+"""Where the bridge driver hands over to the nftables firewall (``pynet.drivers.firewall``).
+
+Kept apart so the driver reads as plain plumbing and the firewall can be swapped or
+disabled (``PYNET_FIREWALL=none``) without touching it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynet.cnm.model import Endpoint, Network
+from pynet.drivers.base import UndoLog
+from pynet.faults import fault
+
+#: user-facing notices produced while the command ran (printed by the CLI on stderr)
+NOTICES: list[str] = []
+
+
+def enabled() -> bool:
+    return os.environ.get("PYNET_FIREWALL", "nftables") != "none"
+
+
+def network_up(net: Network, undo: UndoLog) -> None:
+    if not enabled():
+        return
+    from pynet.drivers import firewall
+
+    fault("nft_apply")
+    NOTICES.extend(firewall.setup_network(net, undo))
+
+
+def network_down(net: Network) -> None:
+    if not enabled():
+        return
+    from pynet.drivers import firewall
+
+    firewall.teardown_network(net)
+
+
+def endpoint_up(net: Network, ep: Endpoint, undo: UndoLog) -> None:
+    """Per-endpoint rules (none yet: isolation and icc are per bridge)."""
+
+
+def endpoint_down(net: Network, ep: Endpoint) -> None:
+    """Reverse of endpoint_up."""
+
+
+def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:
+    """Resolve host ports (random ones, conflicts) and install the DNAT rules."""
+    from pynet.drivers import firewall
+
+    resolved = firewall.allocate_host_ports(bindings, in_use)
+    if enabled():
+        firewall.publish(net, ep, resolved, undo)
+    return resolved
+
+
+def unpublish(net: Network, ep: Endpoint, bindings: list) -> None:
+    if not enabled():
+        return
+    from pynet.drivers import firewall
+
+    firewall.unpublish(net, ep, bindings)

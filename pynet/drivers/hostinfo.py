@@ -1,0 +1,27 @@
+"""Facts about the host the core needs without touching netlink (cheap /proc reads)."""
+
+from __future__ import annotations
+
+from pynet.kernel import procnet
+
+
+def host_subnets() -> list[str]:
+    """Subnets IPAM must avoid: the host's routes and its nameservers (as /32 or /128)."""
+    used = procnet.ipv4_routes()
+    for ns in procnet.nameservers():
+        if ns.startswith("127.") or ns == "::1":
+            continue
+        used.append(f"{ns}/{128 if ':' in ns else 32}")
+    return used
+
+
+def host_resolv_conf() -> str:
+    return procnet.read_resolv_conf()
+
+
+def host_hostname() -> str:
+    return procnet.host_hostname()
+
+
+def pid_alive(pid: int) -> bool:
+    return procnet.pid_alive(pid)

@@ -1,0 +1,27 @@
+"""Sandbox plumbing: the network namespace a container owns (bind-mounted, so it
+outlives the process) — created with lo up, removed idempotently."""
+
+from __future__ import annotations
+
+from pynet.drivers.base import UndoLog
+from pynet.kernel import netlink
+
+
+def create_sandbox(netns_path: str, undo: UndoLog) -> None:
+    undo.add({"kind": "netns", "path": netns_path})
+    netlink.netns_create(netns_path)
+    netlink.sandbox_interface_up(netns_path, "lo", addresses=[])
+
+
+def delete_sandbox(netns_path: str) -> None:
+    if netns_path:
+        netlink.netns_delete(netns_path)
+
+
+def sandbox_exists(netns_path: str) -> bool:
+    return bool(netns_path) and netlink.netns_exists(netns_path)
+
+
+def release_kernel_sockets() -> None:
+    """Close cached netlink sockets (before forking a container process)."""
+    netlink.close_all()

@@ -1,0 +1,72 @@
+"""The one exception hierarchy of pynet.
+
+Every layer raises these; the CLI maps them at ONE boundary (``pynet.cli.main``) to a
+one-line message on stderr and an exit code. Messages use Docker's wording.
+
+``from_daemon`` mirrors where Docker's message comes from: errors that Docker's daemon
+reports are printed as ``Error response from daemon: <msg>``, client-side ones bare
+(``no matching subnet for gateway ...``); ``prefix`` overrides both (``Error: No such
+network: x``) — so a user (or a script) sees the same line as with Docker.
+"""
+
+from __future__ import annotations
+
+
+class PynetError(Exception):
+    """Base of every error pynet reports to the user."""
+
+    exit_code: int = 1
+    from_daemon: bool = True
+    prefix: str | None = None
+
+    def __init__(self, message: str, *, from_daemon: bool | None = None, prefix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if from_daemon is not None:
+            self.from_daemon = from_daemon
+        if prefix is not None:
+            self.prefix = prefix
+
+    def render(self) -> str:
+        """The one line printed on stderr."""
+        if self.prefix is not None:
+            return self.prefix + self.message
+        return ("Error response from daemon: " if self.from_daemon else "") + self.message
+
+
+class NotFound(PynetError):
+    """A network, container, endpoint or kernel object does not exist."""
+
+
+class Conflict(PynetError):
+    """A name, address, subnet or port is already taken, or an object is in use."""
+
+
+class InvalidArgument(PynetError):
+    """Bad user input (flags, options, CIDRs, filters)."""
+
+
+class Forbidden(PynetError):
+    """The operation is not allowed on this object (e.g. removing a built-in network)."""
+
+
+class Unavailable(PynetError):
+    """A resource is exhausted or a dependency cannot be reached (pool, etcd, plugin)."""
+
+
+class Unsupported(PynetError):
+    """This kernel or build cannot do what was asked (ipvlan, 802.1q, ESP...)."""
+
+
+class StateCorrupt(PynetError):
+    """A state file cannot be read; the message names the file."""
+
+    prefix = "Error: "
+
+
+class KernelError(PynetError):
+    """A netlink/nftables/namespace operation failed."""
+
+
+class Timeout(Unavailable):
+    """A bounded wait ran out (lock, plugin, helper daemon)."""

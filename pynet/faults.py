@@ -1,0 +1,23 @@
+"""Named failure points for tests (testing.md, "Fault injection").
+
+``PYNET_FAULT=<point>`` raises a KernelError at that point; ``PYNET_FAULT_KILL=<point>``
+SIGKILLs pynet itself there. Points: ipam_reserve, bridge_add, veth_add, netns_config,
+nft_apply, state_commit. Costs one dict lookup when unset.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit")
+
+
+def fault(point: str) -> None:
+    """Fail or die at ``point`` when a test asked for it."""
+    if os.environ.get("PYNET_FAULT_KILL") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("PYNET_FAULT") == point:
+        from pynet.errors import KernelError
+
+        raise KernelError(f"injected fault at {point}")

@@ -1,0 +1,24 @@
+"""IDs as Docker makes them: 64 lowercase hex digits, shown as 12."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+SHORT_LEN = 12
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def new_id() -> str:
+    """A fresh random 64-hex ID."""
+    return secrets.token_hex(32)
+
+
+def short(full_id: str) -> str:
+    """The 12-character form Docker prints in tables."""
+    return full_id[:SHORT_LEN]
+
+
+def is_full_id(value: str) -> bool:
+    """True for a complete 64-hex ID."""
+    return bool(_HEX64.match(value))

@@ -1,0 +1,361 @@
+"""THE one module that imports pyroute2: namespaces, links, addresses, routes, FDB, neighbours.
+
+It offers a small intention-level API to the drivers and translates netlink errors into
+pynet errors. pyroute2 costs ~150 ms to import, so it is imported lazily on first use
+and read-only commands never pay it.
+
+All calls act on the calling process's current network namespace ("the host"), or on a
+sandbox namespace given by its bind-mount path. Sockets are cached per namespace for
+the life of the process (a CLI run is short).
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+from typing import Any
+
+from pynet.errors import KernelError, NotFound, Unsupported
+
+_sockets: dict[str | None, Any] = {}
+
+
+def _ipr(netns: str | None = None) -> Any:
+    """A cached IPRoute for the host (None) or the netns at ``netns``."""
+    sock = _sockets.get(netns)
+    if sock is None:
+        from pyroute2 import IPRoute
+
+        try:
+            sock = IPRoute() if netns is None else IPRoute(netns=netns, flags=0)
+        except FileNotFoundError:
+            raise NotFound(f"network namespace {netns} does not exist") from None
+        _sockets[netns] = sock
+    return sock
+
+
+def close_all() -> None:
+    """Close every cached socket (call before fork/exec or at exit)."""
+    for sock in _sockets.values():
+        try:
+            sock.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+    _sockets.clear()
+
+
+def _fail(exc: Exception, what: str) -> Exception:
+    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
+    if code == errno.EOPNOTSUPP:
+        return Unsupported(f"{what}: not supported by this kernel")
+    if code in (errno.ENODEV, errno.ENOENT):
+        return NotFound(f"{what}: {os.strerror(code)}")
+    msg = os.strerror(code) if isinstance(code, int) else str(exc)
+    return KernelError(f"{what}: {msg}")
+
+
+# -- namespaces ----------------------------------------------------------------------
+def netns_create(path: str) -> None:
+    """Create a network namespace bind-mounted at ``path`` (its dir becomes a mount point)."""
+    from pyroute2 import netns
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        netns.create(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to create network namespace {path}") from None
+
+
+def netns_delete(path: str) -> None:
+    """Remove a bind-mounted namespace; success when already gone."""
+    _drop_socket(path)
+    from pynet.kernel.namespaces import umount
+
+    try:
+        umount(path)
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _fail(exc, f"failed to remove network namespace {path}") from None
+
+
+def netns_exists(path: str) -> bool:
+    """True when ``path`` is a live namespace bind mount (not just a leftover file).
+
+    An nsfs bind mount has another device number than the directory holding it.
+    """
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except OSError:
+        return False
+
+
+def _drop_socket(netns: str) -> None:
+    sock = _sockets.pop(netns, None)
+    if sock is not None:
+        try:
+            sock.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+# -- links ---------------------------------------------------------------------------
+def link_index(name: str, netns: str | None = None) -> int | None:
+    """Index of link ``name`` or None."""
+    found = _ipr(netns).link_lookup(ifname=name)
+    return found[0] if found else None
+
+
+def link_exists(name: str, netns: str | None = None) -> bool:
+    try:
+        return link_index(name, netns) is not None
+    except NotFound:
+        return False
+
+
+def link_delete(name: str, netns: str | None = None) -> None:
+    """Delete a link; success when it (or its namespace) is already gone."""
+    try:
+        idx = link_index(name, netns)
+    except NotFound:
+        return
+    if idx is None:
+        return
+    try:
+        _ipr(netns).link("del", index=idx)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) in (errno.ENODEV, errno.ENOENT):
+            return
+        raise _fail(exc, f"failed to delete link {name}") from None
+
+
+def link_mtu(name: str) -> int | None:
+    idx = link_index(name)
+    if idx is None:
+        return None
+    return int(_ipr().link("get", index=idx)[0].get("IFLA_MTU"))
+
+
+def uplink_mtu(default: int = 1500) -> int:
+    """MTU of the interface holding the default route, else ``default``."""
+    try:
+        routes = _ipr().route("get", dst="198.51.100.1")
+        oif = routes[0].get("RTA_OIF")
+        if oif:
+            mtu = _ipr().link("get", index=oif)[0].get("IFLA_MTU")
+            if mtu and int(mtu) >= 1280:
+                return min(int(mtu), 65535) if int(mtu) < 65536 else default
+    except Exception:  # noqa: BLE001 - no route: default
+        pass
+    return default
+
+
+def bridge_create(name: str, *, mtu: int, addresses: list[str], mac: str | None = None) -> None:
+    """Create (or adopt) a Linux bridge, give it the gateway addresses, bring it up."""
+    ipr = _ipr()
+    idx = link_index(name)
+    if idx is None:
+        spec: dict[str, Any] = {"ifname": name, "kind": "bridge", "mtu": mtu}
+        if mac:
+            spec["address"] = mac
+        try:
+            ipr.link("add", **spec)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"failed to create bridge {name}") from None
+        idx = link_index(name)
+    for cidr in addresses:
+        addr_add(idx, cidr)
+    try:
+        ipr.link("set", index=idx, state="up")
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to bring up bridge {name}") from None
+
+
+def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
+    """Add an address (``"10.1.0.1/24"``) to a link; tolerate it being there already."""
+    iface = ipaddress.ip_interface(cidr)
+    kw: dict[str, Any] = {"index": index, "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
+    if iface.version == 4 and iface.network.prefixlen < 31:
+        kw["broadcast"] = str(iface.network.broadcast_address)
+    if iface.version == 6:
+        kw["flags"] = 0x02  # IFA_F_NODAD: usable at once, as Docker does
+    try:
+        _ipr(netns).addr("add", **kw)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) == errno.EEXIST:
+            return
+        raise _fail(exc, f"failed to add address {cidr}") from None
+
+
+def veth_create(host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "") -> None:
+    """A veth pair whose peer is born inside ``peer_netns`` as ``peer_name``."""
+    peer: dict[str, Any] = {"ifname": peer_name, "net_ns_fd": peer_netns, "mtu": mtu}
+    if peer_mac:
+        peer["address"] = peer_mac
+    try:
+        _ipr().link("add", ifname=host_name, kind="veth", mtu=mtu, peer=peer)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to create veth pair {host_name}") from None
+
+
+def link_attach(name: str, master: str, *, hairpin: bool = False) -> None:
+    """Enslave ``name`` to bridge ``master`` and bring it up."""
+    ipr = _ipr()
+    idx, midx = link_index(name), link_index(master)
+    if idx is None or midx is None:
+        raise NotFound(f"failed to attach {name} to {master}: no such device")
+    try:
+        ipr.link("set", index=idx, master=midx, state="up")
+        if hairpin:
+            ipr.brport("set", index=idx, hairpin_mode=1)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to attach {name} to bridge {master}") from None
+
+
+def link_move(name: str, netns: str, new_name: str) -> None:
+    """Move a host link into ``netns`` under ``new_name`` (macvlan, plugin interfaces)."""
+    idx = link_index(name)
+    if idx is None:
+        raise NotFound(f"failed to move {name}: no such device")
+    try:
+        _ipr().link("set", index=idx, net_ns_fd=netns)
+        nidx = link_index(name, netns)
+        _ipr(netns).link("set", index=nidx, ifname=new_name)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to move {name} into {netns}") from None
+
+
+def sandbox_interface_up(
+    netns: str, ifname: str, *, addresses: list[str], gateway: str = "", gateway6: str = "",
+    routes: list[tuple[str, str]] | None = None,
+) -> None:
+    """Inside a sandbox: addresses on ``ifname``, lo and ``ifname`` up, default routes."""
+    ipr = _ipr(netns)
+    idx = link_index(ifname, netns)
+    if idx is None:
+        raise NotFound(f"interface {ifname} not found in sandbox")
+    try:
+        ipr.link("set", index=1, state="up")
+        for cidr in addresses:
+            addr_add(idx, cidr, netns)
+        ipr.link("set", index=idx, state="up")
+        if gateway:
+            _route_replace(ipr, dst="default", gateway=gateway, oif=idx)
+        if gateway6:
+            _route_replace(ipr, dst="default", gateway=gateway6, oif=idx, family=10)
+        for dst, via in routes or []:
+            _route_replace(ipr, dst=dst, gateway=via or None, oif=idx)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to configure {ifname} in sandbox") from None
+
+
+def _route_replace(ipr: Any, *, dst: str, gateway: str | None, oif: int, family: int = 2) -> None:
+    kw: dict[str, Any] = {"dst": dst, "oif": oif, "family": family, "proto": 3}  # RTPROT_BOOT, as `ip route`
+    if gateway:
+        kw["gateway"] = gateway
+    ipr.route("replace", **kw)
+
+
+def sandbox_has_default_route(netns: str) -> bool:
+    return any(r.get("dst_len") == 0 for r in _ipr(netns).route("dump", family=2, table=254))
+
+
+def sysctl(key: str, value: str) -> None:
+    """Write a sysctl in the current namespace (``net.ipv4.ip_forward`` form)."""
+    with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+        f.write(value)
+
+
+# -- what the host already uses (for IPAM) -------------------------------------------------
+def host_subnets() -> list[str]:
+    """Subnets of the host's routes and addresses (IPv4), so IPAM can avoid them."""
+    out: set[str] = set()
+    ipr = _ipr()
+    for r in ipr.route("dump", family=2, table=254):
+        dst, plen = r.get("RTA_DST"), r.get("dst_len")
+        if dst and plen:
+            out.add(f"{dst}/{plen}")
+    for a in ipr.addr("dump", family=2):
+        addr = a.get("IFA_ADDRESS")
+        if addr and not addr.startswith("127."):
+            out.add(str(ipaddress.ip_interface(f"{addr}/{a['prefixlen']}").network))
+    return sorted(out)
+
+
+# -- overlay helpers (VXLAN, FDB, neighbours) -------------------------------------------
+def vxlan_create(name: str, *, vni: int, local: str, underlay: str | None, port: int = 4789, mtu: int) -> None:
+    spec: dict[str, Any] = {
+        "ifname": name, "kind": "vxlan", "vxlan_id": vni, "vxlan_port": port,
+        "vxlan_learning": 0, "vxlan_local": local, "mtu": mtu,
+    }
+    if underlay:
+        spec["vxlan_link"] = link_index(underlay)
+    try:
+        _ipr().link("add", **spec)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) == errno.EEXIST:
+            return
+        raise _fail(exc, f"failed to create vxlan {name}") from None
+
+
+def fdb_add(dev: str, mac: str, dst: str) -> None:
+    idx = link_index(dev)
+    _ipr().fdb("replace", ifindex=idx, lladdr=mac, dst=dst)
+
+
+def fdb_del(dev: str, mac: str, dst: str) -> None:
+    idx = link_index(dev)
+    if idx is None:
+        return
+    try:
+        _ipr().fdb("del", ifindex=idx, lladdr=mac, dst=dst)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
+def neigh_add(dev: str, ip: str, mac: str) -> None:
+    idx = link_index(dev)
+    _ipr().neigh("replace", ifindex=idx, dst=ip, lladdr=mac, state=0x80)  # NUD_PERMANENT
+
+
+def neigh_del(dev: str, ip: str) -> None:
+    idx = link_index(dev)
+    if idx is None:
+        return
+    try:
+        _ipr().neigh("del", ifindex=idx, dst=ip)
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
+def macvlan_create(name: str, *, parent: str, mode: str, netns: str, new_name: str, mtu: int | None, mac: str = "") -> None:
+    """A macvlan sub-interface of ``parent`` born inside ``netns`` as ``new_name``."""
+    pidx = link_index(parent)
+    if pidx is None:
+        raise NotFound(f"-o parent interface was not found on the host: {parent}")
+    spec: dict[str, Any] = {"ifname": name, "kind": "macvlan", "link": pidx, "macvlan_mode": mode}
+    if mtu:
+        spec["mtu"] = mtu
+    if mac:
+        spec["address"] = mac
+    try:
+        _ipr().link("add", **spec)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to create macvlan {name}") from None
+    link_move(name, netns, new_name)
+
+
+def link_kind_supported(kind: str) -> bool:
+    """Probe whether the kernel can make links of ``kind`` (e.g. ipvlan, vlan)."""
+    name = f"pyn-probe{os.getpid() % 100000}"
+    try:
+        _ipr().link("add", ifname=name, kind=kind)
+    except Exception as exc:  # noqa: BLE001
+        return getattr(exc, "code", None) != errno.EOPNOTSUPP
+    link_delete(name)
+    return True

@@ -1,0 +1,302 @@
+"""The local JSON state store: one file per object, atomic writes, one lock, a journal.
+
+Layout under the state dir (``pynet.paths.state_dir()``)::
+
+    pynet.lock               flock: exclusive for mutating commands, shared for readers
+    journal.json             present only while a mutation is under way (see below)
+    networks/<id>.json       one file per object, each with a "schema_version"
+    endpoints/<id>.json
+    containers/<id>.json
+    ipam/<network-id>.json
+    <kind>/_names.json       name -> id index (so lookups by name need not read every file)
+
+Crash safety (kill -9 at any point): a mutation first records, in the journal, every
+kernel resource it is about to create (``Transaction.record_undo``). Its commit writes
+the whole set of file changes into the journal, then applies them, then deletes the
+journal. The next mutating command finds a leftover journal and either replays the
+commit (it was complete) or hands back the undo list so the caller can remove the
+half-made kernel objects (``Store.recover``). Either way kernel and state end up equal
+to "before the command" or "the command's complete result".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pynet.errors import StateCorrupt, Timeout
+from pynet.faults import fault
+
+SCHEMA_VERSION = 1
+KINDS = ("networks", "endpoints", "containers", "ipam")
+NAMED_KINDS = ("networks", "containers")
+_INDEX = "_names.json"
+_JOURNAL = "journal.json"
+
+# Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
+MIGRATIONS: dict[int, Any] = {}
+
+
+def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
+    """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = ""
+        if sync:
+            dirfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dirfd)
+            finally:
+                os.close(dirfd)
+    finally:
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file; a file that is not valid JSON is a StateCorrupt naming it."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except json.JSONDecodeError as exc:
+        raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
+
+
+def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
+    version = record.pop("schema_version", None)
+    if not isinstance(version, int):
+        raise StateCorrupt(f"state file {path} is corrupt: no schema_version")
+    if version > SCHEMA_VERSION:
+        raise StateCorrupt(
+            f"state file {path} was written by a newer pynet (schema {version}, "
+            f"this pynet knows up to {SCHEMA_VERSION}); upgrade pynet"
+        )
+    while version < SCHEMA_VERSION:
+        record = MIGRATIONS[version](record)
+        version += 1
+    return record
+
+
+class Store:
+    """Files of one state directory. Cheap to build; holds no open files but the lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._lock_fd: int | None = None
+        self._index_cache: dict[str, dict[str, str]] = {}
+
+    # -- locking ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, *, exclusive: bool = True, timeout: float = 120.0) -> Iterator[None]:
+        """Hold the store lock for the block. Re-entrant within one process."""
+        if self._lock_fd is not None:
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / "pynet.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() > deadline:
+                        raise Timeout(f"timed out waiting for the pynet state lock in {self.root}")
+                    time.sleep(0.005)
+            self._lock_fd = fd
+            self._index_cache.clear()
+            yield
+        finally:
+            self._lock_fd = None
+            os.close(fd)  # closing the fd releases the flock
+
+    # -- reads -----------------------------------------------------------------------
+    def path(self, kind: str, obj_id: str) -> Path:
+        return self.root / kind / f"{obj_id}.json"
+
+    def get(self, kind: str, obj_id: str) -> dict[str, Any] | None:
+        """The record, or None when there is no such file."""
+        path = self.path(kind, obj_id)
+        try:
+            record = read_json(path)
+        except FileNotFoundError:
+            return None
+        return _check_version(path, record)
+
+    def ids(self, kind: str) -> list[str]:
+        """IDs of every object of a kind (a directory listing; files are not read)."""
+        try:
+            names = os.listdir(self.root / kind)
+        except FileNotFoundError:
+            return []
+        return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(("_", "."))]
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of a kind (skipping files removed while listing)."""
+        out = []
+        for obj_id in self.ids(kind):
+            record = self.get(kind, obj_id)
+            if record is not None:
+                out.append(record)
+        return out
+
+    def names(self, kind: str) -> dict[str, str]:
+        """The name -> id index of a named kind."""
+        if kind not in self._index_cache:
+            path = self.root / kind / _INDEX
+            try:
+                index = read_json(path)
+            except FileNotFoundError:
+                index = self._rebuild_index(kind)
+            if not isinstance(index, dict):
+                raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
+            self._index_cache[kind] = index
+        return self._index_cache[kind]
+
+    def _rebuild_index(self, kind: str) -> dict[str, str]:
+        return {r["name"]: r["id"] for r in self.all(kind) if r.get("name")}
+
+    # -- writes ----------------------------------------------------------------------
+    def begin(self) -> Transaction:
+        """Start a mutation; the caller must hold the exclusive lock."""
+        return Transaction(self)
+
+    def journal_path(self) -> Path:
+        return self.root / _JOURNAL
+
+    def recover(self) -> list[dict[str, Any]]:
+        """Finish or roll back a mutation that was killed.
+
+        Replays a complete commit and returns []; otherwise returns the kernel undo
+        records (newest last) for the caller to remove, and clears the journal once
+        the caller calls ``clear_journal``.
+        """
+        path = self.journal_path()
+        try:
+            journal = read_json(path)
+        except FileNotFoundError:
+            return []
+        except StateCorrupt:
+            # A journal torn by a crash while being written: nothing was committed.
+            self.clear_journal()
+            return []
+        if journal.get("commit") is not None:
+            self._apply(journal["commit"])
+            self.clear_journal()
+            return []
+        return list(journal.get("undo", []))
+
+    def clear_journal(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal_path())
+
+    def _apply(self, commit: dict[str, Any]) -> None:
+        touched: set[str] = set()
+        for key, record in commit.get("puts", {}).items():
+            kind, obj_id = key.split("/", 1)
+            atomic_write(self.path(kind, obj_id), {"schema_version": SCHEMA_VERSION, **record})
+            touched.add(kind)
+        for key in commit.get("deletes", []):
+            kind, obj_id = key.split("/", 1)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path(kind, obj_id))
+            touched.add(kind)
+        for kind, index in commit.get("indexes", {}).items():
+            atomic_write(self.root / kind / _INDEX, index)
+        self._index_cache.clear()
+
+
+class Transaction:
+    """Pending file changes plus the kernel undo log of one mutating command."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.puts: dict[str, dict[str, Any]] = {}
+        self.deletes: list[str] = []
+        self.undo: list[dict[str, Any]] = []
+
+    def put(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
+        key = f"{kind}/{obj_id}"
+        self.puts[key] = record
+        if key in self.deletes:
+            self.deletes.remove(key)
+
+    def delete(self, kind: str, obj_id: str) -> None:
+        key = f"{kind}/{obj_id}"
+        self.puts.pop(key, None)
+        if key not in self.deletes:
+            self.deletes.append(key)
+
+    def pending(self, kind: str, obj_id: str) -> dict[str, Any] | None:
+        """The record as this transaction will leave it (None when deleted/absent)."""
+        key = f"{kind}/{obj_id}"
+        if key in self.deletes:
+            return None
+        if key in self.puts:
+            return self.puts[key]
+        return self.store.get(kind, obj_id)
+
+    def record_undo(self, resource: dict[str, Any]) -> None:
+        """Log a kernel resource BEFORE creating it, so a kill -9 can be rolled back."""
+        self.undo.append(resource)
+        atomic_write(self.store.journal_path(), {"undo": self.undo, "commit": None}, sync=False)
+
+    def commit(self) -> None:
+        """Write every change: journal first (so it can be replayed), then the files."""
+        if not self.puts and not self.deletes:
+            self.store.clear_journal()
+            return
+        commit = {"puts": self.puts, "deletes": self.deletes, "indexes": self._indexes()}
+        atomic_write(self.store.journal_path(), {"undo": self.undo, "commit": commit})
+        fault("state_commit")
+        self.store._apply(commit)
+        self.store.clear_journal()
+
+    def abandon(self) -> None:
+        """Drop pending changes and the journal (after the kernel undo ran)."""
+        self.puts.clear()
+        self.deletes.clear()
+        self.undo.clear()
+        self.store.clear_journal()
+
+    def _indexes(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for kind in NAMED_KINDS:
+            keys = [k for k in [*self.puts, *self.deletes] if k.startswith(kind + "/")]
+            if not keys:
+                continue
+            index = dict(self.store.names(kind))
+            for key in keys:
+                obj_id = key.split("/", 1)[1]
+                for name, known in list(index.items()):
+                    if known == obj_id:
+                        del index[name]
+                record = self.puts.get(key)
+                if record is not None and record.get("name"):
+                    index[record["name"]] = obj_id
+            out[kind] = index
+        return out
