@@ -18,6 +18,7 @@ from typing import Any
 
 from pynet import paths
 from pynet.cnm import networks as netsvc
+from pynet.cnm.admin import HostAdmin
 from pynet.cnm.containers import ContainerService, RunRequest, remove_files
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.cnm.model import Container, Network
@@ -38,7 +39,7 @@ class JournalUndo:
         self.txn.record_undo(resource)
 
 
-class Controller:
+class Controller(HostAdmin):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None) -> None:
@@ -303,3 +304,4 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 __all__ = ["Controller", "NetworkCreateRequest", "RunRequest", "AttachRequest",
            "InvalidArgument", "Unavailable", "EndpointService"]
+

@@ -1,0 +1,51 @@
+"""``pynet system ...``: reset, firewall-reload, firewall-allow-docker."""
+
+from __future__ import annotations
+
+import click
+
+from pynet.cli.main import ExitCode
+
+
+@click.group()
+def system() -> None:
+    """Manage pynet on this host."""
+
+
+def _controller():  # type: ignore[no-untyped-def]
+    from pynet.cnm.controller import Controller
+
+    ctl = Controller()
+    ctl.ensure_ready()
+    return ctl
+
+
+@system.command("reset")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation")
+def reset(force: bool) -> None:
+    """Remove every container, user network and kernel object pynet made on this host."""
+    if not force:
+        click.echo("WARNING! This will remove all pynet containers and networks on this host.")
+        if not click.confirm("Are you sure you want to continue?", default=False):
+            return
+    errors = _controller().reset()
+    for line in errors:
+        click.echo(line, err=True)
+    if errors:
+        raise ExitCode(1)
+
+
+@system.command("firewall-reload")
+def firewall_reload() -> None:
+    """Re-apply pynet's nftables rules from state (e.g. after `nft flush ruleset`)."""
+    ctl = _controller()
+    ctl.firewall_reload()
+    for line in dict.fromkeys(ctl.notices):
+        click.echo(line, err=True)
+
+
+@system.command("firewall-allow-docker")
+def firewall_allow_docker() -> None:
+    """Opt in: let pynet's bridges through Docker's FORWARD policy (DOCKER-USER accept rules)."""
+    for line in _controller().firewall_allow_docker():
+        click.echo(line)
