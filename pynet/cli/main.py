@@ -67,6 +67,7 @@ COMMANDS = {
     "logs": "pynet.cli.container:logs",
     "port": "pynet.cli.container:port",
     "system": "pynet.cli.system:system",
+    "cluster": "pynet.cli.cluster:cluster",
     "_exited": "pynet.cli.container:exited",
 }
 

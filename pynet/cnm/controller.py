@@ -63,10 +63,18 @@ class Controller(HostAdmin):
             txn.commit()
 
     def _recover(self) -> None:
+        had_journal = self.store.journal_path().exists()
         leftovers = self.store.recover()
         if leftovers:
             undo_mod.remove_all(leftovers)
             self.store.clear_journal()
+        if had_journal:
+            try:
+                from pynet.daemon import client
+
+                client.resync()
+            except ImportError:
+                pass
 
     def reader(self) -> Repo:
         """A read-only view (files are replaced atomically, so no lock is needed)."""
@@ -77,6 +85,7 @@ class Controller(HostAdmin):
         """Built-in networks exist; after a reboot, networks are restored from state."""
         marker = paths.run_dir() / "restored"
         if marker.exists() and "bridge" in self.store.names("networks"):
+            self._cluster_sync()
             return
         with self.mutation() as (repo, _undo):
             if "bridge" not in repo.network_names():
@@ -87,6 +96,16 @@ class Controller(HostAdmin):
                 self._restore(repo)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
+        self._cluster_sync()
+
+    def _cluster_sync(self) -> None:
+        """On a cluster member, bring global (overlay) networks from the cluster store."""
+        if not (self.store.root / "cluster.json").exists():
+            return
+        from pynet.cnm import cluster
+
+        with self.mutation() as (repo, undo):
+            cluster.sync(repo, undo)
 
     def _restore(self, repo: Repo) -> None:
         """As dockerd at start: networks back in the kernel, dead containers exited."""

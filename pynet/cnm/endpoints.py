@@ -16,7 +16,7 @@ from pynet.cnm import options as opt
 from pynet.cnm.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver
-from pynet.drivers.base import SandboxInfo, UndoLog
+from pynet.drivers.base import AddressAllocator, SandboxInfo, UndoLog
 from pynet.faults import fault
 from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
 from pynet.ids import new_id
@@ -50,7 +50,11 @@ class EndpointService:
             ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
         )
         space = ipam.AddressSpace.from_dict(state.get("space"), net.ipam_config)
-        if driver.needs_ipam:
+        if isinstance(driver, AddressAllocator):
+            self.undo.add({"kind": "driver", "driver": net.driver, "what": "addresses",
+                           "network_id": net.id, "endpoint_id": ep.id})
+            driver.allocate_addresses(net, ep, req.ipv4, req.ipv6)
+        elif driver.needs_ipam:
             self._assign_addresses(net, ep, space, req)
         fault("ipam_reserve")
         ep.mac = req.mac or (ipam.mac_from_ipv4(ep.ipv4.split("/")[0]) if ep.ipv4 else _random_mac())
@@ -113,6 +117,8 @@ class EndpointService:
             sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
             driver.leave(net, ep, sandbox)
             driver.delete_endpoint(net, ep)
+            if isinstance(driver, AddressAllocator):
+                driver.release_addresses(net, ep)
             self.repo.delete_endpoint(ep.id)
         self._release(net, ep_id)
 

@@ -68,8 +68,13 @@ class NetworkService:
             ipam_driver=req.ipam_driver, ipam_options=dict(req.ipam_options),
             options=dict(req.options), labels=dict(req.labels),
         )
-        if driver.needs_ipam:
+        if driver.needs_ipam and driver.scope == "local":
             net.ipam_config = self._pools(req)
+        elif driver.needs_ipam:
+            # Global networks: the driver picks subnets from the cluster-wide pool.
+            pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
+            ipam.check_overlap(pools, [p.subnet for n in self.repo.networks() for p in n.ipam_config])
+            net.ipam_config = [ipam.finalize_pool(p) for p in pools]
         driver.validate_create(net)
         self._check_bridge_unique(net)
         driver.create_network(net, self.undo)

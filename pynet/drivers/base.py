@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pynet.cnm.model import Endpoint, Network
 
@@ -83,3 +83,20 @@ class Driver(ABC):
 
     def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
         """Reverse of join; success when the sandbox or interface is already gone."""
+
+    def undo_resource(self, resource: dict[str, Any]) -> None:
+        """Remove a driver-specific resource logged as ``{"kind": "driver", "driver": name, ...}``."""
+
+
+@runtime_checkable
+class AddressAllocator(Protocol):
+    """Optional: a driver that allocates endpoint addresses itself (cluster-wide IPAM).
+
+    When a driver has these methods the core skips the local IPAM for its networks.
+    """
+
+    def allocate_addresses(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str) -> None:
+        """Set ``ep.ipv4``/``ep.gateway`` (and v6) — raise Conflict/Unavailable as IPAM would."""
+
+    def release_addresses(self, net: Network, ep: Endpoint) -> None:
+        """Free what allocate_addresses took; idempotent."""

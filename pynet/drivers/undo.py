@@ -14,6 +14,10 @@ def remove_resource(resource: dict[str, Any]) -> None:
         netlink.link_delete(resource["name"], resource.get("netns"))
     elif kind == "netns":
         netlink.netns_delete(resource["path"])
+    elif kind == "driver":
+        from pynet.drivers import get_driver
+
+        get_driver(resource["driver"]).undo_resource(resource)
     elif kind == "nft":
         from pynet.drivers import firewall
 

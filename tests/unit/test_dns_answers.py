@@ -1,0 +1,250 @@
+"""What the embedded DNS answers, through the real hot path (caches) and slow path (parser)."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from pynet.dns import hotpath, responder, wire
+from pynet.dns.names import Member, NetworkTable, View, member_from_records
+
+
+pytestmark = pytest.mark.unit
+
+
+def make_query(name: str, qtype: int = wire.TYPE_A, *, qid: int = 0x4242, flags: int = wire.RD,
+               edns: bytes = b"") -> bytes:
+    return wire.build_query(name, qtype, qid=qid, flags=flags, opt=edns)
+
+
+def opt(udp_size: int = 4096, version: int = 0, options: bytes = b"") -> bytes:
+    return wire.opt_for_query(udp_size, version=version, options=options)
+
+C1, C2, C3, C4 = ("1" * 64, "2" * 64, "3" * 64, "4" * 64)
+
+
+def net1() -> NetworkTable:
+    return NetworkTable("n1id", "net1", [
+        Member(C1, ("c1", "web", "host-one", C1[:12]), "172.18.0.2", ""),
+        Member(C2, ("c2", "web", C2[:12]), "172.18.0.3", "fd00::3"),
+    ])
+
+
+def net2() -> NetworkTable:
+    return NetworkTable("n2id", "net2", [Member(C3, ("c3", C3[:12]), "172.28.0.2", "")])
+
+
+class FakeSocket:
+    """Queued datagrams in, sent datagrams recorded: drives the real UDP hot path."""
+
+    def __init__(self) -> None:
+        self.inbox: list[tuple[bytes, tuple[str, int]]] = []
+        self.sent: list[tuple[bytes, tuple[str, int]]] = []
+
+    def recvfrom(self, _size: int) -> tuple[bytes, tuple[str, int]]:
+        if not self.inbox:
+            raise BlockingIOError
+        return self.inbox.pop(0)
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
+        self.sent.append((data, addr))
+        return len(data)
+
+
+class Server:
+    """One sandbox's UDP server over a fake socket; forwarded queries are collected."""
+
+    def __init__(self, view: View, *, can_forward: bool = True, held: frozenset = frozenset()) -> None:
+        self.view = view
+        self.sock = FakeSocket()
+        self.forwarded: list[wire.Query] = []
+        self.slow_calls = 0
+
+        def slow(view_: View, data: bytes, addr: tuple[str, int]) -> None:
+            self.slow_calls += 1
+            out = responder.handle(view_, data, can_forward=can_forward, held=held)
+            if out.response is not None:
+                self.sock.sendto(out.response, addr)
+            elif out.query is not None:
+                self.forwarded.append(out.query)
+
+        self.reader = hotpath.udp_reader(self.sock, lambda: self.view, slow)
+
+    def ask(self, data: bytes) -> bytes | None:
+        self.sock.inbox.append((data, ("127.0.0.1", 40000)))
+        before = len(self.sock.sent)
+        self.reader(1)
+        return self.sock.sent[-1][0] if len(self.sock.sent) > before else None
+
+
+def answers(resp: bytes) -> tuple[int, list[str]]:
+    """(rcode, answer data as text) of a response to a one-question query."""
+    qid, flags, qd, an, ns, ar = struct.unpack_from(">HHHHHH", resp)
+    _, off = wire.read_name(resp, 12)
+    off += 4
+    out = []
+    for _ in range(an):
+        _, off = wire.read_name(resp, off)
+        rtype, _, ttl, rdlen = struct.unpack_from(">HHIH", resp, off)
+        off += 10
+        rdata = resp[off: off + rdlen]
+        if rtype == wire.TYPE_A:
+            out.append(".".join(map(str, rdata)))
+        elif rtype == wire.TYPE_AAAA:
+            import ipaddress
+            out.append(str(ipaddress.IPv6Address(rdata)))
+        elif rtype == wire.TYPE_PTR:
+            out.append(wire.labels_to_text(wire.read_name(resp, off)[0]))
+        off += rdlen
+    return flags & 0xF, out
+
+
+@pytest.fixture
+def server() -> Server:
+    return Server(View([net1()]), held=frozenset({"c3"}))
+
+
+def test_container_name_answers_its_address(server):
+    assert answers(server.ask(make_query("c1"))) == (wire.NOERROR, ["172.18.0.2"])
+
+
+def test_hostname_and_short_id_answer(server):
+    assert answers(server.ask(make_query("host-one")))[1] == ["172.18.0.2"]
+    assert answers(server.ask(make_query(C2[:12])))[1] == ["172.18.0.3"]
+
+
+def test_names_are_case_insensitive_and_the_question_is_echoed_as_sent(server):
+    data = make_query("C1")
+    resp = server.ask(data)
+    assert answers(resp) == (wire.NOERROR, ["172.18.0.2"])
+    assert resp[12:12 + 4] == b"\x02C1\x00"
+
+
+def test_name_dot_network_form_answers(server):
+    assert answers(server.ask(make_query("c2.net1")))[1] == ["172.18.0.3"]
+    assert answers(server.ask(make_query("c2.NET1.")))[1] == ["172.18.0.3"]
+
+
+def test_name_on_a_network_not_shared_is_nxdomain_without_forwarding(server):
+    resp = server.ask(make_query("c3"))
+    assert answers(resp) == (wire.NXDOMAIN, [])
+    assert server.forwarded == []
+
+
+def test_aaaa_of_an_ipv4_only_name_is_noerror_without_answers(server):
+    assert answers(server.ask(make_query("c1", wire.TYPE_AAAA))) == (wire.NOERROR, [])
+    assert answers(server.ask(make_query("c2", wire.TYPE_AAAA))) == (wire.NOERROR, ["fd00::3"])
+
+
+def test_other_types_of_a_container_name_are_noerror_without_answers(server):
+    assert answers(server.ask(make_query("c1", 15))) == (wire.NOERROR, [])  # MX
+
+
+def test_unknown_names_are_forwarded(server):
+    assert server.ask(make_query("example.org")) is None
+    assert [q.qname for q in server.forwarded] == ["example.org"]
+
+
+def test_internal_only_sandbox_answers_servfail_for_unknown_names():
+    srv = Server(View([net1()]), can_forward=False)
+    assert answers(srv.ask(make_query("example.org"))) == (wire.SERVFAIL, [])
+    assert answers(srv.ask(make_query("c1")))[1] == ["172.18.0.2"]
+
+
+def test_ptr_answers_name_dot_network(server):
+    resp = server.ask(make_query("3.0.18.172.in-addr.arpa", wire.TYPE_PTR))
+    assert answers(resp) == (wire.NOERROR, ["c2.net1"])
+    v6 = "3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"
+    assert answers(server.ask(make_query(v6, wire.TYPE_PTR)))[1] == ["c2.net1"]
+
+
+def test_ptr_of_an_address_on_another_network_is_forwarded(server):
+    assert server.ask(make_query("2.0.28.172.in-addr.arpa", wire.TYPE_PTR)) is None
+    assert len(server.forwarded) == 1
+
+
+def test_shared_name_returns_every_holder_rotated_between_answers(server):
+    seen = []
+    for qid in range(6):
+        rcode, addrs = answers(server.ask(make_query("web", qid=qid)))
+        assert rcode == wire.NOERROR and sorted(addrs) == ["172.18.0.2", "172.18.0.3"]
+        seen.append(addrs[0])
+    assert seen == ["172.18.0.2", "172.18.0.3"] * 3
+
+
+def test_repeated_queries_come_from_the_cache_with_the_callers_id(server):
+    first = server.ask(make_query("c1", qid=1))
+    calls = server.slow_calls
+    second = server.ask(make_query("c1", qid=2))
+    assert server.slow_calls == calls  # no parsing the second time
+    assert second[:2] == b"\x00\x02" and second[2:] == first[2:]
+
+
+def test_a_new_view_drops_cached_answers():
+    srv = Server(View([net1()]))
+    assert answers(srv.ask(make_query("c1")))[1] == ["172.18.0.2"]
+    moved = NetworkTable("n1id", "net1", [Member(C1, ("c1",), "172.18.0.9", "")])
+    srv.view = View([moved])
+    assert answers(srv.ask(make_query("c1")))[1] == ["172.18.0.9"]
+
+
+def test_first_shared_network_in_attach_order_wins():
+    other = NetworkTable("n3id", "net3", [Member(C2, ("c2",), "10.3.0.3", "")])
+    srv = Server(View([other, net1()]))
+    assert answers(srv.ask(make_query("c2")))[1] == ["10.3.0.3"]
+    assert answers(srv.ask(make_query("c2.net1")))[1] == ["172.18.0.3"]
+
+
+def test_edns_query_is_answered_with_an_opt_record(server):
+    resp = server.ask(make_query("c1", edns=opt(1232, options=b"\x00\x0a\x00\x08" + b"k" * 8)))
+    assert answers(resp) == (wire.NOERROR, ["172.18.0.2"])
+    assert struct.unpack_from(">H", resp, 10)[0] == 1
+
+
+def test_unsupported_edns_version_gets_badvers(server):
+    resp = server.ask(make_query("c1", edns=opt(version=1)))
+    assert struct.unpack_from(">I", resp, len(resp) - 6)[0] >> 24 == 1
+
+
+def many_holders(count: int) -> View:
+    members = [Member(f"{i:064x}", (f"c{i}", "many"), f"10.1.{i // 250}.{i % 250 + 1}", "")
+               for i in range(count)]
+    return View([NetworkTable("nbig", "big", members)])
+
+
+def test_large_answer_without_edns_is_truncated_with_tc():
+    srv = Server(many_holders(40))
+    resp = srv.ask(make_query("many"))
+    flags, _, an = struct.unpack_from(">HHH", resp, 2)
+    assert len(resp) <= 512 and flags & wire.TC and an < 40
+
+
+def test_large_answer_fits_with_edns_and_over_tcp():
+    view = many_holders(40)
+    srv = Server(view)
+    resp = srv.ask(make_query("many", edns=opt(4096)))
+    assert not struct.unpack_from(">H", resp, 2)[0] & wire.TC
+    assert len(answers(resp)[1]) == 40
+    tcp = responder.handle(view, make_query("many"), tcp=True).response
+    assert not struct.unpack_from(">H", tcp, 2)[0] & wire.TC and len(answers(tcp)[1]) == 40
+
+
+def test_opcode_other_than_query_is_notimp(server):
+    assert server.ask(make_query("c1", flags=2 << 11))[3] & 0xF == wire.NOTIMP
+
+
+def test_malformed_query_gets_formerr_and_responses_are_dropped(server):
+    bad = struct.pack(">HHHHHH", 5, wire.RD, 1, 0, 0, 0) + b"\x09abc"
+    assert server.ask(bad)[3] & 0xF == wire.FORMERR
+    assert server.ask(b"\x00\x05\x81\x80" + b"\x00" * 8) is None
+    assert server.ask(b"\x01") is None
+
+
+def test_member_from_records_collects_names_without_duplicates():
+    container = {"id": C1, "name": "web1", "hostname": C1[:12]}
+    endpoint = {"name": "web1", "aliases": ["web", "WEB", C1[:12]], "ipv4": "172.18.0.2/16",
+                "ipv6": "fd00::2/64"}
+    m = member_from_records(container, endpoint)
+    assert m.names == ("web1", "web", C1[:12])
+    assert (m.ipv4, m.ipv6) == ("172.18.0.2", "fd00::2")
