@@ -218,8 +218,7 @@ def exited(container_id: str, code: int) -> None:
 
 
 # -- ps ----------------------------------------------------------------------------------
-PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedAt}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-PS_HEADERS = {"ID": "CONTAINER ID", "CreatedAt": "CREATED", "RunningFor": "CREATED"}
+PS_HEADERS = {"ID": "CONTAINER ID"}
 PS_FILTERS = {"id", "name", "label", "status", "network", "exited"}
 
 
@@ -251,15 +250,14 @@ def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fm
     items = []
     for c in cs:
         item = views.ps_item(c, repo, now)
-        item["CreatedAt"] = item["RunningFor"]
         if no_trunc:
             item["ID"] = c.id
             item["Command"] = '"' + " ".join([c.path, *c.args]) + '"'
         items.append(item)
-    out = formatting.format_list(items, fmt, default_table=PS_TABLE, quiet_field="ID", quiet=quiet,
-                                 headers=PS_HEADERS)
-    if out:
-        click.echo(out)
+    out = formatting.format_list(items, fmt, default_table=formatting.DEFAULT_CONTAINER_TABLE,
+                                 quiet_field="ID", quiet=quiet, headers=PS_HEADERS,
+                                 type_name="*container.containerContext")
+    click.echo(out, nl=False)
 
 
 def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
@@ -307,8 +305,13 @@ def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> N
             found.append(views.network_inspect(net, repo))
         else:
             missing.append(ref)
-    if found or fmt is None:
-        click.echo(formatting.format_inspect(found, fmt))
+    from pynet.cli import gotemplate
+
+    try:
+        click.echo(formatting.format_inspect(found, fmt), nl=False)
+    except gotemplate.TemplateError as exc:
+        click.echo(exc.output, nl=False)
+        raise
     for ref in missing:
         click.echo(f"Error: No such object: {ref}", err=True)
     if missing:

@@ -116,12 +116,12 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
     parsed = formatting.parse_filters(list(filters), FILTERS)
     ctl = _controller()
     repo = ctl.reader()
-    nets = sorted(repo.networks(), key=lambda n: n.name)
+    nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
     items = []
     for net in nets:
-        if not formatting.match_network_filters(views.network_filter_item(net), parsed):
-            continue
-        if "dangling" in parsed and _dangling(repo, net) != (parsed["dangling"][0] in ("true", "1")):
+        filter_item = views.network_filter_item(net)
+        filter_item["containers"] = len(repo.ipam_state(net.id).get("endpoints") or {})
+        if not formatting.match_network_filters(filter_item, parsed):
             continue
         item = views.network_ls_item(net)
         if no_trunc:
@@ -129,12 +129,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
         items.append(item)
     out = formatting.format_list(items, fmt, default_table=NETWORK_TABLE, quiet_field="ID",
                                  quiet=quiet, headers=NETWORK_HEADERS)
-    if out:
-        click.echo(out)
-
-
-def _dangling(repo, net) -> bool:  # type: ignore[no-untyped-def]
-    return not net.builtin and not repo.ipam_state(net.id).get("endpoints")
+    click.echo(out, nl=False)
 
 
 # -- inspect -------------------------------------------------------------------------------
@@ -144,7 +139,7 @@ def _dangling(repo, net) -> bool:  # type: ignore[no-untyped-def]
 @click.argument("names", nargs=-1, required=True)
 def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
     """Display detailed information on one or more networks."""
-    from pynet.cli import formatting
+    from pynet.cli import formatting, gotemplate
     from pynet.cnm import views
 
     ctl = _controller()
@@ -156,8 +151,11 @@ def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
             missing.append(ref)
         else:
             found.append(views.network_inspect(net, repo))
-    if found or fmt is None:
-        click.echo(formatting.format_inspect(found, fmt))
+    try:
+        click.echo(formatting.format_inspect(found, fmt), nl=False)
+    except gotemplate.TemplateError as exc:
+        click.echo(exc.output, nl=False)
+        raise
     for ref in missing:
         click.echo(f"Error: No such network: {ref}", err=True)
     if missing:

@@ -1,0 +1,438 @@
+"""Docker-style output for ``ls``/``ps``/``inspect``: tables, ``--format``, ``--filter``.
+
+Pure standard library (no rich): this runs on the fast read-only paths. Every function
+returns the full text to write to stdout, final newline included.
+
+- :func:`tabulate` / :func:`tabwrite`: Go's ``text/tabwriter`` as Docker configures it
+  (``NewWriter(out, 10, 1, 3, ' ', 0)``: cells at least 10 wide, 3 spaces of padding,
+  the last cell of a line never padded).
+- :func:`format_list`: Docker's ``--format`` for lists (``table``, ``table TEMPLATE``,
+  ``json``, any template, ``-q``) over per-item dicts of strings.
+- :func:`format_inspect`: ``inspect`` output (4-space JSON array, ``json``, template).
+- :func:`parse_filters`, :func:`match_network_filters`, :func:`filter_networks`:
+  ``--filter key=value`` with Docker's parsing, messages and ``network ls`` semantics.
+"""
+
+from __future__ import annotations
+
+from pynet.errors import InvalidArgument
+
+# pynet.cli.gotemplate is imported only when a template needs it: Docker's default
+# tables and plain ``{{.Field}}`` formats take a fast path (same output) without it.
+
+__all__ = [
+    "CONTAINER_HEADERS", "DEFAULT_CONTAINER_TABLE", "DEFAULT_NETWORK_TABLE",
+    "NETWORK_FILTERS", "NETWORK_HEADERS", "FilterFormatError", "filter_networks",
+    "format_inspect", "format_list", "labels_string", "match_network_filters",
+    "natural_less", "natural_sort_key", "parse_filters", "tabulate", "tabwrite",
+]
+
+#: docker/cli ``network/formatter.go`` and ``formatter/container.go`` default formats.
+DEFAULT_NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+DEFAULT_CONTAINER_TABLE = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}"
+                           "\t{{.Status}}\t{{.Ports}}\t{{.Names}}")
+
+#: Column titles a ``table`` template shows for each field (Docker's header contexts).
+NETWORK_HEADERS = {
+    "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+    "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+    "CreatedAt": "CREATED AT",
+}
+CONTAINER_HEADERS = {
+    "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+    "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+    "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
+    "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS", "Platform": "PLATFORM",
+}
+
+_ALL_HEADERS = {**CONTAINER_HEADERS, **NETWORK_HEADERS}
+
+#: Filter keys the daemon accepts for ``network ls`` (moby ``daemon/network.go``).
+NETWORK_FILTERS = frozenset(("dangling", "driver", "id", "label", "name", "scope", "type"))
+
+
+# --------------------------------------------------------------------------- tabwriter
+
+def _format_block(lines: list[list[str]], widths: list[int], line0: int, line1: int,
+                  out: list[str], last: int, minwidth: int, padding: int) -> None:
+    """Go's ``tabwriter.(*Writer).format``: a column block is a run of consecutive
+    lines that have a cell in this column; its width fits the widest such cell."""
+    column = len(widths)
+    this = line0
+    while this < line1:
+        if column >= len(lines[this]) - 1:
+            this += 1
+            continue
+        _write_lines(lines, widths, line0, this, out, last)
+        line0 = this
+        width = minwidth
+        while this < line1 and column < len(lines[this]) - 1:
+            width = max(width, len(lines[this][column]) + padding)
+            this += 1
+        widths.append(width)
+        _format_block(lines, widths, line0, this, out, last, minwidth, padding)
+        widths.pop()
+        line0 = this
+    _write_lines(lines, widths, line0, line1, out, last)
+
+
+def _write_lines(lines, widths, line0: int, line1: int, out: list[str], last: int) -> None:
+    for i in range(line0, line1):
+        cells = lines[i]
+        for j, cell in enumerate(cells):
+            out.append(cell)
+            if j < len(widths) and j < len(cells) - 1:
+                out.append(" " * (widths[j] - len(cell)))
+        if i != last:
+            out.append("\n")
+
+
+def tabwrite(text: str, *, minwidth: int = 10, padding: int = 3) -> str:
+    """Align tab-separated ``text`` like Go's tabwriter with ``' '`` padding: a cell is
+    text ending in a tab, the text after a line's last tab is not aligned, and a line
+    without tabs ends the column blocks above it."""
+    lines = [line.split("\t") for line in text.split("\n")]
+    out: list[str] = []
+    start = 0
+    for i, cells in enumerate(lines):
+        if len(cells) == 1 or i == len(lines) - 1:  # a one-cell line flushes the writer
+            _format_block(lines, [], start, i + 1, out, len(lines) - 1, minwidth, padding)
+            start = i + 1
+    return "".join(out)
+
+
+def tabulate(headers: list[str], rows: list[list[str]]) -> str:
+    """A Docker table: header row then rows, aligned as ``docker network ls`` does."""
+    text = "\t".join(headers) + "\n" + "".join("\t".join(r) + "\n" for r in rows)
+    return tabwrite(text)
+
+
+# --------------------------------------------------------------------------- --format
+
+def labels_string(labels: dict | None) -> str:
+    """Docker's ``.Labels`` column: ``k=v`` joined by commas (sorted here for stable
+    output; Docker iterates a Go map)."""
+    return ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
+
+
+def _record(item: dict, type_name: str) -> "gotemplate.Record":
+    """The template's view of one item: keys starting with ``__`` are hidden;
+    ``__labels__`` (a dict) provides Docker's ``{{.Label "key"}}`` method."""
+    from pynet.cli import gotemplate
+
+    labels = item.get("__labels__") or {}
+    fields = {k: v for k, v in item.items() if not k.startswith("__")}
+    methods = {"Label": (lambda name: labels.get(name, ""), 1)}
+    return gotemplate.Record(fields, type_name=type_name, methods=methods)
+
+
+def _header_label(name: str) -> str:
+    """``SubHeaderContext.Label``: the last dotted part, ``-``/``_`` become spaces."""
+    return name.split(".")[-1].replace("-", " ").replace("_", " ")
+
+
+def _simple_parts(body: str) -> list[tuple[str, str]] | None:
+    """``body`` as (text, field) pairs when it is only text and ``{{.Field}}`` actions
+    (the last field is ""), else None."""
+    parts, i = [], 0
+    while (j := body.find("{{", i)) >= 0:
+        k = body.find("}}", j)
+        name = body[j + 2:k].strip(" ") if k > 0 else ""
+        if not (name[:1] == "." and name[1:2].isalpha() and name[1:].isidentifier()):
+            return None
+        parts.append((body[i:j], name[1:]))
+        i = k + 2
+    parts.append((body[i:], ""))
+    return parts
+
+
+def _render_simple(parts: list[tuple[str, str]], data: dict) -> str:
+    return "".join(text + (data.get(field, "<no value>") if field else "")
+                   for text, field in parts)
+
+
+def _fits_simple(parts: list[tuple[str, str]] | None, items: list[dict]) -> bool:
+    return parts is not None and all(
+        type(it.get(field)) is str for it in items for _, field in parts if field)
+
+
+def _render_rows(body: str, items: list[dict], type_name: str):
+    """(row lines, header renderer) through the fast path or the template engine."""
+    parts = _simple_parts(body)
+    if _fits_simple(parts, items):
+        return ([_render_simple(parts, it) + "\n" for it in items],
+                lambda headers: _render_simple(parts, headers))
+    from pynet.cli import gotemplate
+
+    try:
+        tmpl = gotemplate.compile(body)
+        rows = [tmpl.execute(_record(it, type_name)) + "\n" for it in items]
+    except gotemplate.TemplateError as err:
+        # docker/cli formatter.Context wraps with errors.Wrap(err, "template parsing error")
+        raise gotemplate.TemplateError(f"template parsing error: {err.go_error}",
+                                       go_error=err.go_error) from None
+
+    def header(headers: dict) -> str:
+        data = gotemplate.Record(headers, type_name="formatter.SubHeaderContext",
+                                 methods={"Label": (_header_label, 1)}, strict=False)
+        # Docker ignores errors while rendering the header (and keeps what was written)
+        return tmpl.execute(data, funcs=gotemplate.HEADER_FUNCS, partial=True)
+
+    return rows, header
+
+
+def format_list(items: list[dict], fmt: str | None, *, default_table: str,
+                quiet_field: str | None = None, quiet: bool = False,
+                headers: dict[str, str] | None = None,
+                type_name: str = "*network.networkContext") -> str:
+    """Render ``items`` the way ``docker network ls``/``docker ps`` do.
+
+    ``fmt``: ``None``/``""``/``"table"`` -> ``default_table`` (or, with ``quiet``, one
+    ``quiet_field`` value per line — ``{{.ID}}`` when ``quiet_field`` is None);
+    ``"json"`` -> ``{{json .}}``, one compact object per line (sorted keys); a format
+    starting with ``table`` -> a header row (``headers`` maps a field to its title,
+    over Docker's titles of :data:`CONTAINER_HEADERS` and :data:`NETWORK_HEADERS`, ``ID``
+    being ``NETWORK ID`` unless given) and aligned rows; anything else -> one rendered
+    line per item. A literal ``\\t``/``\\n`` in ``fmt`` means tab/newline. ``quiet``
+    does not change an explicit format (as in Docker).
+
+    Each item is a dict of the fields a template sees (Docker's are all strings), e.g.
+    ``{"ID": "325db63ba756", "Name": "bridge", "Driver": "bridge", "Scope": "local",
+    "IPv6": "false", "Internal": "false", "Labels": "env=dev", "CreatedAt": "..."}``.
+    Optional ``"__labels__": {"env": "dev"}`` backs ``{{.Label "env"}}``. An unknown
+    field is an error naming ``type_name``, as in Docker.
+    Raises :class:`~pynet.cli.gotemplate.TemplateError` (``template parsing error: ...``).
+    """
+    if not fmt or fmt == "table":
+        if quiet:
+            fmt = "{{.%s}}" % (quiet_field or "ID")
+        else:
+            fmt = default_table
+    is_table = fmt.startswith("table")
+    body = fmt[len("table"):] if is_table else "{{json .}}" if fmt == "json" else fmt
+    body = body.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
+    rows, header = _render_rows(body, items, type_name)
+    if not is_table:
+        return "".join(rows)
+    return tabwrite(header({**_ALL_HEADERS, **(headers or {})}) + "\n" + "".join(rows))
+
+
+# --------------------------------------------------------------------------- inspect
+
+def format_inspect(objs: list[dict], fmt: str | None) -> str:
+    """``inspect`` output for the found objects, in Docker's shapes.
+
+    No ``fmt`` -> a JSON array indented by 4 spaces, keys in the objects' order (``[]``
+    when empty); ``"json"`` -> the same array on one line; a template -> one line per
+    object, rendered with the objects' structs marked (:func:`gotemplate.as_structs`).
+    A template that does not parse raises ``TemplateError`` with exit code 64; objects
+    that fail to render are skipped and reported together at the end by a
+    ``TemplateError`` whose ``output`` is the text of the others (print it first).
+    """
+    if not fmt or fmt == "json":
+        return _inspect_json(objs, "    " if not fmt else None) + "\n"
+    from pynet.cli import gotemplate
+
+    try:
+        tmpl = gotemplate.compile(fmt)
+    except gotemplate.TemplateError as err:
+        raise gotemplate.TemplateError(err.message, go_error=err.go_error,
+                                       exit_code=64) from None
+    out, errors = [], []
+    for obj in objs:
+        try:
+            out.append(tmpl.execute(gotemplate.as_structs(obj)) + "\n")
+        except gotemplate.TemplateError as err:
+            errors.append(err.message)
+    text = "".join(out) or "\n"
+    if errors:
+        raise gotemplate.TemplateError("\n".join(errors), output=text)
+    return text
+
+
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _has_float(obj) -> bool:
+    if isinstance(obj, float):
+        return True
+    if isinstance(obj, dict):
+        return any(_has_float(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_float(v) for v in obj)
+    return False
+
+
+def _inspect_json(objs: list[dict], indent: str | None) -> str:
+    """The daemon's JSON as Docker's CLI re-emits it: key order kept, ``<>&`` escaped.
+
+    The stdlib encoder (already loaded by the CLI) writes what Go's does except for
+    floats, which go through gotemplate.go_json."""
+    if _has_float(objs):
+        from pynet.cli import gotemplate
+
+        return gotemplate.go_json(objs, indent=indent, keep_order=True, html=True)
+    import json
+
+    text = json.dumps(objs, indent=indent, ensure_ascii=False, default=str,
+                      separators=None if indent else (",", ":"))
+    return text.translate(_GO_JSON_ESCAPES)
+
+
+# --------------------------------------------------------------------------- filters
+
+class FilterFormatError(InvalidArgument):
+    """A ``--filter`` value without ``=``: a flag error (exit 125), printed as is."""
+
+    exit_code = 125
+    from_daemon = False
+
+    def render(self) -> str:
+        return self.message
+
+
+def parse_filters(values: list[str], allowed: set[str] | frozenset[str], *,
+                  flag: str = "-f, --filter") -> dict[str, list[str]]:
+    """``--filter`` values to ``{key: [values]}`` (Docker's ``filters.ParseFlag``:
+    key lower-cased, both sides stripped, duplicates dropped), then checked against
+    ``allowed`` like the daemon does.
+
+    Raises :class:`FilterFormatError` for ``foo`` (no ``=``): ``invalid argument "foo"
+    for "-f, --filter" flag: bad format of filter (expected name=value)``, and
+    ``InvalidArgument("Invalid filter 'foo'")`` (Docker 20.10's daemon message) for an
+    unknown key.
+    """
+    filters: dict[str, list[str]] = {}
+    for arg in values:
+        if not arg:
+            continue
+        if "=" not in arg:
+            raise FilterFormatError(f'invalid argument "{arg}" for "{flag}" flag: '
+                                    "bad format of filter (expected name=value)")
+        key, _, value = arg.partition("=")
+        vals = filters.setdefault(key.strip().lower(), [])
+        if value.strip() not in vals:
+            vals.append(value.strip())
+    for key in filters:
+        if key not in allowed:
+            raise InvalidArgument(f"Invalid filter '{key}'")
+    return filters
+
+
+def _validate_network_filters(filters: dict[str, list[str]]) -> None:
+    for value in filters.get("type", []):
+        if value not in ("custom", "builtin"):
+            raise InvalidArgument(f"Invalid filter: 'type'='{value}'")
+    dangling = filters.get("dangling", [])
+    if len(dangling) > 1:
+        raise InvalidArgument('got more than one value for filter key "dangling"')
+    if dangling and dangling[0] not in ("0", "1", "false", "true"):
+        raise InvalidArgument("invalid value for filter 'dangling', must be \"true\" "
+                              "(or \"1\"), or \"false\" (or \"0\")")
+
+
+def _regex_match(patterns: list[str], text: str) -> bool:
+    """``filters.Args.Match``: an exact value, or an (unanchored) regexp search."""
+    if text in patterns:
+        return True
+    import re  # only when a name/id filter is used
+    for pattern in patterns:
+        try:
+            if re.search(pattern, text):
+                return True
+        except re.error:
+            continue
+    return False
+
+
+def match_network_filters(item: dict, filters: dict[str, list[str]]) -> bool:
+    """Whether one network passes Docker's ``network ls`` filters.
+
+    ``item`` keys: ``full_id``, ``name``, ``driver``, ``scope``, ``labels`` (dict),
+    ``builtin`` (bool: bridge/host/none), and for ``dangling`` ``containers`` (int).
+    Semantics (moby ``daemon/network/filter.go``): several values of one key OR
+    together and different keys AND, except ``label`` where every value must match
+    (``key`` or ``key=value``); ``driver`` and ``scope`` are exact; ``name`` and
+    ``id`` match exactly or as a regexp search (so a plain value is a substring);
+    ``type`` is ``custom``/``builtin``; ``dangling=true`` keeps user networks without
+    containers. Bad ``type``/``dangling`` values raise ``InvalidArgument``.
+    """
+    _validate_network_filters(filters)
+    checks = (
+        ("driver", lambda vs: item.get("driver") in vs),
+        ("scope", lambda vs: item.get("scope") in vs),
+        ("name", lambda vs: _regex_match(vs, item.get("name", ""))),
+        ("id", lambda vs: _regex_match(vs, item.get("full_id", ""))),
+        ("label", lambda vs: _labels_match(vs, item.get("labels") or {})),
+        ("type", lambda vs: ("builtin" if item.get("builtin") else "custom") in vs),
+        ("dangling", lambda vs: _dangling(item) == (vs[0] in ("1", "true"))),
+    )
+    return all(check(filters[key]) for key, check in checks if filters.get(key))
+
+
+def _labels_match(values: list[str], labels: dict) -> bool:
+    """``filters.Args.MatchKVList``: every ``key``/``key=value`` must be present."""
+    for value in values:
+        key, has_value, want = value.partition("=")
+        if key not in labels or (has_value and labels[key] != want):
+            return False
+    return bool(labels)
+
+
+def _dangling(item: dict) -> bool:
+    return not item.get("builtin") and not item.get("containers")
+
+
+def filter_networks(items: list[dict], filters: dict[str, list[str]]) -> list[dict]:
+    """The items passing :func:`match_network_filters` (values validated even when
+    ``items`` is empty, as the daemon does)."""
+    _validate_network_filters(filters)
+    return [it for it in items if match_network_filters(it, filters)]
+
+
+# --------------------------------------------------------------------------- sorting
+
+def natural_less(a: str, b: str) -> bool:
+    """``sortorder.NaturalLess`` (docker/cli sorts ``network ls`` by name with it):
+    digit runs compare as numbers and sort before other characters."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        da, db = a[i].isdigit(), b[j].isdigit()
+        if da != db:
+            return da
+        if not da:
+            if a[i] != b[j]:
+                return a[i] < b[j]
+            i, j = i + 1, j + 1
+            continue
+        zi, zj = i, j
+        while zi < len(a) and a[zi] == "0":
+            zi += 1
+        while zj < len(b) and b[zj] == "0":
+            zj += 1
+        ei, ej = zi, zj
+        while ei < len(a) and a[ei].isdigit():
+            ei += 1
+        while ej < len(b) and b[ej].isdigit():
+            ej += 1
+        if ei - zi != ej - zj:
+            return ei - zi < ej - zj
+        if a[zi:ei] != b[zj:ej]:
+            return a[zi:ei] < b[zj:ej]
+        if zi - i != zj - j:
+            return zi - i < zj - j
+        i, j = ei, ej
+    return len(a) < len(b)
+
+
+class natural_sort_key:  # noqa: N801 - used like a function: sorted(names, key=natural_sort_key)
+    """Sort key implementing :func:`natural_less`."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+
+    def __lt__(self, other: "natural_sort_key") -> bool:
+        return natural_less(self.s, other.s)
