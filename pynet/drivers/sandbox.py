@@ -4,10 +4,18 @@ outlives the process) — created with lo up, removed idempotently."""
 from __future__ import annotations
 
 from pynet.drivers.base import UndoLog
+from pynet.errors import Unavailable
 from pynet.kernel import netlink
+from pynet.kernel.namespaces import same_mount_ns_as_init
 
 
 def create_sandbox(netns_path: str, undo: UndoLog) -> None:
+    if not same_mount_ns_as_init():
+        # `ip netns exec` gives each call a private mount namespace: the sandbox's netns
+        # bind mount would vanish when this command exits, leaving half a container.
+        raise Unavailable(
+            "pynet is running in a private mount namespace (as under `ip netns exec`): sandbox "
+            "namespaces would vanish when it exits; run it with `nsenter --net=/run/netns/NAME pynet ...`")
     undo.add({"kind": "netns", "path": netns_path})
     netlink.netns_create(netns_path)
     netlink.sandbox_interface_up(netns_path, "lo", addresses=[])

@@ -94,7 +94,11 @@ def same_mount_ns_as_init() -> bool:
 
     Bind mounts made there (pynet's sandbox netns files) vanish when it exits.
     """
-    try:
-        return os.stat("/proc/self/ns/mnt").st_ino == os.stat("/proc/1/ns/mnt").st_ino
-    except OSError:
-        return True
+    mine = os.stat("/proc/self/ns/mnt").st_ino
+    for pid in (1, os.getppid()):
+        try:
+            if os.stat(f"/proc/{pid}/ns/mnt").st_ino != mine:
+                return False
+        except OSError:
+            continue  # not ours to read (another pid namespace): ask the next one
+    return True
