@@ -467,11 +467,5 @@ def port(container: str, private_port: str | None) -> None:
 
     repo = _controller().reader()
     c = repo.get_container(container)
-    lines = port_lines(c)
-    if private_port:
-        key = private_port if "/" in private_port else private_port + "/tcp"
-        lines = [ln.split(" -> ", 1)[1] for ln in lines if ln.startswith(key + " ")]
-        if not lines:
-            raise PynetError(f"No public port '{key}' published for {container}", prefix="Error: ")
-    for line in lines:
+    for line in port_lines(c, private_port or ""):
         click.echo(line)

@@ -37,16 +37,19 @@ def resolv_conf(*, embedded: bool, host_text: str, dns: list[str], search: list[
     lines = []
     if search:
         lines.append("search " + " ".join(search))
+    opts = list(options or host_opts)
     if embedded:
+        # libnetwork's rebuildDNS: the embedded server first; external IPv6 servers must
+        # be listed too (the embedded server only forwards over IPv4); ndots:0 unless set.
         lines.append(f"nameserver {EMBEDDED_DNS}")
-        opts = ["ndots:0", *[o for o in (options or host_opts) if not o.startswith("ndots:")]]
-        if any(o.startswith("ndots:") for o in options):
-            opts = [o for o in options if o.startswith("ndots:")][:1] + opts[1:]
+        lines += [f"nameserver {s}" for s in (dns or host_ns) if ":" in s and not _is_loopback(s)]
+        if not any(o.startswith("ndots:") for o in opts):
+            opts.append("ndots:0")
         lines.append("options " + " ".join(opts))
         return "\n".join(lines) + "\n"
-    servers = dns or [s for s in host_ns if not _is_loopback(s)] or list(DEFAULT_NAMESERVERS)
+    # FilterResolvDNS: no loopback servers, no IPv6 servers on an IPv4-only network.
+    servers = dns or [s for s in host_ns if not _is_loopback(s) and ":" not in s] or list(DEFAULT_NAMESERVERS)
     lines += [f"nameserver {s}" for s in servers]
-    opts = options or host_opts
     if opts:
         lines.append("options " + " ".join(opts))
     return "\n".join(lines) + "\n"

@@ -95,6 +95,7 @@ class PortBinding:
     proto: str = "tcp"                            # "tcp" | "udp" | "sctp"
     host_ip: str = ""                             # "" = all addresses
     host_port: int = 0                            # 0 = pick a free one
+    host_port_end: int = 0                        # -p 8000-8010:80: pick one in this range
 
 
 @dataclass

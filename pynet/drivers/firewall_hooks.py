@@ -49,7 +49,7 @@ def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoL
     """Resolve host ports (random ones, conflicts) and install the DNAT rules."""
     from pynet.drivers import firewall
 
-    resolved = firewall.allocate_host_ports(bindings, in_use)
+    resolved = firewall.allocate_host_ports(firewall.effective_bindings(net, bindings), in_use)
     if enabled():
         firewall.publish(net, ep, resolved, undo)
     return resolved

@@ -1,0 +1,491 @@
+"""pynet's firewall policy: Docker's bridge semantics in pynet's OWN nftables tables.
+
+``table inet pynet`` holds every rule; the rules are fixed and read per-network and
+per-container data from sets and maps, so publishing a port adds map elements and costs
+the same with 1 or 1000 containers. ``table bridge pynet`` (only while a network has
+``enable_icc=false``) drops IP between ports of such a bridge without br_netfilter.
+Every change is ONE ``nft -f`` transaction (pynet.kernel.nftables). No chain, table or
+policy pynet does not own is touched, except on the explicit ``allow_docker_user`` opt-in.
+The design and its reasons: docs/firewall.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import replace
+from typing import Any
+
+from pynet.cnm import ports as portspec
+from pynet.cnm.model import Endpoint, Network, PortBinding
+from pynet.drivers.base import UndoLog
+from pynet.errors import Conflict, InvalidArgument
+from pynet.kernel import nftables as nft
+
+TABLE = "pynet"
+EPHEMERAL = (49153, 65535)                         # Docker's random host port range
+ICC = "com.docker.network.bridge.enable_icc"
+MASQ = "com.docker.network.bridge.enable_ip_masquerade"
+HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
+ALLOW_CMD = "pynet system firewall-allow-docker"
+Elem = tuple[str, str, str, "str | None"]          # (family, set, key, value) in nft syntax
+
+_INET_SETS = """\
+set bridges { type ifname; }
+set same { type ifname . ifname; }
+set internal { type ifname; }
+set noicc { type ifname; }
+set subnets4 { type ipv4_addr . ifname; flags interval; }
+set subnets6 { type ipv6_addr . ifname; flags interval; }
+set masq4 { type ipv4_addr; flags interval; }
+set masq6 { type ipv6_addr; flags interval; }
+set lo_pub4 { type ipv4_addr . inet_proto . inet_service; }
+map pub4_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
+map pub4_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+map pub6_any { type inet_proto . inet_service : ipv6_addr . inet_service; }
+map pub6_ip { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }"""
+
+# chain name -> (base chain spec or "", rules). Order matters: `publish` is jumped to.
+_INET_CHAINS: list[tuple[str, str, list[str]]] = [
+    ("publish", "", [
+        "meta l4proto != { tcp, udp, sctp } return",
+        "dnat ip to ip daddr . meta l4proto . th dport map @pub4_ip",
+        "dnat ip to meta l4proto . th dport map @pub4_any",
+        "dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub6_ip",
+        "dnat ip6 to meta l4proto . th dport map @pub6_any",
+    ]),
+    ("raw_prerouting", "type filter hook prerouting priority raw; policy accept;", [
+        # route_localnet=1 on our bridges must not open the host's loopback services
+        "iifname @bridges ip daddr 127.0.0.0/8 drop",
+        # a port published on 127.x is not reachable from outside (CVE-2020-8558 class)
+        'iifname != "lo" meta l4proto { tcp, udp, sctp } ip daddr . meta l4proto . th dport @lo_pub4 drop',
+    ]),
+    ("prerouting", "type nat hook prerouting priority dstnat; policy accept;", [
+        'iifname != "lo" ip daddr 127.0.0.0/8 return',
+        "fib daddr type local jump publish",
+    ]),
+    ("output", "type nat hook output priority -100; policy accept;", [
+        "fib daddr type local jump publish",
+    ]),
+    ("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
+        # hairpin: DNATed back out of the bridge it came in on
+        "ct status dnat ip saddr . oifname @subnets4 masquerade",
+        "ct status dnat ip6 saddr . oifname @subnets6 masquerade",
+        # the host reaching a port published on 127.0.0.1
+        "oifname @bridges ip saddr 127.0.0.0/8 masquerade",
+        "ip saddr @masq4 ip saddr . oifname != @subnets4 masquerade",
+        "ip6 saddr @masq6 ip6 saddr . oifname != @subnets6 masquerade",
+    ]),
+    ("forward", "type filter hook forward priority filter; policy accept;", [
+        "iifname @internal iifname . oifname != @same drop",
+        "oifname @internal iifname . oifname != @same drop",
+        "iifname @bridges ct state invalid drop",
+        "oifname @bridges ct state invalid drop",
+        "oifname @bridges ct state established,related accept",
+        "iifname @bridges ct state established,related accept",
+        "iifname @noicc iifname . oifname @same drop",
+        "oifname @bridges ct status dnat accept",
+        "oifname @bridges iifname . oifname != @same drop",
+    ]),
+]
+
+_BRIDGE_SETS = """\
+set noicc4 { type ipv4_addr; flags interval; }
+set noicc6 { type ipv6_addr; flags interval; }"""
+_BRIDGE_RULES = ["ip daddr @noicc4 drop", "ip6 daddr @noicc6 drop"]
+
+
+# -- the static skeleton ---------------------------------------------------------------
+
+def _declare(family: str, line: str) -> str:
+    kind, name, body = line.split(" ", 2)          # "set bridges { type ifname; }"
+    return f"add {kind} {family} {TABLE} {name} {body}"
+
+
+def inet_skeleton() -> str:
+    """Idempotent script that (re)creates ``table inet pynet``'s sets, chains and rules.
+
+    Sets keep their elements; each chain is flushed and refilled in the same
+    transaction, so running it again heals edited chains and never duplicates rules.
+    """
+    lines = [f"add table inet {TABLE}"]
+    lines += [_declare("inet", line) for line in _INET_SETS.splitlines()]
+    for name, base, rules in _INET_CHAINS:
+        lines.append(f"add chain inet {TABLE} {name}" + (f" {{ {base} }}" if base else ""))
+        lines.append(f"flush chain inet {TABLE} {name}")
+        lines += [f"add rule inet {TABLE} {name} {rule}" for rule in rules]
+    return "\n".join(lines) + "\n"
+
+
+def bridge_skeleton() -> str:
+    """Idempotent script for ``table bridge pynet`` (icc=false without br_netfilter)."""
+    lines = [f"add table bridge {TABLE}"]
+    lines += [_declare("bridge", line) for line in _BRIDGE_SETS.splitlines()]
+    lines.append(f"add chain bridge {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}")
+    lines.append(f"flush chain bridge {TABLE} forward")
+    lines += [f"add rule bridge {TABLE} forward {rule}" for rule in _BRIDGE_RULES]
+    return "\n".join(lines) + "\n"
+
+
+# -- records -> elements (pure) --------------------------------------------------------
+
+def _flag(net: Network, key: str) -> bool:
+    value = (net.options.get(key) or "").strip().lower()
+    return value not in ("0", "f", "false")
+
+
+def bridge_of(net: Network) -> str:
+    """The bridge device of ``net`` (validated: it is written into nft scripts)."""
+    name = str(net.driver_data.get("bridge") or net.options.get("com.docker.network.bridge.name")
+               or f"br-{net.id[:12]}")
+    if not re.fullmatch(r"[A-Za-z0-9_.:@+-]{1,15}", name):
+        raise InvalidArgument(f"invalid bridge name {name!r}")
+    return name
+
+
+def _subnets(net: Network) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(p.subnet, strict=False) for p in net.ipam_config if p.subnet]
+
+
+def _fam(subnet: Any) -> str:
+    return "4" if subnet.version == 4 else "6"
+
+
+def network_elements(net: Network) -> list[Elem]:
+    """Every set element that describes ``net`` (bridge, subnets, flags)."""
+    br = f'"{bridge_of(net)}"'
+    elems: list[Elem] = [("inet", "bridges", br, None), ("inet", "same", f"{br} . {br}", None)]
+    if net.internal:
+        elems.append(("inet", "internal", br, None))
+    noicc = not _flag(net, ICC)
+    if noicc:
+        elems.append(("inet", "noicc", br, None))
+    for sn in _subnets(net):
+        elems.append(("inet", f"subnets{_fam(sn)}", f"{sn} . {br}", None))
+        if not net.internal and _flag(net, MASQ):
+            elems.append(("inet", f"masq{_fam(sn)}", str(sn), None))
+        if noicc:
+            elems.append(("bridge", f"noicc{_fam(sn)}", str(sn), None))
+    return elems
+
+
+def effective_bindings(net: Network, bindings: list[PortBinding]) -> list[PortBinding]:
+    """Bindings with the network's default host address (``host_binding_ipv4``) applied."""
+    default = (net.options.get(HOST_BINDING) or "").strip()
+    if not default or default == "0.0.0.0":
+        return list(bindings)
+    return [replace(b, host_ip=default) if not b.host_ip else b for b in bindings]
+
+
+def _addr(cidr: str) -> str:
+    return cidr.split("/")[0] if cidr else ""
+
+
+def publish_elements(net: Network, ep: Endpoint, bindings: list[PortBinding]) -> list[Elem]:
+    """The map/set elements that publish ``bindings`` to ``ep`` (skips unresolved ports)."""
+    elems: list[Elem] = []
+    ip4, ip6 = _addr(ep.ipv4), _addr(ep.ipv6)
+    for b in effective_bindings(net, bindings):
+        if not b.host_port:
+            continue
+        svc, fam = f"{b.proto} . {b.host_port}", portspec.host_ip_family(b.host_ip)
+        if ip4 and fam in (0, 4):
+            if b.host_ip in ("", "0.0.0.0"):
+                elems.append(("inet", "pub4_any", svc, f"{ip4} . {b.container_port}"))
+            else:
+                elems.append(("inet", "pub4_ip", f"{b.host_ip} . {svc}", f"{ip4} . {b.container_port}"))
+                if ipaddress.ip_address(b.host_ip).is_loopback:
+                    elems.append(("inet", "lo_pub4", f"{b.host_ip} . {svc}", None))
+        if ip6 and fam in (0, 6):
+            if b.host_ip in ("", "::"):
+                elems.append(("inet", "pub6_any", svc, f"{ip6} . {b.container_port}"))
+            else:
+                elems.append(("inet", "pub6_ip", f"{b.host_ip} . {svc}", f"{ip6} . {b.container_port}"))
+    return elems
+
+
+def _elem_text(e: Elem) -> str:
+    return f"{e[2]} : {e[3]}" if e[3] is not None else e[2]
+
+
+def add_script(elems: list[Elem]) -> str:
+    """``add element`` lines for ``elems``."""
+    return "".join(f"add element {f} {TABLE} {s} {{ {_elem_text((f, s, k, v))} }}\n" for f, s, k, v in elems)
+
+
+def delete_script(elems: list[Elem]) -> str:
+    """Idempotent removal: ``add`` (a no-op when present with the same value) then ``delete``.
+
+    nft 1.0.6 has no ``destroy``; a key bound to ANOTHER value makes the ``add`` fail
+    (EEXIST), which protects a mapping that now belongs to someone else.
+    """
+    return add_script(elems) + "".join(
+        f"delete element {f} {TABLE} {s} {{ {k} }}\n" for f, s, k, _v in elems)
+
+
+# -- the kernel side -------------------------------------------------------------------
+
+def _needs_bridge_table(elems: list[Elem]) -> bool:
+    return any(e[0] == "bridge" for e in elems)
+
+
+def _apply(elems: list[Elem], *, bridge_table: bool) -> None:
+    script = inet_skeleton() + (bridge_skeleton() if bridge_table else "") + add_script(elems)
+    nft.run(script)
+
+
+def _sysctls(net: Network) -> list[str]:
+    """ip_forward (with a notice when pynet turned it on), route_localnet on the bridge."""
+    notices = []
+    if net.internal:
+        return notices
+    if nft.write_sysctl("net/ipv4/ip_forward", "1"):
+        notices.append("pynet enabled IPv4 forwarding in this network namespace "
+                       "(net.ipv4.ip_forward=1) so that containers can reach other networks")
+    br = bridge_of(net)
+    if nft.read_sysctl(f"net/ipv4/conf/{br}/route_localnet") is not None:
+        # lets the host reach ports published on 127.0.0.1 (DNAT towards the bridge)
+        nft.write_sysctl(f"net/ipv4/conf/{br}/route_localnet", "1")
+    if net.enable_ipv6 and nft.read_sysctl("net/ipv6/conf/all/forwarding") == "0":
+        notices.append(
+            f"WARNING: IPv6 forwarding is disabled (net.ipv6.conf.all.forwarding=0): containers on "
+            f"network {net.name} have no IPv6 connectivity beyond the host. pynet does not turn it on "
+            "for you because it stops router advertisements on interfaces with accept_ra=1; set "
+            "accept_ra=2 there first, then `sysctl -w net.ipv6.conf.all.forwarding=1`")
+    return notices
+
+
+def setup_network(net: Network, undo: UndoLog) -> list[str]:
+    """Install ``net``'s elements (and the skeleton); return notices and warnings."""
+    elems = network_elements(net)
+    undo.add({"kind": "nft", "op": "network", "elements": [list(e) for e in elems]})
+    _apply(elems, bridge_table=_needs_bridge_table(elems))
+    return _sysctls(net) + foreign_warnings()
+
+
+def _atoms(value: Any) -> list[Any]:
+    if isinstance(value, dict) and "elem" in value:
+        value = value["elem"].get("val")
+    if isinstance(value, dict) and "concat" in value:
+        return list(value["concat"])
+    if isinstance(value, dict) and "prefix" in value:
+        return [f"{value['prefix']['addr']}/{value['prefix']['len']}"]
+    return [value]
+
+
+def _listed(table: list[dict[str, Any]] | None) -> dict[str, list[Any]]:
+    """set/map name -> raw elements, from ``nft -j list table``."""
+    out: dict[str, list[Any]] = {}
+    for obj in table or []:
+        body = obj.get("set") or obj.get("map")
+        if body:
+            out[body["name"]] = list(body.get("elem", []))
+    return out
+
+
+def _stale_publish(sets: dict[str, list[Any]], net: Network) -> list[Elem]:
+    """DNAT elements whose target lies in ``net`` (left by a crash: A1 in the research)."""
+    nets = _subnets(net)
+    stale: list[Elem] = []
+    for name in ("pub4_any", "pub4_ip", "pub6_any", "pub6_ip"):
+        for key, value in sets.get(name, []):
+            target = ipaddress.ip_address(_atoms(value)[0])
+            if any(target in sn for sn in nets):
+                katoms = _atoms(key)
+                ktext = " . ".join(str(a) for a in katoms)
+                stale.append(("inet", name, ktext, " . ".join(str(a) for a in _atoms(value))))
+                if name == "pub4_ip" and ipaddress.ip_address(katoms[0]).is_loopback:
+                    stale.append(("inet", "lo_pub4", ktext, None))
+    return stale
+
+
+def teardown_network(net: Network) -> None:
+    """Remove everything ``net`` installed (idempotent); drop pynet's tables after the last."""
+    br = bridge_of(net)
+    mine = network_elements(net)
+    script = ""
+    listing = nft.try_list_json(f"table inet {TABLE}")
+    inet = _listed(listing)
+    if listing is not None:
+        if set(inet.get("bridges", [])) - {br}:
+            script += delete_script([e for e in mine if e[0] == "inet"] + _stale_publish(inet, net))
+        else:
+            script += f"delete table inet {TABLE}\n"
+    listing = nft.try_list_json(f"table bridge {TABLE}")
+    brt = _listed(listing)
+    if listing is not None:
+        ours = {e[2] for e in mine if e[0] == "bridge"}
+        left = [_atoms(x)[0] for x in brt.get("noicc4", []) + brt.get("noicc6", [])]
+        if set(left) - ours:
+            script += delete_script([e for e in mine if e[0] == "bridge"])
+        else:
+            script += f"delete table bridge {TABLE}\n"
+    script += _docker_user_removal(br)
+    nft.run(script)
+
+
+def undo_resource(resource: dict[str, Any]) -> None:
+    """Reverse a resource logged by setup_network/publish (idempotent, after a failure)."""
+    elems = [tuple(e) for e in resource.get("elements", [])]
+    families = {e[0] for e in elems}
+    present = {f for f in families if nft.table_exists(f, TABLE)}
+    _remove_elements([e for e in elems if e[0] in present])  # type: ignore[misc]
+    if resource.get("op") == "network":
+        _prune_empty_tables()
+
+
+def _remove_elements(elems: list[Elem]) -> None:
+    if not elems:
+        return
+    try:
+        nft.run(delete_script(elems))
+    except nft.NftError as exc:
+        if not exc.exists:
+            raise
+        for e in elems:  # one of them now belongs to someone else: remove the rest
+            try:
+                nft.run(delete_script([e]))
+            except nft.NftError as one:
+                if not one.exists:
+                    raise
+
+
+def _prune_empty_tables() -> None:
+    script = ""
+    inet = nft.try_list_json(f"table inet {TABLE}")
+    if inet is not None and not _listed(inet).get("bridges"):
+        script += f"delete table inet {TABLE}\n"
+    brt = nft.try_list_json(f"table bridge {TABLE}")
+    if brt is not None and not any(_listed(brt).values()):
+        script += f"delete table bridge {TABLE}\n"
+    nft.run(script)
+
+
+# -- published ports -------------------------------------------------------------------
+
+def allocate_host_ports(bindings: list[PortBinding], in_use: set[tuple[str, str, int]]) -> list[PortBinding]:
+    """Resolve ``host_port == 0`` (and host ranges) to free ports; Conflict on a clash.
+
+    ``in_use``: (host_ip, proto, port) already published by pynet. Host processes
+    holding a port (/proc/net of this namespace) count as taken too: pynet's DNAT
+    would silently steal their traffic.
+    """
+    return portspec.allocate(bindings, in_use, nft.host_listeners(), EPHEMERAL)
+
+
+def publish(net: Network, ep: Endpoint, bindings: list[PortBinding], undo: UndoLog) -> None:
+    """DNAT the (resolved) host ports of ``bindings`` to ``ep``; nothing on internal networks."""
+    if net.internal:
+        return
+    if any(not b.host_port for b in bindings):
+        raise InvalidArgument("publish: host ports must be allocated first (allocate_host_ports)")
+    elems = publish_elements(net, ep, bindings)
+    if not elems:
+        return
+    undo.add({"kind": "nft", "op": "publish", "elements": [list(e) for e in elems]})
+    mine = network_elements(net)  # re-adding is a no-op; heals a flushed ruleset for this network
+    try:
+        _apply(mine + elems, bridge_table=_needs_bridge_table(mine))
+    except nft.NftError as exc:
+        if exc.exists:
+            raise _conflict_for(net, bindings) from None
+        raise
+
+
+def _conflict_for(net: Network, bindings: list[PortBinding]) -> Conflict:
+    sets = _listed(nft.try_list_json(f"table inet {TABLE}"))
+    keys = {" . ".join(str(a) for a in _atoms(k)) for name in ("pub4_any", "pub4_ip", "pub6_any", "pub6_ip")
+            for k, _v in sets.get(name, [])}
+    for b in effective_bindings(net, bindings):
+        if {f"{b.proto} . {b.host_port}", f"{b.host_ip} . {b.proto} . {b.host_port}"} & keys:
+            return Conflict(portspec.already_allocated(b.host_ip, b.host_port))
+    return Conflict("port is already allocated")
+
+
+def unpublish(net: Network, ep: Endpoint, bindings: list[PortBinding]) -> None:
+    """Remove exactly these DNAT elements (idempotent; keeps a key now bound to someone else)."""
+    if net.internal or not nft.table_exists("inet", TABLE):
+        return
+    _remove_elements(publish_elements(net, ep, bindings))
+
+
+def reload(networks: list[Network], published: list[tuple[Network, Endpoint, list[PortBinding]]]) -> list[str]:
+    """Rebuild pynet's tables from records (= current state) in one transaction.
+
+    For a ruleset flushed by someone else, or stale: rules of containers that are not in
+    ``published`` are gone afterwards. Returns notices (ip_forward turned on...).
+    """
+    elems = [e for net in networks for e in network_elements(net)]
+    elems += [e for net, ep, bindings in published if not net.internal
+              for e in publish_elements(net, ep, bindings)]
+    script = "".join(f"add table {f} {TABLE}\ndelete table {f} {TABLE}\n" for f in ("inet", "bridge"))
+    if networks:
+        bridge_table = _needs_bridge_table(elems)
+        script += inet_skeleton() + (bridge_skeleton() if bridge_table else "") + add_script(elems)
+    nft.run(script)
+    return [n for net in networks for n in _sysctls(net)]
+
+
+# -- other tables: warn, and an explicit opt-in for Docker's DOCKER-USER ---------------
+
+def foreign_warnings() -> list[str]:
+    """Warnings for forward chains of other tables whose drop policy hits pynet's traffic."""
+    chains = [c for c in nft.chains() if c.get("table") != TABLE or c.get("family") not in ("inet", "bridge")]
+    names = {(c["family"], c["table"], c["name"]) for c in chains}
+    out = []
+    for c in chains:
+        if c.get("hook") != "forward" or c.get("policy") != "drop" or c["family"] not in ("ip", "ip6", "inet"):
+            continue
+        where = f"table {c['family']} {c['table']} chain {c['name']}"
+        if (c["family"], c["table"], "DOCKER-USER") in names:
+            fix = f"run `{ALLOW_CMD}` to add accept rules for pynet bridges to its DOCKER-USER chain"
+        else:
+            fix = "allow pynet's bridges (iifname/oifname) in that chain"
+        out.append(f"WARNING: {where} has policy drop: it will drop forwarded traffic of pynet "
+                   f"networks; {fix}")
+    return out
+
+
+def _docker_user_chains() -> list[str]:
+    return [c["family"] for c in nft.chains()
+            if c.get("table") == "filter" and c.get("name") == "DOCKER-USER" and c["family"] in ("ip", "ip6")]
+
+
+def _our_docker_user_rules(family: str) -> list[tuple[int, str]]:
+    rules = nft.try_list_json(f"chain {family} filter DOCKER-USER") or []
+    return [(r["rule"]["handle"], r["rule"].get("comment", "")) for r in rules
+            if "rule" in r and str(r["rule"].get("comment", "")).startswith("pynet:")]
+
+
+def allow_docker_user(networks: list[Network]) -> list[str]:
+    """Opt-in: insert accept rules for pynet bridges into Docker's DOCKER-USER chain(s).
+
+    Traffic into a pynet bridge was already filtered by pynet's own table; traffic out of
+    it is accepted except towards Docker's bridges (docker0, br-*), which keep Docker's
+    own protection. Idempotent; teardown_network removes a network's rules.
+    """
+    families = _docker_user_chains()
+    if not families:
+        return ["No DOCKER-USER chain found (table ip filter): nothing to change"]
+    script, done = "", []
+    for fam in families:
+        have = {comment for _h, comment in _our_docker_user_rules(fam)}
+        for net in networks:
+            br = bridge_of(net)
+            if f"pynet:{br}" in have:
+                continue
+            base = f"insert rule {fam} filter DOCKER-USER"
+            script += (f'{base} iifname "{br}" oifname != "docker0" oifname != "br-*" accept comment "pynet:{br}"\n'
+                       f'{base} oifname "{br}" accept comment "pynet:{br}"\n')
+            done.append(f"Added to table {fam} filter chain DOCKER-USER: accept traffic of pynet "
+                        f"network {net.name} ({br})")
+    nft.run(script)
+    return done or ["DOCKER-USER already accepts the traffic of these pynet networks"]
+
+
+def _docker_user_removal(br: str) -> str:
+    script = ""
+    for fam in _docker_user_chains():
+        script += "".join(f"delete rule {fam} filter DOCKER-USER handle {h}\n"
+                          for h, comment in _our_docker_user_rules(fam) if comment == f"pynet:{br}")
+    return script
