@@ -666,15 +666,16 @@ def root_snapshot() -> dict[str, set[str]]:
 def leaks(before: dict[str, set[str]], after: dict[str, set[str]]) -> list[str]:
     """Differences that mean a test touched the root netns or left a namespace behind.
 
-    New ``pynet-t-*`` namespaces that this process did not make belong to another test
-    run on the same machine and are ignored; this process's own must all be gone.
+    Named namespaces that this process did not make belong to another run on the same
+    machine (pynet itself never adds named namespaces) and are ignored; this process's own
+    must all be gone.
     """
     found = []
     for key in before:
         added, removed = after[key] - before[key], before[key] - after[key]
         if key == "netns":
             removed = set()
-            added = {n for n in added if not n.startswith(PREFIX) or n in CREATED_NETNS}
+            added = {n for n in added if n in CREATED_NETNS}
         if added:
             found.append(f"root netns: new {key}: {sorted(added)}")
         if removed:

@@ -86,7 +86,8 @@ class ContainerService:
             sandbox.create_sandbox(c.netns_path, self.undo)
         if mode not in ("host", "none"):
             ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports:
+            if req.ports and net.driver == "bridge":
+                # Docker programs port mappings only for bridge networks (macvlan: none).
                 c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
         self.write_files(c)
         self.repo.put_container(c)

@@ -11,7 +11,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass, field
 
-from pynet.cnm import ipam
+from pynet.cnm import ipam, ipam_plugins
 from pynet.cnm import options as opt
 from pynet.cnm.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
@@ -54,6 +54,8 @@ class EndpointService:
             self.undo.add({"kind": "driver", "driver": net.driver, "what": "addresses",
                            "network_id": net.id, "endpoint_id": ep.id})
             driver.allocate_addresses(net, ep, req.ipv4, req.ipv6)
+        elif driver.needs_ipam and ipam_plugins.uses_plugin(net):
+            ipam_plugins.assign(net, ep, req.ipv4, req.ipv6, self.undo)
         elif driver.needs_ipam:
             self._assign_addresses(net, ep, space, req)
         fault("ipam_reserve")
@@ -119,6 +121,8 @@ class EndpointService:
             driver.delete_endpoint(net, ep)
             if isinstance(driver, AddressAllocator):
                 driver.release_addresses(net, ep)
+            elif ipam_plugins.uses_plugin(net):
+                ipam_plugins.release_endpoint(net, ep)
             self.repo.delete_endpoint(ep.id)
         self._release(net, ep_id)
 

@@ -7,12 +7,12 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from pynet.cnm import ipam
+from pynet.cnm import ipam, ipam_plugins
 from pynet.cnm import options as opt
 from pynet.cnm.model import IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver, hostinfo
-from pynet.drivers.base import UndoLog
+from pynet.drivers.base import AddressAllocator, UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from pynet.ids import new_id
 
@@ -68,10 +68,12 @@ class NetworkService:
             ipam_driver=req.ipam_driver, ipam_options=dict(req.ipam_options),
             options=dict(req.options), labels=dict(req.labels),
         )
-        if driver.needs_ipam and driver.scope == "local":
+        if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
+            net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
+        elif driver.needs_ipam and not isinstance(driver, AddressAllocator):
             net.ipam_config = self._pools(req)
         elif driver.needs_ipam:
-            # Global networks: the driver picks subnets from the cluster-wide pool.
+            # Cluster-wide IPAM (overlay): the driver picks subnets from the global pool.
             pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
             ipam.check_overlap(pools, [p.subnet for n in self.repo.networks() for p in n.ipam_config])
             net.ipam_config = [ipam.finalize_pool(p) for p in pools]
@@ -132,6 +134,8 @@ class NetworkService:
             raise Forbidden(
                 f"error while removing network: network {net.name} id {net.id} has active endpoints")
         get_driver(net.driver).delete_network(net)
+        if ipam_plugins.uses_plugin(net):
+            ipam_plugins.release_network(net)
         self.repo.delete_network(net.id)
         return net
 

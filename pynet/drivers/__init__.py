@@ -1,37 +1,52 @@
-"""The driver registry: one line per driver."""
+"""The driver registry: one line per driver; other names are looked up as remote plugins."""
 
 from __future__ import annotations
 
 from pynet.drivers.base import Driver
-from pynet.errors import NotFound, Unsupported
+from pynet.errors import Unsupported
 
 _BUILTIN = {
     "bridge": "pynet.drivers.bridge:BridgeDriver",
     "host": "pynet.drivers.host:HostDriver",
     "null": "pynet.drivers.host:NullDriver",
+    "macvlan": "pynet.drivers.macvlan:MacvlanDriver",
 }
 
-#: drivers Docker has that this kernel cannot back (no ipvlan module here)
+#: drivers Docker has that pynet cannot back: name -> the link kind they would need
 _KERNEL_MISSING = {"ipvlan": "ipvlan"}
 
 _cache: dict[str, Driver] = {}
 
 
 def get_driver(name: str) -> Driver:
-    """The driver called ``name``; Docker's ``plugin "x" not found`` when there is none."""
+    """The driver called ``name``: built in, else a remote plugin (Docker's discovery).
+
+    Raises Docker's ``plugin "x" not found`` when no plugin answers to ``name``.
+    """
     if name in _cache:
         return _cache[name]
     target = _BUILTIN.get(name)
     if target is None:
         if name in _KERNEL_MISSING:
-            raise Unsupported(f"{name} driver: {_KERNEL_MISSING[name]} is not supported by this kernel")
-        raise NotFound(f'plugin "{name}" not found')
-    module_name, cls_name = target.split(":")
-    import importlib
+            raise _unsupported(name)
+        from pynet.drivers.remote import RemoteDriver
 
-    driver = getattr(importlib.import_module(module_name), cls_name)()
+        driver: Driver = RemoteDriver(name)
+    else:
+        import importlib
+
+        module_name, cls_name = target.split(":")
+        driver = getattr(importlib.import_module(module_name), cls_name)()
     _cache[name] = driver
     return driver
+
+
+def _unsupported(name: str) -> Unsupported:
+    from pynet.kernel import netlink
+
+    if netlink.link_kind_supported(_KERNEL_MISSING[name]):
+        return Unsupported(f"{name} driver is not implemented by pynet (macvlan is)")
+    return Unsupported(f"{name} driver is not supported by this kernel (no {_KERNEL_MISSING[name]} links)")
 
 
 def known_driver(name: str) -> bool:

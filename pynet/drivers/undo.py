@@ -18,6 +18,10 @@ def remove_resource(resource: dict[str, Any]) -> None:
         from pynet.drivers import get_driver
 
         get_driver(resource["driver"]).undo_resource(resource)
+    elif kind == "plugin":
+        from pynet.drivers import plugins
+
+        plugins.undo_resource(resource)
     elif kind == "nft":
         from pynet.drivers import firewall
 

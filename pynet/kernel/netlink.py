@@ -359,3 +359,202 @@ def link_kind_supported(kind: str) -> bool:
         return getattr(exc, "code", None) != errno.EOPNOTSUPP
     link_delete(name)
     return True
+
+
+# -- macvlan and remote-plugin helpers (issue #6) -------------------------------------
+def link_move_to_host(netns: str, name: str, new_name: str) -> None:
+    """Move ``name`` out of the sandbox ``netns`` back into the host, renamed ``new_name``.
+
+    What Docker's sandbox does on leave for a plugin's interface, so the plugin finds it
+    again under the name it chose. Success when the sandbox or the link is already gone.
+    """
+    try:
+        idx = link_index(name, netns)
+    except NotFound:
+        return
+    if idx is None:
+        return
+    try:
+        ipr = _ipr(netns)
+        ipr.link("set", index=idx, state="down")
+        # The fd of our own netns: the kernel resolves it in the caller (the host).
+        ipr.link("set", index=idx, net_ns_fd=f"/proc/{os.getpid()}/ns/net")
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) in (errno.ENODEV, errno.ENOENT):
+            return
+        raise _fail(exc, f"failed to move {name} out of {netns}") from None
+    hidx = link_index(name)
+    if hidx is not None and name != new_name:
+        try:
+            _ipr().link("set", index=hidx, ifname=new_name)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"failed to rename {name} to {new_name}") from None
+
+
+def sandbox_set_mac(netns: str, ifname: str, mac: str) -> None:
+    """Give ``ifname`` in the sandbox the MAC address ``mac`` (link still down)."""
+    idx = link_index(ifname, netns)
+    if idx is None:
+        raise NotFound(f"interface {ifname} not found in sandbox")
+    try:
+        _ipr(netns).link("set", index=idx, address=mac)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to set MAC address {mac} on {ifname}") from None
+
+
+def sandbox_routes(netns: str, ifname: str, routes: list[tuple[str, str]]) -> None:
+    """Routes ``(destination CIDR, next hop or "")`` on ``ifname`` in the sandbox (v4 or v6)."""
+    ipr = _ipr(netns)
+    idx = link_index(ifname, netns)
+    if idx is None:
+        raise NotFound(f"interface {ifname} not found in sandbox")
+    for dst, via in routes:
+        family = 10 if ":" in dst else 2
+        try:
+            _route_replace(ipr, dst=dst, gateway=via or None, oif=idx, family=family)
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"failed to add route {dst} via {via or ifname}") from None
+
+
+def link_kind(name: str) -> str | None:
+    """The kind (``bridge``, ``veth``, ``macvlan``...) of host link ``name``; None when absent."""
+    idx = link_index(name)
+    if idx is None:
+        return None
+    info = _ipr().link("get", index=idx)[0].get_attr("IFLA_LINKINFO")
+    return info.get_attr("IFLA_INFO_KIND") if info is not None else None
+
+
+def vlan_create(name: str, *, parent: str, vid: int) -> None:
+    """An 802.1q sub-interface ``name`` of ``parent`` with VLAN id ``vid``, brought up."""
+    pidx = link_index(parent)
+    if pidx is None:
+        raise NotFound(f"-o parent interface was not found on the host: {parent}")
+    try:
+        _ipr().link("add", ifname=name, kind="vlan", link=pidx, vlan_id=vid)
+        _ipr().link("set", index=link_index(name), state="up")
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to create {name} vlan link") from None
+
+
+# -- overlay networks (issue #5): VXLAN with static peers ------------------------------
+NTF_SELF = 0x02          # an FDB entry of the device itself (the VXLAN table), not its master's
+NUD_PERMANENT = 0x80
+
+
+def overlay_vxlan_create(name: str, *, vni: int, local: str, underlay: str | None, port: int,
+                         mtu: int) -> None:
+    """A VXLAN device for an overlay: explicit UDP port, learning off, ARP/ND proxy on.
+
+    With ``proxy`` the device answers ARP/ND from its static neighbour entries and never
+    floods those requests to other hosts. An existing device of that name is adopted.
+    """
+    spec: dict[str, Any] = {
+        "ifname": name, "kind": "vxlan", "vxlan_id": vni, "vxlan_port": port,
+        "vxlan_learning": 0, "vxlan_proxy": 1, "vxlan_local": local, "mtu": mtu,
+    }
+    if underlay and (uidx := link_index(underlay)) is not None:
+        spec["vxlan_link"] = uidx
+    try:
+        _ipr().link("add", **spec)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) != errno.EEXIST:
+            raise _fail(exc, f"failed to create vxlan {name} (VNI {vni})") from None
+
+
+def link_master_name(name: str) -> str | None:
+    """The bridge ``name`` is enslaved to, or None."""
+    idx = link_index(name)
+    if idx is None:
+        return None
+    master = _ipr().link("get", index=idx)[0].get_attr("IFLA_MASTER")
+    if not master:
+        return None
+    found = _ipr().link("get", index=master)
+    return found[0].get_attr("IFLA_IFNAME") if found else None
+
+
+def bridge_port_names(bridge: str) -> list[str]:
+    """Names of the links enslaved to ``bridge`` ([] when it does not exist)."""
+    idx = link_index(bridge)
+    if idx is None:
+        return []
+    return [link.get_attr("IFLA_IFNAME") for link in _ipr().link("dump", master=idx)
+            if link.get_attr("IFLA_MASTER") == idx]
+
+
+def link_of_address(address: str) -> tuple[str, int] | None:
+    """(name, MTU) of the host link that holds ``address``; None when no link does."""
+    family = 10 if ":" in address else 2
+    for a in _ipr().addr("dump", family=family):
+        if a.get_attr("IFA_ADDRESS") == address or a.get_attr("IFA_LOCAL") == address:
+            link = _ipr().link("get", index=a["index"])[0]
+            return link.get_attr("IFLA_IFNAME"), int(link.get_attr("IFLA_MTU"))
+    return None
+
+
+def vxlan_fdb_entries(dev: str) -> set[tuple[str, str]]:
+    """The device's own (``self``) FDB entries that point at a remote VTEP: {(mac, dst)}."""
+    idx = link_index(dev)
+    if idx is None:
+        return set()
+    out = set()
+    for m in _ipr().fdb("dump", ifindex=idx):
+        dst = m.get_attr("NDA_DST")
+        if m["ifindex"] == idx and dst and m["flags"] & NTF_SELF:
+            out.add((m.get_attr("NDA_LLADDR"), dst))
+    return out
+
+
+def vxlan_fdb_add(dev: str, mac: str, dst: str) -> None:
+    """Static FDB entry ``mac -> dst`` (``append``: the all-zero MAC may have many dsts)."""
+    try:
+        _ipr().fdb("append", ifindex=link_index(dev), lladdr=mac, dst=dst, flags=NTF_SELF,
+                   state=NUD_PERMANENT)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) != errno.EEXIST:
+            raise _fail(exc, f"failed to add fdb entry {mac} dst {dst} on {dev}") from None
+
+
+def vxlan_fdb_del(dev: str, mac: str, dst: str) -> None:
+    idx = link_index(dev)
+    if idx is None:
+        return
+    try:
+        _ipr().fdb("del", ifindex=idx, lladdr=mac, dst=dst, flags=NTF_SELF)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
+            raise _fail(exc, f"failed to delete fdb entry {mac} dst {dst} on {dev}") from None
+
+
+def neigh_entries(dev: str) -> set[tuple[str, str]]:
+    """Permanent neighbour entries (IPv4 and IPv6) on ``dev``: {(ip, mac)}."""
+    idx = link_index(dev)
+    if idx is None:
+        return set()
+    out = set()
+    for m in _ipr().neigh("dump", ifindex=idx):
+        ip, mac = m.get_attr("NDA_DST"), m.get_attr("NDA_LLADDR")
+        if m["ifindex"] == idx and ip and mac and m["state"] & NUD_PERMANENT:
+            out.add((ip, mac))
+    return out
+
+
+def neigh_set(dev: str, ip: str, mac: str) -> None:
+    """A permanent neighbour entry ``ip -> mac`` on ``dev`` (replacing any other)."""
+    try:
+        _ipr().neigh("replace", ifindex=link_index(dev), dst=ip, lladdr=mac,
+                     state=NUD_PERMANENT, family=10 if ":" in ip else 2)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to add neighbour {ip} on {dev}") from None
+
+
+def neigh_remove(dev: str, ip: str) -> None:
+    idx = link_index(dev)
+    if idx is None:
+        return
+    try:
+        _ipr().neigh("del", ifindex=idx, dst=ip, family=10 if ":" in ip else 2)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
+            raise _fail(exc, f"failed to delete neighbour {ip} on {dev}") from None
