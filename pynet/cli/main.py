@@ -93,6 +93,17 @@ def _debug() -> bool:
     return os.environ.get("PYNET_DEBUG") == "1" or "--debug" in sys.argv[1:2] or "-D" in sys.argv[1:2]
 
 
+def _arg_count(ctx: click.Context | None) -> str:
+    """Docker's "requires exactly 1 argument" / "requires at least 1 argument"."""
+    args = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Argument)]
+    required = [p for p in args if p.required]
+    n = max(1, len(required))
+    plural = "argument" if n == 1 else "arguments"
+    if any(p.nargs == -1 for p in args):
+        return f"at least {n} {plural}"
+    return f"exactly {n} {plural}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI inside the single error boundary."""
     code = 0
@@ -114,6 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("", err=True)
         code = 130
+    except (click.MissingParameter, click.BadArgumentUsage) as exc:
+        # Docker's argument-count checks are plain errors: exit 1, flag errors 125.
+        cmd = exc.ctx.command_path if exc.ctx else "pynet"
+        click.echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
+        code = 1
     except click.UsageError as exc:
         cmd = exc.ctx.command_path if exc.ctx else "pynet"
         click.echo(f"{cmd}: {exc.format_message()}\nSee '{cmd} --help'.", err=True)

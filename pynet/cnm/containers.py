@@ -203,10 +203,10 @@ def _read(path: str) -> str:
 
 
 def _write(path: os.PathLike[str], text: str) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    # In place, not replace(): a running container has this very inode bind-mounted
+    # over its /etc file, so a new inode would never reach it (Docker writes in place too).
+    with open(path, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def get_or_fail(repo: Repo, ref: str) -> Container:

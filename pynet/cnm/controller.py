@@ -69,6 +69,7 @@ class Controller(HostAdmin):
             undo_mod.remove_all(leftovers)
             self.store.clear_journal()
         if had_journal:
+            _sweep_container_dirs(self.store)
             try:
                 from pynet.daemon import client
 
@@ -84,7 +85,8 @@ class Controller(HostAdmin):
     def ensure_ready(self) -> None:
         """Built-in networks exist; after a reboot, networks are restored from state."""
         marker = paths.run_dir() / "restored"
-        if marker.exists() and "bridge" in self.store.names("networks"):
+        journal = self.store.journal_path().exists()
+        if marker.exists() and not journal and "bridge" in self.store.names("networks"):
             self._cluster_sync()
             return
         with self.mutation() as (repo, _undo):
@@ -298,6 +300,18 @@ class Controller(HostAdmin):
 
     def reload_helper(self) -> None:
         self._notify([])
+
+
+def _sweep_container_dirs(store: Store) -> None:
+    """Remove per-container directories whose record is gone (a killed ``rm``)."""
+    ids = set(store.ids("containers"))
+    try:
+        entries = list(os.scandir(store.root / "containers"))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.is_dir() and entry.name not in ids:
+            remove_files(entry.name)
 
 
 def _alive(c: Container) -> bool:

@@ -1,0 +1,376 @@
+"""Unit tests for pynet.state.store (and the lookups of pynet.cnm.repo built on it).
+
+What a user relies on: files are replaced atomically, a killed command is either
+replayed or rolled back by the next one, one lock serialises mutations (with a clear
+timeout), and a corrupt or too-new state file gives a clear error naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pynet.cnm.repo import Repo
+from pynet.errors import InvalidArgument, PynetError, StateCorrupt, Timeout
+from pynet.state import store as store_mod
+from pynet.state.store import SCHEMA_VERSION, Store, atomic_write, read_json
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ID_A = "a" * 63 + "1"
+ID_B = "ab" + "c" * 62
+ID_C = "b" * 64
+
+
+def _net(obj_id: str, name: str) -> dict:
+    """A minimal network record as the Repo stores it."""
+    return {"id": obj_id, "name": name, "driver": "bridge", "created": "2024-01-01T00:00:00Z"}
+
+
+def _commit(store: Store, puts: dict[tuple[str, str], dict] | None = None,
+            deletes: list[tuple[str, str]] | None = None) -> None:
+    with store.locked():
+        txn = store.begin()
+        for (kind, obj_id), record in (puts or {}).items():
+            txn.put(kind, obj_id, record)
+        for kind, obj_id in deletes or []:
+            txn.delete(kind, obj_id)
+        txn.commit()
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+# -- atomic writes -------------------------------------------------------------------
+
+def test_atomic_write_writes_json_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "x.json"
+    atomic_write(target, {"b": 1, "a": [1, 2]})
+    assert json.loads(target.read_text()) == {"a": [1, 2], "b": 1}
+    assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+
+
+def test_atomic_write_failure_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    atomic_write(target, {"v": 1})
+    with pytest.raises(TypeError):
+        atomic_write(target, {"v": object()})  # not JSON-serialisable: fails mid-write
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_read_json_of_garbage_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(StateCorrupt) as info:
+        read_json(bad)
+    assert str(bad) in info.value.message
+    assert info.value.render().startswith("Error: ")
+    assert "\n" not in info.value.render()
+
+
+# -- records, versions, corruption -----------------------------------------------------
+
+def test_commit_writes_versioned_files_and_get_strips_the_version(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1")})
+    on_disk = json.loads((tmp_path / "networks" / f"{ID_A}.json").read_text())
+    assert on_disk["schema_version"] == SCHEMA_VERSION
+    assert store.get("networks", ID_A) == _net(ID_A, "n1")
+    assert store.get("networks", ID_C) is None
+    assert not store.journal_path().exists()
+
+
+def test_ids_lists_objects_only(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1"), ("networks", ID_C): _net(ID_C, "n2")})
+    (tmp_path / "networks" / ".tmp-123.json").write_text("{")  # a torn temp file
+    assert sorted(store.ids("networks")) == [ID_A, ID_C]
+    assert store.ids("containers") == []
+    assert sorted(r["name"] for r in store.all("networks")) == ["n1", "n2"]
+
+
+def test_delete_removes_file_and_name(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1"), ("networks", ID_C): _net(ID_C, "n2")})
+    _commit(store, deletes=[("networks", ID_A)])
+    assert store.get("networks", ID_A) is None
+    assert Store(tmp_path).names("networks") == {"n2": ID_C}
+
+
+def test_corrupt_record_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1")})
+    path = tmp_path / "networks" / f"{ID_A}.json"
+    path.write_text('{"id": "x", "name":')
+    with pytest.raises(StateCorrupt) as info:
+        Store(tmp_path).get("networks", ID_A)
+    assert str(path) in info.value.message
+    assert "corrupt" in info.value.message
+
+
+@pytest.mark.parametrize("content", ['[1, 2]', '"text"', '{"id": "x"}'])
+def test_record_without_object_or_version_is_corrupt(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "networks" / f"{ID_A}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(StateCorrupt, match="corrupt") as info:
+        Store(tmp_path).get("networks", ID_A)
+    assert str(path) in info.value.message
+
+
+def test_newer_schema_version_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "networks" / f"{ID_A}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1, **_net(ID_A, "n1")}))
+    with pytest.raises(StateCorrupt) as info:
+        Store(tmp_path).get("networks", ID_A)
+    msg = info.value.message
+    assert str(path) in msg
+    assert "newer" in msg and str(SCHEMA_VERSION + 1) in msg
+
+
+def test_older_schema_is_migrated_on_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "networks" / f"{ID_A}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "id": ID_A, "title": "n1"}))
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, SCHEMA_VERSION,
+                        lambda r: {"id": r["id"], "name": r.pop("title")})
+    assert Store(tmp_path).get("networks", ID_A) == {"id": ID_A, "name": "n1"}
+
+
+# -- the name index --------------------------------------------------------------------
+
+def test_name_index_follows_puts_renames_and_deletes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1"), ("containers", ID_C): _net(ID_C, "c1")})
+    assert json.loads((tmp_path / "networks" / "_names.json").read_text()) == {"n1": ID_A}
+    _commit(store, {("networks", ID_A): _net(ID_A, "renamed")})
+    assert Store(tmp_path).names("networks") == {"renamed": ID_A}
+    assert Store(tmp_path).names("containers") == {"c1": ID_C}
+    _commit(store, deletes=[("networks", ID_A)])
+    assert Store(tmp_path).names("networks") == {}
+
+
+def test_missing_name_index_is_rebuilt_from_records(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1"), ("networks", ID_C): _net(ID_C, "n2")})
+    (tmp_path / "networks" / "_names.json").unlink()
+    assert Store(tmp_path).names("networks") == {"n1": ID_A, "n2": ID_C}
+
+
+def test_corrupt_name_index_names_the_file(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1")})
+    index = tmp_path / "networks" / "_names.json"
+    index.write_text("{oops")
+    with pytest.raises(StateCorrupt) as info:
+        Store(tmp_path).names("networks")
+    assert str(index) in info.value.message
+
+
+# -- lookups with Docker's rules (Repo over the store) -----------------------------------
+
+def _repo_with(tmp_path: Path, nets: dict[str, str]) -> Repo:
+    store = Store(tmp_path)
+    _commit(store, {("networks", i): _net(i, n) for i, n in nets.items()})
+    return Repo(Store(tmp_path))
+
+
+def test_lookup_by_name_full_id_and_unique_prefix(tmp_path: Path) -> None:
+    repo = _repo_with(tmp_path, {ID_A: "n1", ID_C: "n2"})
+    assert repo.find_network("n1").id == ID_A
+    assert repo.find_network(ID_C).name == "n2"
+    assert repo.find_network("bbb").name == "n2"
+    assert repo.find_network("nope") is None
+    assert repo.find_network("") is None
+    assert repo.find_network("ffff") is None
+
+
+def test_ambiguous_prefix_is_an_error(tmp_path: Path) -> None:
+    repo = _repo_with(tmp_path, {ID_A: "n1", ID_B: "n2"})
+    assert repo.find_network("aa").id == ID_A   # unique
+    with pytest.raises(InvalidArgument, match="ambiguous"):
+        repo.find_network("a")
+
+
+def test_exact_name_beats_id_prefix(tmp_path: Path) -> None:
+    # A network *named* like a prefix of another's ID: Docker resolves the name first.
+    repo = _repo_with(tmp_path, {ID_A: "bbbb", ID_C: "n2"})
+    assert repo.find_network("bbbb").id == ID_A
+    assert repo.find_network("bbb").id == ID_C
+
+
+def test_full_id_beats_name(tmp_path: Path) -> None:
+    repo = _repo_with(tmp_path, {ID_A: ID_C, ID_C: "n2"})
+    assert repo.find_network(ID_C).name == "n2"
+
+
+# -- the journal: replay a finished commit, hand back the undo list otherwise -----------
+
+def test_killed_after_commit_journal_is_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    monkeypatch.setenv("PYNET_FAULT", "state_commit")  # dies after the journal, before files
+    with pytest.raises(PynetError, match="state_commit"):
+        _commit(store, {("networks", ID_C): _net(ID_C, "new")}, deletes=[("networks", ID_A)])
+    monkeypatch.delenv("PYNET_FAULT")
+    assert store.journal_path().exists()
+    assert Store(tmp_path).get("networks", ID_C) is None          # not applied yet
+    fresh = Store(tmp_path)
+    with fresh.locked():
+        assert fresh.recover() == []
+    assert not fresh.journal_path().exists()
+    assert fresh.get("networks", ID_C) == _net(ID_C, "new")
+    assert fresh.get("networks", ID_A) is None
+    assert Store(tmp_path).names("networks") == {"new": ID_C}
+
+
+def test_killed_before_commit_returns_the_undo_list(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_A, _net(ID_A, "n1"))
+        txn.record_undo({"kind": "link", "name": "br-1"})
+        txn.record_undo({"kind": "netns", "path": "/x"})
+        # "kill -9" here: nothing committed, the journal holds the undo log only
+    assert not (tmp_path / "networks" / f"{ID_A}.json").exists()
+    fresh = Store(tmp_path)
+    with fresh.locked():
+        undo = fresh.recover()
+        assert undo == [{"kind": "link", "name": "br-1"}, {"kind": "netns", "path": "/x"}]
+        assert fresh.journal_path().exists()      # until the caller removed the objects
+        fresh.clear_journal()
+    assert not fresh.journal_path().exists()
+    assert fresh.get("networks", ID_A) is None
+
+
+def test_abandon_drops_changes_and_journal(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_A, _net(ID_A, "n1"))
+        txn.record_undo({"kind": "link", "name": "br-1"})
+        txn.abandon()
+    assert not store.journal_path().exists()
+    assert store.get("networks", ID_A) is None
+    assert _files(tmp_path) == ["pynet.lock"]
+
+
+def test_torn_journal_counts_as_nothing_committed(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1")})
+    store.journal_path().write_text('{"undo": [{"kind": "li')
+    with store.locked():
+        assert store.recover() == []
+    assert not store.journal_path().exists()
+    assert store.get("networks", ID_A) == _net(ID_A, "n1")
+
+
+def test_no_journal_recovers_to_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.locked():
+        assert store.recover() == []
+
+
+def test_pending_sees_the_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "n1")})
+    with store.locked():
+        txn = store.begin()
+        assert txn.pending("networks", ID_A) == _net(ID_A, "n1")
+        txn.delete("networks", ID_A)
+        assert txn.pending("networks", ID_A) is None
+        txn.put("networks", ID_A, _net(ID_A, "again"))
+        assert txn.pending("networks", ID_A)["name"] == "again"
+        txn.abandon()
+    assert store.get("networks", ID_A) == _net(ID_A, "n1")
+
+
+def test_empty_commit_writes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.locked():
+        store.begin().commit()
+    assert _files(tmp_path) == ["pynet.lock"]
+
+
+# -- the lock --------------------------------------------------------------------------
+
+def test_lock_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    holder = Store(tmp_path)
+    with holder.locked():
+        t0 = time.monotonic()
+        with pytest.raises(Timeout) as info:
+            with Store(tmp_path).locked(timeout=0.2):
+                pass
+        assert time.monotonic() - t0 < 5
+    assert str(tmp_path) in info.value.message
+    assert "lock" in info.value.message
+    with Store(tmp_path).locked(timeout=0.2):  # free again once released
+        pass
+
+
+def test_lock_is_reentrant_in_one_store(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.locked():
+        with store.locked(timeout=0.1):
+            pass
+        # still held by the outer block
+        with pytest.raises(Timeout):
+            with Store(tmp_path).locked(timeout=0.1):
+                pass
+
+
+def test_shared_locks_coexist_but_exclude_writers(tmp_path: Path) -> None:
+    with Store(tmp_path).locked(exclusive=False):
+        with Store(tmp_path).locked(exclusive=False, timeout=0.2):
+            pass
+        with pytest.raises(Timeout):
+            with Store(tmp_path).locked(timeout=0.1):
+                pass
+
+
+def test_waiter_gets_the_lock_when_released(tmp_path: Path) -> None:
+    holder = Store(tmp_path)
+    got: list[float] = []
+    with holder.locked():
+        def wait() -> None:
+            with Store(tmp_path).locked(timeout=10):
+                got.append(time.monotonic())
+        t = threading.Thread(target=wait)
+        t.start()
+        time.sleep(0.2)
+        assert got == []
+        released = time.monotonic()
+    t.join(timeout=10)
+    assert got and got[0] >= released
+
+
+def test_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
+    # flock is released by the kernel when the holder dies (kill -9 leaves no stale lock).
+    code = ("import sys, time; from pathlib import Path; from pynet.state.store import Store\n"
+            "with Store(Path(sys.argv[1])).locked():\n"
+            "    print('locked', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(Timeout):
+            with Store(tmp_path).locked(timeout=0.1):
+                pass
+        proc.kill()
+        proc.wait(timeout=10)
+        with Store(tmp_path).locked(timeout=5):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
