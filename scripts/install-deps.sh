@@ -66,6 +66,9 @@ make_venv() {
     .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
     touch "$stamp"
   fi
+  # Byte-compile pynet: with PYTHONDONTWRITEBYTECODE set (as on these machines) Python would
+  # recompile every module on every command (~30 ms); it still reads .pyc files it finds.
+  .venv/bin/python -m compileall -q pynet >/dev/null || true
 }
 
 install_packages
