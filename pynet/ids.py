@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 
 SHORT_LEN = 12
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -11,7 +11,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 def new_id() -> str:
     """A fresh random 64-hex ID."""
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # not `secrets`: it drags hmac/_hashlib into every command
 
 
 def short(full_id: str) -> str:

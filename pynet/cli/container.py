@@ -27,6 +27,12 @@ def _controller():  # type: ignore[no-untyped-def]
     return ctl
 
 
+def _reader():  # type: ignore[no-untyped-def]
+    from pynet.cnm.reader import open_repo
+
+    return open_repo()
+
+
 def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty: bool) -> dict[str, str]:
     from pynet.cnm.containers import DEFAULT_PATH
 
@@ -237,7 +243,7 @@ def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fm
     from pynet.cnm import views
 
     parsed = formatting.parse_filters(list(filters), PS_FILTERS)
-    repo = _controller().reader()
+    repo = _reader()
     now = time.time_ns()
     cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
     if latest:
@@ -293,7 +299,7 @@ def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> N
     from pynet.cli import formatting
     from pynet.cnm import views
 
-    repo = _controller().reader()
+    repo = _reader()
     found, missing = [], []
     for ref in names:
         c = repo.find_container(ref) if kind in ("", "container") else None
@@ -333,7 +339,7 @@ def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, work
     """Run a command in a running container."""
     from pynet.drivers import runtime
 
-    repo = _controller().reader()
+    repo = _reader()
     c = repo.get_container(container)
     from pynet.drivers.hostinfo import pid_alive
 
@@ -431,7 +437,7 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     from pynet import paths
     from pynet.drivers.hostinfo import pid_alive
 
-    repo = _controller().reader()
+    repo = _reader()
     c = repo.get_container(container)
     path = paths.container_dir(c.id) / "container.log"
     try:
@@ -465,7 +471,7 @@ def port(container: str, private_port: str | None) -> None:
     """List port mappings for the container."""
     from pynet.cnm.ports import port_lines
 
-    repo = _controller().reader()
+    repo = _reader()
     c = repo.get_container(container)
     for line in port_lines(c, private_port or ""):
         click.echo(line)

@@ -35,6 +35,12 @@ def _controller():  # type: ignore[no-untyped-def]
     return ctl
 
 
+def _reader():  # type: ignore[no-untyped-def]
+    from pynet.cnm.reader import open_repo
+
+    return open_repo()
+
+
 def _notices(ctl) -> None:  # type: ignore[no-untyped-def]
     for line in dict.fromkeys(ctl.notices):
         click.echo(line, err=True)
@@ -114,8 +120,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
     from pynet.cnm import views
 
     parsed = formatting.parse_filters(list(filters), FILTERS)
-    ctl = _controller()
-    repo = ctl.reader()
+    repo = _reader()
     nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
     items = []
     for net in nets:
@@ -142,8 +147,7 @@ def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
     from pynet.cli import formatting, gotemplate
     from pynet.cnm import views
 
-    ctl = _controller()
-    repo = ctl.reader()
+    repo = _reader()
     found, missing = [], []
     for ref in names:
         net = repo.find_network(ref)

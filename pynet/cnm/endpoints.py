@@ -8,7 +8,7 @@ logged in the undo log before they run; state changes go to the open transaction
 from __future__ import annotations
 
 import ipaddress
-import secrets
+import os
 from dataclasses import dataclass, field
 
 from pynet.cnm import ipam, ipam_plugins
@@ -160,7 +160,7 @@ def _with_prefix(address: str, pool: IPAMPool) -> str:
 
 
 def _random_mac() -> str:
-    raw = bytearray(secrets.token_bytes(6))
+    raw = bytearray(os.urandom(6))
     raw[0] = (raw[0] & 0xFE) | 0x02  # unicast, locally administered
     return ":".join(f"{b:02x}" for b in raw)
 

@@ -8,7 +8,7 @@ default network uses ``pynet0``), host side ``veth<7 hex>``, sandbox side ``eth0
 from __future__ import annotations
 
 import ipaddress
-import secrets
+import os
 
 from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
@@ -77,7 +77,7 @@ class BridgeDriver(Driver):
 
     # -- endpoint --------------------------------------------------------------------
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
-        ep.driver_data["host_ifname"] = "veth" + secrets.token_hex(4)[:7]
+        ep.driver_data["host_ifname"] = "veth" + os.urandom(4).hex()[:7]
 
     def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
         host_if = ep.driver_data["host_ifname"]

@@ -26,7 +26,6 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +47,8 @@ MIGRATIONS: dict[int, Any] = {}
 def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
     """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    tmp = str(path.parent / f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)
