@@ -412,6 +412,7 @@ def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
             raise NotFound(f"No such container: {ref}", prefix="Error: ") from exc
 
     _each(names, remove)
+    _print_notices(ctl)
 
 
 def _signum(value: str) -> int:

@@ -35,6 +35,10 @@ class HostAdmin:
                 try:
                     if net.builtin:
                         get_driver(net.driver).delete_network(net)
+                    elif net.scope == "global":
+                        from pynet.cnm import cluster
+
+                        cluster.drop_local(repo, net)  # the cluster keeps it for the other hosts
                     else:
                         svc.remove(net.id)
                 except PynetError as exc:

@@ -140,7 +140,10 @@ class NetworkService:
         return net
 
     def in_use(self, net: Network) -> bool:
-        return bool(self.repo.ipam_state(net.id).get("endpoints"))
+        if self.repo.ipam_state(net.id).get("endpoints"):
+            return True
+        check = getattr(get_driver(net.driver), "in_use", None)  # overlay: endpoints on other hosts
+        return bool(check and check(net))
 
 
 # -- built-ins -----------------------------------------------------------------------------

@@ -57,7 +57,8 @@ def network_inspect(net: Network, repo: Repo) -> dict[str, Any]:
         "Containers": containers,
         "Options": dict(net.options),
         "Labels": dict(net.labels),
-        **({"Peers": net.driver_data["peers"]} if "peers" in net.driver_data else {}),
+        **({"Peers": [{"Name": p.get("Name", ""), "IP": p.get("IP", "")} for p in net.driver_data["peers"]]}
+           if net.driver_data.get("peers") else {}),
     }
 
 

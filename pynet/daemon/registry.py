@@ -45,6 +45,7 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.host_upstreams: tuple[str, ...] = ()
+        self._remote: dict[str, dict[str, Member]] = {}  # network -> members on other hosts
         self._reset()
 
     def _reset(self) -> None:
@@ -132,13 +133,24 @@ class Registry:
         self.reload_host_upstreams()
         self.sync(self.store.ids("containers"))
 
+    def set_remote(self, nid: str, members: dict[str, Member]) -> None:
+        """Members of overlay network ``nid`` on other hosts (from etcd): names across hosts."""
+        if members:
+            self._remote[nid] = dict(members)
+        elif self._remote.pop(nid, None) is None:
+            return
+        if nid in self._members:
+            self._rebuild_table(nid)
+            self._rebuild_views({nid}, set())
+
     def _rebuild_table(self, nid: str) -> None:
         old = self._tables.pop(nid, None)
         members = self._members.get(nid)
         new = None
         if members:
             network = self._get("networks", nid) or self._networks.get(nid) or {}
-            new = NetworkTable(nid, network.get("name", nid), members.values())
+            new = NetworkTable(nid, network.get("name", nid),
+                               [*members.values(), *self._remote.get(nid, {}).values()])
             self._tables[nid] = new
         else:
             self._members.pop(nid, None)

@@ -52,10 +52,14 @@ class Daemon:
         self._resolv_stamp = self._stamp(upstreams.host_resolv_conf())
         self._idle_since = time.monotonic()
         self._idle_exit = idle_exit_after()
+        self.overlay: Any = None   # pynet.daemon.overlay.Agent on a cluster member
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         """Build everything from state."""
+        from pynet.daemon import overlay
+
+        overlay.attach(self)
         self.resync()
         self.loop.call_later(SWEEP_INTERVAL, self._sweep)
         log.info("serving %d sandboxes", len(self.sandboxes))
@@ -67,6 +71,8 @@ class Daemon:
         self.loop.running = False
 
     def close(self) -> None:
+        if self.overlay is not None:
+            self.overlay.close(revoke=False)
         for cid in list(self.sandboxes):
             self._close_sandbox(cid)
         self.control.close()
@@ -88,7 +94,12 @@ class Daemon:
             self.resync()
             return {"ok": True}
         if op == "status":
-            return {"ok": True, "pid": os.getpid(), "sandboxes": self.status()}
+            overlay = self.overlay.status() if self.overlay is not None else None
+            return {"ok": True, "pid": os.getpid(), "sandboxes": self.status(), "overlay": overlay}
+        if op == "cluster":
+            from pynet.daemon import overlay as overlay_mod
+
+            return overlay_mod.attach(self)
         if op == "stop":
             self.stop()
             return {"ok": True}
@@ -109,6 +120,8 @@ class Daemon:
         self.registry.sync(container_ids)
         for cid in dict.fromkeys(container_ids):
             self._apply(cid)
+        if self.overlay is not None:
+            self.overlay.local_changed()
         log.info("sync %d containers in %.1f ms", len(container_ids),
                  (time.monotonic() - started) * 1000)
 
@@ -118,6 +131,8 @@ class Daemon:
         self.registry.resync()
         for cid in before | set(self.registry.plans):
             self._apply(cid)
+        if self.overlay is not None:
+            self.overlay.local_changed()
 
     # -- sandboxes -------------------------------------------------------------------
     def _apply(self, cid: str) -> None:
@@ -245,7 +260,7 @@ class Daemon:
         if not self._still_ours():
             log.info("pid file %s is gone or not ours; exiting", self.pid_file)
             self.stop()
-        elif self._idle_exit > 0 and not self.sandboxes and self._idle_since \
+        elif self._idle_exit > 0 and not self.sandboxes and self.overlay is None and self._idle_since \
                 and now - self._idle_since > self._idle_exit:
             log.info("no sandbox to serve for %.0f s; exiting", self._idle_exit)
             self.stop()

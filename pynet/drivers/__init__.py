@@ -10,6 +10,7 @@ _BUILTIN = {
     "host": "pynet.drivers.host:HostDriver",
     "null": "pynet.drivers.host:NullDriver",
     "macvlan": "pynet.drivers.macvlan:MacvlanDriver",
+    "overlay": "pynet.drivers.overlay:OverlayDriver",
 }
 
 #: drivers Docker has that pynet cannot back: name -> the link kind they would need

@@ -1,0 +1,258 @@
+"""The overlay driver: one layer-2 segment across hosts, VXLAN over the underlay.
+
+Control plane: etcd (``pynet.state.etcd``). ``create_network`` registers the network
+cluster-wide (unique name, VNI from 4096, subnet from 10.0.0.0/8 in /24s unless given);
+addresses come from etcd transactions (``allocate_addresses``), so two hosts never
+hand out the same one; each endpoint is published under ``/pynet/endpoints/`` for the
+other hosts' helpers to program.
+
+Data plane per host, made lazily with the first local endpoint and removed with the
+last: bridge ``ov-<12 hex of id>`` holding the gateway address, and VXLAN device
+``vx-<vni>`` on UDP 4789 (explicit: the kernel default is 8472), learning off, ARP/ND
+proxy on, MTU = underlay MTU - 50, enslaved to the bridge. Containers get a veth pair
+on the bridge as with the bridge driver. Remote peers (static FDB + neighbour entries
+on ``vx-<vni>``) are programmed by the helper daemon from etcd watches
+(``pynet.daemon.overlay``) through :func:`set_peers`.
+
+Every host's bridge holds the same gateway address: with the VXLAN device answering
+ARP itself, a container always reaches its own host's bridge (an "anycast gateway").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import secrets
+from typing import Any
+
+from pynet import paths
+from pynet.cnm import options as opt
+from pynet.cnm.model import Endpoint, Network
+from pynet.drivers import firewall_hooks as fw
+from pynet.drivers import overlay_ipam as gipam
+from pynet.drivers.base import Driver, SandboxInfo, UndoLog
+from pynet.errors import Forbidden, InvalidArgument, Unavailable, Unsupported
+from pynet.kernel import netlink
+from pynet.state import etcd as kv
+
+VXLAN_PORT = 4789
+VXLAN_OVERHEAD = 50          # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+FLOOD_MAC = "00:00:00:00:00:00"
+ENCRYPTED = "encrypted"
+NOT_JOINED = ('This node is not part of a cluster. Use "pynet cluster join" to connect '
+              'this node to a cluster store and try again.')
+
+
+def bridge_name(net: Network) -> str:
+    return str(net.driver_data.get("bridge") or f"ov-{net.id[:12]}")
+
+
+def vxlan_name(vni: int) -> str:
+    return f"vx-{vni}"
+
+
+def config() -> kv.ClusterConfig:
+    """This node's cluster membership; Forbidden when it has none."""
+    cfg = kv.load_config(paths.state_dir())
+    if cfg is None:
+        raise Forbidden(NOT_JOINED)
+    return cfg
+
+
+def store(cfg: kv.ClusterConfig | None = None) -> kv.Etcd:
+    return kv.client(cfg or config())
+
+
+def underlay(cfg: kv.ClusterConfig) -> tuple[str, int]:
+    """(link, MTU) of the underlay: the link holding the advertise address."""
+    found = netlink.link_of_address(cfg.advertise_addr)
+    if found is None:
+        raise Unavailable(f"advertise address {cfg.advertise_addr} is not an address of this host "
+                          "any more; rejoin the cluster with a current one")
+    return found
+
+
+class OverlayDriver(Driver):
+    """Docker's overlay driver, with etcd instead of swarm."""
+
+    name = "overlay"
+    scope = "global"
+
+    # -- network ---------------------------------------------------------------------
+    def validate_create(self, net: Network) -> None:
+        if ENCRYPTED in net.options:
+            raise Unsupported("encrypted overlay networks need IPsec (ESP), which this kernel does not support")
+        if net.ingress:
+            raise Unsupported("ingress networks (the swarm routing mesh) are not supported by pynet")
+        if net.scope not in ("global", "swarm"):
+            raise InvalidArgument(f"overlay networks span the cluster: scope {net.scope!r} is not supported")
+        net.scope = "global"
+        mtu = net.options.get(opt.DRIVER_MTU)
+        if mtu is not None and (not mtu.isdigit() or not 68 <= int(mtu) <= 65535):
+            raise InvalidArgument(f"invalid MTU number: {mtu}")
+        if net.enable_ipv6 and not any(p.is_ipv6 for p in net.ipam_config):
+            raise InvalidArgument("an IPv6 overlay network needs an IPv6 --subnet (there is no default IPv6 pool)")
+        config()
+        net.driver_data["bridge"] = bridge_name(net)
+
+    def create_network(self, net: Network, undo: UndoLog) -> None:
+        from pynet.drivers import hostinfo
+
+        undo.add({"kind": "driver", "driver": self.name, "what": "network", "network_id": net.id})
+        gipam.register_network(store(), net, host_used=hostinfo.host_subnets())
+
+    def delete_network(self, net: Network) -> None:
+        gipam.unregister_network(store(), net)
+        remove_local(net)
+
+    def restore_network(self, net: Network) -> None:
+        """Nothing to restore: the per-host devices come with the first local endpoint."""
+
+    def in_use(self, net: Network) -> bool:
+        """True while any node of the cluster has an endpoint on ``net``."""
+        return gipam.network_in_use(store(), net.id)
+
+    # -- endpoint --------------------------------------------------------------------
+    def allocate_addresses(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str) -> None:
+        if not net.attachable:
+            raise Forbidden(f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
+                            f"desc = network {net.name} not manually attachable")
+        cfg = config()
+        gipam.allocate(store(cfg), net, ep, cfg.node_id, preferred_v4, preferred_v6)
+
+    def release_addresses(self, net: Network, ep: Endpoint) -> None:
+        _best_effort({"what": "addresses", "network_id": net.id, "endpoint_id": ep.id})
+
+    def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
+        ensure_local(net, config(), undo)
+        ep.driver_data["host_ifname"] = "veth" + secrets.token_hex(4)[:7]
+
+    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+        cfg = config()
+        host_if = ep.driver_data["host_ifname"]
+        undo.add({"kind": "link", "name": host_if})
+        netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=int(net.driver_data["mtu"]),
+                            peer_mac=ep.mac)
+        netlink.link_attach(host_if, bridge_name(net))
+        use_gw = sandbox.default_gateway and not net.internal
+        netlink.sandbox_interface_up(
+            sandbox.netns_path, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
+            gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
+        key = kv.endpoint_key(net.id, cfg.node_id, ep.id)
+        undo.add({"kind": "driver", "driver": self.name, "what": "endpoint", "key": key})
+        gipam.register_endpoint(store(cfg), net, cfg.node_id, peer_record(ep, sandbox, cfg))
+
+    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+        netlink.link_delete(ep.driver_data.get("host_ifname", ""))
+
+    def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
+        cfg = kv.load_config(paths.state_dir())
+        if cfg is not None:
+            _best_effort({"what": "endpoint", "key": kv.endpoint_key(net.id, cfg.node_id, ep.id)})
+        if not [p for p in netlink.bridge_port_names(bridge_name(net)) if not p.startswith("vx-")]:
+            remove_local(net)
+
+    # -- undo after a failure or a kill -9 -------------------------------------------------
+    def undo_resource(self, resource: dict[str, Any]) -> None:
+        what = resource.get("what")
+        if what == "network":
+            _drop_network(resource["network_id"])
+        elif what in ("addresses", "endpoint"):
+            _best_effort(resource)
+
+
+def peer_record(ep: Endpoint, sandbox: SandboxInfo, cfg: kv.ClusterConfig) -> dict[str, Any]:
+    """What the other hosts need to reach (and resolve) this endpoint."""
+    return {"id": ep.id, "container": sandbox.container_id, "name": ep.name,
+            "aliases": list(ep.aliases), "ipv4": ep.ipv4, "ipv6": ep.ipv6, "mac": ep.mac,
+            "node": cfg.node_id, "vtep": cfg.advertise_addr}
+
+
+def _drop_network(network_id: str) -> None:
+    """Undo a half-made network registration (only while nobody uses it)."""
+    s = store()
+    if not gipam.network_in_use(s, network_id):
+        s.txn([], [kv.delete_op(kv.network_key(network_id)), kv.delete_op(kv.netrev_key(network_id)),
+                   kv.put_op(kv.SEQ_NETWORKS, network_id)])
+
+
+def _best_effort(item: dict[str, Any]) -> None:
+    """Run a store cleanup now, or queue it for the next sync when the store is away.
+
+    Tearing a container down must not fail because etcd is unreachable: the local
+    objects go now, the cluster records when the store answers again.
+    """
+    cfg = kv.load_config(paths.state_dir())
+    if cfg is None:
+        return   # no longer a member: nothing of ours is left in a store we know
+    try:
+        run_cleanup(store(cfg), item)
+    except Unavailable as exc:
+        kv.queue_cleanup(paths.state_dir(), item)
+        fw.NOTICES.append(f"WARNING: {exc}; the cluster records will be cleaned up later")
+
+
+def run_cleanup(s: kv.Etcd, item: dict[str, Any]) -> None:
+    if item.get("what") == "addresses":
+        gipam.release(s, item["network_id"], item["endpoint_id"])
+    elif item.get("what") == "endpoint":
+        s.delete(item["key"])
+
+
+# -- the per-host devices ------------------------------------------------------------------
+def ensure_local(net: Network, cfg: kv.ClusterConfig, undo: UndoLog) -> None:
+    """Bridge + VXLAN device of ``net`` on this host (made once, by the first endpoint)."""
+    br, vx = bridge_name(net), vxlan_name(int(net.driver_data["vni"]))
+    link, underlay_mtu = underlay(cfg)
+    mtu = int(net.options.get(opt.DRIVER_MTU) or underlay_mtu - VXLAN_OVERHEAD)
+    net.driver_data["mtu"] = mtu
+    if netlink.link_exists(br) and netlink.link_master_name(vx) == br:
+        return
+    if not netlink.link_exists(br):
+        undo.add({"kind": "link", "name": br})
+    netlink.bridge_create(br, mtu=mtu, addresses=_gateway_cidrs(net))
+    if netlink.link_exists(vx):
+        netlink.link_delete(vx)   # left by a removed network that had the same VNI
+    undo.add({"kind": "link", "name": vx})
+    netlink.overlay_vxlan_create(vx, vni=int(net.driver_data["vni"]), local=cfg.advertise_addr,
+                                 underlay=link, port=VXLAN_PORT, mtu=mtu)
+    netlink.link_attach(vx, br)
+    fw.network_up(net, undo)
+
+
+def remove_local(net: Network) -> None:
+    """Remove this host's devices of ``net``; success when they are gone already."""
+    br = bridge_name(net)
+    if netlink.link_exists(br):
+        with contextlib.suppress(Exception):
+            fw.network_down(net)
+    vni = net.driver_data.get("vni")
+    if vni and netlink.link_master_name(vxlan_name(int(vni))) in (br, None):
+        netlink.link_delete(vxlan_name(int(vni)))
+    netlink.link_delete(br)
+
+
+def _gateway_cidrs(net: Network) -> list[str]:
+    return [f"{p.gateway}/{ipaddress.ip_network(p.subnet, strict=False).prefixlen}"
+            for p in net.ipam_config if p.gateway]
+
+
+# -- peers (called by the helper daemon) ---------------------------------------------------
+def set_peers(vni: int, fdb: set[tuple[str, str]], neigh: set[tuple[str, str]]) -> bool:
+    """Make ``vx-<vni>``'s static entries exactly ``fdb`` {(mac, vtep)} and ``neigh`` {(ip, mac)}.
+
+    Flood entries use the all-zero MAC. Returns False when the device does not exist here.
+    """
+    dev = vxlan_name(vni)
+    if not netlink.link_exists(dev):
+        return False
+    have_fdb, have_neigh = netlink.vxlan_fdb_entries(dev), netlink.neigh_entries(dev)
+    for ip, mac in have_neigh - neigh:
+        netlink.neigh_remove(dev, ip)
+    for mac, dst in have_fdb - fdb:
+        netlink.vxlan_fdb_del(dev, mac, dst)
+    for mac, dst in sorted(fdb - have_fdb):
+        netlink.vxlan_fdb_add(dev, mac, dst)
+    for ip, mac in neigh - have_neigh:
+        netlink.neigh_set(dev, ip, mac)
+    return True

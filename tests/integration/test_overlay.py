@@ -1,0 +1,235 @@
+"""Multi-host overlay networks for real: three simulated hosts on an underlay, etcd as store.
+
+Topology (every namespace made by the harness and deleted afterwards)::
+
+    h1, h2, h3   "hosts": a netns each with its own pynet state/run dirs and eth0 on ...
+    underlay     a bridge 203.0.113.0/24 joining the hosts' eth0; etcd listens on .254
+
+Each host joins with a 2 s lease TTL so liveness tests stay short. The firewall is off
+(``PYNET_FIREWALL=none``): these tests are about the overlay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+
+import pytest
+
+from harness import wait_for
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not shutil.which("etcd") or not shutil.which("bridge"),
+                       reason="needs etcd and iproute2's bridge"),
+]
+
+TTL = 2
+SUBNET = "10.10.0.0/24"
+
+
+class Cluster:
+    def __init__(self, hosts, ul) -> None:
+        self.hosts = hosts
+        self.ul = ul
+        self.store = ul.etcd_url.replace("http://", "etcd://")
+
+    def join(self, host) -> str:
+        return host.pynet("cluster", "join", "--store", self.store, "--advertise-addr",
+                          self.ul.ip_of(host), "--ttl", TTL).stdout
+
+    def etcd_keys(self, prefix: str) -> list[str]:
+        out = self.ul.etcdctl("get", "--prefix", "--keys-only", prefix).stdout
+        return [line for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cluster(hosts, underlay):
+    hs = hosts(3)
+    ul = underlay(hs)
+    ul.start_etcd()
+    for h in hs:
+        h.env["PYNET_FIREWALL"] = "none"
+    c = Cluster(hs, ul)
+    for h in hs:
+        assert "joined the cluster" in c.join(h)
+    yield c
+    from pynet.daemon import client
+
+    for h in hs:
+        client.stop(run_dir=h.run_dir)
+
+
+def ip_of(host, container: str, network: str = "ov1") -> str:
+    return host.pynet("inspect", "-f", "{{(index .NetworkSettings.Networks \"%s\").IPAddress}}" % network,
+                      container).stdout.strip()
+
+
+def vxlan_dev(host, network: str = "ov1") -> str:
+    info = host.pynet_json("network", "inspect", network)[0]
+    return "vx-" + info["Options"]["com.docker.network.driver.overlay.vxlanid_list"]
+
+
+def fdb(host, dev: str) -> str:
+    return host.sh(f"bridge fdb show dev {dev} 2>/dev/null || true").stdout
+
+
+def neigh(host, dev: str) -> str:
+    return host.sh(f"ip neigh show dev {dev} 2>/dev/null || true").stdout
+
+
+def overlay_links(host) -> list[str]:
+    names = [link["ifname"] for link in host.ip_json("link", "show")]
+    return [n for n in names if n.startswith(("ov-", "vx-"))]
+
+
+def test_cross_host_ping_by_ip_and_name_then_removal_cleans_every_host(cluster):
+    h1, h2, h3 = cluster.hosts
+    nodes = h1.pynet("cluster", "ls").stdout
+    assert nodes.count(" alive") == 3, nodes
+    assert "already part of the cluster" in cluster.join(h1)  # idempotent
+
+    enc = h1.pynet("network", "create", "-d", "overlay", "-o", "encrypted", "x", check=False)
+    assert enc.returncode == 1 and "IPsec (ESP)" in enc.stderr
+
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("network", "create", "-d", "overlay", "closed")
+    ls = h2.pynet("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}").stdout
+    assert "ov1 overlay global" in ls and "closed overlay global" in ls
+    dup = h3.pynet("network", "create", "-d", "overlay", "ov1", check=False)
+    assert "network with name ov1 already exists" in dup.stderr
+
+    denied = h2.pynet("run", "--rm", "--network", "closed", "true", check=False)
+    assert denied.returncode == 125
+    assert "network closed not manually attachable" in denied.stderr
+
+    h1.pynet("run", "-d", "--name", "alpha", "--network", "ov1", "--network-alias", "web", "sleep", "1000")
+    ip_a = ip_of(h1, "alpha")
+    assert ip_a.startswith("10.10.0.")
+    # From another host: by name (embedded DNS knows remote containers) and by alias.
+    h2.pynet("run", "--rm", "--network", "ov1", "ping", "-c1", "-W2", "alpha", timeout=30)
+    h3.pynet("run", "-d", "--name", "gamma", "--network", "ov1", "sleep", "1000")
+    h3.in_sandbox("gamma", f"ping -c1 -W2 {ip_a}")
+    h3.in_container("gamma", "ping -c1 -W2 web")
+    h1.in_sandbox("alpha", f"ping -c1 -W2 {ip_of(h3, 'gamma')}")
+
+    inspect = h1.pynet_json("network", "inspect", "ov1")[0]
+    assert inspect["Scope"] == "global" and inspect["Driver"] == "overlay"
+    assert inspect["IPAM"]["Config"][0]["Subnet"] == SUBNET
+    assert {p["IP"] for p in inspect["Peers"]} == {cluster.ul.ip_of(h1), cluster.ul.ip_of(h3)}
+    dev = vxlan_dev(h1)
+    details = h1.sh(f"ip -d link show {dev}").stdout
+    assert "dstport 4789" in details and "nolearning" in details and "mtu 1450" in details
+
+    busy = h2.pynet("network", "rm", "ov1", check=False)
+    assert busy.returncode == 1 and "has active endpoints" in busy.stderr
+
+    h1.pynet("rm", "-f", "alpha")
+    h3.pynet("rm", "-f", "gamma")
+    h2.pynet("network", "rm", "ov1", "closed")
+    for h in cluster.hosts:
+        names = h.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
+        assert "ov1" not in names and "closed" not in names
+        assert overlay_links(h) == []
+    for prefix in ("/pynet/networks/", "/pynet/ipam/", "/pynet/endpoints/"):
+        assert cluster.etcd_keys(prefix) == []
+
+    for h in cluster.hosts:
+        assert "left the cluster" in h.pynet("cluster", "leave").stdout
+        assert "not part of a cluster" in h.pynet("cluster", "leave").stdout  # idempotent
+    assert cluster.etcd_keys("/pynet/nodes/") == []
+    refused = h1.pynet("network", "create", "-d", "overlay", "ov9", check=False)
+    assert refused.returncode == 1 and "not part of a cluster" in refused.stderr
+
+
+def test_concurrent_runs_on_every_host_get_distinct_addresses(cluster):
+    h1, h2, h3 = cluster.hosts
+    h2.pynet("network", "create", "-d", "overlay", "--attachable", "ov1")  # subnet from 10.0.0.0/8
+    subnet = h3.pynet_json("network", "inspect", "ov1")[0]["IPAM"]["Config"][0]["Subnet"]
+    assert subnet == "10.0.0.0/24"
+    errors: list[str] = []
+
+    def start(host, name: str) -> None:
+        cp = host.pynet("run", "-d", "--name", name, "--network", "ov1", "sleep", "1000", check=False)
+        if cp.returncode:
+            errors.append(cp.stderr)
+
+    threads = [threading.Thread(target=start, args=(h, f"{h.label}-c{i}"))
+               for i in range(3) for h in cluster.hosts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not errors, errors
+    ips = [ip_of(h, f"{h.label}-c{i}") for i in range(3) for h in cluster.hosts]
+    assert len(set(ips)) == 9 and all(ip.startswith("10.0.0.") for ip in ips), ips
+    assert len(cluster.etcd_keys("/pynet/ipam/")) == 9
+    # every host reaches every other host's containers
+    h1.in_sandbox("h1-c0", f"ping -c1 -W2 {ip_of(h2, 'h2-c2')}")
+    h3.in_sandbox("h3-c1", f"ping -c1 -W2 {ip_of(h1, 'h1-c1')}")
+
+
+def test_a_dead_node_is_withdrawn_everywhere_within_the_ttl(cluster):
+    h1, h2, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    for h in cluster.hosts:
+        h.pynet("run", "-d", "--name", f"on-{h.label}", "--network", "ov1", "sleep", "1000")
+    vtep3, ip3 = cluster.ul.ip_of(h3), ip_of(h3, "on-h3")
+    dev = vxlan_dev(h1)
+    for h in (h1, h2):
+        wait_for(lambda h=h: vtep3 in fdb(h, dev) and ip3 in neigh(h, dev), timeout=3,
+                 desc=f"{h.label} to program h3's endpoint")
+    h1.in_container("on-h1", "ping -c1 -W2 on-h3")
+    assert ip3 in dig(h2, "on-h2", "on-h3")
+
+    from pynet.daemon import client
+
+    pid = client.daemon_pid(h3.run_dir)
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    cluster.ul.unplug(h3)
+    killed = time.monotonic()
+    for h in (h1, h2):
+        wait_for(lambda h=h: vtep3 not in fdb(h, dev) and ip3 not in neigh(h, dev),
+                 timeout=TTL + 3, desc=f"{h.label} to withdraw h3's endpoint")
+    withdrawn = time.monotonic() - killed
+    assert withdrawn < TTL + 2, withdrawn
+    status = {line.split()[-2]: line.split()[-1]
+              for line in h1.pynet("cluster", "ls").stdout.splitlines()[1:]}
+    assert status == {cluster.ul.ip_of(h1): "alive", cluster.ul.ip_of(h2): "alive", vtep3: "down"}
+    # the others still talk to each other, and no longer resolve the dead node's container
+    h2.in_sandbox("on-h2", f"ping -c1 -W2 {ip_of(h1, 'on-h1')}")
+    assert ip3 not in dig(h1, "on-h1", "on-h3")
+
+
+def dig(host, container: str, name: str) -> str:
+    return host.in_sandbox(container, f"dig +short +time=1 +tries=1 @127.0.0.11 {name}",
+                           check=False).stdout
+
+
+def test_store_down_global_commands_fail_fast_local_networks_still_work(cluster):
+    h1 = cluster.hosts[0]
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "ov1")
+    h1.pynet("run", "-d", "--name", "stays", "--network", "ov1", "sleep", "1000")
+    cluster.ul.stop_etcd()
+    started = time.monotonic()
+    failed = h1.pynet("network", "create", "-d", "overlay", "ov2", check=False)
+    took = time.monotonic() - started
+    assert failed.returncode == 1, failed
+    assert "cannot reach the cluster store at etcd://" in failed.stderr
+    assert took < 6, took
+    h1.pynet("network", "create", "--subnet", "172.30.0.0/24", "local1")
+    out = h1.pynet("run", "--rm", "--network", "local1", "sh", "-c", "ip -4 -o addr show eth0").stdout
+    assert "172.30.0.2/24" in out
+    names = h1.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert "ov1" in names and "local1" in names   # the last known global networks stay listed
+    # A container on the overlay can still be removed; the cluster records follow later.
+    h1.pynet("rm", "-f", "stays")
+    assert overlay_links(h1) == []
+    cluster.ul.start_etcd()
+    h1.pynet("network", "ls")                      # the next command replays the cleanup
+    assert cluster.etcd_keys("/pynet/ipam/") == [] and cluster.etcd_keys("/pynet/endpoints/") == []
+    h1.pynet("network", "rm", "ov1")
