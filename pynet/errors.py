@@ -68,5 +68,13 @@ class KernelError(PynetError):
     """A netlink/nftables/namespace operation failed."""
 
 
+class LaunchFailed(PynetError):
+    """A container's command could not be started (Docker: 126 cannot invoke, 127 not found)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class Timeout(Unavailable):
     """A bounded wait ran out (lock, plugin, helper daemon)."""

@@ -14,7 +14,7 @@ import time
 import click
 
 from pynet.cli.main import ExitCode, RunFailure
-from pynet.errors import InvalidArgument, NotFound, PynetError
+from pynet.errors import InvalidArgument, LaunchFailed, NotFound, PynetError
 
 RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False}
 
@@ -95,8 +95,8 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
     """
     try:
         code = _run(**kw)
-    except RunFailure:
-        raise
+    except LaunchFailed as exc:
+        raise RunFailure(exc.message, exc.exit_code) from None
     except PynetError as exc:
         raise RunFailure(exc.render(), 125) from None
     raise ExitCode(code)
@@ -122,8 +122,11 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     c = ctl.create_container(req)
     _print_notices(ctl)
     env = _env(kw["env"], kw["env_file"], c.hostname, kw["tty"])
-    spec = ctl.launch_spec(c, env=env)
-    return _start_detached(ctl, c, spec) if kw["detach"] else _start_foreground(ctl, c, spec)
+    if kw["detach"]:
+        ctl.start_detached(c, env)
+        click.echo(c.id)
+        return 0
+    return ctl.run_foreground(c, env)
 
 
 def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
@@ -152,58 +155,6 @@ def _extra_hosts(values: tuple[str, ...]) -> list[str]:
                                   from_daemon=False)
         out.append(f"{name}:{ip}")
     return out
-
-
-def _start_detached(ctl, c, spec) -> int:  # type: ignore[no-untyped-def]
-    from pynet import paths
-    from pynet.drivers import runtime
-
-    d = paths.container_dir(c.id)
-    try:
-        pid, sup = runtime.start_detached(spec, container_id=c.id, log_path=str(d / "container.log"),
-                                          spec_path=str(d / "launch.json"))
-    except runtime.LaunchError as exc:
-        ctl.launch_failed(c, exc.exit_code)
-        raise RunFailure(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code) from None
-    ctl.record_started(c, pid, sup)
-    click.echo(c.id)
-    return 0
-
-
-def _start_foreground(ctl, c, spec) -> int:  # type: ignore[no-untyped-def]
-    from pynet.drivers import runtime
-
-    try:
-        pid = runtime.start_foreground(spec)
-    except runtime.LaunchError as exc:
-        ctl.launch_failed(c, exc.exit_code)
-        raise RunFailure(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code) from None
-    ctl.record_started(c, pid, os.getpid())
-    forward = _forward_signals(pid, tty=c.tty)
-    try:
-        code = runtime.wait(pid)
-    finally:
-        for sig, old in forward.items():
-            signal.signal(sig, old)
-    ctl.container_exited(c.id, code)
-    return code
-
-
-def _forward_signals(pid: int, *, tty: bool) -> dict[int, object]:
-    """Docker's sig-proxy: signals to pynet go to the container's process."""
-    def handler(signum, _frame):  # type: ignore[no-untyped-def]
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    sigs = [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2]
-    sigs.append(signal.SIGINT)
-    old = {}
-    for sig in sigs:
-        # With a tty the terminal already sends ^C to the container's process group too.
-        old[sig] = signal.signal(sig, signal.SIG_IGN if (tty and sig == signal.SIGINT) else handler)
-    return old
 
 
 def _print_notices(ctl) -> None:  # type: ignore[no-untyped-def]
@@ -337,29 +288,14 @@ def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> N
 def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, workdir: str, user: str,
           container: str, command: tuple[str, ...]) -> None:
     """Run a command in a running container."""
-    from pynet.drivers import runtime
-
-    repo = _reader()
-    c = repo.get_container(container)
-    from pynet.drivers.hostinfo import pid_alive
-
-    if c.status != "running" or not pid_alive(c.pid):
-        raise PynetError(f"Container {c.id} is not running")
-    spec = runtime.LaunchSpec(argv=list(command), env=_env(env, (), c.hostname, tty),
-                              join_pid=c.pid, workdir=workdir or c.workdir)
-    if detach:
-        spec.new_session = True
-        devnull = os.open(os.devnull, os.O_RDWR)
-        spec.stdin = spec.stdout = spec.stderr = devnull
+    ctl = _controller()
     try:
-        pid = runtime.start_foreground(spec)
-    except runtime.LaunchError as exc:
-        click.echo(f"OCI runtime exec failed: exec failed: unable to start container process: {exc}: unknown", err=True)
+        code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir,
+                           detach=detach, tty=tty)
+    except LaunchFailed as exc:
+        click.echo(exc.message, err=True)
         raise ExitCode(exc.exit_code) from None
-    if detach:
-        return
-    _forward_signals(pid, tty=tty)
-    raise ExitCode(runtime.wait(pid))
+    raise ExitCode(code)
 
 
 # -- stop / kill / rm ----------------------------------------------------------------------
@@ -436,7 +372,7 @@ def _signum(value: str) -> int:
 def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     """Fetch the output of a detached container."""
     from pynet import paths
-    from pynet.drivers.hostinfo import pid_alive
+    from pynet.cnm.processes import container_running
 
     repo = _reader()
     c = repo.get_container(container)
@@ -460,7 +396,7 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
                 sys.stdout.flush()
                 continue
             current = repo.container(c.id)
-            if current is None or current.status != "running" or not pid_alive(current.pid):
+            if current is None or not container_running(current):
                 break
             time.sleep(0.1)
 

@@ -83,9 +83,9 @@ def _check_addr(addr: str) -> None:
 
 
 def _underlay_ok(addr: str) -> None:
-    from pynet.kernel import netlink
+    from pynet.drivers import hostinfo
 
-    if netlink.link_of_address(addr) is None:
+    if hostinfo.link_of_address(addr) is None:
         raise InvalidArgument(f"advertise address {addr} is not an address of this host")
 
 

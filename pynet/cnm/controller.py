@@ -19,6 +19,7 @@ from typing import Any
 from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
+from pynet.cnm.processes import ProcessControl
 from pynet.cnm.containers import ContainerService, RunRequest, remove_files
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.cnm.model import Container, Network
@@ -39,7 +40,7 @@ class JournalUndo:
         self.txn.record_undo(resource)
 
 
-class Controller(HostAdmin):
+class Controller(HostAdmin, ProcessControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None) -> None:

@@ -25,3 +25,10 @@ def host_hostname() -> str:
 
 def pid_alive(pid: int) -> bool:
     return procnet.pid_alive(pid)
+
+
+def link_of_address(addr: str) -> object:
+    """The link holding ``addr`` on this host, or None (netlink: imports pyroute2)."""
+    from pynet.kernel import netlink
+
+    return netlink.link_of_address(addr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import asdict
@@ -12,7 +13,7 @@ from pynet.errors import KernelError
 from pynet.kernel import netlink
 from pynet.kernel.process import LaunchError, LaunchSpec, start, wait_status
 
-__all__ = ["LaunchError", "LaunchSpec", "start_foreground", "start_detached", "wait", "exec_in"]
+__all__ = ["LaunchError", "LaunchSpec", "start_foreground", "start_detached", "wait", "wait_forwarding"]
 
 
 def start_foreground(spec: LaunchSpec) -> int:
@@ -60,6 +61,20 @@ def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str, spec_p
     return int(report["pid"]), supervisor_pid
 
 
-def exec_in(spec: LaunchSpec) -> int:
-    """Run a command inside a running container's namespaces and wait for it."""
-    return wait(start(spec))
+def wait_forwarding(pid: int, *, tty: bool) -> int:
+    """Docker's sig-proxy: forward signals sent to pynet to ``pid`` while waiting for it."""
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    old = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT):
+        # With a tty the terminal already sends ^C to the container's process group too.
+        old[sig] = signal.signal(sig, signal.SIG_IGN if (tty and sig == signal.SIGINT) else forward)
+    try:
+        return wait(pid)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

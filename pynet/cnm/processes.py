@@ -1,0 +1,84 @@
+"""Starting, waiting for and entering container processes (a mixin of the Controller).
+
+The container is committed (status "created") before its process starts, so the embedded
+DNS and other commands already see it; a command that cannot be started undoes the
+sandbox and keeps a "created" record, as Docker does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynet import paths
+from pynet.cnm.model import Container
+from pynet.drivers import hostinfo, runtime
+from pynet.errors import LaunchFailed, PynetError
+
+
+class ProcessControl:
+    """Process side of containers: run (foreground or detached), exec, liveness."""
+
+    launch_spec: Any
+    launch_failed: Any
+    record_started: Any
+    container_exited: Any
+    reader: Any
+
+    def start_detached(self, c: Container, env: dict[str, str]) -> None:
+        """Start ``c`` under a supervisor; returns once its process runs."""
+        spec = self.launch_spec(c, env=env)
+        d = paths.container_dir(c.id)
+        try:
+            pid, sup = runtime.start_detached(spec, container_id=c.id, log_path=str(d / "container.log"),
+                                              spec_path=str(d / "launch.json"))
+        except runtime.LaunchError as exc:
+            self.launch_failed(c, exc.exit_code)
+            raise _launch_failed(exc) from None
+        self.record_started(c, pid, sup)
+
+    def run_foreground(self, c: Container, env: dict[str, str]) -> int:
+        """Start ``c`` as our child, forward signals, wait; returns its exit code."""
+        spec = self.launch_spec(c, env=env)
+        try:
+            pid = runtime.start_foreground(spec)
+        except runtime.LaunchError as exc:
+            self.launch_failed(c, exc.exit_code)
+            raise _launch_failed(exc) from None
+        self.record_started(c, pid, os.getpid())
+        code = runtime.wait_forwarding(pid, tty=c.tty)
+        self.container_exited(c.id, code)
+        return code
+
+    def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str,
+                detach: bool, tty: bool) -> int:
+        """Run ``argv`` inside a running container's namespaces; its exit code (0 with detach)."""
+        c = self.reader().get_container(ref)
+        if not self.is_running(c):
+            raise PynetError(f"Container {c.id} is not running")
+        if not env.get("HOSTNAME"):
+            env["HOSTNAME"] = c.hostname
+        spec = runtime.LaunchSpec(argv=argv, env=env, join_pid=c.pid, workdir=workdir or c.workdir)
+        if detach:
+            spec.new_session = True
+            devnull = os.open(os.devnull, os.O_RDWR)
+            spec.stdin = spec.stdout = spec.stderr = devnull
+        try:
+            pid = runtime.start_foreground(spec)
+        except runtime.LaunchError as exc:
+            raise LaunchFailed(
+                f"OCI runtime exec failed: exec failed: unable to start container process: {exc}: unknown",
+                exc.exit_code) from None
+        return 0 if detach else runtime.wait_forwarding(pid, tty=tty)
+
+    def is_running(self, c: Container) -> bool:
+        return container_running(c)
+
+
+def container_running(c: Container) -> bool:
+    """Recorded as running and its process is alive."""
+    return c.status == "running" and hostinfo.pid_alive(c.pid)
+
+
+def _launch_failed(exc: Any) -> LaunchFailed:
+    return LaunchFailed(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code)
