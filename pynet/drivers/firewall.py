@@ -4,7 +4,9 @@
 per-container data from sets and maps, so publishing a port adds map elements and costs
 the same with 1 or 1000 containers. ``table bridge pynet`` (only while a network has
 ``enable_icc=false``) drops IP between ports of such a bridge without br_netfilter.
-Every change is ONE ``nft -f`` transaction (pynet.kernel.nftables). No chain, table or
+Every change is ONE nftables transaction (pynet.kernel.nftables, libnftables in-process),
+and the hot paths keep round trips few: ``publish`` sends only elements while pynet's
+table is there (the fixed rules come along only when it is not). No chain, table or
 policy pynet does not own is touched, except on the explicit ``allow_docker_user`` opt-in.
 The design and its reasons: docs/firewall.md.
 """
@@ -230,8 +232,24 @@ def _needs_bridge_table(elems: list[Elem]) -> bool:
 
 
 def _apply(elems: list[Elem], *, bridge_table: bool) -> None:
+    """Skeleton (heals edited chains) + elements, one transaction."""
     script = inet_skeleton() + (bridge_skeleton() if bridge_table else "") + add_script(elems)
     nft.run(script)
+
+
+def _apply_elements(elems: list[Elem], *, bridge_table: bool) -> None:
+    """Elements only while pynet's sets exist; the skeleton too when they do not.
+
+    One transaction in the usual case: no listing first, no rewrite of the fixed rules.
+    A missing table or set (a flushed ruleset; a set this pynet version added) fails the
+    first transaction with ENOENT before anything changed; then skeleton + elements go in.
+    """
+    try:
+        nft.run(add_script(elems))
+    except nft.NftError as exc:
+        if not exc.missing:
+            raise
+        _apply(elems, bridge_table=bridge_table)
 
 
 def _sysctls(net: Network) -> list[str]:
@@ -385,7 +403,7 @@ def publish(net: Network, ep: Endpoint, bindings: list[PortBinding], undo: UndoL
     undo.add({"kind": "nft", "op": "publish", "elements": [list(e) for e in elems]})
     mine = network_elements(net)  # re-adding is a no-op; heals a flushed ruleset for this network
     try:
-        _apply(mine + elems, bridge_table=_needs_bridge_table(mine))
+        _apply_elements(mine + elems, bridge_table=_needs_bridge_table(mine))
     except nft.NftError as exc:
         if exc.exists:
             raise _conflict_for(net, bindings) from None
