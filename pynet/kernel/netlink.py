@@ -2,7 +2,9 @@
 
 It offers a small intention-level API to the drivers and translates netlink errors into
 pynet errors. pyroute2 costs ~150 ms to import, so it is imported lazily on first use
-and read-only commands never pay it.
+and read-only commands never pay it. The hot path (bridge create/delete, veth, addresses,
+routes, namespaces: ``network create/rm``, ``run``) never imports it: those functions go
+through ``pynet.kernel.rtnl``, raw rtnetlink on the standard library.
 
 All calls act on the calling process's current network namespace ("the host"), or on a
 sandbox namespace given by its bind-mount path. Sockets are cached per namespace for
@@ -17,6 +19,7 @@ import os
 from typing import Any
 
 from pynet.errors import KernelError, NotFound, Unsupported
+from pynet.kernel import rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
 
 _sockets: dict[str | None, Any] = {}
 
@@ -37,6 +40,7 @@ def _ipr(netns: str | None = None) -> Any:
 
 def close_all() -> None:
     """Close every cached socket (call before fork/exec or at exit)."""
+    rtnl.close_all()
     for sock in _sockets.values():
         try:
             sock.close()
@@ -57,29 +61,21 @@ def _fail(exc: Exception, what: str) -> Exception:
 
 # -- namespaces ----------------------------------------------------------------------
 def netns_create(path: str) -> None:
-    """Create a network namespace bind-mounted at ``path`` (its dir becomes a mount point)."""
-    from pyroute2 import netns
+    """Create a network namespace bind-mounted at ``path`` (its dir becomes a mount point).
 
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    No fork: this thread unshares, binds and switches back (``rtnl.netns_create``).
+    """
     try:
-        netns.create(path)
-    except Exception as exc:  # noqa: BLE001
+        rtnl.netns_create(path)
+    except OSError as exc:
         raise _fail(exc, f"failed to create network namespace {path}") from None
 
 
 def netns_delete(path: str) -> None:
     """Remove a bind-mounted namespace; success when already gone."""
     _drop_socket(path)
-    from pynet.kernel.namespaces import umount
-
     try:
-        umount(path)
-    except OSError:
-        pass
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+        rtnl.netns_delete(path)
     except OSError as exc:
         raise _fail(exc, f"failed to remove network namespace {path}") from None
 
@@ -106,9 +102,11 @@ def _drop_socket(netns: str) -> None:
 
 # -- links ---------------------------------------------------------------------------
 def link_index(name: str, netns: str | None = None) -> int | None:
-    """Index of link ``name`` or None."""
-    found = _ipr(netns).link_lookup(ifname=name)
-    return found[0] if found else None
+    """Index of link ``name`` or None (NotFound when the namespace ``netns`` is gone)."""
+    try:
+        return rtnl.link_index(name, netns)
+    except OSError as exc:
+        raise _fail(exc, f"failed to look up link {name}") from None
 
 
 def link_exists(name: str, netns: str | None = None) -> bool:
@@ -127,9 +125,9 @@ def link_delete(name: str, netns: str | None = None) -> None:
     if idx is None:
         return
     try:
-        _ipr(netns).link("del", index=idx)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) in (errno.ENODEV, errno.ENOENT):
+        rtnl.link_delete(idx, netns)
+    except OSError as exc:
+        if exc.errno in (errno.ENODEV, errno.ENOENT):
             return
         raise _fail(exc, f"failed to delete link {name}") from None
 
@@ -143,49 +141,35 @@ def link_mtu(name: str) -> int | None:
 
 def uplink_mtu(default: int = 1500) -> int:
     """MTU of the interface holding the default route, else ``default``."""
-    try:
-        routes = _ipr().route("get", dst="198.51.100.1")
-        oif = routes[0].get("RTA_OIF")
-        if oif:
-            mtu = _ipr().link("get", index=oif)[0].get("IFLA_MTU")
-            if mtu and int(mtu) >= 1280:
-                return min(int(mtu), 65535) if int(mtu) < 65536 else default
-    except Exception:  # noqa: BLE001 - no route: default
-        pass
-    return default
+    return rtnl.uplink_mtu(default)
 
 
 def bridge_create(name: str, *, mtu: int, addresses: list[str], mac: str | None = None) -> None:
     """Create (or adopt) a Linux bridge, give it the gateway addresses, bring it up."""
-    ipr = _ipr()
     idx = link_index(name)
     if idx is None:
-        spec: dict[str, Any] = {"ifname": name, "kind": "bridge", "mtu": mtu}
-        if mac:
-            spec["address"] = mac
         try:
-            ipr.link("add", **spec)
-        except Exception as exc:  # noqa: BLE001
+            rtnl.bridge_add(name, mtu=mtu, mac=mac)
+        except Exception as exc:  # noqa: BLE001 - bad MAC too
             raise _fail(exc, f"failed to create bridge {name}") from None
         idx = link_index(name)
+        if idx is None:
+            raise NotFound(f"failed to create bridge {name}: {os.strerror(errno.ENODEV)}")
     for cidr in addresses:
         addr_add(idx, cidr)
     try:
-        ipr.link("set", index=idx, state="up")
-    except Exception as exc:  # noqa: BLE001
+        rtnl.link_set(idx, up=True)
+    except OSError as exc:
         raise _fail(exc, f"failed to bring up bridge {name}") from None
 
 
 def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
-    """Add an address (``"10.1.0.1/24"``) to a link; tolerate it being there already."""
-    iface = ipaddress.ip_interface(cidr)
-    kw: dict[str, Any] = {"index": index, "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
-    if iface.version == 4 and iface.network.prefixlen < 31:
-        kw["broadcast"] = str(iface.network.broadcast_address)
-    if iface.version == 6:
-        kw["flags"] = 0x02  # IFA_F_NODAD: usable at once, as Docker does
+    """Add an address (``"10.1.0.1/24"``) to a link; tolerate it being there already.
+
+    IPv4 gets its broadcast address; IPv6 is IFA_F_NODAD: usable at once, as Docker does.
+    """
     try:
-        _ipr(netns).addr("add", **kw)
+        rtnl.addr_add(index, cidr, netns)
     except Exception as exc:  # noqa: BLE001
         if getattr(exc, "code", None) == errno.EEXIST:
             return
@@ -194,26 +178,22 @@ def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
 
 def veth_create(host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "") -> None:
     """A veth pair whose peer is born inside ``peer_netns`` as ``peer_name``."""
-    peer: dict[str, Any] = {"ifname": peer_name, "net_ns_fd": peer_netns, "mtu": mtu}
-    if peer_mac:
-        peer["address"] = peer_mac
     try:
-        _ipr().link("add", ifname=host_name, kind="veth", mtu=mtu, peer=peer)
-    except Exception as exc:  # noqa: BLE001
+        rtnl.veth_add(host_name, peer_name, peer_netns, mtu=mtu, peer_mac=peer_mac)
+    except Exception as exc:  # noqa: BLE001 - bad MAC too
         raise _fail(exc, f"failed to create veth pair {host_name}") from None
 
 
 def link_attach(name: str, master: str, *, hairpin: bool = False) -> None:
     """Enslave ``name`` to bridge ``master`` and bring it up."""
-    ipr = _ipr()
     idx, midx = link_index(name), link_index(master)
     if idx is None or midx is None:
         raise NotFound(f"failed to attach {name} to {master}: no such device")
     try:
-        ipr.link("set", index=idx, master=midx, state="up")
+        rtnl.link_set(idx, up=True, master=midx)
         if hairpin:
-            ipr.brport("set", index=idx, hairpin_mode=1)
-    except Exception as exc:  # noqa: BLE001
+            rtnl.hairpin(idx)
+    except OSError as exc:
         raise _fail(exc, f"failed to attach {name} to bridge {master}") from None
 
 
@@ -235,21 +215,21 @@ def sandbox_interface_up(
     routes: list[tuple[str, str]] | None = None,
 ) -> None:
     """Inside a sandbox: addresses on ``ifname``, lo and ``ifname`` up, default routes."""
-    ipr = _ipr(netns)
-    idx = link_index(ifname, netns)
+    idx = link_index(ifname, netns)  # NotFound when the sandbox namespace is gone
     if idx is None:
         raise NotFound(f"interface {ifname} not found in sandbox")
     try:
-        ipr.link("set", index=1, state="up")
+        rtnl.link_set(1, netns, up=True)  # lo
         for cidr in addresses:
             addr_add(idx, cidr, netns)
-        ipr.link("set", index=idx, state="up")
+        if idx != 1:
+            rtnl.link_set(idx, netns, up=True)
         if gateway:
-            _route_replace(ipr, dst="default", gateway=gateway, oif=idx)
+            rtnl.route_replace(idx, "default", gateway, netns, family=rtnl.AF_INET)
         if gateway6:
-            _route_replace(ipr, dst="default", gateway=gateway6, oif=idx, family=10)
+            rtnl.route_replace(idx, "default", gateway6, netns, family=rtnl.AF_INET6)
         for dst, via in routes or []:
-            _route_replace(ipr, dst=dst, gateway=via or None, oif=idx)
+            rtnl.route_replace(idx, dst, via or None, netns)
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc, f"failed to configure {ifname} in sandbox") from None
 
