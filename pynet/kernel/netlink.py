@@ -132,13 +132,6 @@ def link_delete(name: str, netns: str | None = None) -> None:
         raise _fail(exc, f"failed to delete link {name}") from None
 
 
-def link_mtu(name: str) -> int | None:
-    idx = link_index(name)
-    if idx is None:
-        return None
-    return int(_ipr().link("get", index=idx)[0].get("IFLA_MTU"))
-
-
 def uplink_mtu(default: int = 1500) -> int:
     """MTU of the interface holding the default route, else ``default``."""
     return rtnl.uplink_mtu(default)
@@ -241,77 +234,7 @@ def _route_replace(ipr: Any, *, dst: str, gateway: str | None, oif: int, family:
     ipr.route("replace", **kw)
 
 
-def sandbox_has_default_route(netns: str) -> bool:
-    return any(r.get("dst_len") == 0 for r in _ipr(netns).route("dump", family=2, table=254))
-
-
-def sysctl(key: str, value: str) -> None:
-    """Write a sysctl in the current namespace (``net.ipv4.ip_forward`` form)."""
-    with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-        f.write(value)
-
-
-# -- what the host already uses (for IPAM) -------------------------------------------------
-def host_subnets() -> list[str]:
-    """Subnets of the host's routes and addresses (IPv4), so IPAM can avoid them."""
-    out: set[str] = set()
-    ipr = _ipr()
-    for r in ipr.route("dump", family=2, table=254):
-        dst, plen = r.get("RTA_DST"), r.get("dst_len")
-        if dst and plen:
-            out.add(f"{dst}/{plen}")
-    for a in ipr.addr("dump", family=2):
-        addr = a.get("IFA_ADDRESS")
-        if addr and not addr.startswith("127."):
-            out.add(str(ipaddress.ip_interface(f"{addr}/{a['prefixlen']}").network))
-    return sorted(out)
-
-
-# -- overlay helpers (VXLAN, FDB, neighbours) -------------------------------------------
-def vxlan_create(name: str, *, vni: int, local: str, underlay: str | None, port: int = 4789, mtu: int) -> None:
-    spec: dict[str, Any] = {
-        "ifname": name, "kind": "vxlan", "vxlan_id": vni, "vxlan_port": port,
-        "vxlan_learning": 0, "vxlan_local": local, "mtu": mtu,
-    }
-    if underlay:
-        spec["vxlan_link"] = link_index(underlay)
-    try:
-        _ipr().link("add", **spec)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) == errno.EEXIST:
-            return
-        raise _fail(exc, f"failed to create vxlan {name}") from None
-
-
-def fdb_add(dev: str, mac: str, dst: str) -> None:
-    idx = link_index(dev)
-    _ipr().fdb("replace", ifindex=idx, lladdr=mac, dst=dst)
-
-
-def fdb_del(dev: str, mac: str, dst: str) -> None:
-    idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().fdb("del", ifindex=idx, lladdr=mac, dst=dst)
-    except Exception:  # noqa: BLE001 - already gone
-        pass
-
-
-def neigh_add(dev: str, ip: str, mac: str) -> None:
-    idx = link_index(dev)
-    _ipr().neigh("replace", ifindex=idx, dst=ip, lladdr=mac, state=0x80)  # NUD_PERMANENT
-
-
-def neigh_del(dev: str, ip: str) -> None:
-    idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().neigh("del", ifindex=idx, dst=ip)
-    except Exception:  # noqa: BLE001 - already gone
-        pass
-
+# -- macvlan -----------------------------------------------------------------------------
 
 def macvlan_create(name: str, *, parent: str, mode: str, netns: str, new_name: str, mtu: int | None, mac: str = "") -> None:
     """A macvlan sub-interface of ``parent`` born inside ``netns`` as ``new_name``."""
