@@ -25,10 +25,33 @@ from pynet.ids import new_id
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_ADJ = ("admiring", "bold", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly",
-        "keen", "lucid", "nifty", "quirky", "serene", "sharp", "trusting", "vibrant", "zealous")
-_NOUN = ("albattani", "babbage", "curie", "darwin", "einstein", "feynman", "galileo", "hopper",
-         "kepler", "lovelace", "newton", "noether", "pasteur", "ritchie", "tesla", "turing")
+_ADJ = ("admiring", "affectionate", "agitated", "amazing", "angry", "awesome", "blissful", "bold",
+        "boring", "brave", "busy", "charming", "clever", "cool", "compassionate", "competent",
+        "confident", "cranky", "crazy", "dazzling", "determined", "distracted", "dreamy", "eager",
+        "ecstatic", "elastic", "elated", "elegant", "eloquent", "epic", "festive", "flamboyant",
+        "focused", "friendly", "frosty", "gallant", "gifted", "goofy", "gracious", "happy",
+        "hardcore", "heuristic", "hopeful", "hungry", "infallible", "inspiring", "jolly", "jovial",
+        "keen", "kind", "laughing", "loving", "lucid", "magical", "modest", "musing", "mystifying",
+        "naughty", "nervous", "nifty", "nostalgic", "objective", "optimistic", "peaceful",
+        "pedantic", "pensive", "practical", "priceless", "quirky", "quizzical", "relaxed",
+        "reverent", "romantic", "sad", "serene", "sharp", "silly", "sleepy", "stoic", "strange",
+        "stupefied", "suspicious", "sweet", "tender", "thirsty", "trusting", "unruffled", "upbeat",
+        "vibrant", "vigilant", "vigorous", "wizardly", "wonderful", "xenodochial", "youthful",
+        "zealous", "zen")
+_NOUN = ("albattani", "allen", "archimedes", "babbage", "banach", "bardeen", "bartik", "bell",
+         "bhabha", "blackwell", "bohr", "booth", "borg", "bose", "brahmagupta", "brown", "carson",
+         "cerf", "chandrasekhar", "chatelet", "clarke", "curie", "darwin", "davinci", "diffie",
+         "dijkstra", "einstein", "elion", "engelbart", "euclid", "euler", "fermat", "fermi",
+         "feynman", "franklin", "gagarin", "galileo", "gauss", "goldberg", "goodall", "hamilton",
+         "hawking", "heisenberg", "hermann", "hodgkin", "hopper", "hypatia", "jackson", "jennings",
+         "johnson", "kalam", "kapitsa", "kepler", "khorana", "knuth", "kowalevski", "lamarr",
+         "lamport", "leakey", "lehmann", "lovelace", "lumiere", "mahavira", "mayer", "mccarthy",
+         "mcclintock", "meitner", "mendel", "merkle", "mirzakhani", "montalcini", "moore", "morse",
+         "napier", "nash", "newton", "nightingale", "nobel", "noether", "noyce", "pare", "pascal",
+         "pasteur", "payne", "perlman", "pike", "poincare", "ptolemy", "raman", "ramanujan", "ride",
+         "ritchie", "rosalind", "sammet", "shannon", "shaw", "shockley", "sinoussi", "snyder",
+         "spence", "stallman", "swartz", "tesla", "thompson", "torvalds", "turing", "volhard",
+         "wescoff", "wiles", "williams", "wilson", "wing", "wozniak", "wright", "yalow", "yonath")
 
 
 @dataclass
@@ -67,8 +90,8 @@ class ContainerService:
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
-        name = self._name(req.name)
         cid = new_id()
+        name = self._name(req.name, cid)
         mode = "host" if net.driver == "host" else ("none" if net.driver == "null" else net.name)
         c = Container(
             id=cid, name=name, created=now_rfc3339(), path=req.argv[0], args=req.argv[1:],
@@ -93,13 +116,10 @@ class ContainerService:
         self.repo.put_container(c)
         return c
 
-    def _name(self, wanted: str) -> str:
+    def _name(self, wanted: str, cid: str = "") -> str:
         names = self.repo.container_names()
         if not wanted:
-            while True:
-                name = f"{random.choice(_ADJ)}_{random.choice(_NOUN)}"
-                if name not in names:
-                    return name
+            return _generate_name(names, cid)
         if not _NAME_RE.match(wanted):
             raise InvalidArgument(f"Invalid container name ({wanted}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         name = wanted.lstrip("/")
@@ -172,6 +192,17 @@ class ContainerService:
     def remove(self, c: Container) -> None:
         self.teardown(c)
         self.repo.delete_container(c.id)
+
+
+def _generate_name(taken: dict[str, str], cid: str) -> str:
+    """Docker's namesgenerator: adjective_surname, a digit appended on retries, else the short ID."""
+    for attempt in range(12):
+        name = f"{random.choice(_ADJ)}_{random.choice(_NOUN)}"
+        if attempt >= 6:
+            name += str(random.randint(0, 99))
+        if name not in taken:
+            return name
+    return cid[:12]
 
 
 def remove_files(container_id: str) -> None:
