@@ -170,13 +170,3 @@ def test_upstream_servers() -> None:
     assert etcfiles.upstream_servers([], host) == ["10.0.0.2"]
     assert etcfiles.upstream_servers(["10.9.9.9"], host) == ["10.9.9.9"]
 
-
-def test_generated_names_never_run_out() -> None:
-    # Docker's namesgenerator appends a digit on retries: 2000 unnamed containers all differ.
-    from pynet.cnm.containers import _generate_name
-
-    taken: dict[str, str] = {}
-    for i in range(2000):
-        name = _generate_name(taken, f"{i:064x}")
-        assert name not in taken
-        taken[name] = str(i)
