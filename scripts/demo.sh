@@ -8,11 +8,14 @@ export PYNET_RUN_DIR="${PYNET_DEMO_RUN:-/tmp/pynet-demo/run}"
 PYNET="${PYNET:-.venv/bin/pynet}"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 cleanup() {
   "$PYNET" rm -f c1 c2 >/dev/null 2>&1 || true
   "$PYNET" network rm mynetwork >/dev/null 2>&1 || true
   "$PYNET" system reset -f >/dev/null 2>&1 || true
   rm -rf "$PYNET_STATE_DIR" "$PYNET_RUN_DIR"
+  # pynet turned forwarding on for its networks; give the host back its own setting.
+  echo "$forward_before" > /proc/sys/net/ipv4/ip_forward
 }
 trap cleanup EXIT
 

@@ -49,6 +49,9 @@ class HostAdmin:
             client.stop()
         except ImportError:
             pass
+        from pynet.drivers import sandbox
+
+        sandbox.release_sandbox_dir(str(paths.netns_dir()))
         (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 

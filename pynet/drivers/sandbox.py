@@ -33,3 +33,8 @@ def sandbox_exists(netns_path: str) -> bool:
 def release_kernel_sockets() -> None:
     """Close cached netlink sockets (before forking a container process)."""
     netlink.close_all()
+
+
+def release_sandbox_dir(directory: str) -> None:
+    """After the last sandbox is gone: unmount the directory that held them."""
+    netlink.netns_dir_release(directory)

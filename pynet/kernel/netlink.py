@@ -80,6 +80,11 @@ def netns_delete(path: str) -> None:
         raise _fail(exc, f"failed to remove network namespace {path}") from None
 
 
+def netns_dir_release(directory: str) -> None:
+    """Unmount pynet's (empty) namespace directory: nothing of pynet stays mounted."""
+    rtnl.unshare_dir(directory)
+
+
 def netns_exists(path: str) -> bool:
     """True when ``path`` is a live namespace bind mount (not just a leftover file).
 

@@ -397,6 +397,17 @@ def share_dir(directory: str) -> None:
     namespaces.mount("none", directory, None, MS_SHARED | MS_REC)
 
 
+def unshare_dir(directory: str) -> None:
+    """Undo ``share_dir`` once no namespace is mounted in ``directory`` (for a full reset)."""
+    try:
+        if os.listdir(directory):
+            return
+    except FileNotFoundError:
+        return
+    if _mount_fields(directory) is not None:
+        namespaces.umount(directory)
+
+
 def netns_create(path: str) -> None:
     """A new network namespace bind-mounted at ``path``; this process stays where it is.
 
