@@ -14,11 +14,10 @@ the life of the process (a CLI run is short).
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 from typing import Any
 
-from pynet.errors import KernelError, NotFound, Unsupported
+from pynet.errors import NotFound
 from pynet.kernel import rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
 
 _sockets: dict[str | None, Any] = {}
@@ -50,13 +49,8 @@ def close_all() -> None:
 
 
 def _fail(exc: Exception, what: str) -> Exception:
-    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
-    if code == errno.EOPNOTSUPP:
-        return Unsupported(f"{what}: not supported by this kernel")
-    if code in (errno.ENODEV, errno.ENOENT):
-        return NotFound(f"{what}: {os.strerror(code)}")
-    msg = os.strerror(code) if isinstance(code, int) else str(exc)
-    return KernelError(f"{what}: {msg}")
+    """The pynet error for a failed request (pyroute2's NetlinkError or rtnl's: same mapping)."""
+    return rtnl.pynet_error(exc, what)
 
 
 # -- namespaces ----------------------------------------------------------------------
@@ -324,12 +318,18 @@ def sandbox_routes(netns: str, ifname: str, routes: list[tuple[str, str]]) -> No
             raise _fail(exc, f"failed to add route {dst} via {via or ifname}") from None
 
 
+def _host_link(name: str) -> Any:
+    """pyroute2's message for host link ``name``, or None when there is none."""
+    idx = link_index(name)
+    return None if idx is None else _ipr().link("get", index=idx)[0]
+
+
 def link_kind(name: str) -> str | None:
     """The kind (``bridge``, ``veth``, ``macvlan``...) of host link ``name``; None when absent."""
-    idx = link_index(name)
-    if idx is None:
+    link = _host_link(name)
+    if link is None:
         return None
-    info = _ipr().link("get", index=idx)[0].get_attr("IFLA_LINKINFO")
+    info = link.get_attr("IFLA_LINKINFO")
     return info.get_attr("IFLA_INFO_KIND") if info is not None else None
 
 
@@ -372,10 +372,10 @@ def overlay_vxlan_create(name: str, *, vni: int, local: str, underlay: str | Non
 
 def link_master_name(name: str) -> str | None:
     """The bridge ``name`` is enslaved to, or None."""
-    idx = link_index(name)
-    if idx is None:
+    link = _host_link(name)
+    if link is None:
         return None
-    master = _ipr().link("get", index=idx)[0].get_attr("IFLA_MASTER")
+    master = link.get_attr("IFLA_MASTER")
     if not master:
         return None
     found = _ipr().link("get", index=master)
