@@ -93,6 +93,24 @@ def _debug() -> bool:
     return os.environ.get("PYNET_DEBUG") == "1" or "--debug" in sys.argv[1:2] or "-D" in sys.argv[1:2]
 
 
+def _usage_error(exc: click.UsageError) -> int:
+    """Docker's wording for flag and command mistakes; a bare group prints its help."""
+    cmd = exc.ctx.command_path if exc.ctx else "pynet"
+    if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+        click.echo(exc.ctx.get_help())  # `pynet`, `pynet network`: usage, as Docker (exit 0)
+        return 0
+    if isinstance(exc, click.NoSuchOption):
+        click.echo(f"unknown flag: {exc.option_name}\nSee '{cmd} --help'.", err=True)
+        return EXIT_USAGE
+    message = exc.format_message()
+    if message.startswith("No such command"):
+        name = message.split("'")[1] if "'" in message else message
+        click.echo(f"{cmd}: '{name}' is not a {cmd} command.\nSee '{cmd} --help'.", err=True)
+        return 1
+    click.echo(f"{cmd}: {message}\nSee '{cmd} --help'.", err=True)
+    return EXIT_USAGE
+
+
 def _arg_count(ctx: click.Context | None) -> str:
     """Docker's "requires exactly 1 argument" / "requires at least 1 argument"."""
     args = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Argument)]
@@ -131,9 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
         code = 1
     except click.UsageError as exc:
-        cmd = exc.ctx.command_path if exc.ctx else "pynet"
-        click.echo(f"{cmd}: {exc.format_message()}\nSee '{cmd} --help'.", err=True)
-        code = EXIT_USAGE
+        code = _usage_error(exc)
     except click.ClickException as exc:
         click.echo(f"Error: {exc.format_message()}", err=True)
         code = exc.exit_code or 1
