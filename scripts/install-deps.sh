@@ -63,7 +63,9 @@ make_venv() {
   fi
   if [ ! -e "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     log "pip install -e '.[test]'"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    # compat mode: a plain .pth path entry, not an import-hook finder (~9 ms per command).
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' \
+      --config-settings editable_mode=compat
     touch "$stamp"
   fi
   # Byte-compile pynet: with PYTHONDONTWRITEBYTECODE set (as on these machines) Python would
