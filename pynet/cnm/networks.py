@@ -56,6 +56,13 @@ class NetworkService:
     def __init__(self, repo: Repo, undo: UndoLog) -> None:
         self.repo = repo
         self.undo = undo
+        self._others: list[Network] | None = None
+
+    def _existing(self) -> list[Network]:
+        """Every network, read once per operation (subnet and bridge-name checks share it)."""
+        if self._others is None:
+            self._others = self.repo.networks()
+        return self._others
 
     # -- create ----------------------------------------------------------------------
     def create(self, req: NetworkCreateRequest) -> Network:
@@ -75,7 +82,7 @@ class NetworkService:
         elif driver.needs_ipam:
             # Cluster-wide IPAM (overlay): the driver picks subnets from the global pool.
             pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
-            ipam.check_overlap(pools, [p.subnet for n in self.repo.networks() for p in n.ipam_config])
+            ipam.check_overlap(pools, [p.subnet for n in self._existing() for p in n.ipam_config])
             net.ipam_config = [ipam.finalize_pool(p) for p in pools]
         driver.validate_create(net)
         self._check_bridge_unique(net)
@@ -98,7 +105,7 @@ class NetworkService:
         for pool in pools:
             # Docker shows a Gateway for --subnet only when --gateway was given too.
             pool.show_gateway = bool(pool.gateway)
-        used = [p.subnet for n in self.repo.networks() for p in n.ipam_config]
+        used = [p.subnet for n in self._existing() for p in n.ipam_config]
         ipam.check_overlap(pools, used)
         used += hostinfo.host_subnets()
         if not any(not p.is_ipv6 for p in pools):
@@ -113,7 +120,7 @@ class NetworkService:
         dev = net.driver_data.get("bridge")
         if not dev:
             return
-        for other in self.repo.networks():
+        for other in self._existing():
             if other.driver_data.get("bridge") == dev:
                 raise Conflict(f"bridge name {dev} is already used by network {other.name}")
 
