@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,21 @@ class _PoolState:
     last: int | None = None       # last dynamically handed-out address
 
     def addr(self, value: int) -> str:
-        return str(type(self.net.network_address)(value))
+        if self.net.version == 4:
+            return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
+        return str(ipaddress.IPv6Address(value))
+
+    def parse(self, text: str) -> int:
+        """An address of this pool's family as an int (strict; ValueError otherwise).
+
+        inet_pton instead of ipaddress: a network's file is read on every run/rm, and
+        parsing 1000 addresses with ipaddress alone cost ~20 ms.
+        """
+        family = socket.AF_INET if self.net.version == 4 else socket.AF_INET6
+        try:
+            return int.from_bytes(socket.inet_pton(family, text), "big")
+        except OSError:
+            raise ValueError(f"{text!r} is not an IPv{self.net.version} address") from None
 
 
 class AddressSpace:
@@ -87,11 +102,12 @@ class AddressSpace:
 
     def _load_pool(self, key: str, entry: dict[str, Any]) -> None:
         state = self._state_for(key)
+        low, high = int(state.net.network_address), int(state.net.broadcast_address)
         for text, owner in entry.get("allocated", {}).items():
-            addr = ipaddress.ip_address(text)
-            if addr.version != state.net.version or addr not in state.net:
+            value = state.parse(text)
+            if not low <= value <= high:
                 raise ValueError(f"{text} is not in {key}")
-            state.allocated[int(addr)] = str(owner)
+            state.allocated[value] = str(owner)
         last = entry.get("last")
         state.last = int(ipaddress.ip_address(last)) if last else None
 
