@@ -56,13 +56,10 @@ class NetworkService:
     def __init__(self, repo: Repo, undo: UndoLog) -> None:
         self.repo = repo
         self.undo = undo
-        self._others: list[Network] | None = None
 
-    def _existing(self) -> list[Network]:
-        """Every network, read once per operation (subnet and bridge-name checks share it)."""
-        if self._others is None:
-            self._others = self.repo.networks()
-        return self._others
+    def _used_subnets(self) -> list[str]:
+        """Subnets of every pynet network (from the summary index: no file per network)."""
+        return [s for summary in self.repo.network_summaries().values() for s in summary["subnets"]]
 
     # -- create ----------------------------------------------------------------------
     def create(self, req: NetworkCreateRequest) -> Network:
@@ -82,7 +79,7 @@ class NetworkService:
         elif driver.needs_ipam:
             # Cluster-wide IPAM (overlay): the driver picks subnets from the global pool.
             pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
-            ipam.check_overlap(pools, [p.subnet for n in self._existing() for p in n.ipam_config])
+            ipam.check_overlap(pools, self._used_subnets())
             net.ipam_config = [ipam.finalize_pool(p) for p in pools]
         driver.validate_create(net)
         self._check_bridge_unique(net)
@@ -105,7 +102,7 @@ class NetworkService:
         for pool in pools:
             # Docker shows a Gateway for --subnet only when --gateway was given too.
             pool.show_gateway = bool(pool.gateway)
-        used = [p.subnet for n in self._existing() for p in n.ipam_config]
+        used = self._used_subnets()
         ipam.check_overlap(pools, used)
         used += hostinfo.host_subnets()
         if not any(not p.is_ipv6 for p in pools):
@@ -120,9 +117,9 @@ class NetworkService:
         dev = net.driver_data.get("bridge")
         if not dev:
             return
-        for other in self._existing():
-            if other.driver_data.get("bridge") == dev:
-                raise Conflict(f"bridge name {dev} is already used by network {other.name}")
+        for other in self.repo.network_summaries().values():
+            if other["bridge"] == dev:
+                raise Conflict(f"bridge name {dev} is already used by network {other['name']}")
 
     # -- remove ----------------------------------------------------------------------
     def get(self, ref: str) -> Network:

@@ -14,6 +14,7 @@ from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
 
 T = TypeVar("T")
+_SUMMARY = "network-summary"
 
 
 class Repo:
@@ -100,11 +101,31 @@ class Repo:
 
     def put_network(self, net: Network) -> None:
         self._put("networks", net.id, net)
+        summaries = dict(self.network_summaries())
+        summaries[net.id] = {"name": net.name, "subnets": [p.subnet for p in net.ipam_config],
+                             "bridge": str(net.driver_data.get("bridge", ""))}
+        self._put_summaries(summaries)
 
     def delete_network(self, obj_id: str) -> None:
         assert self.txn is not None
         self.txn.delete("networks", obj_id)
         self.txn.delete("ipam", obj_id)
+        summaries = dict(self.network_summaries())
+        summaries.pop(obj_id, None)
+        self._put_summaries(summaries)
+
+    def network_summaries(self) -> dict[str, dict[str, Any]]:
+        """``{network_id: {"name", "subnets", "bridge"}}`` from one index file, so checks
+        across all networks (subnet overlap, bridge names) cost the same with 10 or 200."""
+        raw = self._raw("meta", _SUMMARY)
+        if raw is None or not isinstance(raw.get("networks"), dict):
+            return {n.id: {"name": n.name, "subnets": [p.subnet for p in n.ipam_config],
+                           "bridge": str(n.driver_data.get("bridge", ""))} for n in self.networks()}
+        return raw["networks"]
+
+    def _put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
+        assert self.txn is not None
+        self.txn.put("meta", _SUMMARY, {"networks": summaries})
 
     # -- IPAM and membership of one network --------------------------------------------
     def ipam_state(self, network_id: str) -> dict[str, Any]:

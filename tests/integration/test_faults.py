@@ -269,8 +269,9 @@ def test_corrupt_state_file_is_a_clear_error_naming_it(host: Host) -> None:
     path = host.state_dir / "networks" / f"{net_id}.json"
     good = path.read_text()
     path.write_text(good[: len(good) // 2])                       # torn
-    for args in (["network", "ls"], ["network", "inspect", "mynet"], ["network", "create", "other"],
-                 ["network", "rm", "mynet"]):
+    # Commands that read that network's file say so; `network create` of another network
+    # reads only the summary index (so its cost does not grow with the number of networks).
+    for args in (["network", "ls"], ["network", "inspect", "mynet"], ["network", "rm", "mynet"]):
         cp = host.pynet(*args, check=False)
         _one_error_line(cp, path)
         assert cp.stderr.startswith("Error: ") and "corrupt" in cp.stderr
