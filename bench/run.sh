@@ -22,7 +22,7 @@ MAX=${BENCH_MAX:-1000}
 ANCHOR_MAX=${BENCH_ANCHOR_MAX:-250}
 NET_MAX=${BENCH_NET_MAX:-200}
 EDGE=${BENCH_EDGE:-1}
-ONLY=cli,attach,scale,profile
+ONLY=cli,attach,scale,profile,dns,ports,overlay
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -83,13 +83,18 @@ step attach 1200 bench/bench_attach.py --out "$RESULTS/attach.md"
 step scale 5400 bench/bench_scale.py --out "$RESULTS/scale.md" --max "$MAX" \
   --anchor-max "$ANCHOR_MAX" --net-max "$NET_MAX" "$EDGE_ARG"
 step profile 900 bench/profile_pynet.py --out "$RESULTS/profile.md" --systems pynet
+QUICK_ARG=()
+[ "$RUNS" -le 3 ] && QUICK_ARG=(--quick)
+step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf, pynet vs Docker
+step ports 1500 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
+step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
 
 {
   echo "# pynet benchmark summary"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
-  for name in cli attach scale profile; do
+  for name in cli attach scale profile dns ports overlay; do
     [ -n "${STATUS[$name]:-}" ] || continue
     echo "## $name — ${STATUS[$name]} ([$name.md]($name.md))"
     echo
