@@ -389,12 +389,17 @@ def share_dir(directory: str) -> None:
     Shared, so namespace bind mounts made in it later propagate to mount namespaces
     copied from ours, and their unmount does too.
     """
-    fields = _mount_fields(directory)
-    if fields is not None and any(f.startswith("shared:") for f in fields):
+    # mountinfo grows by a line per sandbox: read it once, then trust a marker beside the
+    # directory (both live in the runtime dir, so a reboot clears them together).
+    marker = directory.rstrip("/") + ".shared"
+    if os.path.exists(marker):
         return
-    if fields is None:
-        namespaces.mount(directory, directory, None, MS_BIND | MS_REC)
-    namespaces.mount("none", directory, None, MS_SHARED | MS_REC)
+    fields = _mount_fields(directory)
+    if fields is None or not any(f.startswith("shared:") for f in fields):
+        if fields is None:
+            namespaces.mount(directory, directory, None, MS_BIND | MS_REC)
+        namespaces.mount("none", directory, None, MS_SHARED | MS_REC)
+    os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
 
 def unshare_dir(directory: str) -> None:
@@ -406,6 +411,10 @@ def unshare_dir(directory: str) -> None:
         return
     if _mount_fields(directory) is not None:
         namespaces.umount(directory)
+    try:
+        os.unlink(directory.rstrip("/") + ".shared")
+    except FileNotFoundError:
+        pass
 
 
 def netns_create(path: str) -> None:
