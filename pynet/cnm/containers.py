@@ -172,6 +172,8 @@ class ContainerService:
     # -- teardown --------------------------------------------------------------------
     def teardown(self, c: Container) -> None:
         """Leave every network, drop published ports and the sandbox; idempotent."""
+        if c.endpoints:
+            c.last_networks = list(c.endpoints)
         for net_id in list(c.endpoints):
             net = self.repo.network(net_id)
             if net is None:

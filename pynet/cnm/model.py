@@ -117,6 +117,7 @@ class Container:
     sandbox_id: str = ""
     netns_path: str = ""                          # "" for --network host
     endpoints: dict[str, str] = field(default_factory=dict)
+    last_networks: list[str] = field(default_factory=list)  # kept after exit, as Docker shows them
     status: str = "created"                       # created|running|exited|dead
     pid: int = 0
     exit_code: int = 0

@@ -121,10 +121,16 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
             "MacAddress": ep.mac,
             "DriverOpts": ep.driver_opts,
         }
-    if c.network_mode in ("host", "none") and not out:
-        net = repo.find_network(c.network_mode)
+    if out:
+        return out
+    # No live endpoint: a stopped container (its networks, without addresses, as Docker
+    # shows them) or host/none mode.
+    nets = [repo.network(i) for i in c.last_networks]
+    if not c.last_networks and c.network_mode in ("host", "none"):
+        nets = [repo.find_network(c.network_mode)]
+    for net in nets:
         if net is not None:
-            out[c.network_mode] = {
+            out[net.name] = {
                 "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": net.id,
                 "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
                 "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
@@ -250,7 +256,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
     command = " ".join([c.path, *c.args])
     if len(command) > 20:
         command = command[:19] + "…"
-    nets = sorted(n.name for n in (repo.network(i) for i in c.endpoints) if n is not None)
+    nets = sorted(n.name for n in (repo.network(i) for i in (c.endpoints or c.last_networks)) if n is not None)
     if not nets and c.network_mode in ("host", "none"):
         nets = [c.network_mode]
     ports = ""
