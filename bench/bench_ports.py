@@ -427,11 +427,11 @@ def throughput(lab: Ports, rounds: int, seconds: float) -> tuple[str, list[str]]
 
 def main() -> None:
     ap = h.common_args(__doc__ or "", runs=5, warmup=1)
-    ap.add_argument("--quick", action="store_true", help="N = 100, 3 rounds, 3 s iperf runs")
+    ap.add_argument("--quick", action="store_true", help="N = 100, 3 rounds, 4 × 3 s iperf rounds")
     ap.add_argument("--count", type=int, default=None, help="the Nth container (default 500; quick 100)")
     ap.add_argument("--probes", type=int, default=None, help="probes per checkpoint (default 8; quick 5)")
     ap.add_argument("--iperf-seconds", type=float, default=None, help="default 5; quick 3")
-    ap.add_argument("--iperf-rounds", type=int, default=None, help="default 3; quick 2")
+    ap.add_argument("--iperf-rounds", type=int, default=None, help="default 5; quick 4")
     ap.add_argument("--parts", default="publish,nth,throughput")
     args = ap.parse_args()
     if args.quick:
@@ -439,7 +439,7 @@ def main() -> None:
     count = args.count or (100 if args.quick else 500)
     probes = args.probes or (5 if args.quick else 8)
     isecs = args.iperf_seconds or (3.0 if args.quick else 5.0)
-    irounds = args.iperf_rounds or (2 if args.quick else 3)
+    irounds = args.iperf_rounds or (4 if args.quick else 5)
     parts = args.parts.split(",")
     h.require_root()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -86,7 +86,7 @@ step profile 900 bench/profile_pynet.py --out "$RESULTS/profile.md" --systems py
 QUICK_ARG=()
 [ "$RUNS" -le 3 ] && QUICK_ARG=(--quick)
 step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf, pynet vs Docker
-step ports 1500 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
+step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
 
 {
