@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -86,6 +87,11 @@ def main() -> int:
         daemon.loop.watch(wake_r, 1, lambda _m: _drain(wake_r))
         log.info("started in %s (state %s)", run_dir, paths.state_dir())
         daemon.start()
+        # The answer tables are long-lived: move them out of the collector's sight, and let
+        # young collections run rarely, so a full collection never stalls a query (p99).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 1000)
         daemon.run()
         log.info("stopping")
         return 0
