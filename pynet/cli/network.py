@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 
 import click
 
@@ -256,7 +254,3 @@ def _check_ip(value: str, version: int) -> None:
         flag = "--ip" if version == 4 else "--ip6"
         raise InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: invalid IP address', from_daemon=False)
 
-
-def dump(obj: object) -> None:
-    json.dump(obj, sys.stdout, indent=4)
-    sys.stdout.write("\n")

@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from pynet import paths
@@ -21,12 +20,13 @@ from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
 from pynet.cnm.containers import ContainerService, RunRequest, remove_files
-from pynet.cnm.endpoints import AttachRequest, EndpointService
+from pynet.cnm.endpoints import AttachRequest
 from pynet.cnm.model import Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.repo import Repo
-from pynet.drivers import firewall_hooks, get_driver, hostinfo, runtime, undo as undo_mod
-from pynet.errors import Conflict, InvalidArgument, NotFound, PynetError, Unavailable
+from pynet.drivers import firewall_hooks, get_driver, hostinfo, runtime, sandbox
+from pynet.drivers import undo as undo_mod
+from pynet.errors import Conflict, NotFound, PynetError
 from pynet.state.store import Store, Transaction
 
 
@@ -318,8 +318,7 @@ def _sweep_container_dirs(store: Store) -> None:
 def _alive(c: Container) -> bool:
     if not hostinfo.pid_alive(c.pid):
         return False
-    return not c.netns_path or Path(c.netns_path).exists() and os.stat(c.netns_path).st_dev != os.stat(
-        os.path.dirname(c.netns_path)).st_dev
+    return not c.netns_path or sandbox.sandbox_exists(c.netns_path)
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -335,7 +334,4 @@ def _wait_gone(pid: int, timeout: float) -> bool:
         time.sleep(0.02)
     return not hostinfo.pid_alive(pid)
 
-
-__all__ = ["Controller", "NetworkCreateRequest", "RunRequest", "AttachRequest",
-           "InvalidArgument", "Unavailable", "EndpointService"]
 

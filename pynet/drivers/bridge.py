@@ -13,7 +13,7 @@ import os
 from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
-from pynet.drivers.base import Driver, SandboxInfo, UndoLog
+from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
 from pynet.errors import InvalidArgument
 from pynet.faults import fault
 from pynet.kernel import netlink
@@ -69,8 +69,8 @@ class BridgeDriver(Driver):
         netlink.link_delete(bridge_name(net))
 
     def restore_network(self, net: Network) -> None:
-        self._setup_device(net, bridge_name(net), _Forget())
-        fw.network_up(net, _Forget())
+        self._setup_device(net, bridge_name(net), NullUndo())
+        fw.network_up(net, NullUndo())
 
     def network_present(self, net: Network) -> bool:
         return netlink.link_exists(bridge_name(net))
@@ -93,17 +93,11 @@ class BridgeDriver(Driver):
             sandbox.netns_path, ep.ifname, addresses=addresses,
             gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
         fault("netns_config")
-        fw.endpoint_up(net, ep, undo)
 
     def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
-        fw.endpoint_down(net, ep)
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 
-
-class _Forget:
-    def add(self, resource: dict) -> None:  # noqa: D401 - UndoLog that forgets
-        pass
 
 
 def _gateway_cidrs(net: Network) -> list[str]:

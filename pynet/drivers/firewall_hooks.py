@@ -37,13 +37,6 @@ def network_down(net: Network) -> None:
     firewall.teardown_network(net)
 
 
-def endpoint_up(net: Network, ep: Endpoint, undo: UndoLog) -> None:
-    """Per-endpoint rules (none yet: isolation and icc are per bridge)."""
-
-
-def endpoint_down(net: Network, ep: Endpoint) -> None:
-    """Reverse of endpoint_up."""
-
 
 def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:
     """Resolve host ports (random ones, conflicts) and install the DNAT rules."""

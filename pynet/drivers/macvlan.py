@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from typing import Any
 
 from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
-from pynet.drivers.base import Driver, SandboxInfo, UndoLog
+from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
 from pynet.faults import fault
 from pynet.kernel import netlink
@@ -122,7 +121,7 @@ class MacvlanDriver(Driver):
         parent = net.driver_data["parent"]
         if not net.driver_data.get("created_parent") and not netlink.link_exists(parent):
             raise NotFound(f"-o parent interface was not found on the host: {parent}")
-        self._make_parent(net, _Forget())
+        self._make_parent(net, NullUndo())
 
     def network_present(self, net: Network) -> bool:
         return netlink.link_exists(net.driver_data.get("parent", ""))
@@ -183,6 +182,3 @@ def _stored_macvlan_networks() -> list[Network]:
     return out
 
 
-class _Forget:
-    def add(self, resource: dict[str, Any]) -> None:  # noqa: D401 - UndoLog that forgets
-        pass

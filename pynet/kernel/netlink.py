@@ -108,6 +108,14 @@ def link_index(name: str, netns: str | None = None) -> int | None:
         raise _fail(exc, f"failed to look up link {name}") from None
 
 
+def _index_if_present(name: str, netns: str | None) -> int | None:
+    """Index of ``name``; None when the link or its whole namespace is gone (teardown paths)."""
+    try:
+        return link_index(name, netns)
+    except NotFound:
+        return None
+
+
 def link_exists(name: str, netns: str | None = None) -> bool:
     try:
         return link_index(name, netns) is not None
@@ -117,10 +125,7 @@ def link_exists(name: str, netns: str | None = None) -> bool:
 
 def link_delete(name: str, netns: str | None = None) -> None:
     """Delete a link; success when it (or its namespace) is already gone."""
-    try:
-        idx = link_index(name, netns)
-    except NotFound:
-        return
+    idx = _index_if_present(name, netns)
     if idx is None:
         return
     try:
@@ -270,10 +275,7 @@ def link_move_to_host(netns: str, name: str, new_name: str) -> None:
     What Docker's sandbox does on leave for a plugin's interface, so the plugin finds it
     again under the name it chose. Success when the sandbox or the link is already gone.
     """
-    try:
-        idx = link_index(name, netns)
-    except NotFound:
-        return
+    idx = _index_if_present(name, netns)
     if idx is None:
         return
     try:
