@@ -1,3 +1,3 @@
-from pynet.cli.main import main
+from pynet.cli.main import entry
 
-main()
+entry()

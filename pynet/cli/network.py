@@ -1,12 +1,14 @@
-"""``pynet network ...``: create, ls, inspect, rm, prune, connect, disconnect (Docker's flags)."""
+"""``pynet network ...``: the flags of create, ls, inspect, rm, prune, connect, disconnect.
+
+Docker's flags are declared here with click; the bodies are in
+``pynet.cli.network_actions`` (click-free, also run by the fast path).
+"""
 
 from __future__ import annotations
 
-
 import click
 
-from pynet.cli.main import ExitCode
-from pynet.errors import InvalidArgument, PynetError
+from pynet.cli.base import action, controller, echo
 
 ALIASES = {"list": "ls", "remove": "rm"}
 
@@ -23,36 +25,6 @@ class AliasGroup(click.Group):
 @click.group(cls=AliasGroup)
 def network() -> None:
     """Manage networks."""
-
-
-def _controller():  # type: ignore[no-untyped-def]
-    from pynet.cnm.controller import Controller
-
-    ctl = Controller()
-    ctl.ensure_ready()
-    return ctl
-
-
-def _reader():  # type: ignore[no-untyped-def]
-    from pynet.cnm.reader import open_repo
-
-    return open_repo()
-
-
-def _notices(ctl) -> None:  # type: ignore[no-untyped-def]
-    for line in dict.fromkeys(ctl.notices):
-        click.echo(line, err=True)
-
-
-def _kv(values: tuple[str, ...], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if what == "aux-address" and not sep:
-            raise InvalidArgument(f"invalid argument \"{item}\" for \"--aux-address\" flag: bad format for aux-address: {item}",
-                                  from_daemon=False)
-        out[key] = value
-    return out
 
 
 # -- create ------------------------------------------------------------------------------
@@ -72,67 +44,30 @@ def _kv(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--ipam-opt", multiple=True, help="Set IPAM driver specific options")
 @click.option("--scope", default="", help="Control the network's scope")
 @click.argument("name")
-def create(name: str, driver: str, subnet: tuple[str, ...], gateway: tuple[str, ...],
-           ip_range: tuple[str, ...], aux_address: tuple[str, ...], ipv6: bool, internal: bool,
-           attachable: bool, ingress: bool, opt: tuple[str, ...], label: tuple[str, ...],
-           ipam_driver: str, ipam_opt: tuple[str, ...], scope: str) -> None:
+@action("pynet.cli.network_actions:create")
+def create() -> None:
     """Create a network.
 
     \b
     Example:
       pynet network create -d bridge --subnet 10.1.0.0/24 mynet
     """
-    from pynet.cnm.networks import NetworkCreateRequest
-
-    req = NetworkCreateRequest(
-        name=name, driver=driver, subnets=list(subnet), gateways=list(gateway),
-        ip_ranges=list(ip_range), aux_addresses=_kv(aux_address, "aux-address"),
-        enable_ipv6=ipv6, internal=internal, attachable=attachable, ingress=ingress,
-        options=_kv(opt, "opt"), labels=_kv(label, "label"), ipam_driver=ipam_driver,
-        ipam_options=_kv(ipam_opt, "ipam-opt"), scope=scope)
-    ctl = _controller()
-    net = ctl.create_network(req)
-    _notices(ctl)
-    click.echo(net.id)
 
 
 # -- ls ------------------------------------------------------------------------------------
-NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
-NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT"}
-FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
-
-
 @network.command("ls")
 @click.option("-f", "--filter", "filters", multiple=True, help="Provide filter values (e.g. 'driver=bridge')")
 @click.option("--format", "fmt", default=None, help="Pretty-print networks using a Go template")
 @click.option("--no-trunc", is_flag=True, help="Do not truncate the output")
 @click.option("-q", "--quiet", is_flag=True, help="Only display network IDs")
-def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -> None:
+@action("pynet.cli.network_actions:ls")
+def ls() -> None:
     """List networks.
 
     \b
     Example:
       pynet network ls --filter driver=bridge --format '{{.Name}}'
     """
-    from pynet.cli import formatting
-    from pynet.cnm import views
-
-    parsed = formatting.parse_filters(list(filters), FILTERS)
-    repo = _reader()
-    nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
-    items = []
-    for net in nets:
-        filter_item = views.network_filter_item(net)
-        filter_item["containers"] = len(repo.ipam_state(net.id).get("endpoints") or {})
-        if not formatting.match_network_filters(filter_item, parsed):
-            continue
-        item = views.network_ls_item(net)
-        if no_trunc:
-            item["ID"] = net.id
-        items.append(item)
-    out = formatting.format_list(items, fmt, default_table=NETWORK_TABLE, quiet_field="ID",
-                                 quiet=quiet, headers=NETWORK_HEADERS)
-    click.echo(out, nl=False)
 
 
 # -- inspect -------------------------------------------------------------------------------
@@ -140,49 +75,18 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
 @click.option("-f", "--format", "fmt", default=None, help="Format the output using the given Go template")
 @click.option("-v", "--verbose", is_flag=True, help="Verbose output for diagnostics")
 @click.argument("names", nargs=-1, required=True)
-def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
+@action("pynet.cli.network_actions:inspect")
+def inspect() -> None:
     """Display detailed information on one or more networks."""
-    from pynet.cli import formatting, gotemplate
-    from pynet.cnm import views
-
-    repo = _reader()
-    found, missing = [], []
-    for ref in names:
-        net = repo.find_network(ref)
-        if net is None:
-            missing.append(ref)
-        else:
-            found.append(views.network_inspect(net, repo))
-    try:
-        click.echo(formatting.format_inspect(found, fmt), nl=False)
-    except gotemplate.TemplateError as exc:
-        click.echo(exc.output, nl=False)
-        raise
-    for ref in missing:
-        click.echo(f"Error: No such network: {ref}", err=True)
-    if missing:
-        raise ExitCode(1)
 
 
 # -- rm / prune ----------------------------------------------------------------------------
 @network.command("rm")
 @click.option("-f", "--force", is_flag=True, help="Do not error if the network does not exist")
 @click.argument("names", nargs=-1, required=True)
-def rm(force: bool, names: tuple[str, ...]) -> None:
+@action("pynet.cli.network_actions:rm")
+def rm() -> None:
     """Remove one or more networks (goes on past failures)."""
-    ctl = _controller()
-    failed = False
-    for ref in names:
-        try:
-            ctl.remove_network(ref)
-            click.echo(ref)
-        except PynetError as exc:
-            if force and exc.message.startswith("No such network"):
-                continue
-            click.echo(exc.render(), err=True)
-            failed = True
-    if failed:
-        raise ExitCode(1)
 
 
 @network.command("prune")
@@ -196,15 +100,15 @@ def prune(force: bool, filters: tuple[str, ...]) -> None:
     parsed = formatting.parse_filters(list(filters), {"until", "label", "label!"})
     keep = keep_filter(parsed)
     if not force:
-        click.echo("WARNING! This will remove all custom networks not used by at least one container.")
+        echo("WARNING! This will remove all custom networks not used by at least one container.")
         if not click.confirm("Are you sure you want to continue?", default=False):
             return
-    removed = _controller().prune_networks(keep)
+    removed = controller().prune_networks(keep)
     if removed:
-        click.echo("Deleted Networks:")
+        echo("Deleted Networks:")
         for name in removed:
-            click.echo(name)
-        click.echo("")
+            echo(name)
+        echo("")
 
 
 # -- connect / disconnect ------------------------------------------------------------------
@@ -216,41 +120,15 @@ def prune(force: bool, filters: tuple[str, ...]) -> None:
 @click.option("--driver-opt", multiple=True, help="driver options for the network")
 @click.argument("network_ref", metavar="NETWORK")
 @click.argument("container", metavar="CONTAINER")
-def connect(alias: tuple[str, ...], ip: str, ip6: str, link: tuple[str, ...],
-            driver_opt: tuple[str, ...], network_ref: str, container: str) -> None:
+@action("pynet.cli.network_actions:connect")
+def connect() -> None:
     """Connect a container to a network."""
-    from pynet.cnm.endpoints import AttachRequest
-
-    _check_ip(ip, 4)
-    _check_ip(ip6, 6)
-    req = AttachRequest(ipv4=ip, ipv6=ip6, aliases=list(alias),
-                        driver_opts=_kv(driver_opt, "driver-opt") or None)
-    ctl = _controller()
-    ctl.connect(network_ref, container, req)
-    _notices(ctl)
 
 
 @network.command("disconnect")
 @click.option("-f", "--force", is_flag=True, help="Force the container to disconnect from a network")
 @click.argument("network_ref", metavar="NETWORK")
 @click.argument("container", metavar="CONTAINER")
-def disconnect(force: bool, network_ref: str, container: str) -> None:
+@action("pynet.cli.network_actions:disconnect")
+def disconnect() -> None:
     """Disconnect a container from a network."""
-    ctl = _controller()
-    ctl.disconnect(network_ref, container, force)
-    _notices(ctl)
-
-
-def _check_ip(value: str, version: int) -> None:
-    if not value:
-        return
-    import ipaddress
-
-    try:
-        ok = ipaddress.ip_address(value).version == version
-    except ValueError:
-        ok = False
-    if not ok:
-        flag = "--ip" if version == 4 else "--ip6"
-        raise InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: invalid IP address', from_daemon=False)
-

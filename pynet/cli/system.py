@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pynet.cli.main import ExitCode
+from pynet.cli.base import ExitCode
 
 
 @click.group()

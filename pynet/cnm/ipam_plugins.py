@@ -11,7 +11,9 @@ plugin answered, so a failed command gives everything back.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 from pynet.cnm import ipam
 from pynet.cnm.model import Endpoint, IPAMPool, Network

@@ -12,7 +12,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 from pynet.cnm.model import Container, PortBinding
 from pynet.errors import Conflict, InvalidArgument, NotFound

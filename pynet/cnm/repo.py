@@ -6,14 +6,18 @@ exact name, then ID prefix (ambiguous prefixes are an error).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 from pynet.cnm.model import Container, Endpoint, Network, from_dict, to_dict
 from pynet.errors import InvalidArgument, NotFound
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
 
-T = TypeVar("T")
 _SUMMARY = "network-summary"
 
 

@@ -66,7 +66,7 @@ class BridgeDriver(Driver):
 
     def delete_network(self, net: Network) -> None:
         fw.network_down(net)
-        netlink.link_delete(bridge_name(net))
+        netlink.bridge_delete(bridge_name(net))
 
     def restore_network(self, net: Network) -> None:
         self._setup_device(net, bridge_name(net), NullUndo())

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 from pynet.cnm.model import Endpoint, IPAMPool, Network, to_dict
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable

@@ -169,6 +169,29 @@ netlink.netns_delete(sb)
     assert not {"vethT", "br-t"} & {link["ifname"] for link in host.ip_json("link")}
 
 
+def test_bridge_delete_returns_once_the_bridge_is_unlisted(host: Host) -> None:
+    """The kernel's RCU waits are left to a child: the caller sees the bridge gone at once."""
+    out = py(host, """
+netlink.bridge_create("br-d", mtu=1500, addresses=["10.21.0.1/24"])
+out['ports'] = netlink.link_exists("br-d")
+netlink.bridge_delete("br-d")
+out['gone'] = not netlink.link_exists("br-d")
+# the name is free at once: the same bridge can be made again right away
+netlink.bridge_create("br-d", mtu=1500, addresses=["10.21.0.1/24"])
+out['again'] = netlink.link_exists("br-d")
+netlink.bridge_delete("br-d")
+netlink.bridge_delete("br-d")                # already gone: success
+out['refused'] = err(netlink.bridge_delete, "lo")
+out['left'] = netlink.link_exists("br-d")
+""")
+    assert out.pop("pyroute2") is False
+    assert out == {"ports": True, "gone": True, "again": True,
+                   "refused": ["Unsupported", "failed to delete link lo: not supported by this kernel"],
+                   "left": False}
+    assert "br-d" not in {link["ifname"] for link in host.ip_json("link")}
+    assert not [a for a in host.ip_json("addr") if a["ifname"] == "br-d"]
+
+
 def test_uplink_mtu_follows_the_default_route(host: Host) -> None:
     host.sh("ip link add up0 mtu 1450 type veth peer name up1 && ip link set up0 up && ip link set up1 up"
             " && ip addr add 192.0.2.1/24 dev up0")

@@ -17,7 +17,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pynet.cli.main import cli, main
+from pynet.cli.app import cli
+from pynet.cli.main import main
 from pynet.errors import Conflict, NotFound
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

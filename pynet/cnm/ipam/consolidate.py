@@ -8,9 +8,13 @@ the daemon's own parsing (``daemon/network.go getIpamConfig``, libnetwork
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
-from pynet.cnm.ipam.pools import ADDRESS_SPACE_LOCAL, IPAddr, _go_parse_cidr, _go_parse_ip, _network
+    from pynet.cnm.ipam.pools import IPAddr
+
+from pynet.cnm.ipam.pools import ADDRESS_SPACE_LOCAL, _go_parse_cidr, _go_parse_ip, _network
 from pynet.cnm.model import IPAMPool
 from pynet.errors import InvalidArgument
 

@@ -1,0 +1,115 @@
+"""The click command tree of ``pynet`` and the mapping of click's usage errors.
+
+Loaded only when the fast path (``pynet.cli.fastpath``) does not take the command:
+``--help``, mistakes in flags, and the less frequent commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import click
+
+from pynet import __version__
+from pynet.cli.base import EXIT_USAGE, echo
+
+
+class LazyGroup(click.Group):
+    """Imports a command module only when that command runs (keeps --help and ls fast)."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(k for k in self.lazy if not k.startswith("_"))})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return super().get_command(ctx, name)
+
+
+COMMANDS = {
+    "network": "pynet.cli.network:network",
+    "run": "pynet.cli.container:run",
+    "ps": "pynet.cli.container:ps",
+    "inspect": "pynet.cli.container:inspect",
+    "exec": "pynet.cli.container:exec_",
+    "stop": "pynet.cli.container:stop",
+    "kill": "pynet.cli.container:kill",
+    "rm": "pynet.cli.container:rm",
+    "logs": "pynet.cli.container:logs",
+    "port": "pynet.cli.container:port",
+    "system": "pynet.cli.system:system",
+    "cluster": "pynet.cli.cluster:cluster",
+    "_exited": "pynet.cli.container:exited",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", "-D", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, "--version", "-v", prog_name="pynet",
+                      message="pynet version %(version)s")
+def cli(debug: bool) -> None:
+    """pynet: Docker's container networking on real kernel objects, without a daemon.
+
+    \b
+    Examples:
+      pynet network create -d bridge mynet
+      pynet run -d --name c1 --network mynet sleep 1000
+      pynet network inspect mynet | jq '.[0].IPAM'
+    """
+    if debug:
+        os.environ["PYNET_DEBUG"] = "1"
+
+
+def run_click(args: list[str]) -> int:
+    """Parse and run ``args`` with click; click's own errors become Docker's lines here."""
+    try:
+        cli.main(args=args, prog_name="pynet", standalone_mode=False)
+    except click.exceptions.Abort:
+        echo("", err=True)
+        return 130
+    except (click.MissingParameter, click.BadArgumentUsage) as exc:
+        # Docker's argument-count checks are plain errors: exit 1, flag errors 125.
+        cmd = exc.ctx.command_path if exc.ctx else "pynet"
+        echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
+        return 1
+    except click.UsageError as exc:
+        return _usage_error(exc)
+    except click.ClickException as exc:
+        echo(f"Error: {exc.format_message()}", err=True)
+        return exc.exit_code or 1
+    return 0
+
+
+def _usage_error(exc: click.UsageError) -> int:
+    """Docker's wording for flag and command mistakes; a bare group prints its help."""
+    cmd = exc.ctx.command_path if exc.ctx else "pynet"
+    if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+        echo(exc.ctx.get_help())  # `pynet`, `pynet network`: usage, as Docker (exit 0)
+        return 0
+    if isinstance(exc, click.NoSuchOption):
+        echo(f"unknown flag: {exc.option_name}\nSee '{cmd} --help'.", err=True)
+        return EXIT_USAGE
+    message = exc.format_message()
+    if message.startswith("No such command"):
+        name = message.split("'")[1] if "'" in message else message
+        echo(f"{cmd}: '{name}' is not a {cmd} command.\nSee '{cmd} --help'.", err=True)
+        return 1
+    echo(f"{cmd}: {message}\nSee '{cmd} --help'.", err=True)
+    return EXIT_USAGE
+
+
+def _arg_count(ctx: click.Context | None) -> str:
+    """Docker's "requires exactly 1 argument" / "requires at least 1 argument"."""
+    args = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Argument)]
+    required = [p for p in args if p.required]
+    n = max(1, len(required))
+    plural = "argument" if n == 1 else "arguments"
+    if any(p.nargs == -1 for p in args):
+        return f"at least {n} {plural}"
+    return f"exactly {n} {plural}"

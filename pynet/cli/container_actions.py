@@ -1,0 +1,320 @@
+"""The bodies of the container commands: run, ps, inspect, exec, stop, kill, rm, logs, port.
+
+No click here: ``pynet.cli.container`` declares Docker's flags, and these functions take
+the parsed parameters by name (also when the fast path parsed them).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from pynet.cli.base import ExitCode, RunFailure, controller, echo, print_notices, reader
+from pynet.errors import InvalidArgument, LaunchFailed, NotFound, PynetError
+
+
+def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty: bool) -> dict[str, str]:
+    from pynet.cnm.containers import DEFAULT_PATH
+
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, "HOME": "/root"}
+    if tty:
+        env["TERM"] = "xterm"
+    lines: list[str] = []
+    for path in env_files:
+        try:
+            with open(path) as f:
+                lines += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+        except OSError as exc:
+            raise InvalidArgument(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}",
+                                  from_daemon=False) from None
+    for item in [*lines, *values]:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidArgument(f"invalid environment variable: {item}", from_daemon=False)
+        if sep:
+            env[key] = value
+        elif key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+# -- run ---------------------------------------------------------------------------------
+def run(**kw) -> None:  # type: ignore[no-untyped-def]
+    """Run a command in a new container (its own network sandbox).
+
+    \b
+    Examples:
+      pynet run -d --name c1 --network mynet sleep 1000
+      pynet run --rm --network mynet ping -c1 c1
+    """
+    try:
+        code = _run(**kw)
+    except LaunchFailed as exc:
+        raise RunFailure(exc.message, exc.exit_code) from None
+    except PynetError as exc:
+        raise RunFailure(exc.render(), 125) from None
+    raise ExitCode(code)
+
+
+def _run(**kw) -> int:  # type: ignore[no-untyped-def]
+    from pynet.cnm.containers import RunRequest
+    from pynet.cnm.endpoints import AttachRequest
+
+    req = RunRequest(
+        argv=list(kw["command"]), name=kw["name"], network=kw["network"],
+        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=kw["mac_address"]),
+        hostname=kw["hostname"], domainname=kw["domainname"], dns=list(kw["dns"]),
+        dns_search=list(kw["dns_search"]), dns_options=list(kw["dns_options"]),
+        extra_hosts=_extra_hosts(kw["add_host"]), env=list(kw["env"]), workdir=kw["workdir"],
+        rootfs=kw["rootfs"], detach=kw["detach"], auto_remove=kw["auto_remove"], tty=kw["tty"],
+        interactive=kw["interactive"], labels=dict(x.partition("=")[::2] for x in kw["label"]),
+    )
+    _ports(req, kw)
+    if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
+        raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
+    ctl = controller()
+    c = ctl.create_container(req)
+    print_notices(ctl)
+    env = _env(kw["env"], kw["env_file"], c.hostname, kw["tty"])
+    if kw["detach"]:
+        ctl.start_detached(c, env)
+        echo(c.id)
+        return 0
+    return ctl.run_foreground(c, env)
+
+
+def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
+    if not (kw["publish"] or kw["publish_all"] or kw["expose"]):
+        return
+    from pynet.cnm import ports
+
+    req.ports = ports.parse_publish(list(kw["publish"]))
+    req.exposed = sorted(set(ports.parse_expose(list(kw["expose"]))) |
+                         {f"{p.container_port}/{p.proto}" for p in req.ports})
+    if kw["publish_all"]:
+        req.publish_all = True
+        published = {f"{p.container_port}/{p.proto}" for p in req.ports}
+        req.ports += ports.publish_all([e for e in req.exposed if e not in published])
+    if kw["network"] == "host" and req.ports:
+        echo("WARNING: Published ports are discarded when using host network mode", err=True)
+        req.ports = []
+
+
+def _extra_hosts(values: tuple[str, ...]) -> list[str]:
+    out = []
+    for item in values:
+        name, sep, ip = item.partition(":")
+        if not sep or not name or not ip:
+            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"',
+                                  from_daemon=False)
+        out.append(f"{name}:{ip}")
+    return out
+
+
+# -- internal: a detached container exited -----------------------------------------------
+def exited(container_id: str, code: int) -> None:
+    """(internal) record that a detached container exited."""
+    from pynet.cnm.controller import Controller
+
+    Controller().container_exited(container_id, code)
+
+
+# -- ps ----------------------------------------------------------------------------------
+PS_HEADERS = {"ID": "CONTAINER ID"}
+PS_FILTERS = {"id", "name", "label", "status", "network", "exited"}
+
+
+def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str | None,
+       last: int, latest: bool) -> None:
+    """List containers."""
+    from pynet.cli import formatting
+    from pynet.cnm import views
+
+    parsed = formatting.parse_filters(list(filters), PS_FILTERS)
+    repo = reader()
+    now = time.time_ns()
+    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
+    if latest:
+        last = 1
+    if not show_all and last < 0 and "status" not in parsed and "exited" not in parsed:
+        cs = [c for c in cs if c.status == "running"]
+    cs = [c for c in cs if _ps_match(c, repo, parsed)]
+    if last >= 0:
+        cs = cs[:last]
+    items = []
+    for c in cs:
+        item = views.ps_item(c, repo, now)
+        if no_trunc:
+            item["ID"] = c.id
+            item["Command"] = '"' + " ".join([c.path, *c.args]) + '"'
+        items.append(item)
+    out = formatting.format_list(items, fmt, default_table=formatting.DEFAULT_CONTAINER_TABLE,
+                                 quiet_field="ID", quiet=quiet, headers=PS_HEADERS,
+                                 type_name="*container.containerContext")
+    echo(out, nl=False)
+
+
+def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
+    if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
+        return False
+    if "name" in f and not any(v in c.name for v in f["name"]):
+        return False
+    if "status" in f and c.status not in f["status"]:
+        return False
+    if "exited" in f and not (c.status == "exited" and str(c.exit_code) in f["exited"]):
+        return False
+    if "label" in f:
+        for spec in f["label"]:
+            k, sep, v = spec.partition("=")
+            if k not in c.labels or (sep and c.labels[k] != v):
+                return False
+    if "network" in f:
+        names = {n.name for n in (repo.network(i) for i in c.endpoints) if n}
+        ids = set(c.endpoints)
+        if not any(v in names or any(i.startswith(v) for i in ids) for v in f["network"]):
+            return False
+    return True
+
+
+# -- inspect -------------------------------------------------------------------------------
+def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> None:
+    """Display detailed information on containers (and networks)."""
+    from pynet.cli import formatting
+    from pynet.cnm import views
+
+    repo = reader()
+    found, missing = [], []
+    for ref in names:
+        c = repo.find_container(ref) if kind in ("", "container") else None
+        if c is not None:
+            found.append(views.container_inspect(c, repo))
+            continue
+        net = repo.find_network(ref) if kind in ("", "network") else None
+        if net is not None:
+            found.append(views.network_inspect(net, repo))
+        else:
+            missing.append(ref)
+    from pynet.cli import gotemplate
+
+    try:
+        echo(formatting.format_inspect(found, fmt), nl=False)
+    except gotemplate.TemplateError as exc:
+        echo(exc.output, nl=False)
+        raise
+    for ref in missing:
+        echo(f"Error: No such object: {ref}", err=True)
+    if missing:
+        raise ExitCode(1)
+
+
+# -- exec ----------------------------------------------------------------------------------
+def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, workdir: str, user: str,
+          container: str, command: tuple[str, ...]) -> None:
+    """Run a command in a running container."""
+    ctl = controller()
+    try:
+        code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir,
+                           detach=detach, tty=tty)
+    except LaunchFailed as exc:
+        echo(exc.message, err=True)
+        raise ExitCode(exc.exit_code) from None
+    raise ExitCode(code)
+
+
+# -- stop / kill / rm ----------------------------------------------------------------------
+def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-def]
+    failed = False
+    for ref in names:
+        try:
+            action(ref)
+            echo(ref)
+        except PynetError as exc:
+            echo(exc.render(), err=True)
+            failed = True
+    if failed:
+        raise ExitCode(1)
+
+
+def stop(timeout: int, sig: str, names: tuple[str, ...]) -> None:
+    """Stop one or more running containers."""
+    ctl = controller()
+    signum = _signum(sig)
+    _each(names, lambda ref: ctl.stop(ref, timeout=float(timeout), sig=signum))
+
+
+def kill(sig: str, names: tuple[str, ...]) -> None:
+    """Kill one or more running containers."""
+    ctl = controller()
+    signum = _signum(sig)
+    _each(names, lambda ref: ctl.kill(ref, signum))
+
+
+def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
+    """Remove one or more containers."""
+    ctl = controller()
+
+    def remove(ref: str) -> None:
+        try:
+            ctl.remove_container(ref, force=force)
+        except NotFound as exc:
+            raise NotFound(f"No such container: {ref}", prefix="Error: ") from exc
+
+    _each(names, remove)
+    print_notices(ctl)
+
+
+def _signum(value: str) -> int:
+    name = value.upper()
+    if name.isdigit():
+        return int(name)
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(getattr(signal, name))
+    except AttributeError:
+        raise InvalidArgument(f"Invalid signal: {value}") from None
+
+
+# -- logs / port -----------------------------------------------------------------------------
+def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
+    """Fetch the output of a detached container."""
+    from pynet import paths
+    from pynet.cnm.processes import container_running
+
+    repo = reader()
+    c = repo.get_container(container)
+    path = paths.container_dir(c.id) / "container.log"
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        data = f.read()
+        if tail != "all":
+            n = int(tail)
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-n:]) if n > 0 else b""
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        while follow:
+            chunk = f.read()
+            if chunk:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+                continue
+            current = repo.container(c.id)
+            if current is None or not container_running(current):
+                break
+            time.sleep(0.1)
+
+
+def port(container: str, private_port: str | None) -> None:
+    """List port mappings for the container."""
+    from pynet.cnm.ports import port_lines
+
+    repo = reader()
+    c = repo.get_container(container)
+    for line in port_lines(c, private_port or ""):
+        echo(line)

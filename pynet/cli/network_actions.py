@@ -1,0 +1,138 @@
+"""The bodies of ``pynet network create/ls/inspect/rm/connect/disconnect`` (no click here).
+
+Each function takes exactly the parameters click (or the fast path) parsed, by name;
+``pynet.cli.network`` declares the flags.
+"""
+
+from __future__ import annotations
+
+from pynet.cli.base import ExitCode, controller, echo, print_notices, reader
+from pynet.errors import InvalidArgument, PynetError
+
+NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT"}
+FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
+
+
+def kv(values: tuple[str, ...], what: str) -> dict[str, str]:
+    """``key=value`` flags as a dict (``--aux-address`` insists on the ``=``, as Docker)."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if what == "aux-address" and not sep:
+            raise InvalidArgument(f"invalid argument \"{item}\" for \"--aux-address\" flag: bad format for aux-address: {item}",
+                                  from_daemon=False)
+        out[key] = value
+    return out
+
+
+def create(name: str, driver: str, subnet: tuple[str, ...], gateway: tuple[str, ...],
+           ip_range: tuple[str, ...], aux_address: tuple[str, ...], ipv6: bool, internal: bool,
+           attachable: bool, ingress: bool, opt: tuple[str, ...], label: tuple[str, ...],
+           ipam_driver: str, ipam_opt: tuple[str, ...], scope: str) -> None:
+    from pynet.cnm.networks import NetworkCreateRequest
+
+    req = NetworkCreateRequest(
+        name=name, driver=driver, subnets=list(subnet), gateways=list(gateway),
+        ip_ranges=list(ip_range), aux_addresses=kv(aux_address, "aux-address"),
+        enable_ipv6=ipv6, internal=internal, attachable=attachable, ingress=ingress,
+        options=kv(opt, "opt"), labels=kv(label, "label"), ipam_driver=ipam_driver,
+        ipam_options=kv(ipam_opt, "ipam-opt"), scope=scope)
+    ctl = controller()
+    net = ctl.create_network(req)
+    print_notices(ctl)
+    echo(net.id)
+
+
+def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -> None:
+    from pynet.cli import formatting
+    from pynet.cnm import views
+
+    parsed = formatting.parse_filters(list(filters), FILTERS)
+    repo = reader()
+    nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
+    items = []
+    for net in nets:
+        filter_item = views.network_filter_item(net)
+        filter_item["containers"] = len(repo.ipam_state(net.id).get("endpoints") or {})
+        if not formatting.match_network_filters(filter_item, parsed):
+            continue
+        item = views.network_ls_item(net)
+        if no_trunc:
+            item["ID"] = net.id
+        items.append(item)
+    out = formatting.format_list(items, fmt, default_table=NETWORK_TABLE, quiet_field="ID",
+                                 quiet=quiet, headers=NETWORK_HEADERS)
+    echo(out, nl=False)
+
+
+def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
+    from pynet.cli import formatting, gotemplate
+    from pynet.cnm import views
+
+    repo = reader()
+    found, missing = [], []
+    for ref in names:
+        net = repo.find_network(ref)
+        if net is None:
+            missing.append(ref)
+        else:
+            found.append(views.network_inspect(net, repo))
+    try:
+        echo(formatting.format_inspect(found, fmt), nl=False)
+    except gotemplate.TemplateError as exc:
+        echo(exc.output, nl=False)
+        raise
+    for ref in missing:
+        echo(f"Error: No such network: {ref}", err=True)
+    if missing:
+        raise ExitCode(1)
+
+
+def rm(force: bool, names: tuple[str, ...]) -> None:
+    ctl = controller()
+    failed = False
+    for ref in names:
+        try:
+            ctl.remove_network(ref)
+            echo(ref)
+        except PynetError as exc:
+            if force and exc.message.startswith("No such network"):
+                continue
+            echo(exc.render(), err=True)
+            failed = True
+    if failed:
+        raise ExitCode(1)
+
+
+def connect(alias: tuple[str, ...], ip: str, ip6: str, link: tuple[str, ...],
+            driver_opt: tuple[str, ...], network_ref: str, container: str) -> None:
+    from pynet.cnm.endpoints import AttachRequest
+
+    _check_ip(ip, 4)
+    _check_ip(ip6, 6)
+    req = AttachRequest(ipv4=ip, ipv6=ip6, aliases=list(alias),
+                        driver_opts=kv(driver_opt, "driver-opt") or None)
+    ctl = controller()
+    ctl.connect(network_ref, container, req)
+    print_notices(ctl)
+
+
+def disconnect(force: bool, network_ref: str, container: str) -> None:
+    ctl = controller()
+    ctl.disconnect(network_ref, container, force)
+    print_notices(ctl)
+
+
+def _check_ip(value: str, version: int) -> None:
+    if not value:
+        return
+    import ipaddress
+
+    try:
+        ok = ipaddress.ip_address(value).version == version
+    except ValueError:
+        ok = False
+    if not ok:
+        flag = "--ip" if version == 4 else "--ip6"
+        raise InvalidArgument(f'invalid argument "{value}" for "{flag}" flag: invalid IP address', from_daemon=False)
