@@ -63,17 +63,20 @@ def kernel_objects(s: h.System) -> str:
         s.run("network", "create", "--subnet", f"10.{s.octet}.230.0/24", "pb-b1-objects")
         b1, r1 = snapshot()
         s.run("network", "rm", "pb-b1-objects")
+        b2, r2 = snapshot()  # right after rm returned: nothing of the network may be left
     except h.CommandFailed as exc:
         return f"error: {exc}"
     new = sorted(b1 - b0)
+    left = sorted(b2 & set(new))
     return f"bridge at create: {'yes (' + ', '.join(new) + ')' if new else 'no'}; " \
-           f"nft ruleset lines +{r1 - r0}"
+           f"nft ruleset lines +{r1 - r0}; right after rm: bridge {'STILL THERE' if left else 'gone'}, " \
+           f"nft ruleset lines {r2 - r0:+d} vs before create"
 
 
 def importtime(pn: h.PynetSandbox, *args: str) -> tuple[list[tuple[int, str]], list[str], str]:
     """(top cumulative imports in µs, heavy modules imported, error) for `pynet ARGS`."""
     s = pn.system
-    res = h.run([s.prefix[0], "-X", "importtime", *s.prefix[1:], *args], env=s.env,
+    res = h.run([pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args], env=s.env,
                 netns=s.netns, timeout=60, check=False)
     rows = []
     for line in res.stderr.splitlines():

@@ -175,7 +175,13 @@ class PynetSandbox:
         py = pynet_python()
         env = {"PYNET_STATE_DIR": str(self.tmp / "state"), "PYNET_RUN_DIR": str(self.tmp / "run"),
                "PYTHONPATH": str(REPO)}
-        self.system = System("pynet", [py, "-m", "pynet"], env, f"/run/netns/{self.ns}", octet=203)
+        # The command users type: the console script next to the interpreter (it leaves
+        # through os._exit); `python -m pynet` only where no script is installed.
+        script = Path(py).parent / "pynet"
+        prefix = [str(script)] if script.exists() else [py, "-m", "pynet"]
+        self.system = System("pynet", prefix, env, f"/run/netns/{self.ns}", octet=203)
+        #: `python -m pynet` spelled out, for -X importtime and cProfile runs
+        self.module_prefix = [py, "-m", "pynet"]
 
     def __enter__(self) -> "PynetSandbox":
         run(["ip", "netns", "add", self.ns], timeout=10)

@@ -46,7 +46,7 @@ def wall(pn: h.PynetSandbox, args: tuple[str, ...], repeat: int) -> float:
 def importtime(pn: h.PynetSandbox, args: tuple[str, ...]) -> tuple[float, list[tuple[float, float, str]]]:
     """(total import ms, [(cumulative ms, self ms, module)]) sorted by cumulative."""
     s = pn.system
-    res = h.run([s.prefix[0], "-X", "importtime", *s.prefix[1:], *args], env=s.env, netns=s.netns,
+    res = h.run([pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args], env=s.env, netns=s.netns,
                 timeout=60)
     rows = []
     for line in res.stderr.splitlines():
@@ -72,7 +72,7 @@ def package_shares(rows: list[tuple[float, float, str]]) -> list[tuple[str, floa
 def cprofile(pn: h.PynetSandbox, args: tuple[str, ...], label: str, outdir: Path) -> tuple[str, float]:
     s = pn.system
     prof = outdir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".prof")
-    h.run([s.prefix[0], "-m", "cProfile", "-o", str(prof), *s.prefix[1:], *args], env=s.env,
+    h.run([pn.module_prefix[0], "-m", "cProfile", "-o", str(prof), *pn.module_prefix[1:], *args], env=s.env,
           netns=s.netns, timeout=60)
     if args[:2] == ("network", "create"):
         s.run(*UNDO["network create"])
