@@ -33,7 +33,7 @@ class ProcessControl:
         d = paths.container_dir(c.id)
         try:
             pid, sup = _runtime().start_detached(spec, container_id=c.id, log_path=str(d / "container.log"),
-                                              spec_path=str(d / "launch.json"))
+                                                 container_dir=str(d))
         except _runtime().LaunchError as exc:
             self.launch_failed(c, exc.exit_code)
             raise _launch_failed(exc) from None

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-from dataclasses import asdict
 
-from pynet.errors import KernelError
 from pynet.kernel import netlink
 from pynet.kernel.process import LaunchError, LaunchSpec, start, wait_status
 
@@ -32,33 +27,25 @@ def wait(pid: int) -> int:
             continue
 
 
-def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str, spec_path: str) -> tuple[int, int]:
+def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str) -> tuple[int, int]:
     """Start a supervisor that starts and waits for the container; returns (container pid, supervisor pid)."""
-    raw = asdict(spec)
-    raw.update(container_id=container_id, log_path=log_path)
-    for key in ("stdin", "stdout", "stderr"):
-        raw[key] = None
-    with open(spec_path, "w") as f:
-        json.dump(raw, f)
+    from pynet.kernel import supervisor
+
     netlink.close_all()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pynet.kernel.supervisor", spec_path],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True, env=os.environ.copy(),
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    proc.stdout.close()
-    if not line:
-        proc.wait(timeout=5)
-        raise KernelError("container supervisor died before starting the container")
-    report = json.loads(line)
+    sup, report = supervisor.fork_supervisor(spec, container_id=container_id, log_path=log_path,
+                                             container_dir=container_dir)
     if "error" in report:
-        proc.wait(timeout=10)
+        _reap(sup)
         raise LaunchError(report["error"], int(report["exit_code"]))
-    supervisor_pid = proc.pid
-    proc.returncode = 0  # it outlives us on purpose: no "still running" warning at exit
-    return int(report["pid"]), supervisor_pid
+    return int(report["pid"]), sup
+
+
+def _reap(pid: int) -> None:
+    """Collect a supervisor that gave up (it exits right after reporting)."""
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def wait_forwarding(pid: int, *, tty: bool) -> int:

@@ -1,10 +1,12 @@
 """The small process that waits for a detached container (conmon's job in Podman).
 
-Started by ``pynet run -d`` as ``python -m pynet.kernel.supervisor SPEC.json`` in its own
-session. It starts the container (``pynet.kernel.process.start``), tells the CLI the pid
-(or the launch error) on stdout, then waits. When the container exits it execs
-``python -m pynet _exited ID CODE``, which records the exit (and cleans up for --rm)
-under the state lock. It imports nothing heavy: a waiting supervisor costs ~10 MB.
+``pynet run -d`` forks it from the CLI process itself, so no new interpreter starts on
+the command's critical path: the fork leaves the CLI's session, starts the container
+(``pynet.kernel.process.start``), reports the pid (or the launch error) through a pipe,
+and then execs a bare interpreter (``python -S``) running ``pynet.kernel.waiter``, which
+holds nothing but ``os`` and ``sys``: a waiting container costs a few MB. When the
+container exits the waiter execs ``python -m pynet _exited ID CODE``, which records the
+exit (and cleans up for ``--rm``) under the state lock.
 """
 
 from __future__ import annotations
@@ -14,38 +16,68 @@ import os
 import signal
 import sys
 
-from pynet.kernel.process import LaunchError, LaunchSpec, start, wait_status
+from pynet.kernel.process import LaunchError, LaunchSpec, start
+
+# sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
+# (and .pth) setup that would otherwise find it.
+_WAITER = "import sys; sys.path.insert(0, sys.argv[1]); from pynet.kernel.waiter import main; main(sys.argv[2:])"
 
 
-def main(spec_path: str) -> None:
-    with open(spec_path) as f:
-        raw = json.load(f)
-    container_id = raw.pop("container_id")
-    log_path = raw.pop("log_path")
-    spec = LaunchSpec(**raw)
+def _package_root() -> str:
+    import pynet
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(pynet.__file__)))
+
+
+def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str) -> tuple[int, dict]:
+    """Fork the supervisor; returns (its pid, its report: ``{"pid": N}`` or ``{"error"...}``)."""
+    root = _package_root()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # nothing buffered may be written twice
+    rfd, wfd = os.pipe2(os.O_CLOEXEC)
+    sup = os.fork()
+    if sup == 0:
+        try:
+            os.close(rfd)
+            _supervise(spec, wfd, container_id=container_id, log_path=log_path,
+                       container_dir=container_dir, root=root)
+        finally:
+            os._exit(1)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as pipe:
+        report = pipe.read()
+    if not report:
+        return sup, {"error": "container supervisor died before starting the container", "exit_code": 125}
+    return sup, json.loads(report)
+
+
+def _supervise(spec: LaunchSpec, report_fd: int, *, container_id: str, log_path: str,
+               container_dir: str, root: str) -> None:
+    """In the forked child: new session, start the container, report, become the waiter."""
+    os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-    null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-    spec.stdin, spec.stdout, spec.stderr = null_fd, log_fd, log_fd
-    try:
-        pid = start(spec)
-    except LaunchError as exc:
-        sys.stdout.write(json.dumps({"error": str(exc), "exit_code": exc.exit_code}) + "\n")
-        sys.stdout.flush()
-        return
-    os.close(log_fd)
-    os.close(null_fd)
-    sys.stdout.write(json.dumps({"pid": pid}) + "\n")
-    sys.stdout.flush()
-    # The CLI reads until EOF: release it, and keep nothing of its terminal.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    _, status = os.waitpid(pid, 0)
-    code = wait_status(status)
-    os.execv(sys.executable, [sys.executable, "-m", "pynet", "_exited", container_id, str(code)])
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+    _close_all_but(report_fd, devnull, log_fd)  # e.g. the state lock: not ours to hold
+    spec.stdin, spec.stdout, spec.stderr = devnull, log_fd, log_fd
+    try:
+        pid = start(spec)
+    except LaunchError as exc:
+        os.write(report_fd, json.dumps({"error": str(exc), "exit_code": exc.exit_code}).encode())
+        return
+    os.write(report_fd, json.dumps({"pid": pid}).encode())
+    os.close(report_fd)
+    os.close(log_fd)
+    os.close(devnull)
+    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, str(pid), container_id, container_dir])
 
 
-if __name__ == "__main__":
-    main(sys.argv[1])
+def _close_all_but(*keep: int) -> None:
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
