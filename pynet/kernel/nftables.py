@@ -1,38 +1,64 @@
 """The one module of pynet that talks to nftables (plus the few /proc reads the firewall needs).
 
-It talks to nftables IN-PROCESS through libnftables, the C library behind the ``nft``
-program (Debian package libnftables1, installed with nftables), via ctypes: one nft
-context per process, cached, with its output and error streams buffered. A command costs
-tens of microseconds to a millisecond instead of one ``nft`` process (~8-10 ms) each.
-When the library cannot be loaded (or ``PYNET_NFT=exec``) the same commands run through
-the ``nft`` program; callers see the same API and the same errors either way.
+Three ways in, one API (callers see the same functions and the same errors):
 
-Everything happens in the CURRENT network namespace of the process: ``nft`` and the
+* **raw nf_tables netlink** (:mod:`pynet.kernel.nftraw`, stdlib only) for what the hot
+  paths do: scripts made only of pynet's element lines (``add/delete element``,
+  ``delete table``, ``delete rule ... handle N``) go to the kernel as one batch, and the
+  firewall's questions (does a table exist, the first elements of a set, a chain's rules,
+  the chains) are answered without a cache fetch. Its cost does not grow with pynet's
+  networks: no listing of a table, no copy of the ruleset.
+* **libnftables in-process** (the C library behind the ``nft`` program, Debian package
+  libnftables1) via ctypes, for everything else (the fixed chains and rules, listings,
+  reload) and for any script the raw path cannot encode or the kernel refused: the
+  library then applies, or refuses in nft's own words, the same script in one
+  transaction. One nft context per process, cached, with buffered output and error.
+* **the nft program** when the library cannot be loaded (or ``PYNET_NFT=exec``).
+  ``PYNET_NFT=lib`` turns the raw path off (debugging, before/after benchmarks).
+
+Everything happens in the CURRENT network namespace of the process: the raw socket and the
 netlink socket of a libnftables context talk to the netfilter of the namespace they were
 created in, and ``/proc/sys/net`` and ``/proc/net`` show the namespace of the reader.
 pynet does all firewall work in its own namespace (the user's host namespace; tests run it
-inside throwaway namespaces via ``nsenter --net=``), so one context per process is right.
-A thread that has switched namespaces (setns) gets a new context made in ITS namespace,
-never the cached one: rules can never land in the wrong namespace.
+inside throwaway namespaces via ``nsenter --net=``), so one socket and one context per
+process are right. A thread that has switched namespaces (setns) gets new ones made in
+ITS namespace, never the cached ones: rules can never land in the wrong namespace.
 
 Writes are whole scripts: nftables applies a script as ONE transaction (all of it or none
-of it), which is what makes every firewall change atomic.
+of it), which is what makes every firewall change atomic, whichever way it goes.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ipaddress
-import json
+import _thread
 import os
-import shutil
-import socket
-import subprocess
-import threading
 from pathlib import Path
-from typing import Any
 
+from pynet import paths
 from pynet.errors import KernelError, Unavailable
+from pynet.kernel import nfnetlink, nftelements, nftraw
+
+TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+if TYPE_CHECKING:
+    from typing import Any
+
+    Atoms = tuple[Any, ...]
+
+
+class _LazyModule:
+    """A module imported on first use: ``shutil`` alone costs ~1.6 ms (bz2, lzma), and the
+    raw path needs none of these. (Patching an attribute, as tests do, patches this stand-in.)"""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(__import__(self._name), attr)
+
+
+ctypes: Any = _LazyModule("ctypes")
+shutil: Any = _LazyModule("shutil")
+subprocess: Any = _LazyModule("subprocess")
 
 NFT_TIMEOUT = 30.0                     # seconds; nft returns in milliseconds when healthy
 _PROC_NET = Path("/proc/net")
@@ -58,7 +84,7 @@ class NftError(KernelError):
 
 
 NFT_FALLBACKS = ("/usr/sbin/nft", "/sbin/nft")  # sbin is not always on a user's PATH
-BACKEND_ENV = "PYNET_NFT"              # "exec": always run the nft program (debugging, benchmarks)
+BACKEND_ENV = "PYNET_NFT"   # "exec": only the nft program; "lib": no raw netlink (debugging, benchmarks)
 
 
 def _nft() -> str:
@@ -75,18 +101,20 @@ def _nft() -> str:
 LIBNFTABLES = "libnftables.so.1"
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_JSON = 1 << 4
-_NETLINK_NETFILTER = 12
-_P = ctypes.c_void_p
-_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
-    "nft_ctx_new": (_P, [ctypes.c_uint32]),
-    "nft_ctx_free": (None, [_P]),
-    "nft_ctx_buffer_output": (ctypes.c_int, [_P]),
-    "nft_ctx_buffer_error": (ctypes.c_int, [_P]),
-    "nft_ctx_output_set_flags": (None, [_P, ctypes.c_uint]),
-    "nft_run_cmd_from_buffer": (ctypes.c_int, [_P, ctypes.c_char_p]),
-    "nft_ctx_get_output_buffer": (ctypes.c_char_p, [_P]),
-    "nft_ctx_get_error_buffer": (ctypes.c_char_p, [_P]),
-}
+
+
+def _signatures() -> dict[str, tuple[Any, list[Any]]]:
+    ptr = ctypes.c_void_p
+    return {
+        "nft_ctx_new": (ptr, [ctypes.c_uint32]),
+        "nft_ctx_free": (None, [ptr]),
+        "nft_ctx_buffer_output": (ctypes.c_int, [ptr]),
+        "nft_ctx_buffer_error": (ctypes.c_int, [ptr]),
+        "nft_ctx_output_set_flags": (None, [ptr, ctypes.c_uint]),
+        "nft_run_cmd_from_buffer": (ctypes.c_int, [ptr, ctypes.c_char_p]),
+        "nft_ctx_get_output_buffer": (ctypes.c_char_p, [ptr]),
+        "nft_ctx_get_error_buffer": (ctypes.c_char_p, [ptr]),
+    }
 
 
 def _netns_id() -> tuple[int, int]:
@@ -95,12 +123,13 @@ def _netns_id() -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def _probe_netlink() -> None:
-    """Open (and close) a NETLINK_NETFILTER socket; OSError when the kernel refuses.
+def _probe_netlink() -> Any:
+    """Open a NETLINK_NETFILTER socket in this namespace; OSError when the kernel refuses.
 
-    libnftables calls exit() when it cannot open its socket in nft_ctx_new: find out first.
+    libnftables calls exit() when it cannot open its socket in nft_ctx_new: the library
+    path opens one first (and closes it); the raw path keeps it as its own socket.
     """
-    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_NETFILTER).close()
+    return nfnetlink.open_socket()
 
 
 class LibNft:
@@ -112,7 +141,9 @@ class LibNft:
     """
 
     def __init__(self, cdll: Any) -> None:
-        for name, (restype, argtypes) in _SIGNATURES.items():
+        import threading
+
+        for name, (restype, argtypes) in _signatures().items():
             fn = getattr(cdll, name)           # AttributeError: too old a library
             fn.restype, fn.argtypes = restype, argtypes
         self.cdll = cdll
@@ -128,10 +159,12 @@ class LibNft:
             self.cdll.nft_ctx_free(self._ctx)  # (a forked child leaves its parent's copy alone)
         self._ctx = self._owner = None
         try:
-            _probe_netlink()
+            probe = _probe_netlink()
         except OSError as exc:
             raise KernelError(f"nftables: cannot open a netfilter netlink socket: "
                               f"{exc.strerror or exc}") from None
+        if probe is not None:
+            probe.close()
         ctx = self.cdll.nft_ctx_new(NFT_CTX_DEFAULT)
         if not ctx:
             raise KernelError("nftables: libnftables could not create a context")
@@ -182,19 +215,74 @@ def backend() -> LibNft | None:
     return _load_library()
 
 
+# -- the raw path ------------------------------------------------------------------------
+
+SKELETON_CACHE = "nft-skeleton.cache"   # in the runtime dir: what pynet's skeleton looks like
+_raw: tuple[tuple[int, int, tuple[int, int]], nftraw.Raw] | None = None
+
+
+def raw() -> nftraw.Raw | None:
+    """This thread's raw nf_tables session in the current namespace, or None when unused.
+
+    Unused with ``PYNET_NFT=lib`` or ``exec``, when no socket could be opened (the
+    library path then says why), and in any thread but the one that opened it (the
+    socket is not shared; libnftables, behind its lock, serves the others). A thread
+    that switched namespaces gets a new session made in its new namespace.
+    """
+    global _raw
+    if os.environ.get(BACKEND_ENV, "") in ("exec", "lib"):
+        return None
+    owner = (os.getpid(), _thread.get_ident(), _netns_id())
+    if _raw is not None:
+        if _raw[0] == owner:
+            return _raw[1]
+        if _raw[0][0] == owner[0] and _raw[0][1] != owner[1]:
+            return None
+        _drop_raw()
+    try:
+        sock = _probe_netlink()
+    except OSError:
+        return None
+    if sock is None:                     # a probe that opens nothing: no raw path
+        return None
+    try:
+        _raw = (owner, nftraw.Raw(_probe_netlink, paths.run_dir() / SKELETON_CACHE, sock))
+    except OSError:
+        sock.close()
+        return None
+    return _raw[1]
+
+
+def _drop_raw() -> None:
+    """Forget the raw session (a socket in an unknown state, another namespace or process)."""
+    global _raw
+    if _raw is not None and _raw[0][0] == os.getpid():
+        _raw[1].close()                  # (a forked child leaves its parent's socket alone)
+    _raw = None
+
+
+def _raw_for(script: str) -> nftraw.Raw | None:
+    """The raw session when ``script`` might go raw at all (decided without any I/O)."""
+    prefix, rest = nftraw.split_prefix(script)
+    if nftelements.parse_script(rest) is None or (prefix and not nftraw.declared_chains(prefix)):
+        return None
+    return raw()
+
+
 def describe_backend() -> str:
     """How this process talks to nftables, in words (benchmarks, bug reports)."""
     try:
         lib = backend()
     except Unavailable as exc:
         return str(exc)
+    fast = "raw nf_tables netlink for elements and questions, " if raw() is not None else ""
     if lib is not None:
-        return f"libnftables in-process ({LIBNFTABLES})"
+        return f"{fast}libnftables in-process ({LIBNFTABLES})"
     why = f"{BACKEND_ENV}=exec" if os.environ.get(BACKEND_ENV, "") == "exec" else _lib_error
-    return f"the nft program ({why})"
+    return f"{fast}the nft program ({why})"
 
 
-def _call(args: list[str], script: str | None = None) -> subprocess.CompletedProcess:
+def _call(args: list[str], script: str | None = None) -> Any:
     try:
         return subprocess.run(
             [_nft(), *args], input=script, capture_output=True, text=True, timeout=NFT_TIMEOUT,
@@ -220,18 +308,41 @@ def _list(what: str, json_output: bool) -> tuple[int, str, str]:
 
 
 def run(script: str) -> None:
-    """Apply ``script`` as one atomic transaction (like ``nft -f -``). Raises NftError."""
+    """Apply ``script`` as one atomic transaction (like ``nft -f -``). Raises NftError.
+
+    pynet's element scripts go raw (one batch, no cache fetch), also behind a skeleton
+    prefix that is provably in effect already (:class:`pynet.kernel.nftraw.Raw`); the rest,
+    and anything the kernel refused on the raw path, goes to libnftables.
+    """
     if not script.strip():
         return
+    if "\0" in script:
+        raise KernelError("nftables: NUL byte in a command")
+    session = _raw_for(script)
+    try:
+        if session is not None and session.run(script):
+            return
+    except OSError:
+        _drop_raw()                      # a socket in an unknown state: libnftables does it
+        session = None
     rc, _out, err = _script(script)
+    if session is not None:
+        session.forget()
     if rc != 0:
         err = err.strip()
         first = err.splitlines()[0] if err else f"exit status {rc}"
         raise NftError(f"nftables refused the change: {first}", err)
+    if session is not None:
+        try:
+            session.remember(script)
+        except OSError:
+            _drop_raw()  # only a cache: the next change re-sends the skeleton
 
 
 def list_json(what: str) -> list[dict[str, Any]]:
     """``nft -j list <what>`` as its list of objects (metainfo dropped). Raises NftError."""
+    import json
+
     rc, out, err = _list(what, True)
     if rc != 0:
         raise NftError(f"nft list {what} failed: {err.strip()}", err)
@@ -260,21 +371,99 @@ def list_text(what: str = "ruleset") -> str:
     return out
 
 
+_NO_ANSWER: Any = object()
+
+
+def _ask(question: str, *args: Any) -> Any:
+    """The raw session's answer to ``question``; ``_NO_ANSWER`` when it cannot answer."""
+    session = raw()
+    if session is None:
+        return _NO_ANSWER
+    try:
+        return getattr(session, question)(*args)
+    except nfnetlink.NfnlError:
+        return _NO_ANSWER                # refused (EPERM...): libnftables answers, or says why
+    except OSError:
+        _drop_raw()                      # the socket itself failed: start afresh next time
+        return _NO_ANSWER
+
+
 def table_exists(family: str, name: str) -> bool:
     """True when ``table <family> <name>`` exists in this namespace."""
+    answer = _ask("table_exists", family, name)
+    if answer is not _NO_ANSWER:
+        return bool(answer)
     rc, out, _err = _list(f"tables {family}", False)
     return rc == 0 and f"table {family} {name}\n" in out + "\n"
 
 
 def chains() -> list[dict[str, Any]]:
-    """Every chain of every table (``nft -j list chains``), as nft's JSON objects."""
+    """Every chain of every table (``nft -j list chains``), as nft's JSON objects.
+
+    Base chains carry ``type``, ``hook``, ``prio`` and ``policy``.
+    """
+    answer = _ask("chains")
+    if answer is not _NO_ANSWER:
+        return answer
     return [o["chain"] for o in list_json("chains") if "chain" in o]
 
 
-def set_elements(obj: dict[str, Any]) -> list[Any]:
-    """The raw elements of a listed set or map object (``[]`` when empty)."""
-    body = obj.get("set") or obj.get("map") or {}
-    return list(body.get("elem", []))
+def elements(family: str, table: str, name: str, limit: int | None = None) -> list[tuple[Atoms, Atoms | None]] | None:
+    """(key, value) of the elements of a set or map; None when it (or its table) is missing.
+
+    Keys and values are tuples of nft's JSON atoms: ``("tcp", 8080)``, ``("br-a",)``; an
+    interval appears once, as its first address. With ``limit`` the answer may stop after
+    that many elements (a bounded question: "is anyone but me in there?").
+    """
+    answer = _ask("elements", family, table, name, limit)
+    if answer is not _NO_ANSWER:
+        return None if answer is None else [(e.key, e.data) for e in answer]
+    return elements_from_listing(try_list_json(f"table {family} {table}"), name)
+
+
+def elements_from_listing(listing: list[dict[str, Any]] | None, name: str) -> list[tuple[Atoms, Atoms | None]] | None:
+    """:func:`elements` out of a JSON listing of the table (``nft -j list table``)."""
+    if listing is None:
+        return None
+    for obj in listing:
+        body = obj.get("set") or obj.get("map")
+        if body and body.get("name") == name:
+            out = []
+            for item in body.get("elem", []):
+                if isinstance(item, list) and len(item) == 2:      # a map element: [key, value]
+                    out.append((json_atoms(item[0]), json_atoms(item[1])))
+                else:
+                    out.append((json_atoms(item), None))
+            return out
+    return None
+
+
+def json_atoms(value: Any) -> Atoms:
+    """nft JSON's element value as a tuple of atoms (an interval as its first address)."""
+    if isinstance(value, dict) and "elem" in value:
+        value = value["elem"].get("val")
+    if isinstance(value, dict) and "concat" in value:
+        return tuple(a for part in value["concat"] for a in json_atoms(part))
+    if isinstance(value, dict) and "prefix" in value:
+        return (value["prefix"]["addr"],)
+    if isinstance(value, dict) and "range" in value:
+        return (value["range"][0],)
+    return (value,)
+
+
+def chain_rules(family: str, table: str, chain: str) -> list[dict[str, Any]] | None:
+    """``handle`` (and ``comment``) of each rule of one chain; None when it does not exist."""
+    answer = _ask("chain_rules", family, table, chain)
+    if answer is not _NO_ANSWER:
+        return answer
+    return rules_from_listing(try_list_json(f"chain {family} {table} {chain}"))
+
+
+def rules_from_listing(listing: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """:func:`chain_rules` out of a JSON listing of the chain."""
+    if listing is None:
+        return None
+    return [{k: r["rule"][k] for k in ("handle", "comment") if k in r["rule"]} for r in listing if "rule" in r]
 
 
 # -- /proc helpers the firewall needs (kernel I/O, so they live in the kernel layer) ----
@@ -299,9 +488,11 @@ def write_sysctl(name: str, value: str) -> bool:
 
 
 def _hex_ip(text: str) -> str:
-    raw = bytes.fromhex(text)
+    import ipaddress
+
+    packed = bytes.fromhex(text)
     # /proc/net prints each 32-bit word in host (little-endian) byte order
-    fixed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    fixed = b"".join(packed[i:i + 4][::-1] for i in range(0, len(packed), 4))
     addr = ipaddress.ip_address(fixed)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         return str(addr.ipv4_mapped)

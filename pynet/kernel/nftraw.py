@@ -20,16 +20,19 @@ edited, missing or older skeleton differs, and the whole script goes to libnftab
 from __future__ import annotations
 
 import os
-import re
 import struct
-from pathlib import Path
-from typing import Any
 
 from pynet.kernel import nfnetlink as nf
+from pynet.kernel import nftelements as ne
 
-#: lines of an idempotent, declarative prefix: re-applying it changes nothing when in effect
-_DECLARATIVE = re.compile(r"(add (table|set|map|chain|rule)|flush chain) \w+ [\w.-]+\b")
-_ADD_CHAIN = re.compile(r"add chain (\w+) ([\w.-]+) ([\w.-]+)")
+TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
+#: the lines of an idempotent, declarative prefix: re-applying it changes nothing when in effect
+_DECLARATIVE = ("add table ", "add set ", "add map ", "add chain ", "add rule ", "flush chain ")
 _CACHE_ENTRIES = 4
 
 
@@ -37,14 +40,19 @@ def split_prefix(script: str) -> tuple[str, str]:
     """(leading declarative lines, the rest) of ``script``."""
     lines = script.splitlines(keepends=True)
     i = 0
-    while i < len(lines) and (not lines[i].strip() or _DECLARATIVE.match(lines[i])):
+    while i < len(lines) and (not lines[i].strip() or lines[i].startswith(_DECLARATIVE)):
         i += 1
     return "".join(lines[:i]), "".join(lines[i:])
 
 
 def declared_chains(prefix: str) -> list[tuple[str, str, str]]:
     """(family, table, chain) of every ``add chain`` in ``prefix``, in order."""
-    return [m.groups() for m in map(_ADD_CHAIN.match, prefix.splitlines()) if m]  # type: ignore[misc]
+    out = []
+    for line in prefix.splitlines():
+        words = line.split(" ", 5)
+        if words[:2] == ["add", "chain"] and len(words) >= 5:
+            out.append((words[2], words[3], words[4]))
+    return out
 
 
 def _blob(*parts: bytes) -> bytes:
@@ -61,13 +69,18 @@ def _unblob(data: bytes) -> list[bytes]:
 
 
 class Raw:
-    """A raw nf_tables session of one process in one network namespace."""
+    """A raw nf_tables session of one process in one network namespace.
 
-    def __init__(self, sock: Any, cache: Path | None = None) -> None:
-        self.nl = nf.Nfnl(sock)
+    ``opener`` makes a NETLINK_NETFILTER socket in that namespace: one for the session,
+    and a throwaway one per bounded read (a dump abandoned half way must not stay on the
+    session's socket, and a fresh socket's first dump message is small: ~4 KiB).
+    """
+
+    def __init__(self, opener: Callable[[], Any], cache: Path | None = None, sock: Any = None) -> None:
+        self.opener = opener
+        self.nl = nf.Nfnl(sock if sock is not None else opener())
         self.cache = cache
         self.sets: dict[tuple[str, str, str], nf.SetInfo] = {}
-        self.broken = False          # a dump was left half read: the owner must drop us
 
     def close(self) -> None:
         self.nl.close()
@@ -80,19 +93,19 @@ class Raw:
     def run(self, script: str) -> bool:
         """Apply ``script`` as one transaction if it can go raw; False: use libnftables."""
         prefix, rest = split_prefix(script)
-        lines = nf.parse_script(rest)
+        lines = ne.parse_script(rest)
         if lines is None or (prefix and not self.in_effect(prefix)):
             return False
         try:
             self.nl.batch(self._messages(lines))
-        except (nf.Unencodable, nf.NfnlError):
+        except (ne.Unencodable, nf.NfnlError):
             self.forget()
             return False
         return True
 
-    def _messages(self, lines: list[nf.Line]) -> list[nf.Msg]:
+    def _messages(self, lines: list[ne.Line]) -> list[nf.Msg]:
         self._learn({(f, t, s) for op, f, t, s, _body in lines if op in ("add", "delete")})
-        return nf.batch_messages(lines, self.sets)
+        return ne.batch_messages(lines, self.sets)
 
     def _learn(self, keys: set[tuple[str, str, str]]) -> None:
         """Fetch the kernel's description of the sets in ``keys`` not known yet (one round trip)."""
@@ -157,11 +170,15 @@ class Raw:
         return dict(zip(data[0::2], data[1::2]))
 
     # -- questions ---------------------------------------------------------------------------
-    def _dump(self, mtype: int, body: bytes, enough: Any = None) -> list[bytes]:
-        out, complete = self.nl.dump(mtype, body, enough)
-        if not complete:
-            self.broken = True
-        return out
+    def _dump(self, mtype: int, body: bytes) -> list[bytes]:
+        return self.nl.dump(mtype, body)[0]
+
+    def _bounded_dump(self, mtype: int, body: bytes, enough: Callable[[bytes], bool]) -> None:
+        nl = nf.Nfnl.bounded(self.opener())
+        try:
+            nl.dump(mtype, body, enough)
+        finally:
+            nl.close()
 
     def table_exists(self, family: str, name: str) -> bool:
         (answer,) = self.nl.request([nf.msg_get_table(family, name)])
@@ -184,22 +201,27 @@ class Raw:
             raise answer
         return [nf.parse_rule(p) for p in self._dump(nf.NFT_MSG_GETRULE, nf.rules_body(family, table, chain))]
 
-    def elements(self, family: str, table: str, name: str, limit: int | None = None) -> list[nf.Element] | None:
+    def elements(self, family: str, table: str, name: str, limit: int | None = None) -> list[ne.Element] | None:
         """Elements of a set or map (interval ends left out); None when it does not exist.
 
         With ``limit``, reading stops once that many elements are in: the kernel then
-        walks the set no further than one netlink message, whatever the set's size.
+        walks the set no further than one small netlink message, whatever its size.
         """
         key = (family, table, name)
         self._learn({key})
         info = self.sets.get(key)
         if info is None:
             return None
-        found: list[nf.Element] = []
+        found: list[ne.Element] = []
 
         def enough(payload: bytes) -> bool:
-            found.extend(e for e in nf.parse_elements(info, payload) if not e.interval_end)
+            found.extend(ne.parse_elements(info, payload, None if limit is None else limit - len(found)))
             return limit is not None and len(found) >= limit
 
-        self._dump(nf.NFT_MSG_GETSETELEM, nf.elements_body(family, table, name), enough)
+        body = nf.elements_body(family, table, name)
+        if limit is None:
+            for payload in self._dump(nf.NFT_MSG_GETSETELEM, body):
+                enough(payload)
+        else:
+            self._bounded_dump(nf.NFT_MSG_GETSETELEM, body, enough)
         return found

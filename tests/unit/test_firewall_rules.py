@@ -61,6 +61,12 @@ class FakeNft:
     def table_exists(self, family: str, name: str) -> bool:
         return f"table {family} {name}" in self.tables
 
+    def elements(self, family: str, table: str, name: str, limit: int | None = None) -> Any:
+        return nft.elements_from_listing(self.tables.get(f"table {family} {table}"), name)
+
+    def chain_rules(self, family: str, table: str, chain: str) -> Any:
+        return nft.rules_from_listing(self.tables.get(f"chain {family} {table} {chain}"))
+
     def write_sysctl(self, name: str, value: str) -> bool:
         changed = self.sysctls.get(name) != value
         self.sysctls[name] = value
@@ -73,6 +79,8 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeNft:
     monkeypatch.setattr(nft, "run", f.run)
     monkeypatch.setattr(nft, "try_list_json", f.try_list_json)
     monkeypatch.setattr(nft, "table_exists", f.table_exists)
+    monkeypatch.setattr(nft, "elements", f.elements)
+    monkeypatch.setattr(nft, "chain_rules", f.chain_rules)
     monkeypatch.setattr(nft, "chains", lambda: f.chain_list)
     monkeypatch.setattr(nft, "read_sysctl", lambda name: f.sysctls.get(name))
     monkeypatch.setattr(nft, "write_sysctl", f.write_sysctl)
