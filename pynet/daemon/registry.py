@@ -107,9 +107,13 @@ class Registry:
         """Re-read these containers and rebuild what their change touches."""
         affected: set[str] = set()
         touched: set[tuple[str, ...]] = set()
+        removed: dict[str, list[Member]] = {}
+        added: dict[str, list[Member]] = {}
         for cid in dict.fromkeys(container_ids):
             for nid in self._joined.pop(cid, ()):
-                self._members.get(nid, {}).pop(cid, None)
+                gone = self._members.get(nid, {}).pop(cid, None)
+                if gone is not None:
+                    removed.setdefault(nid, []).append(gone)
                 affected.add(nid)
             old_plan = self.plans.pop(cid, None)
             if old_plan is not None:
@@ -118,6 +122,7 @@ class Registry:
             plan, members = self._load(cid)
             for nid, member in members.items():
                 self._members.setdefault(nid, {})[cid] = member
+                added.setdefault(nid, []).append(member)
                 affected.add(nid)
             if members:
                 self._joined[cid] = tuple(members)
@@ -126,8 +131,18 @@ class Registry:
                 self._view_users.setdefault(plan.view_key, set()).add(cid)
                 touched.add(plan.view_key)
         for nid in affected:
-            self._rebuild_table(nid)
+            self._update_table(nid, removed.get(nid, []), added.get(nid, []))
         self._rebuild_views(affected, touched)
+
+    def _update_table(self, nid: str, removed: list[Member], added: list[Member]) -> None:
+        """Apply one sync's changes to a network's table: O(changed members), not O(network)."""
+        old = self._tables.get(nid)
+        if old is None or not self._members.get(nid) or len(removed) + len(added) > 64:
+            self._rebuild_table(nid)
+            return
+        new, left, joined = old.changed(removed, added)
+        self._tables[nid] = new
+        self.held.update(left, joined)
 
     def resync(self) -> None:
         """Forget everything and rebuild from the whole state."""

@@ -56,13 +56,13 @@ def _fail(exc: Exception, what: str) -> Exception:
 
 
 # -- namespaces ----------------------------------------------------------------------
-def netns_create(path: str) -> None:
+def netns_create(path: str, *, ipv6: bool = True) -> None:
     """Create a network namespace bind-mounted at ``path`` (its dir becomes a mount point).
 
     No fork: this thread unshares, binds and switches back (``rtnl.netns_create``).
     """
     try:
-        rtnl.netns_create(path)
+        rtnl.netns_create(path, ipv6=ipv6)
     except OSError as exc:
         raise _fail(exc, f"failed to create network namespace {path}") from None
 
@@ -234,6 +234,8 @@ def sandbox_interface_up(
     if idx is None:
         raise NotFound(f"interface {ifname} not found in sandbox")
     try:
+        if idx != 1 and any(":" in cidr for cidr in addresses):
+            rtnl.ipv6_enable(netns, ifname)  # sandboxes start with IPv6 off (netns_create)
         rtnl.link_set(1, netns, up=True)  # lo
         for cidr in addresses:
             addr_add(idx, cidr, netns)

@@ -121,16 +121,19 @@ def _dup_stdio(spec: LaunchSpec) -> None:
 
 
 def _enter(spec: LaunchSpec) -> None:
+    # Opened before the mount namespace changes: the file lives in the directory that
+    # the new mount namespace lets go of below.
+    netns_fd = os.open(spec.netns_path, os.O_RDONLY | os.O_CLOEXEC) if spec.netns_path else -1
     flags = ns.CLONE_NEWNS | (ns.CLONE_NEWUTS if spec.new_uts else 0)
     ns.unshare(flags)
     # Our mounts must not propagate back to the host's mount namespace.
     ns.mount("none", "/", None, ns.MS_REC | ns.MS_PRIVATE)
-    if spec.netns_path:
-        fd = os.open(spec.netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    if netns_fd >= 0:
         try:
-            ns.setns(fd, ns.CLONE_NEWNET)
+            ns.setns(netns_fd, ns.CLONE_NEWNET)
         finally:
-            os.close(fd)
+            os.close(netns_fd)
+        _drop_sandbox_mounts(os.path.dirname(spec.netns_path))
         _remount_sys()
     root = spec.rootfs.rstrip("/")
     for target, source in spec.binds.items():
@@ -140,6 +143,18 @@ def _enter(spec: LaunchSpec) -> None:
     if root:
         os.chroot(root)
         os.chdir("/")
+
+
+def _drop_sandbox_mounts(directory: str) -> None:
+    """Let go of the copies of every sandbox's netns mount (this copy of the host's table).
+
+    Otherwise each container's mount namespace holds a copy of every other sandbox's
+    bind mount: O(n²) mounts in the kernel with n containers, and a slower teardown.
+    """
+    try:
+        ns.umount(directory, ns.MNT_DETACH)
+    except OSError:
+        pass  # not a mount point here: nothing was copied
 
 
 def _remount_sys() -> None:

@@ -488,11 +488,14 @@ def unshare_dir(directory: str) -> None:
         pass
 
 
-def netns_create(path: str) -> None:
+def netns_create(path: str, *, ipv6: bool = True) -> None:
     """A new network namespace bind-mounted at ``path``; this process stays where it is.
 
     The calling thread unshares a fresh namespace, binds it onto ``path`` and switches
-    back; the netlink socket made while inside is cached for ``path``.
+    back; the netlink socket made while inside is cached for ``path``. With
+    ``ipv6=False`` IPv6 starts disabled on every interface of the namespace (lo and any
+    link born or moved there), as in a Docker container on IPv4-only networks:
+    :func:`ipv6_enable` turns it on for one interface that gets an IPv6 address.
     """
     os.makedirs(os.path.dirname(path), exist_ok=True)
     share_dir(os.path.dirname(path))
@@ -503,6 +506,10 @@ def netns_create(path: str) -> None:
             namespaces.unshare(namespaces.CLONE_NEWNET)
             try:
                 namespaces.mount("/proc/thread-self/ns/net", path, None, MS_BIND)
+                if not ipv6:
+                    # Also quiet: no link-local address, so no MLD/ND multicast from each
+                    # new container flooded to every port of a 1000-port bridge.
+                    _set_ipv6_disabled(("all", "default"), True)
                 inside = Rtnl()
             finally:
                 namespaces.setns(home, namespaces.CLONE_NEWNET)
@@ -513,6 +520,22 @@ def netns_create(path: str) -> None:
         os.close(home)
     drop(path)
     _socks[path] = inside
+
+
+def _set_ipv6_disabled(ifnames: tuple[str, ...], disabled: bool) -> None:
+    """Write ``net.ipv6.conf.<if>.disable_ipv6`` in the calling thread's namespace."""
+    for ifname in ifnames:
+        try:
+            with open(f"/proc/sys/net/ipv6/conf/{ifname}/disable_ipv6", "w") as f:
+                f.write("1" if disabled else "0")
+        except FileNotFoundError:
+            pass  # a kernel without IPv6: nothing to switch
+
+
+def ipv6_enable(netns: str, ifname: str) -> None:
+    """Turn IPv6 on for ``ifname`` (and lo, for ::1) inside the namespace at ``netns``."""
+    with namespaces.entered_netns(netns):
+        _set_ipv6_disabled(("lo", ifname), False)
 
 
 def netns_delete(path: str) -> None:

@@ -290,10 +290,14 @@ class Transaction:
     def _indexes(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
         for kind in NAMED_KINDS:
-            keys = [k for k in [*self.puts, *self.deletes] if k.startswith(kind + "/")]
+            current = self.store.names(kind)
+            # A put that keeps its name (status, pid...) leaves the index as it is: no rewrite.
+            keys = [k for k in [*self.puts, *self.deletes] if k.startswith(kind + "/")
+                    and not (k in self.puts and self.puts[k].get("name")
+                             and current.get(self.puts[k]["name"]) == k.split("/", 1)[1])]
             if not keys:
                 continue
-            index = dict(self.store.names(kind))
+            index = dict(current)
             for key in keys:
                 obj_id = key.split("/", 1)[1]
                 for name, known in list(index.items()):

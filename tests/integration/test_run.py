@@ -243,6 +243,25 @@ def test_network_none_has_only_lo(host: Host) -> None:
     host.pynet("rm", "-f", "quiet")
 
 
+def test_ipv6_only_where_the_network_has_it(host: Host) -> None:
+    """As Docker: no inet6 at all (not even ::1) on IPv4-only networks; dual stack gets it."""
+    host.pynet("network", "create", "--subnet", "10.61.0.0/24", "v4only")
+    host.pynet("network", "create", "--ipv6", "--subnet", "10.62.0.0/24", "--subnet", "fd62::/64", "dual")
+    out = json.loads(host.pynet("run", "--rm", "--network", "v4only", "ip", "-j", "addr").stdout)
+    assert {a["family"] for link in out for a in link["addr_info"]} == {"inet"}
+    run_d(host, "--name", "both", "--network", "dual", "sleep", "300")
+    links = {link["ifname"]: link for link in json.loads(host.in_container("both", "ip", "-j", "addr").stdout)}
+    assert {a["local"] for a in links["lo"]["addr_info"]} == {"127.0.0.1", "::1"}
+    assert "fd62::2" in {a["local"] for a in links["eth0"]["addr_info"]}
+    # a v4-only network joined later stays v4-only; the dual-stack interface keeps its IPv6
+    host.pynet("network", "connect", "v4only", "both")
+    links = {link["ifname"]: link for link in json.loads(host.in_container("both", "ip", "-j", "addr").stdout)}
+    assert {a["family"] for a in links["eth1"]["addr_info"]} == {"inet"}
+    assert "fd62::2" in {a["local"] for a in links["eth0"]["addr_info"]}
+    host.pynet("rm", "-f", "both")
+    host.pynet("network", "rm", "v4only", "dual")
+
+
 def test_network_host_sees_the_host_links(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")     # a bridge to see
     out = host.pynet("run", "--rm", "--network", "host", "ip", "-j", "link").stdout
