@@ -104,10 +104,15 @@ class NetworkService:
             pool.show_gateway = bool(pool.gateway)
         used = self._used_subnets()
         ipam.check_overlap(pools, used)
-        used += hostinfo.host_subnets()
-        if not any(not p.is_ipv6 for p in pools):
+        need_v4 = not any(not p.is_ipv6 for p in pools)
+        need_v6 = req.enable_ipv6 and not any(p.is_ipv6 for p in pools)
+        if need_v4 or need_v6:
+            # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
+            # costs O(routes), so `--subnet` creates skip it.
+            used += hostinfo.host_subnets()
+        if need_v4:
             pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
-        if req.enable_ipv6 and not any(p.is_ipv6 for p in pools):
+        if need_v6:
             pools.append(IPAMPool(subnet=ipam.choose_subnet(used, v6=True)))
         if not req.enable_ipv6 and any(p.is_ipv6 for p in pools):
             raise InvalidArgument("IPv6 subnet given without --ipv6: add --ipv6 to enable IPv6 on this network")

@@ -83,7 +83,7 @@ class BridgeDriver(Driver):
         host_if = ep.driver_data["host_ifname"]
         mtu = int(net.driver_data.get("mtu") or 1500)
         undo.add({"kind": "link", "name": host_if})
-        netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=mtu, peer_mac=ep.mac)
+        netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=mtu, peer_mac=ep.mac, host_ipv6=False)
         fault("veth_add")
         # Hairpin lets a container reach its own published port through the host address.
         netlink.link_attach(host_if, bridge_name(net), hairpin=True)

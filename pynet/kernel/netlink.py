@@ -191,10 +191,17 @@ def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
         raise _fail(exc, f"failed to add address {cidr}") from None
 
 
-def veth_create(host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "") -> None:
-    """A veth pair whose peer is born inside ``peer_netns`` as ``peer_name``."""
+def veth_create(host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "",
+                host_ipv6: bool = True) -> None:
+    """A veth pair whose peer is born inside ``peer_netns`` as ``peer_name``.
+
+    ``host_ipv6=False``: no IPv6 on the host end (a bridge port needs no address of its own;
+    without one it sends no DAD/MLD/RS, which the bridge would flood to every port).
+    """
     try:
         rtnl.veth_add(host_name, peer_name, peer_netns, mtu=mtu, peer_mac=peer_mac)
+        if not host_ipv6:
+            rtnl.ipv6_disable_here(host_name)  # still down: nothing was sent yet
     except Exception as exc:  # noqa: BLE001 - bad MAC too
         raise _fail(exc, f"failed to create veth pair {host_name}") from None
 

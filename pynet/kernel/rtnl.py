@@ -532,6 +532,11 @@ def _set_ipv6_disabled(ifnames: tuple[str, ...], disabled: bool) -> None:
             pass  # a kernel without IPv6: nothing to switch
 
 
+def ipv6_disable_here(ifname: str) -> None:
+    """Turn IPv6 off for ``ifname`` in this namespace (no link-local address, no DAD/MLD)."""
+    _set_ipv6_disabled((ifname,), True)
+
+
 def ipv6_enable(netns: str, ifname: str) -> None:
     """Turn IPv6 on for ``ifname`` (and lo, for ::1) inside the namespace at ``netns``."""
     with namespaces.entered_netns(netns):
