@@ -54,7 +54,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
     items = []
     for net in nets:
         filter_item = views.network_filter_item(net)
-        filter_item["containers"] = len(repo.ipam_state(net.id).get("endpoints") or {})
+        filter_item["containers"] = repo.member_count(net.id)
         if not formatting.match_network_filters(filter_item, parsed):
             continue
         item = views.network_ls_item(net)

@@ -254,7 +254,7 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
         _copy_in(repo, rec, peers.get(rec["id"], []))
     for net in _global_networks(repo):
         if net.id not in remote:
-            if repo.ipam_state(net.id).get("endpoints"):
+            if repo.member_count(net.id):
                 NOTICES.append(f"WARNING: network {net.name} was removed from the cluster but "
                                "containers on this node still use it")
                 continue
@@ -291,7 +291,7 @@ def _copy_in(repo: Repo, rec: dict[str, Any], peers: list[dict[str, str]]) -> No
     if peers:
         net.driver_data["peers"] = peers
     if local is None:
-        repo.put_ipam_state(net.id, {"space": None, "endpoints": {}})
+        repo.init_ipam(net.id)
     if local is None or to_dict(local) != to_dict(net):
         repo.put_network(net)
 

@@ -99,7 +99,7 @@ class Controller(HostAdmin, ProcessControl):
             if "bridge" not in repo.network_names():
                 for net in netsvc.builtin_networks(hostinfo.host_subnets()):
                     repo.put_network(net)
-                    repo.put_ipam_state(net.id, {"space": None, "endpoints": {}})
+                    repo.init_ipam(net.id)
             if not marker.exists():
                 self._restore(repo)
         marker.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ class Controller(HostAdmin, ProcessControl):
                 svc.mark_exited(c, 255)
                 repo.put_container(c)
         for net in repo.networks():
-            if net.driver == "bridge" and (not net.builtin or repo.ipam_state(net.id).get("endpoints")):
+            if net.driver == "bridge" and (not net.builtin or repo.member_count(net.id)):
                 with contextlib.suppress(PynetError):
                     get_driver(net.driver).restore_network(net)
 

@@ -41,15 +41,15 @@ class EndpointService:
     def attach(self, c: Container, net: Network, req: AttachRequest) -> Endpoint:
         self._validate(c, net, req)
         driver = get_driver(net.driver)
-        state = self.repo.ipam_state(net.id)
-        self._check_capacity(net, state)
+        count = self.repo.member_count(net.id)
+        self._check_capacity(net, count)
         ep = Endpoint(
             id=new_id(), network_id=net.id, container_id=c.id, name=c.name,
             ifname=_next_ifname(self.repo, c), aliases=list(req.aliases),
             driver_opts=req.driver_opts,
             ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
         )
-        space = ipam.AddressSpace.from_dict(state.get("space"), net.ipam_config)
+        space = ipam.AddressSpace.from_dict(self.repo.ipam_space(net.id), net.ipam_config)
         if isinstance(driver, AddressAllocator):
             self.undo.add({"kind": "driver", "driver": net.driver, "what": "addresses",
                            "network_id": net.id, "endpoint_id": ep.id})
@@ -66,10 +66,8 @@ class EndpointService:
         sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id,
                               default_gateway=_is_gateway_endpoint(self.repo, c, net))
         driver.join(net, ep, sandbox, self.undo)
-        state = dict(state)
-        state["space"] = space.to_dict()
-        state["endpoints"] = {**state.get("endpoints", {}), ep.id: c.id}
-        self.repo.put_ipam_state(net.id, state)
+        self.repo.put_ipam_space(net.id, space.to_compact(), count + 1)
+        self.repo.put_member(net.id, ep.id, c.id, [a for a in (ep.ipv4, ep.ipv6) if a])
         self.repo.put_endpoint(ep)
         c.endpoints[net.id] = ep.id
         return ep
@@ -91,8 +89,8 @@ class EndpointService:
         if req.ipv6 and not any(p.user_configured and p.is_ipv6 for p in net.ipam_config):
             raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
 
-    def _check_capacity(self, net: Network, state: dict) -> None:
-        if net.driver == "bridge" and len(state.get("endpoints", {})) >= opt.BRIDGE_MAX_PORTS:
+    def _check_capacity(self, net: Network, count: int) -> None:
+        if net.driver == "bridge" and count >= opt.BRIDGE_MAX_PORTS:
             dev = net.driver_data.get("bridge", "")
             raise Unavailable(
                 f"network {net.name} is full: Linux bridge {dev} holds at most "
@@ -129,12 +127,14 @@ class EndpointService:
     def _release(self, net: Network, ep_id: str | None) -> None:
         if not ep_id:
             return
-        state = dict(self.repo.ipam_state(net.id))
-        space = ipam.AddressSpace.from_dict(state.get("space"), net.ipam_config)
-        space.release_owner(ep_id)
-        state["space"] = space.to_dict()
-        state["endpoints"] = {k: v for k, v in state.get("endpoints", {}).items() if k != ep_id}
-        self.repo.put_ipam_state(net.id, state)
+        member = self.repo.member(net.id, ep_id)
+        if member is None:
+            return  # released already (idempotent teardown)
+        space = ipam.AddressSpace.from_dict(self.repo.ipam_space(net.id), net.ipam_config)
+        for address in member.get("addresses", []):
+            space.release_address(address)
+        self.repo.put_ipam_space(net.id, space.to_compact(), max(0, self.repo.member_count(net.id) - 1))
+        self.repo.delete_member(net.id, ep_id)
 
 
 def _allocate(space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, preferred: str,

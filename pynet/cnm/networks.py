@@ -85,7 +85,7 @@ class NetworkService:
         self._check_bridge_unique(net)
         driver.create_network(net, self.undo)
         self.repo.put_network(net)
-        self.repo.put_ipam_state(net.id, {"space": None, "endpoints": {}})
+        self.repo.init_ipam(net.id)
         return net
 
     def _check_name(self, name: str) -> None:
@@ -139,7 +139,7 @@ class NetworkService:
             raise NotFound(f"No such network: {ref}", prefix="Error: ")
         if net.builtin:
             raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
-        if self.repo.ipam_state(net.id).get("endpoints"):
+        if self.repo.member_count(net.id):
             raise Forbidden(
                 f"error while removing network: network {net.name} id {net.id} has active endpoints")
         get_driver(net.driver).delete_network(net)
@@ -149,7 +149,7 @@ class NetworkService:
         return net
 
     def in_use(self, net: Network) -> bool:
-        if self.repo.ipam_state(net.id).get("endpoints"):
+        if self.repo.member_count(net.id):
             return True
         check = getattr(get_driver(net.driver), "in_use", None)  # overlay: endpoints on other hosts
         return bool(check and check(net))

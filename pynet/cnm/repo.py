@@ -114,6 +114,8 @@ class Repo:
         assert self.txn is not None
         self.txn.delete("networks", obj_id)
         self.txn.delete("ipam", obj_id)
+        for ep_id in self._member_ids(obj_id):  # none when removed normally: Forbidden first
+            self.txn.delete("members", f"{obj_id}/{ep_id}")
         summaries = dict(self.network_summaries())
         summaries.pop(obj_id, None)
         self._put_summaries(summaries)
@@ -132,14 +134,88 @@ class Repo:
         self.txn.put("meta", _SUMMARY, {"networks": summaries})
 
     # -- IPAM and membership of one network --------------------------------------------
-    def ipam_state(self, network_id: str) -> dict[str, Any]:
-        """``{"space": <AddressSpace dict>, "endpoints": {endpoint_id: container_id}}``."""
+    # ipam/<net>.json holds the allocator (compact runs) and the member count; one small
+    # members/<net>/<endpoint>.json per endpoint holds who it is and what it got. So `run`
+    # and `rm` read and write a few hundred bytes however full the network is.
+    def _ipam_head(self, network_id: str) -> dict[str, Any]:
         raw = self._raw("ipam", network_id)
-        return raw if raw is not None else {"space": None, "endpoints": {}}
+        if raw is None:
+            return {"space": None, "count": 0}
+        if "endpoints" in raw:  # written by an older pynet: one file with every member
+            return self._upgrade_ipam(network_id, raw)
+        return raw
 
-    def put_ipam_state(self, network_id: str, data: dict[str, Any]) -> None:
+    def _upgrade_ipam(self, network_id: str, raw: dict[str, Any]) -> dict[str, Any]:
+        """An old single-file IPAM state as head + members (stored when writing)."""
+        members = self._v1_members(raw)
+        head = {"space": raw.get("space"), "count": len(members)}
+        if self.txn is not None:
+            for ep_id, member in members.items():
+                self.txn.put("members", f"{network_id}/{ep_id}", member)
+            self.txn.put("ipam", network_id, head)
+        return head
+
+    @staticmethod
+    def _v1_members(raw: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        owned: dict[str, list[str]] = {}
+        for entry in ((raw.get("space") or {}).get("pools") or {}).values():
+            for addr, owner in (entry.get("allocated") or {}).items():
+                owned.setdefault(owner, []).append(addr)
+        return {ep: {"container": cid, "addresses": owned.get(ep, [])}
+                for ep, cid in (raw.get("endpoints") or {}).items()}
+
+    def ipam_space(self, network_id: str) -> dict[str, Any] | None:
+        """The network's ``AddressSpace`` state (None: nothing allocated yet)."""
+        return self._ipam_head(network_id).get("space")
+
+    def member_count(self, network_id: str) -> int:
+        """How many endpoints the network has (one small read, whatever the size)."""
+        return int(self._ipam_head(network_id).get("count") or 0)
+
+    def init_ipam(self, network_id: str) -> None:
+        """A new network: nothing allocated, no members."""
         assert self.txn is not None
-        self.txn.put("ipam", network_id, data)
+        self.txn.put("ipam", network_id, {"space": None, "count": 0})
+
+    def put_ipam_space(self, network_id: str, space: dict[str, Any] | None, count: int) -> None:
+        assert self.txn is not None
+        self.txn.put("ipam", network_id, {"space": space, "count": count})
+
+    def member(self, network_id: str, endpoint_id: str) -> dict[str, Any] | None:
+        """``{"container": id, "addresses": [...]}`` of one endpoint of the network."""
+        self._ipam_head(network_id)  # an old single file: its members first
+        raw = self._raw("ipam", network_id)
+        if raw is not None and "endpoints" in raw:  # read-only view of an old file
+            return self._v1_members(raw).get(endpoint_id)
+        return self._raw("members", f"{network_id}/{endpoint_id}")
+
+    def members(self, network_id: str) -> dict[str, str]:
+        """``{endpoint_id: container_id}`` of every member (reads one file per member)."""
+        raw = self._raw("ipam", network_id)
+        if raw is not None and "endpoints" in raw:
+            return dict(raw["endpoints"])
+        out = {}
+        for ep_id in self._member_ids(network_id):
+            rec = self._raw("members", f"{network_id}/{ep_id}")
+            if rec is not None:
+                out[ep_id] = str(rec.get("container", ""))
+        return out
+
+    def _member_ids(self, network_id: str) -> list[str]:
+        ids = set(self.store.ids(f"members/{network_id}"))
+        if self.txn is not None:
+            prefix = f"members/{network_id}/"
+            ids -= {k[len(prefix):] for k in self.txn.deletes if k.startswith(prefix)}
+            ids |= {k[len(prefix):] for k in self.txn.puts if k.startswith(prefix)}
+        return sorted(ids)
+
+    def put_member(self, network_id: str, endpoint_id: str, container_id: str, addresses: list[str]) -> None:
+        assert self.txn is not None
+        self.txn.put("members", f"{network_id}/{endpoint_id}", {"container": container_id, "addresses": addresses})
+
+    def delete_member(self, network_id: str, endpoint_id: str) -> None:
+        assert self.txn is not None
+        self.txn.delete("members", f"{network_id}/{endpoint_id}")
 
     # -- endpoints -------------------------------------------------------------------
     def endpoint(self, obj_id: str) -> Endpoint | None:
@@ -153,8 +229,7 @@ class Repo:
         self.txn.delete("endpoints", obj_id)
 
     def network_endpoints(self, network_id: str) -> list[Endpoint]:
-        ids = self.ipam_state(network_id).get("endpoints", {})
-        out = [self.endpoint(i) for i in ids]
+        out = [self.endpoint(i) for i in self.members(network_id)]
         return [e for e in out if e is not None]
 
     # -- containers ------------------------------------------------------------------

@@ -226,8 +226,12 @@ class Store:
             touched.add(kind)
         for key in commit.get("deletes", []):
             kind, obj_id = key.split("/", 1)
+            path = self.path(kind, obj_id)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path(kind, obj_id))
+                os.unlink(path)
+            if "/" in obj_id:  # members/<net>/<ep>: the last one takes its directory along
+                with contextlib.suppress(OSError):
+                    os.rmdir(path.parent)
             touched.add(kind)
         for kind, index in commit.get("indexes", {}).items():
             atomic_write(self.root / kind / _INDEX, index)

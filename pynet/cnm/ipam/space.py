@@ -1,7 +1,10 @@
 """``AddressSpace``: the per-network address allocator, and ``PoolExhausted``.
 
 libnetwork's bitmask, as a dict of allocated addresses plus a round-robin ``last`` pointer
-(like netavark), JSON-serialisable.
+(like netavark), JSON-serialisable. Two forms: ``to_dict`` keeps each address's owner
+(version 1); ``to_compact`` (version 2, what the state store keeps) keeps only runs of
+allocated addresses, so a network's IPAM file stays a few hundred bytes with 1000
+containers — owners live in the per-endpoint membership records instead.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pynet.cnm.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2          # the newest form this pynet reads (1: owners; 2: compact runs)
 
 
 class PoolExhausted(Unavailable):
@@ -96,10 +99,14 @@ class AddressSpace:
         if data is None:
             return space
         try:
-            if int(data.get("version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+            version = int(data.get("version", 1))
+            if version > SCHEMA_VERSION:
                 raise StateCorrupt(f"IPAM state version {data['version']} is newer than this pynet")
             for key, entry in data.get("pools", {}).items():
-                space._load_pool(key, entry)
+                if version >= 2:
+                    space._load_runs(key, entry)
+                else:
+                    space._load_pool(key, entry)
         except (AttributeError, TypeError, ValueError, KeyError, InvalidArgument) as err:
             raise StateCorrupt(f"corrupt IPAM state: {err}") from None
         return space
@@ -115,15 +122,40 @@ class AddressSpace:
         last = entry.get("last")
         state.last = int(ipaddress.ip_address(last)) if last else None
 
+    def _load_runs(self, key: str, entry: dict[str, Any]) -> None:
+        state = self._state_for(key)
+        low, high = int(state.net.network_address), int(state.net.broadcast_address)
+        for first, last in entry.get("runs", []):
+            a, b = state.parse(first), state.parse(last)
+            if not low <= a <= b <= high:
+                raise ValueError(f"{first}-{last} is not a run in {key}")
+            state.allocated.update(dict.fromkeys(range(a, b + 1), ""))
+        last = entry.get("last")
+        state.last = int(ipaddress.ip_address(last)) if last else None
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready state (addresses sorted, so files diff nicely)."""
+        """JSON-ready state with every address's owner (version 1; addresses sorted)."""
         pools = {}
         for key, st in self._pools.items():
             pools[key] = {
                 "allocated": {st.addr(i): st.allocated[i] for i in sorted(st.allocated)},
                 "last": st.addr(st.last) if st.last is not None else None,
             }
-        return {"version": SCHEMA_VERSION, "pools": pools}
+        return {"version": 1, "pools": pools}
+
+    def to_compact(self) -> dict[str, Any]:
+        """JSON-ready state as runs of allocated addresses (version 2; no owners).
+
+        Its size follows the number of gaps, not of addresses: sequential allocation
+        keeps a 1000-container network's state to a run or a few.
+        """
+        pools = {}
+        for key, st in self._pools.items():
+            pools[key] = {
+                "runs": [[st.addr(a), st.addr(b)] for a, b in _runs(sorted(st.allocated))],
+                "last": st.addr(st.last) if st.last is not None else None,
+            }
+        return {"version": 2, "pools": pools}
 
     def _state_for(self, key: str) -> _PoolState:
         net = _network(key)
@@ -209,6 +241,16 @@ class AddressSpace:
             return
         state.allocated.pop(int(ip), None)
 
+    def release_address(self, address: str) -> None:
+        """Free ``address`` ('a.b.c.d' or with a prefix) in whichever pool holds it."""
+        ip = _parse_host(address.partition("/")[0])
+        if ip is None:
+            return
+        for state in self._pools.values():
+            if ip.version == state.net.version and ip in state.net:
+                state.allocated.pop(int(ip), None)
+                return
+
     def release_owner(self, owner: str) -> list[str]:
         """Free every address of ``owner``; returns them (empty when none, idempotent)."""
         freed: list[str] = []
@@ -237,6 +279,17 @@ class AddressSpace:
     def count(self) -> int:
         """Number of allocated addresses (gateway and aux not counted)."""
         return sum(len(st.allocated) for st in self._pools.values())
+
+
+def _runs(values: list[int]) -> list[tuple[int, int]]:
+    """Sorted integers as inclusive (first, last) runs of consecutive values."""
+    out: list[tuple[int, int]] = []
+    for v in values:
+        if out and out[-1][1] == v - 1:
+            out[-1] = (out[-1][0], v)
+        else:
+            out.append((v, v))
+    return out
 
 
 def _not_in_subnets(ip: IPAddr | None, preferred: str) -> InvalidArgument:
