@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 
-from pynet.cli.base import ExitCode, RunFailure, controller, echo, print_notices, reader
+from pynet.cli.base import ExitCode, RunFailure, controller, echo, print_inspect, print_notices, reader
 from pynet.errors import InvalidArgument, LaunchFailed, NotFound, PynetError
 
 
@@ -181,7 +181,6 @@ def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
 # -- inspect -------------------------------------------------------------------------------
 def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> None:
     """Display detailed information on containers (and networks)."""
-    from pynet.cli import formatting
     from pynet.cnm import views
 
     repo = reader()
@@ -196,17 +195,7 @@ def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> N
             found.append(views.network_inspect(net, repo))
         else:
             missing.append(ref)
-    from pynet.cli import gotemplate
-
-    try:
-        echo(formatting.format_inspect(found, fmt), nl=False)
-    except gotemplate.TemplateError as exc:
-        echo(exc.output, nl=False)
-        raise
-    for ref in missing:
-        echo(f"Error: No such object: {ref}", err=True)
-    if missing:
-        raise ExitCode(1)
+    print_inspect(found, fmt, missing, "object")
 
 
 # -- exec ----------------------------------------------------------------------------------

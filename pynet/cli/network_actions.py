@@ -6,7 +6,7 @@ Each function takes exactly the parameters click (or the fast path) parsed, by n
 
 from __future__ import annotations
 
-from pynet.cli.base import ExitCode, controller, echo, print_notices, reader
+from pynet.cli.base import ExitCode, controller, echo, print_inspect, print_notices, reader
 from pynet.errors import InvalidArgument, PynetError
 
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
@@ -67,7 +67,6 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
 
 
 def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
-    from pynet.cli import formatting, gotemplate
     from pynet.cnm import views
 
     repo = reader()
@@ -78,15 +77,7 @@ def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
             missing.append(ref)
         else:
             found.append(views.network_inspect(net, repo))
-    try:
-        echo(formatting.format_inspect(found, fmt), nl=False)
-    except gotemplate.TemplateError as exc:
-        echo(exc.output, nl=False)
-        raise
-    for ref in missing:
-        echo(f"Error: No such network: {ref}", err=True)
-    if missing:
-        raise ExitCode(1)
+    print_inspect(found, fmt, missing, "network")
 
 
 def rm(force: bool, names: tuple[str, ...]) -> None:

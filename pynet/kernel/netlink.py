@@ -125,13 +125,21 @@ def link_exists(name: str, netns: str | None = None) -> bool:
         return False
 
 
-def link_delete(name: str, netns: str | None = None) -> None:
-    """Delete a link; success when it (or its namespace) is already gone."""
+def link_delete(name: str, netns: str | None = None, *, wait_unlisted_only: bool = False) -> None:
+    """Delete a link; success when it (or its namespace) is already gone.
+
+    ``wait_unlisted_only`` (host namespace): return as soon as the kernel has unlisted it and
+    leave its RCU grace periods to a child (``rtnl.link_delete_unlisted``): for bridges,
+    whose deletion otherwise blocks for ~30-45 ms.
+    """
     idx = _index_if_present(name, netns)
     if idx is None:
         return
     try:
-        rtnl.link_delete(idx, netns)
+        if wait_unlisted_only and netns is None:
+            rtnl.link_delete_unlisted(idx, name)
+        else:
+            rtnl.link_delete(idx, netns)
     except OSError as exc:
         if exc.errno in (errno.ENODEV, errno.ENOENT):
             return
@@ -139,19 +147,8 @@ def link_delete(name: str, netns: str | None = None) -> None:
 
 
 def bridge_delete(name: str) -> None:
-    """Delete a bridge of this namespace; returns as soon as it is unlisted (see rtnl).
-
-    Success when it is already gone.
-    """
-    idx = _index_if_present(name, None)
-    if idx is None:
-        return
-    try:
-        rtnl.link_delete_unlisted(idx, name)
-    except OSError as exc:
-        if exc.errno in (errno.ENODEV, errno.ENOENT):
-            return
-        raise _fail(exc, f"failed to delete link {name}") from None
+    """Delete a bridge of this namespace; returns as soon as it is unlisted (see rtnl)."""
+    link_delete(name, wait_unlisted_only=True)
 
 
 def uplink_mtu(default: int = 1500) -> int:
