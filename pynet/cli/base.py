@@ -37,6 +37,8 @@ class ExitCode(Exception):
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     """Print one message (click.echo's contract for text: stdout, or stderr with ``err``)."""
+    if err:
+        sys.stdout.flush()  # keep the order of the two streams when they share a pipe (2>&1)
     stream = sys.stderr if err else sys.stdout
     stream.write(text + "\n" if nl else text)
     if err:

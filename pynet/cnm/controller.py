@@ -216,8 +216,8 @@ class Controller(HostAdmin, ProcessControl):
     def record_started(self, c: Container, pid: int, supervisor_pid: int) -> None:
         with self.mutation() as (repo, _undo):
             current = repo.container(c.id)
-            if current is None:
-                return
+            if current is None or current.status == "exited":
+                return  # it exited already and its supervisor recorded that first: keep it
             current.status, current.pid = "running", pid
             current.supervisor_pid = supervisor_pid
             current.started_at = now_rfc3339()

@@ -98,12 +98,25 @@ def _child(spec: LaunchSpec, report_fd: int) -> None:
             os.chdir(spec.workdir)
         stage = "exec"
         path = _which(spec.argv[0], spec.env.get("PATH", os.defpath))
+        _default_signals()
         os.execve(path, spec.argv, spec.env)
     except OSError as exc:
         _report(report_fd, stage, exc.errno or errno.EIO)
     except BaseException:  # noqa: BLE001 - the child must never return into pynet
         _report(report_fd, stage, errno.EIO)
     os._exit(EXIT_CANNOT_INVOKE)
+
+
+def _default_signals() -> None:
+    """Ignored signals survive exec: Python ignores SIGPIPE and SIGXFSZ, the supervisor
+    SIGINT and SIGHUP. The container's command starts with every signal at its default
+    (as under Docker), so `kill -s INT`, `stop -s HUP` and broken pipes act on it."""
+    import signal
+
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGPIPE,
+                signal.SIGXFSZ, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
 def _report(fd: int, stage: str, code: int) -> None:

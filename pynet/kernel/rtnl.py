@@ -329,7 +329,7 @@ def link_delete_unlisted(index: int, name: str, timeout: float = 30.0) -> None:
     request behind it (rtnl lock). A refused request (EPERM, EOPNOTSUPP...) comes back
     through a pipe and is raised here, as with :func:`link_delete`.
     """
-    rd, wr = os.pipe()
+    rd, wr = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # the child: detach from everything of the caller, delete, report, leave
         code = 0
@@ -380,7 +380,11 @@ def _await_unlisted(rd: int, index: int, name: str, timeout: float) -> None:
 
 
 def _reap(pid: int) -> None:
-    """Collect the child if it is done; otherwise init collects it after we exit."""
+    """Collect the child if it is done; otherwise init collects it after we exit.
+
+    (Where PID 1 does not reap orphans — a container started without an init — the
+    finished child stays a zombie entry until it does, as detached containers' waiters do.)
+    """
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

@@ -72,6 +72,9 @@ def _supervise(spec: LaunchSpec, report_fd: int, *, container_id: str, log_path:
     os.close(report_fd)
     os.close(log_fd)
     os.close(devnull)
+    # The container keeps the directory it started in; the waiter must not pin it (an
+    # unmount) nor find another pynet there when it runs `python -m pynet _exited`.
+    os.chdir("/")
     os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, str(pid), container_id, container_dir])
 
 

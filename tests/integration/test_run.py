@@ -262,6 +262,21 @@ def test_ipv6_only_where_the_network_has_it(host: Host) -> None:
     host.pynet("network", "rm", "v4only", "dual")
 
 
+def test_signals_reach_the_command_as_under_docker(host: Host) -> None:
+    """No signal pynet ignores is inherited: `kill -s INT` ends `sleep` (Exited (130)),
+    and a writer into a closed pipe dies of SIGPIPE quietly instead of complaining."""
+    run_d(host, "--name", "sig", "--network", "bridge", "sleep", "300")
+    pid = inspect(host, "sig")[0]["State"]["Pid"]
+    status = open(f"/proc/{pid}/status").read()
+    assert "SigIgn:\t0000000000000000" in status
+    host.pynet("kill", "-s", "INT", "sig")
+    wait_for(lambda: inspect(host, "sig")[0]["State"]["Status"] == "exited", timeout=10)
+    assert inspect(host, "sig")[0]["State"]["ExitCode"] == 130
+    out = host.pynet("run", "--rm", "--network", "none", "sh", "-c", "yes | head -1")
+    assert (out.stdout, out.stderr) == ("y\n", "")
+    host.pynet("rm", "sig")
+
+
 def test_network_host_sees_the_host_links(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")     # a bridge to see
     out = host.pynet("run", "--rm", "--network", "host", "ip", "-j", "link").stdout
