@@ -109,13 +109,17 @@ def _child(spec: LaunchSpec, report_fd: int) -> None:
 
 def _default_signals() -> None:
     """Ignored signals survive exec: Python ignores SIGPIPE and SIGXFSZ, the supervisor
-    SIGINT and SIGHUP. The container's command starts with every signal at its default
-    (as under Docker), so `kill -s INT`, `stop -s HUP` and broken pipes act on it."""
+    SIGINT and SIGHUP, a shell's background job SIGINT and SIGQUIT. The container's command
+    starts with every signal at its default (as under Docker), so `kill -s INT`,
+    `stop -s HUP` and broken pipes act on it."""
     import signal
 
-    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGPIPE,
-                signal.SIGXFSZ, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, signal.SIG_DFL)
+    for sig in signal.valid_signals():
+        try:
+            if signal.getsignal(sig) is not signal.SIG_DFL:
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError, TypeError):
+            pass  # SIGKILL, SIGSTOP, the C library's real-time signals: not ours to set
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
