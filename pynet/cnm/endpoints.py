@@ -41,7 +41,8 @@ class EndpointService:
     def attach(self, c: Container, net: Network, req: AttachRequest) -> Endpoint:
         self._validate(c, net, req)
         driver = get_driver(net.driver)
-        count = self.repo.member_count(net.id)
+        head = self.repo.ipam_head(net.id)
+        count = int(head.get("count") or 0)
         self._check_capacity(net, count)
         ep = Endpoint(
             id=new_id(), network_id=net.id, container_id=c.id, name=c.name,
@@ -49,7 +50,7 @@ class EndpointService:
             driver_opts=req.driver_opts,
             ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
         )
-        space = ipam.AddressSpace.from_dict(self.repo.ipam_space(net.id), net.ipam_config)
+        space = ipam.AddressSpace.from_dict(head.get("space"), net.ipam_config)
         if isinstance(driver, AddressAllocator):
             self.undo.add({"kind": "driver", "driver": net.driver, "what": "addresses",
                            "network_id": net.id, "endpoint_id": ep.id})
@@ -130,10 +131,11 @@ class EndpointService:
         member = self.repo.member(net.id, ep_id)
         if member is None:
             return  # released already (idempotent teardown)
-        space = ipam.AddressSpace.from_dict(self.repo.ipam_space(net.id), net.ipam_config)
+        head = self.repo.ipam_head(net.id)
+        space = ipam.AddressSpace.from_dict(head.get("space"), net.ipam_config)
         for address in member.get("addresses", []):
             space.release_address(address)
-        self.repo.put_ipam_space(net.id, space.to_compact(), max(0, self.repo.member_count(net.id) - 1))
+        self.repo.put_ipam_space(net.id, space.to_compact(), max(0, int(head.get("count") or 0) - 1))
         self.repo.delete_member(net.id, ep_id)
 
 

@@ -137,7 +137,8 @@ class Repo:
     # ipam/<net>.json holds the allocator (compact runs) and the member count; one small
     # members/<net>/<endpoint>.json per endpoint holds who it is and what it got. So `run`
     # and `rm` read and write a few hundred bytes however full the network is.
-    def _ipam_head(self, network_id: str) -> dict[str, Any]:
+    def ipam_head(self, network_id: str) -> dict[str, Any]:
+        """``{"space": <AddressSpace compact dict or None>, "count": members}`` in one read."""
         raw = self._raw("ipam", network_id)
         if raw is None:
             return {"space": None, "count": 0}
@@ -166,11 +167,11 @@ class Repo:
 
     def ipam_space(self, network_id: str) -> dict[str, Any] | None:
         """The network's ``AddressSpace`` state (None: nothing allocated yet)."""
-        return self._ipam_head(network_id).get("space")
+        return self.ipam_head(network_id).get("space")
 
     def member_count(self, network_id: str) -> int:
         """How many endpoints the network has (one small read, whatever the size)."""
-        return int(self._ipam_head(network_id).get("count") or 0)
+        return int(self.ipam_head(network_id).get("count") or 0)
 
     def init_ipam(self, network_id: str) -> None:
         """A new network: nothing allocated, no members."""
@@ -183,10 +184,11 @@ class Repo:
 
     def member(self, network_id: str, endpoint_id: str) -> dict[str, Any] | None:
         """``{"container": id, "addresses": [...]}`` of one endpoint of the network."""
-        self._ipam_head(network_id)  # an old single file: its members first
         raw = self._raw("ipam", network_id)
-        if raw is not None and "endpoints" in raw:  # read-only view of an old file
-            return self._v1_members(raw).get(endpoint_id)
+        if raw is not None and "endpoints" in raw:  # an old single file
+            if self.txn is None:
+                return self._v1_members(raw).get(endpoint_id)
+            self._upgrade_ipam(network_id, raw)  # its members become pending records
         return self._raw("members", f"{network_id}/{endpoint_id}")
 
     def members(self, network_id: str) -> dict[str, str]:
