@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +13,7 @@ from harness import Host
 
 pytestmark = pytest.mark.integration
 
-FIREWALL_PRESENT = (Path(__file__).resolve().parents[2] / "pynet" / "drivers" / "firewall.py").exists()
 WORKERS = 16     # concurrent pynet processes (the suite runs on 2 cores)
-
-
-@pytest.fixture
-def host(host: Host) -> Host:
-    """The conftest host; the firewall stays off until pynet.drivers.firewall exists."""
-    if not FIREWALL_PRESENT:
-        host.env["PYNET_FIREWALL"] = "none"
-    return host
 
 
 def _parallel(host: Host, commands: list[list[str]], timeout: float = 120):

@@ -20,16 +20,7 @@ from harness import Host, assert_not_root_netns, mounts_under, run
 
 pytestmark = pytest.mark.integration
 
-FIREWALL_PRESENT = (Path(__file__).resolve().parents[2] / "pynet" / "drivers" / "firewall.py").exists()
 KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)
-
-
-@pytest.fixture
-def host(host: Host) -> Host:
-    """The conftest host; the firewall stays off until pynet.drivers.firewall exists."""
-    if not FIREWALL_PRESENT:
-        host.env["PYNET_FIREWALL"] = "none"
-    return host
 
 
 # -- what a user can observe --------------------------------------------------------------
@@ -193,11 +184,6 @@ def complete_result(before: dict[str, Any], command: str) -> list[dict[str, Any]
     raise AssertionError(command)
 
 
-def _skip_unreachable(point: str) -> None:
-    if point == "nft_apply" and not FIREWALL_PRESENT:
-        pytest.skip("nft_apply is on the firewall path (pynet.drivers.firewall not present)")
-
-
 def _after_failure(host: Host, before: dict[str, Any], command: str) -> None:
     # the next command works: a read-only one, then a mutating one
     assert host.pynet("network", "ls").returncode == 0
@@ -213,7 +199,6 @@ def _after_failure(host: Host, before: dict[str, Any], command: str) -> None:
 
 @pytest.mark.parametrize("command, point", KILL_CASES, ids=[f"{c}@{p}" for c, p in KILL_CASES])
 def test_kill_at_fault_point(host: Host, command: str, point: str) -> None:
-    _skip_unreachable(point)
     setup_world(host, command)
     before = observe(host)
     cp = host.pynet(*COMMANDS[command], check=False, env={"PYNET_FAULT_KILL": point})
@@ -223,7 +208,6 @@ def test_kill_at_fault_point(host: Host, command: str, point: str) -> None:
 
 @pytest.mark.parametrize("command, point", ERROR_CASES, ids=[f"{c}@{p}" for c, p in ERROR_CASES])
 def test_error_at_fault_point(host: Host, command: str, point: str) -> None:
-    _skip_unreachable(point)
     setup_world(host, command)
     before = observe(host)
     cp = host.pynet(*COMMANDS[command], check=False, env={"PYNET_FAULT": point})

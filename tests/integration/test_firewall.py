@@ -266,7 +266,7 @@ class Topo:
         return json.loads(out)["nftables"] if out.strip() else []
 
     def elements(self, set_name: str) -> list[Any]:
-        for obj in self.nft_json(f"table inet pynet"):
+        for obj in self.nft_json("table inet pynet"):
             body = obj.get("set") or obj.get("map")
             if body and body["name"] == set_name:
                 return body.get("elem", [])

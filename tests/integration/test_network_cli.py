@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.integration
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
-FIREWALL_PRESENT = (Path(__file__).resolve().parents[2] / "pynet" / "drivers" / "firewall.py").exists()
-
-
-@pytest.fixture
-def host(host: Host) -> Host:
-    """The conftest host; the firewall stays off until pynet.drivers.firewall exists."""
-    if not FIREWALL_PRESENT:
-        host.env["PYNET_FIREWALL"] = "none"
-    return host
 
 
 # -- Docker 20.10 reference (docker network inspect / ls) ----------------------------------

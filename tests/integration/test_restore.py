@@ -15,15 +15,6 @@ from harness import Host, mounts_under, run, wait_for
 
 pytestmark = pytest.mark.integration
 
-FIREWALL_PRESENT = (Path(__file__).resolve().parents[2] / "pynet" / "drivers" / "firewall.py").exists()
-
-
-@pytest.fixture
-def host(host: Host) -> Host:
-    """The conftest host; the firewall stays off until pynet.drivers.firewall exists."""
-    if not FIREWALL_PRESENT:
-        host.env["PYNET_FIREWALL"] = "none"
-    return host
 
 
 def _ns_inode(path: str) -> int | None:

@@ -17,7 +17,6 @@ from harness import Host, wait_for
 pytestmark = pytest.mark.integration
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-FIREWALL_PRESENT = (Path(__file__).resolve().parents[2] / "pynet" / "drivers" / "firewall.py").exists()
 
 HOSTS_HEADER = (
     "127.0.0.1\tlocalhost\n"
@@ -46,14 +45,6 @@ DOCKER_NETWORK_SETTINGS = {
 DOCKER_STATE = {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
                 "OOMKilled": False, "Dead": False, "Pid": 16823, "ExitCode": 0, "Error": "",
                 "StartedAt": "2026-11-27T21:53:20.74116996Z", "FinishedAt": "0001-01-01T00:00:00Z"}
-
-
-@pytest.fixture
-def host(host: Host) -> Host:
-    """The conftest host; the firewall stays off until pynet.drivers.firewall exists."""
-    if not FIREWALL_PRESENT:
-        host.env["PYNET_FIREWALL"] = "none"
-    return host
 
 
 def shape(value: Any) -> Any:
