@@ -120,8 +120,7 @@ def main() -> None:
     wanted = args.systems.split(",")
     out = args.out or h.RESULTS / "attach.md"
     with h.PynetSandbox("attach") as pn:
-        systems = ([pn.system] if "pynet" in wanted else []) + h.anchor_systems(w for w in wanted if w != "pynet")
-        live = [s for s in systems if s.available]
+        systems, live = h.systems_for(pn, wanted)
         for s in live:
             s.run("network", "create", "--subnet", f"10.{s.octet}.240.0/24", "pb-att")
             s.run("network", "create", "--subnet", f"10.{s.octet}.241.0/24", "pb-att2")

@@ -113,8 +113,7 @@ def main() -> None:
     wanted = args.systems.split(",")
     out = args.out or h.RESULTS / "cli.md"
     with h.PynetSandbox("cli") as pn:
-        systems = ([pn.system] if "pynet" in wanted else []) + h.anchor_systems(w for w in wanted if w != "pynet")
-        live = [s for s in systems if s.available]
+        systems, live = h.systems_for(pn, wanted)
         sections = ["Whole-process wall time of each command; rounds alternate the systems "
                     f"(A B C A B C …), {args.warmup} warm-up rounds, median of {args.runs}. "
                     "Ratios are medians of the per-round ratios pynet ÷ system.",

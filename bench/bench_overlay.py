@@ -31,7 +31,6 @@ this compares pynet with the plain underlay (the VXLAN header alone costs ~3.4%)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -58,19 +57,6 @@ IPERF_OV, IPERF_UL = 5201, 5202
 def med(vals: list[float]) -> float:
     vals = [v for v in vals if v == v]
     return statistics.median(vals) if vals else float("nan")
-
-
-def iperf(prefix: list[str], host: str, port: int, seconds: float) -> float:
-    """Gbit/s received; *prefix* enters the client's namespace."""
-    res = h.run([*prefix, "iperf3", "-c", host, "-p", str(port), "-t", f"{seconds:g}", "-J",
-                 "--connect-timeout", "3000"], timeout=seconds + 30, check=False)
-    try:
-        data = json.loads(res.stdout)
-    except ValueError:
-        raise h.CommandFailed(f"iperf3 to {host}:{port}: {(res.stderr or res.stdout).strip()[:200]}")
-    if "error" in data:
-        raise h.CommandFailed(f"iperf3 to {host}:{port}: {data['error']}")
-    return data["end"]["sum_received"]["bits_per_second"] / 1e9
 
 
 def ping_stats(prefix: list[str], host: str, count: int) -> tuple[float, float]:
@@ -215,13 +201,13 @@ def throughput(lab: Lab, shapes: list[str], rounds: int, seconds: float) -> tupl
         ul: list[float] = []
         err = ""
         try:
-            iperf(cli, srv_ip, IPERF_OV, 1)          # warm-up
-            iperf(lab.enter(0), lab.addr(1), IPERF_UL, 1)
+            h.iperf(cli, srv_ip, IPERF_OV, 1)          # warm-up
+            h.iperf(lab.enter(0), lab.addr(1), IPERF_UL, 1)
             for rnd in range(rounds):
                 pair = [("ov", cli, srv_ip, IPERF_OV), ("ul", lab.enter(0), lab.addr(1), IPERF_UL)]
                 if rnd % 2:
                     pair.reverse()
-                got = {k: iperf(pre, host, port, seconds) for k, pre, host, port in pair}
+                got = {k: h.iperf(pre, host, port, seconds) for k, pre, host, port in pair}
                 ov.append(got["ov"])
                 ul.append(got["ul"])
                 print(f"  overlay {shape}: round {rnd + 1}/{rounds}: overlay {got['ov']:.2f}, "

@@ -31,7 +31,6 @@ every process started here is stopped by its pid, every command has a timeout.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -316,19 +315,6 @@ def make_peer(lab: Ports, s: h.System) -> tuple[str, str, str]:
     return f"/run/netns/{peer}", f"{base}.1", ifname
 
 
-def iperf(netns: str, host: str, port: int, seconds: float) -> float:
-    """Gbit/s received, client in *netns* (the file path of a namespace)."""
-    res = h.run(["nsenter", f"--net={netns}", "iperf3", "-c", host, "-p", str(port), "-t", f"{seconds:g}",
-                 "-J", "--connect-timeout", "3000"], timeout=seconds + 30, check=False)
-    try:
-        data = json.loads(res.stdout)
-    except ValueError:
-        raise h.CommandFailed(f"iperf3 to {host}:{port}: {(res.stderr or res.stdout).strip()[:200]}")
-    if "error" in data:
-        raise h.CommandFailed(f"iperf3 to {host}:{port}: {data['error']}")
-    return data["end"]["sum_received"]["bits_per_second"] / 1e9
-
-
 @contextlib.contextmanager
 def bench_accept_rule(netns: str, cip: str):
     """One accept rule at the top of pynet's forward chain in the throwaway netns (direct path)."""
@@ -385,9 +371,9 @@ def throughput(lab: Ports, rounds: int, seconds: float) -> tuple[str, list[str]]
                 try:
                     if s.name == "pynet" and p == "peer → container IP":
                         with bench_accept_rule(su["host"], su["cip"]):
-                            g = iperf(src, dst, port, secs)
+                            g = h.iperf(["nsenter", f"--net={src}"], dst, port, secs)
                     else:
-                        g = iperf(src, dst, port, secs)
+                        g = h.iperf(["nsenter", f"--net={src}"], dst, port, secs)
                 except h.CommandFailed as exc:
                     errs[s.name][p] = str(exc)[:200]
                     continue

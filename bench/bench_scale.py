@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,22 +96,43 @@ def remove_containers(s: h.System, ids: list[str]) -> None:
         s.run("rm", "-f", *extra, *ids[i:i + 50], check=False, timeout=900)
 
 
+def fill(tracks: list[Track], target: int, log: list[list[object]], kind: str, what: str,
+         add: Callable[[Track], tuple[h.Result, str]]) -> None:
+    """Add objects round-robin across the systems up to ``target`` (each up to its own limit).
+
+    ``add(track)`` makes one object and returns (its timed result, its id); a failure stops
+    that system's track and is kept as its error.
+    """
+    while True:
+        todo = [t for t in tracks if not t.error and len(t.ids) < min(target, t.limit)]
+        if not todo:
+            return
+        for t in todo:
+            n = len(t.ids)
+            try:
+                res, obj_id = add(t)
+            except h.CommandFailed as exc:
+                t.error = f"fill stopped at {n} {kind}s: {exc}"
+                continue
+            t.fills.append((n, res.seconds))
+            t.ids.append(obj_id)
+            log.append([kind, t.system.name, what, n, f"{res.seconds * 1000:.2f}"])
+
+
+def _create_network(t: Track) -> tuple[h.Result, str]:
+    name = f"pb-n{len(t.ids)}"
+    res = t.system.run("network", "create", "--subnet", f"10.{t.system.octet}.{len(t.ids)}.0/24", name, timeout=120)
+    return res, name
+
+
+def _start(t: Track) -> tuple[h.Result, str]:
+    res = start_container(t.system)
+    return res, _id(res)
+
+
 def container_scale(tracks: list[Track], steps: list[int], probes: int, log: list[list[object]]) -> None:
     for target in steps:
-        # fill, round-robin, up to this checkpoint (each system up to its own limit)
-        while True:
-            todo = [t for t in tracks if not t.error and len(t.ids) < min(target, t.limit)]
-            if not todo:
-                break
-            for t in todo:
-                try:
-                    res = start_container(t.system)
-                except h.CommandFailed as exc:
-                    t.error = f"fill stopped at {len(t.ids)} containers: {exc}"
-                    continue
-                t.fills.append((len(t.ids), res.seconds))
-                t.ids.append(_id(res))
-                log.append(["container", t.system.name, "fill run -d", len(t.ids) - 1, f"{res.seconds * 1000:.2f}"])
+        fill(tracks, target, log, "container", "fill run -d", _start)
         at = [t for t in tracks if not t.error and len(t.ids) == target]
         print(f"  containers: checkpoint {target} ({', '.join(t.system.name for t in at)})",
               file=sys.stderr, flush=True)
@@ -147,22 +169,7 @@ def container_scale(tracks: list[Track], steps: list[int], probes: int, log: lis
 
 def network_scale(tracks: list[Track], steps: list[int], probes: int, log: list[list[object]]) -> None:
     for target in steps:
-        while True:
-            todo = [t for t in tracks if not t.error and len(t.ids) < min(target, t.limit)]
-            if not todo:
-                break
-            for t in todo:
-                i = len(t.ids)
-                name = f"pb-n{i}"
-                try:
-                    res = t.system.run("network", "create", "--subnet", f"10.{t.system.octet}.{i}.0/24",
-                                       name, timeout=120)
-                except h.CommandFailed as exc:
-                    t.error = f"fill stopped at {i} networks: {exc}"
-                    continue
-                t.fills.append((i, res.seconds))
-                t.ids.append(name)
-                log.append(["network", t.system.name, "fill create", i, f"{res.seconds * 1000:.2f}"])
+        fill(tracks, target, log, "network", "fill create", _create_network)
         at = [t for t in tracks if not t.error and len(t.ids) == target]
         print(f"  networks: checkpoint {target}", file=sys.stderr, flush=True)
         for t in at:
@@ -306,8 +313,7 @@ def main() -> None:
     log: list[list[object]] = []
     t0 = time.monotonic()
     with h.PynetSandbox("scale") as pn:
-        systems = ([pn.system] if "pynet" in wanted else []) + h.anchor_systems(w for w in wanted if w != "pynet")
-        live = [s for s in systems if s.available]
+        systems, live = h.systems_for(pn, wanted)
         # a probe adds one container on top of the checkpoint: the last checkpoint keeps a port free
         cmax = min(args.max, BRIDGE_PORTS - 1)
         steps = sorted({n for n in CONTAINER_STEPS if n <= cmax} | {cmax})

@@ -310,6 +310,26 @@ def podman_system() -> System:
     return s
 
 
+def systems_for(pn: "PynetSandbox", wanted: Iterable[str]) -> tuple[list[System], list[System]]:
+    """(every system asked for, the ones available): pynet in *pn* plus the anchors."""
+    wanted = list(wanted)
+    systems = ([pn.system] if "pynet" in wanted else []) + anchor_systems(w for w in wanted if w != "pynet")
+    return systems, [s for s in systems if s.available]
+
+
+def iperf(prefix: list[str], host: str, port: int, seconds: float) -> float:
+    """Gbit/s received by an iperf3 client run under *prefix* (e.g. ``nsenter --net=NS``)."""
+    res = run([*prefix, "iperf3", "-c", host, "-p", str(port), "-t", f"{seconds:g}", "-J",
+               "--connect-timeout", "3000"], timeout=seconds + 30, check=False)
+    try:
+        data = json.loads(res.stdout)
+    except ValueError:
+        raise CommandFailed(f"iperf3 to {host}:{port}: {(res.stderr or res.stdout).strip()[:200]}") from None
+    if "error" in data:
+        raise CommandFailed(f"iperf3 to {host}:{port}: {data['error']}")
+    return float(data["end"]["sum_received"]["bits_per_second"]) / 1e9
+
+
 def anchor_systems(wanted: Iterable[str]) -> list[System]:
     """The anchor systems named in *wanted* (docker, podman), probed for availability."""
     out = []
