@@ -2,7 +2,10 @@
 
 ``PYNET_FAULT=<point>`` raises a KernelError at that point; ``PYNET_FAULT_KILL=<point>``
 SIGKILLs pynet itself there. Points: ipam_reserve, bridge_add, veth_add, netns_config,
-nft_apply, state_commit. Costs one dict lookup when unset.
+nft_apply, state_commit (before the commit is durable), state_apply (after
+the first state file of a commit is written), container_start (between the commit of
+``run`` and the start of its process), endpoint_detach and sandbox_delete (teardown:
+``rm``, ``network disconnect``, a container's exit). Costs one dict lookup when unset.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit")
+POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit", "state_apply",
+          "container_start", "endpoint_detach", "sandbox_delete")
 
 
 def fault(point: str) -> None:

@@ -21,6 +21,7 @@ from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import hostinfo, sandbox
 from pynet.drivers.base import UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound
+from pynet.faults import fault
 from pynet.ids import new_id
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -86,11 +87,12 @@ class ContainerService:
         self.repo = repo
         self.undo = undo
         self.endpoints = EndpointService(repo, undo)
+        self.new_id = ""  # the container ``create`` is making (its files go if it fails)
 
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
-        cid = new_id()
+        cid = self.new_id = new_id()
         name = self._name(req.name, cid)
         mode = "host" if net.driver == "host" else ("none" if net.driver == "null" else net.name)
         c = Container(
@@ -132,7 +134,8 @@ class ContainerService:
     def _published(self) -> set[tuple[str, str, int]]:
         taken: set[tuple[str, str, int]] = set()
         for other in self.repo.containers():
-            if other.status in ("created", "running"):
+            # A created container whose start failed (or whose pynet died) holds no ports.
+            if other.status in ("created", "running") and other.endpoints:
                 taken |= {(p.host_ip, p.proto, p.host_port) for p in other.ports}
         return taken
 
@@ -182,7 +185,9 @@ class ContainerService:
             ep = self.repo.endpoint(c.endpoints[net_id])
             if ep is not None and c.ports:
                 fw.unpublish(net, ep, c.ports)
+            fault("endpoint_detach")
             self.endpoints.detach(c, net)
+        fault("sandbox_delete")
         sandbox.delete_sandbox(c.netns_path)
 
     def mark_exited(self, c: Container, code: int) -> None:

@@ -31,7 +31,9 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, NotFound, PynetError
+from pynet.errors import Conflict, Forbidden, NotFound, PynetError
+from pynet.faults import fault
+from pynet.state import owners
 from pynet.state.store import Store, Transaction
 
 
@@ -51,6 +53,7 @@ class Controller(HostAdmin, ProcessControl):
     def __init__(self, store: Store | None = None) -> None:
         self.store = store or Store(paths.state_dir())
         self.notices: list[str] = firewall_hooks.NOTICES
+        self._owners: dict[str, owners.OwnerLock] = {}
 
     # -- transactions ----------------------------------------------------------------
     @contextlib.contextmanager
@@ -58,21 +61,33 @@ class Controller(HostAdmin, ProcessControl):
         """Lock, recover, yield (repo, undo); commit on success, roll back on any error."""
         with self.store.locked():
             self._recover()
-            txn = self.store.begin()
-            undo = JournalUndo(txn)
-            try:
-                yield Repo(self.store, txn), undo
-            except BaseException:
+            with self._transaction() as pair:
+                yield pair
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[tuple[Repo, JournalUndo]]:
+        txn = self.store.begin()
+        undo = JournalUndo(txn)
+        try:
+            yield Repo(self.store, txn), undo
+            txn.commit()
+        except BaseException:
+            # A failed commit too: a command that reports failure changed nothing (a
+            # logged teardown excepted: it stays in the journal to be finished).
+            if not txn.durable:
                 undo_mod.remove_all(txn.undo)
                 txn.abandon()
-                raise
-            txn.commit()
+            raise
 
     def _recover(self) -> None:
         had_journal = self.store.journal_path().exists()
+        redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
             undo_mod.remove_all(leftovers)
+        if redo is not None:
+            self._finish(redo)
+        elif had_journal:
             self.store.clear_journal()
         if had_journal:
             _sweep_container_dirs(self.store)
@@ -82,6 +97,36 @@ class Controller(HostAdmin, ProcessControl):
                 client.resync()
             except ImportError:
                 pass
+
+    def _finish(self, op: dict[str, Any]) -> None:
+        """Complete a teardown that a killed or failed command had started."""
+        try:
+            with self._transaction() as (repo, undo):
+                repo.txn.record_redo(op)  # type: ignore[union-attr]
+                self._teardown_op(op, repo, undo)
+        except (NotFound, Conflict, Forbidden):
+            # It stopped at a check, before deleting anything: nothing to finish.
+            self.store.clear_journal()
+
+    def _teardown_op(self, op: dict[str, Any], repo: Repo, undo: JournalUndo) -> None:
+        kind = op["op"]
+        if kind == "rm_networks":
+            svc = NetworkService(repo, undo)
+            for net_id in op["ids"]:
+                if repo.network(net_id) is not None:
+                    svc.remove(net_id)
+            return
+        c = repo.container(op["container"])
+        if c is None:
+            return
+        if kind == "rm_container":
+            _containers().ContainerService(repo, undo).remove(c)
+        elif kind == "exited":
+            self._record_exit(repo, undo, c, op["code"])
+        elif kind == "disconnect":
+            net = repo.network(op["network"])
+            if net is not None and net.id in c.endpoints:
+                self._disconnect(repo, undo, net, c)
 
     def reader(self) -> Repo:
         """A read-only view (files are replaced atomically, so no lock is needed)."""
@@ -94,6 +139,7 @@ class Controller(HostAdmin, ProcessControl):
         journal = self.store.journal_path().exists()
         if marker.exists() and not journal and "bridge" in self.store.names("networks"):
             self._cluster_sync()
+            self.reap_orphans()
             return
         with self.mutation() as (repo, _undo):
             if "bridge" not in repo.network_names():
@@ -105,6 +151,7 @@ class Controller(HostAdmin, ProcessControl):
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
         self._cluster_sync()
+        self.reap_orphans()
 
     def _cluster_sync(self) -> None:
         """On a cluster member, bring global (overlay) networks from the cluster store."""
@@ -137,6 +184,9 @@ class Controller(HostAdmin, ProcessControl):
 
     def remove_network(self, ref: str) -> Network:
         with self.mutation() as (repo, undo):
+            net = repo.find_network(ref)
+            if net is not None and not net.builtin and not repo.member_count(net.id):
+                repo.txn.record_redo({"op": "rm_networks", "ids": [net.id]})  # type: ignore[union-attr]
             return NetworkService(repo, undo).remove(ref)
 
     def prune_networks(self, keep: Any) -> list[str]:
@@ -144,9 +194,11 @@ class Controller(HostAdmin, ProcessControl):
         removed = []
         with self.mutation() as (repo, undo):
             svc = NetworkService(repo, undo)
-            for net in sorted(repo.networks(), key=lambda n: n.name):
-                if net.builtin or svc.in_use(net) or keep(net):
-                    continue
+            doomed = [net for net in sorted(repo.networks(), key=lambda n: n.name)
+                      if not (net.builtin or svc.in_use(net) or keep(net))]
+            if doomed:
+                repo.txn.record_redo({"op": "rm_networks", "ids": [n.id for n in doomed]})  # type: ignore[union-attr]
+            for net in doomed:
                 svc.remove(net.id)
                 removed.append(net.name)
         return removed
@@ -181,25 +233,45 @@ class Controller(HostAdmin, ProcessControl):
                 if force:
                     return
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
-            svc = _containers().ContainerService(repo, undo)
-            ep = repo.endpoint(c.endpoints[net.id])
-            if ep is not None and c.ports:
-                firewall_hooks.unpublish(net, ep, c.ports)
-            svc.endpoints.detach(c, net)
-            svc.write_files(c)
-            repo.put_container(c)
+            repo.txn.record_redo({"op": "disconnect", "network": net.id, "container": c.id})  # type: ignore[union-attr]
+            self._disconnect(repo, undo, net, c)
         self._notify([c.id])
+
+    def _disconnect(self, repo: Repo, undo: JournalUndo, net: Network, c: Container) -> None:
+        svc = _containers().ContainerService(repo, undo)
+        ep = repo.endpoint(c.endpoints[net.id])
+        if ep is not None and c.ports:
+            firewall_hooks.unpublish(net, ep, c.ports)
+        fault("endpoint_detach")
+        svc.endpoints.detach(c, net)
+        svc.write_files(c)
+        repo.put_container(c)
 
     # -- containers ------------------------------------------------------------------
     def create_container(self, req: RunRequest) -> Container:
         """Sandbox, endpoint, ports and files; committed as "created"."""
-        with self.mutation() as (repo, undo):
-            net = repo.find_network(req.network)
-            if net is None:
-                raise NotFound(f"network {req.network} not found")
-            c = _containers().ContainerService(repo, undo).create(req, net)
+        svc = None
+        try:
+            with self.mutation() as (repo, undo):
+                net = repo.find_network(req.network)
+                if net is None:
+                    raise NotFound(f"network {req.network} not found")
+                svc = _containers().ContainerService(repo, undo)
+                c = svc.create(req, net)
+                # Before the commit: should we die once it is made, the next command reaps it.
+                self._owners[c.id] = owners.claim(c.id)
+        except BaseException:
+            if svc is not None and svc.new_id and self.store.get("containers", svc.new_id) is None:
+                _containers().remove_files(svc.new_id)   # nothing of it may stay behind
+                if svc.new_id in self._owners:
+                    self._owners.pop(svc.new_id).release()
+            raise
         self._notify([c.id])
         return c
+
+    def owner_of(self, c: Container) -> owners.OwnerLock:
+        """The owner lock this command took when it created ``c``."""
+        return self._owners.pop(c.id)
 
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
         d = paths.container_dir(c.id)
@@ -213,16 +285,19 @@ class Controller(HostAdmin, ProcessControl):
             new_uts=c.network_mode != "host", hostname=c.hostname, binds=binds,
             workdir=c.workdir, rootfs=c.rootfs)
 
-    def record_started(self, c: Container, pid: int, supervisor_pid: int) -> None:
+    def record_started(self, c: Container, pid: int, supervisor_pid: int, *, pid_start: int = 0,
+                       supervisor_start: int = 0) -> None:
         with self.mutation() as (repo, _undo):
             current = repo.container(c.id)
             if current is None or current.status == "exited":
                 return  # it exited already and its supervisor recorded that first: keep it
             current.status, current.pid = "running", pid
             current.supervisor_pid = supervisor_pid
+            current.pid_start, current.supervisor_start = pid_start, supervisor_start
             current.started_at = now_rfc3339()
             repo.put_container(current)
             c.status, c.pid, c.started_at = current.status, pid, current.started_at
+            c.pid_start = pid_start
 
     def container_exited(self, container_id: str, code: int) -> None:
         """Record the exit; tear the sandbox down; remove the container when --rm."""
@@ -230,16 +305,20 @@ class Controller(HostAdmin, ProcessControl):
             c = repo.container(container_id)
             if c is None:
                 return
-            svc = _containers().ContainerService(repo, undo)
-            svc.teardown(c)
-            if c.auto_remove:
-                repo.delete_container(c.id)
-            else:
-                svc.mark_exited(c, code)
-                repo.put_container(c)
+            repo.txn.record_redo({"op": "exited", "container": c.id, "code": code})  # type: ignore[union-attr]
+            self._record_exit(repo, undo, c, code)
         if c.auto_remove:
             _containers().remove_files(c.id)
         self._notify([c.id])
+
+    def _record_exit(self, repo: Repo, undo: JournalUndo, c: Container, code: int) -> None:
+        svc = _containers().ContainerService(repo, undo)
+        svc.teardown(c)
+        if c.auto_remove:
+            repo.delete_container(c.id)
+        else:
+            svc.mark_exited(c, code)
+            repo.put_container(c)
 
     def launch_failed(self, c: Container, code: int) -> None:
         """The command could not start: undo the sandbox; keep a "created" record as Docker."""
@@ -247,38 +326,37 @@ class Controller(HostAdmin, ProcessControl):
         with contextlib.suppress(PynetError), self.mutation() as (repo, _undo):
             current = repo.container(c.id)
             if current is not None:
-                current.status = "created"
+                _created_without_sandbox(current)
                 repo.put_container(current)
 
     def stop(self, ref: str, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> Container:
         c = self.reader().get_container(ref)
         if c.status == "running" and c.pid:
-            _signal(c.pid, sig)
-            if not _wait_gone(c.pid, timeout):
-                _signal(c.pid, signal.SIGKILL)
-                _wait_gone(c.pid, 5.0)
+            if hostinfo.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
+                hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+                _wait_gone(c, 5.0)
             self._wait_recorded(c.id)
         return c
 
     def kill(self, ref: str, sig: int) -> Container:
         c = self.reader().get_container(ref)
-        if c.status != "running" or not c.pid or not hostinfo.pid_alive(c.pid):
+        if c.status != "running" or not c.pid or not hostinfo.signal_pid(c.pid, c.pid_start, sig):
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
-        _signal(c.pid, sig)
         return c
 
     def remove_container(self, ref: str, *, force: bool) -> Container:
         c = self.reader().get_container(ref)
-        if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid):
+        if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {c.id}. Stop the container before "
                     "attempting removal or force remove")
-            _signal(c.pid, signal.SIGKILL)
-            _wait_gone(c.pid, 5.0)
+            hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            _wait_gone(c, 5.0)
         with self.mutation() as (repo, undo):
             current = repo.container(c.id)
             if current is not None:
+                repo.txn.record_redo({"op": "rm_container", "container": c.id})  # type: ignore[union-attr]
                 _containers().ContainerService(repo, undo).remove(current)
         _containers().remove_files(c.id)
         self._notify([c.id])
@@ -291,10 +369,68 @@ class Controller(HostAdmin, ProcessControl):
             c = self.reader().container(container_id)
             if c is None or c.status != "running":
                 return
-            if not hostinfo.pid_alive(c.supervisor_pid):
+            if not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
                 break
             time.sleep(0.02)
         self.container_exited(container_id, 137)
+
+    # -- containers that lost the pynet answering for them ------------------------------
+    def reap_orphans(self) -> None:
+        """Record or undo containers whose owner died (``pynet.state.owners``).
+
+        A foreground ``run`` killed while its command ran: once the command has ended it
+        is recorded exited (255: the code is lost, as dockerd after a crash) and its
+        sandbox, addresses and ports are released. A ``run`` killed between commit and
+        start: its process (if any) is killed and the container stays ``Created`` holding
+        no network resources, as Docker's created containers.
+        """
+        found = owners.orphans()
+        if not found:
+            return
+        reaped: list[owners.OwnerLock] = []
+        removed: list[str] = []
+        try:
+            with self.mutation() as (repo, undo):
+                svc = _containers().ContainerService(repo, undo)
+                for lock in found:
+                    if self._reap(repo, svc, lock, removed):
+                        reaped.append(lock)
+        finally:
+            for lock in found:
+                if lock in reaped:
+                    lock.release()
+                else:
+                    lock.close()
+        for cid in removed:
+            _containers().remove_files(cid)
+        if reaped:
+            self._notify([lock.container_id for lock in reaped])
+
+    def _reap(self, repo: Repo, svc: Any, lock: owners.OwnerLock, removed: list[str]) -> bool:
+        """Reap one orphan; False while its command still runs (nothing to do yet)."""
+        c = repo.container(lock.container_id)
+        if c is None or c.status not in ("created", "running"):
+            return True
+        if c.status == "running":
+            if hostinfo.pid_alive(c.pid, c.pid_start):
+                return False
+            code = 255
+        else:
+            pid, start = lock.process()
+            if pid:
+                hostinfo.signal_pid(pid, start, signal.SIGKILL)
+            code = -1
+        svc.teardown(c)
+        if c.auto_remove:
+            repo.delete_container(c.id)
+            removed.append(c.id)
+            return True
+        if code < 0:
+            _created_without_sandbox(c)
+        else:
+            svc.mark_exited(c, code)
+        repo.put_container(c)
+        return True
 
     # -- helper daemon -----------------------------------------------------------------
     def _notify(self, container_ids: list[str]) -> None:
@@ -322,26 +458,27 @@ def _sweep_container_dirs(store: Store) -> None:
             _containers().remove_files(entry.name)
 
 
+def _created_without_sandbox(c: Container) -> None:
+    """Back to "created" holding no network resources (its sandbox is gone), as Docker's."""
+    c.status, c.pid, c.pid_start = "created", 0, 0
+    c.sandbox_id = c.netns_path = ""
+
+
 def _alive(c: Container) -> bool:
-    if not hostinfo.pid_alive(c.pid):
+    if not hostinfo.pid_alive(c.pid, c.pid_start):
         return False
     from pynet.drivers import sandbox
 
     return not c.netns_path or sandbox.sandbox_exists(c.netns_path)
 
 
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
+def _wait_gone(c: Container, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not hostinfo.pid_alive(pid):
+        if not hostinfo.pid_alive(c.pid, c.pid_start):
             return True
         time.sleep(0.02)
-    return not hostinfo.pid_alive(pid)
+    return not hostinfo.pid_alive(c.pid, c.pid_start)
 
 
 def _containers():  # type: ignore[no-untyped-def]

@@ -143,3 +143,5 @@ class Container:
     exposed: list[str] = field(default_factory=list)       # "80/tcp"
     labels: dict[str, str] = field(default_factory=dict)
     supervisor_pid: int = 0                       # the process that waits for a detached one
+    pid_start: int = 0                            # start times of pid and supervisor_pid: a pid
+    supervisor_start: int = 0                     # whose start time differs was reused (0: unknown)

@@ -16,6 +16,7 @@ from pynet import paths
 from pynet.cnm.model import Container
 from pynet.drivers import hostinfo
 from pynet.errors import LaunchFailed, PynetError
+from pynet.faults import fault
 
 
 class ProcessControl:
@@ -26,30 +27,52 @@ class ProcessControl:
     record_started: Any
     container_exited: Any
     reader: Any
+    owner_of: Any
+    reap_orphans: Any
 
     def start_detached(self, c: Container, env: dict[str, str]) -> None:
         """Start ``c`` under a supervisor; returns once its process runs."""
         spec = self.launch_spec(c, env=env)
         d = paths.container_dir(c.id)
+        owner = self.owner_of(c)
         try:
-            pid, sup = _runtime().start_detached(spec, container_id=c.id, log_path=str(d / "container.log"),
-                                                 container_dir=str(d))
+            fault("container_start")
+            pid, start, sup, sup_start = _runtime().start_detached(
+                spec, container_id=c.id, log_path=str(d / "container.log"), container_dir=str(d))
+            owner.note_pid(pid, start)
         except _runtime().LaunchError as exc:
             self.launch_failed(c, exc.exit_code)
+            owner.release()
             raise _launch_failed(exc) from None
-        self.record_started(c, pid, sup)
+        except BaseException:
+            owner.close()         # the file stays, unlocked: reaped as a dead owner's
+            self.reap_orphans()
+            raise
+        self.record_started(c, pid, sup, pid_start=start, supervisor_start=sup_start)
+        owner.release()  # from now on the supervisor records the exit
 
     def run_foreground(self, c: Container, env: dict[str, str]) -> int:
         """Start ``c`` as our child, forward signals, wait; returns its exit code."""
         spec = self.launch_spec(c, env=env)
+        owner = self.owner_of(c)
         try:
+            fault("container_start")
             pid = _runtime().start_foreground(spec)
         except _runtime().LaunchError as exc:
             self.launch_failed(c, exc.exit_code)
+            owner.release()
             raise _launch_failed(exc) from None
-        self.record_started(c, pid, os.getpid())
+        except BaseException:
+            owner.close()         # the file stays, unlocked: reaped as a dead owner's
+            self.reap_orphans()
+            raise
+        start = _runtime().pid_start_time(pid)
+        owner.note_pid(pid, start)
+        me = os.getpid()
+        self.record_started(c, pid, me, pid_start=start, supervisor_start=hostinfo.pid_start_time(me))
         code = _runtime().wait_forwarding(pid, tty=c.tty)
         self.container_exited(c.id, code)
+        owner.release()  # held until the exit is recorded: if we die, the next command does it
         return code
 
     def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str,
@@ -79,7 +102,7 @@ class ProcessControl:
 
 def container_running(c: Container) -> bool:
     """Recorded as running and its process is alive."""
-    return c.status == "running" and hostinfo.pid_alive(c.pid)
+    return c.status == "running" and hostinfo.pid_alive(c.pid, c.pid_start)
 
 
 def _launch_failed(exc: Any) -> LaunchFailed:

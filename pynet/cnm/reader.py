@@ -1,14 +1,16 @@
 """The read-only entry point: a Repo for ls/inspect/ps without loading the controller.
 
 Read-only commands must stay fast: when the runtime is already restored, no journal is
-pending and this host is not a cluster member, they need nothing but the store. Otherwise
-the full controller runs first (restore after a reboot, crash recovery, cluster sync).
+pending, no container lost its owner (``pynet.state.owners``) and this host is not a
+cluster member, they need nothing but the store. Otherwise the full controller runs first
+(restore after a reboot, crash recovery, reaping orphans, cluster sync).
 """
 
 from __future__ import annotations
 
 from pynet import paths
 from pynet.cnm.repo import Repo
+from pynet.state import owners
 from pynet.state.store import Store
 
 
@@ -16,7 +18,8 @@ def open_repo() -> Repo:
     """A read-only view of the state, made consistent first when it needs to be."""
     store = Store(paths.state_dir())
     if ((paths.run_dir() / "restored").exists() and not store.journal_path().exists()
-            and not (store.root / "cluster.json").exists() and "bridge" in store.names("networks")):
+            and not (store.root / "cluster.json").exists() and "bridge" in store.names("networks")
+            and not owners.any_orphan()):
         return Repo(store)
     from pynet.cnm.controller import Controller
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynet.kernel import procnet
+from pynet.kernel import pids, procnet
 
 
 def host_subnets() -> list[str]:
@@ -23,8 +23,18 @@ def host_hostname() -> str:
     return procnet.host_hostname()
 
 
-def pid_alive(pid: int) -> bool:
-    return procnet.pid_alive(pid)
+def pid_alive(pid: int, start: int = 0) -> bool:
+    """``pid`` runs and is the process that started at ``start`` (0: any)."""
+    return pids.pid_alive(pid, start)
+
+
+def pid_start_time(pid: int) -> int:
+    return pids.pid_start_time(pid)
+
+
+def signal_pid(pid: int, start: int, sig: int) -> bool:
+    """Signal that very process (never a reused pid); False when it is gone."""
+    return pids.signal_pid(pid, start, sig)
 
 
 def link_of_address(addr: str) -> object:

@@ -6,9 +6,11 @@ import os
 import signal
 
 from pynet.kernel import netlink
+from pynet.kernel.pids import pid_start_time
 from pynet.kernel.process import LaunchError, LaunchSpec, start, wait_status
 
-__all__ = ["LaunchError", "LaunchSpec", "start_foreground", "start_detached", "wait", "wait_forwarding"]
+__all__ = ["LaunchError", "LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait",
+           "wait_forwarding"]
 
 
 def start_foreground(spec: LaunchSpec) -> int:
@@ -27,8 +29,12 @@ def wait(pid: int) -> int:
             continue
 
 
-def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str) -> tuple[int, int]:
-    """Start a supervisor that starts and waits for the container; returns (container pid, supervisor pid)."""
+def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str,
+                   container_dir: str) -> tuple[int, int, int, int]:
+    """Start a supervisor that starts and waits for the container.
+
+    Returns (container pid, its start time, supervisor pid, its start time).
+    """
     from pynet.kernel import supervisor
 
     netlink.close_all()
@@ -37,7 +43,7 @@ def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str, contai
     if "error" in report:
         _reap(sup)
         raise LaunchError(report["error"], int(report["exit_code"]))
-    return int(report["pid"]), sup
+    return int(report["pid"]), int(report.get("start", 0)), sup, pid_start_time(sup)
 
 
 def _reap(pid: int) -> None:

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 
+from pynet.kernel.pids import pid_start_time
 from pynet.kernel.process import LaunchError, LaunchSpec, start
 
 # sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
@@ -30,7 +31,7 @@ def _package_root() -> str:
 
 
 def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str) -> tuple[int, dict]:
-    """Fork the supervisor; returns (its pid, its report: ``{"pid": N}`` or ``{"error"...}``)."""
+    """Fork the supervisor; returns (its pid, its report: ``{"pid": N, "start": T}`` or ``{"error"...}``)."""
     root = _package_root()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # nothing buffered may be written twice
@@ -68,7 +69,8 @@ def _supervise(spec: LaunchSpec, report_fd: int, *, container_id: str, log_path:
     except LaunchError as exc:
         os.write(report_fd, json.dumps({"error": str(exc), "exit_code": exc.exit_code}).encode())
         return
-    os.write(report_fd, json.dumps({"pid": pid}).encode())
+    # Read before we could reap it: the pid plus its start time name this process for good.
+    os.write(report_fd, json.dumps({"pid": pid, "start": pid_start_time(pid)}).encode())
     os.close(report_fd)
     os.close(log_fd)
     os.close(devnull)

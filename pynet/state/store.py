@@ -214,16 +214,58 @@ class Store:
             return []
         return list(journal.get("undo", []))
 
+    def pending_redo(self) -> dict[str, Any] | None:
+        """The teardown a killed or failed command logged but did not commit (see
+        ``Transaction.record_redo``); call before ``recover``."""
+        try:
+            journal = read_json(self.journal_path())
+        except (FileNotFoundError, StateCorrupt):
+            return None
+        if not isinstance(journal, dict) or journal.get("commit") is not None:
+            return None
+        return journal.get("redo")
+
     def clear_journal(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path())
 
+    def _commit_paths(self, commit: dict[str, Any]) -> list[Path]:
+        keys = [*commit.get("puts", {}), *commit.get("deletes", [])]
+        return [self.path(*key.split("/", 1)) for key in keys] + \
+            [self.root / kind / _INDEX for kind in commit.get("indexes", {})]
+
+    def _snapshot(self, commit: dict[str, Any]) -> dict[Path, bytes | None]:
+        """The bytes of every file ``commit`` writes or deletes (None: absent)."""
+        out: dict[Path, bytes | None] = {}
+        for path in self._commit_paths(commit):
+            try:
+                with open(path, "rb") as f:
+                    out[path] = f.read()
+            except FileNotFoundError:
+                out[path] = None
+        return out
+
+    def _restore(self, before: dict[Path, bytes | None]) -> None:
+        """Files back to a ``_snapshot``."""
+        for path, data in before.items():
+            if data is None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".tmp-{os.urandom(6).hex()}.json"
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        self._index_cache.clear()
+
     def _apply(self, commit: dict[str, Any]) -> None:
-        touched: set[str] = set()
         for key, record in commit.get("puts", {}).items():
             kind, obj_id = key.split("/", 1)
             atomic_write(self.path(kind, obj_id), {"schema_version": SCHEMA_VERSION, **record})
-            touched.add(kind)
+            fault("state_apply")  # an I/O error with some files written
         for key in commit.get("deletes", []):
             kind, obj_id = key.split("/", 1)
             path = self.path(kind, obj_id)
@@ -232,7 +274,7 @@ class Store:
             if "/" in obj_id:  # members/<net>/<ep>: the last one takes its directory along
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
-            touched.add(kind)
+            fault("state_apply")
         for kind, index in commit.get("indexes", {}).items():
             atomic_write(self.root / kind / _INDEX, index)
         self._index_cache.clear()
@@ -246,6 +288,8 @@ class Transaction:
         self.puts: dict[str, dict[str, Any]] = {}
         self.deletes: list[str] = []
         self.undo: list[dict[str, Any]] = []
+        self.redo: dict[str, Any] | None = None
+        self.durable = False  # the journal holds this commit: a failure rolls forward
 
     def put(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
         key = f"{kind}/{obj_id}"
@@ -271,25 +315,65 @@ class Transaction:
     def record_undo(self, resource: dict[str, Any]) -> None:
         """Log a kernel resource BEFORE creating it, so a kill -9 can be rolled back."""
         self.undo.append(resource)
-        atomic_write(self.store.journal_path(), {"undo": self.undo, "commit": None}, sync=False)
+        atomic_write(self.store.journal_path(), self._journal(None), sync=False)
+
+    def record_redo(self, operation: dict[str, Any]) -> None:
+        """Log a teardown BEFORE its first kernel deletion: a deleted object cannot be put
+        back, so a failure or kill -9 from here on rolls forward (the next command finishes
+        ``operation``; see ``Store.pending_redo``) instead of back."""
+        self.redo = operation
+        atomic_write(self.store.journal_path(), self._journal(None))
+
+    def _journal(self, commit: dict[str, Any] | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"undo": self.undo, "commit": commit}
+        if self.redo is not None:
+            out["redo"] = self.redo
+        return out
 
     def commit(self) -> None:
-        """Write every change: journal first (so it can be replayed), then the files."""
+        """Write every change: journal first (so it can be replayed), then the files.
+
+        All or nothing for the caller: when this raises, the files are as they were
+        (``durable`` stays False) and the caller rolls its kernel work back. Only a kill
+        -9 after the journal holds the commit leaves it to the next command to replay.
+        """
         if not self.puts and not self.deletes:
             self.store.clear_journal()
             return
         commit = {"puts": self.puts, "deletes": self.deletes, "indexes": self._indexes()}
-        atomic_write(self.store.journal_path(), {"undo": self.undo, "commit": commit})
-        fault("state_commit")
-        self.store._apply(commit)
+        fault("state_commit")  # an I/O error before the commit is durable
+        before = self.store._snapshot(commit)
+        atomic_write(self.store.journal_path(), self._journal(commit))
+        try:
+            self.store._apply(commit)
+        except BaseException:
+            self._unapply(before)
+            raise
         self.store.clear_journal()
 
+    def _unapply(self, before: dict[Path, bytes | None]) -> None:
+        """Put the files back after a failed apply; the journal loses its commit again.
+
+        Should that fail as well, the journal keeps the commit for the next command to
+        replay (``durable``): the caller must then not undo its kernel work.
+        """
+        try:
+            self.store._restore(before)
+            atomic_write(self.store.journal_path(), self._journal(None))
+        except BaseException:
+            self.durable = True
+            raise
+
     def abandon(self) -> None:
-        """Drop pending changes and the journal (after the kernel undo ran)."""
+        """Drop pending changes and the journal (after the kernel undo ran); a logged
+        teardown stays in the journal for the next command to finish."""
         self.puts.clear()
         self.deletes.clear()
         self.undo.clear()
-        self.store.clear_journal()
+        if self.redo is None:
+            self.store.clear_journal()
+        else:
+            atomic_write(self.store.journal_path(), self._journal(None))
 
     def _indexes(self) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}

@@ -134,22 +134,39 @@ def teardown_all_and_check_clean(host: Host, world: World | None = None) -> None
 COMMANDS = {
     "network create": ["network", "create", "--subnet", "10.9.0.0/24", "newnet"],
     "run": ["run", "-d", "--name", "c2", "--network", "base", "sleep", "300"],
+    "run -p": ["run", "-d", "--name", "c2", "--network", "base", "-p", "8080:80", "sleep", "300"],
     "connect": ["network", "connect", "other", "c1"],
     "disconnect": ["network", "disconnect", "other", "c1"],
     "rm -f": ["rm", "-f", "c1"],
     "network rm": ["network", "rm", "victim"],
+    "unpublish": ["rm", "-f", "p1"],       # a container with a published port
 }
+TEARDOWN = ("disconnect", "rm -f", "network rm", "unpublish")
 
 KILL_CASES = [
     ("network create", "bridge_add"), ("network create", "nft_apply"), ("network create", "state_commit"),
     ("run", "ipam_reserve"), ("run", "veth_add"), ("run", "netns_config"), ("run", "state_commit"),
     ("connect", "veth_add"), ("connect", "state_commit"),
     ("disconnect", "state_commit"), ("rm -f", "state_commit"), ("network rm", "state_commit"),
+    ("network create", "state_apply"), ("run", "state_apply"), ("run -p", "state_commit"), ("connect", "state_apply"),
+    ("disconnect", "endpoint_detach"), ("disconnect", "state_apply"),
+    ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_apply"),
+    ("network rm", "state_apply"),
+    ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
 ]
 ERROR_CASES = [
     ("network create", "bridge_add"), ("network create", "nft_apply"),
     ("run", "ipam_reserve"), ("run", "netns_config"),
     ("connect", "veth_add"), ("connect", "state_commit"),
+    # a failure at commit: the command fails AND changed nothing
+    ("network create", "state_commit"), ("network create", "state_apply"),
+    ("run", "state_commit"), ("run", "state_apply"), ("run -p", "state_commit"),
+    ("connect", "state_apply"),
+    # teardown: what was deleted cannot come back, so it is finished (by the next command)
+    ("disconnect", "endpoint_detach"), ("disconnect", "state_commit"),
+    ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_commit"),
+    ("network rm", "state_commit"),
+    ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
 ]
 
 
@@ -162,6 +179,8 @@ def setup_world(host: Host, command: str) -> None:
         host.pynet("network", "connect", "other", "c1")
     if command == "network rm":
         host.pynet("network", "create", "--subnet", "10.6.0.0/24", "victim")
+    if command == "unpublish":
+        host.pynet("run", "-d", "--name", "p1", "--network", "base", "-p", "8080:80", "sleep", "300")
 
 
 def complete_result(before: dict[str, Any], command: str) -> list[dict[str, Any]]:
@@ -169,16 +188,17 @@ def complete_result(before: dict[str, Any], command: str) -> list[dict[str, Any]
     nets, cs = list(before["networks"]), dict(before["containers"])
     if command == "network create":
         return [{"networks": sorted(nets + ["newnet"]), "containers": cs}]
-    if command == "run":
+    if command in ("run", "run -p"):
         return [{"networks": nets, "containers": {**cs, "c2": ("up", ["base"])}}]
     if command == "connect":
         return [{"networks": nets, "containers": {**cs, "c1": ("up", ["base", "other"])}}]
     if command == "disconnect":
         return [{"networks": nets, "containers": {**cs, "c1": ("up", ["base"])}}]
-    if command == "rm -f":   # the process is killed before the state changes
-        gone = {k: v for k, v in cs.items() if k != "c1"}
+    if command in ("rm -f", "unpublish"):   # the process is killed before the state changes
+        name = "c1" if command == "rm -f" else "p1"
+        gone = {k: v for k, v in cs.items() if k != name}
         return [{"networks": nets, "containers": gone},
-                {"networks": nets, "containers": {**cs, "c1": ("exited", [])}}]
+                {"networks": nets, "containers": {**cs, name: ("exited", [])}}]
     if command == "network rm":
         return [{"networks": [n for n in nets if n != "victim"], "containers": cs}]
     raise AssertionError(command)
@@ -193,8 +213,17 @@ def _after_failure(host: Host, before: dict[str, Any], command: str) -> None:
     assert after in [before, *complete_result(before, command)], \
         f"neither before nor complete:\nbefore={before}\nafter={after}"
     check_consistent(host, world)
+    _check_port_mapping(host, world)
     assert not (host.state_dir / "journal.json").exists()
     teardown_all_and_check_clean(host, world)
+
+
+def _check_port_mapping(host: Host, world: World) -> None:
+    """Port 8080 is in nft exactly when a live container publishes it."""
+    published = any(c["State"]["Status"] in ("running", "created") and c["HostConfig"]["PortBindings"]
+                    and c["NetworkSettings"]["Ports"] for c in world.containers.values())
+    ruleset = host.sh("nft list ruleset", check=False).stdout
+    assert ("8080" in ruleset) == published, ruleset
 
 
 @pytest.mark.parametrize("command, point", KILL_CASES, ids=[f"{c}@{p}" for c, p in KILL_CASES])
@@ -211,15 +240,16 @@ def test_error_at_fault_point(host: Host, command: str, point: str) -> None:
     setup_world(host, command)
     before = observe(host)
     cp = host.pynet(*COMMANDS[command], check=False, env={"PYNET_FAULT": point})
-    assert cp.returncode == (125 if command == "run" else 1), cp.stderr
+    assert cp.returncode == (125 if command.startswith("run") else 1), cp.stderr
     assert f"injected fault at {point}" in cp.stderr
     assert len(cp.stderr.splitlines()) == 1 and "Traceback" not in cp.stderr
-    if point != "state_commit":
+    if command not in TEARDOWN:
         # rolled back by the failing command itself, before any other command runs
+        assert not (host.state_dir / "journal.json").exists()
         world = World(host)
         assert world.view() == before
         check_consistent(host, world)
-        assert not (host.state_dir / "journal.json").exists()
+        _check_port_mapping(host, world)
     _after_failure(host, before, command)
 
 

@@ -216,12 +216,61 @@ def test_full_id_beats_name(tmp_path: Path) -> None:
 
 # -- the journal: replay a finished commit, hand back the undo list otherwise -----------
 
+def _snapshot_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and p.name != "pynet.lock"}
+
+
+def test_error_before_the_commit_is_durable_changes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    before = _snapshot_bytes(tmp_path)
+    monkeypatch.setenv("PYNET_FAULT", "state_commit")
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_C, _net(ID_C, "new"))
+        txn.delete("networks", ID_A)
+        with pytest.raises(PynetError, match="state_commit"):
+            txn.commit()
+        assert not txn.durable                    # the caller rolls its kernel work back
+    assert {k: v for k, v in _snapshot_bytes(tmp_path).items() if k != "journal.json"} == before
+    assert Store(tmp_path).names("networks") == {"old": ID_A}
+
+
+def test_error_while_applying_puts_every_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old"), ("networks", ID_B): _net(ID_B, "keep")})
+    before = _snapshot_bytes(tmp_path)
+    monkeypatch.setenv("PYNET_FAULT", "state_apply")   # after the first file was replaced
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_B, _net(ID_B, "renamed"))
+        txn.put("networks", ID_C, _net(ID_C, "new"))
+        txn.delete("networks", ID_A)
+        txn.record_undo({"kind": "link", "name": "br-1"})
+        with pytest.raises(PynetError, match="state_apply"):
+            txn.commit()
+        assert not txn.durable
+        assert read_json(store.journal_path()) == {"undo": [{"kind": "link", "name": "br-1"}], "commit": None}
+        txn.abandon()
+    assert _snapshot_bytes(tmp_path) == before
+    assert Store(tmp_path).names("networks") == {"old": ID_A, "keep": ID_B}
+
+
 def test_killed_after_commit_journal_is_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path)
     _commit(store, {("networks", ID_A): _net(ID_A, "old")})
-    monkeypatch.setenv("PYNET_FAULT", "state_commit")  # dies after the journal, before files
-    with pytest.raises(PynetError, match="state_commit"):
-        _commit(store, {("networks", ID_C): _net(ID_C, "new")}, deletes=[("networks", ID_A)])
+    # As a kill -9 while applying: the files cannot be put back, the journal keeps the commit.
+    monkeypatch.setenv("PYNET_FAULT", "state_apply")
+    monkeypatch.setattr(Store, "_restore", lambda self, before: (_ for _ in ()).throw(OSError(5, "EIO")))
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_B, _net(ID_B, "other"))
+        txn.put("networks", ID_C, _net(ID_C, "new"))
+        txn.delete("networks", ID_A)
+        with pytest.raises(OSError):
+            txn.commit()
+        assert txn.durable                        # rolls forward: the caller keeps its kernel work
     monkeypatch.delenv("PYNET_FAULT")
     assert store.journal_path().exists()
     assert Store(tmp_path).get("networks", ID_C) is None          # not applied yet
@@ -231,7 +280,7 @@ def test_killed_after_commit_journal_is_replayed(tmp_path: Path, monkeypatch: py
     assert not fresh.journal_path().exists()
     assert fresh.get("networks", ID_C) == _net(ID_C, "new")
     assert fresh.get("networks", ID_A) is None
-    assert Store(tmp_path).names("networks") == {"new": ID_C}
+    assert Store(tmp_path).names("networks") == {"new": ID_C, "other": ID_B}
 
 
 def test_killed_before_commit_returns_the_undo_list(tmp_path: Path) -> None:
