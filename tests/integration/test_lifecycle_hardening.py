@@ -84,6 +84,7 @@ def test_run_p_failing_at_commit_leaves_no_container_address_or_dnat(host: Host,
 
 @pytest.mark.parametrize("point", ["state_commit", "state_apply"])
 def test_network_create_failing_at_commit_never_appears(host: Host, point: str) -> None:
+    host.pynet("network", "ls")        # first use made the built-ins: the fault hits our commit
     cp = host.pynet("network", "create", "--subnet", "10.9.0.0/24", "newnet", check=False,
                     env={"PYNET_FAULT": point})
     assert cp.returncode == 1 and f"injected fault at {point}" in cp.stderr, cp.stderr
