@@ -74,10 +74,13 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     _ports(req, kw)
     if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
         raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
+    # Read (and check) --env-file before anything is created: a bad file changes nothing.
+    env = _env(kw["env"], kw["env_file"], "", kw["tty"])
     ctl = controller()
     c = ctl.create_container(req)
     print_notices(ctl)
-    env = _env(kw["env"], kw["env_file"], c.hostname, kw["tty"])
+    if not env["HOSTNAME"]:
+        env["HOSTNAME"] = c.hostname
     if kw["detach"]:
         ctl.start_detached(c, env)
         echo(c.id)

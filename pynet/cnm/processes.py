@@ -32,9 +32,9 @@ class ProcessControl:
 
     def start_detached(self, c: Container, env: dict[str, str]) -> None:
         """Start ``c`` under a supervisor; returns once its process runs."""
+        owner = self.owner_of(c)
         spec = self.launch_spec(c, env=env)
         d = paths.container_dir(c.id)
-        owner = self.owner_of(c)
         try:
             fault("container_start")
             pid, start, sup, sup_start = _runtime().start_detached(
@@ -53,8 +53,8 @@ class ProcessControl:
 
     def run_foreground(self, c: Container, env: dict[str, str]) -> int:
         """Start ``c`` as our child, forward signals, wait; returns its exit code."""
-        spec = self.launch_spec(c, env=env)
         owner = self.owner_of(c)
+        spec = self.launch_spec(c, env=env)
         try:
             fault("container_start")
             pid = _runtime().start_foreground(spec)

@@ -240,3 +240,18 @@ def test_run_failing_between_commit_and_start_reports_and_holds_nothing(host: Ho
     assert not _dnat_for(host, 8084)
     _can_run_again(host, 8084, "10.7.0.71")
     teardown_all_and_check_clean(host)
+
+
+def test_bad_env_file_creates_nothing(host: Host) -> None:
+    """``run --env-file`` with a missing file fails before anything is made (as Docker)."""
+    _base(host)
+    before = observe(host)
+    cp = host.pynet("run", "-d", "--name", "c2", "--network", "base", "--env-file", str(host.root / "nope"),
+                    "-p", "8085:80", "sleep", "300", check=False)
+    assert cp.returncode == 125 and "no such file or directory" in cp.stderr, cp.stderr
+    world = World(host)
+    assert world.view() == before
+    check_consistent(host, world)
+    assert not _dnat_for(host, 8085)
+    _can_run_again(host, 8085, "10.7.0.72")
+    teardown_all_and_check_clean(host)
