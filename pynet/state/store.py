@@ -322,7 +322,8 @@ class Transaction:
         back, so a failure or kill -9 from here on rolls forward (the next command finishes
         ``operation``; see ``Store.pending_redo``) instead of back."""
         self.redo = operation
-        atomic_write(self.store.journal_path(), self._journal(None))
+        # No fsync, as record_undo: a kill -9 keeps the page cache (a power cut is a reboot).
+        atomic_write(self.store.journal_path(), self._journal(None), sync=False)
 
     def _journal(self, commit: dict[str, Any] | None) -> dict[str, Any]:
         out: dict[str, Any] = {"undo": self.undo, "commit": commit}

@@ -423,3 +423,33 @@ def test_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_a_logged_teardown_outlives_a_failure_until_finished(tmp_path: Path) -> None:
+    """Deleted kernel objects cannot come back: a failed teardown rolls forward."""
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "victim")})
+    op = {"op": "rm_networks", "ids": [ID_A]}
+    with store.locked():
+        txn = store.begin()
+        txn.record_redo(op)
+        txn.delete("networks", ID_A)
+        txn.abandon()                               # e.g. the commit failed
+    fresh = Store(tmp_path)
+    assert fresh.pending_redo() == op
+    assert fresh.get("networks", ID_A) is not None  # not applied: the next command finishes it
+    with fresh.locked():
+        assert fresh.recover() == []
+        txn = fresh.begin()
+        txn.record_redo(op)
+        txn.delete("networks", ID_A)
+        txn.commit()
+    assert fresh.pending_redo() is None and not fresh.journal_path().exists()
+    assert fresh.get("networks", ID_A) is None
+
+
+def test_no_redo_without_a_journal_or_after_a_commit(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    assert store.pending_redo() is None
+    atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}}, "redo": {"op": "x"}})
+    assert store.pending_redo() is None             # the commit is complete: replay, no redo
