@@ -5,7 +5,8 @@ SIGKILLs pynet itself there. Points: ipam_reserve, bridge_add, veth_add, netns_c
 nft_apply, state_commit (before the commit is durable), state_apply (after
 the first state file of a commit is written), container_start (between the commit of
 ``run`` and the start of its process), endpoint_detach and sandbox_delete (teardown:
-``rm``, ``network disconnect``, a container's exit). Costs one dict lookup when unset.
+``rm``, ``network disconnect``, a container's exit), bridge_del (``network rm``, after
+its firewall rules went). Costs one dict lookup when unset.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import signal
 
 POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit", "state_apply",
-          "container_start", "endpoint_detach", "sandbox_delete")
+          "container_start", "endpoint_detach", "sandbox_delete", "bridge_del")
 
 
 def fault(point: str) -> None:

@@ -341,6 +341,8 @@ class Controller(HostAdmin, ProcessControl):
     def kill(self, ref: str, sig: int) -> Container:
         c = self.reader().get_container(ref)
         if c.status != "running" or not c.pid or not hostinfo.signal_pid(c.pid, c.pid_start, sig):
+            if c.status == "running" and not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
+                self.container_exited(c.id, 255)  # gone, and nobody left to record it: we do
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         return c
 

@@ -66,6 +66,7 @@ class BridgeDriver(Driver):
 
     def delete_network(self, net: Network) -> None:
         fw.network_down(net)
+        fault("bridge_del")
         netlink.bridge_delete(bridge_name(net))
 
     def restore_network(self, net: Network) -> None:

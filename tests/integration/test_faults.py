@@ -151,7 +151,7 @@ KILL_CASES = [
     ("network create", "state_apply"), ("run", "state_apply"), ("run -p", "state_commit"), ("connect", "state_apply"),
     ("disconnect", "endpoint_detach"), ("disconnect", "state_apply"),
     ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_apply"),
-    ("network rm", "state_apply"),
+    ("network rm", "state_apply"), ("network rm", "bridge_del"),
     ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
 ]
 ERROR_CASES = [
@@ -165,7 +165,7 @@ ERROR_CASES = [
     # teardown: what was deleted cannot come back, so it is finished (by the next command)
     ("disconnect", "endpoint_detach"), ("disconnect", "state_commit"),
     ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_commit"),
-    ("network rm", "state_commit"),
+    ("network rm", "state_commit"), ("network rm", "bridge_del"),
     ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
 ]
 

@@ -187,7 +187,6 @@ def test_reused_pid_is_never_signalled(host: Host, command: list[str]) -> None:
     assert _stat_alive(bystander.pid), f"`pynet {' '.join(command)}` signalled an unrelated process"
     if command == ["kill"]:
         assert cp.returncode == 1 and "is not running" in cp.stderr, cp.stderr
-        host.pynet("stop", "c1")
     else:
         assert cp.returncode == 0, cp.stderr
     if command[0] == "rm":
