@@ -71,7 +71,7 @@ def test_run_p_failing_at_commit_leaves_no_container_address_or_dnat(host: Host,
     before = observe(host)
     cp = host.pynet(*RUN_P, check=False, env={"PYNET_FAULT": point})
     assert cp.returncode == 125, cp.stderr
-    assert cp.stderr.strip().endswith(f"injected fault at {point}.") or f"injected fault at {point}" in cp.stderr
+    assert f"injected fault at {point}" in cp.stderr
     assert len(cp.stderr.splitlines()) == 1 and "Traceback" not in cp.stderr
     world = World(host)
     assert world.view() == before                       # no c2, not even Created
