@@ -84,8 +84,11 @@ def replay_allowed(resource: dict[str, Any]) -> bool:
 def _in_netns_dir(path: Any) -> bool:
     if not isinstance(path, str) or not path:
         return False
-    root = os.path.realpath(paths.netns_dir())
-    return os.path.dirname(os.path.realpath(path)) == root
+    try:
+        root = os.path.realpath(paths.netns_dir())
+        return os.path.dirname(os.path.realpath(path)) == root
+    except OSError:  # e.g. /proc/<pid>/ns/net of a process we may not inspect
+        return False
 
 
 def remove_all(resources: list[dict[str, Any]], *, replay: bool = False) -> list[str]:
