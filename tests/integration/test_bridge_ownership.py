@@ -192,3 +192,30 @@ def test_an_internal_bridge_routes_nothing_out(host: Host, lan_peer, firewall: s
     assert ping_from(host, "i1", "10.93.0.1")         # the bridge itself is reachable
     assert host.sh("sysctl", "-n", "net.ipv4.conf.br-int.forwarding").stdout.strip() == "0"
     assert not ping_from(host, "i1", peer.ip)
+
+
+@pytest.mark.parametrize("fault", ["PYNET_FAULT", "PYNET_FAULT_KILL"])
+def test_a_failed_create_on_a_foreign_bridge_leaves_it_as_it_was(host: Host, lan_peer, fault: str) -> None:
+    host.sh("sysctl", "-qw", "net.ipv4.ip_forward=1")   # so no later command flips it
+    peer = foreign_bridge(host, lan_peer)
+    host.pynet("network", "ls")
+    assert host.sh("sysctl", "-n", "net.ipv4.conf.lanbr.forwarding").stdout.strip() == "1"
+    cp = host.pynet("network", "create", "--internal", "-o", f"{NAME_OPT}=lanbr", "--subnet", "10.92.0.0/24",
+                    "x", check=False, env={fault: "nft_apply"})
+    assert cp.returncode != 0
+    host.pynet("network", "create", "--subnet", "10.98.0.0/24", "z")   # a kill is rolled back here
+
+    assert kind(host, "lanbr") == "bridge"
+    assert addresses(host, "lanbr") == ["192.0.2.1/24"]
+    assert ports(host, "lanbr") == ["lanport"]
+    assert host.sh("sysctl", "-n", "net.ipv4.conf.lanbr.forwarding").stdout.strip() == "1"
+    assert host_pings(host, peer.ip)
+
+
+def test_rm_of_an_internal_network_gives_a_foreign_bridge_its_forwarding_back(host: Host, lan_peer) -> None:
+    foreign_bridge(host, lan_peer)
+    host.sh("sysctl", "-qw", "net.ipv4.conf.lanbr.forwarding=1")
+    host.pynet("network", "create", "--internal", "-o", f"{NAME_OPT}=lanbr", "--subnet", "10.92.0.0/24", "x")
+    assert host.sh("sysctl", "-n", "net.ipv4.conf.lanbr.forwarding").stdout.strip() == "0"
+    host.pynet("network", "rm", "x")
+    assert host.sh("sysctl", "-n", "net.ipv4.conf.lanbr.forwarding").stdout.strip() == "1"
