@@ -7,7 +7,7 @@ so replay removes only what the journal proves pynet made:
 - a host link when the journal holds the index the kernel gave the link pynet created
   (``UndoLog.confirm``) and the link of that name still has it, or when its name and kind
   are ones only pynet generates (``veth<7 hex>`` veth, ``mvl<6 hex>`` macvlan,
-  ``ov-<12 hex>`` bridge, ``vx-<vni>`` vxlan): a user's ``lan0`` or bridge is never touched;
+  ``ov-<12 hex>``/``dm-<12 hex>`` bridge, ``vx-<vni>`` vxlan): a user's ``lan0`` or bridge is never touched;
 - addresses and sysctls of a user's bridge only on the link with the recorded index;
 - links and namespaces of sandboxes only under pynet's own netns directory.
 """
@@ -29,6 +29,7 @@ _GENERATED = [
     (re.compile(r"veth[0-9a-f]{7}"), "veth"),
     (re.compile(r"mvl[0-9a-f]{6}"), "macvlan"),
     (re.compile(r"ov-[0-9a-f]{12}"), "bridge"),
+    (re.compile(r"dm-[0-9a-f]{12}"), "bridge"),            # macvlan's stand-in dummy parent
     (re.compile(r"vx-[0-9]{1,8}"), "vxlan"),
 ]
 
