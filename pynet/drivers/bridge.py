@@ -6,8 +6,8 @@ default network uses ``pynet0``), host side ``veth<7 hex>``, sandbox side ``eth0
 
 Ownership (Docker's rule): an existing device of that name that is not a bridge is an error;
 an existing bridge is used, but recorded as not pynet's (``driver_data["bridge_owned"]``):
-``network rm`` then removes only the addresses pynet added to it (and its rules and ports),
-never the device.
+``network rm`` then removes only the addresses pynet added to it (and its rules and ports)
+and puts back the per-device sysctls it changed, never the device.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pynet.faults import fault
 from pynet.kernel import netlink
 
 DEFAULT_BRIDGE_DEVICE = "pynet0"
+#: per-device IPv4 sysctls pynet may change on a bridge (internal networks, the firewall)
+_TOUCHED_SYSCTLS = ("forwarding", "route_localnet")
 
 
 def bridge_name(net: Network) -> str:
@@ -93,31 +95,23 @@ class BridgeDriver(Driver):
             mine = _gateway_cidrs(net) if bridge_owned(net) else net.driver_data.get("added_addresses", [])
             netlink.bridge_configure(netlink.link_index(name) or 0, name, mine)
         if net.internal:
-            self._forwarding_off(net, name, undo)
+            _forwarding_off(name)
 
     def _adopt(self, net: Network, name: str, undo: UndoLog) -> None:
-        """Use the user's bridge ``name``: pynet adds its gateway addresses, nothing else."""
+        """Use the user's bridge ``name``: pynet adds its gateway addresses, nothing else.
+
+        What pynet changes on it (addresses, per-device sysctls that the firewall or an
+        internal network set) is recorded, undone on failure and put back by ``network rm``.
+        """
         index = netlink.link_index(name) or 0
         present = {_iface(c) for c in netlink.link_addresses(name)}
         added = [c for c in _gateway_cidrs(net) if _iface(c) not in present]
-        net.driver_data["bridge_owned"] = False
-        net.driver_data["added_addresses"] = added
+        sysctls = {key: netlink.link_sysctl(name, key) for key in _TOUCHED_SYSCTLS}
+        net.driver_data.update(bridge_owned=False, added_addresses=added, sysctls_before=sysctls)
+        undo.add({"kind": "sysctls", "link": name, "index": index, "values": sysctls})
         if added:
             undo.add({"kind": "addresses", "link": name, "index": index, "cidrs": added})
         netlink.bridge_configure(index, name, added)
-
-    def _forwarding_off(self, net: Network, name: str, undo: UndoLog) -> None:
-        """An internal network routes nothing off its bridge (as Docker's DROP rules ensure).
-
-        Per-device ``forwarding=0`` holds even without pynet's firewall; the firewall's
-        drop rule covers the other direction. On a user's bridge the old value is kept
-        and put back by ``network rm``.
-        """
-        if not bridge_owned(net) and "forwarding_was" not in net.driver_data:
-            was = netlink.get_forwarding(name)
-            net.driver_data["forwarding_was"] = was
-            undo.add({"kind": "forwarding", "link": name, "index": netlink.link_index(name), "value": was})
-        netlink.set_forwarding(name, False)
 
     def delete_network(self, net: Network) -> None:
         fw.network_down(net)
@@ -127,9 +121,10 @@ class BridgeDriver(Driver):
             return
         for cidr in net.driver_data.get("added_addresses", []):
             netlink.addr_delete(name, cidr)
-        was = net.driver_data.get("forwarding_was")
-        if was is not None and netlink.link_exists(name):
-            netlink.set_forwarding(name, bool(was))
+        if netlink.link_exists(name):
+            for key, value in net.driver_data.get("sysctls_before", {}).items():
+                if value is not None:
+                    netlink.set_link_sysctl(name, key, value)
 
     def restore_network(self, net: Network) -> None:
         self._setup_device(net, bridge_name(net), NullUndo(), creating=False)
@@ -161,6 +156,15 @@ class BridgeDriver(Driver):
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 
+
+
+def _forwarding_off(name: str) -> None:
+    """An internal network routes nothing off its bridge (as Docker's DROP rules ensure).
+
+    Per-device ``forwarding=0`` holds even without pynet's firewall; the firewall's drop
+    rule covers the other direction (and re-sets this when it turns ``ip_forward`` on).
+    """
+    netlink.set_link_sysctl(name, "forwarding", "0")
 
 
 def _iface(cidr: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:

@@ -42,8 +42,10 @@ def remove_resource(resource: dict[str, Any]) -> None:
     elif kind == "addresses":
         for cidr in resource.get("cidrs", []):
             netlink.addr_delete(resource["link"], cidr)
-    elif kind == "forwarding":
-        netlink.set_forwarding(resource["link"], bool(resource.get("value")))
+    elif kind == "sysctls":
+        for key, value in resource.get("values", {}).items():
+            if key in ("forwarding", "route_localnet") and value in ("0", "1"):
+                netlink.set_link_sysctl(resource["link"], key, value)
     elif kind == "netns":
         netlink.netns_delete(resource["path"])
     elif kind == "driver":
@@ -75,7 +77,7 @@ def replay_allowed(resource: dict[str, Any]) -> bool:
         if index is not None:
             return netlink.link_index(name) == index
         return any(rx.fullmatch(name) and netlink.link_kind(name) == lk for rx, lk in _GENERATED)
-    if kind in ("addresses", "forwarding"):
+    if kind in ("addresses", "sysctls"):
         link = resource.get("link")
         return isinstance(link, str) and resource.get("index") is not None \
             and netlink.link_index(link) == resource["index"]

@@ -209,23 +209,22 @@ def addr_delete(name: str, cidr: str) -> None:
         raise _fail(exc, f"failed to remove address {cidr} from {name}") from None
 
 
-def get_forwarding(name: str) -> bool:
-    """IPv4 forwarding of packets received on host link ``name`` (False when unknown)."""
+def link_sysctl(name: str, key: str) -> str | None:
+    """``net.ipv4.conf.<name>.<key>`` of host link ``name``; None when there is none."""
     try:
-        with open(f"/proc/sys/net/ipv4/conf/{name}/forwarding") as f:
-            return f.read().strip() == "1"
+        with open(f"/proc/sys/net/ipv4/conf/{name}/{key}") as f:
+            return f.read().strip()
     except OSError:
-        return False
+        return None
 
 
-def set_forwarding(name: str, enabled: bool) -> None:
-    """IPv4 forwarding of packets received on host link ``name`` (its per-device sysctl)."""
-    path = f"/proc/sys/net/ipv4/conf/{name}/forwarding"
+def set_link_sysctl(name: str, key: str, value: str) -> None:
+    """Set ``net.ipv4.conf.<name>.<key>`` (e.g. ``forwarding``: routing of what it receives)."""
     try:
-        with open(path, "w") as f:
-            f.write("1" if enabled else "0")
+        with open(f"/proc/sys/net/ipv4/conf/{name}/{key}", "w") as f:
+            f.write(value)
     except OSError as exc:
-        raise _fail(exc, f"failed to set net.ipv4.conf.{name}.forwarding") from None
+        raise _fail(exc, f"failed to set net.ipv4.conf.{name}.{key}") from None
 
 
 def addr_add(index: int, cidr: str, netns: str | None = None) -> None:

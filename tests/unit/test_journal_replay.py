@@ -110,6 +110,7 @@ def test_replay_removes_only_what_the_journal_proves(kernel: FakeKernel, tmp_pat
         {"kind": "link", "name": "lanbr", "index": 7},           # an index it does not have
         {"kind": "link", "name": "veth7654321"},                 # pynet's name, wrong kind
         {"kind": "addresses", "link": "lanbr", "cidrs": ["192.0.2.1/24"]},   # no index
+        {"kind": "sysctls", "link": "lanbr", "index": 2, "values": {"forwarding": "1"}},  # not its index
         {"kind": "netns", "path": "/run/netns/someone"},         # outside pynet's netns dir
         {"kind": "link", "name": "eth0", "netns": "/proc/1/ns/net"},
         {"kind": "link", "name": "mybr", "index": 9},            # proved: pynet made it
@@ -118,7 +119,7 @@ def test_replay_removes_only_what_the_journal_proves(kernel: FakeKernel, tmp_pat
     ]
     errors = undo.remove_all(log, replay=True)
     assert kernel.deleted == [sandbox, "veth1a2b3c4", "mybr"]
-    assert len(errors) == 8 and all("does not prove" in e for e in errors)
+    assert len(errors) == 9 and all("does not prove" in e for e in errors)
 
 
 def test_an_in_process_rollback_trusts_its_own_log(kernel: FakeKernel) -> None:
