@@ -46,6 +46,10 @@ class JournalUndo(UndoLog):
     def add(self, resource: dict[str, Any]) -> None:
         self.txn.record_undo(resource)
 
+    def confirm(self, resource: dict[str, Any], **facts: Any) -> None:
+        resource.update(facts)  # the same dict the journal holds
+        self.txn.save_undo()
+
 
 class Controller(HostAdmin, ProcessControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
@@ -84,7 +88,8 @@ class Controller(HostAdmin, ProcessControl):
         redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
-            undo_mod.remove_all(leftovers)
+            # From disk: removed only where the journal proves pynet made it (undo.py).
+            undo_mod.remove_all(leftovers, replay=True)
         if redo is not None:
             self._finish(redo)
         elif had_journal:

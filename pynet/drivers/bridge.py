@@ -3,6 +3,11 @@
 Names: bridge ``br-<12 hex of network id>`` (or ``com.docker.network.bridge.name``; the
 default network uses ``pynet0``), host side ``veth<7 hex>``, sandbox side ``eth0``,
 ``eth1``... Setup is a sequence of named steps, each logged for undo before it runs.
+
+Ownership (Docker's rule): an existing device of that name that is not a bridge is an error;
+an existing bridge is used, but recorded as not pynet's (``driver_data["bridge_owned"]``):
+``network rm`` then removes only the addresses pynet added to it (and its rules and ports)
+and puts back the per-device sysctls it changed, never the device.
 """
 
 from __future__ import annotations
@@ -14,16 +19,30 @@ from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
-from pynet.errors import InvalidArgument
+from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.kernel import netlink
 
 DEFAULT_BRIDGE_DEVICE = "pynet0"
+#: per-device IPv4 sysctls pynet may change on a bridge (internal networks, the firewall)
+_TOUCHED_SYSCTLS = ("forwarding", "route_localnet")
 
 
 def bridge_name(net: Network) -> str:
     """The bridge device of ``net``."""
     return str(net.driver_data.get("bridge") or net.options.get(opt.BRIDGE_NAME) or f"br-{net.id[:12]}")
+
+
+def bridge_owned(net: Network) -> bool:
+    """True when pynet created the bridge of ``net`` (so ``network rm`` may delete it).
+
+    Records written before ownership was recorded: only pynet's own names count as
+    pynet's (``pynet0``, ``br-<id12>``); a ``bridge.name`` device is left in place.
+    """
+    owned = net.driver_data.get("bridge_owned")
+    if owned is not None:
+        return bool(owned)
+    return net.builtin or bridge_name(net) == f"br-{net.id[:12]}"
 
 
 class BridgeDriver(Driver):
@@ -52,25 +71,64 @@ class BridgeDriver(Driver):
         net.driver_data["bridge"] = name
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
-        name = bridge_name(net)
-        self._setup_device(net, name, undo)
+        self._setup_device(net, bridge_name(net), undo, creating=True)
         fw.network_up(net, undo)
 
-    def _setup_device(self, net: Network, name: str, undo: UndoLog) -> None:
+    def _setup_device(self, net: Network, name: str, undo: UndoLog, *, creating: bool) -> None:
+        """Make (or, when ``creating``, adopt) the bridge; a restore keeps the recorded owner."""
         mtu = int(net.options.get(opt.DRIVER_MTU) or net.driver_data.get("mtu") or netlink.uplink_mtu())
         net.driver_data["mtu"] = mtu
-        if not netlink.link_exists(name):
-            undo.add({"kind": "link", "name": name})
-        fault("bridge_add")
-        netlink.bridge_create(name, mtu=mtu, addresses=_gateway_cidrs(net))
+        kind = netlink.link_kind(name)
+        if kind is None:
+            net.driver_data.setdefault("bridge_owned", True)
+            record = {"kind": "link", "name": name}
+            undo.add(record)
+            fault("bridge_add")
+            index = netlink.bridge_add(name, mtu=mtu)
+            undo.confirm(record, index=index)  # the proof journal replay needs to delete it
+            netlink.bridge_configure(index, name, _gateway_cidrs(net))
+        elif kind != "bridge":
+            raise Conflict(f"existing interface {name} is not a bridge")
+        elif creating:
+            self._adopt(net, name, undo)
+        else:
+            mine = _gateway_cidrs(net) if bridge_owned(net) else net.driver_data.get("added_addresses", [])
+            netlink.bridge_configure(netlink.link_index(name) or 0, name, mine)
+        if net.internal:
+            _forwarding_off(name)
+
+    def _adopt(self, net: Network, name: str, undo: UndoLog) -> None:
+        """Use the user's bridge ``name``: pynet adds its gateway addresses, nothing else.
+
+        What pynet changes on it (addresses, per-device sysctls that the firewall or an
+        internal network set) is recorded, undone on failure and put back by ``network rm``.
+        """
+        index = netlink.link_index(name) or 0
+        present = {_iface(c) for c in netlink.link_addresses(name)}
+        added = [c for c in _gateway_cidrs(net) if _iface(c) not in present]
+        sysctls = {key: netlink.link_sysctl(name, key) for key in _TOUCHED_SYSCTLS}
+        net.driver_data.update(bridge_owned=False, added_addresses=added, sysctls_before=sysctls)
+        undo.add({"kind": "sysctls", "link": name, "index": index, "values": sysctls})
+        if added:
+            undo.add({"kind": "addresses", "link": name, "index": index, "cidrs": added})
+        netlink.bridge_configure(index, name, added)
 
     def delete_network(self, net: Network) -> None:
         fw.network_down(net)
         fault("bridge_del")
-        netlink.bridge_delete(bridge_name(net))
+        name = bridge_name(net)
+        if bridge_owned(net):
+            netlink.bridge_delete(name)
+            return
+        for cidr in net.driver_data.get("added_addresses", []):
+            netlink.addr_delete(name, cidr)
+        if netlink.link_exists(name):
+            for key, value in net.driver_data.get("sysctls_before", {}).items():
+                if value is not None:
+                    netlink.set_link_sysctl(name, key, value)
 
     def restore_network(self, net: Network) -> None:
-        self._setup_device(net, bridge_name(net), NullUndo())
+        self._setup_device(net, bridge_name(net), NullUndo(), creating=False)
         fw.network_up(net, NullUndo())
 
     def network_present(self, net: Network) -> bool:
@@ -99,6 +157,19 @@ class BridgeDriver(Driver):
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 
+
+
+def _forwarding_off(name: str) -> None:
+    """An internal network routes nothing off its bridge (as Docker's DROP rules ensure).
+
+    Per-device ``forwarding=0`` holds even without pynet's firewall; the firewall's drop
+    rule covers the other direction (and re-sets this when it turns ``ip_forward`` on).
+    """
+    netlink.set_link_sysctl(name, "forwarding", "0")
+
+
+def _iface(cidr: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+    return ipaddress.ip_interface(cidr)
 
 
 def _gateway_cidrs(net: Network) -> list[str]:

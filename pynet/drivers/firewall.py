@@ -264,6 +264,7 @@ def _sysctls(net: Network) -> list[str]:
     if net.internal:
         return notices
     if nft.write_sysctl("net/ipv4/ip_forward", "1"):
+        _internal_forwarding_off()  # the flip just turned forwarding on for every device
         notices.append("pynet enabled IPv4 forwarding in this network namespace "
                        "(net.ipv4.ip_forward=1) so that containers can reach other networks")
     br = bridge_of(net)
@@ -277,6 +278,13 @@ def _sysctls(net: Network) -> list[str]:
             "for you because it stops router advertisements on interfaces with accept_ra=1; set "
             "accept_ra=2 there first, then `sysctl -w net.ipv6.conf.all.forwarding=1`")
     return notices
+
+
+def _internal_forwarding_off() -> None:
+    """Per-device forwarding back off on internal bridges (see the bridge driver)."""
+    for key, _value in nft.elements("inet", TABLE, "internal") or []:
+        if nft.read_sysctl(f"net/ipv4/conf/{key[0]}/forwarding") is not None:
+            nft.write_sysctl(f"net/ipv4/conf/{key[0]}/forwarding", "0")
 
 
 def setup_network(net: Network, undo: UndoLog) -> list[str]:

@@ -160,19 +160,71 @@ def bridge_create(name: str, *, mtu: int, addresses: list[str], mac: str | None 
     """Create (or adopt) a Linux bridge, give it the gateway addresses, bring it up."""
     idx = link_index(name)
     if idx is None:
-        try:
-            rtnl.bridge_add(name, mtu=mtu, mac=mac)
-        except Exception as exc:  # noqa: BLE001 - bad MAC too
-            raise _fail(exc, f"failed to create bridge {name}") from None
-        idx = link_index(name)
-        if idx is None:
-            raise NotFound(f"failed to create bridge {name}: {os.strerror(errno.ENODEV)}")
-    for cidr in addresses:
-        addr_add(idx, cidr)
+        idx = bridge_add(name, mtu=mtu, mac=mac)
+    bridge_configure(idx, name, addresses)
+
+
+def bridge_add(name: str, *, mtu: int, mac: str | None = None) -> int:
+    """Create a new Linux bridge (EEXIST when the name is taken); its index."""
     try:
-        rtnl.link_set(idx, up=True)
+        rtnl.bridge_add(name, mtu=mtu, mac=mac)
+    except Exception as exc:  # noqa: BLE001 - bad MAC too
+        raise _fail(exc, f"failed to create bridge {name}") from None
+    idx = link_index(name)
+    if idx is None:
+        raise NotFound(f"failed to create bridge {name}: {os.strerror(errno.ENODEV)}")
+    return idx
+
+
+def bridge_configure(index: int, name: str, addresses: list[str]) -> None:
+    """Add ``addresses`` to bridge ``index`` (tolerating present ones) and bring it up."""
+    for cidr in addresses:
+        addr_add(index, cidr)
+    try:
+        rtnl.link_set(index, up=True)
     except OSError as exc:
         raise _fail(exc, f"failed to bring up bridge {name}") from None
+
+
+def link_addresses(name: str) -> list[str]:
+    """The addresses (``"10.1.0.1/24"``) of host link ``name``; [] when it is absent."""
+    idx = link_index(name)
+    if idx is None:
+        return []
+    return [f"{a.get_attr('IFA_LOCAL') or a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+            for a in _ipr().addr("dump") if a["index"] == idx]
+
+
+def addr_delete(name: str, cidr: str) -> None:
+    """Remove address ``cidr`` from host link ``name``; success when either is gone."""
+    idx = link_index(name)
+    if idx is None:
+        return
+    ip, plen = cidr.split("/")
+    try:
+        _ipr().addr("del", index=idx, address=ip, prefixlen=int(plen), family=10 if ":" in ip else 2)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) in (errno.EADDRNOTAVAIL, errno.ENODEV, errno.ENOENT):
+            return
+        raise _fail(exc, f"failed to remove address {cidr} from {name}") from None
+
+
+def link_sysctl(name: str, key: str) -> str | None:
+    """``net.ipv4.conf.<name>.<key>`` of host link ``name``; None when there is none."""
+    try:
+        with open(f"/proc/sys/net/ipv4/conf/{name}/{key}") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def set_link_sysctl(name: str, key: str, value: str) -> None:
+    """Set ``net.ipv4.conf.<name>.<key>`` (e.g. ``forwarding``: routing of what it receives)."""
+    try:
+        with open(f"/proc/sys/net/ipv4/conf/{name}/{key}", "w") as f:
+            f.write(value)
+    except OSError as exc:
+        raise _fail(exc, f"failed to set net.ipv4.conf.{name}.{key}") from None
 
 
 def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
@@ -351,12 +403,12 @@ def _host_link(name: str) -> Any:
 
 
 def link_kind(name: str) -> str | None:
-    """The kind (``bridge``, ``veth``, ``macvlan``...) of host link ``name``; None when absent."""
-    link = _host_link(name)
-    if link is None:
-        return None
-    info = link.get_attr("IFLA_LINKINFO")
-    return info.get_attr("IFLA_INFO_KIND") if info is not None else None
+    """The kind (``bridge``, ``veth``, ``macvlan``...) of host link ``name``; ``""`` for a
+    device without one (a NIC); None when absent."""
+    try:
+        return rtnl.link_kind(name)
+    except OSError as exc:
+        raise _fail(exc, f"failed to look up link {name}") from None
 
 
 def vlan_create(name: str, *, parent: str, vid: int) -> None:

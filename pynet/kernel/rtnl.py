@@ -312,6 +312,35 @@ def link_index(name: str, netns: str | None = None) -> int | None:
     return struct.unpack_from("=i", replies[0][1], 4)[0] if replies else None
 
 
+def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
+    """The attributes (type -> payload; flags such as NLA_F_NESTED masked) from ``off`` on."""
+    out = {}
+    while off + 4 <= len(data):
+        alen, atype = struct.unpack_from("=HH", data, off)
+        if alen < 4:
+            break
+        out[atype & 0x3FFF] = data[off + 4:off + alen]
+        off += (alen + 3) & ~3
+    return out
+
+
+def link_kind(name: str, netns: str | None = None) -> str | None:
+    """The kind of link ``name`` (``bridge``, ``veth``...; ``""`` for a NIC); None if absent."""
+    if not name or len(name.encode()) > 15:
+        return None
+    try:
+        replies = sock(netns).call(msg_link_get(name))
+    except NetlinkError as exc:
+        if exc.errno in (errno.ENODEV, errno.ENOENT):
+            return None
+        raise
+    if not replies:
+        return None
+    info = attrs(replies[0][1], 16).get(IFLA_LINKINFO)  # after the 16-byte ifinfomsg
+    kind = attrs(info).get(IFLA_INFO_KIND, b"") if info else b""
+    return kind.split(b"\0", 1)[0].decode()
+
+
 def link_delete(index: int, netns: str | None = None) -> None:
     sock(netns).call(msg_link_del(index))
 

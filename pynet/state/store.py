@@ -26,6 +26,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,8 @@ KINDS = ("networks", "endpoints", "containers", "ipam")
 NAMED_KINDS = ("networks", "containers")
 _INDEX = "_names.json"
 _JOURNAL = "journal.json"
+#: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
+_KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -208,11 +211,19 @@ class Store:
             # A journal torn by a crash while being written: nothing was committed.
             self.clear_journal()
             return []
+        if not isinstance(journal, dict):
+            raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
         if journal.get("commit") is not None:
+            # A journal is data, not a list of paths to follow: check every key before
+            # writing anything, so a bad one changes nothing (inside or outside the dir).
+            self._check_commit(path, journal["commit"])
             self._apply(journal["commit"])
             self.clear_journal()
             return []
-        return list(journal.get("undo", []))
+        undo = journal.get("undo", [])
+        if not isinstance(undo, list) or not all(isinstance(r, dict) for r in undo):
+            raise StateCorrupt(f"state file {path} is corrupt: undo is not a list of objects")
+        return list(undo)
 
     def pending_redo(self) -> dict[str, Any] | None:
         """The teardown a killed or failed command logged but did not commit (see
@@ -260,6 +271,27 @@ class Store:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         self._index_cache.clear()
+
+    @staticmethod
+    def _check_commit(path: Path, commit: Any) -> None:
+        """StateCorrupt naming the journal unless every key of ``commit`` stays in the state dir."""
+        def bad(what: str) -> StateCorrupt:
+            return StateCorrupt(f"state file {path} is corrupt: {what}")
+
+        if not isinstance(commit, dict):
+            raise bad("commit is not a JSON object")
+        puts, deletes, indexes = commit.get("puts", {}), commit.get("deletes", []), commit.get("indexes", {})
+        if not isinstance(puts, dict) or not all(isinstance(r, dict) for r in puts.values()):
+            raise bad("puts is not an object of records")
+        if not isinstance(deletes, list) or not isinstance(indexes, dict):
+            raise bad("deletes or indexes has the wrong type")
+        for key in [*puts, *deletes]:
+            parts = key.split("/") if isinstance(key, str) else []
+            if len(parts) < 2 or not all(_KEY_PART.fullmatch(p) for p in parts):
+                raise bad(f"invalid key {key!r}")
+        for kind, index in indexes.items():
+            if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
+                raise bad(f"invalid index {kind!r}")
 
     def _apply(self, commit: dict[str, Any]) -> None:
         for key, record in commit.get("puts", {}).items():
@@ -315,6 +347,10 @@ class Transaction:
     def record_undo(self, resource: dict[str, Any]) -> None:
         """Log a kernel resource BEFORE creating it, so a kill -9 can be rolled back."""
         self.undo.append(resource)
+        self.save_undo()
+
+    def save_undo(self) -> None:
+        """Rewrite the journal's undo log (after a logged resource was updated in place)."""
         atomic_write(self.store.journal_path(), self._journal(None), sync=False)
 
     def record_redo(self, operation: dict[str, Any]) -> None:
