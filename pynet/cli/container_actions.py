@@ -59,12 +59,18 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _run(**kw) -> int:  # type: ignore[no-untyped-def]
+    from pynet.cli import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
 
+    inputs.endpoint_address(kw["ip"], 4)
+    inputs.endpoint_address(kw["ip6"], 6)
+    inputs.dns_servers(kw["dns"])
+    mac = inputs.mac_address(kw["mac_address"])
+
     req = RunRequest(
         argv=list(kw["command"]), name=kw["name"], network=kw["network"],
-        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=kw["mac_address"]),
+        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=mac),
         hostname=kw["hostname"], domainname=kw["domainname"], dns=list(kw["dns"]),
         dns_search=list(kw["dns_search"]), dns_options=list(kw["dns_options"]),
         extra_hosts=_extra_hosts(kw["add_host"]), env=list(kw["env"]), workdir=kw["workdir"],
@@ -103,14 +109,9 @@ def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _extra_hosts(values: tuple[str, ...]) -> list[str]:
-    out = []
-    for item in values:
-        name, sep, ip = item.partition(":")
-        if not sep or not name or not ip:
-            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"',
-                                  from_daemon=False)
-        out.append(f"{name}:{ip}")
-    return out
+    from pynet.cli import inputs
+
+    return [inputs.extra_host(item) for item in values]
 
 
 # -- internal: a detached container exited -----------------------------------------------

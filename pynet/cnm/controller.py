@@ -178,8 +178,7 @@ class Controller(HostAdmin, ProcessControl):
             if net.id not in c.endpoints:
                 if net.driver == "host" and c.network_mode == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
-                if force:
-                    return
+                # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
             svc = _containers().ContainerService(repo, undo)
             ep = repo.endpoint(c.endpoints[net.id])

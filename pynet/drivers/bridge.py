@@ -43,10 +43,7 @@ class BridgeDriver(Driver):
                 raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
         mtu = net.options.get(opt.DRIVER_MTU)
         if mtu is not None:
-            try:
-                value = int(mtu)
-            except ValueError:
-                raise InvalidArgument(f'strconv.Atoi: parsing "{mtu}": invalid syntax') from None
+            value = opt.parse_int_option(opt.DRIVER_MTU, mtu)
             if not 68 <= value <= 65535:
                 raise InvalidArgument(f"invalid MTU number: {value}")
         net.driver_data["bridge"] = name

@@ -1,0 +1,88 @@
+"""Bad flag values are refused with Docker's one line and exit code, before any work.
+
+The CLI runs in-process with the controller fenced off (``cli_inproc``): a refused value
+must never get as far as the controller (no lock, no state, no kernel object).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli_inproc import fence_kernel, invoke
+from pynet.cnm import options
+from pynet.cnm.containers import _check_mode_settings
+from pynet.cnm.endpoints import AttachRequest
+from pynet.cnm.networks import NetworkCreateRequest, NetworkService
+from pynet.cnm.repo import Repo
+from pynet.errors import Forbidden, InvalidArgument
+from pynet.state.store import Store
+
+
+@pytest.fixture(autouse=True)
+def _fenced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fence_kernel(monkeypatch, tmp_path / "state", tmp_path / "run")
+
+
+RUN_REFUSALS = [
+    (["--ip", "10.123.0.300"], "pynet: Error response from daemon: invalid IPv4 address: 10.123.0.300."),
+    (["--ip", "notanip"], "pynet: Error response from daemon: invalid IPv4 address: notanip."),
+    (["--ip", "fd00::5"], "pynet: Error response from daemon: invalid IPv4 address: fd00::5."),
+    (["--ip6", "10.1.2.3"], "pynet: Error response from daemon: invalid IPv6 address: 10.1.2.3."),
+    (["--ip6", "zz::zz"], "pynet: Error response from daemon: invalid IPv6 address: zz::zz."),
+    (["--dns", "notanip"],
+     'pynet: invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip.'),
+    (["--mac-address", "zz"], "pynet: zz is not a valid mac address."),
+    (["--mac-address", "02:42:ac:11:00"], "pynet: 02:42:ac:11:00 is not a valid mac address."),
+    (["--add-host", "a:notip"],
+     'pynet: invalid argument "a:notip" for "--add-host" flag: invalid IP address in add-host: "notip".'),
+]
+
+
+@pytest.mark.parametrize("flags,line", RUN_REFUSALS, ids=[" ".join(f) for f, _ in RUN_REFUSALS])
+def test_run_refuses_malformed_values_with_one_line_and_125(flags: list[str], line: str) -> None:
+    result = invoke(["run", "--network", "n1", *flags, "true"])
+    assert result.code == 125, result
+    assert result.err == line + "\n"
+    assert result.out == ""
+
+
+def test_run_with_good_values_gets_to_the_controller() -> None:
+    """Positive control: the same checks let well-formed values through."""
+    result = invoke(["run", "--network", "n1", "--ip", "10.123.0.3", "--ip6", "fd00::3",
+                     "--dns", "10.0.0.53", "--mac-address", "02-42-AC-11-00-02",
+                     "--add-host", "db:10.0.0.9", "--add-host", "v6:[fd00::9]", "true"])
+    assert result.code is None, result
+
+
+def test_host_and_none_modes_refuse_endpoint_settings() -> None:
+    for mode in ("host", "none"):
+        with pytest.raises(InvalidArgument, match="^user specified IP address is supported on user defined networks only$"):
+            _check_mode_settings(mode, AttachRequest(ipv4="10.0.0.5"))
+        with pytest.raises(InvalidArgument, match="network-scoped alias is supported only"):
+            _check_mode_settings(mode, AttachRequest(aliases=["x"]))
+    _check_mode_settings("mynet", AttachRequest(ipv4="10.0.0.5", aliases=["x"]))  # control
+
+
+@pytest.mark.parametrize("driver", ["host", "null"])
+def test_second_host_or_null_network_is_refused(tmp_path: Path, driver: str) -> None:
+    store = Store(tmp_path / "s")
+    svc = NetworkService(Repo(store, store.begin()), undo=None)  # type: ignore[arg-type]
+    with pytest.raises(Forbidden) as info:
+        svc.create(NetworkCreateRequest(name="x", driver=driver))
+    assert info.value.render() == f'Error response from daemon: only one instance of "{driver}" network is allowed'
+    assert info.value.exit_code == 1
+
+
+@pytest.mark.parametrize("value", ["abc", "", " 1500", "1_500", "١٥٠٠", "15.0"])
+def test_int_option_is_read_as_go_atoi(value: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        options.parse_int_option(options.DRIVER_MTU, value)
+    assert info.value.message == (f"failed to parse com.docker.network.driver.mtu value: {value} "
+                                  f'(strconv.Atoi: parsing "{value}": invalid syntax)')
+
+
+def test_int_option_accepts_what_atoi_accepts() -> None:
+    assert options.parse_int_option(options.DRIVER_MTU, "1400") == 1400
+    assert options.parse_int_option(options.DRIVER_MTU, "+9000") == 9000
