@@ -31,7 +31,7 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, NotFound, PynetError
+from pynet.errors import Conflict, NotFound, PynetError, StateCorrupt
 from pynet.state.store import Store, Transaction
 
 
@@ -54,14 +54,16 @@ class Controller(HostAdmin, ProcessControl):
 
     # -- transactions ----------------------------------------------------------------
     @contextlib.contextmanager
-    def mutation(self) -> Iterator[tuple[Repo, JournalUndo]]:
-        """Lock, recover, yield (repo, undo); commit on success, roll back on any error."""
+    def mutation(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
+        """Lock, recover, yield (repo, undo); commit on success, roll back on any error.
+
+        ``salvage``: damaged container/endpoint records are read leniently (``rm -f``)."""
         with self.store.locked():
             self._recover()
             txn = self.store.begin()
             undo = JournalUndo(txn)
             try:
-                yield Repo(self.store, txn), undo
+                yield Repo(self.store, txn, salvage=salvage), undo
             except BaseException:
                 undo_mod.remove_all(txn.undo)
                 txn.abandon()
@@ -267,7 +269,12 @@ class Controller(HostAdmin, ProcessControl):
         return c
 
     def remove_container(self, ref: str, *, force: bool) -> Container:
-        c = self.reader().get_container(ref)
+        try:
+            c = self.reader().get_container(ref)
+        except StateCorrupt:
+            if not force:
+                raise
+            c = self._salvage_container(ref)
         if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid):
             if not force:
                 raise Conflict(
@@ -275,12 +282,27 @@ class Controller(HostAdmin, ProcessControl):
                     "attempting removal or force remove")
             _signal(c.pid, signal.SIGKILL)
             _wait_gone(c.pid, 5.0)
-        with self.mutation() as (repo, undo):
+        with self.mutation(salvage=force) as (repo, undo):
             current = repo.container(c.id)
             if current is not None:
+                current.netns_path = current.netns_path or c.netns_path
                 _containers().ContainerService(repo, undo).remove(current)
         _containers().remove_files(c.id)
         self._notify([c.id])
+        return c
+
+    def _salvage_container(self, ref: str) -> Container:
+        """A container whose record is damaged, completed from what the host shows: its
+        waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
+        c = Repo(self.store, salvage=True).get_container(ref)
+        found = hostinfo.find_waiter(c.id)
+        if found is not None:
+            c.supervisor_pid, c.pid = found
+            c.status = "running"
+        elif c.status != "running":
+            c.pid = 0  # a pid the damaged record cannot vouch for is not signalled
+        if c.pid and hostinfo.pid_alive(c.pid):
+            c.netns_path = c.netns_path or hostinfo.netns_file_of(c.pid, str(paths.netns_dir()))
         return c
 
     def _wait_recorded(self, container_id: str, timeout: float = 10.0) -> None:

@@ -70,3 +70,38 @@ def pid_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def find_waiter(container_id: str) -> tuple[int, int] | None:
+    """``(waiter pid, container pid)`` of a detached container, from the waiter's argv
+    (``python -S -c <waiter> ROOT PID CONTAINER_ID DIR``); None when there is none."""
+    want = container_id.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (len(argv) >= 7 and argv[2] == b"-c" and b"pynet.kernel.waiter" in argv[3]
+                and argv[6] == want and argv[5].isdigit()):
+            return int(entry), int(argv[5])
+    return None
+
+
+def netns_file_of(pid: int, directory: str) -> str:
+    """The file in ``directory`` bind-mounting the network namespace of ``pid`` ("" if none)."""
+    try:
+        ns = os.stat(f"/proc/{pid}/ns/net")
+        entries = list(os.scandir(directory))
+    except OSError:
+        return ""
+    for entry in entries:
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (ns.st_dev, ns.st_ino):
+            return entry.path
+    return ""

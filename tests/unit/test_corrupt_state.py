@@ -1,0 +1,160 @@
+"""Corrupt state: one line naming the file and what to do; indexes rebuild themselves;
+``rm -f`` can still read what a damaged record describes; stray temp files go away.
+
+The kernel side of ``rm -f`` on a damaged container is in
+tests/integration/test_corrupt_state_kernel.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_inproc import fence_kernel, invoke
+from pynet.cnm.model import Container, Endpoint, Network, to_dict
+from pynet.cnm.repo import Repo
+from pynet.errors import StateCorrupt
+from pynet.state.store import SCHEMA_VERSION, Store
+
+NET = "1" * 64
+CTR = "c" * 64
+EP = "e" * 64
+
+
+def _seed(state: Path, run: Path) -> Store:
+    """A ready state: the bridge network, one user network, one container on it."""
+    store = Store(state)
+    bridge = Network(id="b" * 64, name="bridge", driver="bridge", created="2024-01-01T00:00:00Z", builtin=True)
+    net = Network(id=NET, name="n1", driver="bridge", created="2024-01-01T00:00:00Z")
+    c = Container(id=CTR, name="c1", created="2024-01-01T00:00:00Z", path="sleep", status="exited",
+                  network_mode="n1", endpoints={NET: EP})
+    ep = Endpoint(id=EP, network_id=NET, container_id=CTR, name="c1", ipv4="10.9.0.2/24")
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", bridge.id, to_dict(bridge))
+        txn.put("networks", NET, to_dict(net))
+        txn.put("containers", CTR, to_dict(c))
+        txn.put("endpoints", EP, to_dict(ep))
+        txn.put("members", f"{NET}/{EP}", {"container": CTR, "addresses": ["10.9.0.2"]})
+        txn.commit()
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "restored").touch()
+    return store
+
+
+@pytest.fixture
+def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    fence_kernel(monkeypatch, tmp_path / "state", tmp_path / "run")
+    _seed(tmp_path / "state", tmp_path / "run")
+    return tmp_path / "state"
+
+
+def _rewrite(path: Path, **changes: object) -> None:
+    record = json.loads(path.read_text())
+    record.update(changes)
+    path.write_text(json.dumps(record))
+
+
+
+def test_wrong_types_in_a_container_record_name_the_file_and_the_fix(state: Path) -> None:
+    assert invoke(["ps", "-a", "-q"]).out.strip() == CTR[:12]  # control: readable before
+    path = state / "containers" / f"{CTR}.json"
+    _rewrite(path, name=5)
+    for args in (["ps", "-a"], ["inspect", "c1"], ["port", CTR]):
+        result = invoke(args)
+        assert result.code == 1, (args, result)
+        assert result.err == (f"Error: state file {path} is corrupt: field 'name' should be a string, "
+                              f"found a number; remove the container with `pynet rm -f {CTR}`\n"), args
+        assert "internal error" not in result.err and "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("content", ["{oops", "[1, 2]", "null", '{"schema_version": 1, "id": 7}'])
+def test_unusable_network_record_is_one_line_naming_it(state: Path, content: str) -> None:
+    path = state / "networks" / f"{NET}.json"
+    path.write_text(content)
+    result = invoke(["network", "ls"])
+    assert result.code == 1, result
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: state file {path} is corrupt: "), result.err
+    assert lines[0].endswith("; restore the file from a backup, or delete it to make pynet forget the object")
+
+
+@pytest.mark.parametrize("content", ["{oops", "[]", '{"n1": 5}', ""])
+def test_corrupt_name_index_is_rebuilt_from_the_records(state: Path, content: str) -> None:
+    index = state / "networks" / "_names.json"
+    index.write_text(content)
+    result = invoke(["network", "inspect", "-f", "{{.Name}} {{.Id}}", "n1"])
+    assert (result.code, result.out, result.err) == (0, f"n1 {NET}\n", "")
+    # A mutating command (it holds the lock) writes the rebuilt index back.
+    store = Store(state)
+    with store.locked():
+        assert store.names("networks") == {"bridge": "b" * 64, "n1": NET}
+    assert json.loads(index.read_text()) == {"bridge": "b" * 64, "n1": NET}
+
+
+def test_index_rebuild_skips_an_unreadable_record(state: Path) -> None:
+    (state / "containers" / "_names.json").write_text("{")
+    (state / "containers" / f"{CTR}.json").write_text("{")
+    assert Store(state).names("containers") == {}
+
+
+def test_corrupt_network_summary_is_rebuilt(state: Path) -> None:
+    (state / "meta").mkdir(exist_ok=True)
+    (state / "meta" / "network-summary.json").write_text('{"schema_version": 1, "networks": {"x": 3}}')
+    summaries = Repo(Store(state)).network_summaries()
+    assert summaries[NET]["name"] == "n1"
+
+
+def test_wrong_types_in_the_address_allocator_name_the_file(state: Path) -> None:
+    path = state / "ipam" / f"{NET}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "space": 5, "count": "x"}))
+    with pytest.raises(StateCorrupt) as info:
+        Repo(Store(state)).ipam_head(NET)
+    assert info.value.render().startswith(f"Error: state file {path} is corrupt: ")
+
+
+@pytest.mark.parametrize("content", ["{garbage", '{"schema_version": 1, "endpoints": "x", "pid": "y"}'])
+def test_salvage_reads_a_damaged_container_and_finds_its_endpoints(state: Path, content: str) -> None:
+    (state / "containers" / f"{CTR}.json").write_text(content)
+    with pytest.raises(StateCorrupt):
+        Repo(Store(state)).get_container("c1")
+    c = Repo(Store(state), salvage=True).get_container("c1")
+    assert (c.id, c.name, c.endpoints, c.pid) == (CTR, "c1", {NET: EP}, 0)
+
+
+def test_salvage_completes_a_damaged_endpoint_from_its_member_record(state: Path) -> None:
+    (state / "endpoints" / f"{EP}.json").write_text("{")
+    ep = Repo(Store(state), salvage=True).endpoint(EP)
+    assert (ep.id, ep.network_id, ep.container_id, ep.ipv4) == (EP, NET, CTR, "10.9.0.2")
+
+
+def _age(path: Path, seconds: float) -> None:
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
+def test_stray_temp_files_of_killed_writes_are_removed(state: Path) -> None:
+    top, deep, young = state / ".tmp-dead01.json", state / "containers" / ".tmp-dead02.json", state / ".tmp-live03.json"
+    for path in (top, deep, young):
+        path.write_text("{")
+    _age(top, 3600)
+    _age(deep, 3600)
+    store = Store(state)
+    with store.locked(exclusive=False):
+        pass
+    assert top.exists(), "a reader must not remove files"
+    with store.locked():
+        pass
+    assert not top.exists()
+    assert young.exists(), "a write under way (the helper writes cluster files unlocked) is kept"
+    assert deep.exists(), "object dirs are swept only after an interrupted commit"
+    (state / "journal.json").write_text(json.dumps({"undo": [], "commit": None}))
+    with store.locked():
+        pass
+    assert not deep.exists()
+    assert not any(p.name.startswith(".tmp-") for p in state.rglob("*") if p != young)
