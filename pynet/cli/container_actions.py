@@ -273,6 +273,7 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     from pynet import paths
     from pynet.cnm.processes import container_running
 
+    lines = _tail_lines(tail)
     repo = reader()
     c = repo.get_container(container)
     path = paths.container_dir(c.id) / "container.log"
@@ -282,10 +283,9 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
         return
     with f:
         data = f.read()
-        if tail != "all":
-            n = int(tail)
-            lines = data.splitlines(keepends=True)
-            data = b"".join(lines[-n:]) if n > 0 else b""
+        if lines is not None:
+            kept = data.splitlines(keepends=True)
+            data = b"".join(kept[-lines:]) if lines > 0 else b""
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         while follow:
@@ -298,6 +298,16 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
             if current is None or not container_running(current):
                 break
             time.sleep(0.1)
+
+
+def _tail_lines(tail: str) -> int | None:
+    """``--tail``: "all" (None) or a count, refused as Docker's daemon refuses it."""
+    if tail == "all":
+        return None
+    digits = tail[1:] if tail[:1] in "+-" else tail
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidArgument(f'invalid value for "tail": "{tail}": strconv.Atoi: parsing "{tail}": invalid syntax')
+    return int(tail)
 
 
 def port(container: str, private_port: str | None) -> None:

@@ -14,42 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from cli_inproc import fence_kernel, invoke
-from pynet.cnm.model import Container, Endpoint, Network, to_dict
+from cli_inproc import CTR, EP, NET, fence_kernel, invoke, seed_state
 from pynet.cnm.repo import Repo
 from pynet.errors import StateCorrupt
 from pynet.state.store import SCHEMA_VERSION, Store
 
-NET = "1" * 64
-CTR = "c" * 64
-EP = "e" * 64
-
-
-def _seed(state: Path, run: Path) -> Store:
-    """A ready state: the bridge network, one user network, one container on it."""
-    store = Store(state)
-    bridge = Network(id="b" * 64, name="bridge", driver="bridge", created="2024-01-01T00:00:00Z", builtin=True)
-    net = Network(id=NET, name="n1", driver="bridge", created="2024-01-01T00:00:00Z")
-    c = Container(id=CTR, name="c1", created="2024-01-01T00:00:00Z", path="sleep", status="exited",
-                  network_mode="n1", endpoints={NET: EP})
-    ep = Endpoint(id=EP, network_id=NET, container_id=CTR, name="c1", ipv4="10.9.0.2/24")
-    with store.locked():
-        txn = store.begin()
-        txn.put("networks", bridge.id, to_dict(bridge))
-        txn.put("networks", NET, to_dict(net))
-        txn.put("containers", CTR, to_dict(c))
-        txn.put("endpoints", EP, to_dict(ep))
-        txn.put("members", f"{NET}/{EP}", {"container": CTR, "addresses": ["10.9.0.2"]})
-        txn.commit()
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "restored").touch()
-    return store
-
-
 @pytest.fixture
 def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     fence_kernel(monkeypatch, tmp_path / "state", tmp_path / "run")
-    _seed(tmp_path / "state", tmp_path / "run")
+    seed_state(tmp_path / "state", tmp_path / "run")
     return tmp_path / "state"
 
 
