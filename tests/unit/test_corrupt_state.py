@@ -19,6 +19,9 @@ from pynet.cnm.repo import Repo
 from pynet.errors import StateCorrupt
 from pynet.state.store import SCHEMA_VERSION, Store
 
+NAMES = {"bridge": "b" * 64, "host": "d" * 64, "none": "a" * 64, "n1": NET}
+
+
 @pytest.fixture
 def state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     fence_kernel(monkeypatch, tmp_path / "state", tmp_path / "run")
@@ -65,8 +68,8 @@ def test_corrupt_name_index_is_rebuilt_from_the_records(state: Path, content: st
     # A mutating command (it holds the lock) writes the rebuilt index back.
     store = Store(state)
     with store.locked():
-        assert store.names("networks") == {"bridge": "b" * 64, "n1": NET}
-    assert json.loads(index.read_text()) == {"bridge": "b" * 64, "n1": NET}
+        assert store.names("networks") == NAMES
+    assert json.loads(index.read_text()) == NAMES
 
 
 def test_index_rebuild_skips_an_unreadable_record(state: Path) -> None:
