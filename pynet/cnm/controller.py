@@ -31,7 +31,7 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, NotFound, PynetError, StateCorrupt
+from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.state.store import Store, Transaction
 
 
@@ -91,7 +91,11 @@ class Controller(HostAdmin, ProcessControl):
 
     # -- first use and reboot --------------------------------------------------------
     def ensure_ready(self) -> None:
-        """Built-in networks exist; after a reboot, networks are restored from state."""
+        """Built-in networks exist; after a reboot, networks are restored from state.
+
+        Every command that changes networks or containers starts here: without the
+        privileges its kernel work needs, it stops here with one line (nothing made)."""
+        require_privileges()
         marker = paths.run_dir() / "restored"
         journal = self.store.journal_path().exists()
         if marker.exists() and not journal and "bridge" in self.store.names("networks"):
@@ -329,6 +333,16 @@ class Controller(HostAdmin, ProcessControl):
 
     def reload_helper(self) -> None:
         self._notify([])
+
+
+NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "
+             "(CAP_NET_ADMIN and CAP_SYS_ADMIN); run it as root, e.g. with sudo")
+
+
+def require_privileges() -> None:
+    """Forbidden (one line, exit 1; 125 for run) unless this process may do kernel work."""
+    if not hostinfo.can_administer_network():
+        raise Forbidden(NEED_ROOT, from_daemon=False)
 
 
 def _sweep_container_dirs(store: Store) -> None:

@@ -105,3 +105,21 @@ def netns_file_of(pid: int, directory: str) -> str:
         if (st.st_dev, st.st_ino) == (ns.st_dev, ns.st_ino):
             return entry.path
     return ""
+
+
+CAP_NET_ADMIN = 12
+CAP_SYS_ADMIN = 21
+
+
+def has_capabilities(*caps: int) -> bool:
+    """True when this process holds every one of ``caps`` in its effective set."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next((ln for ln in f if ln.startswith("CapEff:")), "")
+    except OSError:
+        return os.geteuid() == 0
+    try:
+        effective = int(line.split(":", 1)[1].strip(), 16)
+    except (IndexError, ValueError):
+        return os.geteuid() == 0
+    return all(effective >> cap & 1 for cap in caps)

@@ -6,11 +6,18 @@ must never get as far as the controller (no lock, no state, no kernel object).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli_inproc import fence_kernel, invoke
+from cli_inproc import fence_kernel, invoke, seed_state
+from pynet.cnm.controller import NEED_ROOT
 from pynet.cnm import options
 from pynet.cnm.containers import _check_mode_settings
 from pynet.cnm.endpoints import AttachRequest
@@ -86,3 +93,61 @@ def test_int_option_is_read_as_go_atoi(value: str) -> None:
 def test_int_option_accepts_what_atoi_accepts() -> None:
     assert options.parse_int_option(options.DRIVER_MTU, "1400") == 1400
     assert options.parse_int_option(options.DRIVER_MTU, "+9000") == 9000
+
+
+# -- without root ---------------------------------------------------------------------------
+
+NOBODY = 65534
+
+
+def _as_nobody(state: Path, run: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYNET_STATE_DIR": str(state), "PYNET_RUN_DIR": str(run)}
+    env.pop("PYNET_DEBUG", None)
+    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return subprocess.run([*drop, sys.executable, "-m", "pynet", *args], capture_output=True, text=True,
+                          env=env, cwd="/", timeout=60)
+
+
+@pytest.fixture
+def shared_state() -> Iterator[tuple[Path, Path]]:
+    """A seeded state that an unprivileged user can read (pytest's tmp_path cannot)."""
+    root = Path(tempfile.mkdtemp(prefix="pynet-nonroot-"))
+    try:
+        root.chmod(0o755)
+        seed_state(root / "state", root / "run")
+        yield root / "state", root / "run"
+    finally:
+        shutil.rmtree(root)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "pynet.lock"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="dropping to an unprivileged user needs root and setpriv")
+def test_without_root_mutations_are_one_line_and_change_nothing(shared_state: tuple[Path, Path]) -> None:
+    state, run = shared_state
+    before = _files(state)
+    ls = _as_nobody(state, run, "network", "ls", "--format", "{{.Name}}")
+    assert (ls.returncode, ls.stdout, ls.stderr) == (0, "bridge\nhost\nn1\nnone\n", "")  # reads work
+    for args, code in ((["network", "create", "x"], 1), (["run", "true"], 125), (["rm", "-f", "c1"], 1),
+                       (["network", "rm", "n1"], 1), (["system", "reset", "-f"], 1)):
+        cp = _as_nobody(state, run, *args)
+        assert cp.returncode == code, (args, cp)
+        line = NEED_ROOT + "." if code == 125 else NEED_ROOT
+        assert cp.stderr == ("pynet: " if code == 125 else "") + line + "\n", (args, cp.stderr)
+        assert cp.stdout == ""
+    assert _files(state) == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="dropping to an unprivileged user needs root and setpriv")
+def test_without_root_an_unreadable_state_is_one_line(shared_state: tuple[Path, Path]) -> None:
+    state, run = shared_state
+    (state / "networks").chmod(0o700)
+    cp = _as_nobody(state, run, "network", "ls")
+    assert cp.returncode == 1
+    assert cp.stderr.splitlines() == [cp.stderr.strip()]
+    assert cp.stderr.startswith("Error: permission denied: ") and "pynet needs root" in cp.stderr
+    assert "internal error" not in cp.stderr
