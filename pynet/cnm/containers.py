@@ -184,7 +184,7 @@ class ContainerService:
             ep = self.repo.endpoint(c.endpoints[net_id])
             if ep is not None and c.ports:
                 fw.unpublish(net, ep, c.ports)
-            if ep is not None and self.repo.salvage:
+            if ep is not None and self.repo.damaged & {c.id, ep.id}:
                 fw.unpublish_targets(net, ep)  # a damaged record may have lost its ports
             self.endpoints.detach(c, net)
         sandbox.delete_sandbox(c.netns_path)

@@ -34,12 +34,20 @@ class Repo:
         self.store = store
         self.txn = txn
         self.salvage = salvage
+        self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
 
     # -- generic ---------------------------------------------------------------------
     def _raw(self, kind: str, obj_id: str) -> dict[str, Any] | None:
-        if self.txn is not None:
-            return self.txn.pending(kind, obj_id)
-        return self.store.get(kind, obj_id)
+        try:
+            if self.txn is not None:
+                return self.txn.pending(kind, obj_id)
+            return self.store.get(kind, obj_id)
+        except RecordInvalid:
+            raise
+        except StateCorrupt as exc:
+            if " is corrupt: " in exc.message and "; " not in exc.message:
+                raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
+            raise  # a newer pynet's file: its message says what to do
 
     def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
         try:
@@ -49,15 +57,15 @@ class Repo:
             if self.salvage and kind in _SALVAGED:
                 return self._salvaged(cls, kind, obj_id)  # type: ignore[return-value]
             if isinstance(exc, RecordInvalid):
-                exc = StateCorrupt(f"state file {self.store.path(kind, obj_id)} is corrupt: {exc.message}")
-            if " is corrupt: " in exc.message:
-                raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
+                raise StateCorrupt(f"state file {self.store.path(kind, obj_id)} is corrupt: "
+                                   f"{exc.message}{_advice(kind, obj_id)}") from None
             raise
 
     def _salvaged(self, cls: type, kind: str, obj_id: str) -> Container | Endpoint:
         """What can still be known of a damaged record (``rm -f`` only)."""
         record = from_dict(cls, self.store.get_lenient(kind, obj_id), lenient=True)
         record.id = obj_id
+        self.damaged.add(obj_id)
         if isinstance(record, Container):
             if not record.endpoints:
                 record.endpoints = self._memberships(obj_id)
@@ -249,7 +257,19 @@ class Repo:
             if self.txn is None:
                 return self._v1_members(raw).get(endpoint_id)
             self._upgrade_ipam(network_id, raw)  # its members become pending records
-        return self._raw("members", f"{network_id}/{endpoint_id}")
+        key = f"{network_id}/{endpoint_id}"
+        try:
+            member = self._raw("members", key)
+        except StateCorrupt:
+            if not self.salvage:
+                raise
+            member = self.store.get_lenient("members", key)  # rm -f: release what it still says
+        if member is not None and not _is_member(member):
+            if not self.salvage:
+                raise StateCorrupt(f"state file {self.store.path('members', key)} is corrupt: "
+                                   "unexpected types in the member record" + _advice("members", key))
+            member = {"container": "", "addresses": []}
+        return member
 
     def members(self, network_id: str) -> dict[str, str]:
         """``{endpoint_id: container_id}`` of every member (reads one file per member)."""
@@ -333,6 +353,12 @@ def _advice(kind: str, obj_id: str) -> str:
     if kind == "endpoints":
         return "; remove its container with `pynet rm -f CONTAINER`"
     return "; restore the file from a backup, or delete it to make pynet forget the object"
+
+
+def _is_member(data: Any) -> bool:
+    addresses = data.get("addresses", [])
+    return (isinstance(data.get("container", ""), str) and isinstance(addresses, list)
+            and all(isinstance(a, str) for a in addresses))
 
 
 def _is_summary(data: Any) -> bool:

@@ -134,3 +134,15 @@ def test_stray_temp_files_of_killed_writes_are_removed(state: Path) -> None:
         pass
     assert not deep.exists()
     assert not any(p.name.startswith(".tmp-") for p in state.rglob("*") if p != young)
+
+
+@pytest.mark.parametrize("content", ["{", '{"schema_version": 1, "container": 5, "addresses": "x"}'])
+def test_damaged_member_record_names_the_file_and_salvage_reads_past_it(state: Path, content: str) -> None:
+    path = state / "members" / NET / f"{EP}.json"
+    path.write_text(content)
+    with pytest.raises(StateCorrupt) as info:
+        Repo(Store(state)).member(NET, EP)
+    message = info.value.render()
+    assert message.startswith(f"Error: state file {path} is corrupt: ") and message.count("\n") == 0
+    assert message.endswith("; restore the file from a backup, or delete it to make pynet forget the object")
+    assert Repo(Store(state), salvage=True).member(NET, EP) is not None
