@@ -100,6 +100,8 @@ def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
             f"state file {path} was written by a newer pynet (schema {version}, "
             f"this pynet knows up to {SCHEMA_VERSION}); upgrade pynet"
         )
+    if version < SCHEMA_VERSION and version not in MIGRATIONS:
+        raise StateCorrupt(f"state file {path} is corrupt: unknown schema_version {version}")
     while version < SCHEMA_VERSION:
         record = MIGRATIONS[version](record)
         version += 1

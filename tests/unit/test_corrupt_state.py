@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -146,3 +147,39 @@ def test_damaged_member_record_names_the_file_and_salvage_reads_past_it(state: P
     assert message.startswith(f"Error: state file {path} is corrupt: ") and message.count("\n") == 0
     assert message.endswith("; restore the file from a backup, or delete it to make pynet forget the object")
     assert Repo(Store(state), salvage=True).member(NET, EP) is not None
+
+
+def test_state_fuzz_wrong_types_in_any_field_of_any_file_are_never_an_internal_error(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every field of every seeded state file, set to a value of each wrong JSON type (and
+    each file made unreadable): read-only commands print one error line or still work."""
+    base, work = tmp_path / "base", tmp_path / "work"
+    seed_state(base / "state", base / "run")
+    fence_kernel(monkeypatch, work / "state", work / "run")
+    commands = [["ps", "-a"], ["network", "ls"], ["inspect", "c1"], ["network", "inspect", "n1"], ["port", "c1"]]
+    problems: dict[str, str] = {}
+    checked = 0
+    for path in sorted((base / "state").rglob("*.json")):
+        rel = path.relative_to(base / "state")
+        for name, text in _damaged_versions(json.loads(path.read_text())):
+            shutil.rmtree(work, ignore_errors=True)
+            shutil.copytree(base, work)
+            (work / "state" / rel).write_text(text)
+            for args in commands:
+                result = invoke(args)
+                checked += 1
+                text_out = result.err + result.out
+                if ("internal error" in text_out or "Traceback" in text_out
+                        or (result.code != 0 and len(result.err.splitlines()) != 1)):
+                    problems.setdefault(result.err.strip()[:160], f"{rel} {name}: pynet {' '.join(args)}")
+    assert checked > 1000
+    assert not problems, "\n".join(f"{where} -> {err}" for err, where in problems.items())
+
+
+def _damaged_versions(record: object) -> list[tuple[str, str]]:
+    out = [("torn", "{"), ("a list", "[]")]
+    if isinstance(record, dict):
+        for key in record:
+            for bad in (5, "x", [], {}, None, True, -1):
+                out.append((f"{key}={bad!r}", json.dumps({**record, key: bad})))
+    return out
