@@ -229,15 +229,15 @@ def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-de
 
 def stop(timeout: int, sig: str, names: tuple[str, ...]) -> None:
     """Stop one or more running containers."""
-    ctl = controller()
     signum = _signum(sig)
+    ctl = controller()
     _each(names, lambda ref: ctl.stop(ref, timeout=float(timeout), sig=signum))
 
 
 def kill(sig: str, names: tuple[str, ...]) -> None:
     """Kill one or more running containers."""
-    ctl = controller()
     signum = _signum(sig)
+    ctl = controller()
     _each(names, lambda ref: ctl.kill(ref, signum))
 
 
@@ -255,10 +255,19 @@ def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
     print_notices(ctl)
 
 
+_SIGRTMAX = 64
+
+
 def _signum(value: str) -> int:
+    """A signal name or number as Docker's ``signal.ParseSignal`` and daemon take it."""
     name = value.upper()
-    if name.isdigit():
-        return int(name)
+    if name.isascii() and name.isdigit():
+        number = int(name)
+        if number == 0:
+            raise InvalidArgument(f"Invalid signal: {value}")
+        if number > _SIGRTMAX:
+            raise InvalidArgument(f"the linux daemon does not support signal {number}")
+        return number
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:

@@ -63,6 +63,22 @@ def test_run_with_good_values_gets_to_the_controller() -> None:
     assert result.code is None, result
 
 
+@pytest.mark.parametrize("args,line", [
+    (["kill", "-s", "99", "c1"], "Error response from daemon: the linux daemon does not support signal 99"),
+    (["kill", "-s", "0", "c1"], "Error response from daemon: Invalid signal: 0"),
+    (["stop", "-s", "SIGNOPE", "c1"], "Error response from daemon: Invalid signal: SIGNOPE"),
+    (["logs", "--tail", "x", "c1"],
+     'Error response from daemon: invalid value for "tail": "x": strconv.Atoi: parsing "x": invalid syntax'),
+])
+def test_signal_and_tail_values_are_refused_before_any_work(args: list[str], line: str) -> None:
+    result = invoke(args)
+    assert (result.code, result.err) == (1, line + "\n")
+
+
+def test_good_signal_gets_to_the_controller() -> None:
+    assert invoke(["kill", "-s", "64", "c1"]).code is None  # control
+
+
 def test_host_and_none_modes_refuse_endpoint_settings() -> None:
     for mode in ("host", "none"):
         with pytest.raises(InvalidArgument, match="^user specified IP address is supported on user defined networks only$"):
