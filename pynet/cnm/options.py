@@ -39,3 +39,15 @@ def parse_int_option(key: str, value: str) -> int:
         raise InvalidArgument(
             f'failed to parse {key} value: {value} (strconv.Atoi: parsing "{value}": invalid syntax)')
     return int(value)
+
+
+def check_ip_option(key: str, value: str) -> None:
+    """An IP address driver option, refused as libnetwork refuses it (``... (nil ip)``)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        from pynet.errors import InvalidArgument
+
+        raise InvalidArgument(f"failed to parse {key} value: {value} (nil ip)") from None

@@ -14,7 +14,7 @@ from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
-from pynet.errors import InvalidArgument
+from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.kernel import netlink
 
@@ -41,6 +41,9 @@ class BridgeDriver(Driver):
             value = net.options.get(key)
             if value is not None and value.strip().lower() not in ("1", "0", "t", "f", "true", "false"):
                 raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
+        binding = net.options.get(opt.BRIDGE_HOST_BINDING_IPV4)
+        if binding is not None:
+            opt.check_ip_option(opt.BRIDGE_HOST_BINDING_IPV4, binding)
         mtu = net.options.get(opt.DRIVER_MTU)
         if mtu is not None:
             value = opt.parse_int_option(opt.DRIVER_MTU, mtu)
@@ -56,7 +59,11 @@ class BridgeDriver(Driver):
     def _setup_device(self, net: Network, name: str, undo: UndoLog) -> None:
         mtu = int(net.options.get(opt.DRIVER_MTU) or net.driver_data.get("mtu") or netlink.uplink_mtu())
         net.driver_data["mtu"] = mtu
-        if not netlink.link_exists(name):
+        exists = netlink.link_exists(name)
+        if exists and netlink.link_kind(name) != "bridge":
+            # Adopting it (lo, eth0...) would make a network that cannot be removed.
+            raise Conflict(f"cannot create network {net.id} ({name}): device {name} exists and is not a bridge")
+        if not exists:
             undo.add({"kind": "link", "name": name})
         fault("bridge_add")
         netlink.bridge_create(name, mtu=mtu, addresses=_gateway_cidrs(net))

@@ -162,3 +162,16 @@ def test_internal_network_shows_no_port_mapping(host: Host) -> None:
     assert host.pynet("run", "-d", "--name", "o2", "--network", "open", "-p", "8080:80",
                       "sleep", "300").returncode == 0
     host.pynet("rm", "-f", "i1", "o1", "o2")
+
+
+def test_bridge_name_of_an_existing_non_bridge_device_is_refused(host: Host) -> None:
+    cp = host.pynet("network", "create", "-o", "com.docker.network.bridge.name=lo", "t", check=False)
+    assert cp.returncode == 1
+    assert cp.stderr.endswith("(lo): device lo exists and is not a bridge\n"), cp.stderr
+    assert "t" not in host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
+    lo = host.ip_json("link", "show", "lo")[0]
+    assert "UP" in lo["flags"] and "master" not in lo
+    # Control: an existing bridge of that name is adopted, as Docker does.
+    host.sh("ip", "link", "add", "br-mine", "type", "bridge")
+    assert host.pynet("network", "create", "-o", "com.docker.network.bridge.name=br-mine", "t").returncode == 0
+    host.pynet("network", "rm", "t")

@@ -167,3 +167,17 @@ def test_without_root_an_unreadable_state_is_one_line(shared_state: tuple[Path, 
     assert cp.stderr.splitlines() == [cp.stderr.strip()]
     assert cp.stderr.startswith("Error: permission denied: ") and "pynet needs root" in cp.stderr
     assert "internal error" not in cp.stderr
+
+
+def test_host_binding_option_must_be_an_ip() -> None:
+    from pynet.cnm.model import Network
+    from pynet.drivers.bridge import BridgeDriver
+
+    def net(value: str) -> Network:
+        return Network(id="1" * 64, name="t", driver="bridge", created="x",
+                       options={options.BRIDGE_HOST_BINDING_IPV4: value})
+
+    with pytest.raises(InvalidArgument) as info:
+        BridgeDriver().validate_create(net("notip"))
+    assert info.value.message == "failed to parse com.docker.network.bridge.host_binding_ipv4 value: notip (nil ip)"
+    BridgeDriver().validate_create(net("127.0.0.1"))  # control
