@@ -132,6 +132,8 @@ def fence_kernel_deep(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -
     for name in ("start", "wait_status"):
         monkeypatch.setattr(runtime, name, fenced)
     monkeypatch.setattr(controller, "_signal", fenced)
+    # As root or not, the core runs on (unit tests need no root); the fence stops it later.
+    monkeypatch.setattr(controller, "require_privileges", lambda: None)
     for name in ("request", "ensure_running", "notify", "resync", "ping", "stop"):
         monkeypatch.setattr(client, name, lambda *a, **k: False)
 
