@@ -110,7 +110,7 @@ class Repo:
         """ID of the object ``ref`` names, or None."""
         if not ref:
             return None
-        if is_full_id(ref) and self._raw(kind, ref) is not None:
+        if is_full_id(ref) and self._present(kind, ref):
             return ref
         names = self._names(kind)
         if ref in names:
@@ -124,6 +124,16 @@ class Repo:
             if matches:
                 return matches[0]
         return None
+
+    def _present(self, kind: str, obj_id: str) -> bool:
+        """Whether the record exists (not read: a damaged one is still found by its ID)."""
+        if self.txn is not None:
+            key = f"{kind}/{obj_id}"
+            if key in self.txn.deletes:
+                return False
+            if key in self.txn.puts:
+                return True
+        return self.store.path(kind, obj_id).exists()
 
     def _names(self, kind: str) -> dict[str, str]:
         names = dict(self.store.names(kind))

@@ -81,8 +81,9 @@ def test_rm_f_removes_what_a_damaged_container_record_describes(host: Host, dama
     assert ps.stderr.splitlines() == [ps.stderr.strip()] and str(path) in ps.stderr
     assert f"`pynet rm -f {seen['id']}`" in ps.stderr and "internal error" not in ps.stderr
 
-    rm = host.pynet("rm", "-f", "c1", check=False)
-    assert (rm.returncode, rm.stdout, rm.stderr) == (0, "c1\n", ""), rm
+    ref = "c1" if damage == "garbage" else seen["id"]  # by name (the index) and by full ID
+    rm = host.pynet("rm", "-f", ref, check=False)
+    assert (rm.returncode, rm.stdout, rm.stderr) == (0, f"{ref}\n", ""), rm
     assert not path.exists()
     _assert_all_removed(host, seen)
 
@@ -175,3 +176,14 @@ def test_bridge_name_of_an_existing_non_bridge_device_is_refused(host: Host) -> 
     host.sh("ip", "link", "add", "br-mine", "type", "bridge")
     assert host.pynet("network", "create", "-o", "com.docker.network.bridge.name=br-mine", "t").returncode == 0
     host.pynet("network", "rm", "t")
+
+
+def test_system_reset_removes_a_container_with_a_damaged_record(host: Host) -> None:
+    seen = _started(host)
+    (host.state_dir / "containers" / f"{seen['id']}.json").write_text("{")
+    cp = host.pynet("system", "reset", "-f", check=False)
+    assert (cp.returncode, cp.stderr) == (0, ""), cp
+    wait_for(lambda: not _alive(seen["pid"]), timeout=10, desc="container process gone")
+    assert not Path(seen["netns"]).exists()
+    wait_for(lambda: _veths(host) == [], timeout=10, desc="veth gone")
+    assert "8080" not in _ruleset(host)

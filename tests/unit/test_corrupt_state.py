@@ -100,8 +100,9 @@ def test_salvage_reads_a_damaged_container_and_finds_its_endpoints(state: Path, 
     (state / "containers" / f"{CTR}.json").write_text(content)
     with pytest.raises(StateCorrupt):
         Repo(Store(state)).get_container("c1")
-    c = Repo(Store(state), salvage=True).get_container("c1")
-    assert (c.id, c.name, c.endpoints, c.pid) == (CTR, "c1", {NET: EP}, 0)
+    for ref in ("c1", CTR, CTR[:8]):  # name, full ID, ID prefix
+        c = Repo(Store(state), salvage=True).get_container(ref)
+        assert (c.id, c.name, c.endpoints, c.pid) == (CTR, "c1", {NET: EP}, 0), ref
 
 
 def test_salvage_completes_a_damaged_endpoint_from_its_member_record(state: Path) -> None:
