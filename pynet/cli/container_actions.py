@@ -59,12 +59,18 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _run(**kw) -> int:  # type: ignore[no-untyped-def]
+    from pynet.cli import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
 
+    inputs.endpoint_address(kw["ip"], 4)
+    inputs.endpoint_address(kw["ip6"], 6)
+    inputs.dns_servers(kw["dns"])
+    mac = inputs.mac_address(kw["mac_address"])
+
     req = RunRequest(
         argv=list(kw["command"]), name=kw["name"], network=kw["network"],
-        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=kw["mac_address"]),
+        attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=mac),
         hostname=kw["hostname"], domainname=kw["domainname"], dns=list(kw["dns"]),
         dns_search=list(kw["dns_search"]), dns_options=list(kw["dns_options"]),
         extra_hosts=_extra_hosts(kw["add_host"]), env=list(kw["env"]), workdir=kw["workdir"],
@@ -106,14 +112,9 @@ def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _extra_hosts(values: tuple[str, ...]) -> list[str]:
-    out = []
-    for item in values:
-        name, sep, ip = item.partition(":")
-        if not sep or not name or not ip:
-            raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"',
-                                  from_daemon=False)
-        out.append(f"{name}:{ip}")
-    return out
+    from pynet.cli import inputs
+
+    return [inputs.extra_host(item) for item in values]
 
 
 # -- internal: a detached container exited -----------------------------------------------
@@ -231,15 +232,15 @@ def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-de
 
 def stop(timeout: int, sig: str, names: tuple[str, ...]) -> None:
     """Stop one or more running containers."""
-    ctl = controller()
     signum = _signum(sig)
+    ctl = controller()
     _each(names, lambda ref: ctl.stop(ref, timeout=float(timeout), sig=signum))
 
 
 def kill(sig: str, names: tuple[str, ...]) -> None:
     """Kill one or more running containers."""
-    ctl = controller()
     signum = _signum(sig)
+    ctl = controller()
     _each(names, lambda ref: ctl.kill(ref, signum))
 
 
@@ -257,10 +258,19 @@ def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
     print_notices(ctl)
 
 
+_SIGRTMAX = 64
+
+
 def _signum(value: str) -> int:
+    """A signal name or number as Docker's ``signal.ParseSignal`` and daemon take it."""
     name = value.upper()
-    if name.isdigit():
-        return int(name)
+    if name.isascii() and name.isdigit():
+        number = int(name)
+        if number == 0:
+            raise InvalidArgument(f"Invalid signal: {value}")
+        if number > _SIGRTMAX:
+            raise InvalidArgument(f"the linux daemon does not support signal {number}")
+        return number
     if not name.startswith("SIG"):
         name = "SIG" + name
     try:
@@ -275,6 +285,7 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     from pynet import paths
     from pynet.cnm.processes import container_running
 
+    lines = _tail_lines(tail)
     repo = reader()
     c = repo.get_container(container)
     path = paths.container_dir(c.id) / "container.log"
@@ -284,10 +295,9 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
         return
     with f:
         data = f.read()
-        if tail != "all":
-            n = int(tail)
-            lines = data.splitlines(keepends=True)
-            data = b"".join(lines[-n:]) if n > 0 else b""
+        if lines is not None:
+            kept = data.splitlines(keepends=True)
+            data = b"".join(kept[-lines:]) if lines > 0 else b""
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         while follow:
@@ -300,6 +310,16 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
             if current is None or not container_running(current):
                 break
             time.sleep(0.1)
+
+
+def _tail_lines(tail: str) -> int | None:
+    """``--tail``: "all" (None) or a count, refused as Docker's daemon refuses it."""
+    if tail == "all":
+        return None
+    digits = tail[1:] if tail[:1] in "+-" else tail
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidArgument(f'invalid value for "tail": "{tail}": strconv.Atoi: parsing "{tail}": invalid syntax')
+    return int(tail)
 
 
 def port(container: str, private_port: str | None) -> None:

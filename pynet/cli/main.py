@@ -55,6 +55,11 @@ def boundary(body: Callable[[], int]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except PermissionError as exc:
+        # pynet's own files (state, runtime dir) refused to a user without root.
+        where = f": {exc.filename}" if exc.filename else ""
+        echo(f"Error: permission denied{where}: pynet needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)", err=True)
+        return 1
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the boundary: no traceback unless --debug

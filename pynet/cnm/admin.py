@@ -26,9 +26,9 @@ class HostAdmin:
     def reset(self) -> list[str]:
         """Remove all containers and user networks, the default bridge device and the helper."""
         errors: list[str] = []
-        for c in self.reader().containers():
+        for cid in self.store.ids("containers"):  # by ID: a damaged record is removed too
             try:
-                self.remove_container(c.id, force=True)
+                self.remove_container(cid, force=True)
             except PynetError as exc:
                 errors.append(exc.render())
         with self.mutation() as (repo, undo):

@@ -105,14 +105,16 @@ class ContainerService:
             extra_hosts=list(req.extra_hosts), publish_all=req.publish_all,
             exposed=list(req.exposed), labels=dict(req.labels),
         )
+        _check_mode_settings(mode, req.attach)
         if mode != "host":
             c.sandbox_id = new_id()
             c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
             sandbox.create_sandbox(c.netns_path, self.undo)
         if mode not in ("host", "none"):
             ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports and net.driver == "bridge":
-                # Docker programs port mappings only for bridge networks (macvlan: none).
+            if req.ports and net.driver == "bridge" and not net.internal:
+                # Docker programs port mappings only for bridge networks (macvlan: none), and
+                # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
                 c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
         self.write_files(c)
         self.repo.put_container(c)
@@ -185,6 +187,8 @@ class ContainerService:
             ep = self.repo.endpoint(c.endpoints[net_id])
             if ep is not None and c.ports:
                 fw.unpublish(net, ep, c.ports)
+            if ep is not None and self.repo.damaged & {c.id, ep.id}:
+                fw.unpublish_targets(net, ep)  # a damaged record may have lost its ports
             fault("endpoint_detach")
             self.endpoints.detach(c, net)
         fault("sandbox_delete")
@@ -199,6 +203,16 @@ class ContainerService:
     def remove(self, c: Container) -> None:
         self.teardown(c)
         self.repo.delete_container(c.id)
+
+
+def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
+    """host/none have no endpoint: per-network settings are refused (before kernel work)."""
+    if mode not in ("host", "none"):
+        return
+    if attach.ipv4 or attach.ipv6:
+        raise InvalidArgument("user specified IP address is supported on user defined networks only")
+    if attach.aliases:
+        raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
 
 
 def _generate_name(taken: dict[str, str], cid: str) -> str:

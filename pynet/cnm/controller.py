@@ -31,7 +31,7 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, Forbidden, NotFound, PynetError
+from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
 from pynet.state import owners
 from pynet.state.store import Store, Transaction
@@ -61,19 +61,21 @@ class Controller(HostAdmin, ProcessControl):
 
     # -- transactions ----------------------------------------------------------------
     @contextlib.contextmanager
-    def mutation(self) -> Iterator[tuple[Repo, JournalUndo]]:
-        """Lock, recover, yield (repo, undo); commit on success, roll back on any error."""
+    def mutation(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
+        """Lock, recover, yield (repo, undo); commit on success, roll back on any error.
+
+        ``salvage``: damaged container/endpoint records are read leniently (``rm -f``)."""
         with self.store.locked():
             self._recover()
-            with self._transaction() as pair:
+            with self._transaction(salvage=salvage) as pair:
                 yield pair
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[tuple[Repo, JournalUndo]]:
+    def _transaction(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
         txn = self.store.begin()
         undo = JournalUndo(txn)
         try:
-            yield Repo(self.store, txn), undo
+            yield Repo(self.store, txn, salvage=salvage), undo
             txn.commit()
         except BaseException:
             # A failed commit too: a command that reports failure changed nothing (a
@@ -139,7 +141,11 @@ class Controller(HostAdmin, ProcessControl):
 
     # -- first use and reboot --------------------------------------------------------
     def ensure_ready(self) -> None:
-        """Built-in networks exist; after a reboot, networks are restored from state."""
+        """Built-in networks exist; after a reboot, networks are restored from state.
+
+        Every command that changes networks or containers starts here: without the
+        privileges its kernel work needs, it stops here with one line (nothing made)."""
+        require_privileges()
         marker = paths.run_dir() / "restored"
         journal = self.store.journal_path().exists()
         if marker.exists() and not journal and "bridge" in self.store.names("networks"):
@@ -235,8 +241,7 @@ class Controller(HostAdmin, ProcessControl):
             if net.id not in c.endpoints:
                 if net.driver == "host" and c.network_mode == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
-                if force:
-                    return
+                # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
             repo.txn.record_redo({"op": "disconnect", "network": net.id, "container": c.id})  # type: ignore[union-attr]
             self._disconnect(repo, undo, net, c)
@@ -352,7 +357,12 @@ class Controller(HostAdmin, ProcessControl):
         return c
 
     def remove_container(self, ref: str, *, force: bool) -> Container:
-        c = self.reader().get_container(ref)
+        try:
+            c = self.reader().get_container(ref)
+        except StateCorrupt:
+            if not force:
+                raise
+            c = self._salvage_container(ref)
         if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
             if not force:
                 raise Conflict(
@@ -360,13 +370,28 @@ class Controller(HostAdmin, ProcessControl):
                     "attempting removal or force remove")
             hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
             _wait_gone(c, 5.0)
-        with self.mutation() as (repo, undo):
+        with self.mutation(salvage=force) as (repo, undo):
             current = repo.container(c.id)
             if current is not None:
+                current.netns_path = current.netns_path or c.netns_path
                 repo.txn.record_redo({"op": "rm_container", "container": c.id})  # type: ignore[union-attr]
                 _containers().ContainerService(repo, undo).remove(current)
         _containers().remove_files(c.id)
         self._notify([c.id])
+        return c
+
+    def _salvage_container(self, ref: str) -> Container:
+        """A container whose record is damaged, completed from what the host shows: its
+        waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
+        c = Repo(self.store, salvage=True).get_container(ref)
+        found = hostinfo.find_waiter(c.id)
+        if found is not None:
+            c.supervisor_pid, c.pid = found
+            c.status = "running"
+        elif c.status != "running":
+            c.pid = 0  # a pid the damaged record cannot vouch for is not signalled
+        if c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
+            c.netns_path = c.netns_path or hostinfo.netns_file_of(c.pid, str(paths.netns_dir()))
         return c
 
     def _wait_recorded(self, container_id: str, timeout: float = 10.0) -> None:
@@ -451,6 +476,16 @@ class Controller(HostAdmin, ProcessControl):
 
     def reload_helper(self) -> None:
         self._notify([])
+
+
+NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "
+             "(CAP_NET_ADMIN and CAP_SYS_ADMIN); run it as root, e.g. with sudo")
+
+
+def require_privileges() -> None:
+    """Forbidden (one line, exit 1; 125 for run) unless this process may do kernel work."""
+    if not hostinfo.can_administer_network():
+        raise Forbidden(NEED_ROOT, from_daemon=False)
 
 
 def _sweep_container_dirs(store: Store) -> None:

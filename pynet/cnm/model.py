@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from pynet.errors import StateCorrupt
+
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any, TypeVar
@@ -21,15 +23,117 @@ def to_dict(record: Any) -> dict[str, Any]:
     return dataclasses.asdict(record)
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build a record from a dict, ignoring unknown keys (forward-compatible reads)."""
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    kwargs = {k: v for k, v in data.items() if k in names}
-    if cls is Network and "ipam_config" in kwargs:
-        kwargs["ipam_config"] = [from_dict(IPAMPool, p) for p in kwargs["ipam_config"]]
-    if cls is Container and "ports" in kwargs:
-        kwargs["ports"] = [from_dict(PortBinding, p) for p in kwargs["ports"]]
+class RecordInvalid(StateCorrupt):
+    """A stored record whose fields do not have the types of its dataclass (the store's
+    reader adds the file's name to the message)."""
+
+
+def from_dict(cls: type[T], data: Any, *, lenient: bool = False) -> T:
+    """Build a record from a dict, ignoring unknown keys (forward-compatible reads).
+
+    Every known field must have its declared type (a state file with valid JSON but a
+    wrong type would otherwise fail far away, as an AttributeError): RecordInvalid names
+    the first bad field. ``lenient`` instead keeps what is well-typed and gives the rest
+    its default (or an empty value): used to tear down what a damaged record describes.
+    """
+    if not isinstance(data, dict):
+        if not lenient:
+            raise RecordInvalid(f"expected a JSON object, found {_json_type(data)}")
+        data = {}
+    kwargs: dict[str, Any] = {}
+    for name, check, nested, required, empty in _schema(cls):
+        if name not in data:
+            if required and not lenient:
+                raise RecordInvalid(f"field {name!r} is missing")
+            if required:
+                kwargs[name] = empty
+            continue
+        value = data[name]
+        if not check(value):
+            if not lenient:
+                raise RecordInvalid(f"field {name!r} should be {_describe(check)}, found {_json_type(value)}")
+            if required:
+                kwargs[name] = empty
+            continue
+        if nested is not None:
+            try:
+                value = [from_dict(nested, item, lenient=lenient) for item in value]
+            except RecordInvalid as exc:
+                raise RecordInvalid(f"in {name!r}: {exc}") from None
+        kwargs[name] = value
     return cls(**kwargs)
+
+
+def _any(v: Any) -> bool:
+    return True
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_str_map(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
+
+
+def _is_str_map_or_none(v: Any) -> bool:
+    return v is None or _is_str_map(v)
+
+
+def _is_map(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _is_list(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+_CHECKS = {"str": _is_str, "int": _is_int, "bool": _is_bool, "dict[str, str]": _is_str_map,
+           "dict[str, str] | None": _is_str_map_or_none, "dict[str, Any]": _is_map,
+           "list[str]": _is_str_list, "list[IPAMPool]": _is_list, "list[PortBinding]": _is_list}
+_DESCRIBE = {_is_str: "a string", _is_int: "an integer", _is_bool: "true or false",
+             _is_str_map: "an object of strings", _is_str_map_or_none: "an object of strings or null",
+             _is_map: "an object", _is_str_list: "a list of strings", _is_list: "a list"}
+_EMPTY = {_is_str: "", _is_int: 0, _is_bool: False}
+_SCHEMAS: dict[type, list[tuple[str, Any, Any, bool, Any]]] = {}
+
+
+def _schema(cls: type) -> list[tuple[str, Any, Any, bool, Any]]:
+    """(name, type check, nested record class, required, empty value) per field; cached."""
+    if cls not in _SCHEMAS:
+        nested = {"list[IPAMPool]": IPAMPool, "list[PortBinding]": PortBinding}
+        rows = []
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            check = _CHECKS.get(str(f.type), _any)
+            required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+            rows.append((f.name, check, nested.get(str(f.type)), required, _EMPTY.get(check)))
+        _SCHEMAS[cls] = rows
+    return _SCHEMAS[cls]
+
+
+def _describe(check: Any) -> str:
+    return _DESCRIBE.get(check, "another type")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
 
 
 @dataclass

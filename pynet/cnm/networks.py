@@ -65,6 +65,8 @@ class NetworkService:
     def create(self, req: NetworkCreateRequest) -> Network:
         self._check_name(req.name)
         driver = get_driver(req.driver)
+        if driver.singleton:  # the built-in one always exists (ensure_ready made it)
+            raise Forbidden(f'only one instance of "{driver.name}" network is allowed')
         net = Network(
             id=new_id(), name=req.name, driver=req.driver, created=now_rfc3339(),
             scope=req.scope or driver.scope, enable_ipv6=req.enable_ipv6,

@@ -23,3 +23,31 @@ def is_true(value: str | None, default: bool = True) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "t", "true", "yes", "on")
+
+
+def parse_int_option(key: str, value: str) -> int:
+    """An integer driver option (``-o key=value``) read as Go's ``strconv.Atoi`` reads it.
+
+    A value Atoi refuses is libnetwork's error: ``failed to parse <key> value: <value>
+    (strconv.Atoi: parsing "<value>": invalid syntax)``. Python's ``int`` alone would accept
+    " 9000 ", "9_000" and non-ASCII digits, which Docker refuses.
+    """
+    digits = value[1:] if value[:1] in "+-" else value
+    if not digits or not digits.isascii() or not digits.isdigit():
+        from pynet.errors import InvalidArgument
+
+        raise InvalidArgument(
+            f'failed to parse {key} value: {value} (strconv.Atoi: parsing "{value}": invalid syntax)')
+    return int(value)
+
+
+def check_ip_option(key: str, value: str) -> None:
+    """An IP address driver option, refused as libnetwork refuses it (``... (nil ip)``)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        from pynet.errors import InvalidArgument
+
+        raise InvalidArgument(f"failed to parse {key} value: {value} (nil ip)") from None

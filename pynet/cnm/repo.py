@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-from pynet.cnm.model import Container, Endpoint, Network, from_dict, to_dict
-from pynet.errors import InvalidArgument, NotFound
+from pynet.cnm.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
+from pynet.errors import InvalidArgument, NotFound, StateCorrupt
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
 
@@ -22,21 +22,85 @@ _SUMMARY = "network-summary"
 
 
 class Repo:
-    """Records of one state directory, read through an optional open transaction."""
+    """Records of one state directory, read through an optional open transaction.
 
-    def __init__(self, store: Store, txn: Transaction | None = None) -> None:
+    A record that cannot be used (unreadable JSON, wrong field types) is a StateCorrupt
+    naming its file and what to do. With ``salvage`` (``rm -f``) such a record is read
+    leniently instead, completed from what else the state knows (memberships), so that
+    what it describes can still be torn down.
+    """
+
+    def __init__(self, store: Store, txn: Transaction | None = None, *, salvage: bool = False) -> None:
         self.store = store
         self.txn = txn
+        self.salvage = salvage
+        self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
 
     # -- generic ---------------------------------------------------------------------
     def _raw(self, kind: str, obj_id: str) -> dict[str, Any] | None:
-        if self.txn is not None:
-            return self.txn.pending(kind, obj_id)
-        return self.store.get(kind, obj_id)
+        try:
+            if self.txn is not None:
+                return self.txn.pending(kind, obj_id)
+            return self.store.get(kind, obj_id)
+        except RecordInvalid:
+            raise
+        except StateCorrupt as exc:
+            if " is corrupt: " in exc.message and "; " not in exc.message:
+                raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
+            raise  # a newer pynet's file: its message says what to do
 
     def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
-        raw = self._raw(kind, obj_id)
-        return None if raw is None else from_dict(cls, raw)
+        try:
+            raw = self._raw(kind, obj_id)
+            return None if raw is None else from_dict(cls, raw)
+        except StateCorrupt as exc:
+            if self.salvage and kind in _SALVAGED:
+                return self._salvaged(cls, kind, obj_id)  # type: ignore[return-value]
+            if isinstance(exc, RecordInvalid):
+                raise StateCorrupt(f"state file {self.store.path(kind, obj_id)} is corrupt: "
+                                   f"{exc.message}{_advice(kind, obj_id)}") from None
+            raise
+
+    def _salvaged(self, cls: type, kind: str, obj_id: str) -> Container | Endpoint:
+        """What can still be known of a damaged record (``rm -f`` only)."""
+        record = from_dict(cls, self.store.get_lenient(kind, obj_id), lenient=True)
+        record.id = obj_id
+        self.damaged.add(obj_id)
+        if isinstance(record, Container):
+            if not record.endpoints:
+                record.endpoints = self._memberships(obj_id)
+            if not record.name:
+                record.name = next((n for n, i in self._names(kind).items() if i == obj_id), "")
+        elif isinstance(record, Endpoint):
+            self._complete_endpoint(record)
+        return record
+
+    def _memberships(self, container_id: str) -> dict[str, str]:
+        """``{network_id: endpoint_id}`` of a container, from the member records."""
+        out = {}
+        for net_id in self._ids("networks"):
+            for ep_id in self._member_ids(net_id):
+                member = self.store.get_lenient("members", f"{net_id}/{ep_id}")
+                if member.get("container") == container_id:
+                    out[net_id] = ep_id
+        return out
+
+    def _complete_endpoint(self, ep: Endpoint) -> None:
+        """Network, container and addresses of a damaged endpoint, from its member record
+        (so its published ports and its addresses can be released)."""
+        for net_id in self._ids("networks"):
+            member = self.store.get_lenient("members", f"{net_id}/{ep.id}")
+            if not member:
+                continue
+            ep.network_id = ep.network_id or net_id
+            if isinstance(member.get("container"), str):
+                ep.container_id = ep.container_id or member["container"]
+            for address in member.get("addresses") or []:
+                if isinstance(address, str) and ":" in address:
+                    ep.ipv6 = ep.ipv6 or address
+                elif isinstance(address, str):
+                    ep.ipv4 = ep.ipv4 or address
+            return
 
     def _put(self, kind: str, obj_id: str, record: Any) -> None:
         assert self.txn is not None, "writes need a transaction"
@@ -46,7 +110,7 @@ class Repo:
         """ID of the object ``ref`` names, or None."""
         if not ref:
             return None
-        if is_full_id(ref) and self._raw(kind, ref) is not None:
+        if is_full_id(ref) and self._present(kind, ref):
             return ref
         names = self._names(kind)
         if ref in names:
@@ -60,6 +124,16 @@ class Repo:
             if matches:
                 return matches[0]
         return None
+
+    def _present(self, kind: str, obj_id: str) -> bool:
+        """Whether the record exists (not read: a damaged one is still found by its ID)."""
+        if self.txn is not None:
+            key = f"{kind}/{obj_id}"
+            if key in self.txn.deletes:
+                return False
+            if key in self.txn.puts:
+                return True
+        return self.store.path(kind, obj_id).exists()
 
     def _names(self, kind: str) -> dict[str, str]:
         names = dict(self.store.names(kind))
@@ -123,8 +197,11 @@ class Repo:
     def network_summaries(self) -> dict[str, dict[str, Any]]:
         """``{network_id: {"name", "subnets", "bridge"}}`` from one index file, so checks
         across all networks (subnet overlap, bridge names) cost the same with 10 or 200."""
-        raw = self._raw("meta", _SUMMARY)
-        if raw is None or not isinstance(raw.get("networks"), dict):
+        try:
+            raw = self._raw("meta", _SUMMARY)
+        except StateCorrupt:
+            raw = None  # derived data: rebuilt from the network records below
+        if raw is None or not _is_summary(raw.get("networks")):
             return {n.id: {"name": n.name, "subnets": [p.subnet for p in n.ipam_config],
                            "bridge": str(n.driver_data.get("bridge", ""))} for n in self.networks()}
         return raw["networks"]
@@ -142,6 +219,7 @@ class Repo:
         raw = self._raw("ipam", network_id)
         if raw is None:
             return {"space": None, "count": 0}
+        _check_ipam(raw, self.store.path("ipam", network_id))
         if "endpoints" in raw:  # written by an older pynet: one file with every member
             return self._upgrade_ipam(network_id, raw)
         return raw
@@ -189,7 +267,19 @@ class Repo:
             if self.txn is None:
                 return self._v1_members(raw).get(endpoint_id)
             self._upgrade_ipam(network_id, raw)  # its members become pending records
-        return self._raw("members", f"{network_id}/{endpoint_id}")
+        key = f"{network_id}/{endpoint_id}"
+        try:
+            member = self._raw("members", key)
+        except StateCorrupt:
+            if not self.salvage:
+                raise
+            member = self.store.get_lenient("members", key)  # rm -f: release what it still says
+        if member is not None and not _is_member(member):
+            if not self.salvage:
+                raise StateCorrupt(f"state file {self.store.path('members', key)} is corrupt: "
+                                   "unexpected types in the member record" + _advice("members", key))
+            member = {"container": "", "addresses": []}
+        return member
 
     def members(self, network_id: str) -> dict[str, str]:
         """``{endpoint_id: container_id}`` of every member (reads one file per member)."""
@@ -261,3 +351,39 @@ class Repo:
     def delete_container(self, obj_id: str) -> None:
         assert self.txn is not None
         self.txn.delete("containers", obj_id)
+
+
+_SALVAGED = ("containers", "endpoints")
+
+
+def _advice(kind: str, obj_id: str) -> str:
+    """What the user can do about a corrupt record (the second half of its one line)."""
+    if kind == "containers":
+        return f"; remove the container with `pynet rm -f {obj_id}`"
+    if kind == "endpoints":
+        return "; remove its container with `pynet rm -f CONTAINER`"
+    return "; restore the file from a backup, or delete it to make pynet forget the object"
+
+
+def _is_member(data: Any) -> bool:
+    addresses = data.get("addresses", [])
+    return (isinstance(data.get("container", ""), str) and isinstance(addresses, list)
+            and all(isinstance(a, str) for a in addresses))
+
+
+def _is_summary(data: Any) -> bool:
+    return isinstance(data, dict) and all(
+        isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("bridge"), str)
+        and isinstance(v.get("subnets"), list) and all(isinstance(x, str) for x in v["subnets"])
+        for v in data.values())
+
+
+def _check_ipam(raw: dict[str, Any], path: Any) -> None:
+    """The allocator file's outer shape (its inside is the IPAM's to check)."""
+    space, count = raw.get("space"), raw.get("count", 0)
+    ok = (space is None or isinstance(space, dict)) and isinstance(count, int) and not isinstance(count, bool)
+    if "endpoints" in raw:
+        ok = ok and isinstance(raw["endpoints"], dict)
+    if not ok:
+        raise StateCorrupt(f"state file {path} is corrupt: unexpected types in the address allocator"
+                           + _advice("ipam", ""))

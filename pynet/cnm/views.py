@@ -6,7 +6,6 @@ inspect`` and ``pynet inspect`` feed the same jq filters as ``docker ...``.
 
 from __future__ import annotations
 
-import ipaddress
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
@@ -142,10 +141,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
 
 
 def _split(cidr: str) -> tuple[str, int]:
-    if not cidr:
-        return "", 0
-    iface = ipaddress.ip_interface(cidr)
-    return str(iface.ip), iface.network.prefixlen
+    """"172.18.0.2/16" -> ("172.18.0.2", 16): shown as stored (a damaged record's odd
+    value is displayed, not parsed into an error)."""
+    address, _, plen = cidr.partition("/")
+    return address, int(plen) if plen.isascii() and plen.isdigit() else 0
 
 
 def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class Driver(ABC):
     needs_ipam: ClassVar[bool] = True
     #: False when containers cannot be attached with connect/run (host, null handled apart)
     attachable: ClassVar[bool] = True
+    #: True when the host has exactly one network of this driver, the built-in one (host, null)
+    singleton: ClassVar[bool] = False
 
     def validate_create(self, net: Network) -> None:
         """Check and normalise options before the kernel is touched (raise InvalidArgument).

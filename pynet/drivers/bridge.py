@@ -60,12 +60,12 @@ class BridgeDriver(Driver):
             value = net.options.get(key)
             if value is not None and value.strip().lower() not in ("1", "0", "t", "f", "true", "false"):
                 raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
+        binding = net.options.get(opt.BRIDGE_HOST_BINDING_IPV4)
+        if binding is not None:
+            opt.check_ip_option(opt.BRIDGE_HOST_BINDING_IPV4, binding)
         mtu = net.options.get(opt.DRIVER_MTU)
         if mtu is not None:
-            try:
-                value = int(mtu)
-            except ValueError:
-                raise InvalidArgument(f'strconv.Atoi: parsing "{mtu}": invalid syntax') from None
+            value = opt.parse_int_option(opt.DRIVER_MTU, mtu)
             if not 68 <= value <= 65535:
                 raise InvalidArgument(f"invalid MTU number: {value}")
         net.driver_data["bridge"] = name

@@ -452,6 +452,19 @@ def unpublish(net: Network, ep: Endpoint, bindings: list[PortBinding]) -> None:
     _remove_elements(publish_elements(net, ep, bindings))
 
 
+def unpublish_targets(net: Network, ep: Endpoint) -> None:
+    """Remove every DNAT element that leads to ``ep``'s addresses, whatever its bindings
+    (``rm -f`` of a container whose record, and so its port list, is lost)."""
+    targets = {_addr(a) for a in (ep.ipv4, ep.ipv6) if a}
+    if net.internal or not targets or not nft.table_exists("inet", TABLE):
+        return
+    stale = _stale_publish(net)
+    mine = [e for e in stale if e[3] is not None and e[3].split(" . ")[0] in targets]
+    loopback_keys = {e[2] for e in mine if e[1] == "pub4_ip"}
+    mine += [e for e in stale if e[1] == "lo_pub4" and e[2] in loopback_keys]
+    _remove_elements(mine)
+
+
 def reload(networks: list[Network], published: list[tuple[Network, Endpoint, list[PortBinding]]]) -> list[str]:
     """Rebuild pynet's tables from records (= current state) in one transaction.
 

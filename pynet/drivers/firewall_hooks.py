@@ -48,6 +48,15 @@ def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoL
     return resolved
 
 
+def unpublish_targets(net: Network, ep: Endpoint) -> None:
+    """Drop every published port leading to ``ep`` (its bindings are not known)."""
+    if not enabled():
+        return
+    from pynet.drivers import firewall
+
+    firewall.unpublish_targets(net, ep)
+
+
 def unpublish(net: Network, ep: Endpoint, bindings: list) -> None:
     if not enabled():
         return

@@ -13,6 +13,7 @@ from pynet.drivers.base import Driver, UndoLog
 class HostDriver(Driver):
     name = "host"
     needs_ipam = False
+    singleton = True
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
         pass
@@ -24,6 +25,7 @@ class HostDriver(Driver):
 class NullDriver(Driver):
     name = "null"
     needs_ipam = False
+    singleton = True
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
         pass

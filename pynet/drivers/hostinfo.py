@@ -42,3 +42,19 @@ def link_of_address(addr: str) -> object:
     from pynet.kernel import netlink
 
     return netlink.link_of_address(addr)
+
+
+def find_waiter(container_id: str) -> tuple[int, int] | None:
+    """``(waiter pid, container pid)`` of a detached container still running, or None."""
+    return procnet.find_waiter(container_id)
+
+
+def netns_file_of(pid: int, directory: str) -> str:
+    """The sandbox file under ``directory`` that holds the network namespace of ``pid``."""
+    return procnet.netns_file_of(pid, directory)
+
+
+def can_administer_network() -> bool:
+    """Whether this process may make netns, links and nftables rules (CAP_NET_ADMIN and
+    CAP_SYS_ADMIN, which root has)."""
+    return procnet.has_capabilities(procnet.CAP_NET_ADMIN, procnet.CAP_SYS_ADMIN)

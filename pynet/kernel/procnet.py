@@ -54,3 +54,57 @@ def nameservers(text: str | None = None) -> list[str]:
 
 def host_hostname() -> str:
     return socket.gethostname()
+
+
+
+def find_waiter(container_id: str) -> tuple[int, int] | None:
+    """``(waiter pid, container pid)`` of a detached container, from the waiter's argv
+    (``python -S -c <waiter> ROOT PID CONTAINER_ID DIR``); None when there is none."""
+    want = container_id.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (len(argv) >= 7 and argv[2] == b"-c" and b"pynet.kernel.waiter" in argv[3]
+                and argv[6] == want and argv[5].isdigit()):
+            return int(entry), int(argv[5])
+    return None
+
+
+def netns_file_of(pid: int, directory: str) -> str:
+    """The file in ``directory`` bind-mounting the network namespace of ``pid`` ("" if none)."""
+    try:
+        ns = os.stat(f"/proc/{pid}/ns/net")
+        entries = list(os.scandir(directory))
+    except OSError:
+        return ""
+    for entry in entries:
+        try:
+            st = os.stat(entry.path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (ns.st_dev, ns.st_ino):
+            return entry.path
+    return ""
+
+
+CAP_NET_ADMIN = 12
+CAP_SYS_ADMIN = 21
+
+
+def has_capabilities(*caps: int) -> bool:
+    """True when this process holds every one of ``caps`` in its effective set."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next((ln for ln in f if ln.startswith("CapEff:")), "")
+    except OSError:
+        return os.geteuid() == 0
+    try:
+        effective = int(line.split(":", 1)[1].strip(), 16)
+    except (IndexError, ValueError):
+        return os.geteuid() == 0
+    return all(effective >> cap & 1 for cap in caps)

@@ -44,6 +44,7 @@ _INDEX = "_names.json"
 _JOURNAL = "journal.json"
 #: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
 _KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_TMP_MAX_AGE = 60.0  # seconds: an atomic write takes milliseconds
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -87,6 +88,10 @@ def read_json(path: Path) -> Any:
         raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
 
 
+def _is_index(data: Any) -> bool:
+    return isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+
+
 def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
@@ -98,6 +103,8 @@ def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
             f"state file {path} was written by a newer pynet (schema {version}, "
             f"this pynet knows up to {SCHEMA_VERSION}); upgrade pynet"
         )
+    if version < SCHEMA_VERSION and version not in MIGRATIONS:
+        raise StateCorrupt(f"state file {path} is corrupt: unknown schema_version {version}")
     while version < SCHEMA_VERSION:
         record = MIGRATIONS[version](record)
         version += 1
@@ -136,10 +143,37 @@ class Store:
                     time.sleep(0.005)
             self._lock_fd = fd
             self._index_cache.clear()
+            if exclusive:
+                self._sweep_temp_files(deep=self.journal_path().exists())
             yield
         finally:
             self._lock_fd = None
             os.close(fd)  # closing the fd releases the flock
+
+    def _sweep_temp_files(self, *, deep: bool) -> None:
+        """Remove ``.tmp-*`` files left by writes that were killed (under the exclusive lock).
+
+        Writes to the state dir's top (journal, cluster files) happen in every mutation, so
+        its top is swept each time (one small listing); the object directories only when a
+        journal shows that a commit was interrupted. Files younger than a minute are left
+        alone: the helper daemon writes cluster files without the state lock.
+        """
+        dirs = [self.root]
+        if deep:
+            dirs += [self.root / kind for kind in (*KINDS, "meta")]
+            with contextlib.suppress(OSError):
+                dirs += [e for e in (self.root / "members").iterdir() if e.is_dir()]
+        cutoff = time.time() - _TMP_MAX_AGE
+        for directory in dirs:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".tmp-"):
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
 
     # -- reads -----------------------------------------------------------------------
     def path(self, kind: str, obj_id: str) -> Path:
@@ -153,6 +187,14 @@ class Store:
         except FileNotFoundError:
             return None
         return _check_version(path, record)
+
+    def get_lenient(self, kind: str, obj_id: str) -> dict[str, Any]:
+        """What can be read of a record, ``{}`` when nothing can (salvaging a damaged one)."""
+        try:
+            record = read_json(self.path(kind, obj_id))
+        except (OSError, StateCorrupt):
+            return {}
+        return record if isinstance(record, dict) else {}
 
     def ids(self, kind: str) -> list[str]:
         """IDs of every object of a kind (a directory listing; files are not read)."""
@@ -172,20 +214,38 @@ class Store:
         return out
 
     def names(self, kind: str) -> dict[str, str]:
-        """The name -> id index of a named kind."""
+        """The name -> id index of a named kind.
+
+        The index is derived data: when it is missing or unreadable it is rebuilt from
+        the records (and rewritten when this process holds the exclusive lock), so a bad
+        index never blocks a command.
+        """
         if kind not in self._index_cache:
             path = self.root / kind / _INDEX
             try:
                 index = read_json(path)
-            except FileNotFoundError:
+            except (FileNotFoundError, StateCorrupt):
+                index = None
+            if not _is_index(index):
                 index = self._rebuild_index(kind)
-            if not isinstance(index, dict):
-                raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
+                if self._lock_fd is not None and (self.root / kind).is_dir():
+                    atomic_write(path, index)
             self._index_cache[kind] = index
         return self._index_cache[kind]
 
     def _rebuild_index(self, kind: str) -> dict[str, str]:
-        return {r["name"]: r["id"] for r in self.all(kind) if r.get("name")}
+        """name -> id from the records; a record that cannot be read is skipped (it is
+        still found by its ID, and its own read names the file)."""
+        index: dict[str, str] = {}
+        for obj_id in self.ids(kind):
+            try:
+                record = read_json(self.path(kind, obj_id))
+            except (OSError, StateCorrupt):
+                continue
+            name = record.get("name") if isinstance(record, dict) else None
+            if isinstance(name, str) and name:
+                index[name] = obj_id
+        return index
 
     # -- writes ----------------------------------------------------------------------
     def begin(self) -> Transaction:

@@ -304,11 +304,12 @@ def test_corrupt_container_and_index_files(host: Host) -> None:
     _one_error_line(host.pynet("ps", "-a", check=False), record)
     record.write_text(good)
     index = host.state_dir / "networks" / "_names.json"
-    good_index = index.read_text()
+    good_index = json.loads(index.read_text())
     index.write_text("{")
-    _one_error_line(host.pynet("network", "inspect", "bridge", check=False), index)
-    index.write_text(good_index)
+    # An index is derived data: rebuilt from the records, rewritten by the next mutation.
+    assert host.pynet_json("network", "inspect", "bridge")[0]["Name"] == "bridge"
     host.pynet("rm", "-f", "c1")
+    assert json.loads(index.read_text()) == good_index
 
 
 def test_newer_schema_version_is_refused_clearly(host: Host) -> None:
