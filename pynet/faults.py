@@ -1,8 +1,10 @@
 """Named failure points for tests (testing.md, "Fault injection").
 
 ``PYNET_FAULT=<point>`` raises a KernelError at that point; ``PYNET_FAULT_KILL=<point>``
-SIGKILLs pynet itself there. Points: ipam_reserve, bridge_add, veth_add, netns_config,
-nft_apply, state_commit. Costs one dict lookup when unset.
+SIGKILLs pynet itself there; ``PYNET_FAULT_STOP=<point>`` SIGSTOPs it there (a test
+does something meanwhile, then sends SIGCONT). Points: ipam_reserve, bridge_add, veth_add,
+netns_config, nft_apply, state_commit, reload_start (``system firewall-reload``, before it
+takes the lock). Costs one dict lookup when unset.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit")
+POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit",
+          "reload_start")
 
 
 def fault(point: str) -> None:
     """Fail or die at ``point`` when a test asked for it."""
     if os.environ.get("PYNET_FAULT_KILL") == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("PYNET_FAULT_STOP") == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
     if os.environ.get("PYNET_FAULT") == point:
         from pynet.errors import KernelError
 

@@ -22,6 +22,7 @@ class HostAdmin:
     reader: Any
     remove_container: Any
     mutation: Any
+    notices: list[str]
 
     def reset(self) -> list[str]:
         """Remove all containers and user networks, the default bridge device and the helper."""
@@ -59,26 +60,37 @@ class HostAdmin:
 
 
     def firewall_reload(self) -> None:
-        """Rebuild pynet's nftables rules from state (nothing of removed containers comes back)."""
+        """Rebuild pynet's nftables rules from state (nothing of removed containers comes back).
+
+        Every read that decides the rules happens under the lock: a container removed while
+        this command waited for it must not get its DNAT back (a later container given the
+        same address would answer on a port it never published). Networks whose bridge
+        does not exist (``pynet0`` before its first container) get no rules.
+        """
         from pynet.drivers import firewall
+        from pynet.faults import fault
 
-        repo = self.reader()
-        nets = [n for n in repo.networks() if n.driver == "bridge"]
-        published = []
-        for c in repo.containers():
-            if c.status not in ("created", "running") or not c.ports:
-                continue
-            for net_id, ep_id in c.endpoints.items():
-                net, ep = repo.network(net_id), repo.endpoint(ep_id)
-                if net is not None and ep is not None:
-                    published.append((net, ep, c.ports))
-                    break
-        with self.store.locked():
-            firewall.reload(nets, published)
-
+        fault("reload_start")
+        with self.mutation() as (repo, _undo):
+            nets = [n for n in repo.networks()
+                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+            present = {n.id: n for n in nets}
+            published = []
+            for c in repo.containers():
+                if c.status not in ("created", "running") or not c.ports:
+                    continue
+                for net_id, ep_id in c.endpoints.items():
+                    net, ep = present.get(net_id), repo.endpoint(ep_id)
+                    if net is not None and ep is not None:
+                        published.append((net, ep, c.ports))
+                        break
+            self.notices.extend(firewall.reload(nets, published))
 
     def firewall_allow_docker(self) -> list[str]:
+        """Accept rules for every bridge network in foreign policy-drop forward chains."""
         from pynet.drivers import firewall
 
-        nets = [n for n in self.reader().networks() if n.driver == "bridge"]
-        return firewall.allow_docker_user(nets)
+        with self.mutation() as (repo, _undo):
+            nets = [n for n in repo.networks()
+                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+            return firewall.allow_docker_user(nets)

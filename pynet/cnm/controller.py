@@ -58,6 +58,7 @@ class Controller(HostAdmin, ProcessControl):
         """Lock, recover, yield (repo, undo); commit on success, roll back on any error."""
         with self.store.locked():
             self._recover()
+            firewall_hooks.heal()
             txn = self.store.begin()
             undo = JournalUndo(txn)
             try:

@@ -38,6 +38,24 @@ def network_down(net: Network) -> None:
 
 
 
+def heal() -> None:
+    """Under the lock, before a command's work: put back pynet's accept rules in foreign chains.
+
+    dockerd re-creates its chains when it restarts, and a user may flush them; pynet
+    notices at its next command. A failure there is reported, and the command goes on.
+    """
+    if not enabled():
+        return
+    from pynet.drivers import firewall
+    from pynet.kernel import nftables
+
+    try:
+        NOTICES.extend(firewall.heal_foreign())
+    except nftables.NftError as exc:
+        NOTICES.append(f"WARNING: could not restore pynet's accept rules in other tables' "
+                       f"forward chains: {exc.message}; run `pynet system firewall-reload`")
+
+
 def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:
     """Resolve host ports (random ones, conflicts) and install the DNAT rules."""
     from pynet.drivers import firewall
