@@ -70,7 +70,7 @@ class HostAdmin:
         from pynet.drivers import firewall
         from pynet.faults import fault
 
-        fault("reload_start")
+        fault("reload_lock")
         with self.mutation() as (repo, _undo):
             nets = [n for n in repo.networks()
                     if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
