@@ -3,8 +3,8 @@
 ``PYNET_FAULT=<point>`` raises a KernelError at that point; ``PYNET_FAULT_KILL=<point>``
 SIGKILLs pynet itself there; ``PYNET_FAULT_STOP=<point>`` SIGSTOPs it there (a test
 does something meanwhile, then sends SIGCONT). Points: ipam_reserve, bridge_add, veth_add,
-netns_config, nft_apply, state_commit, reload_lock (``system firewall-reload``, right before it
-takes the lock). Costs one dict lookup when unset.
+netns_config, nft_apply, state_commit, admin_lock (``system firewall-reload`` and
+``firewall-allow-docker``, right before they take the lock). Costs one dict lookup when unset.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import signal
 
 POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit",
-          "reload_lock")
+          "admin_lock")
 
 
 def fault(point: str) -> None:

@@ -70,7 +70,7 @@ class HostAdmin:
         from pynet.drivers import firewall
         from pynet.faults import fault
 
-        fault("reload_lock")
+        fault("admin_lock")
         with self.mutation() as (repo, _undo):
             nets = [n for n in repo.networks()
                     if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
@@ -89,8 +89,10 @@ class HostAdmin:
     def firewall_allow_docker(self) -> list[str]:
         """Accept rules for every bridge network in foreign policy-drop forward chains."""
         from pynet.drivers import firewall
+        from pynet.faults import fault
 
-        with self.mutation() as (repo, _undo):
+        fault("admin_lock")
+        with self.mutation() as (repo, _undo):  # a network removed meanwhile gets no rules
             nets = [n for n in repo.networks()
                     if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
             return firewall.allow_docker_user(nets)

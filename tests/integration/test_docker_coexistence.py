@@ -177,3 +177,38 @@ def test_manual_setting_leaves_docker_user_alone_and_warns_with_the_fix(docker_h
     host.pynet("rm", "-f", "c1", "c2", env=manual)
     host.pynet("network", "rm", "mynetwork", env=manual)
     assert _iptables_save(host) == docker_before
+
+
+def test_allow_docker_reads_networks_under_the_lock(docker_host: harness.Host) -> None:
+    """A network removed while `firewall-allow-docker` waited for the lock gets no rules."""
+    import os
+    import signal
+    import sys
+
+    host = docker_host
+    manual = {"PYNET_FOREIGN_FIREWALL": "manual"}
+    docker_before = _iptables_save(host)
+    gone = host.pynet("network", "create", "gone", env=manual).stdout.strip()
+    kept = host.pynet("network", "create", "kept", env=manual).stdout.strip()
+    allow = host.spawn(sys.executable, "-m", "pynet", "system", "firewall-allow-docker",
+                       env={**manual, "PYNET_FAULT_STOP": "admin_lock"})
+    try:
+        harness.wait_for(lambda: _process_state(allow.pid) == "T", timeout=30, desc="allow-docker paused")
+        host.pynet("network", "rm", "gone", env=manual)
+    finally:
+        os.kill(allow.pid, signal.SIGCONT)
+    assert allow.wait(timeout=60) == 0, allow.log.read_text()      # type: ignore[attr-defined]
+    rules = "\n".join(_pynet_rules(host))
+    assert f"br-{gone[:12]}" not in rules, "rules for a network that no longer exists"
+    assert f"br-{kept[:12]}" in rules                              # control
+    host.pynet("network", "rm", "kept", env=manual)
+    assert _iptables_save(host) == docker_before
+
+
+def _process_state(pid: int) -> str:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return ""

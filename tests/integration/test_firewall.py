@@ -636,7 +636,7 @@ def test_firewall_reload_reads_state_under_the_lock(topo: Topo) -> None:
     assert len(_map_members(host, "pub4_any")) == 1
 
     # reload stops itself right before it takes the lock; meanwhile `a` goes and `b` gets its address
-    reload = host.spawn(PY, "-m", "pynet", "system", "firewall-reload", env={"PYNET_FAULT_STOP": "reload_lock"})
+    reload = host.spawn(PY, "-m", "pynet", "system", "firewall-reload", env={"PYNET_FAULT_STOP": "admin_lock"})
     try:
         harness.wait_for(lambda: _process_state(reload.pid) == "T", timeout=30, desc="reload paused")
         host.pynet("rm", "-f", "ra")
