@@ -47,11 +47,11 @@ def heal() -> None:
     if not enabled():
         return
     from pynet.drivers import firewall
-    from pynet.kernel import nftables
+    from pynet.errors import PynetError
 
     try:
         NOTICES.extend(firewall.heal_foreign())
-    except nftables.NftError as exc:
+    except PynetError as exc:   # reported; the user's command does not depend on it
         NOTICES.append(f"WARNING: could not restore pynet's accept rules in other tables' "
                        f"forward chains: {exc.message}; run `pynet system firewall-reload`")
 
