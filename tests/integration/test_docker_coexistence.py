@@ -212,3 +212,43 @@ def _process_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return ""
+
+
+NFT_DROP_FORWARD = """table inet filter {
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tct state established,related accept
+\t}
+}
+"""
+
+
+def test_a_foreign_policy_drop_forward_chain_without_docker(host: harness.Host, lan_peer: Any) -> None:
+    """Not only Docker: a host's own `policy drop` forward chain gets the same narrow rules."""
+    if harness.run(["sh", "-c", "command -v nft"], check=False).returncode != 0:
+        pytest.skip("nft is not installed")
+    if host.sh("test -w /proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode != 0:
+        pytest.skip("br_netfilter is not available (modprobe br_netfilter)")
+    peer = lan_peer(host)
+    host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1")
+    host.sh("nft -f -", input=NFT_DROP_FORWARD)
+    assert host.sh("nft list table inet filter").stdout == NFT_DROP_FORWARD
+
+    created = host.pynet("network", "create", "mynetwork")
+    bridge = f"br-{created.stdout.strip()[:12]}"
+    assert "table inet filter chain forward" in created.stderr and "WARNING" not in created.stderr, created.stderr
+    host.pynet("run", "-d", "--name", "c1", "--network", "mynetwork", "sleep", "300")
+    host.pynet("run", "-d", "--name", "c2", "--network", "mynetwork", "sleep", "300")
+    host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
+    host.pynet("exec", "c1", "ping", "-c1", "-W2", peer.ip)
+    listed = host.sh("nft list chain inet filter forward").stdout
+    assert listed.count(f'comment "pynet:{bridge} ') == 4, listed
+    # control: the same chain without pynet's rules drops the traffic
+    for line in host.sh("nft -a list chain inet filter forward").stdout.splitlines():
+        if "pynet:" in line:
+            host.sh(f"nft delete rule inet filter forward handle {line.rsplit('handle ', 1)[1]}")
+    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0
+    host.pynet("rm", "-f", "c1", "c2")                 # the next command put them back ...
+    assert host.sh("nft list chain inet filter forward").stdout.count(f'comment "pynet:{bridge} ') == 4
+    host.pynet("network", "rm", "mynetwork")           # ... and `network rm` takes them away
+    assert host.sh("nft list table inet filter").stdout == NFT_DROP_FORWARD
