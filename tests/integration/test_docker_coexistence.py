@@ -252,3 +252,4 @@ def test_a_foreign_policy_drop_forward_chain_without_docker(host: harness.Host, 
     assert host.sh("nft list chain inet filter forward").stdout.count(f'comment "pynet:{bridge} ') == 4
     host.pynet("network", "rm", "mynetwork")           # ... and `network rm` takes them away
     assert host.sh("nft list table inet filter").stdout == NFT_DROP_FORWARD
+

@@ -449,6 +449,16 @@ def test_heal_puts_back_missing_rules_and_drops_stale_ones(fake: FakeNft, monkey
     assert fw.heal_foreign() == [] and fake.scripts == []
 
 
+def test_undo_of_foreign_rules_removes_only_that_bridges(fake: FakeNft) -> None:
+    fake.chain_list = DOCKER_CHAINS
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": 3, "comment": "pynet:br-a in"}}, {"rule": {"handle": 4, "comment": "pynet:br-b in"}},
+        {"rule": {"handle": 5, "comment": "pynet:br-a out"}}, {"rule": {"handle": 1}}]
+    fw.undo_resource({"kind": "nft", "op": "foreign", "bridge": "br-a"})
+    assert fake.scripts == ["delete rule ip filter DOCKER-USER handle 3\n"
+                            "delete rule ip filter DOCKER-USER handle 5\n"]
+
+
 def test_allow_docker_user_is_explicit_and_idempotent(fake: FakeNft, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYNET_FOREIGN_FIREWALL", "manual")
     assert fw.allow_docker_user([_net()])[0].startswith("No foreign forward chain with policy drop")
