@@ -14,6 +14,7 @@ from pynet.faults import fault
 
 #: user-facing notices produced while the command ran (printed by the CLI on stderr)
 NOTICES: list[str] = []
+_healed = False
 
 
 def enabled() -> bool:
@@ -44,8 +45,10 @@ def heal() -> None:
     dockerd re-creates its chains when it restarts, and a user may flush them; pynet
     notices at its next command. A failure there is reported, and the command goes on.
     """
-    if not enabled():
+    global _healed
+    if _healed or not enabled():
         return
+    _healed = True                       # once per command: `run` takes the lock up to three times
     from pynet.drivers import firewall
     from pynet.errors import PynetError
 

@@ -459,6 +459,17 @@ def test_undo_of_foreign_rules_removes_only_that_bridges(fake: FakeNft) -> None:
                             "delete rule ip filter DOCKER-USER handle 5\n"]
 
 
+def test_ip6_docker_user_gets_the_same_rules(fake: FakeNft) -> None:
+    """Docker with ip6tables on: ip6 filter FORWARD drops too; its DOCKER-USER gets the rules."""
+    fake.chain_list = DOCKER_CHAINS[:2] + [
+        {"family": "ip6", "table": "filter", "name": "FORWARD", "hook": "forward", "policy": "drop", "type": "filter"},
+        {"family": "ip6", "table": "filter", "name": "DOCKER-USER"}]
+    (notice,) = fw.open_foreign(["br-a"])
+    assert "table ip filter chain DOCKER-USER: br-a; table ip6 filter chain DOCKER-USER: br-a" in notice
+    (script,) = fake.scripts
+    assert script.count("insert rule ip6 filter DOCKER-USER") == 1 and script.count("add rule ip6 filter DOCKER-USER") == 3
+
+
 def test_allow_docker_user_is_explicit_and_idempotent(fake: FakeNft, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYNET_FOREIGN_FIREWALL", "manual")
     assert fw.allow_docker_user([_net()])[0].startswith("No foreign forward chain with policy drop")
