@@ -18,6 +18,7 @@ The design and its reasons: docs/firewall.md.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import replace
 
@@ -497,8 +498,6 @@ _RULE_KINDS = ["in", "out", "out", "out"]
 
 def foreign_auto() -> bool:
     """False when the user manages other tables' chains (``PYNET_FOREIGN_FIREWALL=manual``)."""
-    import os
-
     return os.environ.get(FOREIGN_SETTING, "auto").strip().lower() != "manual"
 
 
