@@ -4,7 +4,8 @@
 SIGKILLs pynet itself there; ``PYNET_FAULT_STOP=<point>`` SIGSTOPs it there (a test
 does something meanwhile, then sends SIGCONT). Points: ipam_reserve, bridge_add, veth_add,
 netns_config, nft_apply, state_commit, admin_lock (``system firewall-reload`` and
-``firewall-allow-docker``, right before they take the lock). Costs one dict lookup when unset.
+``firewall-allow-docker``, right before they take the lock), reset_teardown (``system
+reset``, after the networks, before it stops the helper). Costs one dict lookup when unset.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import signal
 
 POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit",
-          "admin_lock")
+          "admin_lock", "reset_teardown")
 
 
 def fault(point: str) -> None:

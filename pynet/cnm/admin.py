@@ -25,37 +25,46 @@ class HostAdmin:
     notices: list[str]
 
     def reset(self) -> list[str]:
-        """Remove all containers and user networks, the default bridge device and the helper."""
-        errors: list[str] = []
-        for c in self.reader().containers():
-            try:
-                self.remove_container(c.id, force=True)
-            except PynetError as exc:
-                errors.append(exc.render())
-        with self.mutation() as (repo, undo):
-            svc = NetworkService(repo, undo)
-            for net in repo.networks():
-                try:
-                    if net.builtin:
-                        get_driver(net.driver).delete_network(net)
-                    elif net.scope == "global":
-                        from pynet.cnm import cluster
+        """Remove all containers and user networks, the default bridge device and the helper.
 
-                        cluster.drop_local(repo, net)  # the cluster keeps it for the other hosts
-                    else:
-                        svc.remove(net.id)
+        Holds the lock throughout: stopping the helper, releasing the sandbox directory and
+        dropping the "restored" marker are decided on what reset itself left, so a command
+        that ran in between (its container, its helper) is never taken down with them.
+        """
+        from pynet.faults import fault
+
+        errors: list[str] = []
+        with self.store.locked():
+            for c in self.reader().containers():
+                try:
+                    self.remove_container(c.id, force=True)
                 except PynetError as exc:
                     errors.append(exc.render())
-        try:
-            from pynet.daemon import client
+            with self.mutation() as (repo, undo):
+                svc = NetworkService(repo, undo)
+                for net in repo.networks():
+                    try:
+                        if net.builtin:
+                            get_driver(net.driver).delete_network(net)
+                        elif net.scope == "global":
+                            from pynet.cnm import cluster
 
-            client.stop()
-        except ImportError:
-            pass
-        from pynet.drivers import sandbox
+                            cluster.drop_local(repo, net)  # the cluster keeps it for the other hosts
+                        else:
+                            svc.remove(net.id)
+                    except PynetError as exc:
+                        errors.append(exc.render())
+            fault("reset_teardown")
+            try:
+                from pynet.daemon import client
 
-        sandbox.release_sandbox_dir(str(paths.netns_dir()))
-        (paths.run_dir() / "restored").unlink(missing_ok=True)
+                client.stop()
+            except ImportError:
+                pass
+            from pynet.drivers import sandbox
+
+            sandbox.release_sandbox_dir(str(paths.netns_dir()))
+            (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 
 

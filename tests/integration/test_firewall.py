@@ -675,3 +675,43 @@ def test_firewall_reload_skips_a_default_bridge_that_does_not_exist(topo: Topo) 
     assert sorted(_set_members(host, "bridges")) == sorted([f"br-{net_id[:12]}", "pynet0"])
     host.pynet("rm", "-f", "dflt")
     host.pynet("network", "rm", "n")
+
+
+def _lock_is_free(host: harness.Host) -> bool:
+    import fcntl
+    import os
+
+    fd = os.open(host.state_dir / "pynet.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)                   # (closing drops the lock when we got it)
+    return True
+
+
+def test_system_reset_holds_the_lock_to_its_end(topo: Topo) -> None:
+    """A container started while reset runs keeps its helper (DNS): reset's teardown waits no more."""
+    import os
+    import signal
+
+    host = topo.host
+    host.pynet("network", "create", "n")
+    host.pynet("run", "-d", "--name", "early", "--network", "n", "sleep", "300")
+    reset = host.spawn(PY, "-m", "pynet", "system", "reset", "-f", env={"PYNET_FAULT_STOP": "reset_teardown"})
+    late = None
+    try:
+        harness.wait_for(lambda: _process_state(reset.pid) == "T", timeout=30, desc="reset paused")
+        assert host.pynet("ps", "-aq").stdout == ""               # its containers are gone already
+        assert not _lock_is_free(host), "reset left the lock before stopping the helper"
+        late = host.spawn("sh", "-c", f"{PY} -m pynet network create m && "
+                          f"{PY} -m pynet run -d --name late --network m sleep 300")
+    finally:
+        os.kill(reset.pid, signal.SIGCONT)
+    assert reset.wait(timeout=60) == 0, reset.log.read_text()      # type: ignore[attr-defined]
+    assert late.wait(timeout=60) == 0, late.log.read_text()        # type: ignore[attr-defined]
+    # the late container came after the reset: its name resolves through a live helper
+    host.pynet("exec", "late", "ping", "-c1", "-W2", "late")
+    host.pynet("rm", "-f", "late")
+    host.pynet("network", "rm", "m")
