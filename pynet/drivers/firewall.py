@@ -291,7 +291,7 @@ def setup_network(net: Network, undo: UndoLog) -> list[str]:
     if targets and foreign_auto():
         undo.add({"kind": "nft", "op": "foreign", "bridge": bridge_of(net)})
         notices += open_foreign([bridge_of(net)], targets=targets)
-    return notices + foreign_warnings([bridge_of(net)], targets)
+    return notices + foreign_warnings([bridge_of(net)], targets) + legacy_warnings(bridge_of(net))
 
 
 def _atoms(value: Any) -> list[Any]:
@@ -650,6 +650,29 @@ def foreign_warnings(bridges: list[str] | None = None,
                                        if not foreign_auto() else ""))
         out.append(f"WARNING: table {fam} {table} chain {name} has policy drop: it will drop forwarded "
                    f"traffic of pynet networks; {fix}")
+    return out
+
+
+def legacy_warnings(br: str) -> list[str]:
+    """Warnings for iptables-legacy FORWARD chains with policy DROP (pynet cannot see inside).
+
+    Each names the chain and gives the exact commands that let ``br`` through (the same
+    narrow rules pynet adds itself where nft can reach: into DOCKER-USER when it exists).
+    """
+    out = []
+    for fam, program in (("ip", "iptables-legacy"), ("ip6", "ip6tables-legacy")):
+        rules = nft.legacy_filter_rules(fam)
+        if not rules or "-P FORWARD DROP" not in rules:
+            continue
+        chain = "DOCKER-USER" if "-N DOCKER-USER" in rules else "FORWARD"
+        inserts = [f"-i {br} -j ACCEPT", f"-i {br} -o br-+ -j RETURN", f"-i {br} -o docker0 -j RETURN",
+                   f"-o {br} -j ACCEPT"]            # each goes on top: the last one ends up first
+        if chain == "FORWARD":
+            inserts = [f"-i {br} -j ACCEPT", f"-o {br} -j ACCEPT"]
+        fix = " && ".join(f"{program} -I {chain} {rule}" for rule in inserts)
+        out.append(f"WARNING: iptables-legacy table {fam} filter chain FORWARD has policy DROP: it will "
+                   f"drop forwarded traffic of pynet network bridge {br}, and pynet cannot change "
+                   f"iptables-legacy rules; run `{fix}`")
     return out
 
 

@@ -45,9 +45,9 @@ iptables -t nat -A DOCKER -i docker0 -j RETURN
 """
 
 
-def _iptables_save(host: harness.Host) -> str:
+def _iptables_save(host: harness.Host, program: str = "iptables-save") -> str:
     """``iptables-save`` without timestamp comments and policy counters (what Docker sees)."""
-    out = host.sh("iptables-save").stdout
+    out = host.sh(program).stdout
     return "".join(re.sub(r" \[\d+:\d+\]$", "", line) + "\n" for line in out.splitlines()
                    if not line.startswith("#"))
 
@@ -253,3 +253,35 @@ def test_a_foreign_policy_drop_forward_chain_without_docker(host: harness.Host, 
     host.pynet("network", "rm", "mynetwork")           # ... and `network rm` takes them away
     assert host.sh("nft list table inet filter").stdout == NFT_DROP_FORWARD
 
+
+
+def test_iptables_legacy_docker_is_warned_with_a_command_that_works(host: harness.Host) -> None:
+    """Docker on iptables-legacy: nft cannot see those rules; the warning's command fixes it."""
+    for tool in ("iptables-legacy", "nft"):
+        if harness.run(["sh", "-c", f"command -v {tool}"], check=False).returncode != 0:
+            pytest.skip(f"{tool} is not installed")
+    if host.sh("test -w /proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode != 0:
+        pytest.skip("br_netfilter is not available (modprobe br_netfilter)")
+    host.sh("ip link add docker0 type bridge && ip link set docker0 up")
+    host.sh(DOCKERD_RULES.replace("iptables ", "iptables-legacy "))
+    host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1")
+    before = _iptables_save(host, "iptables-legacy-save")
+
+    created = host.pynet("network", "create", "mynetwork")
+    bridge = f"br-{created.stdout.strip()[:12]}"
+    (warning,) = [line for line in created.stderr.splitlines() if "iptables-legacy" in line]
+    assert warning.startswith("WARNING: iptables-legacy table ip filter chain FORWARD has policy DROP")
+    assert bridge in warning
+    assert _iptables_save(host, "iptables-legacy-save") == before, "pynet changed iptables-legacy rules"
+    host.pynet("run", "-d", "--name", "c1", "--network", "mynetwork", "sleep", "300")
+    host.pynet("run", "-d", "--name", "c2", "--network", "mynetwork", "sleep", "300")
+    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0, \
+        "control: Docker's legacy FORWARD policy drops the traffic"
+    host.sh(warning.split("`")[1])                                   # the exact command it gives
+    host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
+    rules = host.sh("iptables-legacy -S DOCKER-USER").stdout.splitlines()
+    assert rules == ["-N DOCKER-USER", f"-A DOCKER-USER -o {bridge} -j ACCEPT",
+                     f"-A DOCKER-USER -i {bridge} -o docker0 -j RETURN", f"-A DOCKER-USER -i {bridge} -o br-+ -j RETURN",
+                     f"-A DOCKER-USER -i {bridge} -j ACCEPT", "-A DOCKER-USER -j RETURN"], rules
+    host.pynet("rm", "-f", "c1", "c2")
+    host.pynet("network", "rm", "mynetwork")

@@ -45,6 +45,7 @@ class FakeNft:
         self.listeners: set[tuple[str, str, int]] = set()
         self.fail: nft.NftError | None = None
         self.events: list[str] = []
+        self.legacy: dict[str, list[str]] = {}
 
     def run(self, script: str) -> None:
         if not script.strip():
@@ -85,6 +86,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeNft:
     monkeypatch.setattr(nft, "read_sysctl", lambda name: f.sysctls.get(name))
     monkeypatch.setattr(nft, "write_sysctl", f.write_sysctl)
     monkeypatch.setattr(nft, "host_listeners", lambda: f.listeners)
+    monkeypatch.setattr(nft, "legacy_filter_rules", lambda family: f.legacy.get(family))
     return f
 
 
@@ -468,6 +470,23 @@ def test_ip6_docker_user_gets_the_same_rules(fake: FakeNft) -> None:
     assert "table ip filter chain DOCKER-USER: br-a; table ip6 filter chain DOCKER-USER: br-a" in notice
     (script,) = fake.scripts
     assert script.count("insert rule ip6 filter DOCKER-USER") == 1 and script.count("add rule ip6 filter DOCKER-USER") == 3
+
+
+def test_iptables_legacy_drop_policy_is_warned_with_the_exact_fix(fake: FakeNft) -> None:
+    fake.legacy["ip"] = ["-P INPUT ACCEPT", "-P FORWARD DROP", "-P OUTPUT ACCEPT", "-N DOCKER-USER",
+                         "-A FORWARD -j DOCKER-USER", "-A DOCKER-USER -j RETURN"]
+    warnings = [n for n in fw.setup_network(_net(), Log()) if "iptables-legacy" in n]
+    assert warnings == [
+        "WARNING: iptables-legacy table ip filter chain FORWARD has policy DROP: it will drop forwarded "
+        "traffic of pynet network bridge br-a, and pynet cannot change iptables-legacy rules; run "
+        "`iptables-legacy -I DOCKER-USER -i br-a -j ACCEPT && iptables-legacy -I DOCKER-USER -i br-a -o br-+ -j RETURN"
+        " && iptables-legacy -I DOCKER-USER -i br-a -o docker0 -j RETURN && iptables-legacy -I DOCKER-USER -o br-a -j ACCEPT`"]
+    fake.legacy["ip"] = ["-P FORWARD ACCEPT"]
+    assert fw.legacy_warnings("br-a") == []
+    fake.legacy = {"ip6": ["-P FORWARD DROP"]}
+    (only,) = fw.legacy_warnings("br-a")
+    assert "table ip6 filter" in only and "`ip6tables-legacy -I FORWARD -i br-a -j ACCEPT && " \
+        "ip6tables-legacy -I FORWARD -o br-a -j ACCEPT`" in only
 
 
 def test_allow_docker_user_is_explicit_and_idempotent(fake: FakeNft, monkeypatch: pytest.MonkeyPatch) -> None:
