@@ -37,7 +37,7 @@ def reset(force: bool) -> None:
 
 @system.command("firewall-reload")
 def firewall_reload() -> None:
-    """Re-apply pynet's nftables rules from state (e.g. after `nft flush ruleset`)."""
+    """Re-apply pynet's nftables rules from state (e.g. after `nft flush ruleset` or a dockerd restart)."""
     ctl = _controller()
     ctl.firewall_reload()
     for line in dict.fromkeys(ctl.notices):
@@ -46,6 +46,9 @@ def firewall_reload() -> None:
 
 @system.command("firewall-allow-docker")
 def firewall_allow_docker() -> None:
-    """Opt in: let pynet's bridges through Docker's FORWARD policy (DOCKER-USER accept rules)."""
+    """Add accept rules for pynet's bridges to Docker's DOCKER-USER (or another policy-drop forward chain).
+
+    pynet does this by itself at `network create` unless PYNET_FOREIGN_FIREWALL=manual.
+    """
     for line in _controller().firewall_allow_docker():
         click.echo(line)

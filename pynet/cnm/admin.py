@@ -22,63 +22,86 @@ class HostAdmin:
     reader: Any
     remove_container: Any
     mutation: Any
+    notices: list[str]
 
     def reset(self) -> list[str]:
-        """Remove all containers and user networks, the default bridge device and the helper."""
-        errors: list[str] = []
-        for cid in self.store.ids("containers"):  # by ID: a damaged record is removed too
-            try:
-                self.remove_container(cid, force=True)
-            except PynetError as exc:
-                errors.append(exc.render())
-        with self.mutation() as (repo, undo):
-            svc = NetworkService(repo, undo)
-            for net in repo.networks():
-                try:
-                    if net.builtin:
-                        get_driver(net.driver).delete_network(net)
-                    elif net.scope == "global":
-                        from pynet.cnm import cluster
+        """Remove all containers and user networks, the default bridge device and the helper.
 
-                        cluster.drop_local(repo, net)  # the cluster keeps it for the other hosts
-                    else:
-                        svc.remove(net.id)
+        Holds the lock throughout: stopping the helper, releasing the sandbox directory and
+        dropping the "restored" marker are decided on what reset itself left, so a command
+        that ran in between (its container, its helper) is never taken down with them.
+        """
+        from pynet.faults import fault
+
+        errors: list[str] = []
+        with self.store.locked():
+            for cid in self.store.ids("containers"):  # by ID: a damaged record is removed too
+                try:
+                    self.remove_container(cid, force=True)
                 except PynetError as exc:
                     errors.append(exc.render())
-        try:
-            from pynet.daemon import client
+            with self.mutation() as (repo, undo):
+                svc = NetworkService(repo, undo)
+                for net in repo.networks():
+                    try:
+                        if net.builtin:
+                            get_driver(net.driver).delete_network(net)
+                        elif net.scope == "global":
+                            from pynet.cnm import cluster
 
-            client.stop()
-        except ImportError:
-            pass
-        from pynet.drivers import sandbox
+                            cluster.drop_local(repo, net)  # the cluster keeps it for the other hosts
+                        else:
+                            svc.remove(net.id)
+                    except PynetError as exc:
+                        errors.append(exc.render())
+            fault("reset_teardown")
+            try:
+                from pynet.daemon import client
 
-        sandbox.release_sandbox_dir(str(paths.netns_dir()))
-        (paths.run_dir() / "restored").unlink(missing_ok=True)
+                client.stop()
+            except ImportError:
+                pass
+            from pynet.drivers import sandbox
+
+            sandbox.release_sandbox_dir(str(paths.netns_dir()))
+            (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 
 
     def firewall_reload(self) -> None:
-        """Rebuild pynet's nftables rules from state (nothing of removed containers comes back)."""
+        """Rebuild pynet's nftables rules from state (nothing of removed containers comes back).
+
+        Every read that decides the rules happens under the lock: a container removed while
+        this command waited for it must not get its DNAT back (a later container given the
+        same address would answer on a port it never published). Networks whose bridge
+        does not exist (``pynet0`` before its first container) get no rules.
+        """
         from pynet.drivers import firewall
+        from pynet.faults import fault
 
-        repo = self.reader()
-        nets = [n for n in repo.networks() if n.driver == "bridge"]
-        published = []
-        for c in repo.containers():
-            if c.status not in ("created", "running") or not c.ports:
-                continue
-            for net_id, ep_id in c.endpoints.items():
-                net, ep = repo.network(net_id), repo.endpoint(ep_id)
-                if net is not None and ep is not None:
-                    published.append((net, ep, c.ports))
-                    break
-        with self.store.locked():
-            firewall.reload(nets, published)
-
+        fault("admin_lock")
+        with self.mutation() as (repo, _undo):
+            nets = [n for n in repo.networks()
+                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+            present = {n.id: n for n in nets}
+            published = []
+            for c in repo.containers():
+                if c.status not in ("created", "running") or not c.ports:
+                    continue
+                for net_id, ep_id in c.endpoints.items():
+                    net, ep = present.get(net_id), repo.endpoint(ep_id)
+                    if net is not None and ep is not None:
+                        published.append((net, ep, c.ports))
+                        break
+            self.notices.extend(firewall.reload(nets, published))
 
     def firewall_allow_docker(self) -> list[str]:
+        """Accept rules for every bridge network in foreign policy-drop forward chains."""
         from pynet.drivers import firewall
+        from pynet.faults import fault
 
-        nets = [n for n in self.reader().networks() if n.driver == "bridge"]
-        return firewall.allow_docker_user(nets)
+        fault("admin_lock")
+        with self.mutation() as (repo, _undo):  # a network removed meanwhile gets no rules
+            nets = [n for n in repo.networks()
+                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+            return firewall.allow_docker_user(nets)

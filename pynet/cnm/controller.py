@@ -67,6 +67,7 @@ class Controller(HostAdmin, ProcessControl):
         ``salvage``: damaged container/endpoint records are read leniently (``rm -f``)."""
         with self.store.locked():
             self._recover()
+            firewall_hooks.heal()
             with self._transaction(salvage=salvage) as pair:
                 yield pair
 

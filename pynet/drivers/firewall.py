@@ -9,14 +9,16 @@ hot paths does not grow with the number of networks: they never list pynet's tab
 (``teardown_network`` asks for at most two elements of ``bridges`` to know whether it is
 the last network), and their element changes go to the kernel as one raw netlink batch
 (the fixed rules that ``setup_network`` sends along are skipped when provably in effect).
-No chain, table or policy pynet does not own is touched, except on the explicit
-``allow_docker_user`` opt-in.
+No chain, table or policy pynet does not own is touched, except its own tagged accept
+rules in a foreign forward chain whose drop policy would kill pynet's traffic (Docker's
+DOCKER-USER): see "other tables" below.
 The design and its reasons: docs/firewall.md.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import replace
 
@@ -292,7 +294,12 @@ def setup_network(net: Network, undo: UndoLog) -> list[str]:
     elems = network_elements(net)
     undo.add({"kind": "nft", "op": "network", "elements": [list(e) for e in elems]})
     _apply(elems, bridge_table=_needs_bridge_table(elems))
-    return _sysctls(net) + foreign_warnings()
+    notices = _sysctls(net)
+    targets = foreign_targets()
+    if targets and foreign_auto():
+        undo.add({"kind": "nft", "op": "foreign", "bridge": bridge_of(net)})
+        notices += open_foreign([bridge_of(net)], targets=targets)
+    return notices + foreign_warnings([bridge_of(net)], targets) + legacy_warnings(bridge_of(net))
 
 
 def _atoms(value: Any) -> list[Any]:
@@ -343,7 +350,7 @@ def teardown_network(net: Network) -> None:
     """
     br = bridge_of(net)
     mine = network_elements(net)
-    nft.run(_inet_teardown(net, br, mine) + _bridge_teardown(mine) + _docker_user_removal(br))
+    nft.run(_inet_teardown(net, br, mine) + _bridge_teardown(mine) + _foreign_removal(br))
 
 
 def _inet_teardown(net: Network, br: str, mine: list[Elem]) -> str:
@@ -369,6 +376,9 @@ def _bridge_teardown(mine: list[Elem]) -> str:
 
 def undo_resource(resource: dict[str, Any]) -> None:
     """Reverse a resource logged by setup_network/publish (idempotent, after a failure)."""
+    if resource.get("op") == "foreign":
+        nft.run(_foreign_removal(str(resource.get("bridge"))))
+        return
     elems = [tuple(e) for e in resource.get("elements", [])]
     families = {e[0] for e in elems}
     present = {f for f in families if nft.table_exists(f, TABLE)}
@@ -479,71 +489,228 @@ def reload(networks: list[Network], published: list[tuple[Network, Endpoint, lis
         bridge_table = _needs_bridge_table(elems)
         script += inet_skeleton() + (bridge_skeleton() if bridge_table else "") + add_script(elems)
     nft.run(script)
-    return [n for net in networks for n in _sysctls(net)]
+    notices = [n for net in networks for n in _sysctls(net)]
+    targets = foreign_targets()
+    if targets and foreign_auto():
+        notices += sync_foreign([bridge_of(n) for n in networks], targets)
+    return notices + (foreign_warnings([bridge_of(n) for n in networks], targets) if networks else [])
 
 
-# -- other tables: warn, and an explicit opt-in for Docker's DOCKER-USER ---------------
+# -- other tables: accept rules where a foreign drop policy would kill pynet's traffic --
+#
+# Docker sets `iptables -P FORWARD DROP` (table ip filter); with br_netfilter even frames
+# between two ports of one pynet bridge go through it. A drop there is final whatever
+# pynet's own table says, so pynet puts narrow accept rules for ITS bridges where the
+# owner of that table expects them: Docker's DOCKER-USER chain, or else the policy-drop
+# chain itself. Each rule carries the comment "pynet:<bridge> in|out"; nothing else in
+# those tables is touched. Per bridge, in this order (every IN rule before every OUT rule,
+# so a DNATed connection into another pynet bridge is never sent back to Docker's rules):
+#   IN   oifname "br" accept                      (pynet's own table filtered it already)
+#   OUT  iifname "br" oifname "docker0" return    Docker's bridges stay Docker's to decide
+#        iifname "br" oifname "br-*" return
+#        iifname "br" accept                      egress to the LAN
+# Every rule is one iptables-nft can show (`iptables -S DOCKER-USER`).
 
-def foreign_warnings() -> list[str]:
-    """Warnings for forward chains of other tables whose drop policy hits pynet's traffic."""
-    chains = [c for c in nft.chains() if c.get("table") != TABLE or c.get("family") not in ("inet", "bridge")]
+FOREIGN_SETTING = "PYNET_FOREIGN_FIREWALL"          # "auto" (default) or "manual"
+TAG = "pynet:"
+_FOREIGN_FAMILIES = ("ip", "ip6", "inet")
+_RULE_KINDS = ["in", "out", "out", "out"]
+
+
+def foreign_auto() -> bool:
+    """False when the user manages other tables' chains (``PYNET_FOREIGN_FIREWALL=manual``)."""
+    return os.environ.get(FOREIGN_SETTING, "auto").strip().lower() != "manual"
+
+
+def _in_rule(br: str) -> str:
+    return f'oifname "{br}" accept comment "{TAG}{br} in"'
+
+
+def _out_rules(br: str) -> list[str]:
+    tag = f'comment "{TAG}{br} out"'
+    return [f'iifname "{br}" oifname "docker0" return {tag}',
+            f'iifname "{br}" oifname "br-*" return {tag}',
+            f'iifname "{br}" accept {tag}']
+
+
+def _tag_of(rule: dict[str, Any]) -> tuple[str, str] | None:
+    """(bridge, kind) of a rule pynet tagged, else None (older pynet tagged "pynet:<br>")."""
+    comment = str(rule.get("comment") or "")
+    if not comment.startswith(TAG):
+        return None
+    br, _sep, kind = comment[len(TAG):].partition(" ")
+    return br, kind
+
+
+def _drops_forward(c: dict[str, Any]) -> bool:
+    return c.get("hook") == "forward" and c.get("policy") == "drop" and c.get("family") in _FOREIGN_FAMILIES
+
+
+def _foreign(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [c for c in chains if c.get("table") != TABLE or c.get("family") not in ("inet", "bridge")]
+
+
+Target = tuple[str, str, str]                        # (family, table, chain)
+
+
+def foreign_targets(chains: list[dict[str, Any]] | None = None) -> list[tuple[Target, Target]]:
+    """(policy-drop forward chain, the chain pynet's rules go into) for each foreign one.
+
+    The rules go into ``DOCKER-USER`` when the chain's table has one (Docker's place for
+    rules of its users), else into the policy-drop chain itself.
+    """
+    chains = _foreign(nft.chains() if chains is None else chains)
     names = {(c["family"], c["table"], c["name"]) for c in chains}
     out = []
     for c in chains:
-        if c.get("hook") != "forward" or c.get("policy") != "drop" or c["family"] not in ("ip", "ip6", "inet"):
-            continue
-        where = f"table {c['family']} {c['table']} chain {c['name']}"
-        if (c["family"], c["table"], "DOCKER-USER") in names:
-            fix = f"run `{ALLOW_CMD}` to add accept rules for pynet bridges to its DOCKER-USER chain"
-        else:
-            fix = "allow pynet's bridges (iifname/oifname) in that chain"
-        out.append(f"WARNING: {where} has policy drop: it will drop forwarded traffic of pynet "
-                   f"networks; {fix}")
+        if _drops_forward(c):
+            where = (c["family"], c["table"], c["name"])
+            user = (c["family"], c["table"], "DOCKER-USER")
+            out.append((where, user if user in names else where))
     return out
 
 
-def _docker_user_chains() -> list[str]:
-    return [c["family"] for c in nft.chains()
-            if c.get("table") == "filter" and c.get("name") == "DOCKER-USER" and c["family"] in ("ip", "ip6")]
+def _sweep_chains(chains: list[dict[str, Any]]) -> list[Target]:
+    """Chains that may hold pynet's tagged rules: DOCKER-USER and foreign forward chains."""
+    return sorted({(c["family"], c["table"], c["name"]) for c in _foreign(chains)
+                   if c.get("family") in _FOREIGN_FAMILIES
+                   and (c.get("name") == "DOCKER-USER" or c.get("hook") == "forward")})
 
 
-def _our_docker_user_rules(family: str) -> list[tuple[int, str]]:
-    rules = nft.try_list_json(f"chain {family} filter DOCKER-USER") or []
-    return [(r["rule"]["handle"], r["rule"].get("comment", "")) for r in rules
-            if "rule" in r and str(r["rule"].get("comment", "")).startswith("pynet:")]
+def _complete(rules: list[dict[str, Any]], br: str) -> bool:
+    return sorted(t[1] for r in rules if (t := _tag_of(r)) and t[0] == br) == _RULE_KINDS
+
+
+def _chain_script(target: Target, rules: list[dict[str, Any]], add: list[str], drop: set[str]) -> tuple[str, list[str]]:
+    """Script that gives ``target`` complete rules for ``add`` and none for ``drop``.
+
+    A bridge with an incomplete set (a rule deleted by hand, an older pynet's pair) gets
+    all of them anew. Returns (script, the bridges whose rules were (re)inserted).
+    """
+    where = " ".join(target)
+    redo = [br for br in dict.fromkeys(add) if not _complete(rules, br)]
+    gone = drop | set(redo)
+    script = "".join(f"delete rule {where} handle {r['handle']}\n" for r in rules
+                     if (t := _tag_of(r)) and t[0] in gone)
+    kept = [r for r in rules if not ((t := _tag_of(r)) and t[0] in gone)]
+    anchor = next((r["handle"] for r in kept if (t := _tag_of(r)) is None or t[1] != "in"), None)
+    script += "".join(f"insert rule {where} {_in_rule(br)}\n" for br in redo)
+    for br in redo:
+        for rule in _out_rules(br):
+            script += (f"insert rule {where} position {anchor} {rule}\n" if anchor is not None
+                       else f"add rule {where} {rule}\n")
+    return script, redo
+
+
+def _open_script(bridges: list[str], drop: set[str], targets: list[tuple[Target, Target]]) -> tuple[str, list[str]]:
+    script, lines = "", []
+    for target in dict.fromkeys(t for _where, t in targets):
+        part, done = _chain_script(target, nft.chain_rules(*target) or [], bridges, drop)
+        script += part
+        if done:
+            lines.append(f"table {target[0]} {target[1]} chain {target[2]}: {', '.join(done)}")
+    return script, lines
+
+
+def open_foreign(bridges: list[str], *, drop: set[str] | frozenset[str] = frozenset(),
+                 targets: list[tuple[Target, Target]] | None = None) -> list[str]:
+    """Give ``bridges`` their accept rules in every foreign policy-drop chain (idempotent).
+
+    ``drop``: bridges whose tagged rules must go (pynet no longer has them). Returns one
+    notice when something was added, else nothing.
+    """
+    targets = foreign_targets() if targets is None else targets
+    if not targets:
+        return []
+    script, lines = _open_script(bridges, set(drop), targets)
+    nft.run(script)
+    if not lines:
+        return []
+    return [f"pynet added accept rules for its bridges to {'; '.join(lines)} (that table's forward "
+            f"policy drops other traffic); set {FOREIGN_SETTING}=manual to manage that chain yourself"]
+
+
+def heal_foreign() -> list[str]:
+    """At the start of a command: put back accept rules that a dockerd restart or a flush removed.
+
+    Cheap when no foreign chain drops forwarded traffic (one chain dump). The bridges are
+    those of pynet's own ``bridges`` set; rules of bridges pynet no longer has go too.
+    """
+    if not foreign_auto():
+        return []
+    targets = foreign_targets()
+    if not targets:
+        return []
+    present = nft.elements("inet", TABLE, "bridges")
+    if present is None:
+        return []                        # pynet's table is gone: firewall-reload rebuilds both
+    return sync_foreign([str(key[0]) for key, _v in present], targets)
+
+
+def sync_foreign(ours: list[str], targets: list[tuple[Target, Target]]) -> list[str]:
+    """Rules for exactly the bridges ``ours`` in ``targets`` (others' tagged rules removed)."""
+    stale = set()
+    for target in dict.fromkeys(t for _where, t in targets):
+        stale |= {t[0] for r in nft.chain_rules(*target) or [] if (t := _tag_of(r))} - set(ours)
+    return open_foreign(ours, drop=stale, targets=targets)
+
+
+def foreign_warnings(bridges: list[str] | None = None,
+                     targets: list[tuple[Target, Target]] | None = None) -> list[str]:
+    """Warnings for foreign policy-drop forward chains that still lack rules for ``bridges``.
+
+    Without ``bridges``: every such chain (nothing is known to be open).
+    """
+    out = []
+    for where, target in foreign_targets() if targets is None else targets:
+        if bridges and all(_complete(nft.chain_rules(*target) or [], br) for br in bridges):
+            continue
+        fam, table, name = where
+        fix = (f"run `{ALLOW_CMD}` to add accept rules for pynet's bridges to table {fam} {table} "
+               f"chain {target[2]}" + (f" ({FOREIGN_SETTING}=manual: pynet does not add them itself)"
+                                       if not foreign_auto() else ""))
+        out.append(f"WARNING: table {fam} {table} chain {name} has policy drop: it will drop forwarded "
+                   f"traffic of pynet networks; {fix}")
+    return out
+
+
+def legacy_warnings(br: str) -> list[str]:
+    """Warnings for iptables-legacy FORWARD chains with policy DROP (pynet cannot see inside).
+
+    Each names the chain and gives the exact commands that let ``br`` through (the same
+    narrow rules pynet adds itself where nft can reach: into DOCKER-USER when it exists).
+    """
+    out = []
+    for fam, program in (("ip", "iptables-legacy"), ("ip6", "ip6tables-legacy")):
+        rules = nft.legacy_filter_rules(fam)
+        if not rules or "-P FORWARD DROP" not in rules:
+            continue
+        chain = "DOCKER-USER" if "-N DOCKER-USER" in rules else "FORWARD"
+        inserts = [f"-i {br} -j ACCEPT", f"-i {br} -o br-+ -j RETURN", f"-i {br} -o docker0 -j RETURN",
+                   f"-o {br} -j ACCEPT"]            # each goes on top: the last one ends up first
+        if chain == "FORWARD":
+            inserts = [f"-i {br} -j ACCEPT", f"-o {br} -j ACCEPT"]
+        fix = " && ".join(f"{program} -I {chain} {rule}" for rule in inserts)
+        out.append(f"WARNING: iptables-legacy table {fam} filter chain FORWARD has policy DROP: it will "
+                   f"drop forwarded traffic of pynet network bridge {br}, and pynet cannot change "
+                   f"iptables-legacy rules; run `{fix}`")
+    return out
 
 
 def allow_docker_user(networks: list[Network]) -> list[str]:
-    """Opt-in: insert accept rules for pynet bridges into Docker's DOCKER-USER chain(s).
-
-    Traffic into a pynet bridge was already filtered by pynet's own table; traffic out of
-    it is accepted except towards Docker's bridges (docker0, br-*), which keep Docker's
-    own protection. Idempotent; teardown_network removes a network's rules.
-    """
-    families = _docker_user_chains()
-    if not families:
-        return ["No DOCKER-USER chain found (table ip filter): nothing to change"]
-    script, done = "", []
-    for fam in families:
-        have = {comment for _h, comment in _our_docker_user_rules(fam)}
-        for net in networks:
-            br = bridge_of(net)
-            if f"pynet:{br}" in have:
-                continue
-            base = f"insert rule {fam} filter DOCKER-USER"
-            script += (f'{base} iifname "{br}" oifname != "docker0" oifname != "br-*" accept comment "pynet:{br}"\n'
-                       f'{base} oifname "{br}" accept comment "pynet:{br}"\n')
-            done.append(f"Added to table {fam} filter chain DOCKER-USER: accept traffic of pynet "
-                        f"network {net.name} ({br})")
-    nft.run(script)
-    return done or ["DOCKER-USER already accepts the traffic of these pynet networks"]
+    """Explicit: the accept rules of ``open_foreign`` for ``networks``, whatever the setting."""
+    targets = foreign_targets()
+    if not targets:
+        return ["No foreign forward chain with policy drop found: nothing to change"]
+    return open_foreign([bridge_of(n) for n in networks], targets=targets) or [
+        "The foreign forward chains already accept the traffic of these pynet networks"]
 
 
-def _docker_user_removal(br: str) -> str:
-    """Delete-rule lines for ``br``'s DOCKER-USER rules (chains looked up by name, not listed)."""
+def _foreign_removal(br: str) -> str:
+    """Delete-rule lines for every rule tagged for ``br`` in other tables' chains."""
     script = ""
-    for fam in ("ip", "ip6"):
-        script += "".join(f"delete rule {fam} filter DOCKER-USER handle {r['handle']}\n"
-                          for r in nft.chain_rules(fam, "filter", "DOCKER-USER") or []
-                          if r.get("comment") == f"pynet:{br}")
+    for target in _sweep_chains(nft.chains()):
+        script += "".join(f"delete rule {' '.join(target)} handle {r['handle']}\n"
+                          for r in nft.chain_rules(*target) or []
+                          if (t := _tag_of(r)) and t[0] == br)
     return script

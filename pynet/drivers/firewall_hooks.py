@@ -14,6 +14,7 @@ from pynet.faults import fault
 
 #: user-facing notices produced while the command ran (printed by the CLI on stderr)
 NOTICES: list[str] = []
+_healed = False
 
 
 def enabled() -> bool:
@@ -36,6 +37,26 @@ def network_down(net: Network) -> None:
 
     firewall.teardown_network(net)
 
+
+
+def heal() -> None:
+    """Under the lock, before a command's work: put back pynet's accept rules in foreign chains.
+
+    dockerd re-creates its chains when it restarts, and a user may flush them; pynet
+    notices at its next command. A failure there is reported, and the command goes on.
+    """
+    global _healed
+    if _healed or not enabled():
+        return
+    _healed = True                       # once per command: `run` takes the lock up to three times
+    from pynet.drivers import firewall
+    from pynet.errors import PynetError
+
+    try:
+        NOTICES.extend(firewall.heal_foreign())
+    except PynetError as exc:   # reported; the user's command does not depend on it
+        NOTICES.append(f"WARNING: could not restore pynet's accept rules in other tables' "
+                       f"forward chains: {exc.message}; run `pynet system firewall-reload`")
 
 
 def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:

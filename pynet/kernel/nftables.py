@@ -526,3 +526,27 @@ def host_listeners() -> set[tuple[str, str, int]]:
             continue
         found |= parse_proc_net(text, proto, listen_only)
     return found
+
+
+def legacy_filter_rules(family: str) -> list[str] | None:
+    """``iptables-legacy -S`` (``ip6tables-legacy`` for "ip6") of this namespace's filter table.
+
+    None when no legacy filter table is in use here (``/proc/net/ip_tables_names``: the
+    kernel makes it per namespace on first use) or its program is missing. nft cannot
+    show these rules, yet their FORWARD policy drops pynet's traffic all the same.
+    """
+    import shutil
+    import subprocess
+
+    names = "ip6_tables_names" if family == "ip6" else "ip_tables_names"
+    try:
+        if "filter" not in (_PROC_NET / names).read_text().split():
+            return None
+    except OSError:
+        return None
+    program = shutil.which("ip6tables-legacy" if family == "ip6" else "iptables-legacy")
+    if program is None:
+        return None
+    cp = subprocess.run([program, "-w", "5", "-t", "filter", "-S"], capture_output=True, text=True,
+                        timeout=10, check=False)
+    return cp.stdout.splitlines() if cp.returncode == 0 else None

@@ -548,6 +548,7 @@ FOREIGN = """table ip filter {
 
 
 def test_foreign_drop_policy_warned_untouched_and_opt_in(topo: Topo) -> None:
+    topo.host.env["PYNET_FOREIGN_FIREWALL"] = "manual"   # the automatic rules: test_docker_coexistence.py
     topo.host.sh("nft -f -", input=FOREIGN)
     before = topo.ruleset()
     net = topo.network("a", 81)
@@ -597,3 +598,120 @@ def test_teardown_and_undo_restore_the_ruleset(topo: Topo) -> None:
     for res in reversed(undo):
         topo.ok("undo_resource", resource=res)
     assert topo.ruleset() == before
+
+
+# -- system firewall-reload against the CLI's state ---------------------------------------
+
+def _set_members(host: harness.Host, name: str) -> list[Any]:
+    data = json.loads(host.sh(f"nft -j list set inet pynet {name}").stdout)["nftables"]
+    return [e for o in data if "set" in o for e in o["set"].get("elem", [])]
+
+
+def _map_members(host: harness.Host, name: str) -> list[Any]:
+    data = json.loads(host.sh(f"nft -j list map inet pynet {name}").stdout)["nftables"]
+    return [e for o in data if "map" in o for e in o["map"].get("elem", [])]
+
+
+def _fetch(ns: harness.Netns, ip: str, port: int) -> str:
+    cp = ns.sh("socat", "-T2", "-", f"TCP:{ip}:{port},connect-timeout=2", check=False, timeout=10)
+    return cp.stdout.strip()
+
+
+def _process_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return ""
+
+
+def test_firewall_reload_reads_state_under_the_lock(topo: Topo) -> None:
+    """A container removed while reload waits for the lock does not get its DNAT back."""
+    import os
+    import signal
+
+    host, peer = topo.host, topo.peer
+    host.pynet("network", "create", "--subnet", "10.91.0.0/24", "n")
+    host.pynet("run", "-d", "--name", "ra", "-p", "8080:80", "--network", "n", "sleep", "300")
+    ip_a = host.pynet("inspect", "-f", "{{.NetworkSettings.Networks.n.IPAddress}}", "ra").stdout.strip()
+    assert len(_map_members(host, "pub4_any")) == 1
+
+    # reload stops itself right before it takes the lock; meanwhile `a` goes and `b` gets its address
+    reload = host.spawn(PY, "-m", "pynet", "system", "firewall-reload", env={"PYNET_FAULT_STOP": "admin_lock"})
+    try:
+        harness.wait_for(lambda: _process_state(reload.pid) == "T", timeout=30, desc="reload paused")
+        host.pynet("rm", "-f", "ra")
+        token_b = secrets.token_hex(6)
+        host.pynet("run", "-d", "--name", "rb", "--network", "n", "--ip", ip_a, "socat", "TCP-LISTEN:80,reuseaddr,fork",
+                   f"SYSTEM:echo {token_b}")
+        assert host.pynet("inspect", "-f", "{{.NetworkSettings.Networks.n.IPAddress}}", "rb").stdout.strip() == ip_a
+    finally:
+        os.kill(reload.pid, signal.SIGCONT)
+    assert reload.wait(timeout=60) == 0, reload.log.read_text()    # type: ignore[attr-defined]
+
+    assert _map_members(host, "pub4_any") == [], "reload brought back the removed container's DNAT"
+    harness.wait_for(lambda: _fetch(host, ip_a, 80) == token_b, timeout=10, desc="b serves on its own address")
+    assert _fetch(peer, peer.host_ip, 8080) != token_b, "b answers on a port it never published"
+    # control: a port that IS published is reached from the LAN peer after the reload
+    token_c = secrets.token_hex(6)
+    host.pynet("run", "-d", "--name", "rc", "-p", "8081:80", "--network", "n", "socat",
+               "TCP-LISTEN:80,reuseaddr,fork", f"SYSTEM:echo {token_c}")
+    host.pynet("system", "firewall-reload")
+    harness.wait_for(lambda: _fetch(peer, peer.host_ip, 8081) == token_c, timeout=10, desc="published port")
+    assert _fetch(peer, peer.host_ip, 8080) != token_b
+    host.pynet("rm", "-f", "rb", "rc")
+    host.pynet("network", "rm", "n")
+
+
+def test_firewall_reload_skips_a_default_bridge_that_does_not_exist(topo: Topo) -> None:
+    host = topo.host
+    net_id = host.pynet("network", "create", "n").stdout.strip()
+    assert host.sh("ip link show pynet0", check=False).returncode != 0   # no container on it yet
+    host.pynet("system", "firewall-reload")
+    assert _set_members(host, "bridges") == [f"br-{net_id[:12]}"]
+    assert "pynet0" not in topo.ruleset()
+    # control: once the default bridge exists, reload gives it its rules
+    host.pynet("run", "-d", "--name", "dflt", "sleep", "300")
+    host.pynet("system", "firewall-reload")
+    assert sorted(_set_members(host, "bridges")) == sorted([f"br-{net_id[:12]}", "pynet0"])
+    host.pynet("rm", "-f", "dflt")
+    host.pynet("network", "rm", "n")
+
+
+def _lock_is_free(host: harness.Host) -> bool:
+    import fcntl
+    import os
+
+    fd = os.open(host.state_dir / "pynet.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)                   # (closing drops the lock when we got it)
+    return True
+
+
+def test_system_reset_holds_the_lock_to_its_end(topo: Topo) -> None:
+    """A container started while reset runs keeps its helper (DNS): reset's teardown waits no more."""
+    import os
+    import signal
+
+    host = topo.host
+    host.pynet("network", "create", "n")
+    host.pynet("run", "-d", "--name", "early", "--network", "n", "sleep", "300")
+    reset = host.spawn(PY, "-m", "pynet", "system", "reset", "-f", env={"PYNET_FAULT_STOP": "reset_teardown"})
+    late = None
+    try:
+        harness.wait_for(lambda: _process_state(reset.pid) == "T", timeout=30, desc="reset paused")
+        assert host.pynet("ps", "-aq").stdout == ""               # its containers are gone already
+        assert not _lock_is_free(host), "reset left the lock before stopping the helper"
+        late = host.spawn("sh", "-c", f"{PY} -m pynet network create m && "
+                          f"{PY} -m pynet run -d --name late --network m sleep 300")
+    finally:
+        os.kill(reset.pid, signal.SIGCONT)
+    assert reset.wait(timeout=60) == 0, reset.log.read_text()      # type: ignore[attr-defined]
+    assert late.wait(timeout=60) == 0, late.log.read_text()        # type: ignore[attr-defined]
+    # the late container came after the reset: its name resolves through a live helper
+    host.pynet("exec", "late", "ping", "-c1", "-W2", "late")
+    host.pynet("rm", "-f", "late")
+    host.pynet("network", "rm", "m")

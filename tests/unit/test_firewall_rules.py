@@ -45,6 +45,7 @@ class FakeNft:
         self.listeners: set[tuple[str, str, int]] = set()
         self.fail: nft.NftError | None = None
         self.events: list[str] = []
+        self.legacy: dict[str, list[str]] = {}
 
     def run(self, script: str) -> None:
         if not script.strip():
@@ -85,6 +86,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> FakeNft:
     monkeypatch.setattr(nft, "read_sysctl", lambda name: f.sysctls.get(name))
     monkeypatch.setattr(nft, "write_sysctl", f.write_sysctl)
     monkeypatch.setattr(nft, "host_listeners", lambda: f.listeners)
+    monkeypatch.setattr(nft, "legacy_filter_rules", lambda family: f.legacy.get(family))
     return f
 
 
@@ -373,26 +375,136 @@ def test_foreign_warnings(fake: FakeNft) -> None:
     warnings = fw.foreign_warnings()
     assert warnings == [
         "WARNING: table ip filter chain FORWARD has policy drop: it will drop forwarded traffic of pynet "
-        "networks; run `pynet system firewall-allow-docker` to add accept rules for pynet bridges to its "
-        "DOCKER-USER chain",
+        "networks; run `pynet system firewall-allow-docker` to add accept rules for pynet's bridges to "
+        "table ip filter chain DOCKER-USER",
         "WARNING: table inet fw chain fwd has policy drop: it will drop forwarded traffic of pynet "
-        "networks; allow pynet's bridges (iifname/oifname) in that chain",
+        "networks; run `pynet system firewall-allow-docker` to add accept rules for pynet's bridges to "
+        "table inet fw chain fwd",
     ]
+    # a chain that already accepts the bridge needs no warning
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": h, "comment": f"pynet:br-a {k}"}} for h, k in enumerate(["in", "out", "out", "out"])]
+    assert [w for w in fw.foreign_warnings(["br-a"]) if "DOCKER-USER" in w] == []
     fake.chain_list = []
     assert fw.foreign_warnings() == []
 
 
-def test_allow_docker_user_is_explicit_and_idempotent(fake: FakeNft) -> None:
-    assert fw.allow_docker_user([_net()])[0].startswith("No DOCKER-USER chain found")
-    assert fake.scripts == []
+def _in(br: str) -> str:
+    return f'oifname "{br}" accept comment "pynet:{br} in"'
+
+
+def _outs(br: str) -> list[str]:
+    tag = f'comment "pynet:{br} out"'
+    return [f'iifname "{br}" oifname "docker0" return {tag}', f'iifname "{br}" oifname "br-*" return {tag}',
+            f'iifname "{br}" accept {tag}']
+
+
+def test_setup_network_opens_docker_user_narrowly_and_logs_undo_first(fake: FakeNft) -> None:
+    fake.chain_list = DOCKER_CHAINS[:4]
+    fake.tables["chain ip filter DOCKER-USER"] = [{"rule": {"handle": 9}}]      # Docker's `-j RETURN`
+    log = Log(fake)
+    notices = fw.setup_network(_net(), log)
+    where = "ip filter DOCKER-USER"
+    assert fake.scripts[-1] == (f"insert rule {where} {_in('br-a')}\n"
+                                + "".join(f"insert rule {where} position 9 {r}\n" for r in _outs("br-a")))
+    assert log.items[-1] == {"kind": "nft", "op": "foreign", "bridge": "br-a"}
+    assert fake.events[-2:] == ["undo.add", "run"]
+    said = [n for n in notices if "DOCKER-USER" in n and not n.startswith("WARNING")]  # (the fake keeps no rules)
+    assert len(said) == 1 and "table ip filter chain DOCKER-USER: br-a" in said[0]
+    assert "PYNET_FOREIGN_FIREWALL=manual" in said[0]
+
+
+def test_out_rules_go_after_every_in_rule(fake: FakeNft) -> None:
+    """A DNATed connection into another pynet bridge meets that bridge's IN rule first."""
+    fake.chain_list = DOCKER_CHAINS[:2]
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": 3, "comment": "pynet:br-b in"}},
+        *({"rule": {"handle": h, "comment": "pynet:br-b out"}} for h in (4, 5, 6)),
+        {"rule": {"handle": 1}}]
+    fw.open_foreign(["br-a", "br-b"])
+    where = "ip filter DOCKER-USER"
+    assert fake.scripts == [f"insert rule {where} {_in('br-a')}\n"
+                            + "".join(f"insert rule {where} position 4 {r}\n" for r in _outs("br-a"))]
+    # an empty chain (flushed): appended after the IN rule
+    fake.scripts.clear()
+    fake.tables["chain ip filter DOCKER-USER"] = []
+    fw.open_foreign(["br-a"])
+    assert fake.scripts == [f"insert rule {where} {_in('br-a')}\n" + "".join(f"add rule {where} {r}\n" for r in _outs("br-a"))]
+
+
+def test_heal_puts_back_missing_rules_and_drops_stale_ones(fake: FakeNft, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.chain_list = DOCKER_CHAINS[:2]
+    fake.tables["table inet pynet"] = [{"set": {"name": "bridges", "elem": ["br-a"]}}]
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": 3, "comment": "pynet:br-a in"}},               # an OUT rule was deleted
+        {"rule": {"handle": 4, "comment": "pynet:br-a out"}},
+        {"rule": {"handle": 7, "comment": "pynet:br-gone in"}},            # pynet has no such bridge
+        {"rule": {"handle": 1}}]
+    notices = fw.heal_foreign()
+    (script,) = fake.scripts
+    assert script.startswith("delete rule ip filter DOCKER-USER handle 3\n"
+                             "delete rule ip filter DOCKER-USER handle 4\n"
+                             "delete rule ip filter DOCKER-USER handle 7\n")
+    assert "handle 1\n" not in script and "position 1 " in script and notices
+    fake.scripts.clear()
+    monkeypatch.setenv("PYNET_FOREIGN_FIREWALL", "manual")
+    assert fw.heal_foreign() == [] and fake.scripts == []
+
+
+def test_undo_of_foreign_rules_removes_only_that_bridges(fake: FakeNft) -> None:
     fake.chain_list = DOCKER_CHAINS
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": 3, "comment": "pynet:br-a in"}}, {"rule": {"handle": 4, "comment": "pynet:br-b in"}},
+        {"rule": {"handle": 5, "comment": "pynet:br-a out"}}, {"rule": {"handle": 1}}]
+    fw.undo_resource({"kind": "nft", "op": "foreign", "bridge": "br-a"})
+    assert fake.scripts == ["delete rule ip filter DOCKER-USER handle 3\n"
+                            "delete rule ip filter DOCKER-USER handle 5\n"]
+
+
+def test_ip6_docker_user_gets_the_same_rules(fake: FakeNft) -> None:
+    """Docker with ip6tables on: ip6 filter FORWARD drops too; its DOCKER-USER gets the rules."""
+    fake.chain_list = DOCKER_CHAINS[:2] + [
+        {"family": "ip6", "table": "filter", "name": "FORWARD", "hook": "forward", "policy": "drop", "type": "filter"},
+        {"family": "ip6", "table": "filter", "name": "DOCKER-USER"}]
+    (notice,) = fw.open_foreign(["br-a"])
+    assert "table ip filter chain DOCKER-USER: br-a; table ip6 filter chain DOCKER-USER: br-a" in notice
+    (script,) = fake.scripts
+    assert script.count("insert rule ip6 filter DOCKER-USER") == 1 and script.count("add rule ip6 filter DOCKER-USER") == 3
+
+
+def test_iptables_legacy_drop_policy_is_warned_with_the_exact_fix(fake: FakeNft) -> None:
+    fake.legacy["ip"] = ["-P INPUT ACCEPT", "-P FORWARD DROP", "-P OUTPUT ACCEPT", "-N DOCKER-USER",
+                         "-A FORWARD -j DOCKER-USER", "-A DOCKER-USER -j RETURN"]
+    warnings = [n for n in fw.setup_network(_net(), Log()) if "iptables-legacy" in n]
+    assert warnings == [
+        "WARNING: iptables-legacy table ip filter chain FORWARD has policy DROP: it will drop forwarded "
+        "traffic of pynet network bridge br-a, and pynet cannot change iptables-legacy rules; run "
+        "`iptables-legacy -I DOCKER-USER -i br-a -j ACCEPT && iptables-legacy -I DOCKER-USER -i br-a -o br-+ -j RETURN"
+        " && iptables-legacy -I DOCKER-USER -i br-a -o docker0 -j RETURN && iptables-legacy -I DOCKER-USER -o br-a -j ACCEPT`"]
+    fake.legacy["ip"] = ["-P FORWARD ACCEPT"]
+    assert fw.legacy_warnings("br-a") == []
+    fake.legacy = {"ip6": ["-P FORWARD DROP"]}
+    (only,) = fw.legacy_warnings("br-a")
+    assert "table ip6 filter" in only and "`ip6tables-legacy -I FORWARD -i br-a -j ACCEPT && " \
+        "ip6tables-legacy -I FORWARD -o br-a -j ACCEPT`" in only
+
+
+def test_allow_docker_user_is_explicit_and_idempotent(fake: FakeNft, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYNET_FOREIGN_FIREWALL", "manual")
+    assert fw.allow_docker_user([_net()])[0].startswith("No foreign forward chain with policy drop")
+    assert fake.scripts == []
+    fake.chain_list = DOCKER_CHAINS[:2]
+    notices = fw.setup_network(_net(), Log())
+    assert not any("DOCKER-USER" in line for line in fake.scripts[-1].splitlines()), "manual: not touched"
+    assert [n for n in notices if "DOCKER-USER" in n and n.startswith("WARNING")]
+    fake.scripts.clear()
     msgs = fw.allow_docker_user([_net()])
-    assert msgs == ["Added to table ip filter chain DOCKER-USER: accept traffic of pynet network mynet (br-a)"]
-    assert fake.scripts == [
-        'insert rule ip filter DOCKER-USER iifname "br-a" oifname != "docker0" oifname != "br-*" accept comment "pynet:br-a"\n'
-        'insert rule ip filter DOCKER-USER oifname "br-a" accept comment "pynet:br-a"\n']
-    fake.tables["chain ip filter DOCKER-USER"] = [{"rule": {"handle": 3, "comment": "pynet:br-a"}}]
-    assert fw.allow_docker_user([_net()]) == ["DOCKER-USER already accepts the traffic of these pynet networks"]
+    assert len(msgs) == 1 and "table ip filter chain DOCKER-USER: br-a" in msgs[0]
+    assert fake.scripts == [f"insert rule ip filter DOCKER-USER {_in('br-a')}\n"
+                            + "".join(f"add rule ip filter DOCKER-USER {r}\n" for r in _outs("br-a"))]
+    fake.tables["chain ip filter DOCKER-USER"] = [
+        {"rule": {"handle": h, "comment": f"pynet:br-a {k}"}} for h, k in enumerate(["in", "out", "out", "out"])]
+    assert fw.allow_docker_user([_net()]) == ["The foreign forward chains already accept the traffic of these pynet networks"]
 
 
 def test_missing_nft_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
