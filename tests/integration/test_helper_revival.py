@@ -41,21 +41,6 @@ def resolves(host: Host, sandbox: str, name: str, address: str) -> bool:
     return out.split() == [address]
 
 
-def pid_in(path: os.PathLike) -> int | None:
-    try:
-        return int(open(path).read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def helper_pid(host: Host) -> int | None:
-    return pid_in(host.run_dir / "pynetd.pid")
-
-
-def keeper_pid(host: Host) -> int | None:
-    return pid_in(host.run_dir / "pynetd-keeper.pid")
-
-
 def alive(pid: int | None) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -66,13 +51,13 @@ def alive(pid: int | None) -> bool:
 
 def kill_helper_and_wait_for_dns(host: Host, c: dict[str, str]) -> int:
     """SIGKILL the helper; within BACK_WITHIN s c1 resolves c2 again. Returns the new pid."""
-    old = helper_pid(host)
+    old = host.helper_pid()
     assert alive(old)
     os.kill(old, signal.SIGKILL)
     wait_for(lambda: not alive(old), timeout=5, desc="the killed helper to be gone")
     wait_for(lambda: resolves(host, c["c1"], "c2", c["ip2"]), timeout=BACK_WITHIN,
              desc="c1 to resolve c2 again after the helper was killed")
-    new = helper_pid(host)
+    new = host.helper_pid()
     assert alive(new) and new != old
     return new
 
@@ -91,9 +76,9 @@ def pynet_processes(host: Host) -> set[int]:
 def test_a_killed_helper_comes_back_by_itself(host: Host) -> None:
     c = two_containers(host)
     assert resolves(host, c["c1"], "c2", c["ip2"])          # positive control
-    keeper = keeper_pid(host)
+    keeper = host.helper_pid(keeper=True)
     kill_helper_and_wait_for_dns(host, c)
-    assert keeper is not None and keeper_pid(host) == keeper and alive(keeper)  # it restarted it
+    assert keeper is not None and host.helper_pid(keeper=True) == keeper and alive(keeper)  # it restarted it
     assert resolves(host, c["c2"], "c1", host.pynet_json("inspect", "c1")[0]
                     ["NetworkSettings"]["Networks"]["net1"]["IPAddress"])  # rebuilt from state
 
@@ -101,7 +86,7 @@ def test_a_killed_helper_comes_back_by_itself(host: Host) -> None:
 def test_a_helper_killed_several_times_in_a_row_comes_back_each_time(host: Host) -> None:
     c = two_containers(host)
     assert resolves(host, c["c1"], "c2", c["ip2"])
-    pids = {helper_pid(host)}
+    pids = {host.helper_pid()}
     for _ in range(3):
         pids.add(kill_helper_and_wait_for_dns(host, c))
     assert len(pids) == 4
@@ -111,7 +96,7 @@ def test_a_helper_killed_several_times_in_a_row_comes_back_each_time(host: Host)
 
 def test_system_reset_leaves_no_helper_or_keeper(host: Host) -> None:
     c = two_containers(host)
-    helper, keeper = helper_pid(host), keeper_pid(host)
+    helper, keeper = host.helper_pid(), host.helper_pid(keeper=True)
     assert {helper, keeper} <= pynet_processes(host)         # positive control
     host.pynet("system", "reset", "-f")
     wait_for(lambda: not pynet_processes(host), timeout=10, desc="no pynet process left")
@@ -123,7 +108,7 @@ def test_system_reset_leaves_no_helper_or_keeper(host: Host) -> None:
 def test_a_helper_that_exits_idle_is_not_restarted(host: Host) -> None:
     host.env["PYNET_DAEMON_IDLE_EXIT"] = "1"   # today's lifecycle: it leaves when idle
     two_containers(host)
-    helper, keeper = helper_pid(host), keeper_pid(host)
+    helper, keeper = host.helper_pid(), host.helper_pid(keeper=True)
     assert alive(helper) and alive(keeper)
     host.pynet("rm", "-f", "c1", "c2")
     host.pynet("network", "rm", "net1")
@@ -140,7 +125,7 @@ def test_a_crash_loop_backs_off_and_stop_still_ends_it(host: Host) -> None:
     log = host.run_dir / "pynetd.log"
     wait_for(lambda: len(restart_delays(log)) >= 6, timeout=15, desc="six restarts")
     assert restart_delays(log)[:6] == [0.0, 0.1, 0.2, 0.4, 0.8, 1.6]   # backing off, not spinning
-    keeper = keeper_pid(host)
+    keeper = host.helper_pid(keeper=True)
     assert alive(keeper)
     host.sh(sys.executable, "-c", "from pynet.daemon import client; client.stop()")
     assert not alive(keeper)
