@@ -107,17 +107,14 @@ def backoff(quick_deaths: int) -> float:
 
 
 def spawn_daemon() -> int:
-    """Fork and exec ``python -m pynet.daemon`` with the keeper's environment and stdio."""
+    """Start ``python -m pynet.daemon`` with the keeper's environment and stdio.
+
+    ``posix_spawn`` resets the keeper's handled signals in the child before its exec, so
+    no signal meant for the daemon can run the keeper's Python handler in between.
+    """
     argv = [sys.executable, "-m", "pynet.daemon"]
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
-                signal.signal(signum, signal.SIG_DFL)
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    return pid
+    handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1)
+    return os.posix_spawn(argv[0], argv, os.environ, setsigdef=handled)
 
 
 def wait_for(pid: int) -> int:
