@@ -481,7 +481,7 @@ class Host(Netns):
         return find_pids(self.netns_ids(), entry)
 
     def recorded_pids(self) -> set[int]:
-        """Pids pynet wrote down: containers' pid/supervisor_pid and the helper's pid file."""
+        """Pids pynet wrote down: containers' pid/supervisor_pid, the helper's and its keeper's."""
         pids: set[int] = set()
         for path in (self.state_dir / "containers").glob("*.json"):
             try:
@@ -489,11 +489,14 @@ class Host(Netns):
                 pids |= {int(record.get(k) or 0) for k in ("pid", "supervisor_pid")}
             except (OSError, ValueError, AttributeError):
                 continue
+        return (pids | {self.helper_pid(), self.helper_pid(keeper=True)}) - {0, None}
+
+    def helper_pid(self, *, keeper: bool = False) -> int | None:
+        """The pid in ``pynetd.pid`` (or ``pynetd-keeper.pid``), unchecked; None without one."""
         try:
-            pids.add(int((self.run_dir / "pynetd.pid").read_text().split()[0]))
+            return int((self.run_dir / ("pynetd-keeper.pid" if keeper else "pynetd.pid")).read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            pass
-        return pids - {0}
+            return None
 
     def _unmount(self) -> list[str]:
         for _ in range(10):

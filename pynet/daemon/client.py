@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ SOCK_NAME = "pynetd.sock"
 PID_NAME = "pynetd.pid"
 LOG_NAME = "pynetd.log"
 MARKER = b"pynet.daemon"
+KEEPER_PID_NAME = "pynetd-keeper.pid"   # pynet.daemon.keeper's (the file names match there)
+KEEPER_MARKER = b"pynet/daemon/keeper.py"
 
 
 @contextlib.contextmanager
@@ -103,28 +105,62 @@ def daemon_pid(run_dir: Path | str | None = None) -> int | None:
 
 
 def _is_daemon(pid: int) -> bool:
+    return _runs(pid, MARKER)
+
+
+def keeper_pid(run_dir: Path | str | None = None) -> int | None:
+    """The PID of this run dir's keeper (``pynet.daemon.keeper``), checked like ``daemon_pid``."""
+    try:
+        pid = int((_run_dir(run_dir) / KEEPER_PID_NAME).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _is_keeper(pid) else None
+
+
+def _is_keeper(pid: int) -> bool:
+    return _runs(pid, KEEPER_MARKER)
+
+
+def _runs(pid: int, marker: bytes) -> bool:
+    """True when ``pid`` is alive (not a zombie) and its command line holds ``marker``."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
     state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
-    return MARKER in cmdline and state not in ("Z", "X")
+    return marker in cmdline and state not in ("Z", "X")
 
 
 def _spawn(run_dir: Path) -> subprocess.Popen:
+    """Start the keeper, which starts the daemon and restarts it when it dies.
+
+    The keeper is a bare interpreter (``python -S``: a few MB) running
+    ``pynet/daemon/keeper.py`` of this very pynet; ``PYTHONPATH`` makes the daemon it
+    starts import this pynet too, installed or not.
+    """
     env = dict(os.environ)
     env["PYNET_RUN_DIR"] = str(run_dir)
-    # Make the daemon import this very pynet, installed or not.
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    keeper = root / "pynet" / "daemon" / "keeper.py"
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / LOG_NAME, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "pynet.daemon"], start_new_session=True, env=env,
+            [sys.executable, "-S", str(keeper), str(run_dir)], start_new_session=True, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd="/",
             close_fds=True,
         )
+
+
+def _start(run_dir: Path) -> subprocess.Popen | None:
+    """Have a daemon started: nudge a keeper that waits out a back-off, else spawn one."""
+    keeper = keeper_pid(run_dir)
+    if keeper is not None:
+        with contextlib.suppress(OSError):
+            os.kill(keeper, signal.SIGUSR1)
+            return None
+    return _spawn(run_dir)
 
 
 def ensure_running(*, timeout: float = START_TIMEOUT, run_dir: Path | str | None = None) -> None:
@@ -137,13 +173,15 @@ def ensure_running(*, timeout: float = START_TIMEOUT, run_dir: Path | str | None
         return
     proc = None
     if daemon_pid(rdir) is None:
-        proc = _spawn(rdir)
+        proc = _start(rdir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ping(timeout=min(PING_TIMEOUT, max(0.05, deadline - time.monotonic())), run_dir=rdir):
             return
         if proc is not None and proc.poll() not in (None, 0):
-            break  # ours failed (a loser of a start race exits 0: keep waiting for the winner)
+            break  # ours failed (a keeper that lost a start race exits 0: wait for the winner)
+        if proc is None and keeper_pid(rdir) is None and daemon_pid(rdir) is None:
+            proc = _spawn(rdir)  # the daemon (and its keeper) left while we waited: idle exit
         time.sleep(0.02)
     from pynet.errors import Unavailable
 
@@ -186,23 +224,32 @@ def status(*, timeout: float = 2.0, run_dir: Path | str | None = None) -> dict[s
 
 
 def stop(*, timeout: float = 3.0, run_dir: Path | str | None = None) -> None:
-    """Stop this run dir's daemon, if any: SIGTERM, then SIGKILL after ``timeout``.
+    """Stop this run dir's daemon and its keeper, if any: SIGTERM, SIGKILL after ``timeout``.
 
-    Signals only the PID from the pid file, and only after checking that process is
-    ``pynet.daemon``.
+    The keeper is told first, so it does not start the daemon again. Signals only the
+    PIDs from the pid files, and only after checking they are pynet's.
     """
-    pid = daemon_pid(run_dir)
+    keeper, pid = keeper_pid(run_dir), daemon_pid(run_dir)
+    if keeper is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(keeper, signal.SIGTERM)  # it passes SIGTERM on to the daemon, then exits
+    _end(pid, _is_daemon, timeout)
+    _end(keeper, _is_keeper, timeout)
+
+
+def _end(pid: int | None, alive: Callable[[int], bool], timeout: float) -> None:
+    """SIGTERM ``pid`` while ``alive(pid)``, SIGKILL it after ``timeout``; reap it if ours."""
     if pid is None:
         return
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 1.0)):
-        if not _is_daemon(pid):
+        if not alive(pid):
             break
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _is_daemon(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.02)
-        if not _is_daemon(pid):
+        if not alive(pid):
             break
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)  # reap it when we are its parent (tests)

@@ -336,18 +336,28 @@ def test_large_answers_truncate_over_udp_and_complete_over_tcp(env):
     assert len(env.dig(ns, "many", "AAAA")[1]) == 20               # EDNS: fits in UDP
 
 
-def test_kill_9_then_notify_restarts_and_rebuilds_from_state(env, basic):
-    pid = client.daemon_pid(env.run_dir)
-    assert pid
-    os.kill(pid, signal.SIGKILL)
+def _wait_none(get_pid) -> None:
     deadline = time.monotonic() + 3
-    while client.daemon_pid(env.run_dir) == pid and time.monotonic() < deadline:
+    while get_pid() is not None and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert get_pid() is None
+
+
+def test_kill_9_of_helper_and_keeper_then_notify_restarts_and_rebuilds_from_state(env, basic):
+    # The keeper restarts a killed helper by itself (test_helper_revival.py); with the
+    # keeper killed first, nothing does until the next change is notified.
+    keeper, pid = client.keeper_pid(env.run_dir), client.daemon_pid(env.run_dir)
+    assert keeper and pid
+    os.kill(keeper, signal.SIGKILL)
+    _wait_none(lambda: client.keeper_pid(env.run_dir))
+    os.kill(pid, signal.SIGKILL)
+    _wait_none(lambda: client.daemon_pid(env.run_dir))
     assert env.dig(basic["a"], "c2")[0] == "NO-ANSWER"
     assert env.notify([])  # nothing to sync: does not start it
     assert client.daemon_pid(env.run_dir) is None
     assert env.notify([basic["c1"]])
     assert client.daemon_pid(env.run_dir) not in (None, pid)
+    assert client.keeper_pid(env.run_dir) not in (None, keeper)   # supervised again
     assert env.dig(basic["a"], "c2")[:2] == ("NOERROR", ["172.18.0.3"])  # rebuilt from state
     assert env.dig(basic["b"], "c1")[:2] == ("NOERROR", ["172.18.0.2"])
 
@@ -376,8 +386,10 @@ def test_one_daemon_per_run_dir(env, basic):
 
 
 def test_stop_ends_the_daemon_and_frees_the_sandboxes(env, basic):
-    assert client.daemon_pid(env.run_dir)
+    keeper = client.keeper_pid(env.run_dir)
+    assert client.daemon_pid(env.run_dir) and keeper
     client.stop(run_dir=env.run_dir)
     assert client.daemon_pid(env.run_dir) is None and not client.ping(run_dir=env.run_dir)
     assert not (env.run_dir / "pynetd.pid").exists()
+    assert client.keeper_pid(env.run_dir) is None and not (env.run_dir / "pynetd-keeper.pid").exists()
     assert env.dig(basic["a"], "c2")[0] == "NO-ANSWER"

@@ -54,7 +54,8 @@ def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
     """
     mine = f"PYNET_STATE_DIR={host.state_dir}".encode()
     helpers = [p for p in host.recorded_pids() if mine in _environ(p)]
-    for pid in helpers:
+    keeper = host.helper_pid(keeper=True)
+    for pid in sorted(helpers, key=lambda p: p != keeper):  # the keeper first: it restarts pynetd
         _kill(pid)
     for pid, key in sandbox_keys.items():
         # a container process: its netns is the sandbox bind-mounted under this host's run dir
