@@ -5,8 +5,8 @@ Topology (every namespace made by the harness and deleted afterwards)::
     h1, h2, h3   "hosts": a netns each with its own pynet state/run dirs and eth0 on ...
     underlay     a bridge 203.0.113.0/24 joining the hosts' eth0; etcd listens on .254
 
-Each host joins with a 2 s lease TTL so liveness tests stay short. The firewall is off
-(``PYNET_FIREWALL=none``): these tests are about the overlay.
+Each host joins with a 2 s lease TTL so liveness tests stay short. The firewall is on, as
+for a user: every host has pynet's nftables table while the overlay carries traffic.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ def cluster(hosts, underlay):
     hs = hosts(3)
     ul = underlay(hs)
     ul.start_etcd()
-    for h in hs:
-        h.env["PYNET_FIREWALL"] = "none"
     c = Cluster(hs, ul)
     for h in hs:
         assert "joined the cluster" in c.join(h)
@@ -71,6 +69,10 @@ def ip_of(host, container: str, network: str = "ov1") -> str:
 def vxlan_dev(host, network: str = "ov1") -> str:
     info = host.pynet_json("network", "inspect", network)[0]
     return "vx-" + info["Options"]["com.docker.network.driver.overlay.vxlanid_list"]
+
+
+def bridge_name(host, network: str = "ov1") -> str:
+    return "ov-" + host.pynet_json("network", "inspect", network)[0]["Id"][:12]
 
 
 def fdb(host, dev: str) -> str:
@@ -115,6 +117,9 @@ def test_cross_host_ping_by_ip_and_name_then_removal_cleans_every_host(cluster):
     h3.in_sandbox("gamma", f"ping -c1 -W2 {ip_a}")
     h3.in_container("gamma", "ping -c1 -W2 web")
     h1.in_sandbox("alpha", f"ping -c1 -W2 {ip_of(h3, 'gamma')}")
+    for h in (h1, h3):   # the traffic above crossed pynet's firewall, which is active
+        assert "table inet pynet" in h.sh("nft list tables").stdout
+        assert bridge_name(h1) in h.sh("nft list table inet pynet").stdout
 
     inspect = h1.pynet_json("network", "inspect", "ov1")[0]
     assert inspect["Scope"] == "global" and inspect["Driver"] == "overlay"
