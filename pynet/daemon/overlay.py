@@ -58,13 +58,18 @@ def attach(daemon: Any) -> dict[str, Any]:
     return {"ok": True, "overlay": agent.status() if agent else None}
 
 
-def desired_peers(remote: list[dict[str, Any]], vtep_of: Any) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(FDB {(mac, vtep)}, neighbours {(ip, mac)}) for the remote endpoints of one network."""
+def desired_peers(remote: list[dict[str, Any]], vtep_of: Any,
+                  local_macs: frozenset[str] = frozenset()) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(FDB {(mac, vtep)}, neighbours {(ip, mac)}) for the remote endpoints of one network.
+
+    A remote record with the MAC of a local endpoint is stale (the MAC follows the IP, and
+    the address is ours now): it is left out, so it never points the MAC into the tunnel.
+    """
     fdb: set[tuple[str, str]] = set()
     neigh: set[tuple[str, str]] = set()
     for ep in remote:
         vtep, mac = vtep_of(ep), (ep.get("mac") or "").lower()
-        if not vtep or not mac:
+        if not vtep or not mac or mac in local_macs:
             continue
         fdb.add((FLOOD_MAC, vtep))
         fdb.add((mac, vtep))
@@ -394,7 +399,9 @@ class Agent:
             return
         from pynet.drivers import overlay
 
-        fdb, neigh = desired_peers(remote, self._vtep)
+        local = frozenset((ep.get("mac") or "").lower() for ep in self.endpoints.get(nid, {}).values()
+                          if ep.get("node") == self.cfg.node_id)
+        fdb, neigh = desired_peers(remote, self._vtep, local)
         if overlay.set_peers(int(vni), fdb, neigh):
             if self.programmed.get(nid) != len(remote):
                 log.info("overlay %s (vni %s): %d remote endpoints", record.get("name"), vni, len(remote))

@@ -11,6 +11,7 @@ for a user: every host has pynet's nftables table while the overlay carries traf
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -238,3 +239,32 @@ def test_store_down_global_commands_fail_fast_local_networks_still_work(cluster)
     h1.pynet("network", "ls")                      # the next command replays the cleanup
     assert cluster.etcd_keys("/pynet/ipam/") == [] and cluster.etcd_keys("/pynet/endpoints/") == []
     h1.pynet("network", "rm", "ov1")
+
+
+def test_an_address_last_used_on_another_host_is_reachable_at_once(cluster):
+    """Issue #10.9: the MAC follows the IP, so bridges must not keep a learnt remote entry."""
+    h1, h2, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
+    h2.pynet("run", "-d", "--name", "c2", "--network", "ov1", "sleep", "1000")
+    h3.pynet("run", "-d", "--name", "b3", "--network", "ov1", "sleep", "1000")
+    ip_b, dev = ip_of(h3, "b3"), vxlan_dev(h1)
+    h1.in_sandbox("a1", f"ping -c1 -W2 {ip_b}")     # replies from b3 cross h1's and h2's bridge
+    h2.in_sandbox("c2", f"ping -c1 -W2 {ip_b}")
+    h3.pynet("rm", "-f", "b3")
+    h1.pynet("run", "-d", "--name", "n1", "--network", "ov1", "--ip", ip_b, "sleep", "1000")
+    vtep1 = cluster.ul.ip_of(h1)
+    wait_for(lambda: f"dst {vtep1}" in fdb(h2, dev) and ip_b in neigh(h2, dev), timeout=5,
+             desc="h2 to program n1 on h1")
+    # no learning on the tunnel port: the bridge's own table has no entry pointing into it
+    port = h1.sh(f"bridge -d -j link show dev {dev}").stdout
+    assert '"learning":false' in port.replace(" ", ""), port
+    # ... but a static one per remote MAC (c2 on h2), none for the new local holder
+    mac = "{{(index .NetworkSettings.Networks \"ov1\").MacAddress}}"
+    mac_n1, mac_c2 = (h.pynet("inspect", "-f", mac, c).stdout.strip() for h, c in ((h1, "n1"), (h2, "c2")))
+    static = {e["mac"] for e in json.loads(h1.sh(f"bridge -j fdb show dev {dev}").stdout)
+              if e.get("master") and e.get("state") == "static"}
+    assert static == {mac_c2} and mac_n1 != mac_c2, static
+    h1.in_sandbox("a1", f"ping -c1 -W2 {ip_b}")     # the new local holder, not the tunnel
+    h2.in_sandbox("c2", f"ping -c1 -W2 {ip_b}")     # from another host, through h1's bridge
+    h1.in_sandbox("n1", f"ping -c1 -W2 {ip_of(h2, 'c2')}")   # positive control, the other way

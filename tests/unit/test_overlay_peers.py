@@ -44,6 +44,15 @@ def test_desired_peers_flood_per_vtep_and_one_entry_per_mac():
                      ("fd00::3", "02:42:0a:0a:00:03"), ("10.10.0.4", "02:42:0a:0a:00:04")}
 
 
+def test_desired_peers_leave_out_a_stale_remote_record_of_a_local_mac():
+    # the address (so the MAC) moved here: a late remote record must not point it into the tunnel
+    eps = [remote_ep(2, OTHER, "10.10.0.2/24"), remote_ep(3, OTHER, "10.10.0.3/24")]
+    fdb, neigh = agent_mod.desired_peers(eps, lambda ep: "203.0.113.2",
+                                         frozenset({"02:42:0a:0a:00:03"}))
+    assert fdb == {("00:00:00:00:00:00", "203.0.113.2"), ("02:42:0a:0a:00:02", "203.0.113.2")}
+    assert neigh == {("10.10.0.2", "02:42:0a:0a:00:02")}
+
+
 class FakeDaemon:
     def __init__(self, state: State, run_dir: Path) -> None:
         self.loop = Loop()
