@@ -268,3 +268,28 @@ def test_an_address_last_used_on_another_host_is_reachable_at_once(cluster):
     h1.in_sandbox("a1", f"ping -c1 -W2 {ip_b}")     # the new local holder, not the tunnel
     h2.in_sandbox("c2", f"ping -c1 -W2 {ip_b}")     # from another host, through h1's bridge
     h1.in_sandbox("n1", f"ping -c1 -W2 {ip_of(h2, 'c2')}")   # positive control, the other way
+
+
+def test_a_hung_store_costs_a_command_one_short_wait_and_a_warning(cluster):
+    """Issue #10.9: a store that accepts but never answers (SIGSTOP): one 1.5 s wait per command."""
+    h1 = cluster.hosts[0]
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "ov1")
+    etcd = cluster.ul.etcd
+    os.kill(etcd.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        failed = h1.pynet("network", "create", "-d", "overlay", "ov2", check=False)
+        took = time.monotonic() - started
+        assert failed.returncode == 1, failed
+        assert "cannot reach the cluster store at etcd://" in failed.stderr
+        assert "no answer within 1.5 s" in failed.stderr, failed.stderr
+        assert took < 6, took        # was 7.7 s: the sync's wait, then every later call's own
+        nodes = h1.pynet("cluster", "ls", check=False)
+        assert nodes.returncode == 1 and "no answer within 1.5 s" in nodes.stderr
+        listed = h1.pynet("network", "ls", "--format", "{{.Name}}", check=False)
+        assert listed.returncode == 0 and "ov1" in listed.stdout.split()
+        assert "WARNING: cannot reach the cluster store" in listed.stderr, listed.stderr  # was silent
+    finally:
+        os.kill(etcd.pid, signal.SIGCONT)
+    assert "WARNING" not in h1.pynet("network", "ls").stderr   # positive control: store back
+    h1.pynet("network", "rm", "ov1")

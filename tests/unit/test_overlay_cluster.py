@@ -139,3 +139,26 @@ def test_records_are_json_in_the_store(env):
     stored = json.loads(fake.data[kv.network_key(net.id)][0])
     assert stored["name"] == "ov1" and "peers" not in stored["driver_data"]
     assert stored == {**to_dict(net), "driver_data": {"vni": 4096}}
+
+
+def test_cluster_join_without_a_required_flag_is_a_usage_error(capsys):
+    from pynet.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["cluster", "join", "--store", "etcd://10.0.0.10:2379"])
+    out, err = capsys.readouterr()
+    assert (info.value.code, out) == (125, "")
+    assert err == ('pynet cluster join: required flag(s) "advertise-addr" not set\n'
+                   "See 'pynet cluster join --help'.\n")
+
+
+def test_cluster_join_refuses_a_store_without_scheme_colon(capsys, monkeypatch):
+    from pynet.cli.main import main
+
+    looked_up: list[str] = []
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: looked_up.append(a[0]) or [])
+    with pytest.raises(SystemExit) as info:
+        main(["cluster", "join", "--store", "etcd//10.0.0.10", "--advertise-addr", "10.0.0.1"])
+    out, err = capsys.readouterr()
+    assert (info.value.code, out, looked_up) == (1, "", [])
+    assert "invalid cluster store address 'etcd//10.0.0.10': use etcd://HOST:PORT" in err
