@@ -83,7 +83,8 @@ def ls(quiet: bool, fmt: str | None) -> None:
 
 
 @cluster.command("rm")
-@click.option("-f", "--force", is_flag=True, help="Remove the node even if it is alive")
+@click.option("-f", "--force", is_flag=True,
+              help="Remove the node although it may still be alive (its addresses are handed out again)")
 @click.argument("node")
 def rm(force: bool, node: str) -> None:
     """Forget a node that is gone for good (its endpoints and addresses too)."""

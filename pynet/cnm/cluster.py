@@ -27,6 +27,10 @@ from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetEr
 from pynet.state import etcd as kv
 
 SYNC_TIMEOUT = 1.5       # a command on a member waits at most this for the store
+# "down" only means the node's lease expired: a node cut off from the store looks the same.
+DOWN_MAY_RETURN = ("node {name} is down, but it may only be cut off from the cluster store: "
+                   "removing it hands its containers' addresses out again, and if it comes back "
+                   "two containers hold the same address. Use --force if it is gone for good")
 DRIVER = "overlay"
 
 
@@ -201,6 +205,8 @@ def remove_node(ctl: Any, ref: str, *, force: bool = False) -> NodeView:
         raise Conflict('this node cannot remove itself: use "pynet cluster leave"')
     if node.alive and not force:
         raise Conflict(f"node {node.name} is not down and can't be removed")
+    if not force:
+        raise Conflict(DOWN_MAY_RETURN.format(name=node.name))
     etcd = kv.client(_config(ctl))
     (eps, addrs), _ = etcd.read_many([kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True),
                                       kv.range_op(kv.IPAM, prefix=True)])

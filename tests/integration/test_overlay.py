@@ -203,12 +203,16 @@ def test_a_dead_node_is_withdrawn_everywhere_within_the_ttl(cluster):
                  timeout=TTL + 3, desc=f"{h.label} to withdraw h3's endpoint")
     withdrawn = time.monotonic() - killed
     assert withdrawn < TTL + 2, withdrawn
-    status = {line.split()[-2]: line.split()[-1]
-              for line in h1.pynet("cluster", "ls").stdout.splitlines()[1:]}
+    status = node_status(h1)
     assert status == {cluster.ul.ip_of(h1): "alive", cluster.ul.ip_of(h2): "alive", vtep3: "down"}
     # the others still talk to each other, and no longer resolve the dead node's container
     h2.in_sandbox("on-h2", f"ping -c1 -W2 {ip_of(h1, 'on-h1')}")
     assert ip3 not in dig(h1, "on-h1", "on-h3")
+
+
+def node_status(host) -> dict[str, str]:
+    """``cluster ls`` as {underlay address: alive|down}."""
+    return {line.split()[-2]: line.split()[-1] for line in host.pynet("cluster", "ls").stdout.splitlines()[1:]}
 
 
 def dig(host, container: str, name: str) -> str:
@@ -293,3 +297,30 @@ def test_a_hung_store_costs_a_command_one_short_wait_and_a_warning(cluster):
         os.kill(etcd.pid, signal.SIGCONT)
     assert "WARNING" not in h1.pynet("network", "ls").stderr   # positive control: store back
     h1.pynet("network", "rm", "ov1")
+
+
+def test_a_partitioned_node_is_not_removed_without_force(cluster):
+    """Issue #10.9: `cluster rm` of a node that is only cut off handed its addresses out again."""
+    h1, h2, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
+    h3.pynet("run", "-d", "--name", "b3", "--network", "ov1", "sleep", "1000")
+    ip_b, vtep3 = ip_of(h3, "b3"), cluster.ul.ip_of(h3)
+    cluster.ul.unplug(h3)                        # a partition: h3 and its helper keep running
+    try:
+        wait_for(lambda: node_status(h1).get(vtep3) == "down", timeout=TTL + 5, desc="h3 to show as down")
+        refused = h1.pynet("cluster", "rm", vtep3, check=False)
+        assert refused.returncode == 1, refused
+        assert "may only be cut off from the cluster store" in refused.stderr
+        assert "Use --force" in refused.stderr
+        taken = h2.pynet("run", "--rm", "--network", "ov1", "--ip", ip_b, "true", check=False)
+        assert taken.returncode == 125 and "Address already in use" in taken.stderr, taken
+    finally:
+        cluster.ul.plug(h3)
+    # the node comes back with its container and address intact, reachable again
+    dev = vxlan_dev(h1)
+    # (the helper retries with a backoff of up to 8 s; its watch notices a dead link in ~11 s)
+    wait_for(lambda: ip_b in neigh(h1, dev), timeout=30, desc="h3's endpoint to be programmed again")
+    # h3's underlay ARP entry for h1 may be FAILED from the partition: its first reply can be lost
+    wait_for(lambda: h1.in_sandbox("a1", f"ping -c1 -W1 {ip_b}", check=False).returncode == 0,
+             timeout=10, desc="a1 to reach b3 again")

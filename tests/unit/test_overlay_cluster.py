@@ -126,7 +126,11 @@ def test_nodes_and_removing_a_dead_one(env):
         cluster.remove_node(ctl, "nope")
     fake.delete(kv.alive_key(OTHER))
     assert not {n.id: n for n in cluster.nodes(ctl)}[OTHER].alive
-    cluster.remove_node(ctl, "203.0.113.2")
+    # down may be only cut off (a partition): its addresses are not handed out without --force
+    with pytest.raises(Conflict, match="may only be cut off from the cluster store.*Use --force"):
+        cluster.remove_node(ctl, "203.0.113.2")
+    assert [k for k in fake.data if k.startswith(kv.IPAM)], "nothing was removed"
+    cluster.remove_node(ctl, "203.0.113.2", force=True)
     assert [n.id for n in cluster.nodes(ctl)] == [ME]
     assert not [k for k in fake.data if k.startswith((kv.IPAM, kv.ENDPOINTS))]
     gipam.unregister_network(fake, net)   # nothing holds it any more
