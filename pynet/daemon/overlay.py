@@ -127,6 +127,7 @@ class Agent:
             self._schedule_recover()
         else:
             self._start_watch()
+            self._replay_outbox()
         self.loop.call_later(self._keepalive_period(), self._keepalive)
 
     def close(self, *, revoke: bool) -> None:
@@ -193,6 +194,8 @@ class Agent:
                 log.warning("cluster lease %s expired; taking a new one", self.lease)
                 self.lease = 0
                 self._schedule_recover(0)
+            elif lease == self.lease:
+                self._replay_outbox()   # the store answers: cleanups it missed can go now
 
         self._call("/v3/lease/keepalive", {"ID": str(self.lease)}, answered)
 
@@ -239,6 +242,44 @@ class Agent:
         else:
             self.last_error = ""
             self._backoff = RETRY
+            self._replay_outbox()
+
+    def _replay_outbox(self) -> None:
+        """Run the store cleanups that commands queued while the store was away.
+
+        A container removed during a partition left its address and endpoint record in
+        etcd (``<state>/cluster-outbox.json``); without this they stayed until the next
+        pynet command on this host. Only when the state lock is free at once: a command
+        holding it replays the queue in its own sync.
+        """
+        state = self.daemon.registry.store
+        if self.closed or not (Path(state.root) / kv.OUTBOX_NAME).exists():
+            return
+        from pynet.errors import PynetError, Timeout
+
+        try:
+            with state.locked(timeout=0):
+                self._run_queued(state.root)
+        except Timeout:
+            return   # a command holds the state; it replays the queue itself
+        except PynetError as exc:
+            self._failed(f"cannot replay the queued cluster cleanups: {exc}")
+
+    def _run_queued(self, root: Path) -> None:
+        """(Under the state lock.) Run the queue in order; keep what the store did not take."""
+        from pynet.drivers import overlay
+
+        items = kv.pending_cleanups(root)
+        store = kv.Etcd(self.cfg.store, timeout=BLOCKING_TIMEOUT)
+        left = list(items)
+        try:
+            while left:
+                overlay.run_cleanup(store, left[0])
+                left.pop(0)
+        finally:
+            if len(left) != len(items):
+                kv.save_cleanups(root, left)
+                log.info("cluster store: replayed %d queued cleanups", len(items) - len(left))
 
     def _still_member(self) -> bool:
         """False once ``cluster leave`` removed the membership (its ``cluster`` op follows)."""

@@ -324,3 +324,30 @@ def test_a_partitioned_node_is_not_removed_without_force(cluster):
     # h3's underlay ARP entry for h1 may be FAILED from the partition: its first reply can be lost
     wait_for(lambda: h1.in_sandbox("a1", f"ping -c1 -W1 {ip_b}", check=False).returncode == 0,
              timeout=10, desc="a1 to reach b3 again")
+
+
+def test_cleanups_queued_during_a_partition_are_replayed_by_the_helper_on_heal(cluster):
+    """Issue #10.9: they waited for the next pynet command on that host."""
+    h1, h2, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
+    h3.pynet("run", "-d", "--name", "q3", "--network", "ov1", "sleep", "1000")
+    ip_q, dev = ip_of(h3, "q3"), vxlan_dev(h1)
+    wait_for(lambda: ip_q in neigh(h1, dev), timeout=5, desc="h1 to program q3")
+    cluster.ul.unplug(h3)
+    try:
+        gone = h3.pynet("rm", "-f", "q3")       # local objects go now, the store's records later
+        assert "cluster records will be cleaned up later" in gone.stderr, gone.stderr
+    finally:
+        cluster.ul.plug(h3)
+    # no pynet command on h3 from here on: its helper replays the queue once the store answers
+    node3 = json.loads((h3.state_dir / "cluster.json").read_text())["node_id"]
+    wait_for(lambda: not [k for k in cluster.etcd_keys("/pynet/ipam/") if k.endswith("/" + ip_q)]
+             and not [k for k in cluster.etcd_keys("/pynet/endpoints/") if f"/{node3}/" in k],
+             timeout=30, desc="h3's helper to clean q3's address and endpoint records")
+    assert not (h3.state_dir / "cluster-outbox.json").exists()
+    # the other hosts drop its peer entries (h3 is alive again, so they were put back)
+    wait_for(lambda: node_status(h1).get(cluster.ul.ip_of(h3)) == "alive", timeout=10, desc="h3 alive")
+    wait_for(lambda: ip_q not in neigh(h1, dev), timeout=5, desc="h1 to withdraw q3")
+    assert [k for k in cluster.etcd_keys("/pynet/ipam/") if k.endswith("/" + ip_of(h1, "a1"))]  # control
+    h2.pynet("run", "--rm", "--network", "ov1", "--ip", ip_q, "true")   # the address is free again
