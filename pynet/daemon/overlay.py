@@ -114,6 +114,11 @@ class Agent:
         self._recover_timer: Any = None
         self._backoff = RETRY
         self.last_error = ""
+        # Telling a dead peer from a stalled store (see _hold): when the store last answered
+        # our keepalive, when an answer last came after a long silence, when we lost our lease.
+        self._last_ok = time.monotonic()
+        self._stall_end = self._own_lost = float("-inf")
+        self.held: dict[str, float] = {}   # node -> until when its entries stay without its key
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -150,7 +155,8 @@ class Agent:
     def status(self) -> dict[str, Any]:
         return {"node": self.cfg.node_id, "lease": self.lease, "synced": self.synced,
                 "watching": self.watch is not None and not self.watch.closed,
-                "alive": sorted(self.alive), "programmed": dict(self.programmed),
+                "alive": sorted(self.alive), "held": sorted(self.held),
+                "programmed": dict(self.programmed),
                 "error": self.last_error}
 
     def _failed(self, error: str) -> None:
@@ -170,6 +176,7 @@ class Agent:
             self.lease = store.grant(self.cfg.ttl)
             self.lease_file.write_text(f"{self.cfg.node_id} {self.lease}\n")
         store.put(kv.alive_key(self.cfg.node_id), {"addr": self.cfg.advertise_addr}, lease=self.lease)
+        self._store_answered()
 
     def _saved_lease(self) -> int:
         try:
@@ -193,11 +200,44 @@ class Agent:
             if lease == self.lease and int(result.get("TTL", 0) or 0) <= 0:
                 log.warning("cluster lease %s expired; taking a new one", self.lease)
                 self.lease = 0
+                self._own_lost = time.monotonic()
                 self._schedule_recover(0)
             elif lease == self.lease:
+                self._store_answered()
                 self._replay_outbox()   # the store answers: cleanups it missed can go now
 
         self._call("/v3/lease/keepalive", {"ID": str(self.lease)}, answered)
+
+    # -- a stalled store is not a dead peer ----------------------------------------------------
+    def _store_answered(self) -> None:
+        now = time.monotonic()
+        if now - self._last_ok > self.cfg.ttl / 2:
+            self._stall_end = now      # the first answer after a silence: leases may have run out
+        self._last_ok = now
+
+    def _store_suspect(self) -> bool:
+        """True while the store itself may be why leases expired (a stall, or we were cut off).
+
+        Then every node's lease runs out at once, ours too; withdrawing every peer and
+        reinstalling it a second later would break all cross-host traffic for nothing.
+        """
+        now, window = time.monotonic(), self.cfg.ttl + 1.0
+        return (now - self._last_ok > self.cfg.ttl / 2 or now - self._stall_end < window
+                or now - self._own_lost < window)
+
+    def _hold(self, node: str) -> None:
+        """Keep ``node``'s entries for a grace period: its helper renews within it if alive."""
+        grace = 2.0 * self.cfg.ttl + 1.0
+        self.held[node] = time.monotonic() + grace
+        log.info("cluster node %s lost its lease while the store stalled; keeping it %.0f s", node, grace)
+        self.loop.call_later(grace, lambda: self._release(node))
+
+    def _release(self, node: str) -> None:
+        until = self.held.get(node)
+        if until is not None and until <= time.monotonic() + 0.01:
+            del self.held[node]
+            self._dirty_node(node)
+            self._schedule_flush()
 
     def _call(self, path: str, body: dict[str, Any], on_message: Any) -> None:
         """A short non-blocking request; errors are only noted (the next tick retries)."""
@@ -297,9 +337,13 @@ class Agent:
 
     def _load_snapshot(self, ranges: list[list[kv.KV]], revision: int) -> None:
         networks, nodes, alive, endpoints = ranges
+        was_alive = self.alive
         self.networks, self.nodes, self.alive, self.endpoints = {}, {}, set(), {}
         for item in [*networks, *nodes, *alive, *endpoints]:
             self._apply_put(item.key, item.value)
+        if self._store_suspect():
+            for node in was_alive - self.alive - {self.cfg.node_id}:
+                self._hold(node)
         self.revision = revision
         self.synced = True
         self._dirty |= set(self.networks) | set(self.programmed) | set(self._dns)
@@ -356,6 +400,7 @@ class Agent:
         elif key.startswith(kv.ALIVE):
             node = key[len(kv.ALIVE):]
             self.alive.add(node)
+            self.held.pop(node, None)
             self._dirty_node(node)
         elif (parts := kv.split_endpoint_key(key)) and isinstance(record, dict):
             record.setdefault("id", parts[2])
@@ -375,6 +420,10 @@ class Agent:
         elif key.startswith(kv.ALIVE):
             node = key[len(kv.ALIVE):]
             self.alive.discard(node)
+            if node == self.cfg.node_id:
+                self._own_lost = time.monotonic()
+            elif self._store_suspect():
+                self._hold(node)
             self._dirty_node(node)
             # Our own key: the keepalive finds out whether the lease itself expired (then a
             # new one is taken); a key removed by `cluster leave`/`rm` is not put back.
@@ -418,8 +467,9 @@ class Agent:
 
     def _remote(self, nid: str) -> list[dict[str, Any]]:
         me = self.cfg.node_id
+        present = self.alive | set(self.held)
         return [ep for ep in self.endpoints.get(nid, {}).values()
-                if ep.get("node") != me and ep.get("node") in self.alive]
+                if ep.get("node") != me and ep.get("node") in present]
 
     def _vtep(self, ep: dict[str, Any]) -> str:
         return str(self.nodes.get(ep.get("node", ""), {}).get("addr") or ep.get("vtep") or "")

@@ -351,3 +351,34 @@ def test_cleanups_queued_during_a_partition_are_replayed_by_the_helper_on_heal(c
     wait_for(lambda: ip_q not in neigh(h1, dev), timeout=5, desc="h1 to withdraw q3")
     assert [k for k in cluster.etcd_keys("/pynet/ipam/") if k.endswith("/" + ip_of(h1, "a1"))]  # control
     h2.pynet("run", "--rm", "--network", "ov1", "--ip", ip_q, "true")   # the address is free again
+
+
+def test_a_store_stall_longer_than_the_ttl_does_not_flap_the_peers(cluster):
+    """Issue #10.9: every lease expired at once, so every helper withdrew every peer and reinstalled it."""
+    h1, h2, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
+    h3.pynet("run", "-d", "--name", "b3", "--network", "ov1", "sleep", "1000")
+    ip_b, vtep3, dev = ip_of(h3, "b3"), cluster.ul.ip_of(h3), vxlan_dev(h1)
+    wait_for(lambda: ip_b in neigh(h1, dev), timeout=5, desc="h1 to program b3")
+    monitor = h1.spawn("ip", "monitor", "neigh", "dev", dev)    # every change of h1's entries
+    time.sleep(0.5)                                             # (let the monitor subscribe)
+    etcd = cluster.ul.etcd
+    os.kill(etcd.pid, signal.SIGSTOP)
+    try:
+        time.sleep(TTL + 2)                 # longer than the lease TTL: every lease has run out
+    finally:
+        os.kill(etcd.pid, signal.SIGCONT)
+    # the leases are renewed (or replaced) and every node is alive again ...
+    wait_for(lambda: set(node_status(h1).values()) == {"alive"}, timeout=15, desc="every node alive")
+    time.sleep(TTL)                         # (time for a withdrawal, had there been one)
+    monitor.terminate()
+    monitor.wait(timeout=5)
+    events = monitor.log.read_text()
+    # ... and h1 never withdrew b3's entry (nor its name); it still reaches b3
+    assert f"Deleted {ip_b}" not in events, events
+    assert ip_b in neigh(h1, dev) and ip_b in dig(h1, "a1", "b3")
+    h1.in_sandbox("a1", f"ping -c1 -W2 {ip_b}")
+    # positive control: the monitor sees a real withdrawal
+    h3.pynet("rm", "-f", "b3")
+    wait_for(lambda: ip_b not in neigh(h1, dev), timeout=5, desc="h1 to withdraw b3")
