@@ -34,6 +34,7 @@ from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import overlay_ipam as gipam
 from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog
 from pynet.errors import Forbidden, InvalidArgument, Unavailable, Unsupported
+from pynet.faults import fault
 from pynet.kernel import netlink
 from pynet.state import etcd as kv
 
@@ -133,11 +134,13 @@ class OverlayDriver(Driver, AddressAllocator):
         cfg = config()
         host_if = ep.driver_data["host_ifname"]
         undo.add({"kind": "link", "name": host_if})
+        fault("veth_add")
         netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=int(net.driver_data["mtu"]),
                             peer_mac=ep.mac)
         netlink.link_attach(host_if, bridge_name(net))
         forget_remote(net, ep)
         use_gw = sandbox.default_gateway and not net.internal
+        fault("netns_config")
         netlink.sandbox_interface_up(
             sandbox.netns_path, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
             gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
@@ -213,6 +216,7 @@ def ensure_local(net: Network, cfg: kv.ClusterConfig, undo: UndoLog) -> None:
         return
     if not netlink.link_exists(br):
         undo.add({"kind": "link", "name": br})
+    fault("bridge_add")
     netlink.bridge_create(br, mtu=mtu, addresses=_gateway_cidrs(net))
     if netlink.link_exists(vx):
         netlink.link_delete(vx)   # left by a removed network that had the same VNI

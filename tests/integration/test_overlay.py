@@ -382,3 +382,40 @@ def test_a_store_stall_longer_than_the_ttl_does_not_flap_the_peers(cluster):
     # positive control: the monitor sees a real withdrawal
     h3.pynet("rm", "-f", "b3")
     wait_for(lambda: ip_b not in neigh(h1, dev), timeout=5, desc="h1 to withdraw b3")
+
+
+FAULT_POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit")
+
+
+def test_a_failure_or_kill_in_any_overlay_step_leaves_before_or_complete(cluster):
+    """testing.md "Fault injection", for an overlay `run` (etcd records included)."""
+    h1, h2, _ = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h2.pynet("run", "-d", "--name", "peer", "--network", "ov1", "sleep", "1000")
+
+    def picture() -> tuple:
+        links = sorted(n for n in (link["ifname"] for link in h1.ip_json("link", "show"))
+                       if n.startswith(("ov-", "vx-", "veth")))
+        return links, cluster.etcd_keys("/pynet/ipam/"), cluster.etcd_keys("/pynet/endpoints/")
+
+    before = picture()
+    assert before[0] == [] and len(before[1]) == len(before[2]) == 1
+    outcomes = {}
+    for var in ("PYNET_FAULT", "PYNET_FAULT_KILL"):
+        for point in FAULT_POINTS:
+            failed = h1.pynet("run", "-d", "--name", "ff1", "--network", "ov1", "sleep", "1000",
+                              env={var: point}, check=False)
+            assert failed.returncode != 0, (var, point, failed)
+            names = h1.pynet("ps", "-a", "--format", "{{.Names}}").stdout.split()   # recovers
+            assert not (h1.state_dir / "journal.json").exists()
+            if "ff1" in names:                    # complete: the commit was written before the kill
+                links, ipam, eps = picture()
+                assert len(ipam) == len(eps) == 2 and any(n.startswith("ov-") for n in links), (var, point)
+                h1.pynet("rm", "-f", "ff1")
+                outcomes[(var, point)] = "complete"
+            else:
+                outcomes[(var, point)] = "before"
+            assert picture() == before, (var, point, picture())
+    assert outcomes[("PYNET_FAULT", "bridge_add")] == "before"     # the others are either
+    h1.pynet("run", "-d", "--name", "ff1", "--network", "ov1", "sleep", "1000")   # positive control
+    h1.in_sandbox("ff1", f"ping -c1 -W2 {ip_of(h2, 'peer')}")
