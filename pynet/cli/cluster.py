@@ -92,3 +92,10 @@ def rm(force: bool, node: str) -> None:
 
     removed = svc.remove_node(_controller(), node, force=force)
     click.echo(removed.id)
+
+
+@cluster.command("_sync", hidden=True)
+def sync_() -> None:
+    """(internal) Bring this node in line with the cluster store; run by the helper when
+    the store no longer knows this node (removed by ``cluster rm`` while it was away)."""
+    _notices(_controller())

@@ -39,6 +39,7 @@ FLOOD_MAC = "00:00:00:00:00:00"
 RETRY = 1.0
 MAX_BACKOFF = 8.0
 BLOCKING_TIMEOUT = 1.5
+REJOIN_DELAY = 1.0       # lets a `cluster leave` (which deletes our record too) finish first
 
 
 def attach(daemon: Any) -> dict[str, Any]:
@@ -119,6 +120,8 @@ class Agent:
         self._last_ok = time.monotonic()
         self._stall_end = self._own_lost = float("-inf")
         self.held: dict[str, float] = {}   # node -> until when its entries stay without its key
+        self._rejoin_timer: Any = None
+        self._rejoin_proc: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -137,7 +140,7 @@ class Agent:
 
     def close(self, *, revoke: bool) -> None:
         self.closed = True
-        for timer in (self._recover_timer, self._flush_timer):
+        for timer in (self._recover_timer, self._flush_timer, self._rejoin_timer):
             if timer is not None:
                 timer.cancel()
         for call in [self.watch, *self.calls]:
@@ -189,6 +192,10 @@ class Agent:
         if self.closed:
             return
         self.loop.call_later(self._keepalive_period(), self._keepalive)
+        if self._rejoin_proc is not None and self._rejoin_proc.poll() is not None:
+            self._rejoin_proc = None        # reconciled: containers may have lost an endpoint
+            self.daemon.registry.resync()
+            self.local_changed()
         if not self.lease:
             self._schedule_recover()
             return
@@ -321,6 +328,30 @@ class Agent:
                 kv.save_cleanups(root, left)
                 log.info("cluster store: replayed %d queued cleanups", len(items) - len(left))
 
+    # -- removed by `cluster rm` while away --------------------------------------------------
+    def _rejoin_soon(self) -> None:
+        """Our node record is gone: have pynet reconcile (after `cluster leave` settled, if that was it)."""
+        if self._rejoin_timer is None and not self.closed:
+            self._rejoin_timer = self.loop.call_later(REJOIN_DELAY, self._rejoin)
+
+    def _rejoin(self) -> None:
+        """Run ``pynet cluster _sync``: it takes back the addresses still free and re-registers
+        this node; containers whose address went to someone else are disconnected. Without
+        it this node stayed a zombie and two containers could hold one address."""
+        self._rejoin_timer = None
+        if self.closed or self.cfg.node_id in self.nodes or not self._still_member():
+            return
+        if self._rejoin_proc is not None and self._rejoin_proc.poll() is None:
+            self._rejoin_soon()     # still running: look again later
+            return
+        import subprocess
+        import sys
+
+        log.warning("this node was removed from the cluster while it was away; reconciling")
+        self._rejoin_proc = subprocess.Popen(
+            [sys.executable, "-m", "pynet", "cluster", "_sync"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, cwd="/", start_new_session=True)   # stderr: our log
+
     def _still_member(self) -> bool:
         """False once ``cluster leave`` removed the membership (its ``cluster`` op follows)."""
         try:
@@ -344,6 +375,8 @@ class Agent:
         if self._store_suspect():
             for node in was_alive - self.alive - {self.cfg.node_id}:
                 self._hold(node)
+        if self.cfg.node_id not in self.nodes:
+            self._rejoin_soon()
         self.revision = revision
         self.synced = True
         self._dirty |= set(self.networks) | set(self.programmed) | set(self._dns)
@@ -417,6 +450,8 @@ class Agent:
         elif key.startswith(kv.NODES):
             self.nodes.pop(key[len(kv.NODES):], None)
             self._dirty_node(key[len(kv.NODES):])
+            if key[len(kv.NODES):] == self.cfg.node_id:
+                self._rejoin_soon()
         elif key.startswith(kv.ALIVE):
             node = key[len(kv.ALIVE):]
             self.alive.discard(node)

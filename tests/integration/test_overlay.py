@@ -419,3 +419,37 @@ def test_a_failure_or_kill_in_any_overlay_step_leaves_before_or_complete(cluster
     assert outcomes[("PYNET_FAULT", "bridge_add")] == "before"     # the others are either
     h1.pynet("run", "-d", "--name", "ff1", "--network", "ov1", "sleep", "1000")   # positive control
     h1.in_sandbox("ff1", f"ping -c1 -W2 {ip_of(h2, 'peer')}")
+
+
+def test_a_node_removed_while_cut_off_reconciles_on_return(cluster):
+    """Issue #10.9: after `cluster rm -f` it came back a zombie, its address held twice."""
+    h1, _, h3 = cluster.hosts
+    h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
+    h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
+    h3.pynet("run", "-d", "--name", "b3", "--network", "ov1", "sleep", "1000")   # its address goes
+    h3.pynet("run", "-d", "--name", "k3", "--network", "ov1", "sleep", "1000")   # its address stays
+    ip_b, ip_k, vtep3 = ip_of(h3, "b3"), ip_of(h3, "k3"), cluster.ul.ip_of(h3)
+    sandbox_b = h3.sandbox_key("b3")
+    node3 = json.loads((h3.state_dir / "cluster.json").read_text())["node_id"]
+    cluster.ul.unplug(h3)
+    try:
+        wait_for(lambda: node_status(h1).get(vtep3) == "down", timeout=TTL + 5, desc="h3 to show as down")
+        h1.pynet("cluster", "rm", "--force", vtep3)
+        h1.pynet("run", "-d", "--name", "n1", "--network", "ov1", "--ip", ip_b, "sleep", "1000")
+    finally:
+        cluster.ul.plug(h3)
+    # no pynet command on h3: its helper notices the removal and reconciles
+    wait_for(lambda: node_status(h1).get(vtep3) == "alive", timeout=30, desc="h3 to register again")
+    wait_for(lambda: [k for k in cluster.etcd_keys("/pynet/endpoints/") if f"/{node3}/" in k] != [],
+             timeout=10, desc="h3 to publish k3 again")
+    owners = {k.rsplit("/", 1)[1]: json.loads(cluster.ul.etcdctl("get", "--print-value-only", k).stdout)
+              for k in cluster.etcd_keys("/pynet/ipam/")}
+    assert owners[ip_b]["node"] != node3 and owners[ip_k]["node"] == node3, owners
+    # b3 no longer holds the address that n1 holds now; k3 kept its own and is reachable again
+    wait_for(lambda: ip_b not in h3.in_sandbox(sandbox_b, "ip -o addr").stdout, timeout=10,
+             desc="b3 to be disconnected from ov1")
+    h1.in_sandbox("a1", f"ping -c1 -W2 {ip_b}")                   # n1, on h1
+    wait_for(lambda: h1.in_sandbox("a1", f"ping -c1 -W1 {ip_k}", check=False).returncode == 0,
+             timeout=10, desc="a1 to reach k3 on h3")
+    assert "b3" not in h3.pynet("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}",
+                                "ov1").stdout.split()

@@ -166,3 +166,17 @@ def test_cluster_join_refuses_a_store_without_scheme_colon(capsys, monkeypatch):
     out, err = capsys.readouterr()
     assert (info.value.code, out, looked_up) == (1, "", [])
     assert "invalid cluster store address 'etcd//10.0.0.10': use etcd://HOST:PORT" in err
+
+
+def test_a_returning_node_takes_back_only_free_addresses(env):
+    fake, _, _ = env
+    net = overlay("ov1", "10.10.0.0/24")
+    gipam.register_network(fake, net, host_used=[])
+    kept = Endpoint("e" * 64, net.id, "c" * 64, "k3", ipv4="10.10.0.5/24")
+    lost = Endpoint("f" * 64, net.id, "d" * 64, "b3", ipv4="10.10.0.3/24")
+    fake.put(kv.ipam_key(net.id, "10.10.0.3"), {"endpoint": "1" * 64, "node": OTHER})  # handed out again
+    assert cluster._reclaim(fake, net, kept, ME)
+    assert fake.get(kv.ipam_key(net.id, "10.10.0.5")).json() == {"endpoint": kept.id, "node": ME}
+    assert cluster._reclaim(fake, net, kept, ME)          # already its own: still fine
+    assert not cluster._reclaim(fake, net, lost, ME)
+    assert fake.get(kv.ipam_key(net.id, "10.10.0.3")).json()["node"] == OTHER
