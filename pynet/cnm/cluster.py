@@ -251,7 +251,12 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
         NOTICES.append(f"WARNING: {exc}; global networks are shown as last known")
         return
     if not any(x.key == kv.node_key(cfg.node_id) for x in found):
-        _rejoin(repo, undo, etcd, cfg)   # `cluster rm` removed this node while it was away
+        try:
+            _rejoin(repo, undo, etcd, cfg)   # `cluster rm` removed this node while it was away
+        except PynetError as exc:
+            if strict:
+                raise
+            NOTICES.append(f"WARNING: this node was removed from the cluster and could not register again: {exc}")
     peers = _peers(found, alive, eps)
     remote = {}
     for x in records:
@@ -287,7 +292,10 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
             c = repo.container(ep.container_id)
             if c is None:
                 continue
-            if _reclaim(etcd, net, ep, cfg.node_id):
+            kept = _reclaim(etcd, net, ep, cfg.node_id)
+            if kept is None:
+                continue   # the network is gone from the store: sync warns about its users
+            if kept:
                 sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
                 etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, sandbox, cfg))
                 continue
@@ -307,14 +315,19 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
                    "was away; it registered again with the addresses it could keep")
 
 
-def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool:
-    """Take ``ep``'s addresses back in one transaction if every one is free (or still its own)."""
+def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool | None:
+    """Take ``ep``'s addresses back in one transaction if every one is free (or still its own).
+
+    False: another endpoint holds one of them; None: the network is not in the store.
+    """
     keys = [kv.ipam_key(net.id, str(ipaddress.ip_interface(a).ip)) for a in (ep.ipv4, ep.ipv6) if a]
     mine = {"endpoint": ep.id, "node": node}
     ok, _, _ = etcd.txn([kv.if_present(kv.network_key(net.id)), *(kv.if_absent(k) for k in keys)],
                         [*(kv.put_op(k, mine) for k in keys), kv.put_op(kv.netrev_key(net.id), ep.id)])
     if ok:
         return True
+    if etcd.get(kv.network_key(net.id)) is None:
+        return None
     held = [etcd.get(k) for k in keys]
     return all(h is not None and (h.json() or {}).get("endpoint") == ep.id for h in held)
 

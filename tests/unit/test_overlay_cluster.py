@@ -180,3 +180,5 @@ def test_a_returning_node_takes_back_only_free_addresses(env):
     assert cluster._reclaim(fake, net, kept, ME)          # already its own: still fine
     assert not cluster._reclaim(fake, net, lost, ME)
     assert fake.get(kv.ipam_key(net.id, "10.10.0.3")).json()["node"] == OTHER
+    gone = overlay("ov2", "10.20.0.0/24")                 # not in the store (never registered)
+    assert cluster._reclaim(fake, gone, Endpoint("a" * 64, gone.id, "c" * 64, "x", ipv4="10.20.0.2/24"), ME) is None
