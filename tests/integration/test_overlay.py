@@ -281,13 +281,12 @@ def test_a_hung_store_costs_a_command_one_short_wait_and_a_warning(cluster):
     etcd = cluster.ul.etcd
     os.kill(etcd.pid, signal.SIGSTOP)
     try:
-        started = time.monotonic()
         failed = h1.pynet("network", "create", "-d", "overlay", "ov2", check=False)
-        took = time.monotonic() - started
         assert failed.returncode == 1, failed
         assert "cannot reach the cluster store at etcd://" in failed.stderr
+        # the sync's wait (1.5 s) is the only one: the create's own call (3 s) no longer waits
+        # again (was 7.7 s in all); the unit test counts the connections
         assert "no answer within 1.5 s" in failed.stderr, failed.stderr
-        assert took < 6, took        # was 7.7 s: the sync's wait, then every later call's own
         nodes = h1.pynet("cluster", "ls", check=False)
         assert nodes.returncode == 1 and "no answer within 1.5 s" in nodes.stderr
         listed = h1.pynet("network", "ls", "--format", "{{.Name}}", check=False)
