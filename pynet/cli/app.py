@@ -73,7 +73,13 @@ def run_click(args: list[str]) -> int:
     except click.exceptions.Abort:
         echo("", err=True)
         return 130
-    except (click.MissingParameter, click.BadArgumentUsage) as exc:
+    except click.MissingParameter as exc:
+        if isinstance(exc.param, click.Option):   # a required flag: a usage error (125)
+            return _missing_flag(exc)
+        cmd = exc.ctx.command_path if exc.ctx else "pynet"
+        echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
+        return 1
+    except click.BadArgumentUsage as exc:
         # Docker's argument-count checks are plain errors: exit 1, flag errors 125.
         cmd = exc.ctx.command_path if exc.ctx else "pynet"
         echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
@@ -101,6 +107,14 @@ def _usage_error(exc: click.UsageError) -> int:
         echo(f"{cmd}: '{name}' is not a {cmd} command.\nSee '{cmd} --help'.", err=True)
         return 1
     echo(f"{cmd}: {message}\nSee '{cmd} --help'.", err=True)
+    return EXIT_USAGE
+
+
+def _missing_flag(exc: click.MissingParameter) -> int:
+    """cobra's words for a required flag that was not given; exit 125 as every usage error."""
+    cmd = exc.ctx.command_path if exc.ctx else "pynet"
+    flag = max(exc.param.opts, key=len).lstrip("-") if exc.param is not None else "?"
+    echo(f'{cmd}: required flag(s) "{flag}" not set\nSee \'{cmd} --help\'.', err=True)
     return EXIT_USAGE
 
 

@@ -83,7 +83,13 @@ def reader():  # type: ignore[no-untyped-def]
     """A read-only view of the state (no controller unless the state needs repair)."""
     from pynet.cnm.reader import open_repo
 
-    return open_repo()
+    repo = open_repo()
+    hooks = sys.modules.get("pynet.drivers.firewall_hooks")
+    if hooks is not None and "pynet.cnm.cluster" in sys.modules:   # a member's sync ran
+        for line in dict.fromkeys(hooks.NOTICES):   # e.g. the cluster store did not answer
+            echo(line, err=True)
+        hooks.NOTICES.clear()
+    return repo
 
 
 def print_notices(ctl) -> None:  # type: ignore[no-untyped-def]

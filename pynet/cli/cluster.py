@@ -42,7 +42,9 @@ def _notices(ctl) -> None:  # type: ignore[no-untyped-def]
 def join(store: str, advertise_addr: str, ttl: int, hostname: str) -> None:
     """Join this node to a cluster (again: no change)."""
     from pynet.cnm import cluster as svc
+    from pynet.state import etcd as kv
 
+    kv.parse_url(store)   # a malformed --store is refused before any state is touched
     ctl = _controller()
     message = svc.join(ctl, store=store, advertise_addr=advertise_addr, ttl=ttl, hostname=hostname)
     _notices(ctl)
@@ -81,7 +83,8 @@ def ls(quiet: bool, fmt: str | None) -> None:
 
 
 @cluster.command("rm")
-@click.option("-f", "--force", is_flag=True, help="Remove the node even if it is alive")
+@click.option("-f", "--force", is_flag=True,
+              help="Remove the node although it may still be alive (its addresses are handed out again)")
 @click.argument("node")
 def rm(force: bool, node: str) -> None:
     """Forget a node that is gone for good (its endpoints and addresses too)."""
@@ -89,3 +92,10 @@ def rm(force: bool, node: str) -> None:
 
     removed = svc.remove_node(_controller(), node, force=force)
     click.echo(removed.id)
+
+
+@cluster.command("_sync", hidden=True)
+def sync_() -> None:
+    """(internal) Bring this node in line with the cluster store; run by the helper when
+    the store no longer knows this node (removed by ``cluster rm`` while it was away)."""
+    _notices(_controller())

@@ -27,6 +27,10 @@ from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetEr
 from pynet.state import etcd as kv
 
 SYNC_TIMEOUT = 1.5       # a command on a member waits at most this for the store
+# "down" only means the node's lease expired: a node cut off from the store looks the same.
+DOWN_MAY_RETURN = ("node {name} is down, but it may only be cut off from the cluster store: "
+                   "removing it hands its containers' addresses out again, and if it comes back "
+                   "two containers hold the same address. Use --force if it is gone for good")
 DRIVER = "overlay"
 
 
@@ -201,6 +205,8 @@ def remove_node(ctl: Any, ref: str, *, force: bool = False) -> NodeView:
         raise Conflict('this node cannot remove itself: use "pynet cluster leave"')
     if node.alive and not force:
         raise Conflict(f"node {node.name} is not down and can't be removed")
+    if not force:
+        raise Conflict(DOWN_MAY_RETURN.format(name=node.name))
     etcd = kv.client(_config(ctl))
     (eps, addrs), _ = etcd.read_many([kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True),
                                       kv.range_op(kv.IPAM, prefix=True)])
@@ -244,6 +250,13 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
             raise
         NOTICES.append(f"WARNING: {exc}; global networks are shown as last known")
         return
+    if not any(x.key == kv.node_key(cfg.node_id) for x in found):
+        try:
+            _rejoin(repo, undo, etcd, cfg)   # `cluster rm` removed this node while it was away
+        except PynetError as exc:
+            if strict:
+                raise
+            NOTICES.append(f"WARNING: this node was removed from the cluster and could not register again: {exc}")
     peers = _peers(found, alive, eps)
     remote = {}
     for x in records:
@@ -260,6 +273,63 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
                 continue
             drop_local(repo, net)
     _ensure_daemon()
+
+
+def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> None:
+    """This node was removed (``cluster rm``) while it was cut off: register it again.
+
+    Its endpoint records and addresses were deleted, and each address may have been
+    handed out again since. A container here keeps an address only if it can take it back
+    (an etcd transaction: the address is still free); otherwise it is disconnected from that
+    network, so no address is ever held by two containers.
+    """
+    from pynet.cnm.containers import ContainerService
+    from pynet.drivers import overlay
+    from pynet.drivers.base import SandboxInfo
+
+    for net in _global_networks(repo):
+        for ep in repo.network_endpoints(net.id):
+            c = repo.container(ep.container_id)
+            if c is None:
+                continue
+            kept = _reclaim(etcd, net, ep, cfg.node_id)
+            if kept is None:
+                continue   # the network is gone from the store: sync warns about its users
+            if kept:
+                sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
+                etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, sandbox, cfg))
+                continue
+            svc = ContainerService(repo, undo)
+            if c.ports:
+                from pynet.drivers import firewall_hooks
+
+                firewall_hooks.unpublish(net, ep, c.ports)
+            svc.endpoints.detach(c, net)
+            svc.write_files(c)
+            repo.put_container(c)
+            NOTICES.append(f"WARNING: container {c.name} was disconnected from network {net.name}: this "
+                           "node was removed from the cluster while it was away, and its address "
+                           f"{ep.ipv4 or ep.ipv6} was handed out again")
+    _register_node(etcd, cfg)
+    NOTICES.append("WARNING: this node had been removed from the cluster (pynet cluster rm) while it "
+                   "was away; it registered again with the addresses it could keep")
+
+
+def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool | None:
+    """Take ``ep``'s addresses back in one transaction if every one is free (or still its own).
+
+    False: another endpoint holds one of them; None: the network is not in the store.
+    """
+    keys = [kv.ipam_key(net.id, str(ipaddress.ip_interface(a).ip)) for a in (ep.ipv4, ep.ipv6) if a]
+    mine = {"endpoint": ep.id, "node": node}
+    ok, _, _ = etcd.txn([kv.if_present(kv.network_key(net.id)), *(kv.if_absent(k) for k in keys)],
+                        [*(kv.put_op(k, mine) for k in keys), kv.put_op(kv.netrev_key(net.id), ep.id)])
+    if ok:
+        return True
+    if etcd.get(kv.network_key(net.id)) is None:
+        return None
+    held = [etcd.get(k) for k in keys]
+    return all(h is not None and (h.json() or {}).get("endpoint") == ep.id for h in held)
 
 
 def _peers(found: list[kv.KV], alive: list[kv.KV], eps: list[kv.KV]) -> dict[str, list[dict[str, str]]]:

@@ -39,6 +39,7 @@ FLOOD_MAC = "00:00:00:00:00:00"
 RETRY = 1.0
 MAX_BACKOFF = 8.0
 BLOCKING_TIMEOUT = 1.5
+REJOIN_DELAY = 1.0       # lets a `cluster leave` (which deletes our record too) finish first
 
 
 def attach(daemon: Any) -> dict[str, Any]:
@@ -58,13 +59,18 @@ def attach(daemon: Any) -> dict[str, Any]:
     return {"ok": True, "overlay": agent.status() if agent else None}
 
 
-def desired_peers(remote: list[dict[str, Any]], vtep_of: Any) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(FDB {(mac, vtep)}, neighbours {(ip, mac)}) for the remote endpoints of one network."""
+def desired_peers(remote: list[dict[str, Any]], vtep_of: Any,
+                  local_macs: frozenset[str] = frozenset()) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(FDB {(mac, vtep)}, neighbours {(ip, mac)}) for the remote endpoints of one network.
+
+    A remote record with the MAC of a local endpoint is stale (the MAC follows the IP, and
+    the address is ours now): it is left out, so it never points the MAC into the tunnel.
+    """
     fdb: set[tuple[str, str]] = set()
     neigh: set[tuple[str, str]] = set()
     for ep in remote:
         vtep, mac = vtep_of(ep), (ep.get("mac") or "").lower()
-        if not vtep or not mac:
+        if not vtep or not mac or mac in local_macs:
             continue
         fdb.add((FLOOD_MAC, vtep))
         fdb.add((mac, vtep))
@@ -109,6 +115,13 @@ class Agent:
         self._recover_timer: Any = None
         self._backoff = RETRY
         self.last_error = ""
+        # Telling a dead peer from a stalled store (see _hold): when the store last answered
+        # our keepalive, when an answer last came after a long silence, when we lost our lease.
+        self._last_ok = time.monotonic()
+        self._stall_end = self._own_lost = float("-inf")
+        self.held: dict[str, float] = {}   # node -> until when its entries stay without its key
+        self._rejoin_timer: Any = None
+        self._rejoin_proc: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -122,11 +135,12 @@ class Agent:
             self._schedule_recover()
         else:
             self._start_watch()
+            self._replay_outbox()
         self.loop.call_later(self._keepalive_period(), self._keepalive)
 
     def close(self, *, revoke: bool) -> None:
         self.closed = True
-        for timer in (self._recover_timer, self._flush_timer):
+        for timer in (self._recover_timer, self._flush_timer, self._rejoin_timer):
             if timer is not None:
                 timer.cancel()
         for call in [self.watch, *self.calls]:
@@ -144,7 +158,8 @@ class Agent:
     def status(self) -> dict[str, Any]:
         return {"node": self.cfg.node_id, "lease": self.lease, "synced": self.synced,
                 "watching": self.watch is not None and not self.watch.closed,
-                "alive": sorted(self.alive), "programmed": dict(self.programmed),
+                "alive": sorted(self.alive), "held": sorted(self.held),
+                "programmed": dict(self.programmed),
                 "error": self.last_error}
 
     def _failed(self, error: str) -> None:
@@ -164,6 +179,7 @@ class Agent:
             self.lease = store.grant(self.cfg.ttl)
             self.lease_file.write_text(f"{self.cfg.node_id} {self.lease}\n")
         store.put(kv.alive_key(self.cfg.node_id), {"addr": self.cfg.advertise_addr}, lease=self.lease)
+        self._store_answered()
 
     def _saved_lease(self) -> int:
         try:
@@ -176,6 +192,10 @@ class Agent:
         if self.closed:
             return
         self.loop.call_later(self._keepalive_period(), self._keepalive)
+        if self._rejoin_proc is not None and self._rejoin_proc.poll() is not None:
+            self._rejoin_proc = None        # reconciled: containers may have lost an endpoint
+            self.daemon.registry.resync()
+            self.local_changed()
         if not self.lease:
             self._schedule_recover()
             return
@@ -187,9 +207,44 @@ class Agent:
             if lease == self.lease and int(result.get("TTL", 0) or 0) <= 0:
                 log.warning("cluster lease %s expired; taking a new one", self.lease)
                 self.lease = 0
+                self._own_lost = time.monotonic()
                 self._schedule_recover(0)
+            elif lease == self.lease:
+                self._store_answered()
+                self._replay_outbox()   # the store answers: cleanups it missed can go now
 
         self._call("/v3/lease/keepalive", {"ID": str(self.lease)}, answered)
+
+    # -- a stalled store is not a dead peer ----------------------------------------------------
+    def _store_answered(self) -> None:
+        now = time.monotonic()
+        if now - self._last_ok > self.cfg.ttl / 2:
+            self._stall_end = now      # the first answer after a silence: leases may have run out
+        self._last_ok = now
+
+    def _store_suspect(self) -> bool:
+        """True while the store itself may be why leases expired (a stall, or we were cut off).
+
+        Then every node's lease runs out at once, ours too; withdrawing every peer and
+        reinstalling it a second later would break all cross-host traffic for nothing.
+        """
+        now, window = time.monotonic(), self.cfg.ttl + 1.0
+        return (now - self._last_ok > self.cfg.ttl / 2 or now - self._stall_end < window
+                or now - self._own_lost < window)
+
+    def _hold(self, node: str) -> None:
+        """Keep ``node``'s entries for a grace period: its helper renews within it if alive."""
+        grace = 2.0 * self.cfg.ttl + 1.0
+        self.held[node] = time.monotonic() + grace
+        log.info("cluster node %s lost its lease while the store stalled; keeping it %.0f s", node, grace)
+        self.loop.call_later(grace, lambda: self._release(node))
+
+    def _release(self, node: str) -> None:
+        until = self.held.get(node)
+        if until is not None and until <= time.monotonic() + 0.01:
+            del self.held[node]
+            self._dirty_node(node)
+            self._schedule_flush()
 
     def _call(self, path: str, body: dict[str, Any], on_message: Any) -> None:
         """A short non-blocking request; errors are only noted (the next tick retries)."""
@@ -234,6 +289,68 @@ class Agent:
         else:
             self.last_error = ""
             self._backoff = RETRY
+            self._replay_outbox()
+
+    def _replay_outbox(self) -> None:
+        """Run the store cleanups that commands queued while the store was away.
+
+        A container removed during a partition left its address and endpoint record in
+        etcd (``<state>/cluster-outbox.json``); without this they stayed until the next
+        pynet command on this host. Only when the state lock is free at once: a command
+        holding it replays the queue in its own sync.
+        """
+        state = self.daemon.registry.store
+        if self.closed or not (Path(state.root) / kv.OUTBOX_NAME).exists():
+            return
+        from pynet.errors import PynetError, Timeout
+
+        try:
+            with state.locked(timeout=0):
+                self._run_queued(state.root)
+        except Timeout:
+            return   # a command holds the state; it replays the queue itself
+        except PynetError as exc:
+            self._failed(f"cannot replay the queued cluster cleanups: {exc}")
+
+    def _run_queued(self, root: Path) -> None:
+        """(Under the state lock.) Run the queue in order; keep what the store did not take."""
+        from pynet.drivers import overlay
+
+        items = kv.pending_cleanups(root)
+        store = kv.Etcd(self.cfg.store, timeout=BLOCKING_TIMEOUT)
+        left = list(items)
+        try:
+            while left:
+                overlay.run_cleanup(store, left[0])
+                left.pop(0)
+        finally:
+            if len(left) != len(items):
+                kv.save_cleanups(root, left)
+                log.info("cluster store: replayed %d queued cleanups", len(items) - len(left))
+
+    # -- removed by `cluster rm` while away --------------------------------------------------
+    def _rejoin_soon(self) -> None:
+        """Our node record is gone: have pynet reconcile (after `cluster leave` settled, if that was it)."""
+        if self._rejoin_timer is None and not self.closed:
+            self._rejoin_timer = self.loop.call_later(REJOIN_DELAY, self._rejoin)
+
+    def _rejoin(self) -> None:
+        """Run ``pynet cluster _sync``: it takes back the addresses still free and re-registers
+        this node; containers whose address went to someone else are disconnected. Without
+        it this node stayed a zombie and two containers could hold one address."""
+        self._rejoin_timer = None
+        if self.closed or self.cfg.node_id in self.nodes or not self._still_member():
+            return
+        if self._rejoin_proc is not None and self._rejoin_proc.poll() is None:
+            self._rejoin_soon()     # still running: look again later
+            return
+        import subprocess
+        import sys
+
+        log.warning("this node was removed from the cluster while it was away; reconciling")
+        self._rejoin_proc = subprocess.Popen(
+            [sys.executable, "-m", "pynet", "cluster", "_sync"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, cwd="/", start_new_session=True)   # stderr: our log
 
     def _still_member(self) -> bool:
         """False once ``cluster leave`` removed the membership (its ``cluster`` op follows)."""
@@ -251,9 +368,15 @@ class Agent:
 
     def _load_snapshot(self, ranges: list[list[kv.KV]], revision: int) -> None:
         networks, nodes, alive, endpoints = ranges
+        was_alive = self.alive
         self.networks, self.nodes, self.alive, self.endpoints = {}, {}, set(), {}
         for item in [*networks, *nodes, *alive, *endpoints]:
             self._apply_put(item.key, item.value)
+        if self._store_suspect():
+            for node in was_alive - self.alive - {self.cfg.node_id}:
+                self._hold(node)
+        if self.cfg.node_id not in self.nodes:
+            self._rejoin_soon()
         self.revision = revision
         self.synced = True
         self._dirty |= set(self.networks) | set(self.programmed) | set(self._dns)
@@ -310,6 +433,7 @@ class Agent:
         elif key.startswith(kv.ALIVE):
             node = key[len(kv.ALIVE):]
             self.alive.add(node)
+            self.held.pop(node, None)
             self._dirty_node(node)
         elif (parts := kv.split_endpoint_key(key)) and isinstance(record, dict):
             record.setdefault("id", parts[2])
@@ -326,9 +450,15 @@ class Agent:
         elif key.startswith(kv.NODES):
             self.nodes.pop(key[len(kv.NODES):], None)
             self._dirty_node(key[len(kv.NODES):])
+            if key[len(kv.NODES):] == self.cfg.node_id:
+                self._rejoin_soon()
         elif key.startswith(kv.ALIVE):
             node = key[len(kv.ALIVE):]
             self.alive.discard(node)
+            if node == self.cfg.node_id:
+                self._own_lost = time.monotonic()
+            elif self._store_suspect():
+                self._hold(node)
             self._dirty_node(node)
             # Our own key: the keepalive finds out whether the lease itself expired (then a
             # new one is taken); a key removed by `cluster leave`/`rm` is not put back.
@@ -372,8 +502,9 @@ class Agent:
 
     def _remote(self, nid: str) -> list[dict[str, Any]]:
         me = self.cfg.node_id
+        present = self.alive | set(self.held)
         return [ep for ep in self.endpoints.get(nid, {}).values()
-                if ep.get("node") != me and ep.get("node") in self.alive]
+                if ep.get("node") != me and ep.get("node") in present]
 
     def _vtep(self, ep: dict[str, Any]) -> str:
         return str(self.nodes.get(ep.get("node", ""), {}).get("addr") or ep.get("vtep") or "")
@@ -394,7 +525,9 @@ class Agent:
             return
         from pynet.drivers import overlay
 
-        fdb, neigh = desired_peers(remote, self._vtep)
+        local = frozenset((ep.get("mac") or "").lower() for ep in self.endpoints.get(nid, {}).values()
+                          if ep.get("node") == self.cfg.node_id)
+        fdb, neigh = desired_peers(remote, self._vtep, local)
         if overlay.set_peers(int(vni), fdb, neigh):
             if self.programmed.get(nid) != len(remote):
                 log.info("overlay %s (vni %s): %d remote endpoints", record.get("name"), vni, len(remote))

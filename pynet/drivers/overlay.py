@@ -34,6 +34,7 @@ from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import overlay_ipam as gipam
 from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog
 from pynet.errors import Forbidden, InvalidArgument, Unavailable, Unsupported
+from pynet.faults import fault
 from pynet.kernel import netlink
 from pynet.state import etcd as kv
 
@@ -133,10 +134,13 @@ class OverlayDriver(Driver, AddressAllocator):
         cfg = config()
         host_if = ep.driver_data["host_ifname"]
         undo.add({"kind": "link", "name": host_if})
+        fault("veth_add")
         netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=int(net.driver_data["mtu"]),
                             peer_mac=ep.mac)
         netlink.link_attach(host_if, bridge_name(net))
+        forget_remote(net, ep)
         use_gw = sandbox.default_gateway and not net.internal
+        fault("netns_config")
         netlink.sandbox_interface_up(
             sandbox.netns_path, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
             gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
@@ -212,6 +216,7 @@ def ensure_local(net: Network, cfg: kv.ClusterConfig, undo: UndoLog) -> None:
         return
     if not netlink.link_exists(br):
         undo.add({"kind": "link", "name": br})
+    fault("bridge_add")
     netlink.bridge_create(br, mtu=mtu, addresses=_gateway_cidrs(net))
     if netlink.link_exists(vx):
         netlink.link_delete(vx)   # left by a removed network that had the same VNI
@@ -219,7 +224,23 @@ def ensure_local(net: Network, cfg: kv.ClusterConfig, undo: UndoLog) -> None:
     netlink.overlay_vxlan_create(vx, vni=int(net.driver_data["vni"]), local=cfg.advertise_addr,
                                  underlay=link, port=VXLAN_PORT, mtu=mtu)
     netlink.link_attach(vx, br)
+    netlink.port_learning_off(vx)   # set_peers programs the bridge's entries for this port
     fw.network_up(net, undo)
+
+
+def forget_remote(net: Network, ep: Endpoint) -> None:
+    """Drop what this host still holds for ``ep``'s MAC and addresses behind the tunnel.
+
+    The MAC follows the IP, so an address last used on another host leaves entries that
+    would send the new local holder's frames into the tunnel.
+    """
+    vx = vxlan_name(int(net.driver_data["vni"]))
+    mac = ep.mac.lower()
+    netlink.port_fdb_del(vx, mac)
+    netlink.vxlan_fdb_forget(vx, mac)
+    for cidr in (ep.ipv4, ep.ipv6):
+        if cidr:
+            netlink.neigh_remove(vx, str(ipaddress.ip_interface(cidr).ip))
 
 
 def remove_local(net: Network) -> None:
@@ -243,18 +264,27 @@ def _gateway_cidrs(net: Network) -> list[str]:
 def set_peers(vni: int, fdb: set[tuple[str, str]], neigh: set[tuple[str, str]]) -> bool:
     """Make ``vx-<vni>``'s static entries exactly ``fdb`` {(mac, vtep)} and ``neigh`` {(ip, mac)}.
 
-    Flood entries use the all-zero MAC. Returns False when the device does not exist here.
+    Flood entries use the all-zero MAC. The bridge learns nothing on the device's port;
+    it gets one static entry per remote MAC instead, so frames to a remote container go
+    into the tunnel only while that container is remote. Returns False when the device
+    does not exist here (or is not on its bridge yet).
     """
     dev = vxlan_name(vni)
-    if not netlink.link_exists(dev):
+    if not netlink.link_exists(dev) or netlink.link_master_name(dev) is None:
         return False
+    netlink.port_learning_off(dev)   # also for ports made before learning was turned off
     have_fdb, have_neigh = netlink.vxlan_fdb_entries(dev), netlink.neigh_entries(dev)
+    port, have_port = {mac for mac, _ in fdb if mac != FLOOD_MAC}, netlink.port_fdb_entries(dev)
     for ip, mac in have_neigh - neigh:
         netlink.neigh_remove(dev, ip)
+    for mac in have_port - port:
+        netlink.port_fdb_del(dev, mac)
     for mac, dst in have_fdb - fdb:
         netlink.vxlan_fdb_del(dev, mac, dst)
     for mac, dst in sorted(fdb - have_fdb):
         netlink.vxlan_fdb_add(dev, mac, dst)
+    for mac in sorted(port - have_port):
+        netlink.port_fdb_set(dev, mac)
     for ip, mac in neigh - have_neigh:
         netlink.neigh_set(dev, ip, mac)
     return True

@@ -425,6 +425,8 @@ def vlan_create(name: str, *, parent: str, vid: int) -> None:
 
 # -- overlay networks (issue #5): VXLAN with static peers ------------------------------
 NTF_SELF = 0x02          # an FDB entry of the device itself (the VXLAN table), not its master's
+NTF_MASTER = 0x04        # an entry of the bridge the device is a port of
+NUD_NOARP = 0x40         # `static` in a bridge's table (NUD_PERMANENT there means "local")
 NUD_PERMANENT = 0x80
 
 
@@ -511,6 +513,54 @@ def vxlan_fdb_del(dev: str, mac: str, dst: str) -> None:
     except Exception as exc:  # noqa: BLE001
         if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
             raise _fail(exc, f"failed to delete fdb entry {mac} dst {dst} on {dev}") from None
+
+
+def port_learning_off(dev: str) -> None:
+    """`bridge link set dev <dev> learning off`: the bridge learns no MAC behind this port."""
+    idx = link_index(dev)
+    if idx is None:
+        raise NotFound(f"failed to turn learning off on {dev}: no such device")
+    try:
+        rtnl.learning(idx, False)
+    except OSError as exc:
+        raise _fail(exc, f"failed to turn learning off on {dev}") from None
+
+
+def port_fdb_entries(dev: str) -> set[str]:
+    """MACs of the static entries that the bridge ``dev`` is a port of holds for it."""
+    idx = link_index(dev)
+    if idx is None:
+        return set()
+    return {m.get_attr("NDA_LLADDR") for m in _ipr().fdb("dump", ifindex=idx)
+            if m["ifindex"] == idx and m["flags"] & NTF_MASTER and not m["flags"] & NTF_SELF
+            and m["state"] & NUD_NOARP and not m["state"] & NUD_PERMANENT}
+
+
+def port_fdb_set(dev: str, mac: str) -> None:
+    """`bridge fdb replace <mac> dev <dev> master static`: the bridge sends ``mac`` to ``dev``."""
+    try:
+        _ipr().fdb("replace", ifindex=link_index(dev), lladdr=mac, flags=NTF_MASTER, state=NUD_NOARP)
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, f"failed to add bridge fdb entry {mac} on {dev}") from None
+
+
+def port_fdb_del(dev: str, mac: str) -> None:
+    """Remove the bridge's entry for ``mac`` on port ``dev`` (static or learnt); gone is fine."""
+    idx = link_index(dev)
+    if idx is None:
+        return
+    try:
+        _ipr().fdb("del", ifindex=idx, lladdr=mac, flags=NTF_MASTER)
+    except Exception as exc:  # noqa: BLE001
+        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
+            raise _fail(exc, f"failed to delete bridge fdb entry {mac} on {dev}") from None
+
+
+def vxlan_fdb_forget(dev: str, mac: str) -> None:
+    """Remove every VXLAN (``self``) entry for ``mac`` on ``dev``, whatever its destination."""
+    for have, dst in vxlan_fdb_entries(dev):
+        if have == mac:
+            vxlan_fdb_del(dev, mac, dst)
 
 
 def neigh_entries(dev: str) -> set[tuple[str, str]]:

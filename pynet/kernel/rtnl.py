@@ -42,6 +42,7 @@ IFLA_PROTINFO, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_EXT_MASK = 12, 18, 28, 29
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFLA_BRPORT_MODE = 4              # hairpin
+IFLA_BRPORT_LEARNING = 8
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFF_UP = 0x1
 
@@ -138,6 +139,12 @@ def msg_hairpin(index: int, on: bool = True) -> Msg:
     RTM_SETLINK, as `bridge` sends it: RTM_NEWLINK with AF_BRIDGE is acked but ignored.
     """
     protinfo = nla(IFLA_PROTINFO | NLA_F_NESTED, nla(IFLA_BRPORT_MODE, bytes([1 if on else 0])))
+    return RTM_SETLINK, 0, ifinfomsg(index, family=AF_BRIDGE) + protinfo
+
+
+def msg_learning(index: int, on: bool) -> Msg:
+    """`bridge link set dev X learning on|off` (a bridge-port attribute, as hairpin)."""
+    protinfo = nla(IFLA_PROTINFO | NLA_F_NESTED, nla(IFLA_BRPORT_LEARNING, bytes([1 if on else 0])))
     return RTM_SETLINK, 0, ifinfomsg(index, family=AF_BRIDGE) + protinfo
 
 
@@ -430,6 +437,10 @@ def bridge_add(name: str, *, mtu: int, mac: str | None = None) -> None:
 
 def hairpin(index: int, on: bool = True) -> None:
     sock().call(msg_hairpin(index, on))
+
+
+def learning(index: int, on: bool) -> None:
+    sock().call(msg_learning(index, on))
 
 
 def addr_add(index: int, cidr: str, netns: str | None = None) -> None:

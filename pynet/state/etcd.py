@@ -98,9 +98,25 @@ def parse_url(url: str) -> tuple[str, int]:
     if not sep:
         host, port = rest, "2379"
     host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not _host_ok(host) or not port.isdigit() or not 0 < int(port) < 65536:
         raise InvalidArgument(f"invalid cluster store address {url!r}: use etcd://HOST:PORT")
     return host, int(port)
+
+
+def _host_ok(host: str) -> bool:
+    """An IP address or a DNS name (so ``etcd//h`` is refused, not looked up as a name)."""
+    if ":" in host:
+        import ipaddress
+
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.split(".")
+    return bool(host) and len(host) <= 253 and all(
+        label and len(label) <= 63 and label[0] != "-" and label[-1] != "-"
+        and all(c.isascii() and (c.isalnum() or c == "-") for c in label) for label in labels)
 
 
 def b64(data: str | bytes) -> str:
@@ -206,22 +222,36 @@ LEASE_NOT_FOUND = 5  # gRPC NotFound, as etcd answers for an expired lease
 
 
 # -- the client ----------------------------------------------------------------------
-class Etcd:
-    """A blocking etcd v3 client for short CLI calls (each call: one connection)."""
+# Stores that did not answer during this command: (host, port) -> the reason. One wait
+# per command is enough; without this a command paid every call's timeout in turn.
+_UNREACHABLE: dict[tuple[str, int], str] = {}
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+
+class Etcd:
+    """A blocking etcd v3 client for short CLI calls (each call: one connection).
+
+    ``remember``: once the store did not answer, later calls of this process fail at once
+    with the same reason (for one-shot commands; the helper daemon keeps retrying instead).
+    """
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, remember: bool = False) -> None:
         self.host, self.port = parse_url(url)
         self.timeout = timeout
+        self.remember = remember
 
     @property
     def url(self) -> str:
         return f"etcd://{self.host}:{self.port}"
 
     def unreachable(self, reason: str) -> Unavailable:
+        if self.remember:
+            _UNREACHABLE[(self.host, self.port)] = reason
         return Unavailable(f"cannot reach the cluster store at {self.url}: {reason}")
 
     def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST ``body`` to ``path``; the decoded JSON answer (a stream's first message)."""
+        if self.remember and (self.host, self.port) in _UNREACHABLE:
+            raise self.unreachable(_UNREACHABLE[(self.host, self.port)])
         deadline = time.monotonic() + self.timeout
         reader = ResponseReader()
         try:
@@ -310,7 +340,8 @@ class Etcd:
 
 
 def client(cfg: ClusterConfig, *, timeout: float = DEFAULT_TIMEOUT) -> Etcd:
-    return Etcd(cfg.store, timeout=timeout)
+    """The store of ``cfg`` for a command: a store that did not answer is not waited for twice."""
+    return Etcd(cfg.store, timeout=timeout, remember=True)
 
 
 # -- the layout under /pynet/ --------------------------------------------------------------

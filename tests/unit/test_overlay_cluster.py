@@ -126,7 +126,11 @@ def test_nodes_and_removing_a_dead_one(env):
         cluster.remove_node(ctl, "nope")
     fake.delete(kv.alive_key(OTHER))
     assert not {n.id: n for n in cluster.nodes(ctl)}[OTHER].alive
-    cluster.remove_node(ctl, "203.0.113.2")
+    # down may be only cut off (a partition): its addresses are not handed out without --force
+    with pytest.raises(Conflict, match="may only be cut off from the cluster store.*Use --force"):
+        cluster.remove_node(ctl, "203.0.113.2")
+    assert [k for k in fake.data if k.startswith(kv.IPAM)], "nothing was removed"
+    cluster.remove_node(ctl, "203.0.113.2", force=True)
     assert [n.id for n in cluster.nodes(ctl)] == [ME]
     assert not [k for k in fake.data if k.startswith((kv.IPAM, kv.ENDPOINTS))]
     gipam.unregister_network(fake, net)   # nothing holds it any more
@@ -139,3 +143,42 @@ def test_records_are_json_in_the_store(env):
     stored = json.loads(fake.data[kv.network_key(net.id)][0])
     assert stored["name"] == "ov1" and "peers" not in stored["driver_data"]
     assert stored == {**to_dict(net), "driver_data": {"vni": 4096}}
+
+
+def test_cluster_join_without_a_required_flag_is_a_usage_error(capsys):
+    from pynet.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["cluster", "join", "--store", "etcd://10.0.0.10:2379"])
+    out, err = capsys.readouterr()
+    assert (info.value.code, out) == (125, "")
+    assert err == ('pynet cluster join: required flag(s) "advertise-addr" not set\n'
+                   "See 'pynet cluster join --help'.\n")
+
+
+def test_cluster_join_refuses_a_store_without_scheme_colon(capsys, monkeypatch):
+    from pynet.cli.main import main
+
+    looked_up: list[str] = []
+    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: looked_up.append(a[0]) or [])
+    with pytest.raises(SystemExit) as info:
+        main(["cluster", "join", "--store", "etcd//10.0.0.10", "--advertise-addr", "10.0.0.1"])
+    out, err = capsys.readouterr()
+    assert (info.value.code, out, looked_up) == (1, "", [])
+    assert "invalid cluster store address 'etcd//10.0.0.10': use etcd://HOST:PORT" in err
+
+
+def test_a_returning_node_takes_back_only_free_addresses(env):
+    fake, _, _ = env
+    net = overlay("ov1", "10.10.0.0/24")
+    gipam.register_network(fake, net, host_used=[])
+    kept = Endpoint("e" * 64, net.id, "c" * 64, "k3", ipv4="10.10.0.5/24")
+    lost = Endpoint("f" * 64, net.id, "d" * 64, "b3", ipv4="10.10.0.3/24")
+    fake.put(kv.ipam_key(net.id, "10.10.0.3"), {"endpoint": "1" * 64, "node": OTHER})  # handed out again
+    assert cluster._reclaim(fake, net, kept, ME)
+    assert fake.get(kv.ipam_key(net.id, "10.10.0.5")).json() == {"endpoint": kept.id, "node": ME}
+    assert cluster._reclaim(fake, net, kept, ME)          # already its own: still fine
+    assert not cluster._reclaim(fake, net, lost, ME)
+    assert fake.get(kv.ipam_key(net.id, "10.10.0.3")).json()["node"] == OTHER
+    gone = overlay("ov2", "10.20.0.0/24")                 # not in the store (never registered)
+    assert cluster._reclaim(fake, gone, Endpoint("a" * 64, gone.id, "c" * 64, "x", ipv4="10.20.0.2/24"), ME) is None

@@ -151,7 +151,9 @@ def test_store_urls(url, expected):
     assert kv.parse_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["consul://x:8500", "etcd://:2379", "etcd://h:port", "etcd://h:70000"])
+@pytest.mark.parametrize("url", ["consul://x:8500", "etcd://:2379", "etcd://h:port", "etcd://h:70000",
+                                 "etcd//10.0.0.10", "etcd//store:2379", "etcd:/store:2379", "etcd://a_b:2379",
+                                 "etcd://-x:2379", "etcd://[fd00::zz]:2379"])
 def test_bad_store_urls(url):
     with pytest.raises(InvalidArgument):
         kv.parse_url(url)
@@ -293,3 +295,42 @@ def test_endpoint_records_need_the_network():
     gipam.register_network(store, net, host_used=[])
     gipam.register_endpoint(store, net, "n1", {"id": "e1", "mac": "02:42:0a:0a:00:02"})
     assert kv.endpoint_key(net.id, "n1", "e1") in store.data
+
+
+def silent_store() -> tuple[socket.socket, int]:
+    """A listener that accepts connections (the kernel's backlog) and never answers: a hung etcd."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    return srv, srv.getsockname()[1]
+
+
+def accepted(srv: socket.socket) -> int:
+    srv.setblocking(False)
+    count = 0
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
+
+
+def test_a_command_waits_for_a_hung_store_once(monkeypatch):
+    """Issue #10.9: every call paid its own timeout (7.7 s for one command); now one wait."""
+    monkeypatch.setattr(kv, "_UNREACHABLE", {})
+    srv, port = silent_store()
+    with srv:
+        cfg = kv.ClusterConfig(f"etcd://127.0.0.1:{port}", "203.0.113.1", "a" * 12, "h-" + "a" * 12, "h")
+        with pytest.raises(Unavailable, match="no answer within 0.2 s"):
+            kv.client(cfg, timeout=0.2).get("/pynet/x")           # the sync's wait
+        for attempt in range(3):                                   # the command's later calls
+            with pytest.raises(Unavailable, match=f"cannot reach the cluster store at etcd://127.0.0.1:{port}: "
+                                                  "no answer within 0.2 s"):
+                kv.client(cfg).txn([], [])
+        assert accepted(srv) == 1                                  # asked once, not four times
+        # the helper daemon's own client (not ``remember``) keeps trying
+        with pytest.raises(Unavailable):
+            kv.Etcd(cfg.store, timeout=0.2).get("/pynet/x")
+        assert accepted(srv) == 1

@@ -44,6 +44,15 @@ def test_desired_peers_flood_per_vtep_and_one_entry_per_mac():
                      ("fd00::3", "02:42:0a:0a:00:03"), ("10.10.0.4", "02:42:0a:0a:00:04")}
 
 
+def test_desired_peers_leave_out_a_stale_remote_record_of_a_local_mac():
+    # the address (so the MAC) moved here: a late remote record must not point it into the tunnel
+    eps = [remote_ep(2, OTHER, "10.10.0.2/24"), remote_ep(3, OTHER, "10.10.0.3/24")]
+    fdb, neigh = agent_mod.desired_peers(eps, lambda ep: "203.0.113.2",
+                                         frozenset({"02:42:0a:0a:00:03"}))
+    assert fdb == {("00:00:00:00:00:00", "203.0.113.2"), ("02:42:0a:0a:00:02", "203.0.113.2")}
+    assert neigh == {("10.10.0.2", "02:42:0a:0a:00:02")}
+
+
 class FakeDaemon:
     def __init__(self, state: State, run_dir: Path) -> None:
         self.loop = Loop()
@@ -103,6 +112,44 @@ def test_endpoints_of_other_alive_nodes_are_programmed_and_withdrawn(agent):
     agent._on_watch({"result": {"events": [event(kv.endpoint_key(NET, OTHER, theirs["id"]))]}})
     agent.flush()
     assert agent.programmed_calls[-1][1:] == (set(), set())
+
+
+def test_a_lease_lost_in_a_store_stall_keeps_the_peer_until_it_really_is_gone(agent, monkeypatch):
+    theirs = remote_ep(2, OTHER, "10.10.0.2/24")
+    agent._on_watch({"result": {"events": [event(kv.endpoint_key(NET, OTHER, theirs["id"]), theirs)]}})
+    agent.flush()
+    now = [agent_mod.time.monotonic()]
+    monkeypatch.setattr(agent_mod.time, "monotonic", lambda: now[0])
+    now[0] += 5.0                      # the store has not answered our keepalive for 5 s (ttl 2)
+    agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER)), event(kv.alive_key(ME))]}})
+    agent.flush()
+    assert ("02:42:0a:0a:00:02", "203.0.113.2") in agent.programmed_calls[-1][1]   # kept
+    assert agent.status()["held"] == [OTHER]
+    agent._store_answered()            # the store is back; the peer renews: nothing changed
+    agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER), {"addr": "203.0.113.2"})]}})
+    agent.flush()
+    assert ("02:42:0a:0a:00:02", "203.0.113.2") in agent.programmed_calls[-1][1] and not agent.held
+    # long after the stall a lost lease is a dead node: withdrawn at once
+    for _ in range(7):                 # keepalives answered every ttl/3 for a while
+        now[0] += 0.6
+        agent._store_answered()
+    agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER))]}})
+    agent.flush()
+    assert agent.programmed_calls[-1][1:] == (set(), set()) and not agent.held
+
+
+def test_a_peer_held_through_a_stall_is_withdrawn_when_it_does_not_come_back(agent, monkeypatch):
+    theirs = remote_ep(2, OTHER, "10.10.0.2/24")
+    agent._on_watch({"result": {"events": [event(kv.endpoint_key(NET, OTHER, theirs["id"]), theirs)]}})
+    now = [agent_mod.time.monotonic() + 5.0]
+    monkeypatch.setattr(agent_mod.time, "monotonic", lambda: now[0])
+    agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER))]}})
+    agent.flush()
+    assert agent.programmed[NET] == 1
+    now[0] += 2 * 2 + 1.0              # the grace (2 ttl + 1 s) is over: it did not renew
+    agent._release(OTHER)
+    agent.flush()
+    assert agent.programmed_calls[-1][1:] == (set(), set()) and not agent.held
 
 
 def test_a_cancelled_watch_reloads(agent):
