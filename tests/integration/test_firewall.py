@@ -289,6 +289,20 @@ def _brnf_available(host: harness.Host) -> bool:
     return host.sh("test -w /proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode == 0
 
 
+def set_br_netfilter(host: harness.Host, value: str) -> None:
+    """bridge-nf-call-ip(6)tables=value in the host's own netns (the sysctls are per netns).
+
+    For "1" the br_netfilter module is loaded when the kernel has it as a module (Debian's
+    stock kernel): loading is host-wide but leaves every other namespace's config alone.
+    """
+    if value == "1" and not _brnf_available(host):
+        harness.load_kernel_module("br_netfilter")
+    if _brnf_available(host):
+        host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={value} net.bridge.bridge-nf-call-ip6tables={value}")
+    elif value == "1":
+        pytest.skip("this kernel has no br_netfilter (neither built in nor loadable)")
+
+
 # -- masquerade, forwarding, isolation -------------------------------------------------
 
 def test_masquerade_and_ip_forward_notice(topo: Topo) -> None:
@@ -331,11 +345,7 @@ def test_isolation_between_bridges_ipv4_and_ipv6(topo: Topo) -> None:
 
 @pytest.mark.parametrize("brnf", ["0", "1"], ids=["no-br_netfilter", "br_netfilter"])
 def test_icc_false_blocks_containers_on_the_same_bridge(topo: Topo, brnf: str) -> None:
-    if not _brnf_available(topo.host):
-        if brnf == "1":
-            pytest.skip("br_netfilter is not available")
-    else:
-        topo.host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={brnf} net.bridge.bridge-nf-call-ip6tables={brnf}")
+    set_br_netfilter(topo.host, brnf)
     net = topo.network("c", 83, options={"com.docker.network.bridge.enable_icc": "false"})
     c1, c2 = topo.container(net, 2, "c1"), topo.container(net, 3, "c2")
     c2.serve(topo, 80)
@@ -395,10 +405,7 @@ def published(topo: Topo) -> dict[str, Any]:
 
 @pytest.mark.parametrize("brnf", ["0", "1"], ids=["no-br_netfilter", "br_netfilter"])
 def test_published_port_reachable_from_lan_host_and_hairpin(topo: Topo, published: dict, brnf: str) -> None:
-    if _brnf_available(topo.host):
-        topo.host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={brnf}")
-    elif brnf == "1":
-        pytest.skip("br_netfilter is not available")
+    set_br_netfilter(topo.host, brnf)
     a1, a2, b1 = published["a1"], published["a2"], published["b1"]
     random_port = published["bindings"][-1].host_port
     assert 49153 <= random_port <= 65535

@@ -22,8 +22,6 @@ pytestmark = pytest.mark.integration
 
 PLUGIN = REPO_ROOT / "tests" / "plugin_example" / "vethnet.py"
 TIMEOUT = 1  # PYNET_PLUGIN_TIMEOUT in these tests (seconds)
-IPAM_UNDO_WIRED = '"plugin"' in (REPO_ROOT / "pynet" / "drivers" / "undo.py").read_text()
-IPAM_WIRED = any("remote_ipam" in f.read_text() for f in (REPO_ROOT / "pynet" / "cnm").glob("*.py"))
 
 
 class Plugin:
@@ -46,7 +44,7 @@ class Plugin:
 
 @pytest.fixture
 def host(host: Host) -> Host:
-    host.env.update(PYNET_FIREWALL="none", PYNET_PLUGIN_DIR=str(host.root / "plugins"),
+    host.env.update(PYNET_PLUGIN_DIR=str(host.root / "plugins"),
                     PYNET_PLUGIN_TIMEOUT=str(TIMEOUT))
     Path(host.env["PYNET_PLUGIN_DIR"]).mkdir()
     return host
@@ -232,8 +230,6 @@ def test_failure_or_kill_after_join_is_rolled_back(host: Host, plugin, how: str)
     assert not any(name.startswith(("vh", "vc")) for name in links(host))
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_ipam_plugin_hands_out_the_addresses(host: Host, plugin) -> None:
     p = plugin()
     host.pynet("network", "create", "--ipam-driver", "vethnet", "inet")
@@ -249,8 +245,6 @@ def test_ipam_plugin_hands_out_the_addresses(host: Host, plugin) -> None:
     assert p.state()["pools"] == {}
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> None:
     p = plugin()
     host.pynet("network", "create", "-d", "vethnet", "--ipam-driver", "vethnet", "--subnet", "10.88.0.0/24",
@@ -268,8 +262,6 @@ def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> Non
     assert p.state()["pools"] == {} and links(host) == {"lo"}
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_a_failed_create_gives_the_pool_back(host: Host, plugin) -> None:
     p = plugin("--fail", "NetworkDriver.CreateNetwork=no bridge today")
     msg = error_of(host, "network", "create", "-d", "vethnet", "--ipam-driver", "vethnet",
