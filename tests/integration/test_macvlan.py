@@ -225,3 +225,24 @@ def test_passthru_owns_its_parent(host: Host, lan_peer) -> None:
     host.pynet("rm", "-f", "c1")
     host.pynet("network", "rm", "p")
     assert links(host) == {"lo", "lan0"}
+
+
+def test_macvlan_beside_the_firewall(host: Host, lan_peer) -> None:
+    """With pynet's nftables policy in force (a bridge network exists), macvlan containers
+    still reach the LAN and each other, also one that is on the bridge network too."""
+    peer = lan_peer(host, LAN)
+    br_id = host.pynet("network", "create", "--subnet", "10.58.0.0/24", "brnet").stdout.strip()
+    host.pynet("network", "create", *MACVLAN_FLAGS, "-o", "parent=lan0", "mv")
+    host.pynet("run", "-d", "--name", "b1", "--network", "brnet", "sleep", "300")
+    run(host, "c1", "mv")
+    host.pynet("network", "connect", "mv", "b1")
+    nft = json.loads(host.sh("nft", "-j", "list", "set", "inet", "pynet", "bridges").stdout)["nftables"]
+    assert [item["set"].get("elem") for item in nft if "set" in item] == [[f"br-{br_id[:12]}"]]
+    assert "lan0" not in host.sh("nft", "list", "ruleset").stdout   # the policy leaves the LAN alone
+    assert ping(host, "c1", PEER_IP) and ping(host, "b1", PEER_IP)
+    assert ping(host, "b1", "198.51.100.128")                 # b1 (.129 on mv) <-> c1
+    peer.sh("ping", "-c1", "-W1", "198.51.100.129")
+    assert ping(host, "b1", "10.58.0.1")
+    host.pynet("rm", "-f", "b1", "c1")
+    host.pynet("network", "rm", "mv", "brnet")
+    assert links(host) == {"lo", "lan0"}
