@@ -86,7 +86,7 @@ def test_private_mode_blocks_container_to_container(host: Host, lan_peer) -> Non
     run(host, "c1", "mvp")
     run(host, "c2", "mvp")
     assert sandbox_link(host, "c1")["linkinfo"]["info_data"]["mode"] == "private"
-    assert ping(host, "c1", PEER_IP)
+    assert ping(host, "c1", PEER_IP) and ping(host, "c2", PEER_IP)   # controls: both on the LAN
     assert not ping(host, "c1", "198.51.100.129")
     assert not ping(host, "c2", "198.51.100.128")
 
@@ -115,9 +115,11 @@ def test_internal_ignores_the_parent(host: Host, lan_peer) -> None:
                         "int").stdout.strip()
     assert "dm-" + net_id[:12] in links(host)
     run(host, "c1", "int")
+    run(host, "c2", "int")
     assert host.in_sandbox("c1", "ip", "route", "show", "default").stdout.strip() == ""
+    assert ping(host, "c1", "198.51.100.129")             # control: the network works inside
     assert not ping(host, "c1", PEER_IP)
-    host.pynet("rm", "-f", "c1")
+    host.pynet("rm", "-f", "c1", "c2")
     host.pynet("network", "rm", "int")
     assert links(host) == {"lo", "lan0"}
 
