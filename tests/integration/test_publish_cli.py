@@ -179,8 +179,11 @@ def test_a_port_taken_by_another_container_is_dockers_error(host: Host, lan: Pee
     before_nft = published_elements(host)
     cp = host.pynet("run", "-d", "--name", "web2", "-p", "8080:80", "sleep", "300", check=False)
     assert cp.returncode == 125, cp
-    assert cp.stderr.strip().endswith("Error response from daemon: Bind for 0.0.0.0:8080 failed: "
-                                      "port is already allocated."), cp.stderr
+    # Docker: "docker: Error response from daemon: driver failed programming external
+    # connectivity on endpoint web2 (<id>): Bind for 0.0.0.0:8080 failed: port is already allocated."
+    msg = cp.stderr.strip()
+    assert msg.startswith("pynet: Error response from daemon: "), msg
+    assert msg.endswith("Bind for 0.0.0.0:8080 failed: port is already allocated."), msg
     assert len(cp.stderr.splitlines()) == 1
     # nothing half-made, and the first container still owns the port
     assert host.pynet("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["web"]
