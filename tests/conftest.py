@@ -8,10 +8,14 @@ Fixtures for ``integration``/``acceptance`` tests (API in ``tests/harness.py``):
   underlay(hosts, subnet="203.0.113.0/24", *, default_route=True) -> Underlay
   lab                       the Lab that owns all of the above (cleans up at teardown)
   leak_check                autouse: fails the test if the machine's own netns changed
+
+With ``CI`` set (``.ci/run`` sets it), a skipped integration or acceptance test is a failure:
+CI must prove the kernel paths, not skip them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +49,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(_FOLDER_MARKS[folder])
         if reason and _kernel_test(item):
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def in_ci() -> bool:
+    """True when the run is CI's (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """In CI, a skipped kernel test is reported as failed, with the skip's reason."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and in_ci() and _kernel_test(item)) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = (f"{item.nodeid} skipped in CI ({reason}): with CI set, every integration "
+                       "and acceptance test must run (install the deps, run as root, load the "
+                       "kernel modules it needs)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if in_ci():  # a module skipped as a whole fails collection; still run everything else
+        config.option.continue_on_collection_errors = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """In CI, a kernel test module that skips itself as a whole is a collection error."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and in_ci() and isinstance(collector, pytest.Module)):
+        return
+    try:
+        folder = Path(collector.path).resolve().relative_to(Path(__file__).resolve().parent).parts[0]
+    except (ValueError, IndexError):
+        return
+    if _FOLDER_MARKS.get(folder) in _KERNEL_MARKS:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"{collector.nodeid} skipped as a whole in CI ({reason})"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

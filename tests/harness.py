@@ -138,6 +138,18 @@ def kernel_supports(kind: str) -> bool:
     return run(["unshare", "--net", "/bin/sh", "-c", script], check=False, timeout=15).returncode == 0
 
 
+def load_kernel_module(name: str) -> bool:
+    """``modprobe name`` (host-wide, like the kernel's own autoload; changes no netns config).
+
+    True when the module is loaded or built in afterwards.
+    """
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise ValueError(f"bad module name {name!r}")
+    if not Path(f"/sys/module/{name}").exists() and shutil.which("modprobe"):
+        run(["modprobe", name], check=False, timeout=30)
+    return Path(f"/sys/module/{name}").exists()
+
+
 # -- /proc helpers ---------------------------------------------------------------------
 
 def _ns_id(path: str | Path) -> tuple[int, int] | None:

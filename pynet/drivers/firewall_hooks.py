@@ -66,6 +66,7 @@ def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoL
     resolved = firewall.allocate_host_ports(firewall.effective_bindings(net, bindings), in_use)
     if enabled():
         firewall.publish(net, ep, resolved, undo)
+        fault("nft_apply")  # after the DNAT is live: a crash here must not leave it behind
     return resolved
 
 

@@ -1,4 +1,5 @@
-"""The user's path end to end: docs/walkthrough.md and the README tour, in a throwaway host.
+"""The user's path end to end: docs/walkthrough.md and the README's errors, in a throwaway host
+(the README tour and `make demo` run as written in test_docs_run.py).
 
 If a step here breaks, the docs are lying: fix the product or the page in the same commit.
 """

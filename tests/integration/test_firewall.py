@@ -289,6 +289,20 @@ def _brnf_available(host: harness.Host) -> bool:
     return host.sh("test -w /proc/sys/net/bridge/bridge-nf-call-iptables", check=False).returncode == 0
 
 
+def set_br_netfilter(host: harness.Host, value: str) -> None:
+    """bridge-nf-call-ip(6)tables=value in the host's own netns (the sysctls are per netns).
+
+    For "1" the br_netfilter module is loaded when the kernel has it as a module (Debian's
+    stock kernel): loading is host-wide but leaves every other namespace's config alone.
+    """
+    if value == "1" and not _brnf_available(host):
+        harness.load_kernel_module("br_netfilter")
+    if _brnf_available(host):
+        host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={value} net.bridge.bridge-nf-call-ip6tables={value}")
+    elif value == "1":
+        pytest.skip("this kernel has no br_netfilter (neither built in nor loadable)")
+
+
 # -- masquerade, forwarding, isolation -------------------------------------------------
 
 def test_masquerade_and_ip_forward_notice(topo: Topo) -> None:
@@ -312,18 +326,23 @@ def test_masquerade_and_ip_forward_notice(topo: Topo) -> None:
 
 
 def test_isolation_between_bridges_ipv4_and_ipv6(topo: Topo) -> None:
-    topo.host.sh("sysctl -qw net.ipv6.conf.all.forwarding=1")
+    topo.host.sh("sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv4.ip_forward=1")
     na, nb = topo.network("a", 81, ipv6=True), topo.network("b", 82, ipv6=True)
     a1, a2, b1 = topo.container(na, 2, "a1"), topo.container(na, 3, "a2"), topo.container(nb, 2, "b1")
     for c in (a1, a2, b1):
         c.serve(topo, 80)
         c.serve(topo, 53, "udp")
         c.serve(topo, 80, ip="::")
+    pairs = ((a1, b1), (b1, a1), (b1, a2))
+    # control: without the firewall the host routes between the bridges, every probe passes
+    for src, dst in pairs:
+        assert topo.talk(src.ns, dst.ip, 80) and topo.talk(src.ns, dst.ip, 53, "udp"), src.ep.name
+        assert topo.talk(src.ns, dst.ip6, 80), f"{src.ep.name} tcp6"
     topo.setup(na)
     topo.setup(nb)
     # control: the same bridge talks
     assert topo.talk(a1.ns, a2.ip, 80) and topo.talk(a1.ns, a2.ip6, 80)
-    for src, dst in ((a1, b1), (b1, a1), (b1, a2)):
+    for src, dst in pairs:
         assert topo.blocked(src.ns, dst.ip, 80, dst), f"{src.ep.name} -> {dst.ep.name} tcp"
         assert topo.blocked(src.ns, dst.ip, 53, dst, "udp"), f"{src.ep.name} -> {dst.ep.name} udp"
         assert topo.blocked(src.ns, dst.ip6, 80, dst), f"{src.ep.name} -> {dst.ep.name} tcp6"
@@ -331,11 +350,7 @@ def test_isolation_between_bridges_ipv4_and_ipv6(topo: Topo) -> None:
 
 @pytest.mark.parametrize("brnf", ["0", "1"], ids=["no-br_netfilter", "br_netfilter"])
 def test_icc_false_blocks_containers_on_the_same_bridge(topo: Topo, brnf: str) -> None:
-    if not _brnf_available(topo.host):
-        if brnf == "1":
-            pytest.skip("br_netfilter is not available")
-    else:
-        topo.host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={brnf} net.bridge.bridge-nf-call-ip6tables={brnf}")
+    set_br_netfilter(topo.host, brnf)
     net = topo.network("c", 83, options={"com.docker.network.bridge.enable_icc": "false"})
     c1, c2 = topo.container(net, 2, "c1"), topo.container(net, 3, "c2")
     c2.serve(topo, 80)
@@ -343,6 +358,7 @@ def test_icc_false_blocks_containers_on_the_same_bridge(topo: Topo, brnf: str) -
     peer = Ctr(ns=topo.peer, ep=Endpoint(id="p", network_id="", container_id="", name="peer"), ip=topo.peer.ip)
     peer.serve(topo, 7000)
     assert topo.talk(c1.ns, c2.ip, 80), "control: without the firewall c1 reaches c2"
+    assert topo.talk(c1.ns, c2.ip, 53, "udp"), "control: udp too"
     topo.setup(net)
     assert topo.blocked(c1.ns, c2.ip, 80, c2)
     assert topo.blocked(c1.ns, c2.ip, 53, c2, "udp")
@@ -360,6 +376,7 @@ def test_internal_network_has_no_way_in_or_out(topo: Topo) -> None:
     peer.serve(topo, 7000)
     topo.peer.sh("ip route add 10.84.0.0/24 via 198.51.100.1")
     assert topo.talk(topo.peer, i1.ip, 80), "control: routed peer reaches i1 without the firewall"
+    assert topo.talk(i1.ns, topo.peer.ip, 7000), "control: i1 reaches outside without the firewall"
 
     notices = topo.setup(net)
     assert not any("ip_forward" in n for n in notices)
@@ -395,10 +412,7 @@ def published(topo: Topo) -> dict[str, Any]:
 
 @pytest.mark.parametrize("brnf", ["0", "1"], ids=["no-br_netfilter", "br_netfilter"])
 def test_published_port_reachable_from_lan_host_and_hairpin(topo: Topo, published: dict, brnf: str) -> None:
-    if _brnf_available(topo.host):
-        topo.host.sh(f"sysctl -qw net.bridge.bridge-nf-call-iptables={brnf}")
-    elif brnf == "1":
-        pytest.skip("br_netfilter is not available")
+    set_br_netfilter(topo.host, brnf)
     a1, a2, b1 = published["a1"], published["a2"], published["b1"]
     random_port = published["bindings"][-1].host_port
     assert 49153 <= random_port <= 65535
@@ -422,11 +436,12 @@ def test_published_port_over_ipv6(topo: Topo) -> None:
     a1 = topo.container(net, 2, "a1")
     a1.serve(topo, 80, ip="::")
     a1.serve(topo, 81, ip="::")
+    topo.peer.sh("ip -6 route add fd00:81::/64 via fd00:ff::1")
+    assert topo.talk(topo.peer, a1.ip6, 81), "control: routed to without the firewall"
     topo.setup(net)
     topo.publish(net, a1, [PortBinding(80, "tcp", "", 8080)])
     reply = topo.talk(topo.peer, "fd00:ff::1", 8080)
     assert reply and reply.split()[1] == "fd00:ff::2", reply
-    topo.peer.sh("ip -6 route add fd00:81::/64 via fd00:ff::1")
     assert topo.blocked(topo.peer, a1.ip6, 81, a1), "unpublished IPv6 port reached by routing"
     topo.teardown(net)
 
@@ -435,6 +450,7 @@ def test_port_bound_to_one_host_ip_only(topo: Topo, published: dict) -> None:
     a1 = published["a1"]
     assert topo.talk(topo.peer, "198.51.100.3", 8081)
     assert topo.blocked(topo.peer, "198.51.100.1", 8081, a1)
+    assert topo.talk(topo.peer, "198.51.100.3", 9092, "udp"), "control: udp/90 on all addresses"
     assert topo.blocked(topo.peer, "198.51.100.3", 9090, a1, "udp")
 
 
@@ -459,8 +475,11 @@ def test_loopback_publish_not_reachable_from_lan(topo: Topo, published: dict) ->
 
 
 def test_unpublished_and_direct_routing_blocked(topo: Topo, published: dict) -> None:
-    a1 = published["a1"]
+    a1, a2 = published["a1"], published["a2"]
     topo.peer.sh("ip route add 10.81.0.0/24 via 198.51.100.1")
+    # controls: a1 answers on 80 and 81, and the peer reaches 80 through the published port
+    assert topo.talk(a2.ns, a1.ip, 81) and topo.talk(a2.ns, a1.ip, 80)
+    assert topo.talk(topo.peer, "198.51.100.1", 8080)
     assert topo.blocked(topo.peer, a1.ip, 81, a1), "unpublished port reached by routing"
     assert topo.blocked(topo.peer, a1.ip, 80, a1), "container address reached by routing"
     assert topo.blocked(topo.peer, "198.51.100.1", 81, a1)
@@ -468,6 +487,7 @@ def test_unpublished_and_direct_routing_blocked(topo: Topo, published: dict) -> 
 
 def test_unpublish_removes_exactly_the_bindings(topo: Topo, published: dict) -> None:
     na, a1, bindings = published["na"], published["a1"], published["bindings"]
+    assert topo.talk(topo.peer, "198.51.100.1", 8080), "control: published"
     topo.unpublish(na, a1, bindings[:1])
     assert topo.blocked(topo.peer, "198.51.100.1", 8080, a1)
     assert topo.talk(topo.peer, "198.51.100.3", 8081), "other bindings stay"
@@ -478,6 +498,7 @@ def test_unpublish_removes_exactly_the_bindings(topo: Topo, published: dict) -> 
 
 
 def test_undo_of_publish_removes_it(topo: Topo, published: dict) -> None:
+    assert topo.talk(topo.peer, "198.51.100.1", 8080), "control: published"
     for res in published["undo"]:
         topo.ok("undo_resource", resource=res)
     assert topo.elements("pub4_any") == []
@@ -525,12 +546,13 @@ def test_flush_and_reload_restores_current_state_only(topo: Topo) -> None:
 
     topo.host.sh("nft flush ruleset")
     assert topo.blocked(topo.peer, "198.51.100.1", 8080, a1)
+    topo.peer.sh("ip route add 10.81.0.0/24 via 198.51.100.1")
+    assert topo.talk(topo.peer, a1.ip, 80), "control: with no rules at all, routing reaches a1"
     # a2 was removed meanwhile: the records given to reload are the current state
     topo.ok("reload", networks=[to_dict(net)], published=[[to_dict(net), to_dict(a1.ep), [to_dict(b) for b in b1]]])
     assert topo.talk(topo.peer, "198.51.100.1", 8080)
     assert topo.blocked(topo.peer, "198.51.100.1", 8082, a2)
     assert len(topo.elements("pub4_any")) == 1
-    topo.peer.sh("ip route add 10.81.0.0/24 via 198.51.100.1")
     assert topo.blocked(topo.peer, a1.ip, 80, a1), "protection is back too"
 
 

@@ -22,12 +22,6 @@ PEER_IP = "198.51.100.2"
 MACVLAN_FLAGS = ["-d", "macvlan", "--subnet", LAN, "--gateway", PEER_IP, "--ip-range", "198.51.100.128/25"]
 
 
-@pytest.fixture
-def host(host: Host) -> Host:
-    host.env["PYNET_FIREWALL"] = "none"
-    return host
-
-
 def links(host: Host) -> set[str]:
     return {link["ifname"] for link in host.ip_json("link")}
 
@@ -92,7 +86,7 @@ def test_private_mode_blocks_container_to_container(host: Host, lan_peer) -> Non
     run(host, "c1", "mvp")
     run(host, "c2", "mvp")
     assert sandbox_link(host, "c1")["linkinfo"]["info_data"]["mode"] == "private"
-    assert ping(host, "c1", PEER_IP)
+    assert ping(host, "c1", PEER_IP) and ping(host, "c2", PEER_IP)   # controls: both on the LAN
     assert not ping(host, "c1", "198.51.100.129")
     assert not ping(host, "c2", "198.51.100.128")
 
@@ -121,9 +115,11 @@ def test_internal_ignores_the_parent(host: Host, lan_peer) -> None:
                         "int").stdout.strip()
     assert "dm-" + net_id[:12] in links(host)
     run(host, "c1", "int")
+    run(host, "c2", "int")
     assert host.in_sandbox("c1", "ip", "route", "show", "default").stdout.strip() == ""
+    assert ping(host, "c1", "198.51.100.129")             # control: the network works inside
     assert not ping(host, "c1", PEER_IP)
-    host.pynet("rm", "-f", "c1")
+    host.pynet("rm", "-f", "c1", "c2")
     host.pynet("network", "rm", "int")
     assert links(host) == {"lo", "lan0"}
 
@@ -136,16 +132,33 @@ def test_missing_parent_is_a_clear_error(host: Host) -> None:
     assert links(host) == before
 
 
-def test_vlan_parent_is_unsupported_on_this_kernel(host: Host, lan_peer) -> None:
+def test_vlan_parent_is_made_or_refused_clearly(host: Host, lan_peer) -> None:
+    peer = lan_peer(host, LAN)
     if kernel_supports("vlan"):
-        pytest.skip("this kernel has 802.1q VLAN support")
-    lan_peer(host, LAN)
+        _vlan_parent_is_made_and_removed(host, peer)
+        return
     for parent in ("lan0.10", "eth0.10"):
         msg = error_of(host, "network", "create", *MACVLAN_FLAGS, "-o", f"parent={parent}", "mv")
         assert msg.startswith(
             "Error response from daemon: 802.1q VLAN sub-interfaces are not supported by this kernel"), msg
     assert "mv" not in network_names(host)
     assert links(host) == {"lo", "lan0"}                    # no sub-interface, no probe link
+
+
+def _vlan_parent_is_made_and_removed(host: Host, peer) -> None:
+    """With 802.1q: Docker makes ``lan0.10`` for the network and removes it with it."""
+    peer.sh("ip link add link eth0 name eth0.10 type vlan id 10 && "
+            "ip addr add 10.90.0.2/24 dev eth0.10 && ip link set eth0.10 up")
+    host.pynet("network", "create", "-d", "macvlan", "--subnet", "10.90.0.0/24", "--gateway", "10.90.0.2",
+               "-o", "parent=lan0.10", "mv")
+    info = host.ip_json("-d", "link", "show", "lan0.10")[0]
+    assert info["linkinfo"]["info_kind"] == "vlan" and info["linkinfo"]["info_data"]["id"] == 10
+    assert info["link"] == "lan0"
+    run(host, "c1", "mv")
+    assert ping(host, "c1", "10.90.0.2")                   # tagged frames reach the peer's VLAN 10
+    host.pynet("rm", "-f", "c1")
+    host.pynet("network", "rm", "mv")
+    assert links(host) == {"lo", "lan0"}
 
 
 def test_bad_vlan_names_get_dockers_messages(host: Host, lan_peer) -> None:
@@ -156,11 +169,13 @@ def test_bad_vlan_names_get_dockers_messages(host: Host, lan_peer) -> None:
     assert msg.endswith("vlan id must be between 1-4094, received: 5000")
 
 
-def test_ipvlan_is_not_supported_by_this_kernel(host: Host) -> None:
-    if kernel_supports("ipvlan"):
-        pytest.skip("this kernel has ipvlan")
+def test_ipvlan_is_a_clear_error_with_or_without_kernel_support(host: Host) -> None:
     msg = error_of(host, "network", "create", "-d", "ipvlan", "iv")
-    assert msg == "Error response from daemon: ipvlan driver is not supported by this kernel (no ipvlan links)"
+    if kernel_supports("ipvlan"):
+        assert msg == "Error response from daemon: ipvlan driver is not implemented by pynet (macvlan is)"
+    else:
+        assert msg == "Error response from daemon: ipvlan driver is not supported by this kernel (no ipvlan links)"
+    assert "iv" not in network_names(host)
     assert links(host) == {"lo"}
 
 
@@ -211,4 +226,25 @@ def test_passthru_owns_its_parent(host: Host, lan_peer) -> None:
     assert sandbox_link(host, "c1")["linkinfo"]["info_data"]["mode"] == "passthru"
     host.pynet("rm", "-f", "c1")
     host.pynet("network", "rm", "p")
+    assert links(host) == {"lo", "lan0"}
+
+
+def test_macvlan_beside_the_firewall(host: Host, lan_peer) -> None:
+    """With pynet's nftables policy in force (a bridge network exists), macvlan containers
+    still reach the LAN and each other, also one that is on the bridge network too."""
+    peer = lan_peer(host, LAN)
+    br_id = host.pynet("network", "create", "--subnet", "10.58.0.0/24", "brnet").stdout.strip()
+    host.pynet("network", "create", *MACVLAN_FLAGS, "-o", "parent=lan0", "mv")
+    host.pynet("run", "-d", "--name", "b1", "--network", "brnet", "sleep", "300")
+    run(host, "c1", "mv")
+    host.pynet("network", "connect", "mv", "b1")
+    nft = json.loads(host.sh("nft", "-j", "list", "set", "inet", "pynet", "bridges").stdout)["nftables"]
+    assert [item["set"].get("elem") for item in nft if "set" in item] == [[f"br-{br_id[:12]}"]]
+    assert "lan0" not in host.sh("nft", "list", "ruleset").stdout   # the policy leaves the LAN alone
+    assert ping(host, "c1", PEER_IP) and ping(host, "b1", PEER_IP)
+    assert ping(host, "b1", "198.51.100.128")                 # b1 (.129 on mv) <-> c1
+    peer.sh("ping", "-c1", "-W1", "198.51.100.129")
+    assert ping(host, "b1", "10.58.0.1")
+    host.pynet("rm", "-f", "b1", "c1")
+    host.pynet("network", "rm", "mv", "brnet")
     assert links(host) == {"lo", "lan0"}

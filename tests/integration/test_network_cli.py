@@ -1,7 +1,7 @@
 """`pynet network ...` against Docker 20.10: output, JSON shape, messages, exit codes,
 and what the kernel shows (every test runs in a throwaway host namespace).
 
-Docker's reference outputs (``/work/shared/reference/docker/``) are embedded below so the
+Docker's reference outputs (``tests/reference/docker/``) are embedded below so the
 suite runs on a fresh clone.
 """
 

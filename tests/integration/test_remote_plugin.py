@@ -22,8 +22,6 @@ pytestmark = pytest.mark.integration
 
 PLUGIN = REPO_ROOT / "tests" / "plugin_example" / "vethnet.py"
 TIMEOUT = 1  # PYNET_PLUGIN_TIMEOUT in these tests (seconds)
-IPAM_UNDO_WIRED = '"plugin"' in (REPO_ROOT / "pynet" / "drivers" / "undo.py").read_text()
-IPAM_WIRED = any("remote_ipam" in f.read_text() for f in (REPO_ROOT / "pynet" / "cnm").glob("*.py"))
 
 
 class Plugin:
@@ -46,7 +44,7 @@ class Plugin:
 
 @pytest.fixture
 def host(host: Host) -> Host:
-    host.env.update(PYNET_FIREWALL="none", PYNET_PLUGIN_DIR=str(host.root / "plugins"),
+    host.env.update(PYNET_PLUGIN_DIR=str(host.root / "plugins"),
                     PYNET_PLUGIN_TIMEOUT=str(TIMEOUT))
     Path(host.env["PYNET_PLUGIN_DIR"]).mkdir()
     return host
@@ -232,8 +230,6 @@ def test_failure_or_kill_after_join_is_rolled_back(host: Host, plugin, how: str)
     assert not any(name.startswith(("vh", "vc")) for name in links(host))
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_ipam_plugin_hands_out_the_addresses(host: Host, plugin) -> None:
     p = plugin()
     host.pynet("network", "create", "--ipam-driver", "vethnet", "inet")
@@ -249,8 +245,6 @@ def test_ipam_plugin_hands_out_the_addresses(host: Host, plugin) -> None:
     assert p.state()["pools"] == {}
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> None:
     p = plugin()
     host.pynet("network", "create", "-d", "vethnet", "--ipam-driver", "vethnet", "--subnet", "10.88.0.0/24",
@@ -268,8 +262,6 @@ def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> Non
     assert p.state()["pools"] == {} and links(host) == {"lo"}
 
 
-@pytest.mark.skipif(not (IPAM_WIRED and IPAM_UNDO_WIRED),
-                    reason="needs RemoteIPAM wired into pynet/cnm and pynet/drivers/undo.py")
 def test_a_failed_create_gives_the_pool_back(host: Host, plugin) -> None:
     p = plugin("--fail", "NetworkDriver.CreateNetwork=no bridge today")
     msg = error_of(host, "network", "create", "-d", "vethnet", "--ipam-driver", "vethnet",
@@ -280,3 +272,32 @@ def test_a_failed_create_gives_the_pool_back(host: Host, plugin) -> None:
     assert after == ["ReleaseAddress", "ReleaseAddress", "ReleasePool"]  # aux, gateway, pool
     assert p.state()["pools"] == {}
     assert "other" not in network_names(host)
+
+
+def pynet_bridges(host: Host) -> set[str]:
+    """The links pynet's firewall treats as its bridges (``inet pynet`` set ``bridges``)."""
+    out = json.loads(host.sh("nft", "-j", "list", "set", "inet", "pynet", "bridges").stdout)
+    (body,) = [item["set"] for item in out["nftables"] if "set" in item]
+    return set(body.get("elem", []))
+
+
+def test_plugin_network_beside_the_firewall(host: Host, plugin) -> None:
+    """With pynet's nftables policy in force, the plugin's network still carries traffic,
+    also for a container that is on a pynet bridge as well; the policy leaves it alone."""
+    p = plugin()
+    br_id = host.pynet("network", "create", "--subnet", "10.57.0.0/24", "brnet").stdout.strip()
+    net_id = host.pynet("network", "create", "-d", "vethnet", "--subnet", "10.55.0.0/24", "pnet").stdout.strip()
+    host.pynet("run", "-d", "--name", "b1", "--network", "brnet", "sleep", "300")
+    host.pynet("run", "-d", "--name", "c1", "--network", "pnet", "sleep", "300")
+    host.pynet("run", "-d", "--name", "c2", "--network", "pnet", "sleep", "300")
+    host.pynet("network", "connect", "pnet", "b1")
+    plugin_bridge = p.state()["networks"][net_id]["bridge"]
+    assert pynet_bridges(host) == {f"br-{br_id[:12]}"}          # the firewall is on, for pynet's bridge only
+    assert plugin_bridge not in host.sh("nft", "list", "ruleset").stdout
+    assert ping(host, "c1", "10.55.0.3")                        # across the plugin's bridge
+    assert ping(host, "b1", "10.55.0.2") and ping(host, "c1", "10.55.0.4")  # b1 on both networks
+    assert ping(host, "b1", "10.57.0.1")
+    host.pynet("rm", "-f", "b1", "c1", "c2")
+    host.pynet("network", "rm", "pnet", "brnet")
+    assert_nothing_left(host, p, "pnet")
+    assert "pynet" not in host.sh("nft", "list", "tables").stdout   # the last bridge took the policy along

@@ -45,12 +45,36 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def firewall_view(host: Host) -> dict[tuple[str, str], list[str]]:
+    """pynet's inet table in this host: every set's elements and every chain's rules."""
+    items = json.loads(host.sh("nft", "-j", "list", "table", "inet", "pynet").stdout)["nftables"]
+    view: dict[tuple[str, str], list[str]] = {}
+    for item in items:
+        body = item.get("set") or item.get("map")
+        if body:
+            view[("set", body["name"])] = sorted(json.dumps(e, sort_keys=True) for e in body.get("elem", []))
+        elif "chain" in item:
+            view.setdefault(("chain", item["chain"]["name"]), [])
+        elif "rule" in item:
+            view.setdefault(("chain", item["rule"]["chain"]), []).append(
+                json.dumps(item["rule"]["expr"], sort_keys=True))
+    return view
+
+
+def without_default_bridge(host: Host, view: dict[tuple[str, str], list[str]]) -> dict[tuple[str, str], list[str]]:
+    """``view`` less the set elements of the default bridge (its link and its subnet)."""
+    subnet = host.pynet_json("network", "inspect", "bridge")[0]["IPAM"]["Config"][0]["Subnet"]
+    marks = ('"pynet0"', f'"addr": "{subnet.split("/")[0]}"')
+    return {key: [e for e in elems if not any(m in e for m in marks)] if key[0] == "set" else elems
+            for key, elems in view.items()}
+
+
 def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
     """Everything a reboot takes away, in this host only.
 
     Processes first (helpers and supervisors, so nobody records an orderly exit; then the
-    containers), each checked to belong to this host; then the links in the host netns;
-    then the runtime dir (netns bind mounts, pid files, sockets).
+    containers), each checked to belong to this host; then the links and the whole nftables
+    ruleset of the host netns; then the runtime dir (netns bind mounts, pid files, sockets).
     """
     mine = f"PYNET_STATE_DIR={host.state_dir}".encode()
     helpers = [p for p in host.recorded_pids() if mine in _environ(p)]
@@ -66,6 +90,7 @@ def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
     for link in host.ip_json("link", "show"):
         if link["ifname"] != "lo" and not link["ifname"].startswith("lan"):
             host.sh("ip", "link", "del", link["ifname"], check=False)
+    host.sh("nft", "flush", "ruleset")
     for point, _fs in sorted(mounts_under(host.run_dir), key=lambda m: m[0].count("/"), reverse=True):
         run(["umount", "-l", point])
     run(["rm", "-rf", "--one-file-system", str(host.run_dir)])
@@ -87,9 +112,13 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
     info = {c["Id"]: c for c in host.pynet_json("inspect", c1, c2)}
     keys = {c["State"]["Pid"]: c["NetworkSettings"]["SandboxKey"] for c in info.values()}
     assert all(pid > 0 for pid in keys)
+    rules = firewall_view(host)
+    internal = f'"br-{before["idle"]["Id"][:12]}"'
+    assert internal in rules[("set", "internal")] and len(rules[("set", "bridges")]) == 4
 
     power_off(host, keys)
     assert [link["ifname"] for link in host.ip_json("link", "show")] == ["lo"]
+    assert json.loads(host.sh("nft", "-j", "list", "ruleset").stdout)["nftables"][1:] == []
     assert list(host.run_dir.iterdir()) == []
     assert (host.state_dir / "networks").is_dir()
 
@@ -108,6 +137,9 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
         addrs = host.ip_json("-4", "addr", "show", "dev", bridge)[0]["addr_info"]
         assert [(a["local"], a["prefixlen"]) for a in addrs] == [cidr]
     assert not any(n.startswith("veth") for n in links), "endpoints of dead containers came back"
+    # the flushed firewall is back: every network's sets and every chain's rules (the
+    # default bridge's come with its first container, as its pynet0 does)
+    assert firewall_view(host) == without_default_bridge(host, rules)
 
     # the containers that were running are exited now; the exited one keeps its code
     statuses = dict(line.split("|", 1) for line in host.pynet(
@@ -127,9 +159,11 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
     # and everything works again: new containers, the old ones can be removed
     host.pynet("run", "-d", "--name", "c3", "--network", "mynet", "sleep", "600")
     host.pynet("exec", "c3", "ping", "-c1", "-W2", "10.30.0.1")
+    host.pynet("run", "-d", "--name", "c4", "sleep", "600")                     # default bridge
+    assert firewall_view(host) == rules
     host.pynet("run", "--rm", "--network", "named", "ping", "-c1", "-W2", "10.31.0.1")
     host.pynet("rm", "c1", "c2", "done")
-    host.pynet("rm", "-f", "c3")
+    host.pynet("rm", "-f", "c3", "c4")
     host.pynet("network", "rm", "mynet", "named", "idle")
     left = [link["ifname"] for link in host.ip_json("link", "show")
             if link["ifname"].startswith(("br-", "veth"))]

@@ -1,6 +1,6 @@
 """Unit tests for pynet.cnm.etcfiles: a container's /etc/hosts and /etc/resolv.conf.
 
-Expected texts come from Docker 20.10 (``/work/shared/reference/docker/container-view.txt``)
+Expected texts come from Docker 20.10 (``tests/reference/docker/container-view.txt``)
 and libnetwork's rules: ``etchosts.Build`` writes the standard lines, then the
 ``--add-host`` records, and the container's own record is appended when it joins;
 ``setupDNS`` copies the host's file without loopback (and, without IPv6, IPv6) servers,
@@ -10,6 +10,8 @@ servers, keeps search domains and options, and appends ``ndots:0`` unless the us
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pynet.cnm import etcfiles
 
@@ -27,6 +29,16 @@ DOCKER_C1_HOSTS = (
 DOCKER_C1_RESOLV = "nameserver 127.0.0.11\noptions ndots:0\n"
 DOCKER_D1_HOSTS = DOCKER_C1_HOSTS.replace("172.18.0.2\t2e8b435efbff", "172.17.0.2\t0f213738a1bc")
 DOCKER_D1_RESOLV = "nameserver 10.255.255.53\n"
+CONTAINER_VIEW = Path(__file__).resolve().parents[1] / "reference" / "docker" / "container-view.txt"
+
+
+def test_embedded_texts_are_the_reference_files() -> None:
+    view = CONTAINER_VIEW.read_text()
+    for heading, text in [("c1 /etc/hosts", DOCKER_C1_HOSTS),
+                          ("c1 /etc/resolv.conf", DOCKER_C1_RESOLV),
+                          ("d1 (default bridge) /etc/hosts", DOCKER_D1_HOSTS),
+                          ("d1 /etc/resolv.conf", DOCKER_D1_RESOLV)]:
+        assert f"### {heading}\n{text}###" in view, heading
 
 DOCKER_HOSTS_HEADER = DOCKER_C1_HOSTS.rsplit("172.18.0.2", 1)[0]
 

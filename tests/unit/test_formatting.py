@@ -1,8 +1,8 @@
 """Docker's list/inspect output, byte for byte against Docker 20.10's own output.
 
-The ``ls`` goldens are copies of ``/work/shared/reference/docker/ls*.txt`` (captured from
-a real Docker Engine 20.10.24); :func:`test_embedded_goldens_equal_reference_files` keeps
-them in sync when that directory is present. Inspect goldens are read from there.
+The ``ls`` goldens are copies of ``tests/reference/docker/ls*.txt`` (captured from a real
+Docker Engine 20.10.24, see that folder's README); :func:`test_embedded_goldens_equal_reference_files`
+keeps them in sync. Inspect goldens are read from there.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from pynet.errors import InvalidArgument
 
 pytestmark = pytest.mark.unit
 
-REFERENCE = Path("/work/shared/reference/docker")
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(),
-                                     reason="Docker reference outputs not present")
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "docker"
 
 LS_JSON = """\
 {"CreatedAt":"2026-11-27 21:51:16.5966629 +0000 UTC","Driver":"bridge","ID":"325db63ba756","IPv6":"false","Internal":"false","Labels":"","Name":"bridge","Scope":"local"}
@@ -91,7 +89,6 @@ def network(item: dict) -> dict:
             "builtin": item["Name"] in ("bridge", "host", "none")}
 
 
-@needs_reference
 @pytest.mark.parametrize("name", sorted(GOLDENS))
 def test_embedded_goldens_equal_reference_files(name: str) -> None:
     assert (REFERENCE / name).read_text() == GOLDENS[name]
@@ -234,7 +231,6 @@ INSPECT_FILES = ["inspect-custom.json", "inspect-default-bridge.json", "inspect-
                  "inspect-container-web1.json"]
 
 
-@needs_reference
 @pytest.mark.parametrize("name", INSPECT_FILES)
 def test_inspect_default_output_equals_docker(name: str) -> None:
     text = (REFERENCE / name).read_text()

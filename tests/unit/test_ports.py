@@ -13,7 +13,7 @@ from pynet.errors import InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit
 
-REFERENCE = Path("/work/shared/reference/docker/inspect-container-web1.json")
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "docker" / "inspect-container-web1.json"
 PB = PortBinding
 
 
