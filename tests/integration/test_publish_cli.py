@@ -212,7 +212,7 @@ def test_rm_f_closes_the_port_and_frees_it(host: Host, lan: Peer) -> None:
 
 # A first container on the default bridge makes the bridge and its firewall rules, so the
 # killed `run -p` is the second one: it reaches its own steps, not the network's.
-KILL_POINTS = ["ipam_reserve", "veth_add", "netns_config", "nft_apply"]
+KILL_POINTS = ["ipam_reserve", "veth_add", "netns_config", "nft_apply", "state_commit"]
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
