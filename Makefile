@@ -4,10 +4,15 @@ PY := .venv/bin/python
 PYTEST := $(PY) -m pytest -q
 PYTEST_ARGS ?=
 
-.PHONY: deps test unit integration acceptance demo bench clean
+.PHONY: deps lint test unit integration acceptance demo bench clean
 
 deps:
 	bash scripts/install-deps.sh
+
+# ruff (pyflakes-level errors) and import-linter (the layering of docs/design.md).
+lint: deps
+	.venv/bin/ruff check pynet tests bench
+	cd $(CURDIR) && .venv/bin/lint-imports
 
 test: deps
 	$(PYTEST) $(PYTEST_ARGS) tests

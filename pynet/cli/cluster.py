@@ -42,9 +42,8 @@ def _notices(ctl) -> None:  # type: ignore[no-untyped-def]
 def join(store: str, advertise_addr: str, ttl: int, hostname: str) -> None:
     """Join this node to a cluster (again: no change)."""
     from pynet.cnm import cluster as svc
-    from pynet.state import etcd as kv
 
-    kv.parse_url(store)   # a malformed --store is refused before any state is touched
+    svc.check_store_url(store)   # a malformed --store is refused before any state is touched
     ctl = _controller()
     message = svc.join(ctl, store=store, advertise_addr=advertise_addr, ttl=ttl, hostname=hostname)
     _notices(ctl)

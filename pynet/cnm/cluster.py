@@ -47,6 +47,11 @@ class NodeView:
 
 
 # -- join / leave ----------------------------------------------------------------------------
+def check_store_url(store: str) -> None:
+    """InvalidArgument unless ``store`` is a cluster store URL pynet can use (``etcd://HOST:PORT``)."""
+    kv.parse_url(store)
+
+
 def join(ctl: Any, *, store: str, advertise_addr: str, ttl: int, hostname: str = "") -> str:
     """Make this node a member of the cluster at ``store``; idempotent. Returns a message."""
     host, port = kv.parse_url(store)

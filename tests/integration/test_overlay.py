@@ -358,7 +358,7 @@ def test_a_store_stall_longer_than_the_ttl_does_not_flap_the_peers(cluster):
     h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", SUBNET, "ov1")
     h1.pynet("run", "-d", "--name", "a1", "--network", "ov1", "sleep", "1000")
     h3.pynet("run", "-d", "--name", "b3", "--network", "ov1", "sleep", "1000")
-    ip_b, vtep3, dev = ip_of(h3, "b3"), cluster.ul.ip_of(h3), vxlan_dev(h1)
+    ip_b, dev = ip_of(h3, "b3"), vxlan_dev(h1)
     wait_for(lambda: ip_b in neigh(h1, dev), timeout=5, desc="h1 to program b3")
     monitor = h1.spawn("ip", "monitor", "neigh", "dev", dev)    # every change of h1's entries
     time.sleep(0.5)                                             # (let the monitor subscribe)
