@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=(
   make iproute2 nftables iputils-ping util-linux busybox-static dnsutils
-  iperf3 jq socat etcd-server etcd-client iptables
+  iperf3 jq socat etcd-server etcd-client iptables kmod
 )
 PYTHON=${PYTHON:-python3}
 
