@@ -78,10 +78,14 @@ class Controller(HostAdmin, ProcessControl):
         try:
             yield Repo(self.store, txn, salvage=salvage), undo
             txn.commit()
-        except BaseException:
+        except BaseException as exc:
             # A failed commit too: a command that reports failure changed nothing (a
             # logged teardown excepted: it stays in the journal to be finished).
             if not txn.durable:
+                if isinstance(exc, (NotFound, Conflict, Forbidden)):
+                    # Refused at a check (e.g. a driver's "has active endpoints"), before
+                    # any deletion, as in _finish: nothing for the next command to finish.
+                    txn.redo = None
                 undo_mod.remove_all(txn.undo)
                 txn.abandon()
             raise
