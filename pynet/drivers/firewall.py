@@ -4,7 +4,7 @@
 per-container data from sets and maps, so publishing a port adds map elements and costs
 the same with 1 or 1000 containers. ``table bridge pynet`` (only while a network has
 ``enable_icc=false``) drops IP between ports of such a bridge without br_netfilter.
-Every change is ONE nftables transaction (pynet.kernel.nftables), and pynet's work on the
+Every change is ONE nftables transaction (pynet.kernel.nft), and pynet's work on the
 hot paths does not grow with the number of networks: they never list pynet's table or the ruleset
 (``teardown_network`` asks for at most two elements of ``bridges`` to know whether it is
 the last network), and their element changes go to the kernel as one raw netlink batch
@@ -30,7 +30,7 @@ from pynet.cnm import ports as portspec
 from pynet.cnm.model import Endpoint, Network, PortBinding
 from pynet.drivers.base import UndoLog
 from pynet.errors import Conflict, InvalidArgument
-from pynet.kernel import nftables as nft
+from pynet.kernel import nft
 
 TABLE = "pynet"
 EPHEMERAL = (49153, 65535)                         # Docker's random host port range

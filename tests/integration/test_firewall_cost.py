@@ -27,7 +27,7 @@ PRELUDE = r'''
 import json, sys
 from pynet.cnm.model import Endpoint, IPAMPool, Network, PortBinding
 from pynet.drivers import firewall as fw
-from pynet.kernel import nftables as nft
+from pynet.kernel import nft
 
 class Log:
     def add(self, r): pass

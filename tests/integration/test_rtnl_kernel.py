@@ -20,7 +20,8 @@ pytestmark = pytest.mark.integration
 
 PRELUDE = """
 import json, os, sys
-from pynet.kernel import netlink, rtnl
+from pynet.kernel import netlink
+from pynet.kernel.netlink import _rtnl as rtnl
 from pynet.errors import PynetError
 
 def err(fn, *args, **kw):

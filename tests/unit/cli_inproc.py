@@ -102,7 +102,7 @@ def seed_state(state: Path, run: Path) -> None:
 
 
 FENCED = "<kernel fenced by the test>"
-_KERNEL_MODULES = ("netlink", "rtnl", "nftables", "nfnetlink", "nftraw", "nftelements", "namespaces",
+_KERNEL_MODULES = ("netlink", "netlink._rtnl", "nft", "nft._nfnetlink", "nft._session", "nft._elements", "namespaces",
                    "process", "supervisor")
 
 

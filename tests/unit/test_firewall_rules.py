@@ -1,6 +1,6 @@
 """The nft text pynet generates, element-level changes, and the policy around them.
 
-A recording fake stands in for ``pynet.kernel.nftables`` here; the kernel's answer to
+A recording fake stands in for ``pynet.kernel.nft`` here; the kernel's answer to
 these scripts is proved in tests/integration/test_firewall.py.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from pynet.cnm.model import Endpoint, IPAMPool, Network, PortBinding
 from pynet.drivers import firewall as fw
 from pynet.errors import Conflict, InvalidArgument, Unavailable
-from pynet.kernel import nftables as nft
+from pynet.kernel import nft
 
 pytestmark = pytest.mark.unit
 

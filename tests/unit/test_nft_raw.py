@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from pynet.drivers import firewall as fw
-from pynet.kernel import nfnetlink as nf
-from pynet.kernel import nftelements as ne
-from pynet.kernel import nftables as nft
-from pynet.kernel import nftraw
+from pynet.kernel import nft
+from pynet.kernel.nft import _elements as ne
+from pynet.kernel.nft import _nfnetlink as nf
+from pynet.kernel.nft import _session as nftraw
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""pynet.kernel.nftables talking to libnftables through ctypes, and its fall-back to ``nft``.
+"""pynet.kernel.nft talking to libnftables through ctypes, and its fall-back to ``nft``.
 
 A fake library stands in for libnftables (and a fake ``subprocess.run`` for the nft
 program): no test here opens a netlink socket or changes any namespace. What the real
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pynet.errors import KernelError, Unavailable
-from pynet.kernel import nftables as nft
+from pynet.kernel import nft
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from pynet.errors import KernelError, NotFound, Unsupported
-from pynet.kernel import netlink, rtnl
+from pynet.kernel import netlink
+from pynet.kernel.netlink import _rtnl as rtnl
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(sys.byteorder != "little", reason="golden bytes are little-endian")
@@ -250,6 +251,6 @@ def test_mountinfo_fields_of_a_shared_mount(monkeypatch, tmp_path) -> None:
 
 
 def test_hot_modules_do_not_import_pyroute2() -> None:
-    code = ("import sys, pynet.kernel.netlink, pynet.kernel.rtnl, pynet.drivers.bridge, pynet.drivers.sandbox;"
+    code = ("import sys, pynet.kernel.netlink, pynet.kernel.netlink._rtnl, pynet.drivers.bridge, pynet.drivers.sandbox;"
             "sys.exit('pyroute2' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=30).returncode == 0

@@ -1,8 +1,11 @@
-"""The one module of pynet that talks to nftables (plus the few /proc reads the firewall needs).
+"""THE one module of pynet that talks to nftables (plus the few /proc reads the firewall needs).
+
+Its helpers are private modules of this package (``_nfnetlink``, ``_elements``,
+``_session``); nothing outside ``pynet.kernel.nft`` imports them (import-linter contract).
 
 Three ways in, one API (callers see the same functions and the same errors):
 
-* **raw nf_tables netlink** (:mod:`pynet.kernel.nftraw`, stdlib only) for what the hot
+* **raw nf_tables netlink** (:mod:`pynet.kernel.nft._session`, stdlib only) for what the hot
   paths do: scripts made only of pynet's element lines (``add/delete element``,
   ``delete table``, ``delete rule ... handle N``) go to the kernel as one batch, and the
   firewall's questions (does a table exist, the first elements of a set, a chain's rules,
@@ -36,7 +39,9 @@ from pathlib import Path
 
 from pynet import paths
 from pynet.errors import KernelError, Unavailable
-from pynet.kernel import nfnetlink, nftelements, nftraw
+from pynet.kernel.nft import _elements as nftelements
+from pynet.kernel.nft import _nfnetlink as nfnetlink
+from pynet.kernel.nft import _session as nftraw
 
 TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
 if TYPE_CHECKING:
@@ -311,7 +316,7 @@ def run(script: str) -> None:
     """Apply ``script`` as one atomic transaction (like ``nft -f -``). Raises NftError.
 
     pynet's element scripts go raw (one batch, no cache fetch), also behind a skeleton
-    prefix that is provably in effect already (:class:`pynet.kernel.nftraw.Raw`); the rest,
+    prefix that is provably in effect already (:class:`pynet.kernel.nft._session.Raw`); the rest,
     and anything the kernel refused on the raw path, goes to libnftables.
     """
     if not script.strip():

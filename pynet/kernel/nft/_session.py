@@ -1,4 +1,4 @@
-"""The raw side of pynet.kernel.nftables: one NETLINK_NETFILTER socket, no libnftables.
+"""The raw side of pynet.kernel.nft: one NETLINK_NETFILTER socket, no libnftables.
 
 :class:`Raw` applies pynet's element scripts as one batch and answers the small questions
 the firewall asks (does a table exist, the first elements of a set, a chain's rules), each
@@ -22,8 +22,8 @@ from __future__ import annotations
 import os
 import struct
 
-from pynet.kernel import nfnetlink as nf
-from pynet.kernel import nftelements as ne
+from pynet.kernel.nft import _elements as ne
+from pynet.kernel.nft import _nfnetlink as nf
 
 TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
 if TYPE_CHECKING:

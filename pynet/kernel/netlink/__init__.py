@@ -1,10 +1,13 @@
 """THE one module that imports pyroute2: namespaces, links, addresses, routes, FDB, neighbours.
 
+The public face of the netlink package: nothing outside ``pynet.kernel.netlink`` imports
+its private raw-rtnetlink module ``_rtnl`` (import-linter contract).
+
 It offers a small intention-level API to the drivers and translates netlink errors into
 pynet errors. pyroute2 costs ~150 ms to import, so it is imported lazily on first use
 and read-only commands never pay it. The hot path (bridge create/delete, veth, addresses,
 routes, namespaces: ``network create/rm``, ``run``) never imports it: those functions go
-through ``pynet.kernel.rtnl``, raw rtnetlink on the standard library.
+through ``pynet.kernel.netlink._rtnl`` (private), raw rtnetlink on the standard library.
 
 All calls act on the calling process's current network namespace ("the host"), or on a
 sandbox namespace given by its bind-mount path. Sockets are cached per namespace for
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet.errors import NotFound
-from pynet.kernel import rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
+from pynet.kernel.netlink import _rtnl as rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
 
 _sockets: dict[str | None, Any] = {}
 

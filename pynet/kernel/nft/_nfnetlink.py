@@ -11,8 +11,8 @@ table and ask a few small questions. This module is the protocol for that:
   as far as its caller asks;
 * the messages those need, and the decoding of sets, chains and rules as nft names them.
 
-How pynet's element lines map onto set keys and values is :mod:`pynet.kernel.nftelements`;
-the session that ties both to the current namespace is :mod:`pynet.kernel.nftraw`.
+How pynet's element lines map onto set keys and values is :mod:`pynet.kernel.nft._elements`;
+the session that ties both to the current namespace is :mod:`pynet.kernel.nft._session`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :func:`parse_script` recognises the few lines pynet's firewall writes for its hot paths
 (``add/delete element FAMILY TABLE SET { ELEMENT }``, ``delete table``, ``delete rule ...
 handle N``); :func:`batch_messages` lays them out as libnftables does, from the kernel's
-own description of each set (:class:`pynet.kernel.nfnetlink.SetInfo`: key and value
+own description of each set (:class:`pynet.kernel.nft._nfnetlink.SetInfo`: key and value
 datatypes, lengths, interval flag), and :func:`parse_elements` reads dumped elements back
 as nft's JSON spells them. Whatever does not fit is :class:`Unencodable`: never guessed at,
 the caller hands the script to libnftables instead.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from pynet.kernel.nfnetlink import (
+from pynet.kernel.nft._nfnetlink import (
     FAMILIES, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM, NFT_SET_ELEM_INTERVAL_END, NFTA_DATA_VALUE,
     NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END,
     NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_TABLE, NLM_F_CREATE, Msg,
