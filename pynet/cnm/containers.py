@@ -20,7 +20,7 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import driver_class, hostinfo, sandbox
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, InvalidArgument, NotFound
+from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id
 
@@ -264,10 +264,3 @@ def _write(path: os.PathLike[str], text: str) -> None:
     # over its /etc file, so a new inode would never reach it (Docker writes in place too).
     with open(path, "w") as f:
         f.write(text)
-
-
-def get_or_fail(repo: Repo, ref: str) -> Container:
-    c = repo.find_container(ref)
-    if c is None:
-        raise NotFound(f"No such container: {ref}")
-    return c

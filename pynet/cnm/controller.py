@@ -222,9 +222,7 @@ class Controller(HostAdmin, ProcessControl):
 
     def connect(self, network_ref: str, container_ref: str, req: AttachRequest) -> None:
         with self.mutation() as (repo, undo):
-            net = repo.find_network(network_ref)
-            if net is None:
-                raise NotFound(f"network {network_ref} not found")
+            net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if c.status != "running" or not c.netns_path:
                 if c.network_mode == "host":
@@ -240,9 +238,7 @@ class Controller(HostAdmin, ProcessControl):
 
     def disconnect(self, network_ref: str, container_ref: str, force: bool) -> None:
         with self.mutation() as (repo, undo):
-            net = repo.find_network(network_ref)
-            if net is None:
-                raise NotFound(f"network {network_ref} not found")
+            net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if net.id not in c.endpoints:
                 if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
@@ -269,9 +265,7 @@ class Controller(HostAdmin, ProcessControl):
         svc = None
         try:
             with self.mutation() as (repo, undo):
-                net = repo.find_network(req.network)
-                if net is None:
-                    raise NotFound(f"network {req.network} not found")
+                net = NetworkService(repo, undo).get(req.network)
                 svc = _containers().ContainerService(repo, undo)
                 c = svc.create(req, net)
                 # Before the commit: should we die once it is made, the next command reaps it.
@@ -479,9 +473,6 @@ class Controller(HostAdmin, ProcessControl):
             return
         if not client.notify(container_ids):
             self.notices.append("WARNING: the pynet helper (embedded DNS) did not answer; name resolution may lag")
-
-    def reload_helper(self) -> None:
-        self._notify([])
 
 
 NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "

@@ -129,6 +129,7 @@ class NetworkService:
 
     # -- remove ----------------------------------------------------------------------
     def get(self, ref: str) -> Network:
+        """The network ``ref`` names (name, ID or ID prefix), else NotFound in Docker's words."""
         net = self.repo.find_network(ref)
         if net is None:
             raise NotFound(f"network {ref} not found")
