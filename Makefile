@@ -9,10 +9,12 @@ PYTEST_ARGS ?=
 deps:
 	bash scripts/install-deps.sh
 
-# ruff (pyflakes-level errors) and import-linter (the layering of docs/design.md).
+# ruff (pyflakes-level errors), import-linter (the layering of docs/design.md) and
+# vulture (dead code; vulture_whitelist.py lists what is used dynamically or by tests).
 lint: deps
 	.venv/bin/ruff check pynet tests bench
 	cd $(CURDIR) && .venv/bin/lint-imports
+	.venv/bin/vulture pynet vulture_whitelist.py --min-confidence 60
 
 test: deps
 	$(PYTEST) $(PYTEST_ARGS) tests

@@ -17,10 +17,6 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("ipam_reserve", "bridge_add", "veth_add", "netns_config", "nft_apply", "state_commit", "state_apply",
-          "container_start", "endpoint_detach", "sandbox_delete", "bridge_del", "admin_lock", "reset_teardown")
-
-
 def fault(point: str) -> None:
     """Fail or die at ``point`` when a test asked for it."""
     if os.environ.get("PYNET_FAULT_KILL") == point:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 from pynet import paths
 from pynet.cnm.networks import NetworkService
-from pynet.drivers import get_driver
+from pynet.drivers import driver_class, get_driver
 from pynet.errors import PynetError
 
 
@@ -82,7 +82,7 @@ class HostAdmin:
         fault("admin_lock")
         with self.mutation() as (repo, _undo):
             nets = [n for n in repo.networks()
-                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+                    if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)]
             present = {n.id: n for n in nets}
             published = []
             for c in repo.containers():
@@ -103,5 +103,5 @@ class HostAdmin:
         fault("admin_lock")
         with self.mutation() as (repo, _undo):  # a network removed meanwhile gets no rules
             nets = [n for n in repo.networks()
-                    if n.driver == "bridge" and get_driver(n.driver).network_present(n)]
+                    if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)]
             return firewall.allow_docker_user(nets)

@@ -31,7 +31,6 @@ SYNC_TIMEOUT = 1.5       # a command on a member waits at most this for the stor
 DOWN_MAY_RETURN = ("node {name} is down, but it may only be cut off from the cluster store: "
                    "removing it hands its containers' addresses out again, and if it comes back "
                    "two containers hold the same address. Use --force if it is gone for good")
-DRIVER = "overlay"
 
 
 @dataclass
@@ -172,7 +171,9 @@ def _global_users(repo: Repo) -> set[str]:
 
 
 def _global_networks(repo: Repo) -> list[Network]:
-    return [n for n in repo.networks() if n.driver == DRIVER and n.scope == "global"]
+    from pynet.drivers import driver_class
+
+    return [n for n in repo.networks() if n.scope == "global" and driver_class(n.driver).cluster_store]
 
 
 def drop_local(repo: Repo, net: Network) -> None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pynet import paths
 from pynet.cnm import etcfiles
 from pynet.cnm.endpoints import AttachRequest, EndpointService
-from pynet.cnm.model import Container, Network, PortBinding
+from pynet.cnm.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks as fw
-from pynet.drivers import hostinfo, sandbox
+from pynet.drivers import driver_class, hostinfo, sandbox
 from pynet.drivers.base import UndoLog
-from pynet.errors import Conflict, InvalidArgument, NotFound
+from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id
 
@@ -61,7 +61,7 @@ class RunRequest:
 
     argv: list[str]
     name: str = ""
-    network: str = "bridge"
+    network: str = DEFAULT_NETWORK
     attach: AttachRequest = field(default_factory=AttachRequest)
     hostname: str = ""
     domainname: str = ""
@@ -94,7 +94,7 @@ class ContainerService:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
         cid = self.new_id = new_id()
         name = self._name(req.name, cid)
-        mode = "host" if net.driver == "host" else ("none" if net.driver == "null" else net.name)
+        mode = network_mode_for(net)
         c = Container(
             id=cid, name=name, created=now_rfc3339(), path=req.argv[0], args=req.argv[1:],
             hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
@@ -112,7 +112,7 @@ class ContainerService:
             sandbox.create_sandbox(c.netns_path, self.undo)
         if mode not in ("host", "none"):
             ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports and net.driver == "bridge" and not net.internal:
+            if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
                 # Docker programs port mappings only for bridge networks (macvlan: none), and
                 # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
                 c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
@@ -205,6 +205,11 @@ class ContainerService:
         self.repo.delete_container(c.id)
 
 
+def network_mode_for(net: Network) -> str:
+    """A container's NetworkMode on ``net``: its driver's ("host", "none"), else the network's name."""
+    return driver_class(net.driver).container_mode or net.name
+
+
 def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
     if mode not in ("host", "none"):
@@ -259,10 +264,3 @@ def _write(path: os.PathLike[str], text: str) -> None:
     # over its /etc file, so a new inode would never reach it (Docker writes in place too).
     with open(path, "w") as f:
         f.write(text)
-
-
-def get_or_fail(repo: Repo, ref: str) -> Container:
-    c = repo.find_container(ref)
-    if c is None:
-        raise NotFound(f"No such container: {ref}")
-    return c

@@ -25,10 +25,10 @@ from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
-from pynet.cnm.model import Container, Network
+from pynet.cnm.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.repo import Repo
-from pynet.drivers import firewall_hooks, get_driver, hostinfo
+from pynet.drivers import driver_class, firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
 from pynet.drivers.base import UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
@@ -153,12 +153,12 @@ class Controller(HostAdmin, ProcessControl):
         require_privileges()
         marker = paths.run_dir() / "restored"
         journal = self.store.journal_path().exists()
-        if marker.exists() and not journal and "bridge" in self.store.names("networks"):
+        if marker.exists() and not journal and DEFAULT_NETWORK in self.store.names("networks"):
             self._cluster_sync()
             self.reap_orphans()
             return
         with self.mutation() as (repo, _undo):
-            if "bridge" not in repo.network_names():
+            if DEFAULT_NETWORK not in repo.network_names():
                 for net in netsvc.builtin_networks(hostinfo.host_subnets()):
                     repo.put_network(net)
                     repo.init_ipam(net.id)
@@ -189,7 +189,8 @@ class Controller(HostAdmin, ProcessControl):
                 svc.mark_exited(c, 255)
                 repo.put_container(c)
         for net in repo.networks():
-            if net.driver == "bridge" and (not net.builtin or repo.member_count(net.id)):
+            # the default bridge's device is made with its first container, not at boot
+            if driver_class(net.driver).restores_on_boot and (not net.builtin or repo.member_count(net.id)):
                 with contextlib.suppress(PynetError):
                     get_driver(net.driver).restore_network(net)
 
@@ -221,9 +222,7 @@ class Controller(HostAdmin, ProcessControl):
 
     def connect(self, network_ref: str, container_ref: str, req: AttachRequest) -> None:
         with self.mutation() as (repo, undo):
-            net = repo.find_network(network_ref)
-            if net is None:
-                raise NotFound(f"network {network_ref} not found")
+            net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if c.status != "running" or not c.netns_path:
                 if c.network_mode == "host":
@@ -239,12 +238,10 @@ class Controller(HostAdmin, ProcessControl):
 
     def disconnect(self, network_ref: str, container_ref: str, force: bool) -> None:
         with self.mutation() as (repo, undo):
-            net = repo.find_network(network_ref)
-            if net is None:
-                raise NotFound(f"network {network_ref} not found")
+            net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if net.id not in c.endpoints:
-                if net.driver == "host" and c.network_mode == "host":
+                if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
@@ -268,9 +265,7 @@ class Controller(HostAdmin, ProcessControl):
         svc = None
         try:
             with self.mutation() as (repo, undo):
-                net = repo.find_network(req.network)
-                if net is None:
-                    raise NotFound(f"network {req.network} not found")
+                net = NetworkService(repo, undo).get(req.network)
                 svc = _containers().ContainerService(repo, undo)
                 c = svc.create(req, net)
                 # Before the commit: should we die once it is made, the next command reaps it.
@@ -478,9 +473,6 @@ class Controller(HostAdmin, ProcessControl):
             return
         if not client.notify(container_ids):
             self.notices.append("WARNING: the pynet helper (embedded DNS) did not answer; name resolution may lag")
-
-    def reload_helper(self) -> None:
-        self._notify([])
 
 
 NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "

@@ -12,10 +12,9 @@ import os
 from dataclasses import dataclass, field
 
 from pynet.cnm import ipam, ipam_plugins
-from pynet.cnm import options as opt
 from pynet.cnm.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver
+from pynet.drivers import driver_class, get_driver
 from pynet.drivers.base import AddressAllocator, SandboxInfo, UndoLog
 from pynet.faults import fault
 from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
@@ -43,7 +42,7 @@ class EndpointService:
         driver = get_driver(net.driver)
         head = self.repo.ipam_head(net.id)
         count = int(head.get("count") or 0)
-        self._check_capacity(net, count)
+        driver.check_capacity(net, count)
         ep = Endpoint(
             id=new_id(), network_id=net.id, container_id=c.id, name=c.name,
             ifname=_next_ifname(self.repo, c), aliases=list(req.aliases),
@@ -74,10 +73,9 @@ class EndpointService:
         return ep
 
     def _validate(self, c: Container, net: Network, req: AttachRequest) -> None:
-        if net.driver in ("host", "null"):
-            raise Forbidden("container cannot be disconnected from host network or connected to host network"
-                            if net.driver == "host" else
-                            "container cannot be connected to multiple networks with one of the networks in private (none) mode")
+        refusal = driver_class(net.driver).attach_refusal
+        if refusal:
+            raise Forbidden(refusal)
         if net.id in c.endpoints:
             raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
         user_net = not net.builtin
@@ -89,13 +87,6 @@ class EndpointService:
             raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
         if req.ipv6 and not any(p.user_configured and p.is_ipv6 for p in net.ipam_config):
             raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
-
-    def _check_capacity(self, net: Network, count: int) -> None:
-        if net.driver == "bridge" and count >= opt.BRIDGE_MAX_PORTS:
-            dev = net.driver_data.get("bridge", "")
-            raise Unavailable(
-                f"network {net.name} is full: Linux bridge {dev} holds at most "
-                f"{opt.BRIDGE_MAX_PORTS} ports (kernel limit); use another network")
 
     def _assign_addresses(self, net: Network, ep: Endpoint, space: ipam.AddressSpace, req: AttachRequest) -> None:
         v4 = [p for p in net.ipam_config if not p.is_ipv6]

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+#: the built-in network ``run`` joins without ``--network`` (a network's name, not a driver's)
+DEFAULT_NETWORK = "bridge"
+
 
 def to_dict(record: Any) -> dict[str, Any]:
     """A record as a JSON-ready dict."""

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 
 from pynet.cnm import ipam, ipam_plugins
 from pynet.cnm import options as opt
-from pynet.cnm.model import IPAMPool, Network
+from pynet.cnm.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver, hostinfo
 from pynet.drivers.base import AddressAllocator, UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from pynet.ids import new_id
 
-BUILTIN_NAMES = ("bridge", "host", "none")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
@@ -130,6 +129,7 @@ class NetworkService:
 
     # -- remove ----------------------------------------------------------------------
     def get(self, ref: str) -> Network:
+        """The network ``ref`` names (name, ID or ID prefix), else NotFound in Docker's words."""
         net = self.repo.find_network(ref)
         if net is None:
             raise NotFound(f"network {ref} not found")
@@ -153,8 +153,7 @@ class NetworkService:
     def in_use(self, net: Network) -> bool:
         if self.repo.member_count(net.id):
             return True
-        check = getattr(get_driver(net.driver), "in_use", None)  # overlay: endpoints on other hosts
-        return bool(check and check(net))
+        return get_driver(net.driver).in_use(net)  # overlay: endpoints on other hosts
 
 
 # -- built-ins -----------------------------------------------------------------------------
@@ -167,7 +166,7 @@ def builtin_networks(used: list[str]) -> list[Network]:
         subnet = ipam.choose_subnet(used)
     gateway = str(next(ipaddress.ip_network(subnet).hosts()))
     bridge = Network(
-        id=new_id(), name="bridge", driver="bridge", created=created, builtin=True,
+        id=new_id(), name=DEFAULT_NETWORK, driver="bridge", created=created, builtin=True,
         ipam_options=None, ipam_config=[IPAMPool(subnet=subnet, gateway=gateway, show_gateway=False)],
         options={
             opt.BRIDGE_DEFAULT_BRIDGE: "true",

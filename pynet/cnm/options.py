@@ -18,11 +18,6 @@ BRIDGE_MAX_PORTS = 1023
 IFNAME_MAX = 15
 
 
-def is_true(value: str | None, default: bool = True) -> bool:
-    """Docker's ParseBool on an option value ('1', 't', 'true', 'TRUE'...)."""
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in ("1", "t", "true", "yes", "on")
 
 
 def parse_int_option(key: str, value: str) -> int:

@@ -9,6 +9,7 @@ cluster member, they need nothing but the store. Otherwise the full controller r
 from __future__ import annotations
 
 from pynet import paths
+from pynet.cnm.model import DEFAULT_NETWORK
 from pynet.cnm.repo import Repo
 from pynet.state import owners
 from pynet.state.store import Store
@@ -18,7 +19,7 @@ def open_repo() -> Repo:
     """A read-only view of the state, made consistent first when it needs to be."""
     store = Store(paths.state_dir())
     if ((paths.run_dir() / "restored").exists() and not store.journal_path().exists()
-            and not (store.root / "cluster.json").exists() and "bridge" in store.names("networks")
+            and not (store.root / "cluster.json").exists() and DEFAULT_NETWORK in store.names("networks")
             and not owners.any_orphan()):
         return Repo(store)
     from pynet.cnm.controller import Controller

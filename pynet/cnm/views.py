@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.cnm.model import Container, IPAMPool, Network
+from pynet.cnm.model import DEFAULT_NETWORK, Container, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.ids import short
 
@@ -150,7 +150,7 @@ def _split(cidr: str) -> tuple[str, int]:
 def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
     """``docker inspect`` of a container (the networking-relevant parts in Docker's shape)."""
     networks = container_networks(c, repo)
-    default = networks.get("bridge", {}) if c.network_mode == "bridge" else {}
+    default = networks.get(DEFAULT_NETWORK, {}) if c.network_mode == DEFAULT_NETWORK else {}
     d = paths.container_dir(c.id)
     running = c.status == "running"
     return {

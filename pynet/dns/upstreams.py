@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 MAX_UPSTREAMS = 3
-DNS_PORT = 53
 
 
 def host_resolv_conf() -> Path:
@@ -54,9 +53,3 @@ def select(addresses: list[str], *, drop_loopback: bool) -> tuple[str, ...]:
         if len(out) == MAX_UPSTREAMS:
             break
     return tuple(out)
-
-
-def for_container(own: list[str], host: tuple[str, ...]) -> tuple[str, ...]:
-    """The upstreams of one container: its own ``dns`` list, else the host's."""
-    mine = select(own, drop_loopback=False)
-    return mine if mine else host

@@ -26,20 +26,33 @@ def get_driver(name: str) -> Driver:
     """
     if name in _cache:
         return _cache[name]
-    target = _BUILTIN.get(name)
-    if target is None:
-        if name in _KERNEL_MISSING:
-            raise _unsupported(name)
+    if name in _BUILTIN:
+        driver = driver_class(name)()
+    elif name in _KERNEL_MISSING:
+        raise _unsupported(name)
+    else:
         from pynet.drivers.remote import RemoteDriver
 
-        driver: Driver = RemoteDriver(name)
-    else:
-        import importlib
-
-        module_name, cls_name = target.split(":")
-        driver = getattr(importlib.import_module(module_name), cls_name)()
+        driver = RemoteDriver(name)
     _cache[name] = driver
     return driver
+
+
+def driver_class(name: str) -> type[Driver]:
+    """The class of driver ``name`` (a remote plugin's proxy for any other name).
+
+    Its class attributes are the driver's abilities: the core reads them without making
+    the driver, so asking costs no plugin discovery.
+    """
+    target = _BUILTIN.get(name)
+    if target is None:
+        from pynet.drivers.remote import RemoteDriver
+
+        return RemoteDriver
+    import importlib
+
+    module_name, cls_name = target.split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
 
 
 def _unsupported(name: str) -> Unsupported:
@@ -48,7 +61,3 @@ def _unsupported(name: str) -> Unsupported:
     if netlink.link_kind_supported(_KERNEL_MISSING[name]):
         return Unsupported(f"{name} driver is not implemented by pynet (macvlan is)")
     return Unsupported(f"{name} driver is not supported by this kernel (no {_KERNEL_MISSING[name]} links)")
-
-
-def known_driver(name: str) -> bool:
-    return name in _BUILTIN

@@ -53,16 +53,31 @@ class SandboxInfo:
 
 
 class Driver(ABC):
-    """A network type. Subclasses set ``name``; optional abilities are separate Protocols."""
+    """A network type. Subclasses set ``name`` and declare their abilities below.
+
+    The core (``pynet.cnm``) reads only these declarations, never a driver's name: adding
+    a driver is one module plus one line in ``pynet.drivers._BUILTIN``.
+    """
 
     name: ClassVar[str]
     scope: ClassVar[str] = "local"
     #: False for drivers without addresses (host, null)
     needs_ipam: ClassVar[bool] = True
-    #: False when containers cannot be attached with connect/run (host, null handled apart)
-    attachable: ClassVar[bool] = True
     #: True when the host has exactly one network of this driver, the built-in one (host, null)
     singleton: ClassVar[bool] = False
+    #: the container's NetworkMode on such a network ("host", "none"); "" = the network's name
+    container_mode: ClassVar[str] = ""
+    #: Docker's refusal of ``connect`` (and of a second network) for a network of this driver;
+    #: "" = containers attach (host, null have no endpoints: the mode is the whole network)
+    attach_refusal: ClassVar[str] = ""
+    #: True when ``run -p`` maps host ports to its endpoints (DNAT); else -p is ignored
+    publishes_ports: ClassVar[bool] = False
+    #: True when pynet's nftables rules (isolation, masquerade, DNAT) are made for its networks
+    firewalled: ClassVar[bool] = False
+    #: True when its networks' kernel objects are made again after a reboot
+    restores_on_boot: ClassVar[bool] = False
+    #: True when its networks' records live in the cluster store (synced to every member)
+    cluster_store: ClassVar[bool] = False
 
     def validate_create(self, net: Network) -> None:
         """Check and normalise options before the kernel is touched (raise InvalidArgument).
@@ -85,6 +100,13 @@ class Driver(ABC):
     def network_present(self, net: Network) -> bool:
         """True when the network's kernel objects exist (used to detect a reboot)."""
         return True
+
+    def in_use(self, net: Network) -> bool:
+        """True when endpoints the local state does not count use ``net`` (other hosts)."""
+        return False
+
+    def check_capacity(self, net: Network, endpoints: int) -> None:
+        """Raise Unavailable when ``net`` (holding ``endpoints``) can take no more. Default: no limit."""
 
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
         """Prepare an endpoint (may set ``ep.mac`` and ``ep.driver_data``)."""

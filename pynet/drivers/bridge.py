@@ -19,7 +19,7 @@ from pynet.cnm import options as opt
 from pynet.cnm.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
-from pynet.errors import Conflict, InvalidArgument
+from pynet.errors import Conflict, InvalidArgument, Unavailable
 from pynet.faults import fault
 from pynet.kernel import netlink
 
@@ -49,6 +49,9 @@ class BridgeDriver(Driver):
     """Docker's default driver on one host."""
 
     name = "bridge"
+    publishes_ports = True
+    firewalled = True
+    restores_on_boot = True
 
     # -- network ---------------------------------------------------------------------
     def validate_create(self, net: Network) -> None:
@@ -133,6 +136,13 @@ class BridgeDriver(Driver):
 
     def network_present(self, net: Network) -> bool:
         return netlink.link_exists(bridge_name(net))
+
+    def check_capacity(self, net: Network, endpoints: int) -> None:
+        if endpoints >= opt.BRIDGE_MAX_PORTS:
+            dev = net.driver_data.get("bridge", "")
+            raise Unavailable(
+                f"network {net.name} is full: Linux bridge {dev} holds at most "
+                f"{opt.BRIDGE_MAX_PORTS} ports (kernel limit); use another network")
 
     # -- endpoint --------------------------------------------------------------------
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:

@@ -14,6 +14,8 @@ class HostDriver(Driver):
     name = "host"
     needs_ipam = False
     singleton = True
+    container_mode = "host"
+    attach_refusal = "container cannot be disconnected from host network or connected to host network"
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
         pass
@@ -26,6 +28,9 @@ class NullDriver(Driver):
     name = "null"
     needs_ipam = False
     singleton = True
+    container_mode = "none"
+    attach_refusal = ("container cannot be connected to multiple networks with one of the networks "
+                      "in private (none) mode")
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
         pass

@@ -80,6 +80,7 @@ class OverlayDriver(Driver, AddressAllocator):
 
     name = "overlay"
     scope = "global"
+    cluster_store = True
 
     # -- network ---------------------------------------------------------------------
     def validate_create(self, net: Network) -> None:

@@ -208,14 +208,6 @@ class RemoteDriver(Driver):
         if error:
             self._warn(f"failed to leave endpoint {ep.id}", error)
 
-    # -- discovery notifications -------------------------------------------------------
-    def discover_new(self, dtype: int, data: dict[str, Any]) -> None:
-        """Pass a discovery event (1 = node discovery) on; plugins may not implement it."""
-        self._call("DiscoverNew", {"DiscoveryType": dtype, "DiscoveryData": data}, optional=True)
-
-    def discover_delete(self, dtype: int, data: dict[str, Any]) -> None:
-        self._call("DiscoverDelete", {"DiscoveryType": dtype, "DiscoveryData": data}, optional=True)
-
 
 class JoinPlan:
     """A checked Join answer: the interface to move in, gateways, static routes."""

@@ -28,8 +28,6 @@ from pynet.errors import Unavailable
 KIND = "IpamDriver"
 #: options libnetwork sends when it asks for a network's gateway address
 GATEWAY_OPTIONS = {"RequestAddressType": "com.docker.network.gateway"}
-#: option key carrying the endpoint's MAC when the plugin RequiresMACAddress
-MAC_OPTION = "com.docker.network.endpoint.macaddress"
 
 
 class RemoteIPAM:

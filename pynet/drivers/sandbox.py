@@ -32,11 +32,6 @@ def sandbox_exists(netns_path: str) -> bool:
     return bool(netns_path) and netlink.netns_exists(netns_path)
 
 
-def release_kernel_sockets() -> None:
-    """Close cached netlink sockets (before forking a container process)."""
-    netlink.close_all()
-
-
 def release_sandbox_dir(directory: str) -> None:
     """After the last sandbox is gone: unmount the directory that held them."""
     netlink.netns_dir_release(directory)

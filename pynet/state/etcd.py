@@ -173,10 +173,6 @@ def if_mod(key: str, revision: int) -> dict[str, Any]:
     return {"key": b64(key), "target": "MOD", "result": "EQUAL", "mod_revision": str(revision)}
 
 
-def if_value(key: str, value: str | bytes) -> dict[str, Any]:
-    return {"key": b64(key), "target": "VALUE", "result": "EQUAL", "value": b64(value)}
-
-
 def put_op(key: str, value: Any, lease: int = 0) -> dict[str, Any]:
     data = value if isinstance(value, (bytes, str)) else json.dumps(value, sort_keys=True)
     body: dict[str, Any] = {"key": b64(key), "value": b64(data)}
