@@ -12,7 +12,8 @@ import os
 import click
 
 from pynet import __version__
-from pynet.cli.base import EXIT_USAGE, echo
+from pynet.cli.base import echo
+from pynet.errors import EXIT_USAGE
 
 
 class LazyGroup(click.Group):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pynet.cli.base import ExitCode
+from pynet.errors import ExitStatus
 
 
 @click.group()
@@ -32,7 +32,7 @@ def reset(force: bool) -> None:
     for line in errors:
         click.echo(line, err=True)
     if errors:
-        raise ExitCode(1)
+        raise ExitStatus(1)
 
 
 @system.command("firewall-reload")
