@@ -82,6 +82,10 @@ class StateCorrupt(PynetError):
     prefix = "Error: "
 
 
+class StateTooNew(StateCorrupt):
+    """A state file written by a newer pynet; the message says to upgrade."""
+
+
 class KernelError(PynetError):
     """A netlink/nftables/namespace operation failed."""
 
