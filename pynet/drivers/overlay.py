@@ -90,8 +90,8 @@ class OverlayDriver(Driver, AddressAllocator):
             raise InvalidArgument(f"overlay networks span the cluster: scope {net.scope!r} is not supported")
         net.scope = "global"
         mtu = net.options.get(opt.DRIVER_MTU)
-        if mtu is not None and (not (mtu.isascii() and mtu.isdigit()) or not 68 <= int(mtu) <= 65535):
-            raise InvalidArgument(f"invalid MTU number: {mtu}")
+        if mtu is not None:
+            opt.parse_mtu(mtu)
         if net.enable_ipv6 and not any(p.is_ipv6 for p in net.ipam_config):
             raise InvalidArgument("an IPv6 overlay network needs an IPv6 --subnet (there is no default IPv6 pool)")
         config()
