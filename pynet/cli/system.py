@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from pynet.cli.groups import Group
 from pynet.errors import ExitStatus
 
 
-@click.group()
+@click.group(cls=Group)
 def system() -> None:
     """Manage pynet on this host."""
 

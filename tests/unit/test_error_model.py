@@ -155,3 +155,12 @@ def test_network_rm_force_skips_only_missing_networks(monkeypatch: pytest.Monkey
     builtin = invoke(["network", "rm", "-f", "nosuch", "bridge"])
     assert (builtin.code, builtin.err) == (
         1, "Error response from daemon: bridge is a pre-defined network and cannot be removed\n")
+
+
+@pytest.mark.parametrize("group", ["", "network ", "system ", "cluster "])
+def test_an_unknown_subcommand_is_known_by_its_type(group: str) -> None:
+    from cli_inproc import invoke
+
+    path = f"pynet {group}".strip()
+    result = invoke([*group.split(), "no'such"])
+    assert (result.code, result.err) == (1, f"{path}: 'no'such' is not a {path} command.\nSee '{path} --help'.\n")
