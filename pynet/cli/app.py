@@ -12,10 +12,12 @@ import os
 import click
 
 from pynet import __version__
-from pynet.cli.base import EXIT_USAGE, echo
+from pynet.cli.base import echo
+from pynet.cli.groups import Group, UnknownCommand
+from pynet.errors import EXIT_USAGE
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     """Imports a command module only when that command runs (keeps --help and ls fast)."""
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -101,11 +103,10 @@ def _usage_error(exc: click.UsageError) -> int:
     if isinstance(exc, click.NoSuchOption):
         echo(f"unknown flag: {exc.option_name}\nSee '{cmd} --help'.", err=True)
         return EXIT_USAGE
-    message = exc.format_message()
-    if message.startswith("No such command"):
-        name = message.split("'")[1] if "'" in message else message
-        echo(f"{cmd}: '{name}' is not a {cmd} command.\nSee '{cmd} --help'.", err=True)
+    if isinstance(exc, UnknownCommand):
+        echo(f"{cmd}: '{exc.name}' is not a {cmd} command.\nSee '{cmd} --help'.", err=True)
         return 1
+    message = exc.format_message()
     echo(f"{cmd}: {message}\nSee '{cmd} --help'.", err=True)
     return EXIT_USAGE
 

@@ -15,24 +15,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-EXIT_USAGE = 125
-
-
-class RunFailure(Exception):
-    """A ``run`` failure: printed as ``pynet: <message>.`` with exit 125/126/127."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
-
-
-class ExitCode(Exception):
-    """Leave with this code and print nothing more (the container's own code)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+from pynet.errors import ExitStatus
 
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
@@ -112,4 +95,4 @@ def print_inspect(found: list, fmt: str | None, missing: list[str], noun: str) -
     for ref in missing:
         echo(f"Error: No such {noun}: {ref}", err=True)
     if missing:
-        raise ExitCode(1)
+        raise ExitStatus(1)

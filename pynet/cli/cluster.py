@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from pynet.cli.groups import Group
 NODE_TABLE = "table {{.ID}}\t{{.Hostname}}\t{{.Address}}\t{{.Status}}"
 NODE_HEADERS = {"ID": "ID", "Hostname": "HOSTNAME", "Address": "ADDRESS", "Status": "STATUS",
                 "Name": "NAME", "Self": "SELF"}
 
 
-@click.group()
+@click.group(cls=Group)
 def cluster() -> None:
     """Manage this node's membership of a cluster (etcd) for overlay networks.
 

@@ -11,8 +11,8 @@ import signal
 import sys
 import time
 
-from pynet.cli.base import ExitCode, RunFailure, controller, echo, print_inspect, print_notices, reader
-from pynet.errors import InvalidArgument, LaunchFailed, NotFound, PynetError
+from pynet.cli.base import controller, echo, print_inspect, print_notices, reader
+from pynet.errors import ExitStatus, InvalidArgument, NotFound, PynetError, RunFailed
 
 
 def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty: bool) -> dict[str, str]:
@@ -51,11 +51,11 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
     """
     try:
         code = _run(**kw)
-    except LaunchFailed as exc:
-        raise RunFailure(exc.message, exc.exit_code) from None
+    except ExitStatus:
+        raise
     except PynetError as exc:
-        raise RunFailure(exc.render(), 125) from None
-    raise ExitCode(code)
+        raise RunFailed(exc) from None
+    raise ExitStatus(code)
 
 
 def _run(**kw) -> int:  # type: ignore[no-untyped-def]
@@ -207,13 +207,9 @@ def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, work
           container: str, command: tuple[str, ...]) -> None:
     """Run a command in a running container."""
     ctl = controller()
-    try:
-        code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir,
-                           detach=detach, tty=tty)
-    except LaunchFailed as exc:
-        echo(exc.message, err=True)
-        raise ExitCode(exc.exit_code) from None
-    raise ExitCode(code)
+    code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir,
+                       detach=detach, tty=tty)
+    raise ExitStatus(code)
 
 
 # -- stop / kill / rm ----------------------------------------------------------------------
@@ -227,7 +223,7 @@ def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-de
             echo(exc.render(), err=True)
             failed = True
     if failed:
-        raise ExitCode(1)
+        raise ExitStatus(1)
 
 
 def stop(timeout: int, sig: str, names: tuple[str, ...]) -> None:

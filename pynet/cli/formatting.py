@@ -15,7 +15,7 @@ returns the full text to write to stdout, final newline included.
 
 from __future__ import annotations
 
-from pynet.errors import InvalidArgument
+from pynet.errors import EXIT_USAGE, InvalidArgument
 
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
@@ -289,7 +289,7 @@ def _inspect_json(objs: list[dict], indent: str | None) -> str:
 class FilterFormatError(InvalidArgument):
     """A ``--filter`` value without ``=``: a flag error (exit 125), printed as is."""
 
-    exit_code = 125
+    exit_code = EXIT_USAGE
     from_daemon = False
 
     def render(self) -> str:

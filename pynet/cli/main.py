@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from pynet.cli.base import ExitCode, RunFailure, echo
+from pynet.cli.base import echo
 from pynet.errors import PynetError
 
 
@@ -40,18 +40,16 @@ def boundary(body: Callable[[], int]) -> int:
     """Run ``body``; map every way it can end to (message on stderr, exit code)."""
     try:
         return body()
-    except ExitCode as exc:
-        return exc.code
-    except RunFailure as exc:
-        msg = exc.message if exc.message.endswith(".") else exc.message + "."
-        echo(f"pynet: {msg}", err=True)
-        return exc.exit_code
     except PynetError as exc:
-        if _debug():
-            import traceback
+        for warning in exc.warnings:   # e.g. what the rollback could not remove
+            echo(warning, err=True)
+        line = exc.render()
+        if line:  # ExitStatus: the command printed what it had to say
+            if _debug():
+                import traceback
 
-            traceback.print_exc()
-        echo(exc.render(), err=True)
+                traceback.print_exc()
+            echo(line, err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

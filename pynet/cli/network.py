@@ -9,11 +9,12 @@ from __future__ import annotations
 import click
 
 from pynet.cli.base import action, controller, echo
+from pynet.cli.groups import Group
 
 ALIASES = {"list": "ls", "remove": "rm"}
 
 
-class AliasGroup(click.Group):
+class AliasGroup(Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return super().get_command(ctx, ALIASES.get(name, name))
 

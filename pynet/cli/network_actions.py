@@ -6,8 +6,8 @@ Each function takes exactly the parameters click (or the fast path) parsed, by n
 
 from __future__ import annotations
 
-from pynet.cli.base import ExitCode, controller, echo, print_inspect, print_notices, reader
-from pynet.errors import InvalidArgument, PynetError
+from pynet.cli.base import controller, echo, print_inspect, print_notices, reader
+from pynet.errors import ExitStatus, InvalidArgument, NoSuchNetwork, PynetError
 
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT"}
@@ -88,12 +88,12 @@ def rm(force: bool, names: tuple[str, ...]) -> None:
             ctl.remove_network(ref)
             echo(ref)
         except PynetError as exc:
-            if force and exc.message.startswith("No such network"):
+            if force and isinstance(exc, NoSuchNetwork):
                 continue
             echo(exc.render(), err=True)
             failed = True
     if failed:
-        raise ExitCode(1)
+        raise ExitStatus(1)
 
 
 def connect(alias: tuple[str, ...], ip: str, ip6: str, link: tuple[str, ...],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from pynet.cli.base import ExitCode
+from pynet.cli.groups import Group
+from pynet.errors import ExitStatus
 
 
-@click.group()
+@click.group(cls=Group)
 def system() -> None:
     """Manage pynet on this host."""
 
@@ -32,7 +33,7 @@ def reset(force: bool) -> None:
     for line in errors:
         click.echo(line, err=True)
     if errors:
-        raise ExitCode(1)
+        raise ExitStatus(1)
 
 
 @system.command("firewall-reload")

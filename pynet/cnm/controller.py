@@ -86,7 +86,7 @@ class Controller(HostAdmin, ProcessControl):
                     # Refused at a check (e.g. a driver's "has active endpoints"), before
                     # any deletion, as in _finish: nothing for the next command to finish.
                     txn.redo = None
-                undo_mod.remove_all(txn.undo)
+                _report_rollback(exc, undo_mod.remove_all(txn.undo))
                 txn.abandon()
             raise
 
@@ -96,19 +96,16 @@ class Controller(HostAdmin, ProcessControl):
         leftovers = self.store.recover()
         if leftovers:
             # From disk: removed only where the journal proves pynet made it (undo.py).
-            undo_mod.remove_all(leftovers, replay=True)
+            self.notices.extend(_cleanup_warnings(undo_mod.remove_all(leftovers, replay=True)))
         if redo is not None:
             self._finish(redo)
         elif had_journal:
             self.store.clear_journal()
         if had_journal:
             _sweep_container_dirs(self.store)
-            try:
-                from pynet.daemon import client
+            from pynet.daemon import client  # a broken helper module must fail loudly
 
-                client.resync()
-            except ImportError:
-                pass
+            client.resync()
 
     def _finish(self, op: dict[str, Any]) -> None:
         """Complete a teardown that a killed or failed command had started."""
@@ -183,8 +180,10 @@ class Controller(HostAdmin, ProcessControl):
         for c in repo.containers():
             if c.status in ("created", "running") and not _alive(c):
                 svc = _containers().ContainerService(repo, JournalUndo(repo.txn))  # type: ignore[arg-type]
-                with contextlib.suppress(Exception):
+                try:
                     svc.teardown(c)
+                except (PynetError, OSError) as exc:   # the restore goes on; the user is told
+                    self.notices.append(f"WARNING: container {c.name}: {exc}")
                 c.endpoints.clear()
                 svc.mark_exited(c, 255)
                 repo.put_container(c)
@@ -467,12 +466,20 @@ class Controller(HostAdmin, ProcessControl):
     # -- helper daemon -----------------------------------------------------------------
     def _notify(self, container_ids: list[str]) -> None:
         """Tell the helper (embedded DNS) what changed; never fails the command."""
-        try:
-            from pynet.daemon import client
-        except ImportError:
-            return
+        from pynet.daemon import client
+
         if not client.notify(container_ids):
             self.notices.append("WARNING: the pynet helper (embedded DNS) did not answer; name resolution may lag")
+
+
+def _cleanup_warnings(errors: list[str]) -> list[str]:
+    return [f"WARNING: cleanup: {err}" for err in errors]
+
+
+def _report_rollback(exc: BaseException, errors: list[str]) -> None:
+    """A rollback goes on past a failure; what it could not remove goes with the error."""
+    if errors and isinstance(exc, PynetError):
+        exc.warnings = (*exc.warnings, *_cleanup_warnings(errors))
 
 
 NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "

@@ -13,7 +13,7 @@ from pynet.cnm.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver, hostinfo
 from pynet.drivers.base import AddressAllocator, UndoLog
-from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound
+from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -138,7 +138,7 @@ class NetworkService:
     def remove(self, ref: str) -> Network:
         net = self.repo.find_network(ref)
         if net is None:
-            raise NotFound(f"No such network: {ref}", prefix="Error: ")
+            raise NoSuchNetwork(ref)
         if net.builtin:
             raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
         if self.repo.member_count(net.id):

@@ -1,4 +1,11 @@
-"""Well-known option and label keys (Docker's strings, so scripts carry over)."""
+"""Well-known option and label keys (Docker's strings, so scripts carry over), and the
+one reading of each kind of option value (boolean, integer, MTU, IP, bridge device)."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from pynet.cnm.model import Network
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 BRIDGE_ENABLE_ICC = "com.docker.network.bridge.enable_icc"
@@ -18,6 +25,63 @@ BRIDGE_MAX_PORTS = 1023
 IFNAME_MAX = 15
 
 
+#: the words Go's ``strconv.ParseBool`` accepts (Docker parses boolean options with it)
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+def parse_bool(value: str) -> bool | None:
+    """Go's ``strconv.ParseBool``: True or False, or None for a value it refuses."""
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None
+
+
+def check_bool_option(key: str, value: str) -> None:
+    """A boolean driver option (``-o key=value``), refused unless ParseBool reads it."""
+    if parse_bool(value) is None:
+        from pynet.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
+
+
+def bool_option(options: dict[str, str], key: str, default: bool = True) -> bool:
+    """A boolean option of a stored record; ``default`` when unset.
+
+    Records written before pynet followed ParseBool exactly were checked without case
+    or surrounding spaces: they are read as they were then (never flipped to ``default``).
+    """
+    value = options.get(key) or ""
+    if not value:
+        return default
+    parsed = parse_bool(value)
+    if parsed is None:
+        parsed = parse_bool(value.strip().lower())
+    return default if parsed is None else parsed
+
+
+def parse_mtu(value: str) -> int:
+    """The ``com.docker.network.driver.mtu`` option: Atoi's number, 68..65535."""
+    mtu = parse_int_option(DRIVER_MTU, value)
+    if not 68 <= mtu <= 65535:
+        from pynet.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid MTU number: {mtu}")
+    return mtu
+
+
+def default_bridge_device(net_id: str) -> str:
+    """The Linux bridge pynet names for a network (Docker's ``br-<id12>``)."""
+    return f"br-{net_id[:12]}"
+
+
+def bridge_device(net: Network) -> str:
+    """The Linux bridge of ``net``: the one recorded at create (any driver's), else the
+    ``bridge.name`` option, else the default name."""
+    return str(net.driver_data.get("bridge") or net.options.get(BRIDGE_NAME)
+               or default_bridge_device(net.id))
 
 
 def parse_int_option(key: str, value: str) -> int:

@@ -40,7 +40,7 @@ class ProcessControl:
             pid, start, sup, sup_start = _runtime().start_detached(
                 spec, container_id=c.id, log_path=str(d / "container.log"), container_dir=str(d))
             owner.note_pid(pid, start)
-        except _runtime().LaunchError as exc:
+        except LaunchFailed as exc:
             self.launch_failed(c, exc.exit_code)
             owner.release()
             raise _launch_failed(exc) from None
@@ -58,7 +58,7 @@ class ProcessControl:
         try:
             fault("container_start")
             pid = _runtime().start_foreground(spec)
-        except _runtime().LaunchError as exc:
+        except LaunchFailed as exc:
             self.launch_failed(c, exc.exit_code)
             owner.release()
             raise _launch_failed(exc) from None
@@ -90,10 +90,10 @@ class ProcessControl:
             spec.stdin = spec.stdout = spec.stderr = devnull
         try:
             pid = _runtime().start_foreground(spec)
-        except _runtime().LaunchError as exc:
+        except LaunchFailed as exc:
             raise LaunchFailed(
-                f"OCI runtime exec failed: exec failed: unable to start container process: {exc}: unknown",
-                exc.exit_code) from None
+                f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
+                exc.exit_code, from_daemon=False) from None
         return 0 if detach else _runtime().wait_forwarding(pid, tty=tty)
 
     def is_running(self, c: Container) -> bool:
@@ -105,8 +105,9 @@ def container_running(c: Container) -> bool:
     return c.status == "running" and hostinfo.pid_alive(c.pid, c.pid_start)
 
 
-def _launch_failed(exc: Any) -> LaunchFailed:
-    return LaunchFailed(f"Error response from daemon: failed to create task: {exc}: unknown", exc.exit_code)
+def _launch_failed(exc: LaunchFailed) -> LaunchFailed:
+    """The kernel's launch failure in the words of Docker's daemon (``run``, ``start``)."""
+    return LaunchFailed(f"failed to create task: {exc.message}: unknown", exc.exit_code)
 
 
 def _runtime():  # type: ignore[no-untyped-def]

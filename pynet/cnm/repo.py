@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 from pynet.cnm.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
-from pynet.errors import InvalidArgument, NotFound, StateCorrupt
+from pynet.errors import InvalidArgument, NotFound, StateCorrupt, StateTooNew
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
 
@@ -42,12 +42,10 @@ class Repo:
             if self.txn is not None:
                 return self.txn.pending(kind, obj_id)
             return self.store.get(kind, obj_id)
-        except RecordInvalid:
-            raise
-        except StateCorrupt as exc:
-            if " is corrupt: " in exc.message and "; " not in exc.message:
-                raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
+        except (RecordInvalid, StateTooNew):
             raise  # a newer pynet's file: its message says what to do
+        except StateCorrupt as exc:
+            raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
 
     def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
         try:

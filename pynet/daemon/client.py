@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
+from pynet.errors import PynetError
 
 START_TIMEOUT = 3.0
 PING_TIMEOUT = 0.5
@@ -201,7 +202,7 @@ def notify(container_ids: list[str], *, timeout: float = 2.0,
     for _ in range(2):  # a daemon killed between ping and sync gets one restart
         try:
             ensure_running(run_dir=run_dir)
-        except Exception:  # noqa: BLE001 - never raise on daemon trouble
+        except (PynetError, OSError):  # the caller warns; a bug in pynet still surfaces
             return False
         reply = request({"op": "sync", "containers": ids}, timeout=timeout, run_dir=run_dir)
         if reply is not None:

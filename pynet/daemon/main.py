@@ -100,8 +100,10 @@ def main() -> int:
         return 1
     finally:
         if daemon is not None:
-            with contextlib.suppress(Exception):
+            try:
                 daemon.close()
+            except Exception:  # noqa: BLE001 - stopping goes on (pid file, socket)
+                log.exception("closing pynetd failed")
         with contextlib.suppress(OSError):
             if pid_file.read_text().strip() == str(os.getpid()):
                 pid_file.unlink()

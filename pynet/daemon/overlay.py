@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 from pynet.daemon.etcd_stream import Call
 from pynet.dns.names import Member, member_from_records
+from pynet.errors import PynetError
 from pynet.state import etcd as kv
 
 log = logging.getLogger("pynetd")
@@ -302,7 +303,7 @@ class Agent:
         state = self.daemon.registry.store
         if self.closed or not (Path(state.root) / kv.OUTBOX_NAME).exists():
             return
-        from pynet.errors import PynetError, Timeout
+        from pynet.errors import Timeout
 
         try:
             with state.locked(timeout=0):
@@ -356,7 +357,8 @@ class Agent:
         """False once ``cluster leave`` removed the membership (its ``cluster`` op follows)."""
         try:
             return kv.load_config(self.daemon.registry.store.root) == self.cfg
-        except Exception:  # noqa: BLE001 - unreadable: keep going as we are
+        except (PynetError, OSError) as exc:  # unreadable: keep going as we are
+            log.warning("cannot read the cluster membership: %s", exc)
             return True
 
     # -- snapshot + watch --------------------------------------------------------------------

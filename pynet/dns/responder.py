@@ -10,6 +10,7 @@ header can be read (or when they are responses, to avoid loops).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Container
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ class Outcome:
 
 
 DROP = Outcome()
+log = logging.getLogger("pynetd")
 
 
 def handle(view: View, data: bytes, *, tcp: bool = False, can_forward: bool = True,
@@ -33,7 +35,8 @@ def handle(view: View, data: bytes, *, tcp: bool = False, can_forward: bool = Tr
     """Answer ``data`` from ``view``; see the module docstring."""
     try:
         return _handle(view, data, tcp, can_forward, held)
-    except Exception:  # noqa: BLE001 - the server must survive any input
+    except Exception:  # noqa: BLE001 - the server must survive any input; a bug is logged
+        log.exception("cannot answer a query; answering SERVFAIL")
         response = _safe_error(data, wire.SERVFAIL)
         return Outcome(response=response) if response else DROP
 
@@ -41,7 +44,7 @@ def handle(view: View, data: bytes, *, tcp: bool = False, can_forward: bool = Tr
 def _safe_error(data: bytes, rcode: int) -> bytes | None:
     try:
         return wire.error_response(data, rcode)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - not even a header to answer: drop (the caller logged)
         return None
 
 

@@ -28,9 +28,7 @@ DEFAULT_BRIDGE_DEVICE = "pynet0"
 _TOUCHED_SYSCTLS = ("forwarding", "route_localnet")
 
 
-def bridge_name(net: Network) -> str:
-    """The bridge device of ``net``."""
-    return str(net.driver_data.get("bridge") or net.options.get(opt.BRIDGE_NAME) or f"br-{net.id[:12]}")
+bridge_name = opt.bridge_device   # the bridge device of a network
 
 
 def bridge_owned(net: Network) -> bool:
@@ -42,7 +40,7 @@ def bridge_owned(net: Network) -> bool:
     owned = net.driver_data.get("bridge_owned")
     if owned is not None:
         return bool(owned)
-    return net.builtin or bridge_name(net) == f"br-{net.id[:12]}"
+    return net.builtin or bridge_name(net) == opt.default_bridge_device(net.id)
 
 
 class BridgeDriver(Driver):
@@ -56,21 +54,19 @@ class BridgeDriver(Driver):
     # -- network ---------------------------------------------------------------------
     def validate_create(self, net: Network) -> None:
         name = net.options.get(opt.BRIDGE_NAME) or (
-            DEFAULT_BRIDGE_DEVICE if net.builtin else f"br-{net.id[:12]}")
+            DEFAULT_BRIDGE_DEVICE if net.builtin else opt.default_bridge_device(net.id))
         if len(name.encode()) > opt.IFNAME_MAX or not name or "/" in name or " " in name:
             raise InvalidArgument(f"invalid bridge name {name!r}: at most {opt.IFNAME_MAX} characters, no '/' or spaces")
         for key in opt.BOOL_OPTIONS:
             value = net.options.get(key)
-            if value is not None and value.strip().lower() not in ("1", "0", "t", "f", "true", "false"):
-                raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
+            if value is not None:
+                opt.check_bool_option(key, value)
         binding = net.options.get(opt.BRIDGE_HOST_BINDING_IPV4)
         if binding is not None:
             opt.check_ip_option(opt.BRIDGE_HOST_BINDING_IPV4, binding)
         mtu = net.options.get(opt.DRIVER_MTU)
         if mtu is not None:
-            value = opt.parse_int_option(opt.DRIVER_MTU, mtu)
-            if not 68 <= value <= 65535:
-                raise InvalidArgument(f"invalid MTU number: {value}")
+            opt.parse_mtu(mtu)
         net.driver_data["bridge"] = name
 
     def create_network(self, net: Network, undo: UndoLog) -> None:

@@ -26,6 +26,7 @@ TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
+from pynet.cnm import options as opt
 from pynet.cnm import ports as portspec
 from pynet.cnm.model import Endpoint, Network, PortBinding
 from pynet.drivers.base import UndoLog
@@ -34,8 +35,8 @@ from pynet.kernel import nft
 
 TABLE = "pynet"
 EPHEMERAL = (49153, 65535)                         # Docker's random host port range
-ICC = "com.docker.network.bridge.enable_icc"
-MASQ = "com.docker.network.bridge.enable_ip_masquerade"
+ICC = opt.BRIDGE_ENABLE_ICC
+MASQ = opt.BRIDGE_ENABLE_IP_MASQUERADE
 HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
 ALLOW_CMD = "pynet system firewall-allow-docker"
 Elem = tuple[str, str, str, "str | None"]          # (family, set, key, value) in nft syntax
@@ -140,14 +141,12 @@ def bridge_skeleton() -> str:
 # -- records -> elements (pure) --------------------------------------------------------
 
 def _flag(net: Network, key: str) -> bool:
-    value = (net.options.get(key) or "").strip().lower()
-    return value not in ("0", "f", "false")
+    return opt.bool_option(net.options, key)
 
 
 def bridge_of(net: Network) -> str:
     """The bridge device of ``net`` (validated: it is written into nft scripts)."""
-    name = str(net.driver_data.get("bridge") or net.options.get("com.docker.network.bridge.name")
-               or f"br-{net.id[:12]}")
+    name = opt.bridge_device(net)
     if not re.fullmatch(r"[A-Za-z0-9_.:@+-]{1,15}", name):
         raise InvalidArgument(f"invalid bridge name {name!r}")
     return name

@@ -20,7 +20,6 @@ ARP itself, a container always reaches its own host's bridge (an "anycast gatewa
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import secrets
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
@@ -33,7 +32,7 @@ from pynet.cnm.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import overlay_ipam as gipam
 from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog
-from pynet.errors import Forbidden, InvalidArgument, Unavailable, Unsupported
+from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
 from pynet.kernel import netlink
 from pynet.state import etcd as kv
@@ -92,8 +91,8 @@ class OverlayDriver(Driver, AddressAllocator):
             raise InvalidArgument(f"overlay networks span the cluster: scope {net.scope!r} is not supported")
         net.scope = "global"
         mtu = net.options.get(opt.DRIVER_MTU)
-        if mtu is not None and (not (mtu.isascii() and mtu.isdigit()) or not 68 <= int(mtu) <= 65535):
-            raise InvalidArgument(f"invalid MTU number: {mtu}")
+        if mtu is not None:
+            opt.parse_mtu(mtu)
         if net.enable_ipv6 and not any(p.is_ipv6 for p in net.ipam_config):
             raise InvalidArgument("an IPv6 overlay network needs an IPv6 --subnet (there is no default IPv6 pool)")
         config()
@@ -248,8 +247,10 @@ def remove_local(net: Network) -> None:
     """Remove this host's devices of ``net``; success when they are gone already."""
     br = bridge_name(net)
     if netlink.link_exists(br):
-        with contextlib.suppress(Exception):
+        try:
             fw.network_down(net)
+        except PynetError as exc:   # the devices go anyway; the user is told about the rules
+            fw.NOTICES.append(f"WARNING: network {net.name}: {exc.message}")
     vni = net.driver_data.get("vni")
     if vni and netlink.link_master_name(vxlan_name(int(vni))) in (br, None):
         netlink.link_delete(vxlan_name(int(vni)))

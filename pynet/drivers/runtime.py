@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 
+from pynet.errors import LaunchFailed
 from pynet.kernel import netlink
 from pynet.kernel.pids import pid_start_time
-from pynet.kernel.process import LaunchError, LaunchSpec, start, wait_status
+from pynet.kernel.process import LaunchSpec, start, wait_status
 
-__all__ = ["LaunchError", "LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait",
+__all__ = ["LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait",
            "wait_forwarding"]
 
 
@@ -42,7 +43,7 @@ def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str,
                                              container_dir=container_dir)
     if "error" in report:
         _reap(sup)
-        raise LaunchError(report["error"], int(report["exit_code"]))
+        raise LaunchFailed(report["error"], int(report["exit_code"]))
     return int(report["pid"]), int(report.get("start", 0)), sup, pid_start_time(sup)
 
 

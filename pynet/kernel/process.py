@@ -16,10 +16,8 @@ import os
 import struct
 from dataclasses import dataclass, field
 
+from pynet.errors import EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, EXIT_USAGE, LaunchFailed
 from pynet.kernel import namespaces as ns
-
-EXIT_CANNOT_INVOKE = 126
-EXIT_NOT_FOUND = 127
 
 
 @dataclass
@@ -41,16 +39,8 @@ class LaunchSpec:
     new_session: bool = False
 
 
-class LaunchError(Exception):
-    """The command could not be started; ``exit_code`` is Docker's (126/127)."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def start(spec: LaunchSpec) -> int:
-    """Fork and exec ``spec`` in its sandbox; returns the pid or raises LaunchError."""
+    """Fork and exec ``spec`` in its sandbox; returns the pid or raises LaunchFailed."""
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -68,17 +58,17 @@ def start(spec: LaunchSpec) -> int:
     raise _launch_error(spec, stage, code)
 
 
-def _launch_error(spec: LaunchSpec, stage: str, code: int) -> LaunchError:
+def _launch_error(spec: LaunchSpec, stage: str, code: int) -> LaunchFailed:
     cmd = spec.argv[0] if spec.argv else ""
     if stage == "exec":
         if code == errno.ENOENT:
-            return LaunchError(
+            return LaunchFailed(
                 f'exec: "{cmd}": executable file not found in $PATH', EXIT_NOT_FOUND)
-        return LaunchError(f'exec: "{cmd}": {os.strerror(code)}', EXIT_CANNOT_INVOKE)
+        return LaunchFailed(f'exec: "{cmd}": {os.strerror(code)}', EXIT_CANNOT_INVOKE)
     if stage == "chdir":
-        return LaunchError(f"chdir to cwd (\"{spec.workdir}\") set in config.json failed: {os.strerror(code)}",
-                           EXIT_CANNOT_INVOKE)
-    return LaunchError(f"{stage}: {os.strerror(code)}", 125)
+        return LaunchFailed(f"chdir to cwd (\"{spec.workdir}\") set in config.json failed: {os.strerror(code)}",
+                            EXIT_CANNOT_INVOKE)
+    return LaunchFailed(f"{stage}: {os.strerror(code)}", EXIT_USAGE)
 
 
 def _child(spec: LaunchSpec, report_fd: int) -> None:

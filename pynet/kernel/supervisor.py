@@ -17,7 +17,8 @@ import signal
 import sys
 
 from pynet.kernel.pids import pid_start_time
-from pynet.kernel.process import LaunchError, LaunchSpec, start
+from pynet.errors import EXIT_USAGE, LaunchFailed
+from pynet.kernel.process import LaunchSpec, start
 
 # sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
 # (and .pth) setup that would otherwise find it.
@@ -48,7 +49,7 @@ def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, conta
     with os.fdopen(rfd, "rb") as pipe:
         report = pipe.read()
     if not report:
-        return sup, {"error": "container supervisor died before starting the container", "exit_code": 125}
+        return sup, {"error": "container supervisor died before starting the container", "exit_code": EXIT_USAGE}
     return sup, json.loads(report)
 
 
@@ -66,8 +67,8 @@ def _supervise(spec: LaunchSpec, report_fd: int, *, container_id: str, log_path:
     spec.stdin, spec.stdout, spec.stderr = devnull, log_fd, log_fd
     try:
         pid = start(spec)
-    except LaunchError as exc:
-        os.write(report_fd, json.dumps({"error": str(exc), "exit_code": exc.exit_code}).encode())
+    except LaunchFailed as exc:
+        os.write(report_fd, json.dumps({"error": exc.message, "exit_code": exc.exit_code}).encode())
         return
     # Read before we could reap it: the pid plus its start time name this process for good.
     os.write(report_fd, json.dumps({"pid": pid, "start": pid_start_time(pid)}).encode())

@@ -34,7 +34,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.errors import StateCorrupt, Timeout
+from pynet.errors import StateCorrupt, StateTooNew, Timeout
 from pynet.faults import fault
 
 SCHEMA_VERSION = 1
@@ -99,7 +99,7 @@ def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(version, int):
         raise StateCorrupt(f"state file {path} is corrupt: no schema_version")
     if version > SCHEMA_VERSION:
-        raise StateCorrupt(
+        raise StateTooNew(
             f"state file {path} was written by a newer pynet (schema {version}, "
             f"this pynet knows up to {SCHEMA_VERSION}); upgrade pynet"
         )

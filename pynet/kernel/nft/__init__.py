@@ -34,6 +34,7 @@ of it), which is what makes every firewall change atomic, whichever way it goes.
 from __future__ import annotations
 
 import _thread
+import errno
 import os
 from pathlib import Path
 
@@ -71,21 +72,38 @@ _SYSCTL = Path("/proc/sys")
 
 
 class NftError(KernelError):
-    """nftables refused a script or a listing; ``stderr`` holds nft's own words."""
+    """nftables refused a script or a listing; ``stderr`` holds nft's own words and
+    ``errnos`` the kernel errors they report (callers test these, never the text)."""
 
     def __init__(self, message: str, stderr: str = "") -> None:
         super().__init__(message)
         self.stderr = stderr
+        self.errnos = errnos_reported(stderr)
 
     @property
     def exists(self) -> bool:
         """The kernel said EEXIST (e.g. a map key already bound to another value)."""
-        return "File exists" in self.stderr
+        return errno.EEXIST in self.errnos
 
     @property
     def missing(self) -> bool:
         """The kernel said ENOENT (table, chain, set or element not there)."""
-        return "No such file or directory" in self.stderr
+        return errno.ENOENT in self.errnos
+
+
+#: the kernel errors pynet acts on, in the words nft prints for them (strerror, C locale)
+_NFT_ERRNO_TEXT = {errno.EEXIST: "File exists", errno.ENOENT: "No such file or directory"}
+
+
+def errnos_reported(stderr: str) -> frozenset[int]:
+    """The kernel errors named in nft's error output.
+
+    The one place pynet reads nft's text: libnftables and the nft program report a
+    refused command only as text (``Error: Could not process rule: File exists``), with
+    the kernel's errno as strerror() words; the raw netlink path has the errno itself but
+    hands a refused batch to libnftables, whose answer is what the user sees.
+    """
+    return frozenset(code for code, text in _NFT_ERRNO_TEXT.items() if text in stderr)
 
 
 NFT_FALLBACKS = ("/usr/sbin/nft", "/sbin/nft")  # sbin is not always on a user's PATH
