@@ -11,7 +11,7 @@ from pynet import errors
 from pynet.cli.main import boundary
 from pynet.cnm import options
 from pynet.cnm.model import Network
-from pynet.kernel.nftables import NftError, errnos_reported
+from pynet.kernel.nft import NftError, errnos_reported
 
 ID = "0123456789abcdef" * 4
 
