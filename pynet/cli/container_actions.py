@@ -97,7 +97,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
 def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
     if not (kw["publish"] or kw["publish_all"] or kw["expose"]):
         return
-    from pynet.cnm import ports
+    from pynet.records import ports
 
     req.ports = ports.parse_publish(list(kw["publish"]))
     req.exposed = sorted(set(ports.parse_expose(list(kw["expose"]))) |
@@ -324,7 +324,7 @@ def _tail_lines(tail: str) -> int | None:
 
 def port(container: str, private_port: str | None) -> None:
     """List port mappings for the container."""
-    from pynet.cnm.ports import port_lines
+    from pynet.records.ports import port_lines
 
     repo = reader()
     c = repo.get_container(container)

@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Network, from_dict, to_dict
+from pynet.records.model import Network, from_dict, to_dict
 from pynet.cnm.repo import Repo
 from pynet.drivers.base import UndoLog
 from pynet.drivers.firewall_hooks import NOTICES

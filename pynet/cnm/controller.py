@@ -25,7 +25,7 @@ from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
-from pynet.cnm.model import Container, Network
+from pynet.records.model import Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks, get_driver, hostinfo

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.cnm import options as opt
-from pynet.cnm.model import Endpoint, Network
+from pynet.records import options as opt
+from pynet.records.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import overlay_ipam as gipam
 from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog

@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network, to_dict
+from pynet.records.model import Endpoint, IPAMPool, Network, to_dict
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable
 from pynet.state import etcd as kv
 from pynet.state.etcd import Etcd

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pynet.cnm import cluster
-from pynet.cnm.model import Endpoint, Network, to_dict
+from pynet.records.model import Endpoint, Network, to_dict
 from pynet.cnm.repo import Repo
 from pynet.drivers import overlay_ipam as gipam
 from pynet.errors import Conflict, Forbidden, NotFound
