@@ -120,9 +120,9 @@ def _extra_hosts(values: tuple[str, ...]) -> list[str]:
 # -- internal: a detached container exited -----------------------------------------------
 def exited(container_id: str, code: int) -> None:
     """(internal) record that a detached container exited."""
-    from pynet.cnm.controller import Controller
+    from pynet import wiring
 
-    Controller().container_exited(container_id, code)
+    wiring.controller().container_exited(container_id, code)
 
 
 # -- ps ----------------------------------------------------------------------------------

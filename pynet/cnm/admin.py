@@ -55,12 +55,7 @@ class HostAdmin:
                     except PynetError as exc:
                         errors.append(exc.render())
             fault("reset_teardown")
-            try:
-                from pynet.daemon import client
-
-                client.stop()
-            except ImportError:
-                pass
+            self.notifier.stop()
             from pynet.drivers import sandbox
 
             sandbox.release_sandbox_dir(str(paths.netns_dir()))

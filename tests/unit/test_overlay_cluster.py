@@ -45,7 +45,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setattr(kv, "client", lambda cfg, timeout=3.0: fake)
     dropped: list[str] = []
     monkeypatch.setattr("pynet.drivers.overlay.remove_local", lambda net: dropped.append(net.name))
-    monkeypatch.setattr(cluster, "_ensure_daemon", lambda: None)
+    monkeypatch.setattr(cluster, "_ensure_daemon", lambda notifier: None)
     store = Store(tmp_path / "state")
     kv.save_config(store.root, kv.ClusterConfig("etcd://s:2379", "203.0.113.1", ME, "h1-" + ME, "h1"))
     for node, addr in ((ME, "203.0.113.1"), (OTHER, "203.0.113.2")):
