@@ -375,12 +375,10 @@ def _replay_cleanups(etcd: kv.Etcd, root: Any) -> None:
     items = kv.pending_cleanups(root)
     if not items:
         return
-    from pynet.drivers import overlay
-
     left = []
     for item in items:
         try:
-            overlay.run_cleanup(etcd, item)
+            kv.run_cleanup(etcd, item)
         except Unavailable:
             left.append(item)
     kv.save_cleanups(root, left)

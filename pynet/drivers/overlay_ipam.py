@@ -238,14 +238,6 @@ def _claim(store: Etcd, net: Network, ip: str, ep_id: str, node: str) -> bool:
     return False
 
 
-def release(store: Etcd, network_id: str, endpoint_id: str) -> None:
-    """Free every address ``endpoint_id`` holds on the network; idempotent."""
-    found, _ = store.range(kv.ipam_prefix(network_id))
-    mine = [x for x in found if (x.json() or {}).get("endpoint") == endpoint_id]
-    if mine:
-        store.txn([], [kv.delete_op(x.key) for x in mine] + [kv.put_op(kv.netrev_key(network_id), endpoint_id)])
-
-
 # -- endpoints (the peers other hosts program) -------------------------------------------------
 def register_endpoint(store: Etcd, net: Network, node: str, record: dict[str, Any]) -> None:
     key = kv.endpoint_key(net.id, node, record["id"])

@@ -73,7 +73,7 @@ def test_sync_copies_global_networks_in_and_out(env):
     assert copy.driver_data["peers"] == [{"Name": f"h-{OTHER}", "IP": "203.0.113.2"}]
     fake.delete(kv.alive_key(OTHER))           # that node went down: no longer a peer
     assert "peers" not in synced(ctl).find_network("ov1").driver_data
-    gipam.release(fake, net.id, ep.id)
+    kv.release_addresses(fake, net.id, ep.id)
     gipam.unregister_network(fake, net)          # removed on another host
     assert synced(ctl).find_network("ov1") is None and dropped == ["ov1"]
 

@@ -241,7 +241,7 @@ def test_removal_is_refused_while_any_node_holds_an_address():
     gipam.allocate(store, net, ep, "node2", "", "")
     with pytest.raises(Forbidden, match=f"network ov1 id {net.id} has active endpoints"):
         gipam.unregister_network(store, net)
-    gipam.release(store, net.id, ep.id)
+    kv.release_addresses(store, net.id, ep.id)
     gipam.unregister_network(store, net)
     assert not [k for k in store.data if net.id in k]
     gipam.unregister_network(store, net)   # idempotent
