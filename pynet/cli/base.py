@@ -55,18 +55,18 @@ def action(target: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 def controller():  # type: ignore[no-untyped-def]
     """The core's Controller, ready (built-in networks exist, state restored)."""
-    from pynet.cnm.controller import Controller
+    from pynet import wiring
 
-    ctl = Controller()
+    ctl = wiring.controller()
     ctl.ensure_ready()
     return ctl
 
 
 def reader():  # type: ignore[no-untyped-def]
     """A read-only view of the state (no controller unless the state needs repair)."""
-    from pynet.cnm.reader import open_repo
+    from pynet import wiring
 
-    repo = open_repo()
+    repo = wiring.open_repo()
     hooks = sys.modules.get("pynet.drivers.firewall_hooks")
     if hooks is not None and "pynet.cnm.cluster" in sys.modules:   # a member's sync ran
         for line in dict.fromkeys(hooks.NOTICES):   # e.g. the cluster store did not answer

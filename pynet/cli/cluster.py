@@ -22,9 +22,9 @@ def cluster() -> None:
 
 
 def _controller():  # type: ignore[no-untyped-def]
-    from pynet.cnm.controller import Controller
+    from pynet import wiring
 
-    ctl = Controller()
+    ctl = wiring.controller()
     ctl.ensure_ready()
     return ctl
 

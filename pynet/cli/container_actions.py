@@ -97,7 +97,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
 def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
     if not (kw["publish"] or kw["publish_all"] or kw["expose"]):
         return
-    from pynet.cnm import ports
+    from pynet.records import ports
 
     req.ports = ports.parse_publish(list(kw["publish"]))
     req.exposed = sorted(set(ports.parse_expose(list(kw["expose"]))) |
@@ -120,9 +120,9 @@ def _extra_hosts(values: tuple[str, ...]) -> list[str]:
 # -- internal: a detached container exited -----------------------------------------------
 def exited(container_id: str, code: int) -> None:
     """(internal) record that a detached container exited."""
-    from pynet.cnm.controller import Controller
+    from pynet import wiring
 
-    Controller().container_exited(container_id, code)
+    wiring.controller().container_exited(container_id, code)
 
 
 # -- ps ----------------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def _tail_lines(tail: str) -> int | None:
 
 def port(container: str, private_port: str | None) -> None:
     """List port mappings for the container."""
-    from pynet.cnm.ports import port_lines
+    from pynet.records.ports import port_lines
 
     repo = reader()
     c = repo.get_container(container)

@@ -14,9 +14,9 @@ def system() -> None:
 
 
 def _controller():  # type: ignore[no-untyped-def]
-    from pynet.cnm.controller import Controller
+    from pynet import wiring
 
-    ctl = Controller()
+    ctl = wiring.controller()
     ctl.ensure_ready()
     return ctl
 

@@ -55,9 +55,7 @@ class HostAdmin:
                     except PynetError as exc:
                         errors.append(exc.render())
             fault("reset_teardown")
-            from pynet.daemon import client
-
-            client.stop()
+            self.notifier.stop()
             from pynet.drivers import sandbox
 
             sandbox.release_sandbox_dir(str(paths.netns_dir()))

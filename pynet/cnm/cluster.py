@@ -19,7 +19,10 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Network, from_dict, to_dict
+    from pynet.cnm.notifier import Notifier
+
+from pynet.records.model import Network, from_dict, to_dict
+from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
 from pynet.drivers.base import UndoLog
 from pynet.drivers.firewall_hooks import NOTICES
@@ -76,8 +79,8 @@ def join(ctl: Any, *, store: str, advertise_addr: str, ttl: int, hostname: str =
     _register_node(etcd, cfg)
     with ctl.mutation() as (repo, undo):
         kv.save_config(root, cfg)
-        sync(repo, undo, strict=True)
-    _tell_daemon()
+        sync(repo, undo, strict=True, notifier=ctl.notifier)
+    _tell_daemon(ctl.notifier)
     if already:
         return f"This node is already part of the cluster at {url}."
     return f"This node joined the cluster at {url} as {cfg.node_name}."
@@ -114,16 +117,14 @@ def _register_node(etcd: kv.Etcd, cfg: kv.ClusterConfig) -> None:
                                         "joined": int(time.time())})
 
 
-def _tell_daemon() -> None:
+def _tell_daemon(notifier: Notifier) -> None:
     """Have the helper (re)read the membership: it holds the lease and programs peers."""
-    from pynet.daemon import client
-
     try:
-        client.ensure_running()
+        notifier.ensure_running()
     except PynetError as exc:
         NOTICES.append(f"WARNING: {exc}; this node will show as down until the helper runs")
         return
-    reply = client.request({"op": "cluster"}, timeout=8.0)
+    reply = notifier.reload_cluster(timeout=8.0)
     if not reply or not reply.get("ok"):
         error = (reply or {}).get("error") or "no answer"
         NOTICES.append(f"WARNING: the pynet helper could not take the cluster lease: {error}")
@@ -151,15 +152,13 @@ def leave(ctl: Any, *, force: bool = False) -> str:
             drop_local(repo, net)
         kv.remove_config(root)
         kv.save_cleanups(root, [])
-    _tell_daemon_left()
+    _tell_daemon_left(ctl.notifier)
     return "Node left the cluster."
 
 
-def _tell_daemon_left() -> None:
-    from pynet.daemon import client
-
-    if client.ping():
-        client.request({"op": "cluster"}, timeout=5.0)
+def _tell_daemon_left(notifier: Notifier) -> None:
+    if notifier.is_running():
+        notifier.reload_cluster(timeout=5.0)
 
 
 def _global_users(repo: Repo) -> set[str]:
@@ -234,11 +233,12 @@ def _config(ctl: Any) -> kv.ClusterConfig:
 
 
 # -- sync ------------------------------------------------------------------------------------
-def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
+def sync(repo: Repo, undo: UndoLog, *, strict: bool = False, notifier: Notifier | None = None) -> None:
     """Bring the global networks from etcd into the local state (and drop removed ones).
 
     When the store cannot be reached a warning is noted and the last known copies stay
-    (local networks keep working); ``strict`` raises instead.
+    (local networks keep working); ``strict`` raises instead. ``notifier``: the helper,
+    started again when it is gone (it holds this node's lease); none: no helper.
     """
     root = repo.store.root
     cfg = kv.load_config(root)
@@ -278,7 +278,7 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False) -> None:
                                "containers on this node still use it")
                 continue
             drop_local(repo, net)
-    _ensure_daemon()
+    _ensure_daemon(notifier or NullNotifier())
 
 
 def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> None:
@@ -376,12 +376,10 @@ def _replay_cleanups(etcd: kv.Etcd, root: Any) -> None:
     items = kv.pending_cleanups(root)
     if not items:
         return
-    from pynet.drivers import overlay
-
     left = []
     for item in items:
         try:
-            overlay.run_cleanup(etcd, item)
+            kv.run_cleanup(etcd, item)
         except Unavailable:
             left.append(item)
     kv.save_cleanups(root, left)
@@ -389,14 +387,12 @@ def _replay_cleanups(etcd: kv.Etcd, root: Any) -> None:
         raise Unavailable(f"cannot reach the cluster store at {etcd.url}")
 
 
-def _ensure_daemon() -> None:
+def _ensure_daemon(notifier: Notifier) -> None:
     """A member's helper holds its lease: start it again if it is gone."""
-    from pynet.daemon import client
-
-    if client.ping():
+    if notifier.is_running():
         return
     try:
-        client.ensure_running()
-        client.request({"op": "cluster"}, timeout=5.0)
+        notifier.ensure_running()
+        notifier.reload_cluster(timeout=5.0)
     except PynetError as exc:
         NOTICES.append(f"WARNING: {exc}; this node shows as down until the helper runs")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pynet import paths
 from pynet.cnm import etcfiles
 from pynet.cnm.endpoints import AttachRequest, EndpointService
-from pynet.cnm.model import DEFAULT_NETWORK, Container, Network, PortBinding
+from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
 from pynet.drivers import firewall_hooks as fw

@@ -19,14 +19,16 @@ if TYPE_CHECKING:
 
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
+    from pynet.cnm.notifier import Notifier
     from pynet.drivers import runtime
 
 from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
-from pynet.cnm.model import DEFAULT_NETWORK, Container, Network
+from pynet.records.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
+from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, firewall_hooks, get_driver, hostinfo
 from pynet.drivers import undo as undo_mod
@@ -54,8 +56,9 @@ class JournalUndo(UndoLog):
 class Controller(HostAdmin, ProcessControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
         self.store = store or Store(paths.state_dir())
+        self.notifier: Notifier = notifier or NullNotifier()  # the helper, given (pynet.wiring)
         self.notices: list[str] = firewall_hooks.NOTICES
         self._owners: dict[str, owners.OwnerLock] = {}
 
@@ -103,9 +106,7 @@ class Controller(HostAdmin, ProcessControl):
             self.store.clear_journal()
         if had_journal:
             _sweep_container_dirs(self.store)
-            from pynet.daemon import client  # a broken helper module must fail loudly
-
-            client.resync()
+            self.notifier.resync()
 
     def _finish(self, op: dict[str, Any]) -> None:
         """Complete a teardown that a killed or failed command had started."""
@@ -173,7 +174,7 @@ class Controller(HostAdmin, ProcessControl):
         from pynet.cnm import cluster
 
         with self.mutation() as (repo, undo):
-            cluster.sync(repo, undo)
+            cluster.sync(repo, undo, notifier=self.notifier)
 
     def _restore(self, repo: Repo) -> None:
         """As dockerd at start: networks back in the kernel, dead containers exited."""
@@ -466,9 +467,7 @@ class Controller(HostAdmin, ProcessControl):
     # -- helper daemon -----------------------------------------------------------------
     def _notify(self, container_ids: list[str]) -> None:
         """Tell the helper (embedded DNS) what changed; never fails the command."""
-        from pynet.daemon import client
-
-        if not client.notify(container_ids):
+        if not self.notifier.notify(container_ids):
             self.notices.append("WARNING: the pynet helper (embedded DNS) did not answer; name resolution may lag")
 
 

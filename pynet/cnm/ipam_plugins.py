@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet.cnm import ipam
-from pynet.cnm.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers.base import UndoLog
 from pynet.errors import InvalidArgument, PynetError
 

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 
 from pynet.cnm import ipam, ipam_plugins
-from pynet.cnm import options as opt
-from pynet.cnm.model import DEFAULT_NETWORK, IPAMPool, Network
+from pynet.records import options as opt
+from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver, hostinfo
 from pynet.drivers.base import AddressAllocator, UndoLog

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.cnm.model import Container
+from pynet.records.model import Container
 from pynet.drivers import hostinfo
 from pynet.errors import LaunchFailed, PynetError
 from pynet.faults import fault

@@ -9,14 +9,19 @@ cluster member, they need nothing but the store. Otherwise the full controller r
 from __future__ import annotations
 
 from pynet import paths
-from pynet.cnm.model import DEFAULT_NETWORK
+from pynet.records.model import DEFAULT_NETWORK
 from pynet.cnm.repo import Repo
 from pynet.state import owners
 from pynet.state.store import Store
 
+TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+if TYPE_CHECKING:
+    from pynet.cnm.notifier import Notifier
 
-def open_repo() -> Repo:
-    """A read-only view of the state, made consistent first when it needs to be."""
+
+def open_repo(notifier: Notifier | None = None) -> Repo:
+    """A read-only view of the state, made consistent first when it needs to be (by a
+    Controller given ``notifier``: the helper, see ``pynet.wiring``)."""
     store = Store(paths.state_dir())
     if ((paths.run_dir() / "restored").exists() and not store.journal_path().exists()
             and not (store.root / "cluster.json").exists() and DEFAULT_NETWORK in store.names("networks")
@@ -24,6 +29,6 @@ def open_repo() -> Repo:
         return Repo(store)
     from pynet.cnm.controller import Controller
 
-    ctl = Controller(store)
+    ctl = Controller(store, notifier=notifier)
     ctl.ensure_ready()
     return ctl.reader()

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-from pynet.cnm.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
+from pynet.records.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
 from pynet.errors import InvalidArgument, NotFound, StateCorrupt, StateTooNew
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.cnm.model import DEFAULT_NETWORK, Container, IPAMPool, Network
+from pynet.records.model import DEFAULT_NETWORK, Container, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.ids import short
 
@@ -91,7 +91,7 @@ def network_filter_item(net: Network) -> dict[str, Any]:
 def _ports_view(c: Container) -> dict[str, Any]:
     if not c.ports and not c.exposed:
         return {}
-    from pynet.cnm.ports import ports_view
+    from pynet.records.ports import ports_view
 
     return ports_view(c)
 
@@ -262,7 +262,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
         nets = [c.network_mode]
     ports = ""
     if c.ports:
-        from pynet.cnm.ports import port_lines
+        from pynet.records.ports import port_lines
 
         ports = ", ".join(_ps_port(line) for line in port_lines(c))
     return {

@@ -31,12 +31,12 @@ if TYPE_CHECKING:
 from pynet.daemon.etcd_stream import Call
 from pynet.dns.names import Member, member_from_records
 from pynet.errors import PynetError
+from pynet.kernel.vxlan import FLOOD_MAC
 from pynet.state import etcd as kv
 
 log = logging.getLogger("pynetd")
 
 LEASE_NAME = "cluster-lease"
-FLOOD_MAC = "00:00:00:00:00:00"
 RETRY = 1.0
 MAX_BACKOFF = 8.0
 BLOCKING_TIMEOUT = 1.5
@@ -315,14 +315,12 @@ class Agent:
 
     def _run_queued(self, root: Path) -> None:
         """(Under the state lock.) Run the queue in order; keep what the store did not take."""
-        from pynet.drivers import overlay
-
         items = kv.pending_cleanups(root)
         store = kv.Etcd(self.cfg.store, timeout=BLOCKING_TIMEOUT)
         left = list(items)
         try:
             while left:
-                overlay.run_cleanup(store, left[0])
+                kv.run_cleanup(store, left[0])
                 left.pop(0)
         finally:
             if len(left) != len(items):
@@ -525,12 +523,12 @@ class Agent:
         if not vni:
             self.programmed.pop(nid, None)
             return
-        from pynet.drivers import overlay
+        from pynet.kernel import vxlan
 
         local = frozenset((ep.get("mac") or "").lower() for ep in self.endpoints.get(nid, {}).values()
                           if ep.get("node") == self.cfg.node_id)
         fdb, neigh = desired_peers(remote, self._vtep, local)
-        if overlay.set_peers(int(vni), fdb, neigh):
+        if vxlan.set_peers(int(vni), fdb, neigh):
             if self.programmed.get(nid) != len(remote):
                 log.info("overlay %s (vni %s): %d remote endpoints", record.get("name"), vni, len(remote))
             self.programmed[nid] = len(remote)

@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-from pynet.cnm.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network
 
 
 class UndoLog:

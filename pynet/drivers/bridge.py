@@ -15,8 +15,8 @@ from __future__ import annotations
 import ipaddress
 import os
 
-from pynet.cnm import options as opt
-from pynet.cnm.model import Endpoint, Network
+from pynet.records import options as opt
+from pynet.records.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, Unavailable

@@ -26,9 +26,9 @@ TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm import options as opt
-from pynet.cnm import ports as portspec
-from pynet.cnm.model import Endpoint, Network, PortBinding
+from pynet.records import options as opt
+from pynet.records import ports as portspec
+from pynet.records.model import Endpoint, Network, PortBinding
 from pynet.drivers.base import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.kernel import nft

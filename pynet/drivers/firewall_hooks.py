@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from pynet.cnm.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network
 from pynet.drivers.base import UndoLog
 from pynet.faults import fault
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from pynet.cnm.model import Network
+from pynet.records.model import Network
 from pynet.drivers.base import Driver, UndoLog
 
 

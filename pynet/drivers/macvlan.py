@@ -26,8 +26,8 @@ from __future__ import annotations
 import ipaddress
 import secrets
 
-from pynet.cnm import options as opt
-from pynet.cnm.model import Endpoint, Network
+from pynet.records import options as opt
+from pynet.records.model import Endpoint, Network
 from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
 from pynet.faults import fault
@@ -172,7 +172,7 @@ def _stored_macvlan_networks() -> list[Network]:
     the mutation lock, so the list cannot change underneath.
     """
     from pynet import paths
-    from pynet.cnm.model import from_dict
+    from pynet.records.model import from_dict
     from pynet.state.store import Store
 
     out = []

@@ -12,7 +12,7 @@ last: bridge ``ov-<12 hex of id>`` holding the gateway address, and VXLAN device
 proxy on, MTU = underlay MTU - 50, enslaved to the bridge. Containers get a veth pair
 on the bridge as with the bridge driver. Remote peers (static FDB + neighbour entries
 on ``vx-<vni>``) are programmed by the helper daemon from etcd watches
-(``pynet.daemon.overlay``) through :func:`set_peers`.
+(``pynet.daemon.overlay``) through ``pynet.kernel.vxlan.set_peers``.
 
 Every host's bridge holds the same gateway address: with the VXLAN device answering
 ARP itself, a container always reaches its own host's bridge (an "anycast gateway").
@@ -27,19 +27,19 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.cnm import options as opt
-from pynet.cnm.model import Endpoint, Network
+from pynet.records import options as opt
+from pynet.records.model import Endpoint, Network
 from pynet.drivers import firewall_hooks as fw
 from pynet.drivers import overlay_ipam as gipam
 from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
 from pynet.kernel import netlink
+from pynet.kernel.vxlan import vxlan_name
 from pynet.state import etcd as kv
 
 VXLAN_PORT = 4789
 VXLAN_OVERHEAD = 50          # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-FLOOD_MAC = "00:00:00:00:00:00"
 ENCRYPTED = "encrypted"
 NOT_JOINED = ('This node is not part of a cluster. Use "pynet cluster join" to connect '
               'this node to a cluster store and try again.')
@@ -47,10 +47,6 @@ NOT_JOINED = ('This node is not part of a cluster. Use "pynet cluster join" to c
 
 def bridge_name(net: Network) -> str:
     return str(net.driver_data.get("bridge") or f"ov-{net.id[:12]}")
-
-
-def vxlan_name(vni: int) -> str:
-    return f"vx-{vni}"
 
 
 def config() -> kv.ClusterConfig:
@@ -192,17 +188,10 @@ def _best_effort(item: dict[str, Any]) -> None:
     if cfg is None:
         return   # no longer a member: nothing of ours is left in a store we know
     try:
-        run_cleanup(store(cfg), item)
+        kv.run_cleanup(store(cfg), item)
     except Unavailable as exc:
         kv.queue_cleanup(paths.state_dir(), item)
         fw.NOTICES.append(f"WARNING: {exc}; the cluster records will be cleaned up later")
-
-
-def run_cleanup(s: kv.Etcd, item: dict[str, Any]) -> None:
-    if item.get("what") == "addresses":
-        gipam.release(s, item["network_id"], item["endpoint_id"])
-    elif item.get("what") == "endpoint":
-        s.delete(item["key"])
 
 
 # -- the per-host devices ------------------------------------------------------------------
@@ -263,30 +252,3 @@ def _gateway_cidrs(net: Network) -> list[str]:
 
 
 # -- peers (called by the helper daemon) ---------------------------------------------------
-def set_peers(vni: int, fdb: set[tuple[str, str]], neigh: set[tuple[str, str]]) -> bool:
-    """Make ``vx-<vni>``'s static entries exactly ``fdb`` {(mac, vtep)} and ``neigh`` {(ip, mac)}.
-
-    Flood entries use the all-zero MAC. The bridge learns nothing on the device's port;
-    it gets one static entry per remote MAC instead, so frames to a remote container go
-    into the tunnel only while that container is remote. Returns False when the device
-    does not exist here (or is not on its bridge yet).
-    """
-    dev = vxlan_name(vni)
-    if not netlink.link_exists(dev) or netlink.link_master_name(dev) is None:
-        return False
-    netlink.port_learning_off(dev)   # also for ports made before learning was turned off
-    have_fdb, have_neigh = netlink.vxlan_fdb_entries(dev), netlink.neigh_entries(dev)
-    port, have_port = {mac for mac, _ in fdb if mac != FLOOD_MAC}, netlink.port_fdb_entries(dev)
-    for ip, mac in have_neigh - neigh:
-        netlink.neigh_remove(dev, ip)
-    for mac in have_port - port:
-        netlink.port_fdb_del(dev, mac)
-    for mac, dst in have_fdb - fdb:
-        netlink.vxlan_fdb_del(dev, mac, dst)
-    for mac, dst in sorted(fdb - have_fdb):
-        netlink.vxlan_fdb_add(dev, mac, dst)
-    for mac in sorted(port - have_port):
-        netlink.port_fdb_set(dev, mac)
-    for ip, mac in neigh - have_neigh:
-        netlink.neigh_set(dev, ip, mac)
-    return True

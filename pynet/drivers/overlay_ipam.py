@@ -21,7 +21,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network, to_dict
+from pynet.records.model import Endpoint, IPAMPool, Network, to_dict
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable
 from pynet.state import etcd as kv
 from pynet.state.etcd import Etcd
@@ -236,14 +236,6 @@ def _claim(store: Etcd, net: Network, ip: str, ep_id: str, node: str) -> bool:
     if store.get(kv.network_key(net.id)) is None:
         raise NotFound(f"network {net.name} not found")
     return False
-
-
-def release(store: Etcd, network_id: str, endpoint_id: str) -> None:
-    """Free every address ``endpoint_id`` holds on the network; idempotent."""
-    found, _ = store.range(kv.ipam_prefix(network_id))
-    mine = [x for x in found if (x.json() or {}).get("endpoint") == endpoint_id]
-    if mine:
-        store.txn([], [kv.delete_op(x.key) for x in mine] + [kv.put_op(kv.netrev_key(network_id), endpoint_id)])
 
 
 # -- endpoints (the peers other hosts program) -------------------------------------------------

@@ -25,7 +25,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers import plugins
 from pynet.drivers.base import Driver, SandboxInfo, UndoLog
 from pynet.errors import InvalidArgument, NotFound, PynetError, Unavailable

@@ -404,6 +404,22 @@ def queue_cleanup(state_dir: Path, item: dict[str, Any]) -> None:
     atomic_write(Path(state_dir) / OUTBOX_NAME, items)
 
 
+def run_cleanup(store: Etcd, item: dict[str, Any]) -> None:
+    """Apply one cleanup (as queued by the overlay driver) to the store; idempotent."""
+    if item.get("what") == "addresses":
+        release_addresses(store, item["network_id"], item["endpoint_id"])
+    elif item.get("what") == "endpoint":
+        store.delete(item["key"])
+
+
+def release_addresses(store: Etcd, network_id: str, endpoint_id: str) -> None:
+    """Free every address ``endpoint_id`` holds on the network; idempotent."""
+    found, _ = store.range(ipam_prefix(network_id))
+    mine = [x for x in found if (x.json() or {}).get("endpoint") == endpoint_id]
+    if mine:
+        store.txn([], [delete_op(x.key) for x in mine] + [put_op(netrev_key(network_id), endpoint_id)])
+
+
 def pending_cleanups(state_dir: Path) -> list[dict[str, Any]]:
     from pynet.state.store import read_json
 

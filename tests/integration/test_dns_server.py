@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cnm.model import Container, Endpoint, Network, to_dict
+from pynet.records.model import Container, Endpoint, Network, to_dict
 from pynet.daemon import client
 from pynet.state.store import SCHEMA_VERSION, atomic_write
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import harness
-from pynet.cnm.model import Endpoint, IPAMPool, Network, PortBinding, to_dict
+from pynet.records.model import Endpoint, IPAMPool, Network, PortBinding, to_dict
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ ALLOW_CMD = "pynet system firewall-allow-docker"
 
 RUNNER = r'''
 import json, sys
-from pynet.cnm.model import Endpoint, Network, PortBinding, from_dict
+from pynet.records.model import Endpoint, Network, PortBinding, from_dict
 from pynet.drivers import firewall as fw
 from pynet.errors import PynetError
 

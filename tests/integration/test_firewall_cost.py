@@ -25,7 +25,7 @@ PY = sys.executable
 
 PRELUDE = r'''
 import json, sys
-from pynet.cnm.model import Endpoint, IPAMPool, Network, PortBinding
+from pynet.records.model import Endpoint, IPAMPool, Network, PortBinding
 from pynet.drivers import firewall as fw
 from pynet.kernel import nft
 

@@ -72,7 +72,7 @@ EP = "e" * 64
 
 def seed_state(state: Path, run: Path) -> None:
     """A ready state: the built-in networks, network n1, exited container c1 on it (no kernel)."""
-    from pynet.cnm.model import Container, Endpoint, Network, to_dict
+    from pynet.records.model import Container, Endpoint, Network, to_dict
     from pynet.state.store import Store
 
     store = Store(state)

@@ -18,7 +18,7 @@ import pytest
 
 from cli_inproc import fence_kernel, invoke, seed_state
 from pynet.cnm.controller import NEED_ROOT
-from pynet.cnm import options
+from pynet.records import options
 from pynet.cnm.containers import _check_mode_settings
 from pynet.cnm.endpoints import AttachRequest
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService
@@ -170,7 +170,7 @@ def test_without_root_an_unreadable_state_is_one_line(shared_state: tuple[Path, 
 
 
 def test_host_binding_option_must_be_an_ip() -> None:
-    from pynet.cnm.model import Network
+    from pynet.records.model import Network
     from pynet.drivers.bridge import BridgeDriver
 
     def net(value: str) -> Network:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pynet.cnm.controller import Controller
-from pynet.cnm.model import Container
+from pynet.records.model import Container
 from pynet.cnm.repo import Repo
 from pynet.state.store import Store
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cnm.model import Container, Endpoint, Network, to_dict
+from pynet.records.model import Container, Endpoint, Network, to_dict
 from pynet.daemon.registry import Registry
 from pynet.dns import wire
 from pynet.state.store import SCHEMA_VERSION, Store, atomic_write

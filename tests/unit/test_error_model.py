@@ -9,8 +9,8 @@ import pytest
 
 from pynet import errors
 from pynet.cli.main import boundary
-from pynet.cnm import options
-from pynet.cnm.model import Network
+from pynet.records import options
+from pynet.records.model import Network
 from pynet.kernel.nft import NftError, errnos_reported
 
 ID = "0123456789abcdef" * 4

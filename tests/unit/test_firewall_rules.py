@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network, PortBinding
+from pynet.records.model import Endpoint, IPAMPool, Network, PortBinding
 from pynet.drivers import firewall as fw
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 from pynet.kernel import nft

@@ -21,7 +21,7 @@ from pynet.cnm.ipam import (
     mac_from_ipv4,
     with_prefix,
 )
-from pynet.cnm.model import IPAMPool
+from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pynet.cnm.ipam import AddressSpace
-from pynet.cnm.model import IPAMPool
+from pynet.records.model import IPAMPool
 from pynet.cnm.repo import Repo
 from pynet.state.store import Store
 

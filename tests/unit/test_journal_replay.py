@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cnm.model import Network
+from pynet.records.model import Network
 from pynet.drivers import bridge, undo
 from pynet.errors import StateCorrupt
 from pynet.state.store import Store

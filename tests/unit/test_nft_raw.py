@@ -136,7 +136,7 @@ def test_dumped_elements_decode_to_nft_json_atoms() -> None:
 # -- which scripts go raw ----------------------------------------------------------------
 
 def _net(**kw: Any) -> Any:
-    from pynet.cnm.model import IPAMPool, Network
+    from pynet.records.model import IPAMPool, Network
 
     pools = [IPAMPool(subnet="172.18.0.0/16", gateway="172.18.0.1"), IPAMPool(subnet="fd00:1::/64", gateway="")]
     return Network(id="a" * 64, name="n", driver="bridge", created="", enable_ipv6=True, ipam_config=pools,
@@ -144,7 +144,7 @@ def _net(**kw: Any) -> Any:
 
 
 def test_pynets_own_element_scripts_parse() -> None:
-    from pynet.cnm.model import Endpoint, PortBinding
+    from pynet.records.model import Endpoint, PortBinding
 
     ep = Endpoint(id="e" * 64, network_id="", container_id="", name="w", ipv4="172.18.0.5/16", ipv6="fd00:1::5/64")
     elems = fw.network_elements(_net(options={fw.ICC: "false"}))

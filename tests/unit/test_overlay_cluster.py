@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pynet.cnm import cluster
-from pynet.cnm.model import Endpoint, Network, to_dict
+from pynet.records.model import Endpoint, Network, to_dict
 from pynet.cnm.repo import Repo
 from pynet.drivers import overlay_ipam as gipam
 from pynet.errors import Conflict, Forbidden, NotFound
@@ -45,7 +45,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setattr(kv, "client", lambda cfg, timeout=3.0: fake)
     dropped: list[str] = []
     monkeypatch.setattr("pynet.drivers.overlay.remove_local", lambda net: dropped.append(net.name))
-    monkeypatch.setattr(cluster, "_ensure_daemon", lambda: None)
+    monkeypatch.setattr(cluster, "_ensure_daemon", lambda notifier: None)
     store = Store(tmp_path / "state")
     kv.save_config(store.root, kv.ClusterConfig("etcd://s:2379", "203.0.113.1", ME, "h1-" + ME, "h1"))
     for node, addr in ((ME, "203.0.113.1"), (OTHER, "203.0.113.2")):
@@ -73,7 +73,7 @@ def test_sync_copies_global_networks_in_and_out(env):
     assert copy.driver_data["peers"] == [{"Name": f"h-{OTHER}", "IP": "203.0.113.2"}]
     fake.delete(kv.alive_key(OTHER))           # that node went down: no longer a peer
     assert "peers" not in synced(ctl).find_network("ov1").driver_data
-    gipam.release(fake, net.id, ep.id)
+    kv.release_addresses(fake, net.id, ep.id)
     gipam.unregister_network(fake, net)          # removed on another host
     assert synced(ctl).find_network("ov1") is None and dropped == ["ov1"]
 

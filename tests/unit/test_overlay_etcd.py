@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers import overlay_ipam as gipam
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, StateCorrupt, Unavailable
 from pynet.state import etcd as kv
@@ -241,7 +241,7 @@ def test_removal_is_refused_while_any_node_holds_an_address():
     gipam.allocate(store, net, ep, "node2", "", "")
     with pytest.raises(Forbidden, match=f"network ov1 id {net.id} has active endpoints"):
         gipam.unregister_network(store, net)
-    gipam.release(store, net.id, ep.id)
+    kv.release_addresses(store, net.id, ep.id)
     gipam.unregister_network(store, net)
     assert not [k for k in store.data if net.id in k]
     gipam.unregister_network(store, net)   # idempotent

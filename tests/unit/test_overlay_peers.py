@@ -69,7 +69,7 @@ def agent(state, tmp_path, monkeypatch):
         programmed.append((vni, fdb, neigh))
         return True
 
-    monkeypatch.setattr("pynet.drivers.overlay.set_peers", set_peers)
+    monkeypatch.setattr("pynet.kernel.vxlan.set_peers", set_peers)
     daemon = FakeDaemon(state, tmp_path / "run")
     cfg = kv.ClusterConfig("etcd://127.0.0.1:9", "203.0.113.1", ME, "h-" + ME, "h", ttl=2)
     a = agent_mod.Agent(daemon, cfg)

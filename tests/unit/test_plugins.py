@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pynet.cnm.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers import macvlan, plugins, remote
 from pynet.drivers.remote_ipam import GATEWAY_OPTIONS, RemoteIPAM
 from pynet.errors import Conflict, InvalidArgument, NotFound, Timeout, Unavailable, Unsupported

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cnm import ports
-from pynet.cnm.model import Container, PortBinding
+from pynet.records import ports
+from pynet.records.model import Container, PortBinding
 from pynet.errors import InvalidArgument, NotFound
 
 pytestmark = pytest.mark.unit

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pynet.cnm.ipam.pools import IPAddr
 
 from pynet.cnm.ipam.pools import ADDRESS_SPACE_LOCAL, _go_parse_cidr, _go_parse_ip, _network
-from pynet.cnm.model import IPAMPool
+from pynet.records.model import IPAMPool
 from pynet.errors import InvalidArgument
 
 

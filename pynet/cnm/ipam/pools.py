@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     IPAddr = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
     IPNet = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
-from pynet.cnm.model import IPAMPool
+from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 
 

@@ -23,7 +23,7 @@ from pynet.cnm.ipam.pools import (
     ERR_ADDRESS_IN_USE, ERR_NO_ADDRESSES, ERR_STATIC_NEEDS_SUBNET, _geometry,
     _Geometry, _network, _parse_host, host_in_subnet,
 )
-from pynet.cnm.model import IPAMPool
+from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
-    from pynet.cnm.model import Network
+    from pynet.records.model import Network
 
 BRIDGE_NAME = "com.docker.network.bridge.name"
 BRIDGE_ENABLE_ICC = "com.docker.network.bridge.enable_icc"

@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.cnm.model import Container, PortBinding
+from pynet.records.model import Container, PortBinding
 from pynet.errors import Conflict, InvalidArgument, NotFound
 
 PROTOCOLS = ("tcp", "udp", "sctp")
