@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass, field
 
 from pynet.cnm import ipam, ipam_plugins
-from pynet.records import options as opt
 from pynet.records.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver
