@@ -67,7 +67,7 @@ def reader():  # type: ignore[no-untyped-def]
     from pynet import wiring
 
     repo = wiring.open_repo()
-    hooks = sys.modules.get("pynet.drivers.firewall_hooks")
+    hooks = sys.modules.get("pynet.firewall.hooks")
     if hooks is not None and "pynet.cnm.cluster" in sys.modules:   # a member's sync ran
         for line in dict.fromkeys(hooks.NOTICES):   # e.g. the cluster store did not answer
             echo(line, err=True)

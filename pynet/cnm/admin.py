@@ -71,7 +71,7 @@ class HostAdmin:
         same address would answer on a port it never published). Networks whose bridge
         does not exist (``pynet0`` before its first container) get no rules.
         """
-        from pynet.drivers import firewall
+        from pynet.firewall import policy as firewall
         from pynet.faults import fault
 
         fault("admin_lock")
@@ -92,7 +92,7 @@ class HostAdmin:
 
     def firewall_allow_docker(self) -> list[str]:
         """Accept rules for every bridge network in foreign policy-drop forward chains."""
-        from pynet.drivers import firewall
+        from pynet.firewall import policy as firewall
         from pynet.faults import fault
 
         fault("admin_lock")

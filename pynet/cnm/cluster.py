@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 from pynet.records.model import Network, from_dict, to_dict
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
-from pynet.drivers.base import UndoLog
-from pynet.drivers.firewall_hooks import NOTICES
+from pynet.records.undo import UndoLog
+from pynet.firewall.hooks import NOTICES
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetError, Unavailable
 from pynet.state import etcd as kv
 
@@ -307,7 +307,7 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
                 continue
             svc = ContainerService(repo, undo)
             if c.ports:
-                from pynet.drivers import firewall_hooks
+                from pynet.firewall import hooks as firewall_hooks
 
                 firewall_hooks.unpublish(net, ep, c.ports)
             svc.endpoints.detach(c, net)

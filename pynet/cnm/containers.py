@@ -17,9 +17,9 @@ from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
-from pynet.drivers import firewall_hooks as fw
+from pynet.firewall import hooks as fw
 from pynet.drivers import driver_class, hostinfo, sandbox
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id

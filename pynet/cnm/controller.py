@@ -30,9 +30,10 @@ from pynet.records.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
-from pynet.drivers import driver_class, firewall_hooks, get_driver, hostinfo
+from pynet.drivers import driver_class, get_driver, hostinfo
+from pynet.firewall import hooks as firewall_hooks
 from pynet.drivers import undo as undo_mod
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
 from pynet.state import owners

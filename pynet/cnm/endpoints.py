@@ -15,7 +15,8 @@ from pynet.cnm import ipam, ipam_plugins
 from pynet.records.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver
-from pynet.drivers.base import AddressAllocator, SandboxInfo, UndoLog
+from pynet.drivers.base import AddressAllocator, SandboxInfo
+from pynet.records.undo import UndoLog
 from pynet.faults import fault
 from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
 from pynet.ids import new_id

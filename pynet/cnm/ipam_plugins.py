@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 from pynet.cnm import ipam
 from pynet.records.model import Endpoint, IPAMPool, Network
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import InvalidArgument, PynetError
 
 #: ``net.driver_data`` key: subnet (CIDR) -> the plugin's pool id

@@ -12,7 +12,8 @@ from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import get_driver, hostinfo
-from pynet.drivers.base import AddressAllocator, UndoLog
+from pynet.drivers.base import AddressAllocator
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
 

@@ -16,29 +16,7 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 from pynet.records.model import Endpoint, Network
-
-
-class UndoLog:
-    """Where drivers record kernel resources before creating them (the core's journal)."""
-
-    def add(self, resource: dict[str, Any]) -> None:
-        """Record ``resource`` (e.g. ``{"kind": "link", "name": "veth1a2b3c4"}``)."""
-        raise NotImplementedError
-
-    def confirm(self, resource: dict[str, Any], **facts: Any) -> None:
-        """Add to a logged ``resource`` what creating it revealed (a new link's ``index``).
-
-        Journal replay deletes a link only with that proof, or when its name and kind are
-        ones pynet generates (``pynet.drivers.undo``).
-        """
-        resource.update(facts)
-
-
-class NullUndo(UndoLog):
-    """An UndoLog that forgets (for restore paths where nothing must be rolled back)."""
-
-    def add(self, resource: dict[str, Any]) -> None:
-        pass
+from pynet.records.undo import NullUndo, UndoLog
 
 
 @dataclass

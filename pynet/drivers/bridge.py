@@ -17,8 +17,9 @@ import os
 
 from pynet.records import options as opt
 from pynet.records.model import Endpoint, Network
-from pynet.drivers import firewall_hooks as fw
-from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
+from pynet.firewall import hooks as fw
+from pynet.drivers.base import Driver, SandboxInfo
+from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 from pynet.faults import fault
 from pynet.kernel import netlink

@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 from pynet.records.model import Network
-from pynet.drivers.base import Driver, UndoLog
+from pynet.drivers.base import Driver
+from pynet.records.undo import UndoLog
 
 
 class HostDriver(Driver):

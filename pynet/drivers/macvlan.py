@@ -28,7 +28,8 @@ import secrets
 
 from pynet.records import options as opt
 from pynet.records.model import Endpoint, Network
-from pynet.drivers.base import Driver, NullUndo, SandboxInfo, UndoLog
+from pynet.drivers.base import Driver, SandboxInfo
+from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
 from pynet.faults import fault
 from pynet.kernel import netlink

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 from pynet import paths
 from pynet.records import options as opt
 from pynet.records.model import Endpoint, Network
-from pynet.drivers import firewall_hooks as fw
+from pynet.firewall import hooks as fw
 from pynet.drivers import overlay_ipam as gipam
-from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo, UndoLog
+from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo
+from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
 from pynet.kernel import netlink

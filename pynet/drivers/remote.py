@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers import plugins
-from pynet.drivers.base import Driver, SandboxInfo, UndoLog
+from pynet.drivers.base import Driver, SandboxInfo
+from pynet.records.undo import UndoLog
 from pynet.errors import InvalidArgument, NotFound, PynetError, Unavailable
 from pynet.faults import fault
 from pynet.kernel import netlink
@@ -64,7 +65,7 @@ class RemoteDriver(Driver):
 
     def _warn(self, what: str, error: str) -> None:
         # Docker only logs driver errors on teardown; pynet tells the user on stderr.
-        from pynet.drivers.firewall_hooks import NOTICES
+        from pynet.firewall.hooks import NOTICES
 
         NOTICES.append(f'WARNING: plugin "{self.name}": {what}: {error}')
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet.drivers import plugins
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import Unavailable
 
 KIND = "IpamDriver"

@@ -3,7 +3,7 @@ outlives the process) — created with lo up, removed idempotently."""
 
 from __future__ import annotations
 
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import Unavailable
 from pynet.kernel import netlink
 from pynet.kernel.namespaces import same_mount_ns_as_init

@@ -57,7 +57,7 @@ def remove_resource(resource: dict[str, Any]) -> None:
 
         plugins.undo_resource(resource)
     elif kind == "nft":
-        from pynet.drivers import firewall
+        from pynet.firewall import policy as firewall
 
         firewall.undo_resource(resource)
 

@@ -31,7 +31,7 @@ ALLOW_CMD = "pynet system firewall-allow-docker"
 RUNNER = r'''
 import json, sys
 from pynet.records.model import Endpoint, Network, PortBinding, from_dict
-from pynet.drivers import firewall as fw
+from pynet.firewall import policy as fw
 from pynet.errors import PynetError
 
 class Log:

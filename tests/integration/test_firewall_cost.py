@@ -26,7 +26,7 @@ PY = sys.executable
 PRELUDE = r'''
 import json, sys
 from pynet.records.model import Endpoint, IPAMPool, Network, PortBinding
-from pynet.drivers import firewall as fw
+from pynet.firewall import policy as fw
 from pynet.kernel import nft
 
 class Log:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pynet.records.model import Endpoint, IPAMPool, Network, PortBinding
-from pynet.drivers import firewall as fw
+from pynet.firewall import policy as fw
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 from pynet.kernel import nft
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pynet.drivers import firewall as fw
+from pynet.firewall import policy as fw
 from pynet.kernel import nft
 from pynet.kernel.nft import _elements as ne
 from pynet.kernel.nft import _nfnetlink as nf

@@ -83,7 +83,7 @@ def test_a_local_name_hides_a_global_network(env):
     with ctl.mutation() as (repo, _undo):
         repo.put_network(Network("1" * 64, "ov1", "bridge", "2024-01-01T00:00:00Z"))
     gipam.register_network(fake, overlay("ov1", "10.10.0.0/24"), host_used=[])
-    from pynet.drivers.firewall_hooks import NOTICES
+    from pynet.firewall.hooks import NOTICES
 
     NOTICES.clear()
     assert synced(ctl).find_network("ov1").driver == "bridge"

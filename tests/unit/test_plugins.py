@@ -392,7 +392,7 @@ def test_join_answers_are_checked() -> None:
 
 
 def test_teardown_errors_become_warnings(vethnet) -> None:
-    from pynet.drivers.firewall_hooks import NOTICES
+    from pynet.firewall.hooks import NOTICES
 
     vethnet("fail=NetworkDriver.DeleteNetwork=busy")
     driver = remote.RemoteDriver("vethnet")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 from pynet.records import options as opt
 from pynet.records import ports as portspec
 from pynet.records.model import Endpoint, Network, PortBinding
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.kernel import nft
 

@@ -1,4 +1,4 @@
-"""Where the bridge driver hands over to the nftables firewall (``pynet.drivers.firewall``).
+"""Where the bridge driver hands over to the nftables firewall (``pynet.firewall.policy``).
 
 Kept apart so the driver reads as plain plumbing and the firewall can be swapped or
 disabled (``PYNET_FIREWALL=none``) without touching it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from pynet.records.model import Endpoint, Network
-from pynet.drivers.base import UndoLog
+from pynet.records.undo import UndoLog
 from pynet.faults import fault
 
 #: user-facing notices produced while the command ran (printed by the CLI on stderr)
@@ -24,18 +24,18 @@ def enabled() -> bool:
 def network_up(net: Network, undo: UndoLog) -> None:
     if not enabled():
         return
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
 
     fault("nft_apply")
-    NOTICES.extend(firewall.setup_network(net, undo))
+    NOTICES.extend(policy.setup_network(net, undo))
 
 
 def network_down(net: Network) -> None:
     if not enabled():
         return
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
 
-    firewall.teardown_network(net)
+    policy.teardown_network(net)
 
 
 
@@ -49,11 +49,11 @@ def heal() -> None:
     if _healed or not enabled():
         return
     _healed = True                       # once per command: `run` takes the lock up to three times
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
     from pynet.errors import PynetError
 
     try:
-        NOTICES.extend(firewall.heal_foreign())
+        NOTICES.extend(policy.heal_foreign())
     except PynetError as exc:   # reported; the user's command does not depend on it
         NOTICES.append(f"WARNING: could not restore pynet's accept rules in other tables' "
                        f"forward chains: {exc.message}; run `pynet system firewall-reload`")
@@ -61,11 +61,11 @@ def heal() -> None:
 
 def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:
     """Resolve host ports (random ones, conflicts) and install the DNAT rules."""
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
 
-    resolved = firewall.allocate_host_ports(firewall.effective_bindings(net, bindings), in_use)
+    resolved = policy.allocate_host_ports(policy.effective_bindings(net, bindings), in_use)
     if enabled():
-        firewall.publish(net, ep, resolved, undo)
+        policy.publish(net, ep, resolved, undo)
         fault("nft_apply")  # after the DNAT is live: a crash here must not leave it behind
     return resolved
 
@@ -74,14 +74,14 @@ def unpublish_targets(net: Network, ep: Endpoint) -> None:
     """Drop every published port leading to ``ep`` (its bindings are not known)."""
     if not enabled():
         return
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
 
-    firewall.unpublish_targets(net, ep)
+    policy.unpublish_targets(net, ep)
 
 
 def unpublish(net: Network, ep: Endpoint, bindings: list) -> None:
     if not enabled():
         return
-    from pynet.drivers import firewall
+    from pynet.firewall import policy
 
-    firewall.unpublish(net, ep, bindings)
+    policy.unpublish(net, ep, bindings)
