@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pynet.errors import EXIT_USAGE, InvalidArgument
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from pynet.cli import gotemplate
 

@@ -5,7 +5,7 @@ A mixin of the Controller (kept apart so the controller stays about CNM objects)
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

@@ -13,7 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

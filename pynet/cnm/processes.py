@@ -8,7 +8,7 @@ sandbox and keeps a "created" record, as Docker does.
 from __future__ import annotations
 
 import os
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

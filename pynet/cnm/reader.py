@@ -14,7 +14,7 @@ from pynet.cnm.repo import Repo
 from pynet.state import owners
 from pynet.state.store import Store
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from pynet.cnm.notifier import Notifier
 

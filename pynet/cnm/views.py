@@ -6,7 +6,7 @@ inspect`` and ``pynet inspect`` feed the same jq filters as ``docker ...``.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

@@ -22,7 +22,7 @@ import os
 import re
 from dataclasses import replace
 
-TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

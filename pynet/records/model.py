@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pynet.errors import StateCorrupt
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 

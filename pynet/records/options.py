@@ -3,7 +3,7 @@ one reading of each kind of option value (boolean, integer, MTU, IP, bridge devi
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from pynet.records.model import Network
 

@@ -7,7 +7,7 @@ non-blocking calls (``pynet.daemon.etcd_stream``), which feed bytes as they arri
 from __future__ import annotations
 
 import json
-TYPE_CHECKING = False  # typing costs ~6 ms to import here: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

@@ -44,7 +44,7 @@ from pynet.kernel.nft import _elements as nftelements
 from pynet.kernel.nft import _nfnetlink as nfnetlink
 from pynet.kernel.nft import _session as nftraw
 
-TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

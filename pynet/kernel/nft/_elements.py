@@ -21,7 +21,7 @@ from pynet.kernel.nft._nfnetlink import (
     SetInfo, attrs, be32, msg_del_rule, msg_del_table, nest, nfgenmsg, nla, nla_be32, nla_str, text,
 )
 
-TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 

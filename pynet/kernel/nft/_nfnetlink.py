@@ -21,7 +21,7 @@ import os
 import socket
 import struct
 
-TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any

@@ -25,7 +25,7 @@ import struct
 from pynet.kernel.nft import _elements as ne
 from pynet.kernel.nft import _nfnetlink as nf
 
-TYPE_CHECKING = False  # typing costs ~2-6 ms to import: annotations only
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
