@@ -310,13 +310,18 @@ def link_index(name: str, netns: str | None = None) -> int | None:
             return socket.if_nametoindex(name)
         except OSError:
             return None
+    replies = _link_get(name, netns)
+    return struct.unpack_from("=i", replies[0][1], 4)[0] if replies else None
+
+
+def _link_get(name: str, netns: str | None) -> list | None:
+    """The kernel's RTM_NEWLINK replies for link ``name``; None when there is no such link."""
     try:
-        replies = sock(netns).call(msg_link_get(name))
+        return sock(netns).call(msg_link_get(name))
     except NetlinkError as exc:
         if exc.errno in (errno.ENODEV, errno.ENOENT):
             return None
         raise
-    return struct.unpack_from("=i", replies[0][1], 4)[0] if replies else None
 
 
 def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
@@ -335,12 +340,7 @@ def link_kind(name: str, netns: str | None = None) -> str | None:
     """The kind of link ``name`` (``bridge``, ``veth``...; ``""`` for a NIC); None if absent."""
     if not name or len(name.encode()) > 15:
         return None
-    try:
-        replies = sock(netns).call(msg_link_get(name))
-    except NetlinkError as exc:
-        if exc.errno in (errno.ENODEV, errno.ENOENT):
-            return None
-        raise
+    replies = _link_get(name, netns)
     if not replies:
         return None
     info = attrs(replies[0][1], 16).get(IFLA_LINKINFO)  # after the 16-byte ifinfomsg
