@@ -213,7 +213,13 @@ def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, work
 
 
 # -- stop / kill / rm ----------------------------------------------------------------------
-def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-def]
+class _Missing(NotFound):
+    """No container has this name or ID (``docker rm -f`` prints it yet exits 0)."""
+
+
+def _each(names: tuple[str, ...], action, *, missing_ok: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Apply ``action`` to each name; an error is printed and makes the exit 1, except
+    a missing container when ``missing_ok``."""
     failed = False
     for ref in names:
         try:
@@ -221,7 +227,7 @@ def _each(names: tuple[str, ...], action) -> None:  # type: ignore[no-untyped-de
             echo(ref)
         except PynetError as exc:
             echo(exc.render(), err=True)
-            failed = True
+            failed = failed or not (missing_ok and isinstance(exc, _Missing))
     if failed:
         raise ExitStatus(1)
 
@@ -248,9 +254,11 @@ def rm(force: bool, volumes: bool, names: tuple[str, ...]) -> None:
         try:
             ctl.remove_container(ref, force=force)
         except NotFound as exc:
-            raise NotFound(f"No such container: {ref}", prefix="Error: ") from exc
+            if not exc.message.startswith("No such container"):
+                raise  # a kernel object gone mid-teardown is not a missing container
+            raise _Missing(f"No such container: {ref}") from exc
 
-    _each(names, remove)
+    _each(names, remove, missing_ok=force)
     print_notices(ctl)
 
 

@@ -457,7 +457,9 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     cp = host.pynet("inspect", "--type", "container", "c3", check=False)
     assert (cp.returncode, cp.stdout, cp.stderr) == (1, "[]\n", "Error: No such object: c3\n")
     cp = host.pynet("rm", "c3", check=False)
-    assert (cp.returncode, cp.stderr) == (1, "Error: No such container: c3\n")
+    assert (cp.returncode, cp.stderr) == (1, "Error response from daemon: No such container: c3\n")
+    cp = host.pynet("rm", "-f", "c3", check=False)  # Docker's CLI: -f prints it, exits 0
+    assert (cp.returncode, cp.stdout, cp.stderr) == (0, "", "Error response from daemon: No such container: c3\n")
     assert veths(host) == [] and netns_files(host) == []
     assert host.pynet_json("network", "inspect", "mynet")[0]["Containers"] == {}
     assert ps_out.endswith("\n") and not ps_out.endswith("\n\n"), f"ps printed a blank line: {ps_out!r}"
