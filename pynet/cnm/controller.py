@@ -33,7 +33,7 @@ from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver, hostinfo
 from pynet.firewall import hooks as firewall_hooks
 from pynet.drivers import undo as undo_mod
-from pynet.records.undo import UndoLog
+from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
 from pynet.state import owners
@@ -222,6 +222,17 @@ class Controller(HostAdmin, ProcessControl):
         return removed
 
     def connect(self, network_ref: str, container_ref: str, req: AttachRequest) -> None:
+        touched: list[str] = []
+        with self.store.locked():  # re-entrant: held until the files are put back
+            try:
+                self._connect(network_ref, container_ref, req, touched)
+            except BaseException as exc:
+                for cid in touched:
+                    self._restore_files(cid, exc)
+                raise
+        self._notify(touched)
+
+    def _connect(self, network_ref: str, container_ref: str, req: AttachRequest, touched: list[str]) -> None:
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
@@ -233,9 +244,21 @@ class Controller(HostAdmin, ProcessControl):
                 raise Conflict("container cannot be connected to multiple networks with one of the networks in private (none) mode")
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
+            touched.append(c.id)
             svc.write_files(c)
             repo.put_container(c)
-        self._notify([c.id])
+
+    def _restore_files(self, container_id: str, exc: BaseException) -> None:
+        """A connect that failed (at its commit, too) wrote the container's hosts file
+        first: write it again from the committed record, so it names no address it lacks."""
+        repo = self.reader()
+        c = repo.container(container_id)
+        if c is None:
+            return
+        try:
+            _containers().ContainerService(repo, NullUndo()).write_files(c)
+        except OSError as err:
+            _report_rollback(exc, [f"container {c.name}: rewriting its hosts file: {err}"])
 
     def disconnect(self, network_ref: str, container_ref: str, force: bool) -> None:
         with self.mutation() as (repo, undo):

@@ -95,6 +95,25 @@ def test_network_create_failing_at_commit_never_appears(host: Host, point: str) 
     teardown_all_and_check_clean(host)
 
 
+@pytest.mark.parametrize("point", ["state_commit", "state_apply"])
+def test_connect_failing_at_commit_leaves_the_containers_files_as_they_were(host: Host, point: str) -> None:
+    """The container's /etc/hosts (what ``hostname -i`` reads) must not name an address of
+    a network it was not connected to: the files are rewritten only by a connect that held."""
+    _base(host)
+    host.pynet("network", "create", "--subnet", "10.8.0.0/24", "other")
+    host.pynet("run", "-d", "--name", "c1", "--network", "base", "--ip", "10.7.0.5", "sleep", "300")
+    hosts_before = host.pynet("exec", "c1", "cat", "/etc/hosts").stdout
+    cp = host.pynet("network", "connect", "--ip", "10.8.0.9", "other", "c1", check=False,
+                    env={"PYNET_FAULT": point})
+    assert cp.returncode == 1 and f"injected fault at {point}" in cp.stderr, cp.stderr
+    assert host.pynet("exec", "c1", "cat", "/etc/hosts").stdout == hosts_before
+    assert "10.8.0.9" not in host.pynet("exec", "c1", "hostname", "-i").stdout
+    # positive control: the same connect without the fault does rewrite them
+    host.pynet("network", "connect", "--ip", "10.8.0.9", "other", "c1")
+    assert "10.8.0.9" in host.pynet("exec", "c1", "cat", "/etc/hosts").stdout
+    teardown_all_and_check_clean(host)
+
+
 # -- kill -9 of a foreground run ----------------------------------------------------------
 
 def _fg_argv(host: Host, *args: str) -> list[str]:
