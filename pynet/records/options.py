@@ -40,11 +40,13 @@ def parse_bool(value: str) -> bool | None:
 
 
 def check_bool_option(key: str, value: str) -> None:
-    """A boolean driver option (``-o key=value``), refused unless ParseBool reads it."""
+    """A boolean driver option (``-o key=value``), refused unless ParseBool reads it, in
+    libnetwork's words (``parseErr`` of the bridge driver, as for the MTU)."""
     if parse_bool(value) is None:
         from pynet.errors import InvalidArgument
 
-        raise InvalidArgument(f"invalid value {value!r} for option {key}: expected true or false")
+        raise InvalidArgument(
+            f'failed to parse {key} value: {value} (strconv.ParseBool: parsing "{value}": invalid syntax)')
 
 
 def bool_option(options: dict[str, str], key: str, default: bool = True) -> bool:

@@ -105,8 +105,8 @@ def test_parse_bool_refuses_what_go_refuses(value: str) -> None:
     assert options.parse_bool(value) is None
     with pytest.raises(errors.InvalidArgument) as info:
         options.check_bool_option(options.BRIDGE_ENABLE_ICC, value)
-    assert info.value.message == (f"invalid value {value!r} for option {options.BRIDGE_ENABLE_ICC}: "
-                                  "expected true or false")
+    assert info.value.message == (f"failed to parse {options.BRIDGE_ENABLE_ICC} value: {value} "
+                                  f'(strconv.ParseBool: parsing "{value}": invalid syntax)')
 
 
 def test_bool_option_of_a_record() -> None:
