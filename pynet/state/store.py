@@ -77,6 +77,10 @@ def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
                 os.unlink(tmp)
 
 
+# What to do about a journal pynet refuses (the second half of its one line).
+JOURNAL_ADVICE = "; delete it to make pynet forget the interrupted command"
+
+
 def read_json(path: Path) -> Any:
     """Read a JSON file; a file that is not valid JSON is a StateCorrupt naming it."""
     try:
@@ -272,7 +276,7 @@ class Store:
             self.clear_journal()
             return []
         if not isinstance(journal, dict):
-            raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
+            raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object{JOURNAL_ADVICE}")
         if journal.get("commit") is not None:
             # A journal is data, not a list of paths to follow: check every key before
             # writing anything, so a bad one changes nothing (inside or outside the dir).
@@ -282,7 +286,7 @@ class Store:
             return []
         undo = journal.get("undo", [])
         if not isinstance(undo, list) or not all(isinstance(r, dict) for r in undo):
-            raise StateCorrupt(f"state file {path} is corrupt: undo is not a list of objects")
+            raise StateCorrupt(f"state file {path} is corrupt: undo is not a list of objects{JOURNAL_ADVICE}")
         return list(undo)
 
     def pending_redo(self) -> dict[str, Any] | None:
@@ -336,7 +340,7 @@ class Store:
     def _check_commit(path: Path, commit: Any) -> None:
         """StateCorrupt naming the journal unless every key of ``commit`` stays in the state dir."""
         def bad(what: str) -> StateCorrupt:
-            return StateCorrupt(f"state file {path} is corrupt: {what}")
+            return StateCorrupt(f"state file {path} is corrupt: {what}{JOURNAL_ADVICE}")
 
         if not isinstance(commit, dict):
             raise bad("commit is not a JSON object")

@@ -175,7 +175,8 @@ def test_a_journal_key_outside_the_state_dir_is_rejected(host: Host, key: str) -
     cp = host.pynet("network", "create", "--subnet", "10.99.0.0/24", "z", check=False)
 
     assert cp.returncode == 1
-    assert cp.stderr == f"Error: state file {journal} is corrupt: invalid key {key!r}\n"
+    assert cp.stderr == (f"Error: state file {journal} is corrupt: invalid key {key!r}; "
+                         "delete it to make pynet forget the interrupted command\n")
     assert sorted(p.name for p in host.root.rglob("*")) == before
     assert not list(host.root.parent.glob("escaped*")) and not list(host.root.glob("escaped*"))
 

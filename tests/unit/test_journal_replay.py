@@ -52,6 +52,7 @@ def test_a_commit_leaving_the_state_dir_changes_nothing(tmp_path: Path, puts, de
         with pytest.raises(StateCorrupt) as err:
             store.recover()
     assert str(err.value).startswith(f"state file {journal} is corrupt: ")
+    assert str(err.value).endswith("; delete it to make pynet forget the interrupted command")  # what to do
     assert _files(tmp_path) == before                           # not even the good key
     assert (state.parent / "escaped.json").read_text() == "keep"
     assert journal.exists()                                     # kept for the user to look at
@@ -70,7 +71,7 @@ def test_a_good_commit_with_member_keys_still_replays(tmp_path: Path) -> None:
 def test_an_undo_log_that_is_not_a_list_of_objects_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "journal.json").write_text(json.dumps({"undo": ["lan0"], "commit": None}))
     store = Store(tmp_path)
-    with store.locked(), pytest.raises(StateCorrupt, match="journal.json is corrupt"):
+    with store.locked(), pytest.raises(StateCorrupt, match="journal.json is corrupt.*; delete it to make pynet"):
         store.recover()
 
 
