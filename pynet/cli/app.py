@@ -78,15 +78,12 @@ def run_click(args: list[str]) -> int:
     except click.MissingParameter as exc:
         if isinstance(exc.param, click.Option):   # a required flag: a usage error (125)
             return _missing_flag(exc)
-        cmd = exc.ctx.command_path if exc.ctx else "pynet"
-        echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
-        return 1
+        return _wrong_arg_count(exc)
     except click.BadArgumentUsage as exc:
-        # Docker's argument-count checks are plain errors: exit 1, flag errors 125.
-        cmd = exc.ctx.command_path if exc.ctx else "pynet"
-        echo(f'"{cmd}" requires {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
-        return 1
+        return _wrong_arg_count(exc)
     except click.UsageError as exc:
+        if exc.message.startswith("Got unexpected extra argument"):
+            return _wrong_arg_count(exc)   # click's words for too many; cobra's count check
         return _usage_error(exc)
     except click.ClickException as exc:
         echo(f"Error: {exc.format_message()}", err=True)
@@ -119,12 +116,27 @@ def _missing_flag(exc: click.MissingParameter) -> int:
     return EXIT_USAGE
 
 
+def _wrong_arg_count(exc: click.UsageError) -> int:
+    """Docker's argument-count checks are plain errors: exit 1 (flag errors are 125)."""
+    cmd = exc.ctx.command_path if exc.ctx else "pynet"
+    echo(f'"{cmd}" {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
+    return 1
+
+
 def _arg_count(ctx: click.Context | None) -> str:
-    """Docker's "requires exactly 1 argument" / "requires at least 1 argument"."""
+    """Docker's "requires exactly 1 argument" / "requires at least 1 argument" /
+    "requires at least 1 and at most 2 arguments" / "accepts no arguments" (docker/cli's
+    ExactArgs, RequiresMinArgs, RequiresRangeArgs, NoArgs)."""
     args = [p for p in (ctx.command.params if ctx else []) if isinstance(p, click.Argument)]
-    required = [p for p in args if p.required]
-    n = max(1, len(required))
-    plural = "argument" if n == 1 else "arguments"
+    if not args:
+        return "accepts no arguments"
+    n = max(1, len([p for p in args if p.required]))
     if any(p.nargs == -1 for p in args):
-        return f"at least {n} {plural}"
-    return f"exactly {n} {plural}"
+        return f"requires at least {n} {_arguments(n)}"
+    if len(args) > n:
+        return f"requires at least {n} and at most {len(args)} {_arguments(len(args))}"
+    return f"requires exactly {n} {_arguments(n)}"
+
+
+def _arguments(n: int) -> str:
+    return "argument" if n == 1 else "arguments"
