@@ -13,6 +13,7 @@ deps:
 # vulture (dead code; vulture_whitelist.py lists what is used dynamically or by tests).
 lint: deps
 	.venv/bin/ruff check pynet tests bench
+	.venv/bin/ruff format --check pynet tests bench
 	cd $(CURDIR) && .venv/bin/lint-imports
 	.venv/bin/vulture pynet vulture_whitelist.py --min-confidence 60
 
