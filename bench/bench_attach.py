@@ -59,19 +59,43 @@ def attach_table(res: dict[str, tuple[h.Stats, h.Stats]], systems: list[h.System
                 n = min(len(net.samples), len(none.samples))
                 paired = statistics.median(a - b for a, b in zip(net.samples[:n], none.samples[:n]))
                 deltas[s.name] = paired
-                rows.append([s.name, h.ms(net.median), h.ms(none.median), h.ms(net.median - none.median),
-                             f"**{h.ms(paired)}**", n])
+                rows.append(
+                    [
+                        s.name,
+                        h.ms(net.median),
+                        h.ms(none.median),
+                        h.ms(net.median - none.median),
+                        f"**{h.ms(paired)}**",
+                        n,
+                    ]
+                )
             else:
                 rows.append([s.name, f"error: {net.error or none.error}", "", "", "", 0])
             continue
         a = h.ANCHORS.get(s.name, {})
         if a:
             deltas[s.name] = a["attach"] / 1000
-            rows.append([f"{s.name} {h.ANCHOR_NOTE}", f"{a['run_net']:.0f}", f"{a['run_none']:.0f}",
-                         f"~{a['attach']:.0f}", "", 0])
-    table = h.md_table(["system", "run --network NET (median ms)", "run --network none (median ms)",
-                        "difference of medians (ms)", "attach cost = median of per-round differences (ms)",
-                        "n"], rows)
+            rows.append(
+                [
+                    f"{s.name} {h.ANCHOR_NOTE}",
+                    f"{a['run_net']:.0f}",
+                    f"{a['run_none']:.0f}",
+                    f"~{a['attach']:.0f}",
+                    "",
+                    0,
+                ]
+            )
+    table = h.md_table(
+        [
+            "system",
+            "run --network NET (median ms)",
+            "run --network none (median ms)",
+            "difference of medians (ms)",
+            "attach cost = median of per-round differences (ms)",
+            "n",
+        ],
+        rows,
+    )
     return table, deltas
 
 
@@ -85,8 +109,11 @@ def start_idle(live: list[h.System]) -> dict[str, str]:
     conts: dict[str, str] = {}
     for s in live:
         try:
-            cid = s.run("run", "-d", *s.run_opts(), "--network", "pb-att", *s.image_args(),
-                        "sleep", "3600").stdout.strip().splitlines()[-1]
+            cid = (
+                s.run("run", "-d", *s.run_opts(), "--network", "pb-att", *s.image_args(), "sleep", "3600")
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             conts[s.name] = cid
         except (h.CommandFailed, IndexError) as exc:
             print(f"  {s.name}: cannot start a long-running container: {exc}", file=sys.stderr)
@@ -96,8 +123,7 @@ def start_idle(live: list[h.System]) -> dict[str, str]:
 def stop_idle(live: list[h.System], conts: dict[str, str]) -> None:
     for s in live:
         if s.name in conts:
-            s.run("rm", "-f", *(["-t", "0"] if s.name == "podman" else []), conts[s.name],
-                  check=False, timeout=120)
+            s.run("rm", "-f", *(["-t", "0"] if s.name == "podman" else []), conts[s.name], check=False, timeout=120)
 
 
 def connect_rounds(live: list[h.System], conts: dict[str, str], runs: int, warmup: int) -> dict[str, h.Stats]:
@@ -107,8 +133,7 @@ def connect_rounds(live: list[h.System], conts: dict[str, str], runs: int, warmu
         if s.name not in conts:
             continue
         trials[f"{s.name} connect"] = lambda s=s: s.run("network", "connect", "pb-att2", conts[s.name]).seconds
-        trials[f"{s.name} disconnect"] = lambda s=s: s.run("network", "disconnect", "pb-att2",
-                                                           conts[s.name]).seconds
+        trials[f"{s.name} disconnect"] = lambda s=s: s.run("network", "disconnect", "pb-att2", conts[s.name]).seconds
     return h.alternate(trials, runs, warmup, "connect/disconnect")
 
 
@@ -124,14 +149,16 @@ def main() -> None:
         for s in live:
             s.run("network", "create", "--subnet", f"10.{s.octet}.240.0/24", "pb-att")
             s.run("network", "create", "--subnet", f"10.{s.octet}.241.0/24", "pb-att2")
-        sections = [f"Whole-process wall time; {args.warmup} warm-up rounds, median of {args.runs}; "
-                    "systems alternate within each round. Docker/Podman run the local busybox image "
-                    "(`true` applet); pynet runs the host's `true`. Each system keeps one idle "
-                    "container on the network during the rounds (the network is in use, as in "
-                    "practice; Podman would otherwise build and tear down its bridge, firewall "
-                    "rules and aardvark-dns on every `run --rm`). The attach cost is the median "
-                    "of the per-round differences (neighbouring samples, robust to load drift).",
-                    "## Environment\n\n" + h.environment(systems, pn)]
+        sections = [
+            f"Whole-process wall time; {args.warmup} warm-up rounds, median of {args.runs}; "
+            "systems alternate within each round. Docker/Podman run the local busybox image "
+            "(`true` applet); pynet runs the host's `true`. Each system keeps one idle "
+            "container on the network during the rounds (the network is in use, as in "
+            "practice; Podman would otherwise build and tear down its bridge, firewall "
+            "rules and aardvark-dns on every `run --rm`). The attach cost is the median "
+            "of the per-round differences (neighbouring samples, robust to load drift).",
+            "## Environment\n\n" + h.environment(systems, pn),
+        ]
         conts = start_idle(live)
         try:
             res = attach_rounds(live, args.runs, args.warmup)
@@ -140,23 +167,33 @@ def main() -> None:
             pd = deltas.get("pynet")
             if pd is not None:
                 ok = pd * 1000 <= PODMAN_ATTACH_ANCHOR_MS
-                verdicts.append(f"- attach cost ≤ Podman's ~{PODMAN_ATTACH_ANCHOR_MS:.0f} ms (issue #2): "
-                                f"pynet {h.ms(pd)} ms → {h.verdict(ok)}")
+                verdicts.append(
+                    f"- attach cost ≤ Podman's ~{PODMAN_ATTACH_ANCHOR_MS:.0f} ms (issue #2): "
+                    f"pynet {h.ms(pd)} ms → {h.verdict(ok)}"
+                )
                 if "podman" in deltas and "podman" in res:
                     ok2 = pd <= deltas["podman"]
-                    verdicts.append(f"- attach cost ≤ Podman's measured here ({h.ms(deltas['podman'])} ms): "
-                                    f"→ {h.verdict(ok2)}")
+                    verdicts.append(
+                        f"- attach cost ≤ Podman's measured here ({h.ms(deltas['podman'])} ms): → {h.verdict(ok2)}"
+                    )
                 if "docker" in deltas:
                     basis = "measured" if "docker" in res else "anchor"
                     verdicts.append(f"- for reference, Docker's attach cost ({basis}): {h.ms(deltas['docker'])} ms")
-            sections.append("## B2. `run --rm --network NET true` vs `--network none`\n\n" + table
-                            + "\n\n" + "\n".join(verdicts))
+            sections.append(
+                "## B2. `run --rm --network NET true` vs `--network none`\n\n" + table + "\n\n" + "\n".join(verdicts)
+            )
             if not args.no_connect:
                 cs = connect_rounds(live, conts, args.runs, args.warmup)
-                rows = [[k, h.ms(st.median), h.ms(st.p90), h.ms(st.min), len(st.samples)] if st.ok
-                        else [k, f"error: {st.error}", "", "", len(st.samples)] for k, st in cs.items()]
-                sections.append("## `network connect NET2 C` / `network disconnect NET2 C` (running container)\n\n"
-                                + h.md_table(["system / command", "median ms", "p90 ms", "min ms", "n"], rows))
+                rows = [
+                    [k, h.ms(st.median), h.ms(st.p90), h.ms(st.min), len(st.samples)]
+                    if st.ok
+                    else [k, f"error: {st.error}", "", "", len(st.samples)]
+                    for k, st in cs.items()
+                ]
+                sections.append(
+                    "## `network connect NET2 C` / `network disconnect NET2 C` (running container)\n\n"
+                    + h.md_table(["system / command", "median ms", "p90 ms", "min ms", "n"], rows)
+                )
             sections.append("## Verdicts\n\n" + "\n".join(verdicts))
         finally:
             stop_idle(live, conts)

@@ -68,16 +68,23 @@ def kernel_objects(s: h.System) -> str:
         return f"error: {exc}"
     new = sorted(b1 - b0)
     left = sorted(b2 & set(new))
-    return f"bridge at create: {'yes (' + ', '.join(new) + ')' if new else 'no'}; " \
-           f"nft ruleset lines +{r1 - r0}; right after rm: bridge {'STILL THERE' if left else 'gone'}, " \
-           f"nft ruleset lines {r2 - r0:+d} vs before create"
+    return (
+        f"bridge at create: {'yes (' + ', '.join(new) + ')' if new else 'no'}; "
+        f"nft ruleset lines +{r1 - r0}; right after rm: bridge {'STILL THERE' if left else 'gone'}, "
+        f"nft ruleset lines {r2 - r0:+d} vs before create"
+    )
 
 
 def importtime(pn: h.PynetSandbox, *args: str) -> tuple[list[tuple[int, str]], list[str], str]:
     """(top cumulative imports in µs, heavy modules imported, error) for `pynet ARGS`."""
     s = pn.system
-    res = h.run([pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args], env=s.env,
-                netns=s.netns, timeout=60, check=False)
+    res = h.run(
+        [pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args],
+        env=s.env,
+        netns=s.netns,
+        timeout=60,
+        check=False,
+    )
     rows = []
     for line in res.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)", line)
@@ -92,8 +99,11 @@ def importtime(pn: h.PynetSandbox, *args: str) -> tuple[list[tuple[int, str]], l
 def read_only_imports(pn: h.PynetSandbox) -> tuple[list[list[str]], list[str]]:
     """Import cost of pynet's read-only commands; flags pyroute2 / rich / asyncio imports."""
     rows, lines = [], []
-    for label, cmd in (("--help", ("--help",)), ("network ls", ("network", "ls")),
-                       ("network inspect", ("network", "inspect", "pb-ls"))):
+    for label, cmd in (
+        ("--help", ("--help",)),
+        ("network ls", ("network", "ls")),
+        ("network inspect", ("network", "inspect", "pb-ls")),
+    ):
         top, heavy, err = importtime(pn, *cmd)
         if heavy:
             tail = f"imports {', '.join(heavy)} → {h.verdict(False)}"
@@ -114,10 +124,12 @@ def main() -> None:
     out = args.out or h.RESULTS / "cli.md"
     with h.PynetSandbox("cli") as pn:
         systems, live = h.systems_for(pn, wanted)
-        sections = ["Whole-process wall time of each command; rounds alternate the systems "
-                    f"(A B C A B C …), {args.warmup} warm-up rounds, median of {args.runs}. "
-                    "Ratios are medians of the per-round ratios pynet ÷ system.",
-                    "## Environment\n\n" + h.environment(systems, pn)]
+        sections = [
+            "Whole-process wall time of each command; rounds alternate the systems "
+            f"(A B C A B C …), {args.warmup} warm-up rounds, median of {args.runs}. "
+            "Ratios are medians of the per-round ratios pynet ÷ system.",
+            "## Environment\n\n" + h.environment(systems, pn),
+        ]
         verdicts: list[str] = []
 
         # B1 -------------------------------------------------------------------------
@@ -125,32 +137,52 @@ def main() -> None:
         parts: dict[str, dict[str, list[float]]] = {}
         b1 = h.alternate(create_rm_trials(live, parts), args.runs, args.warmup, "create+rm")
         objs = [f"- {s.name}: {kernel_objects(s)}" for s in live]
-        part_rows = [[s.name, h.ms(h.Stats(parts[s.name]["create"][args.warmup:]).median),
-                      h.ms(h.Stats(parts[s.name]["rm"][args.warmup:]).median)]
-                     for s in live if parts.get(s.name, {}).get("create")]
+        part_rows = [
+            [
+                s.name,
+                h.ms(h.Stats(parts[s.name]["create"][args.warmup :]).median),
+                h.ms(h.Stats(parts[s.name]["rm"][args.warmup :]).median),
+            ]
+            for s in live
+            if parts.get(s.name, {}).get("create")
+        ]
         line, ok = h.target_line("create+rm ≤ 0.5× Docker", *h.ratio_to(b1, "docker", "create_rm", systems), 0.5)
         verdicts.append(line)
-        sections.append("## B1. `network create --subnet … NET` + `network rm NET` (bridge)\n\n"
-                        + h.compare_table(b1, systems, "create_rm") + "\n\nParts (median ms):\n\n"
-                        + h.md_table(["system", "create", "rm"], part_rows)
-                        + "\n\nWhat one create leaves in the kernel (like with like):\n\n" + "\n".join(objs)
-                        + "\n\n" + line)
+        sections.append(
+            "## B1. `network create --subnet … NET` + `network rm NET` (bridge)\n\n"
+            + h.compare_table(b1, systems, "create_rm")
+            + "\n\nParts (median ms):\n\n"
+            + h.md_table(["system", "create", "rm"], part_rows)
+            + "\n\nWhat one create leaves in the kernel (like with like):\n\n"
+            + "\n".join(objs)
+            + "\n\n"
+            + line
+        )
 
         # ls / inspect -------------------------------------------------------------------
         print("network ls / inspect", file=sys.stderr)
         for s in live:
             s.run("network", "create", "--subnet", f"10.{s.octet}.231.0/24", "pb-ls", check=False)
-        ls = h.alternate({s.name: (lambda s=s: s.run("network", "ls").seconds) for s in live},
-                         args.runs, args.warmup, "ls")
-        insp = h.alternate({s.name: (lambda s=s: s.run("network", "inspect", "pb-ls").seconds)
-                            for s in live}, args.runs, args.warmup, "inspect")
+        ls = h.alternate(
+            {s.name: (lambda s=s: s.run("network", "ls").seconds) for s in live}, args.runs, args.warmup, "ls"
+        )
+        insp = h.alternate(
+            {s.name: (lambda s=s: s.run("network", "inspect", "pb-ls").seconds) for s in live},
+            args.runs,
+            args.warmup,
+            "inspect",
+        )
         imp_rows, heavy_lines = read_only_imports(pn)
         for s in live:
             s.run("network", "rm", "pb-ls", check=False)
         line_ls, _ = h.target_line("`network ls` ≤ 3× Docker", *h.ratio_to(ls, "docker", "ls", systems), 3.0)
         verdicts.append(line_ls)
-        sections.append("## `network ls` (one user network + each system's defaults)\n\n"
-                        + h.compare_table(ls, systems, "ls") + "\n\n" + line_ls)
+        sections.append(
+            "## `network ls` (one user network + each system's defaults)\n\n"
+            + h.compare_table(ls, systems, "ls")
+            + "\n\n"
+            + line_ls
+        )
         sections.append("## `network inspect NET`\n\n" + h.compare_table(insp, systems, "inspect"))
 
         # B8 start-up ----------------------------------------------------------------------
@@ -173,25 +205,38 @@ def main() -> None:
                 rows.append([k, h.ms(st.median), h.ms(st.p90), h.ms(st.min), f"{st.median / floor:.1f}×"])
             else:
                 rows.append([k, f"error: {st.error}", "", "", ""])
-        ro = {"`pynet --help`": start.get("pynet --help"), "`pynet network ls`": ls.get("pynet"),
-              "`pynet network inspect`": insp.get("pynet")}
+        ro = {
+            "`pynet --help`": start.get("pynet --help"),
+            "`pynet network ls`": ls.get("pynet"),
+            "`pynet network inspect`": insp.get("pynet"),
+        }
         ro_lines = []
         for k, st in ro.items():
             if st is None or not st.ok:
                 why = st.error if st is not None and st.error else "not measured"
-                ro_lines.append(f"- {k} ≤ 100 ms and ≤ 2.5× `python -c pass` (stretch goal from the research, "
-                                f"not an issue bar): {why[:200]} → {h.verdict(False)}")
+                ro_lines.append(
+                    f"- {k} ≤ 100 ms and ≤ 2.5× `python -c pass` (stretch goal from the research, "
+                    f"not an issue bar): {why[:200]} → {h.verdict(False)}"
+                )
                 continue
             ok = st.median <= 0.100 and st.median <= 2.5 * floor
-            ro_lines.append(f"- {k} ≤ 100 ms and ≤ 2.5× `python -c pass` ({h.ms(2.5 * floor)} ms; stretch goal "
-                            "from the research, not an issue bar): "
-                            f"{h.ms(st.median)} ms → {h.verdict(ok)}")
+            ro_lines.append(
+                f"- {k} ≤ 100 ms and ≤ 2.5× `python -c pass` ({h.ms(2.5 * floor)} ms; stretch goal "
+                "from the research, not an issue bar): "
+                f"{h.ms(st.median)} ms → {h.verdict(ok)}"
+            )
         verdicts += ro_lines + heavy_lines
-        sections.append("## B8. CLI start-up (floors first)\n\n"
-                        + h.md_table(["command", "median ms", "p90 ms", "min ms", "× python -c pass"], rows)
-                        + "\n\n" + "\n".join(ro_lines) + "\n\nLargest cumulative imports "
-                        "(`python -X importtime`, ms):\n\n" + h.md_table(["command", "top imports"], imp_rows)
-                        + "\n\n" + "\n".join(heavy_lines))
+        sections.append(
+            "## B8. CLI start-up (floors first)\n\n"
+            + h.md_table(["command", "median ms", "p90 ms", "min ms", "× python -c pass"], rows)
+            + "\n\n"
+            + "\n".join(ro_lines)
+            + "\n\nLargest cumulative imports "
+            "(`python -X importtime`, ms):\n\n"
+            + h.md_table(["command", "top imports"], imp_rows)
+            + "\n\n"
+            + "\n".join(heavy_lines)
+        )
         sections.append("## Verdicts\n\n" + "\n".join(verdicts))
     h.write_result(out, "CLI benchmarks: network create/rm, ls, inspect, start-up", sections)
 

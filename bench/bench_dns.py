@@ -44,12 +44,12 @@ import harness as h  # noqa: E402
 
 SETUP = Path(__file__).resolve().parent / "setup_anchors.sh"
 BENCH_WORK = Path(os.environ.get("BENCH_WORK", "/tmp/pynet-bench"))
-ANCHOR_QPS = {"docker": 47_500.0, "podman": 36_900.0}     # docs/benchmarks.md, container name
+ANCHOR_QPS = {"docker": 47_500.0, "podman": 36_900.0}  # docs/benchmarks.md, container name
 QPS_TARGET, CLIENTS = 1.5, 4
 EXT_NAME, EXT_ANSWER = "www.bench.test", "192.0.2.80"
 # Upstream namespace links: /30s from the benchmarking range 198.18.0.0/15.
-UP_PYNET = ("198.18.53.1", "198.18.53.2")                  # (upstream side, pynet host side)
-UP_DOCKER = ("198.18.54.1", "198.18.54.2")                 # (upstream side, docker netns side)
+UP_PYNET = ("198.18.53.1", "198.18.53.2")  # (upstream side, pynet host side)
+UP_DOCKER = ("198.18.54.1", "198.18.54.2")  # (upstream side, docker netns side)
 SUBNETS = {"pynet": "10.203.150.0/24", "docker": "10.201.150.0/24", "podman": "10.202.150.0/24"}
 
 # A tiny authoritative-for-everything UDP server: A -> EXT_ANSWER, other types NOERROR/empty.
@@ -201,7 +201,7 @@ class Perf:
     sent: int = 0
     lost: int = 0
     rcodes: str = ""
-    avg: float = float("nan")          # seconds
+    avg: float = float("nan")  # seconds
     p50: float = float("nan")
     p99: float = float("nan")
     error: str = ""
@@ -236,11 +236,23 @@ class Client:
     system: str
     enter: list[str]
     server: str
-    files: dict[str, Path] = field(default_factory=dict)   # kind -> query file
+    files: dict[str, Path] = field(default_factory=dict)  # kind -> query file
 
     def dnsperf(self, kind: str, seconds: float, verbose: bool, tmp: Path) -> Perf:
-        argv = [*self.enter, "dnsperf", "-s", self.server, "-d", str(self.files[kind]),
-                "-c", str(CLIENTS), "-T", str(CLIENTS), "-l", f"{seconds:g}"]
+        argv = [
+            *self.enter,
+            "dnsperf",
+            "-s",
+            self.server,
+            "-d",
+            str(self.files[kind]),
+            "-c",
+            str(CLIENTS),
+            "-T",
+            str(CLIENTS),
+            "-l",
+            f"{seconds:g}",
+        ]
         if not verbose:
             try:
                 res = h.run(argv, timeout=seconds + 40, check=False)
@@ -250,8 +262,9 @@ class Client:
         out = tmp / f"dnsperf-{self.system}-{kind}.log"
         try:
             with open(out, "w") as f:
-                subprocess.run([*argv, "-v"], stdout=f, stderr=subprocess.STDOUT, timeout=seconds + 40,
-                               stdin=subprocess.DEVNULL)
+                subprocess.run(
+                    [*argv, "-v"], stdout=f, stderr=subprocess.STDOUT, timeout=seconds + 40, stdin=subprocess.DEVNULL
+                )
         except subprocess.TimeoutExpired:
             return Perf(error=f"dnsperf -v timed out after {seconds + 40:.0f}s")
         lat: list[float] = []
@@ -287,11 +300,11 @@ class Lab:
         self.up_ns = f"pb-dnsup-{os.getpid()}"
         self.up_proc: subprocess.Popen | None = None
         self.made_up = False
-        self.docker_link = ""                 # veth name in Docker's netns (deleted at the end)
+        self.docker_link = ""  # veth name in Docker's netns (deleted at the end)
         self.clients: dict[str, Client] = {}
         self.notes: list[str] = []
         self.ext_ok: dict[str, bool] = {}
-        self.touched: list[h.System] = []      # systems we created objects on
+        self.touched: list[h.System] = []  # systems we created objects on
 
     # -- upstream -----------------------------------------------------------------
     def start_upstream(self) -> None:
@@ -300,7 +313,10 @@ class Lab:
         ip("-n", self.up_ns, "link", "set", "lo", "up")
         self.up_proc = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{self.up_ns}", sys.executable, "-c", UPSTREAM_CODE, EXT_ANSWER],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.tmp / "upstream.log", "w"))
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.tmp / "upstream.log", "w"),
+        )
         if self.pn is not None:
             pns = self.pn.ns
             ip("-n", self.up_ns, "link", "add", "up0", "type", "veth", "peer", "name", "ext0", "netns", pns)
@@ -319,12 +335,26 @@ class Lab:
         dns = docker_netns()
         if any(s.name == "docker" and s.available for s in self.anchors):
             if dns is None:
-                self.notes.append("Docker runs in the machine's own namespace: no upstream link is added "
-                                  "there, so the forwarded name is not measured for Docker.")
+                self.notes.append(
+                    "Docker runs in the machine's own namespace: no upstream link is added "
+                    "there, so the forwarded name is not measured for Docker."
+                )
             else:
                 self.docker_link = f"pbdns{os.getpid() % 100000}"
-                ip("-n", self.up_ns, "link", "add", "up1", "type", "veth", "peer", "name", self.docker_link,
-                   "netns", os.path.basename(dns))
+                ip(
+                    "-n",
+                    self.up_ns,
+                    "link",
+                    "add",
+                    "up1",
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    self.docker_link,
+                    "netns",
+                    os.path.basename(dns),
+                )
                 ip("-n", self.up_ns, "addr", "add", f"{UP_DOCKER[0]}/30", "dev", "up1")
                 ip("-n", self.up_ns, "link", "set", "up1", "up")
                 dn = os.path.basename(dns)
@@ -344,8 +374,11 @@ class Lab:
         upstream = {"pynet": UP_PYNET[0], "docker": UP_DOCKER[0]}.get(s.name)
 
         def start(name: str, *extra: str) -> str:
-            return s.run("run", "-d", *opts, "--name", name, "--network", net, *extra, *img,
-                         "sleep", "7200", timeout=120).stdout.strip().splitlines()[-1]
+            return (
+                s.run("run", "-d", *opts, "--name", name, "--network", net, *extra, *img, "sleep", "7200", timeout=120)
+                .stdout.strip()
+                .splitlines()[-1]
+            )
 
         start(f"{self.tag}-t")
         for i in (1, 2, 3):
@@ -376,9 +409,12 @@ class Lab:
         for kind in list(c.files):
             qname = self.names()[kind]
             got: list[str] = []
-            for _ in range(20):   # the helper/upstream may need a moment after `run`
-                res = h.run([*c.enter, "dig", "+short", "+time=2", "+tries=1", f"@{c.server}", qname, "A"],
-                            timeout=15, check=False)
+            for _ in range(20):  # the helper/upstream may need a moment after `run`
+                res = h.run(
+                    [*c.enter, "dig", "+short", "+time=2", "+tries=1", f"@{c.server}", qname, "A"],
+                    timeout=15,
+                    check=False,
+                )
                 got = [ln for ln in res.stdout.split() if re.fullmatch(r"[\d.]+", ln)]
                 if len(got) >= expect[kind]:
                     break
@@ -386,8 +422,10 @@ class Lab:
             ok = len(got) >= expect[kind] and (kind != "forwarded" or got == [EXT_ANSWER])
             self.ext_ok[f"{c.system}/{kind}"] = ok
             if not ok:
-                self.notes.append(f"{c.system}: `dig {qname}` from the client answered {got or 'nothing'} "
-                                  f"(expected {expect[kind]} address(es)); {kind} not measured for {c.system}.")
+                self.notes.append(
+                    f"{c.system}: `dig {qname}` from the client answered {got or 'nothing'} "
+                    f"(expected {expect[kind]} address(es)); {kind} not measured for {c.system}."
+                )
                 del c.files[kind]
 
     # -- teardown -------------------------------------------------------------------
@@ -412,14 +450,15 @@ class Lab:
 # --------------------------------------------------------------------------- measuring
 
 
-def measure(lab: Lab, kinds: list[str], seconds: float, rounds: int, tmp: Path
-            ) -> dict[str, dict[str, list[tuple[Perf, Perf]]]]:
+def measure(
+    lab: Lab, kinds: list[str], seconds: float, rounds: int, tmp: Path
+) -> dict[str, dict[str, list[tuple[Perf, Perf]]]]:
     """{kind: {system: [(plain, verbose) per round]}}; systems alternate within each round."""
     res: dict[str, dict[str, list[tuple[Perf, Perf]]]] = {}
     for kind in kinds:
         clients = [c for c in lab.clients.values() if kind in c.files]
         res[kind] = {c.system: [] for c in clients}
-        for c in clients:   # warm-up (discarded): fills caches, opens upstream sockets
+        for c in clients:  # warm-up (discarded): fills caches, opens upstream sockets
             c.dnsperf(kind, 2, False, tmp)
         for rnd in range(rounds):
             order = clients if rnd % 2 == 0 else list(reversed(clients))
@@ -427,8 +466,12 @@ def measure(lab: Lab, kinds: list[str], seconds: float, rounds: int, tmp: Path
             verbose = {c.system: c.dnsperf(kind, seconds, True, tmp) for c in order}
             for c in clients:
                 res[kind][c.system].append((plain[c.system], verbose[c.system]))
-            print(f"  dns {kind}: round {rnd + 1}/{rounds}: "
-                  + ", ".join(f"{k} {v.qps:,.0f} q/s" for k, v in plain.items()), file=sys.stderr, flush=True)
+            print(
+                f"  dns {kind}: round {rnd + 1}/{rounds}: "
+                + ", ".join(f"{k} {v.qps:,.0f} q/s" for k, v in plain.items()),
+                file=sys.stderr,
+                flush=True,
+            )
     return res
 
 
@@ -437,8 +480,9 @@ def med(vals: list[float]) -> float:
     return statistics.median(vals) if vals else float("nan")
 
 
-def kind_section(kind: str, qname: str, runs: dict[str, list[tuple[Perf, Perf]]],
-                 systems: list[h.System], lab: Lab) -> tuple[str, list[str]]:
+def kind_section(
+    kind: str, qname: str, runs: dict[str, list[tuple[Perf, Perf]]], systems: list[h.System], lab: Lab
+) -> tuple[str, list[str]]:
     rows, verdicts = [], []
     pyn = runs.get("pynet", [])
     agg: dict[str, dict[str, float]] = {}
@@ -468,29 +512,59 @@ def kind_section(kind: str, qname: str, runs: dict[str, list[tuple[Perf, Perf]]]
             pairs = [a.qps / b.qps for (a, _), (b, _) in zip(pyn, r) if a.qps == a.qps and b.qps and b.qps == b.qps]
             ratio = h.ratio_s(statistics.median(pairs)) if pairs else "—"
             agg[s.name]["ratio"] = statistics.median(pairs) if pairs else float("nan")
-        rows.append([s.name, f"{qps:,.0f}", ratio, f"{lost} / {sent:,}", r[0][0].rcodes or "?",
-                     h.ms(med([p.avg for p, _ in r])), h.ms(p50), h.ms(p99)
-                     + (f" (error: {errs[0]})" if errs else "")])
+        rows.append(
+            [
+                s.name,
+                f"{qps:,.0f}",
+                ratio,
+                f"{lost} / {sent:,}",
+                r[0][0].rcodes or "?",
+                h.ms(med([p.avg for p, _ in r])),
+                h.ms(p50),
+                h.ms(p99) + (f" (error: {errs[0]})" if errs else ""),
+            ]
+        )
     up = runs.get("upstream")
     if up:
-        rows.append(["*(reference) the upstream alone: dnsperf from pynet's host netns straight to it*",
-                     f"{med([p.qps for p, _ in up]):,.0f}", "—",
-                     f"{sum(p.lost + v.lost for p, v in up)} / {sum(p.sent + v.sent for p, v in up):,}",
-                     up[0][0].rcodes or "?", h.ms(med([p.avg for p, _ in up])), h.ms(med([v.p50 for _, v in up])),
-                     h.ms(med([v.p99 for _, v in up]))])
-    table = h.md_table(["system", "queries/s (median)", "pynet ÷ system (q/s)", "lost / sent (all runs)",
-                        "answers (first run)", "avg latency ms", "p50 ms", "p99 ms"], rows)
+        rows.append(
+            [
+                "*(reference) the upstream alone: dnsperf from pynet's host netns straight to it*",
+                f"{med([p.qps for p, _ in up]):,.0f}",
+                "—",
+                f"{sum(p.lost + v.lost for p, v in up)} / {sum(p.sent + v.sent for p, v in up):,}",
+                up[0][0].rcodes or "?",
+                h.ms(med([p.avg for p, _ in up])),
+                h.ms(med([v.p50 for _, v in up])),
+                h.ms(med([v.p99 for _, v in up])),
+            ]
+        )
+    table = h.md_table(
+        [
+            "system",
+            "queries/s (median)",
+            "pynet ÷ system (q/s)",
+            "lost / sent (all runs)",
+            "answers (first run)",
+            "avg latency ms",
+            "p50 ms",
+            "p99 ms",
+        ],
+        rows,
+    )
     pa, da = agg.get("pynet"), agg.get("docker")
     if pa is not None and da is not None:
         ratio = da.get("ratio") if "ratio" in da else (pa["qps"] / da["qps"])
         basis = "anchor" if da.get("anchor") else "measured"
         ok = ratio >= QPS_TARGET if ratio == ratio else None
         verdicts.append(f"- {kind}: pynet q/s ≥ {QPS_TARGET}× Docker's: {h.ratio_s(ratio)} ({basis}) → {h.verdict(ok)}")
-        verdicts.append(f"- {kind}: no query lost by pynet: {pa.get('lost', 0)} lost → "
-                        f"{h.verdict(pa.get('lost', 1) == 0)}")
+        verdicts.append(
+            f"- {kind}: no query lost by pynet: {pa.get('lost', 0)} lost → {h.verdict(pa.get('lost', 1) == 0)}"
+        )
         if da.get("p99", float("nan")) == da.get("p99", float("nan")) and not da.get("anchor"):
-            verdicts.append(f"- {kind}: pynet p99 ≤ Docker's: {h.ms(pa['p99'])} ms vs {h.ms(da['p99'])} ms → "
-                            f"{h.verdict(pa['p99'] <= da['p99'])}")
+            verdicts.append(
+                f"- {kind}: pynet p99 ≤ Docker's: {h.ms(pa['p99'])} ms vs {h.ms(da['p99'])} ms → "
+                f"{h.verdict(pa['p99'] <= da['p99'])}"
+            )
         else:
             verdicts.append(f"- {kind}: pynet p99 ≤ Docker's: Docker's p99 not measured → {h.verdict(None)}")
     elif pa is None:
@@ -529,7 +603,7 @@ def main() -> None:
             stack.callback(stop_pynet_daemon, pn)
         systems = ([pn.system] if pn else []) + h.anchor_systems(w for w in wanted if w != "pynet")
         live = [s for s in systems if s.available]
-        env = h.environment(systems, pn)          # now: it records the load at the start
+        env = h.environment(systems, pn)  # now: it records the load at the start
         lab = Lab(tmp, pn, [s for s in systems if s.name != "pynet"])
         stack.callback(lab.close)
         stack.callback(lab.remove_objects)
@@ -546,27 +620,42 @@ def main() -> None:
             text, v = kind_section(kind, lab.names()[kind], res.get(kind, {}), systems, lab)
             sections.append(text)
             verdicts += v
-        extra = h.md_table(["size / setting", "value"], [
-            ("dnsperf", h.sh("dnsperf -h 2>&1 | grep -i '^Version'") or "?"),
-            ("command", f"`dnsperf -s SERVER -d QUERIES -c {CLIENTS} -T {CLIENTS} -l {seconds:g}` "
-                        "(+ `-v` for the latency run), one A query name per file, repeated"),
-            ("server", "pynet, Docker: 127.0.0.11 inside the client container; Podman: aardvark-dns on the gateway"),
-            ("rounds", f"{rounds} measured (+ one 2 s warm-up per system and kind), systems alternating"),
-            ("names", "1 target container, 3 containers sharing the alias, 1 client container per system"),
-            ("upstream", f"a Python UDP server in its own netns `{lab.up_ns}` answering `{EXT_NAME}` "
-                         f"A {EXT_ANSWER}, veth-linked to pynet's host netns ({UP_PYNET[0]}) and to "
-                         f"Docker's netns ({UP_DOCKER[0]}); clients run with `--dns` to it"),
-        ])
-        sections.insert(0, "Queries/s from a plain dnsperf run; p50/p99 from a second run of the same length "
-                           "with `-v` (every answer's latency; ~8% fewer q/s from the client's printing, the "
-                           "same for every system). Lost = queries without an answer within dnsperf's 5 s "
-                           "timeout, summed over both runs of every round.\n\n## Verdicts (issue #3)\n\n"
-                        + "\n".join(verdicts))
+        extra = h.md_table(
+            ["size / setting", "value"],
+            [
+                ("dnsperf", h.sh("dnsperf -h 2>&1 | grep -i '^Version'") or "?"),
+                (
+                    "command",
+                    f"`dnsperf -s SERVER -d QUERIES -c {CLIENTS} -T {CLIENTS} -l {seconds:g}` "
+                    "(+ `-v` for the latency run), one A query name per file, repeated",
+                ),
+                (
+                    "server",
+                    "pynet, Docker: 127.0.0.11 inside the client container; Podman: aardvark-dns on the gateway",
+                ),
+                ("rounds", f"{rounds} measured (+ one 2 s warm-up per system and kind), systems alternating"),
+                ("names", "1 target container, 3 containers sharing the alias, 1 client container per system"),
+                (
+                    "upstream",
+                    f"a Python UDP server in its own netns `{lab.up_ns}` answering `{EXT_NAME}` "
+                    f"A {EXT_ANSWER}, veth-linked to pynet's host netns ({UP_PYNET[0]}) and to "
+                    f"Docker's netns ({UP_DOCKER[0]}); clients run with `--dns` to it",
+                ),
+            ],
+        )
+        sections.insert(
+            0,
+            "Queries/s from a plain dnsperf run; p50/p99 from a second run of the same length "
+            "with `-v` (every answer's latency; ~8% fewer q/s from the client's printing, the "
+            "same for every system). Lost = queries without an answer within dnsperf's 5 s "
+            "timeout, summed over both runs of every round.\n\n## Verdicts (issue #3)\n\n" + "\n".join(verdicts),
+        )
         if lab.notes:
             sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in lab.notes))
         sections.append("## Environment\n\n" + env + "\n\n" + extra)
     h.write_result(out, "Embedded DNS: dnsperf from inside a sandbox, pynet vs Docker 127.0.0.11", sections)
     import shutil
+
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -61,8 +61,11 @@ def med(vals: list[float]) -> float:
 
 def ping_stats(prefix: list[str], host: str, count: int) -> tuple[float, float]:
     """(avg ms, mdev ms) of `ping -c count -i 0.005`."""
-    res = h.run([*prefix, "ping", "-n", "-q", "-c", str(count), "-i", "0.005", "-W", "1", host],
-                timeout=count * 0.05 + 30, check=False)
+    res = h.run(
+        [*prefix, "ping", "-n", "-q", "-c", str(count), "-i", "0.005", "-W", "1", host],
+        timeout=count * 0.05 + 30,
+        check=False,
+    )
     m = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+) ms", res.stdout)
     if not m:
         raise h.CommandFailed(f"ping {host}: {(res.stdout + res.stderr).strip()[-200:]}")
@@ -99,8 +102,9 @@ class Lab:
         return ["nsenter", f"--net={key}"]
 
     def ip_of(self, i: int, name: str) -> str:
-        return self.pn(i, "inspect", "-f", '{{(index .NetworkSettings.Networks "pb-ov").IPAddress}}',
-                       name).stdout.strip()
+        return self.pn(
+            i, "inspect", "-f", '{{(index .NetworkSettings.Networks "pb-ov").IPAddress}}', name
+        ).stdout.strip()
 
     # -- set-up ----------------------------------------------------------------------
     def build(self) -> None:
@@ -121,16 +125,42 @@ class Lab:
         peer = "http://127.0.0.1:2380"
         log = open(self.tmp / "etcd.log", "w")
         self.etcd = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{self.ul}", "etcd", "--name", "store", "--data-dir",
-             str(self.tmp / "etcd"), "--listen-client-urls", url, "--advertise-client-urls", url,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"store={peer}"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            [
+                "nsenter",
+                f"--net=/run/netns/{self.ul}",
+                "etcd",
+                "--name",
+                "store",
+                "--data-dir",
+                str(self.tmp / "etcd"),
+                "--listen-client-urls",
+                url,
+                "--advertise-client-urls",
+                url,
+                "--listen-peer-urls",
+                peer,
+                "--initial-advertise-peer-urls",
+                peer,
+                "--initial-cluster",
+                f"store={peer}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
         end = time.monotonic() + 30
         while time.monotonic() < end:
             if self.etcd.poll() is not None:
                 raise h.CommandFailed(f"etcd exited: {(self.tmp / 'etcd.log').read_text()[-300:]}")
-            ok = h.run(["nsenter", f"--net=/run/netns/{self.ul}", "etcdctl", f"--endpoints={url}",
-                        "endpoint", "health"], env={"ETCDCTL_API": "3"}, timeout=10, check=False).rc == 0
+            ok = (
+                h.run(
+                    ["nsenter", f"--net=/run/netns/{self.ul}", "etcdctl", f"--endpoints={url}", "endpoint", "health"],
+                    env={"ETCDCTL_API": "3"},
+                    timeout=10,
+                    check=False,
+                ).rc
+                == 0
+            )
             if ok:
                 return url
             time.sleep(0.3)
@@ -138,8 +168,17 @@ class Lab:
 
     def join(self) -> None:
         for i in range(2):
-            self.pn(i, "cluster", "join", "--store", f"etcd://{UL_STORE}:2379", "--advertise-addr",
-                    self.addr(i), "--ttl", "5")
+            self.pn(
+                i,
+                "cluster",
+                "join",
+                "--store",
+                f"etcd://{UL_STORE}:2379",
+                "--advertise-addr",
+                self.addr(i),
+                "--ttl",
+                "5",
+            )
             self.joined[i] = True
         self.pn(0, "network", "create", "-d", "overlay", "--attachable", "--subnet", OV_SUBNET, "pb-ov")
         self.network = True
@@ -160,11 +199,32 @@ class Lab:
 
     def shape(self, rate: str | None) -> None:
         for i in range(2):
-            h.run(["nsenter", f"--net=/run/netns/{self.ul}", "tc", "qdisc", "del", "dev", f"u{i}", "root"],
-                  timeout=10, check=False)
+            h.run(
+                ["nsenter", f"--net=/run/netns/{self.ul}", "tc", "qdisc", "del", "dev", f"u{i}", "root"],
+                timeout=10,
+                check=False,
+            )
             if rate:
-                h.run(["nsenter", f"--net=/run/netns/{self.ul}", "tc", "qdisc", "add", "dev", f"u{i}", "root",
-                       "tbf", "rate", rate, "burst", "1mb", "latency", "5ms"], timeout=10)
+                h.run(
+                    [
+                        "nsenter",
+                        f"--net=/run/netns/{self.ul}",
+                        "tc",
+                        "qdisc",
+                        "add",
+                        "dev",
+                        f"u{i}",
+                        "root",
+                        "tbf",
+                        "rate",
+                        rate,
+                        "burst",
+                        "1mb",
+                        "latency",
+                        "5ms",
+                    ],
+                    timeout=10,
+                )
 
     # -- teardown --------------------------------------------------------------------
     def close(self) -> None:
@@ -201,7 +261,7 @@ def throughput(lab: Lab, shapes: list[str], rounds: int, seconds: float) -> tupl
         ul: list[float] = []
         err = ""
         try:
-            h.iperf(cli, srv_ip, IPERF_OV, 1)          # warm-up
+            h.iperf(cli, srv_ip, IPERF_OV, 1)  # warm-up
             h.iperf(lab.enter(0), lab.addr(1), IPERF_UL, 1)
             for rnd in range(rounds):
                 pair = [("ov", cli, srv_ip, IPERF_OV), ("ul", lab.enter(0), lab.addr(1), IPERF_UL)]
@@ -210,26 +270,47 @@ def throughput(lab: Lab, shapes: list[str], rounds: int, seconds: float) -> tupl
                 got = {k: h.iperf(pre, host, port, seconds) for k, pre, host, port in pair}
                 ov.append(got["ov"])
                 ul.append(got["ul"])
-                print(f"  overlay {shape}: round {rnd + 1}/{rounds}: overlay {got['ov']:.2f}, "
-                      f"underlay {got['ul']:.2f} Gbit/s", file=sys.stderr, flush=True)
+                print(
+                    f"  overlay {shape}: round {rnd + 1}/{rounds}: overlay {got['ov']:.2f}, "
+                    f"underlay {got['ul']:.2f} Gbit/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
         except h.CommandFailed as exc:
             err = str(exc)[:200]
         finally:
             lab.shape(None)
         ratio = med([a / b for a, b in zip(ov, ul) if b])
         label = "unlimited veth (CPU-bound)" if rate is None else f"underlay ports limited to {rate} (tbf)"
-        rows.append([label, f"{med(ov):.2f}" if ov else f"error: {err}", f"{med(ul):.2f}" if ul else "",
-                     f"**{h.ratio_s(ratio)}**", len(ov)])
+        rows.append(
+            [
+                label,
+                f"{med(ov):.2f}" if ov else f"error: {err}",
+                f"{med(ul):.2f}" if ul else "",
+                f"**{h.ratio_s(ratio)}**",
+                len(ov),
+            ]
+        )
         ok = ratio >= TARGET_TP if ratio == ratio else None
-        verdicts.append(f"- throughput overlay ÷ underlay, {label}: {h.ratio_s(ratio)} vs target ≥ {TARGET_TP}× "
-                        f"→ {h.verdict(ok)}")
-    table = h.md_table(["underlay", "overlay container→container (Gbit/s, median)",
-                        "underlay host→host (Gbit/s, median)", "overlay ÷ underlay (median of per-round ratios)",
-                        "n"], rows)
-    text = (f"## Throughput across the two hosts\n\niperf3, TCP, one stream, {seconds:g} s per run, "
-            f"{rounds} rounds (+ 1 s warm-up per path), overlay and underlay alternating. Overlay: client "
-            "container on host 1 → server container on host 2 (`pb-ov`, VXLAN VNI from etcd, UDP 4789). "
-            "Underlay: host 1 netns → host 2 netns (203.0.113.1 → .2) through the same bridge.\n\n" + table)
+        verdicts.append(
+            f"- throughput overlay ÷ underlay, {label}: {h.ratio_s(ratio)} vs target ≥ {TARGET_TP}× → {h.verdict(ok)}"
+        )
+    table = h.md_table(
+        [
+            "underlay",
+            "overlay container→container (Gbit/s, median)",
+            "underlay host→host (Gbit/s, median)",
+            "overlay ÷ underlay (median of per-round ratios)",
+            "n",
+        ],
+        rows,
+    )
+    text = (
+        f"## Throughput across the two hosts\n\niperf3, TCP, one stream, {seconds:g} s per run, "
+        f"{rounds} rounds (+ 1 s warm-up per path), overlay and underlay alternating. Overlay: client "
+        "container on host 1 → server container on host 2 (`pb-ov`, VXLAN VNI from etcd, UDP 4789). "
+        "Underlay: host 1 netns → host 2 netns (203.0.113.1 → .2) through the same bridge.\n\n" + table
+    )
     return text, verdicts
 
 
@@ -244,12 +325,15 @@ def latency(lab: Lab, rounds: int, count: int) -> str:
         for k, pre, host in pair:
             (ov if k == "ov" else ul).append(ping_stats(pre, host, count))
     a_ov, a_ul = med([a for a, _ in ov]), med([a for a, _ in ul])
-    rows = [["overlay container → container", f"{a_ov:.3f}", f"{med([d for _, d in ov]):.3f}", len(ov)],
-            ["underlay host → host", f"{a_ul:.3f}", f"{med([d for _, d in ul]):.3f}", len(ul)]]
-    return (f"## Latency (ping)\n\n`ping -c {count} -i 0.005`, {rounds} runs per path, alternating; "
-            f"median of the runs' averages. Overlay − underlay: {(a_ov - a_ul) * 1000:.0f} µs per round trip "
-            f"({a_ov / a_ul:.2f}×).\n\n"
-            + h.md_table(["path", "avg rtt ms", "mdev ms", "runs"], rows))
+    rows = [
+        ["overlay container → container", f"{a_ov:.3f}", f"{med([d for _, d in ov]):.3f}", len(ov)],
+        ["underlay host → host", f"{a_ul:.3f}", f"{med([d for _, d in ul]):.3f}", len(ul)],
+    ]
+    return (
+        f"## Latency (ping)\n\n`ping -c {count} -i 0.005`, {rounds} runs per path, alternating; "
+        f"median of the runs' averages. Overlay − underlay: {(a_ov - a_ul) * 1000:.0f} µs per round trip "
+        f"({a_ov / a_ul:.2f}×).\n\n" + h.md_table(["path", "avg rtt ms", "mdev ms", "runs"], rows)
+    )
 
 
 def _first_reply(probe: subprocess.Popen, found: list[float]) -> None:
@@ -275,14 +359,18 @@ def reachability(lab: Lab, trials: int) -> tuple[str, list[str]]:
         # Neither -c nor -w: iputils ping counts "Destination Host Unreachable" errors towards
         # -c, and with -w it quits at the first error. We stop it ourselves (first reply / 12 s).
         # stdbuf -oL: each reply line reaches us at once (ping's stdout is a pipe here).
-        probe = subprocess.Popen([*pre, "stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.005", addr],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True)
+        probe = subprocess.Popen(
+            [*pre, "stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.005", addr],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         lab.procs.append(probe)
         replies: list[float] = []
         reader = threading.Thread(target=_first_reply, args=(probe, replies), daemon=True)
         reader.start()
-        time.sleep(0.3)            # the prober is already pinging (and failing) before `run`
+        time.sleep(0.3)  # the prober is already pinging (and failing) before `run`
         name = f"{lab.tag}-new{i}"
         t0 = time.time()
         try:
@@ -304,14 +392,26 @@ def reachability(lab: Lab, trials: int) -> tuple[str, list[str]]:
     lab.rm(1, prober)
     ok_all = bool(reach) and all(r < TARGET_REACH for r in reach)
     finite = [r for r in reach if r != float("inf")]
-    verdict = (f"- time from `run -d` on host 1 until a container on host 2 pings it: median "
-               f"{h.ms(med(finite))} ms, max {h.ms(max(reach)) if reach else '—'} ms over {len(reach)} trials; "
-               f"target < {TARGET_REACH:g} s every time → {h.verdict(ok_all if reach else None)}")
-    text = ("## Time until a new remote container answers\n\nHost 2's prober container pings the address "
-            "(`ping -D -i 0.005`) from before `run -d --ip ADDR` starts on host 1. 'after run returned' "
-            "< 0 means it answered before the `run -d` command had returned.\n\n"
-            + h.md_table(["trial", "address", "`run -d` on host 1 (ms)", "first reply after run start (ms)",
-                          "… after run returned (ms)"], rows))
+    verdict = (
+        f"- time from `run -d` on host 1 until a container on host 2 pings it: median "
+        f"{h.ms(med(finite))} ms, max {h.ms(max(reach)) if reach else '—'} ms over {len(reach)} trials; "
+        f"target < {TARGET_REACH:g} s every time → {h.verdict(ok_all if reach else None)}"
+    )
+    text = (
+        "## Time until a new remote container answers\n\nHost 2's prober container pings the address "
+        "(`ping -D -i 0.005`) from before `run -d --ip ADDR` starts on host 1. 'after run returned' "
+        "< 0 means it answered before the `run -d` command had returned.\n\n"
+        + h.md_table(
+            [
+                "trial",
+                "address",
+                "`run -d` on host 1 (ms)",
+                "first reply after run start (ms)",
+                "… after run returned (ms)",
+            ],
+            rows,
+        )
+    )
     return text, [verdict]
 
 
@@ -340,7 +440,7 @@ def main() -> None:
         h1, h2 = h.PynetSandbox("ov1"), h.PynetSandbox("ov2")
         stack.enter_context(h1)
         stack.enter_context(h2)
-        env = h.environment([h1.system], h1)      # now: it records the load at the start
+        env = h.environment([h1.system], h1)  # now: it records the load at the start
         lab = Lab(tmp, h1, h2)
         stack.callback(lab.close)
         lab.build()
@@ -364,19 +464,36 @@ def main() -> None:
         mtu = h.sh(f"nsenter --net=/run/netns/{h1.ns} ip -o link show type vxlan | grep -o 'mtu [0-9]*'")
         if lab.notes:
             sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in lab.notes))
-        sections.insert(0, "pynet only: Docker's overlay driver needs swarm mode and Podman has no overlay "
-                           "driver, so the comparison is with the plain underlay between the same two "
-                           "namespaces (docs/benchmarks.md: the VXLAN header alone costs ~3.4%).\n\n"
-                           "## Verdicts (issue #5)\n\n" + "\n".join(verdicts))
-        sections.append("## Environment\n\n" + env + "\n\n" + h.md_table(
-            ["size / setting", "value"],
-            [("hosts", f"2 pynet sandboxes `{h1.ns}`, `{h2.ns}` (own state/run dirs), eth0 on the underlay"),
-             ("underlay", f"netns `{lab.ul}`, bridge ul0 {UL_NET}.0/24, veth 'cables', MTU 1500"),
-             ("store", f"etcd {h.sh('etcd --version | head -1')} on {UL_STORE}:2379 in the underlay netns; "
-                       "`cluster join --ttl 5`"),
-             ("overlay", f"`network create -d overlay --attachable --subnet {OV_SUBNET} pb-ov`; {vni}, {mtu}"),
-             ("iperf3", h.sh("iperf3 --version | head -1") + f"; {rounds} rounds × {seconds:g} s per path and shape"),
-             ("reachability", f"{trials} trials")]))
+        sections.insert(
+            0,
+            "pynet only: Docker's overlay driver needs swarm mode and Podman has no overlay "
+            "driver, so the comparison is with the plain underlay between the same two "
+            "namespaces (docs/benchmarks.md: the VXLAN header alone costs ~3.4%).\n\n"
+            "## Verdicts (issue #5)\n\n" + "\n".join(verdicts),
+        )
+        sections.append(
+            "## Environment\n\n"
+            + env
+            + "\n\n"
+            + h.md_table(
+                ["size / setting", "value"],
+                [
+                    ("hosts", f"2 pynet sandboxes `{h1.ns}`, `{h2.ns}` (own state/run dirs), eth0 on the underlay"),
+                    ("underlay", f"netns `{lab.ul}`, bridge ul0 {UL_NET}.0/24, veth 'cables', MTU 1500"),
+                    (
+                        "store",
+                        f"etcd {h.sh('etcd --version | head -1')} on {UL_STORE}:2379 in the underlay netns; "
+                        "`cluster join --ttl 5`",
+                    ),
+                    ("overlay", f"`network create -d overlay --attachable --subnet {OV_SUBNET} pb-ov`; {vni}, {mtu}"),
+                    (
+                        "iperf3",
+                        h.sh("iperf3 --version | head -1") + f"; {rounds} rounds × {seconds:g} s per path and shape",
+                    ),
+                    ("reachability", f"{trials} trials"),
+                ],
+            )
+        )
     h.write_result(out, "Overlay (VXLAN + etcd): two simulated hosts", sections)
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -47,7 +47,7 @@ import harness as h  # noqa: E402
 from bench_dns import anchors, docker_netns, ip, is_root_netns, stop_proc, stop_pynet_daemon  # noqa: E402
 
 SUBNETS = {"pynet": "10.203.160.0/22", "docker": "10.201.160.0/22", "podman": "10.202.160.0/22"}
-LANS = {"pynet": "198.51.100", "docker": "198.51.101", "podman": "198.51.102"}   # .1 host, .2 peer
+LANS = {"pynet": "198.51.100", "docker": "198.51.101", "podman": "198.51.102"}  # .1 host, .2 peer
 IPERF_PORT, PUB_PORT = 5201, 25201
 THROUGHPUT_TARGET = 0.95
 FLAT_LIMIT = 1.10
@@ -98,10 +98,10 @@ class Ports:
     def __init__(self, systems: list[h.System]) -> None:
         self.tag = f"pbp{os.getpid()}"
         self.systems = systems
-        self.made: dict[str, list[str]] = {s.name: [] for s in systems}   # container names
+        self.made: dict[str, list[str]] = {s.name: [] for s in systems}  # container names
         self.nets: dict[str, str] = {}
         self.procs: list[subprocess.Popen] = []
-        self.peers: list[str] = []            # LAN-peer namespaces (deleted at the end)
+        self.peers: list[str] = []  # LAN-peer namespaces (deleted at the end)
         self.notes: list[str] = []
 
     def net(self, s: h.System) -> str:
@@ -109,12 +109,22 @@ class Ports:
 
     def run_d(self, s: h.System, name: str, *extra: str, cmd: tuple[str, ...] = ("sleep", "7200")) -> float:
         self.made[s.name].append(name)
-        return s.run("run", "-d", *s.run_opts(), "--name", name, "--network", self.net(s), *extra,
-                     *s.image_args(), *cmd, timeout=300).seconds
+        return s.run(
+            "run",
+            "-d",
+            *s.run_opts(),
+            "--name",
+            name,
+            "--network",
+            self.net(s),
+            *extra,
+            *s.image_args(),
+            *cmd,
+            timeout=300,
+        ).seconds
 
     def rm(self, s: h.System, *names: str, check: bool = True) -> float:
-        t = s.run("rm", "-f", *(["-t", "0"] if s.name == "podman" else []), *names,
-                  timeout=600, check=check).seconds
+        t = s.run("rm", "-f", *(["-t", "0"] if s.name == "podman" else []), *names, timeout=600, check=check).seconds
         for n in names:
             if n in self.made[s.name]:
                 self.made[s.name].remove(n)
@@ -126,7 +136,7 @@ class Ports:
         for s in self.systems:
             names = list(self.made[s.name])
             for i in range(0, len(names), 50):
-                self.rm(s, *names[i:i + 50], check=False)
+                self.rm(s, *names[i : i + 50], check=False)
             if s.name in self.nets:
                 s.run("network", "rm", self.nets[s.name], check=False, timeout=120)
         for ns in self.peers:
@@ -170,26 +180,53 @@ def publish_100(lab: Ports, rounds: int, warmup: int) -> tuple[str, list[str]]:
             continue
         cost = paired(d["with"], d["without"], lambda x, y: x - y)
         r_run = "1.00× (itself)" if s.name == "pynet" else h.ratio_s(paired(pn["with"], d["with"])) if pn else "—"
-        r_cost = "1.00× (itself)" if s.name == "pynet" else (
-            h.ratio_s(med([a - b for a, b in zip(pn["with"], pn["without"])]) / cost) if pn and cost else "—")
-        rows.append([s.name, h.ms(med(d["with"])), h.ms(med(d["without"])), f"**{h.ms(cost)}**",
-                     h.ms(med(d["rm_with"])), h.ms(med(d["rm_without"])), r_run, r_cost,
-                     counted.get(s.name, "?")])
-    table = h.md_table(["system", "run -d -p 20000-20099:80-179 (median ms)", "run -d, no -p (median ms)",
-                        "publish cost: median of per-round differences (ms)", "rm -f with 100 ports (ms)",
-                        "rm -f without (ms)", "pynet ÷ system (run -d -p 100)", "pynet ÷ system (publish cost)",
-                        "`port NAME` lines"], rows)
+        r_cost = (
+            "1.00× (itself)"
+            if s.name == "pynet"
+            else (h.ratio_s(med([a - b for a, b in zip(pn["with"], pn["without"])]) / cost) if pn and cost else "—")
+        )
+        rows.append(
+            [
+                s.name,
+                h.ms(med(d["with"])),
+                h.ms(med(d["without"])),
+                f"**{h.ms(cost)}**",
+                h.ms(med(d["rm_with"])),
+                h.ms(med(d["rm_without"])),
+                r_run,
+                r_cost,
+                counted.get(s.name, "?"),
+            ]
+        )
+    table = h.md_table(
+        [
+            "system",
+            "run -d -p 20000-20099:80-179 (median ms)",
+            "run -d, no -p (median ms)",
+            "publish cost: median of per-round differences (ms)",
+            "rm -f with 100 ports (ms)",
+            "rm -f without (ms)",
+            "pynet ÷ system (run -d -p 100)",
+            "pynet ÷ system (publish cost)",
+            "`port NAME` lines",
+        ],
+        rows,
+    )
     verdicts = []
     if pn and pn["with"] and "docker" in st and st["docker"]["with"]:
         r = paired(pn["with"], st["docker"]["with"])
-        verdicts.append(f"- publish 100 ports (`run -d -p` 100): pynet {h.ratio_s(r)} of Docker's time "
-                        f"(no numeric target in issue #4; reported) → {'faster' if r < 1 else 'slower'} than Docker")
+        verdicts.append(
+            f"- publish 100 ports (`run -d -p` 100): pynet {h.ratio_s(r)} of Docker's time "
+            f"(no numeric target in issue #4; reported) → {'faster' if r < 1 else 'slower'} than Docker"
+        )
     elif pn and pn["with"]:
         verdicts.append("- publish 100 ports: Docker not measured here (no anchor figure for this) → n/a")
-    text = (f"## 1. 100 ports on one container\n\n{warmup} warm-up round(s), median of {rounds}; "
-            "Docker starts one docker-proxy per published port (userland proxy on, its default), "
-            "Podman/netavark reserves each port in conmon and adds iptables rules, pynet adds 100 "
-            "elements to its nftables maps in one transaction.\n\n" + table)
+    text = (
+        f"## 1. 100 ports on one container\n\n{warmup} warm-up round(s), median of {rounds}; "
+        "Docker starts one docker-proxy per published port (userland proxy on, its default), "
+        "Podman/netavark reserves each port in conmon and adds iptables rules, pynet adds 100 "
+        "elements to its nftables maps in one transaction.\n\n" + table
+    )
     return text, verdicts
 
 
@@ -208,15 +245,16 @@ def nth_container(lab: Ports, count: int, probes: int) -> tuple[str, list[str], 
     checkpoints = sorted({1, max(2, count // 2), count})
     points: dict[str, dict[int, Probe]] = {s.name: {} for s in live}
     fill_times: dict[str, list[float]] = {s.name: [] for s in live}
-    have: dict[str, int] = {s.name: 0 for s in live}         # containers present (fill)
+    have: dict[str, int] = {s.name: 0 for s in live}  # containers present (fill)
     stopped: dict[str, str] = {}
     for cp in checkpoints:
         # Fill up to cp - 1 containers, round-robin across the systems.
         while any(have[s.name] < cp - 1 and s.name not in stopped for s in live):
             if mem_available_mb() < MIN_FREE_MB:
                 for s in live:
-                    stopped.setdefault(s.name, f"stopped at {have[s.name]} containers: "
-                                                f"less than {MIN_FREE_MB} MB of memory left")
+                    stopped.setdefault(
+                        s.name, f"stopped at {have[s.name]} containers: less than {MIN_FREE_MB} MB of memory left"
+                    )
                 break
             for s in live:
                 if have[s.name] >= cp - 1 or s.name in stopped:
@@ -256,8 +294,7 @@ def nth_container(lab: Ports, count: int, probes: int) -> tuple[str, list[str], 
             (c0, p0), (c1, p1) = pts[0], pts[-1]
             raw = med(p1.run) / med(p0.run)
             norm = (med(p1.run) / med(p1.ref)) / (med(p0.run) / med(p0.ref))
-            line = (f"- {s.name}: `run -d -p` of container #{c1} ÷ #{c0}: {raw:.2f}× raw, "
-                    f"{norm:.2f}× load-normalised")
+            line = f"- {s.name}: `run -d -p` of container #{c1} ÷ #{c0}: {raw:.2f}× raw, {norm:.2f}× load-normalised"
             ft = fill_times[s.name]
             if len(ft) >= 20:
                 tenth = max(1, len(ft) // 10)
@@ -269,25 +306,39 @@ def nth_container(lab: Ports, count: int, probes: int) -> tuple[str, list[str], 
     pn, dk = points.get("pynet", {}).get(last), points.get("docker", {}).get(last)
     if pn and dk and pn.run and dk.run:
         r = paired(pn.run, dk.run)
-        verdicts.append(f"- container #{last} with a published port: pynet {h.ratio_s(r)} of Docker's `run -d` time "
-                        f"(no numeric target; reported) → {'faster' if r < 1 else 'slower'} than Docker")
+        verdicts.append(
+            f"- container #{last} with a published port: pynet {h.ratio_s(r)} of Docker's `run -d` time "
+            f"(no numeric target; reported) → {'faster' if r < 1 else 'slower'} than Docker"
+        )
     fill_rows = []
     for s in live:
         ft = fill_times[s.name]
         if len(ft) >= 20:
             tenth = max(1, len(ft) // 10)
             fill_rows.append([s.name, len(ft), h.ms(med(ft[:tenth])), h.ms(med(ft[-tenth:]))])
-    table = h.md_table(["system", "container #", "run -d -p (median ms)", "rm -f (median ms)", "n",
-                        "reference job (median ms, load gauge)"], rows)
-    text = (f"## 2. The Nth container with a published port (N = {count})\n\n"
-            f"Each container has its own `-p <30000+i>:80`; at each checkpoint the next container "
-            f"(`-p 29999:80`) is started and removed {probes} times. "
-            + ("".join(f"\n\n{k}: {v}" for k, v in stopped.items()))
-            + "\n\n" + table)
+    table = h.md_table(
+        [
+            "system",
+            "container #",
+            "run -d -p (median ms)",
+            "rm -f (median ms)",
+            "n",
+            "reference job (median ms, load gauge)",
+        ],
+        rows,
+    )
+    text = (
+        f"## 2. The Nth container with a published port (N = {count})\n\n"
+        f"Each container has its own `-p <30000+i>:80`; at each checkpoint the next container "
+        f"(`-p 29999:80`) is started and removed {probes} times. "
+        + ("".join(f"\n\n{k}: {v}" for k, v in stopped.items()))
+        + "\n\n"
+        + table
+    )
     if fill_rows:
-        text += ("\n\nWhile filling (every `run -d -p`, first vs last tenth):\n\n"
-                 + h.md_table(["system", "containers added", "first tenth (median ms)", "last tenth (median ms)"],
-                              fill_rows))
+        text += "\n\nWhile filling (every `run -d -p`, first vs last tenth):\n\n" + h.md_table(
+            ["system", "containers added", "first tenth (median ms)", "last tenth (median ms)"], fill_rows
+        )
     return text, verdicts, have
 
 
@@ -321,16 +372,37 @@ def bench_accept_rule(netns: str, cip: str):
     nft = ["nsenter", f"--net={netns}", "nft"]
     have = h.run([*nft, "list", "chain", "inet", "pynet", "forward"], timeout=15, check=False).rc == 0
     if have:
-        h.run([*nft, "insert", "rule", "inet", "pynet", "forward", "iifname", "lan0", "ip", "daddr", cip,
-               "tcp", "dport", str(IPERF_PORT), "accept", "comment", '"pynet-bench"'], timeout=15)
+        h.run(
+            [
+                *nft,
+                "insert",
+                "rule",
+                "inet",
+                "pynet",
+                "forward",
+                "iifname",
+                "lan0",
+                "ip",
+                "daddr",
+                cip,
+                "tcp",
+                "dport",
+                str(IPERF_PORT),
+                "accept",
+                "comment",
+                '"pynet-bench"',
+            ],
+            timeout=15,
+        )
     try:
         yield
     finally:
         if have:
             out = h.run([*nft, "-a", "list", "chain", "inet", "pynet", "forward"], timeout=15, check=False).stdout
             for m in re.finditer(r'comment "pynet-bench".*# handle (\d+)', out):
-                h.run([*nft, "delete", "rule", "inet", "pynet", "forward", "handle", m.group(1)],
-                      timeout=15, check=False)
+                h.run(
+                    [*nft, "delete", "rule", "inet", "pynet", "forward", "handle", m.group(1)], timeout=15, check=False
+                )
 
 
 def throughput(lab: Ports, rounds: int, seconds: float) -> tuple[str, list[str]]:
@@ -345,18 +417,26 @@ def throughput(lab: Ports, rounds: int, seconds: float) -> tuple[str, list[str]]
             else:
                 lab.run_d(s, name, "-p", f"{PUB_PORT}:{IPERF_PORT}")
                 pid = s.run("inspect", "-f", "{{.State.Pid}}", name).stdout.strip()
-                lab.procs.append(subprocess.Popen(["nsenter", "-t", pid, "-n", "iperf3", "-s", "-p", str(IPERF_PORT)],
-                                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                                  stderr=subprocess.DEVNULL))
-            cip = s.run("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name
-                        ).stdout.strip().split()[0]
+                lab.procs.append(
+                    subprocess.Popen(
+                        ["nsenter", "-t", pid, "-n", "iperf3", "-s", "-p", str(IPERF_PORT)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            cip = (
+                s.run("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name)
+                .stdout.strip()
+                .split()[0]
+            )
             setups[s.name] = {"peer": peer, "host": host_netns(s), "hip": host_ip, "cip": cip}
-            time.sleep(0.5)   # let the server listen
+            time.sleep(0.5)  # let the server listen
         except (h.CommandFailed, IndexError) as exc:
             lab.notes.append(f"throughput: {s.name} not measured: {exc}")
     res: dict[str, dict[str, list[float]]] = {n: {p: [] for p in paths} for n in setups}
     errs: dict[str, dict[str, str]] = {n: {} for n in setups}
-    for rnd in range(rounds + 1):          # round 0 is a warm-up
+    for rnd in range(rounds + 1):  # round 0 is a warm-up
         for s in lab.systems:
             if s.name not in setups:
                 continue
@@ -391,20 +471,26 @@ def throughput(lab: Ports, rounds: int, seconds: float) -> tuple[str, list[str]]
         rows.append([n, *cells, f"**{h.ratio_s(ratio_peer)}**", h.ratio_s(ratio_host), len(r[paths[0]])])
         if n == "pynet":
             ok = ratio_peer >= THROUGHPUT_TARGET if ratio_peer == ratio_peer else None
-            verdicts.append(f"- throughput through a published port ÷ container IP (LAN peer, pynet): "
-                            f"{h.ratio_s(ratio_peer)} vs target ≥ {THROUGHPUT_TARGET}× → {h.verdict(ok)}")
+            verdicts.append(
+                f"- throughput through a published port ÷ container IP (LAN peer, pynet): "
+                f"{h.ratio_s(ratio_peer)} vs target ≥ {THROUGHPUT_TARGET}× → {h.verdict(ok)}"
+            )
     if "pynet" in res and "docker" in res and res["pynet"][paths[0]] and res["docker"][paths[0]]:
         r = paired(res["pynet"][paths[0]], res["docker"][paths[0]])
         verdicts.append(f"- for reference: pynet's published-port throughput ÷ Docker's (LAN peer): {h.ratio_s(r)}")
-    table = h.md_table(["system", *(f"{p} (Gbit/s)" for p in paths), "published ÷ direct (peer)",
-                        "published ÷ direct (host)", "n"], rows)
-    text = (f"## 3. Throughput through a published port vs the container's own IP\n\n"
-            f"iperf3, TCP, one stream, {seconds:g} s per run, median of {rounds} rounds (+ a 1 s warm-up); "
-            "the two paths of a pair alternate, ratios are medians of per-round ratios. "
-            f"`peer` = a LAN-peer namespace on a veth to the system's host namespace "
-            f"(pynet: {LANS['pynet']}.0/24, Docker: {LANS['docker']}.0/24, Podman: {LANS['podman']}.0/24); "
-            f"`host` = the host namespace itself. Published: host address:{PUB_PORT} → container:{IPERF_PORT}; "
-            "direct: container IP:5201, routed by the host.\n\n" + table)
+    table = h.md_table(
+        ["system", *(f"{p} (Gbit/s)" for p in paths), "published ÷ direct (peer)", "published ÷ direct (host)", "n"],
+        rows,
+    )
+    text = (
+        f"## 3. Throughput through a published port vs the container's own IP\n\n"
+        f"iperf3, TCP, one stream, {seconds:g} s per run, median of {rounds} rounds (+ a 1 s warm-up); "
+        "the two paths of a pair alternate, ratios are medians of per-round ratios. "
+        f"`peer` = a LAN-peer namespace on a veth to the system's host namespace "
+        f"(pynet: {LANS['pynet']}.0/24, Docker: {LANS['docker']}.0/24, Podman: {LANS['podman']}.0/24); "
+        f"`host` = the host namespace itself. Published: host address:{PUB_PORT} → container:{IPERF_PORT}; "
+        "direct: container IP:5201, routed by the host.\n\n" + table
+    )
     return text, verdicts
 
 
@@ -442,7 +528,7 @@ def main() -> None:
             stack.callback(stop_pynet_daemon, pn)
         systems = ([pn.system] if pn else []) + h.anchor_systems(w for w in wanted if w != "pynet")
         live = [s for s in systems if s.available]
-        env = h.environment(systems, pn)          # now: it records the load at the start
+        env = h.environment(systems, pn)  # now: it records the load at the start
         lab = Ports(live)
         stack.callback(lab.close)
         for s in list(live):
@@ -454,8 +540,11 @@ def main() -> None:
                 lab.nets.pop(s.name, None)
         missing = [s for s in systems if not s.available]
         if missing:
-            sections.append("Not measured: " + "; ".join(f"{s.name} ({s.why_not})" for s in missing)
-                            + ". There are no anchor figures for these benchmarks in docs/benchmarks.md.")
+            sections.append(
+                "Not measured: "
+                + "; ".join(f"{s.name} ({s.why_not})" for s in missing)
+                + ". There are no anchor figures for these benchmarks in docs/benchmarks.md."
+            )
         sizes: list[tuple[str, str]] = []
         if "publish" in parts:
             text, v = publish_100(lab, args.runs, args.warmup)
@@ -471,17 +560,35 @@ def main() -> None:
             text, v, have = nth_container(lab, count, probes)
             parts_text[2] = text
             verdicts += v
-            sizes.append(("Nth container", f"N = {count}; containers present before the last probe: "
-                          + ", ".join(f"{k} {v}" for k, v in have.items()) + f"; {probes} probes per checkpoint"))
+            sizes.append(
+                (
+                    "Nth container",
+                    f"N = {count}; containers present before the last probe: "
+                    + ", ".join(f"{k} {v}" for k, v in have.items())
+                    + f"; {probes} probes per checkpoint",
+                )
+            )
         sections += [parts_text[k] for k in sorted(parts_text)]
         if lab.notes:
             sections.append("## Notes\n\n" + "\n".join(f"- {n}" for n in lab.notes))
-        sections.insert(0, "Whole-process wall time of real commands; systems alternate within each round.\n\n"
-                        "## Verdicts (issue #4)\n\n" + "\n".join(verdicts))
-        sections.append("## Environment\n\n" + env + "\n\n"
-                        + h.md_table(["size / setting", "value"],
-                                     [*sizes, ("iperf3", h.sh("iperf3 --version | head -1")),
-                                      ("subnets", ", ".join(f"{k} {v}" for k, v in SUBNETS.items()))]))
+        sections.insert(
+            0,
+            "Whole-process wall time of real commands; systems alternate within each round.\n\n"
+            "## Verdicts (issue #4)\n\n" + "\n".join(verdicts),
+        )
+        sections.append(
+            "## Environment\n\n"
+            + env
+            + "\n\n"
+            + h.md_table(
+                ["size / setting", "value"],
+                [
+                    *sizes,
+                    ("iperf3", h.sh("iperf3 --version | head -1")),
+                    ("subnets", ", ".join(f"{k} {v}" for k, v in SUBNETS.items())),
+                ],
+            )
+        )
     h.write_result(out, "Published ports: pynet vs Docker (and Podman)", sections)
 
 

@@ -74,15 +74,26 @@ def reference() -> float:
 _serial = iter(range(10**7))
 
 
-CONTROL = "pb-ctl"          # a second network that stays at CONTROL_SIZE containers
+CONTROL = "pb-ctl"  # a second network that stays at CONTROL_SIZE containers
 CONTROL_SIZE = 10
 
 
 def start_container(s: h.System, network: str = "pb-scale") -> h.Result:
     """`run -d --name pb-sN` (explicit names: every system does the same name check, and
     pynet's generated names ran out at 288 in the first run: see README)."""
-    return s.run("run", "-d", *s.run_opts(), "--name", f"pb-s{next(_serial)}", "--network", network,
-                 *s.image_args(), "sleep", "3600", timeout=120)
+    return s.run(
+        "run",
+        "-d",
+        *s.run_opts(),
+        "--name",
+        f"pb-s{next(_serial)}",
+        "--network",
+        network,
+        *s.image_args(),
+        "sleep",
+        "3600",
+        timeout=120,
+    )
 
 
 def rm_opts(s: h.System) -> list[str]:
@@ -93,11 +104,17 @@ def rm_opts(s: h.System) -> list[str]:
 def remove_containers(s: h.System, ids: list[str]) -> None:
     extra = rm_opts(s)
     for i in range(0, len(ids), 50):
-        s.run("rm", "-f", *extra, *ids[i:i + 50], check=False, timeout=900)
+        s.run("rm", "-f", *extra, *ids[i : i + 50], check=False, timeout=900)
 
 
-def fill(tracks: list[Track], target: int, log: list[list[object]], kind: str, what: str,
-         add: Callable[[Track], tuple[h.Result, str]]) -> None:
+def fill(
+    tracks: list[Track],
+    target: int,
+    log: list[list[object]],
+    kind: str,
+    what: str,
+    add: Callable[[Track], tuple[h.Result, str]],
+) -> None:
     """Add objects round-robin across the systems up to ``target`` (each up to its own limit).
 
     ``add(track)`` makes one object and returns (its timed result, its id); a failure stops
@@ -134,12 +151,16 @@ def container_scale(tracks: list[Track], steps: list[int], probes: int, log: lis
     for target in steps:
         fill(tracks, target, log, "container", "fill run -d", _start)
         at = [t for t in tracks if not t.error and len(t.ids) == target]
-        print(f"  containers: checkpoint {target} ({', '.join(t.system.name for t in at)})",
-              file=sys.stderr, flush=True)
+        print(
+            f"  containers: checkpoint {target} ({', '.join(t.system.name for t in at)})", file=sys.stderr, flush=True
+        )
         for t in at:
             # the last few fills are the same operation at (almost) the same size: use them too
-            t.points[target] = {"run": [x for n, x in t.fills if target - FILL_WINDOW <= n < target],
-                                "rm": [], "ls": []}
+            t.points[target] = {
+                "run": [x for n, x in t.fills if target - FILL_WINDOW <= n < target],
+                "rm": [],
+                "ls": [],
+            }
         for _ in range(probes):
             ref = reference()
             for t in at:
@@ -173,16 +194,22 @@ def network_scale(tracks: list[Track], steps: list[int], probes: int, log: list[
         at = [t for t in tracks if not t.error and len(t.ids) == target]
         print(f"  networks: checkpoint {target}", file=sys.stderr, flush=True)
         for t in at:
-            t.points[target] = {"create": [x for n, x in t.fills if target - FILL_WINDOW <= n < target],
-                                "rm": [], "ls": []}
+            t.points[target] = {
+                "create": [x for n, x in t.fills if target - FILL_WINDOW <= n < target],
+                "rm": [],
+                "ls": [],
+            }
         for _ in range(probes):
             ref = reference()
             for t in at:
                 p, s = t.points[target], t.system
                 p.setdefault("ref", []).append(ref)
                 try:
-                    p["create"].append(s.run("network", "create", "--subnet", f"10.{s.octet}.250.0/24",
-                                             "pb-nprobe", timeout=120).seconds)
+                    p["create"].append(
+                        s.run(
+                            "network", "create", "--subnet", f"10.{s.octet}.250.0/24", "pb-nprobe", timeout=120
+                        ).seconds
+                    )
                     p["rm"].append(s.run("network", "rm", "pb-nprobe", timeout=120).seconds)
                     p["ls"].append(s.run("network", "ls", timeout=60).seconds)
                 except h.CommandFailed as exc:
@@ -206,8 +233,11 @@ def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[
     for t in tracks:
         for n in sorted(t.points):
             p = t.points[n]
-            rows.append([t.system.name, n] + [h.ms(h.Stats(p[k]).median) if p[k] else "—" for k in keys]
-                        + [h.ms(h.Stats(p.get("ref", [])).median)])
+            rows.append(
+                [t.system.name, n]
+                + [h.ms(h.Stats(p[k]).median) if p[k] else "—" for k in keys]
+                + [h.ms(h.Stats(p.get("ref", [])).median)]
+            )
         for k in keys:
             pts = [(n, h.Stats(t.points[n][k]).median) for n in sorted(t.points) if t.points[n][k]]
             if len(pts) < 2:
@@ -215,11 +245,14 @@ def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[
             slope = h.slope_per_100([n for n, _ in pts], [v * 1000 for _, v in pts])
             ratio = pts[-1][1] / pts[0][1]
             refs = [h.Stats(t.points[n].get("ref", [])).median for n, _ in pts]
-            norm = (pts[-1][1] / refs[-1]) / (pts[0][1] / refs[0]) if all(r == r and r > 0 for r in refs) \
-                else float("nan")
-            line = (f"- {t.system.name} `{k}`: {pts[0][1] * 1000:.1f} ms at {pts[0][0]} → "
-                    f"{pts[-1][1] * 1000:.1f} ms at {pts[-1][0]} {unit}; slope {slope:+.2f} ms per 100; "
-                    f"last ÷ first {ratio:.2f}× raw, {norm:.2f}× load-normalised")
+            norm = (
+                (pts[-1][1] / refs[-1]) / (pts[0][1] / refs[0]) if all(r == r and r > 0 for r in refs) else float("nan")
+            )
+            line = (
+                f"- {t.system.name} `{k}`: {pts[0][1] * 1000:.1f} ms at {pts[0][0]} → "
+                f"{pts[-1][1] * 1000:.1f} ms at {pts[-1][0]} {unit}; slope {slope:+.2f} ms per 100; "
+                f"last ÷ first {ratio:.2f}× raw, {norm:.2f}× load-normalised"
+            )
             paired = _paired(t, k, pts[0][0], pts[-1][0])
             if paired == paired:
                 line += f", {paired:.2f}× paired with a {CONTROL_SIZE}-container control network"
@@ -231,18 +264,23 @@ def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[
                 what = "paired" if paired == paired else "normalised"
                 line += f" (flat = {what} ≤ {FLAT_LIMIT:.2f}×) → {h.verdict(ok)}"
                 if ok and ratio > FLAT_LIMIT:
-                    line += (" — the raw ratio above it is host-wide: the control network's run grew alike"
-                             " (see the kernel line below)")
+                    line += (
+                        " — the raw ratio above it is host-wide: the control network's run grew alike"
+                        " (see the kernel line below)"
+                    )
             summary.append(line)
         gauge = [(n, h.Stats(t.points[n]["mntns"]).median) for n in sorted(t.points) if t.points[n].get("mntns")]
         if len(gauge) >= 2:
-            summary.append(f"- kernel, host-wide (not pynet): a new mount namespace (`unshare -m true`) took "
-                           f"{gauge[0][1] * 1000:.1f} ms with {gauge[0][0]} sandboxes → {gauge[-1][1] * 1000:.1f} ms "
-                           f"with {gauge[-1][0]}; every container start pays this copy (Docker's and Podman's too)")
+            summary.append(
+                f"- kernel, host-wide (not pynet): a new mount namespace (`unshare -m true`) took "
+                f"{gauge[0][1] * 1000:.1f} ms with {gauge[0][0]} sandboxes → {gauge[-1][1] * 1000:.1f} ms "
+                f"with {gauge[-1][0]}; every container start pays this copy (Docker's and Podman's too)"
+            )
         if t.error:
             summary.append(f"- {t.system.name}: stopped early — {t.error}")
-    return h.md_table(["system", f"existing {unit}", *[f"{k} median ms" for k in keys],
-                       "reference job ms (load gauge)"], rows), summary
+    return h.md_table(
+        ["system", f"existing {unit}", *[f"{k} median ms" for k in keys], "reference job ms (load gauge)"], rows
+    ), summary
 
 
 def pynet_memory(pn: h.PynetSandbox) -> str:
@@ -262,8 +300,10 @@ def pynet_memory(pn: h.PynetSandbox) -> str:
             continue
     if not count:
         return ""
-    return (f"pynet keeps one supervisor process per running container: {count} supervisors, "
-            f"PSS {total / 1024:.0f} MiB in total, {total / count:.0f} KiB each.")
+    return (
+        f"pynet keeps one supervisor process per running container: {count} supervisors, "
+        f"PSS {total / 1024:.0f} MiB in total, {total / count:.0f} KiB each."
+    )
 
 
 def edge_test(pn: h.PynetSandbox, t: Track, log: list[list[object]]) -> list[str]:
@@ -280,19 +320,21 @@ def edge_test(pn: h.PynetSandbox, t: Track, log: list[list[object]]) -> list[str
         t.ids.append(_id(res))
     if len(t.ids) < BRIDGE_PORTS:
         return [f"- the 1024th container gives a clear error: could not reach 1023 ({t.error}) → {h.verdict(False)}"]
-    ports = h.run(["ip", "netns", "exec", pn.ns, "ip", "-br", "link", "show", "type", "veth"],
-                  timeout=60, check=False).stdout.count("\n")
-    res = s.run("run", "-d", "--name", "pb-s-edge", "--network", "pb-scale", "sleep", "3600",
-                check=False, timeout=120)
+    ports = h.run(
+        ["ip", "netns", "exec", pn.ns, "ip", "-br", "link", "show", "type", "veth"], timeout=60, check=False
+    ).stdout.count("\n")
+    res = s.run("run", "-d", "--name", "pb-s-edge", "--network", "pb-scale", "sleep", "3600", check=False, timeout=120)
     if res.rc == 0:
         t.ids.append(_id(res))
     msg = (res.stderr.strip() or res.stdout.strip()).replace("\n", " ")
     ok = res.rc != 0 and "1023" in msg
-    return [f"- containers on the bridge before the attempt: {len(t.ids) - (res.rc == 0)} "
-            f"(veths in pynet's namespace: {ports})",
-            f"- the 1024th `pynet run -d --name pb-s-edge --network pb-scale sleep 3600` exited {res.rc} in {h.ms(res.seconds)} ms "
-            f"with: `{msg[:300]}`",
-            f"- the 1024th container gives a clear error naming the 1023-port limit → {h.verdict(ok)}"]
+    return [
+        f"- containers on the bridge before the attempt: {len(t.ids) - (res.rc == 0)} "
+        f"(veths in pynet's namespace: {ports})",
+        f"- the 1024th `pynet run -d --name pb-s-edge --network pb-scale sleep 3600` exited {res.rc} in {h.ms(res.seconds)} ms "
+        f"with: `{msg[:300]}`",
+        f"- the 1024th container gives a clear error naming the 1023-port limit → {h.verdict(ok)}",
+    ]
 
 
 def main() -> None:
@@ -326,7 +368,8 @@ def main() -> None:
             "operation is in scale.csv. `run`/`create` medians also include the last "
             f"{FILL_WINDOW} fill operations before each checkpoint. Podman's `rm -f` is given `-t 0` "
             "(kill at once, as Docker's and pynet's `rm -f` do; without it Podman waits 10 s).",
-            "## Environment\n\n" + h.environment(systems, pn)]
+            "## Environment\n\n" + h.environment(systems, pn),
+        ]
         verdicts: list[str] = []
         mem = ""
         control_ids: dict[str, list[str]] = {}
@@ -344,13 +387,20 @@ def main() -> None:
             table, summary = curve_table(tracks, ("run", "rm", "ls"), "containers")
             verdicts += [ln for ln in summary if "PASS" in ln or "FAIL" in ln]
             verdicts += [ln for ln in edge_lines if "PASS" in ln or "FAIL" in ln]
-            sections.append("## Containers on one bridge: `run -d` / `rm -f` of one more, `network ls`\n\n"
-                            + table + "\n\n" + "\n".join(summary) + (f"\n\n{mem}" if mem else ""))
+            sections.append(
+                "## Containers on one bridge: `run -d` / `rm -f` of one more, `network ls`\n\n"
+                + table
+                + "\n\n"
+                + "\n".join(summary)
+                + (f"\n\n{mem}" if mem else "")
+            )
             if edge_lines:
                 sections.append("## The 1024th container on one bridge\n\n" + "\n".join(edge_lines))
             elif pt is not None:
-                sections.append("## The 1024th container on one bridge\n\nNot tested in this run "
-                                f"(--max {args.max} < 1024; pass --edge or --max 1024).")
+                sections.append(
+                    "## The 1024th container on one bridge\n\nNot tested in this run "
+                    f"(--max {args.max} < 1024; pass --edge or --max 1024)."
+                )
         finally:
             print("  removing containers", file=sys.stderr, flush=True)
             for t in tracks:
@@ -363,18 +413,25 @@ def main() -> None:
                 network_scale(ntracks, nsteps, args.probes, log)
                 table, summary = curve_table(ntracks, ("create", "rm", "ls"), "networks")
                 verdicts += [ln for ln in summary if "PASS" in ln or "FAIL" in ln]
-                ls_at_max = next((t.points[max(t.points)]["ls"] for t in ntracks
-                                  if t.system.name == "pynet" and t.points), [])
+                ls_at_max = next(
+                    (t.points[max(t.points)]["ls"] for t in ntracks if t.system.name == "pynet" and t.points), []
+                )
                 if ls_at_max:
                     v = h.Stats(ls_at_max).median
-                    verdicts.append(f"- `pynet network ls` with {args.net_max} networks ≤ 100 ms (B3): "
-                                    f"{h.ms(v)} ms → {h.verdict(v <= 0.100)}")
-                sections.append("## Networks: `network create` + `network rm` of one more, `network ls`\n\n"
-                                + table + "\n\n" + "\n".join(summary))
+                    verdicts.append(
+                        f"- `pynet network ls` with {args.net_max} networks ≤ 100 ms (B3): "
+                        f"{h.ms(v)} ms → {h.verdict(v <= 0.100)}"
+                    )
+                sections.append(
+                    "## Networks: `network create` + `network rm` of one more, `network ls`\n\n"
+                    + table
+                    + "\n\n"
+                    + "\n".join(summary)
+                )
             finally:
                 for t in ntracks:
                     for i in range(0, len(t.ids), 50):
-                        t.system.run("network", "rm", *t.ids[i:i + 50], check=False, timeout=600)
+                        t.system.run("network", "rm", *t.ids[i : i + 50], check=False, timeout=600)
         sections.append("## Verdicts\n\n" + "\n".join(verdicts))
         sections.append(f"Total benchmark time: {(time.monotonic() - t0) / 60:.1f} min.")
     csv_path = out.with_suffix(".csv")

@@ -40,8 +40,7 @@ DEFAULT_TIMEOUT = 120.0
 
 #: Figures measured on this kind of machine (docs/benchmarks.md), in milliseconds.
 ANCHORS: dict[str, dict[str, float]] = {
-    "docker": {"create_rm": 304, "ls": 16, "inspect": 16, "run_net": 365, "run_none": 236,
-               "attach": 130},
+    "docker": {"create_rm": 304, "ls": 16, "inspect": 16, "run_net": 365, "run_none": 236, "attach": 130},
     "podman": {"create_rm": 64, "ls": 31, "run_net": 217, "run_none": 182, "attach": 35},
 }
 ANCHOR_NOTE = "(anchor, not measured here)"
@@ -83,18 +82,31 @@ class Result:
     stderr: str
 
 
-def run(argv: Sequence[str], *, env: dict[str, str] | None = None, netns: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT, check: bool = True, stdin: str | None = None) -> Result:
+def run(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    netns: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    check: bool = True,
+    stdin: str | None = None,
+) -> Result:
     """Run *argv* (optionally inside the netns file *netns*), return its wall time and output."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(list(argv), env=full_env, capture_output=True, text=True,
-                              timeout=timeout, input=stdin,
-                              stdin=None if stdin is not None else subprocess.DEVNULL,
-                              preexec_fn=_enter_netns(netns) if netns else None)
+        proc = subprocess.run(
+            list(argv),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            preexec_fn=_enter_netns(netns) if netns else None,
+        )
     except subprocess.TimeoutExpired as exc:
         raise CommandFailed(f"timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
     elapsed = time.perf_counter() - t0
@@ -143,8 +155,7 @@ class System:
     def run_opts(self) -> list[str]:
         """Extra ``run`` options this system needs on these machines (docs/benchmarks.md)."""
         if self.name == "podman":
-            return ["--runtime", "runc", "--ulimit", "nofile=10000:10000",
-                    "--ulimit", "nproc=1000:1000"]
+            return ["--runtime", "runc", "--ulimit", "nofile=10000:10000", "--ulimit", "nproc=1000:1000"]
         if self.name == "docker":
             return ["--label", "pynet-bench=1"]
         return []
@@ -173,8 +184,11 @@ class PynetSandbox:
         self.firewall = "nftables"
         self.firewall_note = ""
         py = pynet_python()
-        env = {"PYNET_STATE_DIR": str(self.tmp / "state"), "PYNET_RUN_DIR": str(self.tmp / "run"),
-               "PYTHONPATH": str(REPO)}
+        env = {
+            "PYNET_STATE_DIR": str(self.tmp / "state"),
+            "PYNET_RUN_DIR": str(self.tmp / "run"),
+            "PYTHONPATH": str(REPO),
+        }
         # The command users type: the console script next to the interpreter (it leaves
         # through os._exit); `python -m pynet` only where no script is installed.
         script = Path(py).parent / "pynet"
@@ -218,9 +232,12 @@ class PynetSandbox:
         sysm = self.system
         ids = self.container_ids()
         for i in range(0, len(ids), 100):
-            sysm.run("rm", "-f", *ids[i:i + 100], check=False, timeout=600)
-        nets = [p.stem for p in (self.tmp / "state" / "networks").glob("*.json")] \
-            if (self.tmp / "state" / "networks").exists() else []
+            sysm.run("rm", "-f", *ids[i : i + 100], check=False, timeout=600)
+        nets = (
+            [p.stem for p in (self.tmp / "state" / "networks").glob("*.json")]
+            if (self.tmp / "state" / "networks").exists()
+            else []
+        )
         if nets:
             sysm.run("network", "prune", "-f", check=False, timeout=300)
         self._kill_leftovers()
@@ -276,8 +293,9 @@ def _parent_of(pid: int) -> int:
 
 def docker_system() -> System:
     """Docker as set up by setup_anchors.sh (env), else unavailable."""
-    binary = os.environ.get("DOCKER_BIN") or ("/usr/bin/docker" if os.path.exists("/usr/bin/docker")
-                                              else shutil.which("docker") or "docker")
+    binary = os.environ.get("DOCKER_BIN") or (
+        "/usr/bin/docker" if os.path.exists("/usr/bin/docker") else shutil.which("docker") or "docker"
+    )
     host = os.environ.get("DOCKER_HOST", "unix:///tmp/pynet-bench/docker.sock")
     s = System("docker", [binary, "-H", host], octet=201)
     if os.environ.get("DOCKER_OK", "") == "0":
@@ -319,8 +337,11 @@ def systems_for(pn: "PynetSandbox", wanted: Iterable[str]) -> tuple[list[System]
 
 def iperf(prefix: list[str], host: str, port: int, seconds: float) -> float:
     """Gbit/s received by an iperf3 client run under *prefix* (e.g. ``nsenter --net=NS``)."""
-    res = run([*prefix, "iperf3", "-c", host, "-p", str(port), "-t", f"{seconds:g}", "-J",
-               "--connect-timeout", "3000"], timeout=seconds + 30, check=False)
+    res = run(
+        [*prefix, "iperf3", "-c", host, "-p", str(port), "-t", f"{seconds:g}", "-J", "--connect-timeout", "3000"],
+        timeout=seconds + 30,
+        check=False,
+    )
     try:
         data = json.loads(res.stdout)
     except ValueError:
@@ -374,8 +395,7 @@ class Stats:
 Trial = Callable[[], float]
 
 
-def alternate(trials: dict[str, Trial], runs: int, warmup: int,
-              progress: str = "") -> dict[str, Stats]:
+def alternate(trials: dict[str, Trial], runs: int, warmup: int, progress: str = "") -> dict[str, Stats]:
     """Run each trial once per round, in the same order every round (A B C A B C ...).
 
     The first *warmup* rounds are discarded. A trial that fails is dropped from later
@@ -458,8 +478,9 @@ def wait_for_quiet() -> None:
         time.sleep(5)
         load = _load1()
     waited = time.monotonic() - t0
-    _QUIET_NOTE = (f"waited {waited:.0f} s for 1-min load < {limit:g}: "
-                   + ("reached" if load < limit else f"not reached (load {load:.2f}); ran anyway"))
+    _QUIET_NOTE = f"waited {waited:.0f} s for 1-min load < {limit:g}: " + (
+        "reached" if load < limit else f"not reached (load {load:.2f}); ran anyway"
+    )
     if waited > 1:
         print(f"bench: {_QUIET_NOTE}", file=sys.stderr, flush=True)
 
@@ -487,8 +508,11 @@ def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
         ("cpus", str(os.cpu_count())),
         ("load average at start", load_average() + (f" ({_QUIET_NOTE})" if _QUIET_NOTE else "")),
         ("load average at end of run", "see the line at the end of this file"),
-        ("pynet commit", sh(f"git -C {REPO} rev-parse --short HEAD") +
-         (" + uncommitted changes" if sh(f"git -C {REPO} status --porcelain -- pynet") else "")),
+        (
+            "pynet commit",
+            sh(f"git -C {REPO} rev-parse --short HEAD")
+            + (" + uncommitted changes" if sh(f"git -C {REPO} status --porcelain -- pynet") else ""),
+        ),
         ("pynet python", sh(f"{py} -VV").replace("\n", " ")),
         ("pyroute2", sh(f"{py} -c 'import importlib.metadata as m; print(m.version(\"pyroute2\"))'")),
         ("nft", sh("nft --version")),
@@ -499,16 +523,26 @@ def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
         facts.append(("pynet runs in", f"throwaway netns `{pn.ns}` (deleted after the run)"))
     for s in systems:
         if s.name == "docker":
-            v = sh(f"{s.prefix[0]} -H {s.prefix[2]} version --format "
-                   "'client {{.Client.Version}}, server {{.Server.Version}}'") if s.available else ""
+            v = (
+                sh(
+                    f"{s.prefix[0]} -H {s.prefix[2]} version --format "
+                    "'client {{.Client.Version}}, server {{.Server.Version}}'"
+                )
+                if s.available
+                else ""
+            )
             facts.append(("docker", v or f"not measured: {s.why_not}"))
             if s.available:
                 facts.append(("docker runs in", _anchor_where("DOCKER_NETNS")))
         if s.name == "podman":
             if s.available:
-                v = sh("podman --version") + ", network backend " + \
-                    sh("podman info --format '{{.Host.NetworkBackend}}'") + ", " + \
-                    sh("dpkg-query -W -f='netavark ${Version}' netavark")
+                v = (
+                    sh("podman --version")
+                    + ", network backend "
+                    + sh("podman info --format '{{.Host.NetworkBackend}}'")
+                    + ", "
+                    + sh("dpkg-query -W -f='netavark ${Version}' netavark")
+                )
                 facts.append(("podman", v))
                 facts.append(("podman runs in", _anchor_where("PODMAN_NETNS")))
             else:
@@ -518,19 +552,33 @@ def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
 
 def _anchor_where(var: str) -> str:
     ns = os.environ.get(var, "")
-    return f"its own netns `{ns}` (kernel work identical; keeps its iptables out of the host)" \
-        if ns else "the machine's namespace"
+    return (
+        f"its own netns `{ns}` (kernel work identical; keeps its iptables out of the host)"
+        if ns
+        else "the machine's namespace"
+    )
 
 
 def common_args(desc: str, runs: int = 10, warmup: int = 2) -> argparse.ArgumentParser:
     """Arguments every bench script takes."""
     ap = argparse.ArgumentParser(description=desc)
-    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", runs)),
-                    help="measured rounds per benchmark (median of these)")
-    ap.add_argument("--warmup", type=int, default=int(os.environ.get("BENCH_WARMUP", warmup)),
-                    help="discarded rounds before measuring")
-    ap.add_argument("--systems", default=os.environ.get("BENCH_SYSTEMS", "pynet,docker,podman"),
-                    help="comma list of pynet,docker,podman")
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=int(os.environ.get("BENCH_RUNS", runs)),
+        help="measured rounds per benchmark (median of these)",
+    )
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=int(os.environ.get("BENCH_WARMUP", warmup)),
+        help="discarded rounds before measuring",
+    )
+    ap.add_argument(
+        "--systems",
+        default=os.environ.get("BENCH_SYSTEMS", "pynet,docker,podman"),
+        help="comma list of pynet,docker,podman",
+    )
     ap.add_argument("--out", type=Path, default=None, help="markdown file to write")
     return ap
 
@@ -554,8 +602,9 @@ def require_root() -> None:
 # --------------------------------------------------------------------------- comparisons
 
 
-def ratio_to(stats: dict[str, Stats], other: str, anchor_key: str | None,
-             systems: Sequence[System]) -> tuple[float, str]:
+def ratio_to(
+    stats: dict[str, Stats], other: str, anchor_key: str | None, systems: Sequence[System]
+) -> tuple[float, str]:
     """pynet ÷ *other*: pairwise median when both were measured, else pynet median ÷ anchor.
 
     Returns (ratio, basis) where basis says which (``measured`` / ``anchor``) or why none.
@@ -573,8 +622,7 @@ def ratio_to(stats: dict[str, Stats], other: str, anchor_key: str | None,
     return float("nan"), "no figure"
 
 
-def compare_table(stats: dict[str, Stats], systems: Sequence[System],
-                  anchor_key: str | None, label: str = "") -> str:
+def compare_table(stats: dict[str, Stats], systems: Sequence[System], anchor_key: str | None, label: str = "") -> str:
     """Rows per system: median / p90 / min / n and pynet ÷ system."""
     rows = []
     for s in systems:

@@ -46,8 +46,9 @@ def wall(pn: h.PynetSandbox, args: tuple[str, ...], repeat: int) -> float:
 def importtime(pn: h.PynetSandbox, args: tuple[str, ...]) -> tuple[float, list[tuple[float, float, str]]]:
     """(total import ms, [(cumulative ms, self ms, module)]) sorted by cumulative."""
     s = pn.system
-    res = h.run([pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args], env=s.env, netns=s.netns,
-                timeout=60)
+    res = h.run(
+        [pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args], env=s.env, netns=s.netns, timeout=60
+    )
     rows = []
     for line in res.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)", line)
@@ -72,8 +73,12 @@ def package_shares(rows: list[tuple[float, float, str]]) -> list[tuple[str, floa
 def cprofile(pn: h.PynetSandbox, args: tuple[str, ...], label: str, outdir: Path) -> tuple[str, float]:
     s = pn.system
     prof = outdir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".prof")
-    h.run([pn.module_prefix[0], "-m", "cProfile", "-o", str(prof), *pn.module_prefix[1:], *args], env=s.env,
-          netns=s.netns, timeout=60)
+    h.run(
+        [pn.module_prefix[0], "-m", "cProfile", "-o", str(prof), *pn.module_prefix[1:], *args],
+        env=s.env,
+        netns=s.netns,
+        timeout=60,
+    )
     if args[:2] == ("network", "create"):
         s.run(*UNDO["network create"])
     st = pstats.Stats(str(prof), stream=io.StringIO())
@@ -86,11 +91,15 @@ def cprofile(pn: h.PynetSandbox, args: tuple[str, ...], label: str, outdir: Path
     skip = re.compile(r"importlib|<frozen|runpy|click/core|click/decorators|^~$|cProfile|profile")
     keep = [r for r in rows if not skip.search(r[3]) and r[5] not in ("<module>", "exec")][:18]
     imp = max((r[0] for r in rows if r[5] == "_find_and_load"), default=0.0)
-    table = h.md_table(["cumulative ms", "own ms", "calls", "function"],
-                       [[f"{ct * 1000:.1f}", f"{tt * 1000:.1f}", nc, f"`{f}:{ln}({fn})`"]
-                        for ct, tt, nc, f, ln, fn in keep])
-    return table + f"\n\nAll imports (`_find_and_load`, cumulative): {imp * 1000:.1f} ms of " \
-                   f"{total * 1000:.1f} ms profiled.", total
+    table = h.md_table(
+        ["cumulative ms", "own ms", "calls", "function"],
+        [[f"{ct * 1000:.1f}", f"{tt * 1000:.1f}", nc, f"`{f}:{ln}({fn})`"] for ct, tt, nc, f, ln, fn in keep],
+    )
+    return (
+        table + f"\n\nAll imports (`_find_and_load`, cumulative): {imp * 1000:.1f} ms of "
+        f"{total * 1000:.1f} ms profiled.",
+        total,
+    )
 
 
 def _short(fname: str) -> str:
@@ -105,8 +114,13 @@ def children(pn: h.PynetSandbox, args: tuple[str, ...]) -> str:
     if not shutil.which("strace"):
         return "strace not installed"
     s = pn.system
-    res = h.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", *s.cmd(*args)],
-                env=s.env, netns=s.netns, timeout=60, check=False)
+    res = h.run(
+        ["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", *s.cmd(*args)],
+        env=s.env,
+        netns=s.netns,
+        timeout=60,
+        check=False,
+    )
     if args[:2] == ("network", "create"):
         s.run(*UNDO["network create"])
     progs: dict[str, int] = {}
@@ -130,9 +144,11 @@ def main() -> None:
     floor_s = statistics.median(h.run([py, "-S", "-c", "pass"]).seconds for _ in range(args.runs))
     with h.PynetSandbox("profile") as pn:
         pn.system.run("network", "create", "--subnet", "10.203.78.0/24", "pp-base")
-        sections = [f"pynet {h.sh(f'git -C {h.REPO} rev-parse --short HEAD')}, firewall {pn.firewall}. "
-                    f"Floors: `python -c pass` {h.ms(floor)} ms, `python -S -c pass` {h.ms(floor_s)} ms "
-                    "(the difference is site + the venv's .pth files)."]
+        sections = [
+            f"pynet {h.sh(f'git -C {h.REPO} rev-parse --short HEAD')}, firewall {pn.firewall}. "
+            f"Floors: `python -c pass` {h.ms(floor)} ms, `python -S -c pass` {h.ms(floor_s)} ms "
+            "(the difference is site + the venv's .pth files)."
+        ]
         summary = []
         for label, cmd in CASES.items():
             print(f"profile: {label}", file=sys.stderr, flush=True)
@@ -141,20 +157,33 @@ def main() -> None:
             shares = package_shares(rows)
             prof_table, _ = cprofile(pn, cmd, label, outdir)
             kids = children(pn, cmd)
-            summary.append([f"`pynet {label}`", h.ms(t), f"{total_imp:.1f}",
-                            ", ".join(f"{k} {v:.1f}" for k, v in shares[:5]), kids])
+            summary.append(
+                [
+                    f"`pynet {label}`",
+                    h.ms(t),
+                    f"{total_imp:.1f}",
+                    ", ".join(f"{k} {v:.1f}" for k, v in shares[:5]),
+                    kids,
+                ]
+            )
             sections.append(
                 f"## `pynet {label}` — {h.ms(t)} ms wall (median of {args.runs})\n\n"
                 f"Import time (self, summed per package; total {total_imp:.1f} ms):\n\n"
                 + h.md_table(["package", "ms"], [[k, f"{v:.1f}"] for k, v in shares[:12]])
                 + "\n\nLargest cumulative imports:\n\n"
-                + h.md_table(["cumulative ms", "self ms", "module"],
-                             [[f"{c:.1f}", f"{se:.1f}", n] for c, se, n in rows[:15]])
-                + "\n\ncProfile, largest by cumulative time (import machinery hidden):\n\n" + prof_table
-                + f"\n\nPrograms executed: {kids}")
+                + h.md_table(
+                    ["cumulative ms", "self ms", "module"], [[f"{c:.1f}", f"{se:.1f}", n] for c, se, n in rows[:15]]
+                )
+                + "\n\ncProfile, largest by cumulative time (import machinery hidden):\n\n"
+                + prof_table
+                + f"\n\nPrograms executed: {kids}"
+            )
         pn.system.run("network", "rm", "pp-base", check=False)
-    sections.insert(1, "## Summary\n\n" + h.md_table(
-        ["command", "wall ms", "imports ms", "top import costs (ms, self)", "programs executed"], summary))
+    sections.insert(
+        1,
+        "## Summary\n\n"
+        + h.md_table(["command", "wall ms", "imports ms", "top import costs (ms, self)", "programs executed"], summary),
+    )
     h.write_result(out, "Where pynet's time goes", sections)
 
 

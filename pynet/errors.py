@@ -13,10 +13,10 @@ Every exit code a user can see is one of the constants below or a container's ow
 
 from __future__ import annotations
 
-EXIT_ERROR = 1            # Docker: a command failed
-EXIT_USAGE = 125          # Docker: a flag/usage error, or ``run`` failed before the command ran
+EXIT_ERROR = 1  # Docker: a command failed
+EXIT_USAGE = 125  # Docker: a flag/usage error, or ``run`` failed before the command ran
 EXIT_CANNOT_INVOKE = 126  # Docker: the container's command cannot be invoked
-EXIT_NOT_FOUND = 127      # Docker: the container's command does not exist
+EXIT_NOT_FOUND = 127  # Docker: the container's command does not exist
 
 
 class PynetError(Exception):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 
+
 def fault(point: str) -> None:
     """Fail or die at ``point`` when a test asked for it."""
     if os.environ.get("PYNET_FAULT_KILL") == point:

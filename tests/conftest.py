@@ -65,9 +65,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     report.outcome = "failed"
-    report.longrepr = (f"{item.nodeid} skipped in CI ({reason}): with CI set, every integration "
-                       "and acceptance test must run (install the deps, run as root, load the "
-                       "kernel modules it needs)")
+    report.longrepr = (
+        f"{item.nodeid} skipped in CI ({reason}): with CI set, every integration "
+        "and acceptance test must run (install the deps, run as root, load the "
+        "kernel modules it needs)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,8 +108,7 @@ class LeakCheck:
     def verify(self) -> None:
         found = harness.leaks(self.before, harness.root_snapshot())
         if found:
-            raise AssertionError("the test leaked into the machine's own network namespace:\n"
-                                 + "\n".join(found))
+            raise AssertionError("the test leaked into the machine's own network namespace:\n" + "\n".join(found))
 
 
 @pytest.fixture(autouse=True)

@@ -32,15 +32,16 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-PREFIX = "pynet-t-"                   # every netns this harness makes is named PREFIX + hex
+PREFIX = "pynet-t-"  # every netns this harness makes is named PREFIX + hex
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_TOOLS = ("ip", "nsenter", "unshare")
-DUMMY_NAMESERVER = "192.0.2.53"       # unreachable inside a host netns: no route there
-CREATED_NETNS: set[str] = set()       # names made by this process (the leak check uses it)
-_LIVE: list[Netns] = []               # made and not yet cleaned up (for the session sweep)
+DUMMY_NAMESERVER = "192.0.2.53"  # unreachable inside a host netns: no route there
+CREATED_NETNS: set[str] = set()  # names made by this process (the leak check uses it)
+_LIVE: list[Netns] = []  # made and not yet cleaned up (for the session sweep)
 
 
 # -- small helpers ---------------------------------------------------------------------
+
 
 def integration_skip_reason() -> str | None:
     """Why integration tests cannot run here, or None when they can."""
@@ -61,13 +62,21 @@ def _text(data: Any) -> str:
 def describe(cp: subprocess.CompletedProcess) -> str:
     """A failure message: the command, its exit code and both output streams."""
     args = cp.args if isinstance(cp.args, str) else shlex.join(map(str, cp.args))
-    return (f"command failed (rc={cp.returncode}): {args}\n"
-            f"--- stdout ---\n{_text(cp.stdout)}--- stderr ---\n{_text(cp.stderr)}")
+    return (
+        f"command failed (rc={cp.returncode}): {args}\n"
+        f"--- stdout ---\n{_text(cp.stdout)}--- stderr ---\n{_text(cp.stderr)}"
+    )
 
 
-def run(argv: Sequence[str], *, check: bool = True, timeout: float = 30,
-        input: str | None = None, env: dict[str, str] | None = None,
-        cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float = 30,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``argv`` (text mode, output captured, bounded by ``timeout``).
 
     A failure (rc != 0 with ``check``) or a timeout raises AssertionError that shows the
@@ -76,13 +85,13 @@ def run(argv: Sequence[str], *, check: bool = True, timeout: float = 30,
     argv = [str(a) for a in argv]
     extra: dict[str, Any] = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     try:
-        cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
-                            cwd=cwd, **extra)
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd, **extra)
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(
             f"command timed out after {timeout}s: {shlex.join(argv)}\n"
             "(a detached child that keeps stdout/stderr open also causes this)\n"
-            f"--- stdout ---\n{_text(exc.stdout)}--- stderr ---\n{_text(exc.stderr)}") from None
+            f"--- stdout ---\n{_text(exc.stdout)}--- stderr ---\n{_text(exc.stderr)}"
+        ) from None
     if check and cp.returncode != 0:
         raise AssertionError(describe(cp))
     return cp
@@ -95,8 +104,14 @@ def _argv(argv: Sequence[Any]) -> list[str]:
     return [str(a) for a in argv]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 5, interval: float = 0.05, *,
-             desc: str | None = None, ignore: tuple[type[BaseException], ...] = ()) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 5,
+    interval: float = 0.05,
+    *,
+    desc: str | None = None,
+    ignore: tuple[type[BaseException], ...] = (),
+) -> Any:
     """Poll ``predicate`` until it returns something truthy; return that value.
 
     Raises AssertionError after ``timeout`` seconds. Exceptions listed in ``ignore``
@@ -151,6 +166,7 @@ def load_kernel_module(name: str) -> bool:
 
 
 # -- /proc helpers ---------------------------------------------------------------------
+
 
 def _ns_id(path: str | Path) -> tuple[int, int] | None:
     try:
@@ -265,6 +281,7 @@ def _add_netns(name: str) -> None:
 
 # -- namespaces ------------------------------------------------------------------------
 
+
 class Netns:
     """A network namespace this harness made (``/run/netns/<name>``) and what runs in it."""
 
@@ -283,11 +300,18 @@ class Netns:
         """``argv`` prefixed to run inside this namespace."""
         return ["nsenter", f"--net={self.netns}", *map(str, argv)]
 
-    def sh(self, *argv: Any, check: bool = True, timeout: float = 30, input: str | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def sh(
+        self,
+        *argv: Any,
+        check: bool = True,
+        timeout: float = 30,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         """Run a command in this netns. One string = shell command line; more = argv."""
-        return run(self.nsenter(_argv(argv)), check=check, timeout=timeout, input=input,
-                   env={**self.env, **(env or {})})
+        return run(
+            self.nsenter(_argv(argv)), check=check, timeout=timeout, input=input, env={**self.env, **(env or {})}
+        )
 
     def ip_json(self, *args: Any) -> Any:
         """Parsed ``ip -j <args>`` from inside this netns."""
@@ -386,7 +410,8 @@ class Host(Netns):
             d.mkdir(exist_ok=True)
         self.set_upstream_dns(DUMMY_NAMESERVER)
         self.env.update(
-            PYNET_STATE_DIR=str(self.state_dir), PYNET_RUN_DIR=str(self.run_dir),
+            PYNET_STATE_DIR=str(self.state_dir),
+            PYNET_RUN_DIR=str(self.run_dir),
             PYNET_RESOLV_CONF=str(self.resolv_conf),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
         )
@@ -408,15 +433,27 @@ class Host(Netns):
         """The exact command ``pynet()`` runs."""
         return self.nsenter([sys.executable, "-m", "pynet", *args])
 
-    def pynet(self, *args: Any, check: bool = True, timeout: float = 60, input: str | None = None,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def pynet(
+        self,
+        *args: Any,
+        check: bool = True,
+        timeout: float = 60,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         """Run ``pynet <args>`` inside this host (``env`` adds/overrides variables).
 
         The working directory is the host's root dir, so pynet is imported from
         PYTHONPATH (the repo) or the installed package, never by accident from cwd.
         """
-        return run(self.pynet_argv(*args), check=check, timeout=timeout, input=input,
-                   env={**self.env, **(env or {})}, cwd=self.root)
+        return run(
+            self.pynet_argv(*args),
+            check=check,
+            timeout=timeout,
+            input=input,
+            env={**self.env, **(env or {})},
+            cwd=self.root,
+        )
 
     def pynet_json(self, *args: Any, timeout: float = 60, env: dict[str, str] | None = None) -> Any:
         """``json.loads`` of a successful ``pynet <args>``'s stdout."""
@@ -431,27 +468,39 @@ class Host(Netns):
             raise AssertionError(f"container {container} has no SandboxKey")
         return key
 
-    def in_sandbox(self, container: str, *argv: Any, check: bool = True, timeout: float = 30,
-                   input: str | None = None) -> subprocess.CompletedProcess:
+    def in_sandbox(
+        self, container: str, *argv: Any, check: bool = True, timeout: float = 30, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run a command in a container's network namespace (``nsenter --net=<SandboxKey>``)."""
         key = self.sandbox_key(container)
         assert_not_root_netns(key)
-        return run(["nsenter", f"--net={key}", *_argv(argv)], check=check, timeout=timeout,
-                   input=input, env=self.env)
+        return run(["nsenter", f"--net={key}", *_argv(argv)], check=check, timeout=timeout, input=input, env=self.env)
 
-    def in_container(self, container: str, *argv: Any, check: bool = True, timeout: float = 30,
-                     input: str | None = None) -> subprocess.CompletedProcess:
+    def in_container(
+        self, container: str, *argv: Any, check: bool = True, timeout: float = 30, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run a command in a container's net + mount + uts namespaces (sees its /etc files)."""
         pid = self.pynet("inspect", "-f", "{{.State.Pid}}", container).stdout.strip()
         if not pid.isdigit() or pid == "0":
             raise AssertionError(f"container {container} is not running (pid {pid!r})")
         assert_not_root_netns(f"/proc/{pid}/ns/net")
-        return run(["nsenter", "-t", pid, "-n", "-m", "-u", *_argv(argv)], check=check,
-                   timeout=timeout, input=input, env=self.env)
+        return run(
+            ["nsenter", "-t", pid, "-n", "-m", "-u", *_argv(argv)],
+            check=check,
+            timeout=timeout,
+            input=input,
+            env=self.env,
+        )
 
     # -- outside world ----------------------------------------------------------------
-    def lan_peer(self, subnet: str = "198.51.100.0/24", *, host_ifname: str | None = None,
-                 uplink: bool = False, routed: bool = False) -> Peer:
+    def lan_peer(
+        self,
+        subnet: str = "198.51.100.0/24",
+        *,
+        host_ifname: str | None = None,
+        uplink: bool = False,
+        routed: bool = False,
+    ) -> Peer:
         """A peer namespace on a veth LAN: ``host_ifname`` (lan0, lan1...) here = .1, peer eth0 = .2.
 
         ``uplink``: the host's default route goes via the peer. ``routed``: the peer's
@@ -461,8 +510,23 @@ class Host(Netns):
         peer = Peer(self.root / f"peer-{host_ifname}", subnet, host_ifname)
         self.peers.append(peer)  # registered first: a failed setup is still cleaned up
         plen = peer.prefixlen
-        run(["ip", "-n", self.name, "link", "add", host_ifname, "type", "veth",
-             "peer", "name", "eth0", "netns", peer.name])
+        run(
+            [
+                "ip",
+                "-n",
+                self.name,
+                "link",
+                "add",
+                host_ifname,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                peer.name,
+            ]
+        )
         run(["ip", "-n", self.name, "addr", "add", f"{peer.host_ip}/{plen}", "dev", host_ifname])
         run(["ip", "-n", self.name, "link", "set", host_ifname, "up"])
         run(["ip", "-n", peer.name, "addr", "add", f"{peer.ip}/{plen}", "dev", "eth0"])
@@ -529,8 +593,8 @@ class Underlay(Netns):
         net = ipaddress.ip_network(subnet)
         self.subnet, self.prefixlen = str(net), net.prefixlen
         self._free = iter(net.hosts())
-        self.store_ip = str(net.broadcast_address - 1)     # .254 in a /24
-        self.members: dict[str, tuple[str, str]] = {}      # host name -> (our port, its ip)
+        self.store_ip = str(net.broadcast_address - 1)  # .254 in a /24
+        self.members: dict[str, tuple[str, str]] = {}  # host name -> (our port, its ip)
         self.etcd: subprocess.Popen | None = None
         super().__init__(root)
         ul = ["ip", "-n", self.name]
@@ -541,8 +605,7 @@ class Underlay(Netns):
     def attach(self, host: Host, *, ifname: str = "eth0", default_route: bool = True) -> str:
         """Plug ``host`` in: its ``ifname`` gets the next address; return that address."""
         ip, port = str(next(self._free)), f"u{len(self.members)}"
-        run(["ip", "-n", self.name, "link", "add", port, "type", "veth", "peer", "name", ifname,
-             "netns", host.name])
+        run(["ip", "-n", self.name, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", host.name])
         self.members[host.name] = (port, ip)
         run(["ip", "-n", self.name, "link", "set", port, "master", self.bridge, "up"])
         run(["ip", "-n", host.name, "addr", "add", f"{ip}/{self.prefixlen}", "dev", ifname])
@@ -573,12 +636,31 @@ class Underlay(Netns):
         data = self.root / "etcd"
         peer = "http://127.0.0.1:2380"
         self.etcd = self.spawn(
-            "etcd", "--name", "store", "--data-dir", data, "--listen-client-urls", self.etcd_url,
-            "--advertise-client-urls", self.etcd_url, "--listen-peer-urls", peer,
-            "--initial-advertise-peer-urls", peer, "--initial-cluster", f"store={peer}")
-        wait_for(lambda: self.etcd.poll() is not None or self.etcdctl(
-            "endpoint", "health", check=False, timeout=5).returncode == 0,
-            timeout=timeout, interval=0.2, desc="etcd to become healthy")
+            "etcd",
+            "--name",
+            "store",
+            "--data-dir",
+            data,
+            "--listen-client-urls",
+            self.etcd_url,
+            "--advertise-client-urls",
+            self.etcd_url,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"store={peer}",
+        )
+        wait_for(
+            lambda: (
+                self.etcd.poll() is not None
+                or self.etcdctl("endpoint", "health", check=False, timeout=5).returncode == 0
+            ),
+            timeout=timeout,
+            interval=0.2,
+            desc="etcd to become healthy",
+        )
         if self.etcd.poll() is not None:
             raise AssertionError(f"etcd exited: {Path(self.etcd.log).read_text()[-2000:]}")
         return self.etcd_url
@@ -591,8 +673,9 @@ class Underlay(Netns):
 
     def etcdctl(self, *args: Any, check: bool = True, timeout: float = 10) -> subprocess.CompletedProcess:
         """``etcdctl --endpoints <etcd_url> <args>`` from the underlay namespace."""
-        return self.sh("etcdctl", f"--endpoints={self.etcd_url}", *args, check=check,
-                       timeout=timeout, env={"ETCDCTL_API": "3"})
+        return self.sh(
+            "etcdctl", f"--endpoints={self.etcd_url}", *args, check=check, timeout=timeout, env={"ETCDCTL_API": "3"}
+        )
 
 
 class Lab:
@@ -623,8 +706,9 @@ class Lab:
         """See ``Host.lan_peer``; the host cleans its peers up."""
         return host.lan_peer(subnet, **kw)
 
-    def underlay(self, hosts: Iterable[Host], subnet: str = "203.0.113.0/24", *,
-                 default_route: bool = True) -> Underlay:
+    def underlay(
+        self, hosts: Iterable[Host], subnet: str = "203.0.113.0/24", *, default_route: bool = True
+    ) -> Underlay:
         """An Underlay with every host in ``hosts`` attached (its eth0)."""
         ul = self._keep(Underlay(self.root / f"underlay{len(self.objects)}", subnet))
         for host in hosts:
@@ -654,6 +738,7 @@ def sweep() -> None:
 
 # -- the leak check --------------------------------------------------------------------
 
+
 def _root_json(*argv: str) -> Any:
     out = run(argv, timeout=15).stdout
     return json.loads(out) if out.strip() else []
@@ -664,11 +749,15 @@ def root_snapshot() -> dict[str, set[str]]:
     snap = {
         "links": {link["ifname"] for link in _root_json("ip", "-j", "link", "show")},
         "netns": {n["name"] for n in _root_json("ip", "-j", "netns", "list")},
-        "addresses": {f"{a['ifname']} {i['local']}/{i['prefixlen']}"
-                      for a in _root_json("ip", "-j", "-4", "addr", "show")
-                      for i in a.get("addr_info", [])},
-        "routes": {" ".join(f"{k}={r[k]}" for k in ("table", "type", "dst", "gateway", "dev") if k in r)
-                   for r in _root_json("ip", "-j", "-4", "route", "show", "table", "all")},
+        "addresses": {
+            f"{a['ifname']} {i['local']}/{i['prefixlen']}"
+            for a in _root_json("ip", "-j", "-4", "addr", "show")
+            for i in a.get("addr_info", [])
+        },
+        "routes": {
+            " ".join(f"{k}={r[k]}" for k in ("table", "type", "dst", "gateway", "dev") if k in r)
+            for r in _root_json("ip", "-j", "-4", "route", "show", "table", "all")
+        },
         "nft tables": set(),
         "ip_forward": {Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()},
     }

@@ -53,8 +53,7 @@ COMMANDS = {
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", "-D", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(__version__, "--version", "-v", prog_name="pynet",
-                      message="pynet version %(version)s")
+@click.version_option(__version__, "--version", "-v", prog_name="pynet", message="pynet version %(version)s")
 def cli(debug: bool) -> None:
     """pynet: Docker's container networking on real kernel objects, without a daemon.
 
@@ -76,14 +75,14 @@ def run_click(args: list[str]) -> int:
         echo("", err=True)
         return 130
     except click.MissingParameter as exc:
-        if isinstance(exc.param, click.Option):   # a required flag: a usage error (125)
+        if isinstance(exc.param, click.Option):  # a required flag: a usage error (125)
             return _missing_flag(exc)
         return _wrong_arg_count(exc)
     except click.BadArgumentUsage as exc:
         return _wrong_arg_count(exc)
     except click.UsageError as exc:
         if exc.message.startswith("Got unexpected extra argument"):
-            return _wrong_arg_count(exc)   # click's words for too many; cobra's count check
+            return _wrong_arg_count(exc)  # click's words for too many; cobra's count check
         return _usage_error(exc)
     except click.ClickException as exc:
         echo(f"Error: {exc.format_message()}", err=True)
@@ -112,14 +111,14 @@ def _missing_flag(exc: click.MissingParameter) -> int:
     """cobra's words for a required flag that was not given; exit 125 as every usage error."""
     cmd = exc.ctx.command_path if exc.ctx else "pynet"
     flag = max(exc.param.opts, key=len).lstrip("-") if exc.param is not None else "?"
-    echo(f'{cmd}: required flag(s) "{flag}" not set\nSee \'{cmd} --help\'.', err=True)
+    echo(f"{cmd}: required flag(s) \"{flag}\" not set\nSee '{cmd} --help'.", err=True)
     return EXIT_USAGE
 
 
 def _wrong_arg_count(exc: click.UsageError) -> int:
     """Docker's argument-count checks are plain errors: exit 1 (flag errors are 125)."""
     cmd = exc.ctx.command_path if exc.ctx else "pynet"
-    echo(f'"{cmd}" {_arg_count(exc.ctx)}.\nSee \'{cmd} --help\'.', err=True)
+    echo(f"\"{cmd}\" {_arg_count(exc.ctx)}.\nSee '{cmd} --help'.", err=True)
     return 1
 
 

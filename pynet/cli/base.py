@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -68,8 +69,8 @@ def reader():  # type: ignore[no-untyped-def]
 
     repo = wiring.open_repo()
     hooks = sys.modules.get("pynet.firewall.hooks")
-    if hooks is not None and "pynet.cnm.cluster" in sys.modules:   # a member's sync ran
-        for line in dict.fromkeys(hooks.NOTICES):   # e.g. the cluster store did not answer
+    if hooks is not None and "pynet.cnm.cluster" in sys.modules:  # a member's sync ran
+        for line in dict.fromkeys(hooks.NOTICES):  # e.g. the cluster store did not answer
             echo(line, err=True)
         hooks.NOTICES.clear()
     return repo

@@ -5,9 +5,16 @@ from __future__ import annotations
 import click
 
 from pynet.cli.groups import Group
+
 NODE_TABLE = "table {{.ID}}\t{{.Hostname}}\t{{.Address}}\t{{.Status}}"
-NODE_HEADERS = {"ID": "ID", "Hostname": "HOSTNAME", "Address": "ADDRESS", "Status": "STATUS",
-                "Name": "NAME", "Self": "SELF"}
+NODE_HEADERS = {
+    "ID": "ID",
+    "Hostname": "HOSTNAME",
+    "Address": "ADDRESS",
+    "Status": "STATUS",
+    "Name": "NAME",
+    "Self": "SELF",
+}
 
 
 @click.group(cls=Group)
@@ -37,14 +44,13 @@ def _notices(ctl) -> None:  # type: ignore[no-untyped-def]
 @cluster.command("join")
 @click.option("--store", required=True, help="The cluster store: etcd://HOST:PORT")
 @click.option("--advertise-addr", required=True, help="This node's address on the underlay (its VXLAN endpoint)")
-@click.option("--ttl", default=5, show_default=True, type=int,
-              help="Seconds after which a silent node counts as down")
+@click.option("--ttl", default=5, show_default=True, type=int, help="Seconds after which a silent node counts as down")
 @click.option("--hostname", default="", help="Name shown for this node (default: the host name)")
 def join(store: str, advertise_addr: str, ttl: int, hostname: str) -> None:
     """Join this node to a cluster (again: no change)."""
     from pynet.cnm import cluster as svc
 
-    svc.check_store_url(store)   # a malformed --store is refused before any state is touched
+    svc.check_store_url(store)  # a malformed --store is refused before any state is touched
     ctl = _controller()
     message = svc.join(ctl, store=store, advertise_addr=advertise_addr, ttl=ttl, hostname=hostname)
     _notices(ctl)
@@ -73,18 +79,30 @@ def ls(quiet: bool, fmt: str | None) -> None:
 
     items = []
     for node in svc.nodes(_controller()):
-        items.append({"ID": node.id + (" *" if node.self and not quiet and not fmt else ""),
-                      "Name": node.name, "Hostname": node.hostname, "Address": node.addr,
-                      "Status": "alive" if node.alive else "down", "Self": str(node.self).lower()})
-    out = formatting.format_list(items, fmt, default_table=NODE_TABLE, quiet=quiet,
-                                 headers=NODE_HEADERS, type_name="*cluster.nodeContext")
+        items.append(
+            {
+                "ID": node.id + (" *" if node.self and not quiet and not fmt else ""),
+                "Name": node.name,
+                "Hostname": node.hostname,
+                "Address": node.addr,
+                "Status": "alive" if node.alive else "down",
+                "Self": str(node.self).lower(),
+            }
+        )
+    out = formatting.format_list(
+        items, fmt, default_table=NODE_TABLE, quiet=quiet, headers=NODE_HEADERS, type_name="*cluster.nodeContext"
+    )
     if out:
         click.echo(out, nl=not out.endswith("\n"))
 
 
 @cluster.command("rm")
-@click.option("-f", "--force", is_flag=True,
-              help="Remove the node although it may still be alive (its addresses are handed out again)")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Remove the node although it may still be alive (its addresses are handed out again)",
+)
 @click.argument("node")
 def rm(force: bool, node: str) -> None:
     """Forget a node that is gone for good (its endpoints and addresses too)."""

@@ -24,7 +24,9 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.option("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 @click.option("-h", "--hostname", default="", help="Container host name")
 @click.option("--domainname", default="", help="Container NIS domain name")
-@click.option("--network-alias", "--net-alias", "aliases", multiple=True, help="Add network-scoped alias for the container")
+@click.option(
+    "--network-alias", "--net-alias", "aliases", multiple=True, help="Add network-scoped alias for the container"
+)
 @click.option("--dns", multiple=True, help="Set custom DNS servers")
 @click.option("--dns-search", multiple=True, help="Set custom DNS search domains")
 @click.option("--dns-option", "--dns-opt", "dns_options", multiple=True, help="Set DNS options")

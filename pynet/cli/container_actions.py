@@ -27,8 +27,9 @@ def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty
             with open(path) as f:
                 lines += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
         except OSError as exc:
-            raise InvalidArgument(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}",
-                                  from_daemon=False) from None
+            raise InvalidArgument(
+                f"open {path}: {exc.strerror.lower() if exc.strerror else exc}", from_daemon=False
+            ) from None
     for item in [*lines, *values]:
         key, sep, value = item.partition("=")
         if not key:
@@ -69,13 +70,24 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     mac = inputs.mac_address(kw["mac_address"])
 
     req = RunRequest(
-        argv=list(kw["command"]), name=kw["name"], network=kw["network"],
+        argv=list(kw["command"]),
+        name=kw["name"],
+        network=kw["network"],
         attach=AttachRequest(ipv4=kw["ip"], ipv6=kw["ip6"], aliases=list(kw["aliases"]), mac=mac),
-        hostname=kw["hostname"], domainname=kw["domainname"], dns=list(kw["dns"]),
-        dns_search=list(kw["dns_search"]), dns_options=list(kw["dns_options"]),
-        extra_hosts=_extra_hosts(kw["add_host"]), env=list(kw["env"]), workdir=kw["workdir"],
-        rootfs=kw["rootfs"], detach=kw["detach"], auto_remove=kw["auto_remove"], tty=kw["tty"],
-        interactive=kw["interactive"], labels=dict(x.partition("=")[::2] for x in kw["label"]),
+        hostname=kw["hostname"],
+        domainname=kw["domainname"],
+        dns=list(kw["dns"]),
+        dns_search=list(kw["dns_search"]),
+        dns_options=list(kw["dns_options"]),
+        extra_hosts=_extra_hosts(kw["add_host"]),
+        env=list(kw["env"]),
+        workdir=kw["workdir"],
+        rootfs=kw["rootfs"],
+        detach=kw["detach"],
+        auto_remove=kw["auto_remove"],
+        tty=kw["tty"],
+        interactive=kw["interactive"],
+        labels=dict(x.partition("=")[::2] for x in kw["label"]),
     )
     _ports(req, kw)
     if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
@@ -100,8 +112,9 @@ def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
     from pynet.records import ports
 
     req.ports = ports.parse_publish(list(kw["publish"]))
-    req.exposed = sorted(set(ports.parse_expose(list(kw["expose"]))) |
-                         {f"{p.container_port}/{p.proto}" for p in req.ports})
+    req.exposed = sorted(
+        set(ports.parse_expose(list(kw["expose"]))) | {f"{p.container_port}/{p.proto}" for p in req.ports}
+    )
     if kw["publish_all"]:
         req.publish_all = True
         published = {f"{p.container_port}/{p.proto}" for p in req.ports}
@@ -130,8 +143,9 @@ PS_HEADERS = {"ID": "CONTAINER ID"}
 PS_FILTERS = {"id", "name", "label", "status", "network", "exited"}
 
 
-def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str | None,
-       last: int, latest: bool) -> None:
+def ps(
+    show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str | None, last: int, latest: bool
+) -> None:
     """List containers."""
     from pynet.cli import formatting
     from pynet.cnm import views
@@ -154,9 +168,15 @@ def ps(show_all: bool, quiet: bool, no_trunc: bool, filters: tuple[str, ...], fm
             item["ID"] = c.id
             item["Command"] = '"' + " ".join([c.path, *c.args]) + '"'
         items.append(item)
-    out = formatting.format_list(items, fmt, default_table=formatting.DEFAULT_CONTAINER_TABLE,
-                                 quiet_field="ID", quiet=quiet, headers=PS_HEADERS,
-                                 type_name="*container.containerContext")
+    out = formatting.format_list(
+        items,
+        fmt,
+        default_table=formatting.DEFAULT_CONTAINER_TABLE,
+        quiet_field="ID",
+        quiet=quiet,
+        headers=PS_HEADERS,
+        type_name="*container.containerContext",
+    )
     echo(out, nl=False)
 
 
@@ -203,12 +223,19 @@ def inspect(fmt: str | None, size: bool, kind: str, names: tuple[str, ...]) -> N
 
 
 # -- exec ----------------------------------------------------------------------------------
-def exec_(detach: bool, env: tuple[str, ...], interactive: bool, tty: bool, workdir: str, user: str,
-          container: str, command: tuple[str, ...]) -> None:
+def exec_(
+    detach: bool,
+    env: tuple[str, ...],
+    interactive: bool,
+    tty: bool,
+    workdir: str,
+    user: str,
+    container: str,
+    command: tuple[str, ...],
+) -> None:
     """Run a command in a running container."""
     ctl = controller()
-    code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir,
-                       detach=detach, tty=tty)
+    code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir, detach=detach, tty=tty)
     raise ExitStatus(code)
 
 

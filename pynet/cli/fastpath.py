@@ -17,6 +17,7 @@ different.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -82,8 +83,9 @@ def parse(spec: dict[str, Any], args: list[str]) -> dict[str, Any] | None:
         return None
 
 
-def _arguments(arguments: list[tuple[str, int, bool, str]], given: list[str],
-               params: dict[str, Any]) -> dict[str, Any] | None:
+def _arguments(
+    arguments: list[tuple[str, int, bool, str]], given: list[str], params: dict[str, Any]
+) -> dict[str, Any] | None:
     """Spread positionals over the declared arguments (a variadic one comes last)."""
     rest = list(given)
     for dest, nargs, required, vtype in arguments:

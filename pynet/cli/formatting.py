@@ -25,28 +25,58 @@ if TYPE_CHECKING:
 # tables and plain ``{{.Field}}`` formats take a fast path (same output) without it.
 
 __all__ = [
-    "CONTAINER_HEADERS", "DEFAULT_CONTAINER_TABLE", "DEFAULT_NETWORK_TABLE",
-    "NETWORK_FILTERS", "NETWORK_HEADERS", "FilterFormatError", "filter_networks",
-    "format_inspect", "format_list", "labels_string", "match_network_filters",
-    "natural_less", "natural_sort_key", "parse_filters", "tabulate", "tabwrite",
+    "CONTAINER_HEADERS",
+    "DEFAULT_CONTAINER_TABLE",
+    "DEFAULT_NETWORK_TABLE",
+    "NETWORK_FILTERS",
+    "NETWORK_HEADERS",
+    "FilterFormatError",
+    "filter_networks",
+    "format_inspect",
+    "format_list",
+    "labels_string",
+    "match_network_filters",
+    "natural_less",
+    "natural_sort_key",
+    "parse_filters",
+    "tabulate",
+    "tabwrite",
 ]
 
 #: docker/cli ``network/formatter.go`` and ``formatter/container.go`` default formats.
 DEFAULT_NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
-DEFAULT_CONTAINER_TABLE = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}"
-                           "\t{{.Status}}\t{{.Ports}}\t{{.Names}}")
+DEFAULT_CONTAINER_TABLE = (
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+)
 
 #: Column titles a ``table`` template shows for each field (Docker's header contexts).
 NETWORK_HEADERS = {
-    "ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-    "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+    "ID": "NETWORK ID",
+    "Name": "NAME",
+    "Driver": "DRIVER",
+    "Scope": "SCOPE",
+    "IPv4": "IPV4",
+    "IPv6": "IPV6",
+    "Internal": "INTERNAL",
+    "Labels": "LABELS",
     "CreatedAt": "CREATED AT",
 }
 CONTAINER_HEADERS = {
-    "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
-    "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
-    "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS",
-    "LocalVolumes": "LOCAL VOLUMES", "Networks": "NETWORKS", "Platform": "PLATFORM",
+    "ID": "CONTAINER ID",
+    "Image": "IMAGE",
+    "Command": "COMMAND",
+    "CreatedAt": "CREATED AT",
+    "RunningFor": "CREATED",
+    "Ports": "PORTS",
+    "State": "STATE",
+    "Status": "STATUS",
+    "Size": "SIZE",
+    "Names": "NAMES",
+    "Labels": "LABELS",
+    "Mounts": "MOUNTS",
+    "LocalVolumes": "LOCAL VOLUMES",
+    "Networks": "NETWORKS",
+    "Platform": "PLATFORM",
 }
 
 _ALL_HEADERS = {**CONTAINER_HEADERS, **NETWORK_HEADERS}
@@ -57,8 +87,17 @@ NETWORK_FILTERS = frozenset(("dangling", "driver", "id", "label", "name", "scope
 
 # --------------------------------------------------------------------------- tabwriter
 
-def _format_block(lines: list[list[str]], widths: list[int], line0: int, line1: int,
-                  out: list[str], last: int, minwidth: int, padding: int) -> None:
+
+def _format_block(
+    lines: list[list[str]],
+    widths: list[int],
+    line0: int,
+    line1: int,
+    out: list[str],
+    last: int,
+    minwidth: int,
+    padding: int,
+) -> None:
     """Go's ``tabwriter.(*Writer).format``: a column block is a run of consecutive
     lines that have a cell in this column; its width fits the widest such cell."""
     column = len(widths)
@@ -113,6 +152,7 @@ def tabulate(headers: list[str], rows: list[list[str]]) -> str:
 
 # --------------------------------------------------------------------------- --format
 
+
 def labels_string(labels: dict | None) -> str:
     """Docker's ``.Labels`` column: ``k=v`` joined by commas (sorted here for stable
     output; Docker iterates a Go map)."""
@@ -141,7 +181,7 @@ def _simple_parts(body: str) -> list[tuple[str, str]] | None:
     parts, i = [], 0
     while (j := body.find("{{", i)) >= 0:
         k = body.find("}}", j)
-        name = body[j + 2:k].strip(" ") if k > 0 else ""
+        name = body[j + 2 : k].strip(" ") if k > 0 else ""
         if not (name[:1] == "." and name[1:2].isalpha() and name[1:].isidentifier()):
             return None
         parts.append((body[i:j], name[1:]))
@@ -151,21 +191,18 @@ def _simple_parts(body: str) -> list[tuple[str, str]] | None:
 
 
 def _render_simple(parts: list[tuple[str, str]], data: dict) -> str:
-    return "".join(text + (data.get(field, "<no value>") if field else "")
-                   for text, field in parts)
+    return "".join(text + (data.get(field, "<no value>") if field else "") for text, field in parts)
 
 
 def _fits_simple(parts: list[tuple[str, str]] | None, items: list[dict]) -> bool:
-    return parts is not None and all(
-        type(it.get(field)) is str for it in items for _, field in parts if field)
+    return parts is not None and all(type(it.get(field)) is str for it in items for _, field in parts if field)
 
 
 def _render_rows(body: str, items: list[dict], type_name: str):
     """(row lines, header renderer) through the fast path or the template engine."""
     parts = _simple_parts(body)
     if _fits_simple(parts, items):
-        return ([_render_simple(parts, it) + "\n" for it in items],
-                lambda headers: _render_simple(parts, headers))
+        return ([_render_simple(parts, it) + "\n" for it in items], lambda headers: _render_simple(parts, headers))
     from pynet.cli import gotemplate
 
     try:
@@ -173,22 +210,28 @@ def _render_rows(body: str, items: list[dict], type_name: str):
         rows = [tmpl.execute(_record(it, type_name)) + "\n" for it in items]
     except gotemplate.TemplateError as err:
         # docker/cli formatter.Context wraps with errors.Wrap(err, "template parsing error")
-        raise gotemplate.TemplateError(f"template parsing error: {err.go_error}",
-                                       go_error=err.go_error) from None
+        raise gotemplate.TemplateError(f"template parsing error: {err.go_error}", go_error=err.go_error) from None
 
     def header(headers: dict) -> str:
-        data = gotemplate.Record(headers, type_name="formatter.SubHeaderContext",
-                                 methods={"Label": (_header_label, 1)}, strict=False)
+        data = gotemplate.Record(
+            headers, type_name="formatter.SubHeaderContext", methods={"Label": (_header_label, 1)}, strict=False
+        )
         # Docker ignores errors while rendering the header (and keeps what was written)
         return tmpl.execute(data, funcs=gotemplate.HEADER_FUNCS, partial=True)
 
     return rows, header
 
 
-def format_list(items: list[dict], fmt: str | None, *, default_table: str,
-                quiet_field: str | None = None, quiet: bool = False,
-                headers: dict[str, str] | None = None,
-                type_name: str = "*network.networkContext") -> str:
+def format_list(
+    items: list[dict],
+    fmt: str | None,
+    *,
+    default_table: str,
+    quiet_field: str | None = None,
+    quiet: bool = False,
+    headers: dict[str, str] | None = None,
+    type_name: str = "*network.networkContext",
+) -> str:
     """Render ``items`` the way ``docker network ls``/``docker ps`` do.
 
     ``fmt``: ``None``/``""``/``"table"`` -> ``default_table`` (or, with ``quiet``, one
@@ -213,7 +256,7 @@ def format_list(items: list[dict], fmt: str | None, *, default_table: str,
         else:
             fmt = default_table
     is_table = fmt.startswith("table")
-    body = fmt[len("table"):] if is_table else "{{json .}}" if fmt == "json" else fmt
+    body = fmt[len("table") :] if is_table else "{{json .}}" if fmt == "json" else fmt
     body = body.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
     rows, header = _render_rows(body, items, type_name)
     if not is_table:
@@ -222,6 +265,7 @@ def format_list(items: list[dict], fmt: str | None, *, default_table: str,
 
 
 # --------------------------------------------------------------------------- inspect
+
 
 def format_inspect(objs: list[dict], fmt: str | None) -> str:
     """``inspect`` output for the found objects, in Docker's shapes.
@@ -240,8 +284,7 @@ def format_inspect(objs: list[dict], fmt: str | None) -> str:
     try:
         tmpl = gotemplate.compile(fmt)
     except gotemplate.TemplateError as err:
-        raise gotemplate.TemplateError(err.message, go_error=err.go_error,
-                                       exit_code=64) from None
+        raise gotemplate.TemplateError(err.message, go_error=err.go_error, exit_code=64) from None
     out, errors = [], []
     for obj in objs:
         try:
@@ -254,8 +297,9 @@ def format_inspect(objs: list[dict], fmt: str | None) -> str:
     return text
 
 
-_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_GO_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def _has_float(obj) -> bool:
@@ -279,12 +323,12 @@ def _inspect_json(objs: list[dict], indent: str | None) -> str:
         return gotemplate.go_json(objs, indent=indent, keep_order=True, html=True)
     import json
 
-    text = json.dumps(objs, indent=indent, ensure_ascii=False, default=str,
-                      separators=None if indent else (",", ":"))
+    text = json.dumps(objs, indent=indent, ensure_ascii=False, default=str, separators=None if indent else (",", ":"))
     return text.translate(_GO_JSON_ESCAPES)
 
 
 # --------------------------------------------------------------------------- filters
+
 
 class FilterFormatError(InvalidArgument):
     """A ``--filter`` value without ``=``: a flag error (exit 125), printed as is."""
@@ -296,8 +340,9 @@ class FilterFormatError(InvalidArgument):
         return self.message
 
 
-def parse_filters(values: list[str], allowed: set[str] | frozenset[str], *,
-                  flag: str = "-f, --filter") -> dict[str, list[str]]:
+def parse_filters(
+    values: list[str], allowed: set[str] | frozenset[str], *, flag: str = "-f, --filter"
+) -> dict[str, list[str]]:
     """``--filter`` values to ``{key: [values]}`` (Docker's ``filters.ParseFlag``:
     key lower-cased, both sides stripped, duplicates dropped), then checked against
     ``allowed`` like the daemon does.
@@ -312,8 +357,9 @@ def parse_filters(values: list[str], allowed: set[str] | frozenset[str], *,
         if not arg:
             continue
         if "=" not in arg:
-            raise FilterFormatError(f'invalid argument "{arg}" for "{flag}" flag: '
-                                    "bad format of filter (expected name=value)")
+            raise FilterFormatError(
+                f'invalid argument "{arg}" for "{flag}" flag: bad format of filter (expected name=value)'
+            )
         key, _, value = arg.partition("=")
         vals = filters.setdefault(key.strip().lower(), [])
         if value.strip() not in vals:
@@ -332,8 +378,7 @@ def _validate_network_filters(filters: dict[str, list[str]]) -> None:
     if len(dangling) > 1:
         raise InvalidArgument('got more than one value for filter key "dangling"')
     if dangling and dangling[0] not in ("0", "1", "false", "true"):
-        raise InvalidArgument("invalid value for filter 'dangling', must be \"true\" "
-                              "(or \"1\"), or \"false\" (or \"0\")")
+        raise InvalidArgument('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")')
 
 
 def _regex_match(patterns: list[str], text: str) -> bool:
@@ -341,6 +386,7 @@ def _regex_match(patterns: list[str], text: str) -> bool:
     if text in patterns:
         return True
     import re  # only when a name/id filter is used
+
     for pattern in patterns:
         try:
             if re.search(pattern, text):
@@ -396,6 +442,7 @@ def filter_networks(items: list[dict], filters: dict[str, list[str]]) -> list[di
 
 
 # --------------------------------------------------------------------------- sorting
+
 
 def natural_less(a: str, b: str) -> bool:
     """``sortorder.NaturalLess`` (docker/cli sorts ``network ls`` by name with it):

@@ -113,8 +113,9 @@ def build() -> dict[str, Any]:
 
 
 def render(table: dict[str, Any]) -> str:
-    body = "".join(f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}\n\n"
-                   for name, value in table.items())
+    body = "".join(
+        f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}\n\n" for name, value in table.items()
+    )
     return HEADER + body.rstrip() + "\n"
 
 

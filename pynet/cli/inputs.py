@@ -36,7 +36,8 @@ def dns_servers(values: tuple[str, ...] | list[str]) -> None:
         if not is_ip(value.strip()):
             raise InvalidArgument(
                 f'invalid argument "{value}" for "--dns" flag: IP address is not correctly formatted: {value}',
-                from_daemon=False)
+                from_daemon=False,
+            )
 
 
 def mac_address(value: str) -> str:
@@ -54,10 +55,13 @@ def extra_host(item: str) -> str:
     """``--add-host name:ip`` as ``name:ip`` (Docker's ``opts.ValidateExtraHost`` errors)."""
     name, sep, ip = item.partition(":")
     if not sep or not name or not ip:
-        raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"',
-                              from_daemon=False)
+        raise InvalidArgument(
+            f'invalid argument "{item}" for "--add-host" flag: bad format for add-host: "{item}"', from_daemon=False
+        )
     bare = ip[1:-1] if ip.startswith("[") and ip.endswith("]") else ip
     if not is_ip(bare):
-        raise InvalidArgument(f'invalid argument "{item}" for "--add-host" flag: invalid IP address in add-host: "{ip}"',
-                              from_daemon=False)
+        raise InvalidArgument(
+            f'invalid argument "{item}" for "--add-host" flag: invalid IP address in add-host: "{ip}"',
+            from_daemon=False,
+        )
     return f"{name}:{bare}"

@@ -41,7 +41,7 @@ def boundary(body: Callable[[], int]) -> int:
     try:
         return body()
     except PynetError as exc:
-        for warning in exc.warnings:   # e.g. what the rollback could not remove
+        for warning in exc.warnings:  # e.g. what the rollback could not remove
             echo(warning, err=True)
         line = exc.render()
         if line:  # ExitStatus: the command printed what it had to say

@@ -20,24 +20,50 @@ def kv(values: tuple[str, ...], what: str) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if what == "aux-address" and not sep:
-            raise InvalidArgument(f"invalid argument \"{item}\" for \"--aux-address\" flag: bad format for aux-address: {item}",
-                                  from_daemon=False)
+            raise InvalidArgument(
+                f'invalid argument "{item}" for "--aux-address" flag: bad format for aux-address: {item}',
+                from_daemon=False,
+            )
         out[key] = value
     return out
 
 
-def create(name: str, driver: str, subnet: tuple[str, ...], gateway: tuple[str, ...],
-           ip_range: tuple[str, ...], aux_address: tuple[str, ...], ipv6: bool, internal: bool,
-           attachable: bool, ingress: bool, opt: tuple[str, ...], label: tuple[str, ...],
-           ipam_driver: str, ipam_opt: tuple[str, ...], scope: str) -> None:
+def create(
+    name: str,
+    driver: str,
+    subnet: tuple[str, ...],
+    gateway: tuple[str, ...],
+    ip_range: tuple[str, ...],
+    aux_address: tuple[str, ...],
+    ipv6: bool,
+    internal: bool,
+    attachable: bool,
+    ingress: bool,
+    opt: tuple[str, ...],
+    label: tuple[str, ...],
+    ipam_driver: str,
+    ipam_opt: tuple[str, ...],
+    scope: str,
+) -> None:
     from pynet.cnm.networks import NetworkCreateRequest
 
     req = NetworkCreateRequest(
-        name=name, driver=driver, subnets=list(subnet), gateways=list(gateway),
-        ip_ranges=list(ip_range), aux_addresses=kv(aux_address, "aux-address"),
-        enable_ipv6=ipv6, internal=internal, attachable=attachable, ingress=ingress,
-        options=kv(opt, "opt"), labels=kv(label, "label"), ipam_driver=ipam_driver,
-        ipam_options=kv(ipam_opt, "ipam-opt"), scope=scope)
+        name=name,
+        driver=driver,
+        subnets=list(subnet),
+        gateways=list(gateway),
+        ip_ranges=list(ip_range),
+        aux_addresses=kv(aux_address, "aux-address"),
+        enable_ipv6=ipv6,
+        internal=internal,
+        attachable=attachable,
+        ingress=ingress,
+        options=kv(opt, "opt"),
+        labels=kv(label, "label"),
+        ipam_driver=ipam_driver,
+        ipam_options=kv(ipam_opt, "ipam-opt"),
+        scope=scope,
+    )
     ctl = controller()
     net = ctl.create_network(req)
     print_notices(ctl)
@@ -61,8 +87,9 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
         if no_trunc:
             item["ID"] = net.id
         items.append(item)
-    out = formatting.format_list(items, fmt, default_table=NETWORK_TABLE, quiet_field="ID",
-                                 quiet=quiet, headers=NETWORK_HEADERS)
+    out = formatting.format_list(
+        items, fmt, default_table=NETWORK_TABLE, quiet_field="ID", quiet=quiet, headers=NETWORK_HEADERS
+    )
     echo(out, nl=False)
 
 
@@ -96,14 +123,20 @@ def rm(force: bool, names: tuple[str, ...]) -> None:
         raise ExitStatus(1)
 
 
-def connect(alias: tuple[str, ...], ip: str, ip6: str, link: tuple[str, ...],
-            driver_opt: tuple[str, ...], network_ref: str, container: str) -> None:
+def connect(
+    alias: tuple[str, ...],
+    ip: str,
+    ip6: str,
+    link: tuple[str, ...],
+    driver_opt: tuple[str, ...],
+    network_ref: str,
+    container: str,
+) -> None:
     from pynet.cnm.endpoints import AttachRequest
 
     _check_ip(ip, 4)
     _check_ip(ip6, 6)
-    req = AttachRequest(ipv4=ip, ipv6=ip6, aliases=list(alias),
-                        driver_opts=kv(driver_opt, "driver-opt") or None)
+    req = AttachRequest(ipv4=ip, ipv6=ip6, aliases=list(alias), driver_opts=kv(driver_opt, "driver-opt") or None)
     ctl = controller()
     ctl.connect(network_ref, container, req)
     print_notices(ctl)

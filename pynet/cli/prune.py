@@ -6,6 +6,7 @@ import calendar
 import re
 import time
 from collections.abc import Callable
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any

@@ -62,7 +62,6 @@ class HostAdmin:
             (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 
-
     def firewall_reload(self) -> None:
         """Rebuild pynet's nftables rules from state (nothing of removed containers comes back).
 
@@ -76,8 +75,11 @@ class HostAdmin:
 
         fault("admin_lock")
         with self.mutation() as (repo, _undo):
-            nets = [n for n in repo.networks()
-                    if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)]
+            nets = [
+                n
+                for n in repo.networks()
+                if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)
+            ]
             present = {n.id: n for n in nets}
             published = []
             for c in repo.containers():
@@ -97,6 +99,9 @@ class HostAdmin:
 
         fault("admin_lock")
         with self.mutation() as (repo, _undo):  # a network removed meanwhile gets no rules
-            nets = [n for n in repo.networks()
-                    if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)]
+            nets = [
+                n
+                for n in repo.networks()
+                if driver_class(n.driver).firewalled and get_driver(n.driver).network_present(n)
+            ]
             return firewall.allow_docker_user(nets)

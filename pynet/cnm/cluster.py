@@ -15,6 +15,7 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -29,11 +30,13 @@ from pynet.firewall.hooks import NOTICES
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetError, Unavailable
 from pynet.state import etcd as kv
 
-SYNC_TIMEOUT = 1.5       # a command on a member waits at most this for the store
+SYNC_TIMEOUT = 1.5  # a command on a member waits at most this for the store
 # "down" only means the node's lease expired: a node cut off from the store looks the same.
-DOWN_MAY_RETURN = ("node {name} is down, but it may only be cut off from the cluster store: "
-                   "removing it hands its containers' addresses out again, and if it comes back "
-                   "two containers hold the same address. Use --force if it is gone for good")
+DOWN_MAY_RETURN = (
+    "node {name} is down, but it may only be cut off from the cluster store: "
+    "removing it hands its containers' addresses out again, and if it comes back "
+    "two containers hold the same address. Use --force if it is gone for good"
+)
 
 
 @dataclass
@@ -64,14 +67,22 @@ def join(ctl: Any, *, store: str, advertise_addr: str, ttl: int, hostname: str =
     root = ctl.store.root
     cfg = kv.load_config(root)
     if cfg is not None and (cfg.store != url or cfg.advertise_addr != advertise_addr):
-        raise Conflict(f'This node is already part of a cluster (store {cfg.store}, address '
-                       f'{cfg.advertise_addr}). Use "pynet cluster leave" to leave it and join another one.')
+        raise Conflict(
+            f"This node is already part of a cluster (store {cfg.store}, address "
+            f'{cfg.advertise_addr}). Use "pynet cluster leave" to leave it and join another one.'
+        )
     already = cfg is not None
     if cfg is None:
         name = hostname or socket.gethostname()
         node_id = secrets.token_hex(6)
-        cfg = kv.ClusterConfig(store=url, advertise_addr=advertise_addr, node_id=node_id,
-                               node_name=f"{name}-{node_id}", hostname=name, ttl=ttl)
+        cfg = kv.ClusterConfig(
+            store=url,
+            advertise_addr=advertise_addr,
+            node_id=node_id,
+            node_name=f"{name}-{node_id}",
+            hostname=name,
+            ttl=ttl,
+        )
     else:
         cfg.ttl = ttl
     _underlay_ok(advertise_addr)
@@ -103,18 +114,27 @@ def _underlay_ok(addr: str) -> None:
 
 
 def _register_node(etcd: kv.Etcd, cfg: kv.ClusterConfig) -> None:
-    (nodes, alive), _ = etcd.read_many([kv.range_op(kv.NODES, prefix=True),
-                                        kv.range_op(kv.ALIVE, prefix=True, keys_only=True)])
-    live = {x.key[len(kv.ALIVE):] for x in alive}
+    (nodes, alive), _ = etcd.read_many(
+        [kv.range_op(kv.NODES, prefix=True), kv.range_op(kv.ALIVE, prefix=True, keys_only=True)]
+    )
+    live = {x.key[len(kv.ALIVE) :] for x in alive}
     for node in (x.json() or {} for x in nodes):
         if node.get("addr") == cfg.advertise_addr and node.get("id") != cfg.node_id:
             if node.get("id") in live:
-                raise Conflict(f"advertise address {cfg.advertise_addr} is already used by node "
-                               f"{node.get('name')}, which is alive")
-            etcd.delete(kv.node_key(node["id"]))   # a stale record of this same machine
-    etcd.put(kv.node_key(cfg.node_id), {"id": cfg.node_id, "name": cfg.node_name,
-                                        "hostname": cfg.hostname, "addr": cfg.advertise_addr,
-                                        "joined": int(time.time())})
+                raise Conflict(
+                    f"advertise address {cfg.advertise_addr} is already used by node {node.get('name')}, which is alive"
+                )
+            etcd.delete(kv.node_key(node["id"]))  # a stale record of this same machine
+    etcd.put(
+        kv.node_key(cfg.node_id),
+        {
+            "id": cfg.node_id,
+            "name": cfg.node_name,
+            "hostname": cfg.hostname,
+            "addr": cfg.advertise_addr,
+            "joined": int(time.time()),
+        },
+    )
 
 
 def _tell_daemon(notifier: Notifier) -> None:
@@ -139,8 +159,10 @@ def leave(ctl: Any, *, force: bool = False) -> str:
     with ctl.mutation() as (repo, _undo):
         users = _global_users(repo)
         if users:
-            raise Conflict("cannot leave the cluster: containers on this node are attached to "
-                           f"overlay networks ({', '.join(sorted(users))}); remove them first")
+            raise Conflict(
+                "cannot leave the cluster: containers on this node are attached to "
+                f"overlay networks ({', '.join(sorted(users))}); remove them first"
+            )
         try:
             etcd = kv.client(cfg)
             etcd.txn([], [kv.delete_op(kv.node_key(cfg.node_id)), kv.delete_op(kv.alive_key(cfg.node_id))])
@@ -187,14 +209,23 @@ def drop_local(repo: Repo, net: Network) -> None:
 def nodes(ctl: Any) -> list[NodeView]:
     """Every member, alive or down."""
     cfg = _config(ctl)
-    (found, alive), _ = kv.client(cfg).read_many([
-        kv.range_op(kv.NODES, prefix=True), kv.range_op(kv.ALIVE, prefix=True, keys_only=True)])
-    live = {x.key[len(kv.ALIVE):] for x in alive}
+    (found, alive), _ = kv.client(cfg).read_many(
+        [kv.range_op(kv.NODES, prefix=True), kv.range_op(kv.ALIVE, prefix=True, keys_only=True)]
+    )
+    live = {x.key[len(kv.ALIVE) :] for x in alive}
     out = []
     for rec in (x.json() or {} for x in found):
         node_id = rec.get("id", "")
-        out.append(NodeView(node_id, rec.get("name", ""), rec.get("hostname", ""),
-                            rec.get("addr", ""), node_id in live, node_id == cfg.node_id))
+        out.append(
+            NodeView(
+                node_id,
+                rec.get("name", ""),
+                rec.get("hostname", ""),
+                rec.get("addr", ""),
+                node_id in live,
+                node_id == cfg.node_id,
+            )
+        )
     return sorted(out, key=lambda n: (n.hostname, n.addr, n.id))
 
 
@@ -213,22 +244,24 @@ def remove_node(ctl: Any, ref: str, *, force: bool = False) -> NodeView:
     if not force:
         raise Conflict(DOWN_MAY_RETURN.format(name=node.name))
     etcd = kv.client(_config(ctl))
-    (eps, addrs), _ = etcd.read_many([kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True),
-                                      kv.range_op(kv.IPAM, prefix=True)])
+    (eps, addrs), _ = etcd.read_many(
+        [kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True), kv.range_op(kv.IPAM, prefix=True)]
+    )
     doomed = [x.key for x in eps if (kv.split_endpoint_key(x.key) or ("", "", ""))[1] == node.id]
     doomed += [x.key for x in addrs if (x.json() or {}).get("node") == node.id]
-    ops = [kv.delete_op(k) for k in doomed] + [kv.delete_op(kv.node_key(node.id)),
-                                               kv.delete_op(kv.alive_key(node.id))]
-    for start in range(0, len(ops), 100):   # etcd caps operations per transaction (128)
-        etcd.txn([], ops[start:start + 100])
+    ops = [kv.delete_op(k) for k in doomed] + [kv.delete_op(kv.node_key(node.id)), kv.delete_op(kv.alive_key(node.id))]
+    for start in range(0, len(ops), 100):  # etcd caps operations per transaction (128)
+        etcd.txn([], ops[start : start + 100])
     return node
 
 
 def _config(ctl: Any) -> kv.ClusterConfig:
     cfg = kv.load_config(ctl.store.root)
     if cfg is None:
-        raise Forbidden('This node is not part of a cluster. Use "pynet cluster join" to connect '
-                        'this node to a cluster store and try again.')
+        raise Forbidden(
+            'This node is not part of a cluster. Use "pynet cluster join" to connect '
+            "this node to a cluster store and try again."
+        )
     return cfg
 
 
@@ -247,10 +280,14 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False, notifier: Notifier 
     etcd = kv.client(cfg, timeout=SYNC_TIMEOUT)
     try:
         _replay_cleanups(etcd, root)
-        (records, found, alive, eps), _ = etcd.read_many([
-            kv.range_op(kv.NETWORKS, prefix=True), kv.range_op(kv.NODES, prefix=True),
-            kv.range_op(kv.ALIVE, prefix=True, keys_only=True),
-            kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True)])
+        (records, found, alive, eps), _ = etcd.read_many(
+            [
+                kv.range_op(kv.NETWORKS, prefix=True),
+                kv.range_op(kv.NODES, prefix=True),
+                kv.range_op(kv.ALIVE, prefix=True, keys_only=True),
+                kv.range_op(kv.ENDPOINTS, prefix=True, keys_only=True),
+            ]
+        )
     except Unavailable as exc:
         if strict:
             raise
@@ -258,7 +295,7 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False, notifier: Notifier 
         return
     if not any(x.key == kv.node_key(cfg.node_id) for x in found):
         try:
-            _rejoin(repo, undo, etcd, cfg)   # `cluster rm` removed this node while it was away
+            _rejoin(repo, undo, etcd, cfg)  # `cluster rm` removed this node while it was away
         except PynetError as exc:
             if strict:
                 raise
@@ -274,8 +311,9 @@ def sync(repo: Repo, undo: UndoLog, *, strict: bool = False, notifier: Notifier 
     for net in _global_networks(repo):
         if net.id not in remote:
             if repo.member_count(net.id):
-                NOTICES.append(f"WARNING: network {net.name} was removed from the cluster but "
-                               "containers on this node still use it")
+                NOTICES.append(
+                    f"WARNING: network {net.name} was removed from the cluster but containers on this node still use it"
+                )
                 continue
             drop_local(repo, net)
     _ensure_daemon(notifier or NullNotifier())
@@ -300,7 +338,7 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
                 continue
             kept = _reclaim(etcd, net, ep, cfg.node_id)
             if kept is None:
-                continue   # the network is gone from the store: sync warns about its users
+                continue  # the network is gone from the store: sync warns about its users
             if kept:
                 sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
                 etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, sandbox, cfg))
@@ -313,12 +351,16 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
             svc.endpoints.detach(c, net)
             svc.write_files(c)
             repo.put_container(c)
-            NOTICES.append(f"WARNING: container {c.name} was disconnected from network {net.name}: this "
-                           "node was removed from the cluster while it was away, and its address "
-                           f"{ep.ipv4 or ep.ipv6} was handed out again")
+            NOTICES.append(
+                f"WARNING: container {c.name} was disconnected from network {net.name}: this "
+                "node was removed from the cluster while it was away, and its address "
+                f"{ep.ipv4 or ep.ipv6} was handed out again"
+            )
     _register_node(etcd, cfg)
-    NOTICES.append("WARNING: this node had been removed from the cluster (pynet cluster rm) while it "
-                   "was away; it registered again with the addresses it could keep")
+    NOTICES.append(
+        "WARNING: this node had been removed from the cluster (pynet cluster rm) while it "
+        "was away; it registered again with the addresses it could keep"
+    )
 
 
 def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool | None:
@@ -328,8 +370,10 @@ def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool | None:
     """
     keys = [kv.ipam_key(net.id, str(ipaddress.ip_interface(a).ip)) for a in (ep.ipv4, ep.ipv6) if a]
     mine = {"endpoint": ep.id, "node": node}
-    ok, _, _ = etcd.txn([kv.if_present(kv.network_key(net.id)), *(kv.if_absent(k) for k in keys)],
-                        [*(kv.put_op(k, mine) for k in keys), kv.put_op(kv.netrev_key(net.id), ep.id)])
+    ok, _, _ = etcd.txn(
+        [kv.if_present(kv.network_key(net.id)), *(kv.if_absent(k) for k in keys)],
+        [*(kv.put_op(k, mine) for k in keys), kv.put_op(kv.netrev_key(net.id), ep.id)],
+    )
     if ok:
         return True
     if etcd.get(kv.network_key(net.id)) is None:
@@ -340,7 +384,7 @@ def _reclaim(etcd: kv.Etcd, net: Network, ep: Any, node: str) -> bool | None:
 
 def _peers(found: list[kv.KV], alive: list[kv.KV], eps: list[kv.KV]) -> dict[str, list[dict[str, str]]]:
     """Network id -> Docker's ``Peers``: the live nodes with endpoints on it."""
-    live = {x.key[len(kv.ALIVE):] for x in alive}
+    live = {x.key[len(kv.ALIVE) :] for x in alive}
     info = {r.get("id"): r for r in (x.json() or {} for x in found)}
     members: dict[str, set[str]] = {}
     for x in eps:
@@ -358,8 +402,9 @@ def _copy_in(repo: Repo, rec: dict[str, Any], peers: list[dict[str, str]]) -> No
     local = repo.network(rec["id"])
     clash = repo.network_names().get(rec.get("name", ""))
     if clash and clash != rec["id"]:
-        NOTICES.append(f"WARNING: global network {rec.get('name')} is hidden on this node: "
-                       "a local network has the same name")
+        NOTICES.append(
+            f"WARNING: global network {rec.get('name')} is hidden on this node: a local network has the same name"
+        )
         return
     net = from_dict(Network, rec)
     if local is not None and "mtu" in local.driver_data:

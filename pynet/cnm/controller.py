@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -184,7 +185,7 @@ class Controller(HostAdmin, ProcessControl):
                 svc = _containers().ContainerService(repo, JournalUndo(repo.txn))  # type: ignore[arg-type]
                 try:
                     svc.teardown(c)
-                except (PynetError, OSError) as exc:   # the restore goes on; the user is told
+                except (PynetError, OSError) as exc:  # the restore goes on; the user is told
                     self.notices.append(f"WARNING: container {c.name}: {exc}")
                 c.endpoints.clear()
                 svc.mark_exited(c, 255)
@@ -212,8 +213,11 @@ class Controller(HostAdmin, ProcessControl):
         removed = []
         with self.mutation() as (repo, undo):
             svc = NetworkService(repo, undo)
-            doomed = [net for net in sorted(repo.networks(), key=lambda n: n.name)
-                      if not (net.builtin or svc.in_use(net) or keep(net))]
+            doomed = [
+                net
+                for net in sorted(repo.networks(), key=lambda n: n.name)
+                if not (net.builtin or svc.in_use(net) or keep(net))
+            ]
             if doomed:
                 repo.txn.record_redo({"op": "rm_networks", "ids": [n.id for n in doomed]})  # type: ignore[union-attr]
             for net in doomed:
@@ -241,7 +245,9 @@ class Controller(HostAdmin, ProcessControl):
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 raise Conflict(f"Container {c.id} is not running")
             if c.network_mode == "none":
-                raise Conflict("container cannot be connected to multiple networks with one of the networks in private (none) mode")
+                raise Conflict(
+                    "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+                )
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
             touched.append(c.id)
@@ -296,7 +302,7 @@ class Controller(HostAdmin, ProcessControl):
                 self._owners[c.id] = owners.claim(c.id)
         except BaseException:
             if svc is not None and svc.new_id and self.store.get("containers", svc.new_id) is None:
-                _containers().remove_files(svc.new_id)   # nothing of it may stay behind
+                _containers().remove_files(svc.new_id)  # nothing of it may stay behind
                 if svc.new_id in self._owners:
                     self._owners.pop(svc.new_id).release()
             raise
@@ -315,12 +321,19 @@ class Controller(HostAdmin, ProcessControl):
         from pynet.drivers import runtime
 
         return runtime.LaunchSpec(
-            argv=[c.path, *c.args], env=env, netns_path=c.netns_path,
-            new_uts=c.network_mode != "host", hostname=c.hostname, binds=binds,
-            workdir=c.workdir, rootfs=c.rootfs)
+            argv=[c.path, *c.args],
+            env=env,
+            netns_path=c.netns_path,
+            new_uts=c.network_mode != "host",
+            hostname=c.hostname,
+            binds=binds,
+            workdir=c.workdir,
+            rootfs=c.rootfs,
+        )
 
-    def record_started(self, c: Container, pid: int, supervisor_pid: int, *, pid_start: int = 0,
-                       supervisor_start: int = 0) -> None:
+    def record_started(
+        self, c: Container, pid: int, supervisor_pid: int, *, pid_start: int = 0, supervisor_start: int = 0
+    ) -> None:
         with self.mutation() as (repo, _undo):
             current = repo.container(c.id)
             if current is None or current.status == "exited":
@@ -391,7 +404,8 @@ class Controller(HostAdmin, ProcessControl):
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {c.id}. Stop the container before "
-                    "attempting removal or force remove")
+                    "attempting removal or force remove"
+                )
             hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
             _wait_gone(c, 5.0)
         with self.mutation(salvage=force) as (repo, undo):
@@ -505,8 +519,10 @@ def _report_rollback(exc: BaseException, errors: list[str]) -> None:
         exc.warnings = (*exc.warnings, *_cleanup_warnings(errors))
 
 
-NEED_ROOT = ("this command needs root: pynet changes the kernel's network objects "
-             "(CAP_NET_ADMIN and CAP_SYS_ADMIN); run it as root, e.g. with sudo")
+NEED_ROOT = (
+    "this command needs root: pynet changes the kernel's network objects "
+    "(CAP_NET_ADMIN and CAP_SYS_ADMIN); run it as root, e.g. with sudo"
+)
 
 
 def require_privileges() -> None:

@@ -45,15 +45,26 @@ class EndpointService:
         count = int(head.get("count") or 0)
         driver.check_capacity(net, count)
         ep = Endpoint(
-            id=new_id(), network_id=net.id, container_id=c.id, name=c.name,
-            ifname=_next_ifname(self.repo, c), aliases=list(req.aliases),
+            id=new_id(),
+            network_id=net.id,
+            container_id=c.id,
+            name=c.name,
+            ifname=_next_ifname(self.repo, c),
+            aliases=list(req.aliases),
             driver_opts=req.driver_opts,
             ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
         )
         space = ipam.AddressSpace.from_dict(head.get("space"), net.ipam_config)
         if isinstance(driver, AddressAllocator):
-            self.undo.add({"kind": "driver", "driver": net.driver, "what": "addresses",
-                           "network_id": net.id, "endpoint_id": ep.id})
+            self.undo.add(
+                {
+                    "kind": "driver",
+                    "driver": net.driver,
+                    "what": "addresses",
+                    "network_id": net.id,
+                    "endpoint_id": ep.id,
+                }
+            )
             driver.allocate_addresses(net, ep, req.ipv4, req.ipv6)
         elif driver.needs_ipam and ipam_plugins.uses_plugin(net):
             ipam_plugins.assign(net, ep, req.ipv4, req.ipv6, self.undo)
@@ -64,8 +75,12 @@ class EndpointService:
         if not driver.network_present(net):
             driver.restore_network(net)  # bridge lost (reboot, manual delete): make it again
         driver.create_endpoint(net, ep, self.undo)
-        sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id,
-                              default_gateway=_is_gateway_endpoint(self.repo, c, net))
+        sandbox = SandboxInfo(
+            id=c.sandbox_id,
+            netns_path=c.netns_path,
+            container_id=c.id,
+            default_gateway=_is_gateway_endpoint(self.repo, c, net),
+        )
         driver.join(net, ep, sandbox, self.undo)
         self.repo.put_ipam_space(net.id, space.to_compact(), count + 1)
         self.repo.put_member(net.id, ep.id, c.id, [a for a in (ep.ipv4, ep.ipv6) if a])
@@ -85,9 +100,13 @@ class EndpointService:
         if req.aliases and not user_net:
             raise InvalidArgument("network-scoped alias is supported only for containers in user defined networks")
         if req.ipv4 and not any(p.user_configured and not p.is_ipv6 for p in net.ipam_config):
-            raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
+            raise InvalidArgument(
+                "user specified IP address is supported only when connecting to networks with user configured subnets"
+            )
         if req.ipv6 and not any(p.user_configured and p.is_ipv6 for p in net.ipam_config):
-            raise InvalidArgument("user specified IP address is supported only when connecting to networks with user configured subnets")
+            raise InvalidArgument(
+                "user specified IP address is supported only when connecting to networks with user configured subnets"
+            )
 
     def _assign_addresses(self, net: Network, ep: Endpoint, space: ipam.AddressSpace, req: AttachRequest) -> None:
         v4 = [p for p in net.ipam_config if not p.is_ipv6]
@@ -131,8 +150,9 @@ class EndpointService:
         self.repo.delete_member(net.id, ep_id)
 
 
-def _allocate(space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, preferred: str,
-              net: Network) -> tuple[IPAMPool, str]:
+def _allocate(
+    space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, preferred: str, net: Network
+) -> tuple[IPAMPool, str]:
     if preferred:
         addr = ipaddress.ip_address(preferred)
         for pool in pools:
@@ -146,7 +166,9 @@ def _allocate(space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, prefe
         except Unavailable as exc:
             last_error = exc
     family = "IPv6" if pools[0].is_ipv6 else "IPv4"
-    raise Unavailable(f"no available {family} addresses on this network's address pools: {net.name} ({net.id})") from last_error
+    raise Unavailable(
+        f"no available {family} addresses on this network's address pools: {net.name} ({net.id})"
+    ) from last_error
 
 
 def _with_prefix(address: str, pool: IPAMPool) -> str:

@@ -25,8 +25,7 @@ def hosts_file(entries: list[tuple[str, str]], extra_hosts: list[str]) -> str:
     return out
 
 
-def resolv_conf(*, embedded: bool, host_text: str, dns: list[str], search: list[str],
-                options: list[str]) -> str:
+def resolv_conf(*, embedded: bool, host_text: str, dns: list[str], search: list[str], options: list[str]) -> str:
     """resolv.conf as Docker writes it.
 
     User-defined networks point at the embedded server (which forwards to ``dns`` or the

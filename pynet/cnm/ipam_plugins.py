@@ -11,6 +11,7 @@ plugin answered, so a failed command gives everything back.
 from __future__ import annotations
 
 import ipaddress
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -56,8 +57,7 @@ def request_pools(req: Any, net: Network, undo: UndoLog) -> list[IPAMPool]:
     ids: dict[str, str] = {}
     pools = []
     for asked_pool, v6 in wanted:
-        pool_id, cidr, data = drv.request_pool(asked_pool.subnet, asked_pool.ip_range, net.ipam_options, v6,
-                                               undo=undo)
+        pool_id, cidr, data = drv.request_pool(asked_pool.subnet, asked_pool.ip_range, net.ipam_options, v6, undo=undo)
         ids[cidr] = pool_id
         gateway = "" if asked_pool.gateway else data.get(_GATEWAY_DATA, "").split("/")[0]
         if not gateway:
@@ -70,10 +70,16 @@ def request_pools(req: Any, net: Network, undo: UndoLog) -> list[IPAMPool]:
                 drv.request_address(pool_id, addr, {}, undo=undo)
             except PynetError as exc:
                 raise type(exc)(f"failed to allocate secondary ip address ({name}:{addr}): {exc.message}") from None
-        pools.append(IPAMPool(subnet=cidr, gateway=gateway, ip_range=asked_pool.ip_range,
-                              aux_addresses=dict(asked_pool.aux_addresses),
-                              user_configured=bool(asked_pool.subnet),
-                              show_gateway=bool(asked_pool.gateway) or not asked_pool.subnet))
+        pools.append(
+            IPAMPool(
+                subnet=cidr,
+                gateway=gateway,
+                ip_range=asked_pool.ip_range,
+                aux_addresses=dict(asked_pool.aux_addresses),
+                user_configured=bool(asked_pool.subnet),
+                show_gateway=bool(asked_pool.gateway) or not asked_pool.subnet,
+            )
+        )
     net.driver_data[POOL_IDS] = ids
     net.driver_data["address_space"] = drv.get_default_address_spaces()[0]  # sent to remote drivers
     return pools

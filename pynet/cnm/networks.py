@@ -68,11 +68,19 @@ class NetworkService:
         if driver.singleton:  # the built-in one always exists (ensure_ready made it)
             raise Forbidden(f'only one instance of "{driver.name}" network is allowed')
         net = Network(
-            id=new_id(), name=req.name, driver=req.driver, created=now_rfc3339(),
-            scope=req.scope or driver.scope, enable_ipv6=req.enable_ipv6,
-            internal=req.internal, attachable=req.attachable, ingress=req.ingress,
-            ipam_driver=req.ipam_driver, ipam_options=dict(req.ipam_options),
-            options=dict(req.options), labels=dict(req.labels),
+            id=new_id(),
+            name=req.name,
+            driver=req.driver,
+            created=now_rfc3339(),
+            scope=req.scope or driver.scope,
+            enable_ipv6=req.enable_ipv6,
+            internal=req.internal,
+            attachable=req.attachable,
+            ingress=req.ingress,
+            ipam_driver=req.ipam_driver,
+            ipam_options=dict(req.ipam_options),
+            options=dict(req.options),
+            labels=dict(req.labels),
         )
         if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
             net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
@@ -94,8 +102,7 @@ class NetworkService:
         if not name:
             raise InvalidArgument("network name cannot be empty")
         if not _NAME_RE.match(name):
-            raise InvalidArgument(
-                f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+            raise InvalidArgument(f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
         if name in self.repo.network_names():
             raise Conflict(f"network with name {name} already exists")
 
@@ -143,8 +150,7 @@ class NetworkService:
         if net.builtin:
             raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
         if self.repo.member_count(net.id):
-            raise Forbidden(
-                f"error while removing network: network {net.name} id {net.id} has active endpoints")
+            raise Forbidden(f"error while removing network: network {net.name} id {net.id} has active endpoints")
         get_driver(net.driver).delete_network(net)
         if ipam_plugins.uses_plugin(net):
             ipam_plugins.release_network(net)
@@ -162,13 +168,17 @@ def builtin_networks(used: list[str]) -> list[Network]:
     """Records of ``bridge`` (device pynet0), ``host`` and ``none`` for a fresh state."""
     created = now_rfc3339()
     subnet = "172.17.0.0/16"
-    if any(ipaddress.ip_network(subnet).overlaps(ipaddress.ip_network(u, strict=False))
-           for u in used if ":" not in u):
+    if any(ipaddress.ip_network(subnet).overlaps(ipaddress.ip_network(u, strict=False)) for u in used if ":" not in u):
         subnet = ipam.choose_subnet(used)
     gateway = str(next(ipaddress.ip_network(subnet).hosts()))
     bridge = Network(
-        id=new_id(), name=DEFAULT_NETWORK, driver="bridge", created=created, builtin=True,
-        ipam_options=None, ipam_config=[IPAMPool(subnet=subnet, gateway=gateway, show_gateway=False)],
+        id=new_id(),
+        name=DEFAULT_NETWORK,
+        driver="bridge",
+        created=created,
+        builtin=True,
+        ipam_options=None,
+        ipam_config=[IPAMPool(subnet=subnet, gateway=gateway, show_gateway=False)],
         options={
             opt.BRIDGE_DEFAULT_BRIDGE: "true",
             opt.BRIDGE_ENABLE_ICC: "true",

@@ -8,6 +8,7 @@ sandbox and keeps a "created" record, as Docker does.
 from __future__ import annotations
 
 import os
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -38,14 +39,15 @@ class ProcessControl:
         try:
             fault("container_start")
             pid, start, sup, sup_start = _runtime().start_detached(
-                spec, container_id=c.id, log_path=str(d / "container.log"), container_dir=str(d))
+                spec, container_id=c.id, log_path=str(d / "container.log"), container_dir=str(d)
+            )
             owner.note_pid(pid, start)
         except LaunchFailed as exc:
             self.launch_failed(c, exc.exit_code)
             owner.release()
             raise _launch_failed(exc) from None
         except BaseException:
-            owner.close()         # the file stays, unlocked: reaped as a dead owner's
+            owner.close()  # the file stays, unlocked: reaped as a dead owner's
             self.reap_orphans()
             raise
         self.record_started(c, pid, sup, pid_start=start, supervisor_start=sup_start)
@@ -63,7 +65,7 @@ class ProcessControl:
             owner.release()
             raise _launch_failed(exc) from None
         except BaseException:
-            owner.close()         # the file stays, unlocked: reaped as a dead owner's
+            owner.close()  # the file stays, unlocked: reaped as a dead owner's
             self.reap_orphans()
             raise
         start = _runtime().pid_start_time(pid)
@@ -75,8 +77,7 @@ class ProcessControl:
         owner.release()  # held until the exit is recorded: if we die, the next command does it
         return code
 
-    def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str,
-                detach: bool, tty: bool) -> int:
+    def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, detach: bool, tty: bool) -> int:
         """Run ``argv`` inside a running container's namespaces; its exit code (0 with detach)."""
         c = self.reader().get_container(ref)
         if not self.is_running(c):
@@ -93,7 +94,9 @@ class ProcessControl:
         except LaunchFailed as exc:
             raise LaunchFailed(
                 f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
-                exc.exit_code, from_daemon=False) from None
+                exc.exit_code,
+                from_daemon=False,
+            ) from None
         return 0 if detach else _runtime().wait_forwarding(pid, tty=tty)
 
     def is_running(self, c: Container) -> bool:

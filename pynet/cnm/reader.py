@@ -23,9 +23,13 @@ def open_repo(notifier: Notifier | None = None) -> Repo:
     """A read-only view of the state, made consistent first when it needs to be (by a
     Controller given ``notifier``: the helper, see ``pynet.wiring``)."""
     store = Store(paths.state_dir())
-    if ((paths.run_dir() / "restored").exists() and not store.journal_path().exists()
-            and not (store.root / "cluster.json").exists() and DEFAULT_NETWORK in store.names("networks")
-            and not owners.any_orphan()):
+    if (
+        (paths.run_dir() / "restored").exists()
+        and not store.journal_path().exists()
+        and not (store.root / "cluster.json").exists()
+        and DEFAULT_NETWORK in store.names("networks")
+        and not owners.any_orphan()
+    ):
         return Repo(store)
     from pynet.cnm.controller import Controller
 

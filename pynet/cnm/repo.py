@@ -55,8 +55,9 @@ class Repo:
             if self.salvage and kind in _SALVAGED:
                 return self._salvaged(cls, kind, obj_id)  # type: ignore[return-value]
             if isinstance(exc, RecordInvalid):
-                raise StateCorrupt(f"state file {self.store.path(kind, obj_id)} is corrupt: "
-                                   f"{exc.message}{_advice(kind, obj_id)}") from None
+                raise StateCorrupt(
+                    f"state file {self.store.path(kind, obj_id)} is corrupt: {exc.message}{_advice(kind, obj_id)}"
+                ) from None
             raise
 
     def _salvaged(self, cls: type, kind: str, obj_id: str) -> Container | Endpoint:
@@ -117,8 +118,7 @@ class Repo:
             matches = [i for i in self._ids(kind) if i.startswith(ref)]
             if len(matches) > 1:
                 noun = "network" if kind == "networks" else "container"
-                raise InvalidArgument(
-                    f"{noun} {ref} is ambiguous ({len(matches)} matches found based on ID prefix)")
+                raise InvalidArgument(f"{noun} {ref} is ambiguous ({len(matches)} matches found based on ID prefix)")
             if matches:
                 return matches[0]
         return None
@@ -178,8 +178,11 @@ class Repo:
     def put_network(self, net: Network) -> None:
         self._put("networks", net.id, net)
         summaries = dict(self.network_summaries())
-        summaries[net.id] = {"name": net.name, "subnets": [p.subnet for p in net.ipam_config],
-                             "bridge": str(net.driver_data.get("bridge", ""))}
+        summaries[net.id] = {
+            "name": net.name,
+            "subnets": [p.subnet for p in net.ipam_config],
+            "bridge": str(net.driver_data.get("bridge", "")),
+        }
         self._put_summaries(summaries)
 
     def delete_network(self, obj_id: str) -> None:
@@ -200,8 +203,14 @@ class Repo:
         except StateCorrupt:
             raw = None  # derived data: rebuilt from the network records below
         if raw is None or not _is_summary(raw.get("networks")):
-            return {n.id: {"name": n.name, "subnets": [p.subnet for p in n.ipam_config],
-                           "bridge": str(n.driver_data.get("bridge", ""))} for n in self.networks()}
+            return {
+                n.id: {
+                    "name": n.name,
+                    "subnets": [p.subnet for p in n.ipam_config],
+                    "bridge": str(n.driver_data.get("bridge", "")),
+                }
+                for n in self.networks()
+            }
         return raw["networks"]
 
     def _put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
@@ -238,8 +247,9 @@ class Repo:
         for entry in ((raw.get("space") or {}).get("pools") or {}).values():
             for addr, owner in (entry.get("allocated") or {}).items():
                 owned.setdefault(owner, []).append(addr)
-        return {ep: {"container": cid, "addresses": owned.get(ep, [])}
-                for ep, cid in (raw.get("endpoints") or {}).items()}
+        return {
+            ep: {"container": cid, "addresses": owned.get(ep, [])} for ep, cid in (raw.get("endpoints") or {}).items()
+        }
 
     def ipam_space(self, network_id: str) -> dict[str, Any] | None:
         """The network's ``AddressSpace`` state (None: nothing allocated yet)."""
@@ -274,8 +284,10 @@ class Repo:
             member = self.store.get_lenient("members", key)  # rm -f: release what it still says
         if member is not None and not _is_member(member):
             if not self.salvage:
-                raise StateCorrupt(f"state file {self.store.path('members', key)} is corrupt: "
-                                   "unexpected types in the member record" + _advice("members", key))
+                raise StateCorrupt(
+                    f"state file {self.store.path('members', key)} is corrupt: "
+                    "unexpected types in the member record" + _advice("members", key)
+                )
             member = {"container": "", "addresses": []}
         return member
 
@@ -295,8 +307,8 @@ class Repo:
         ids = set(self.store.ids(f"members/{network_id}"))
         if self.txn is not None:
             prefix = f"members/{network_id}/"
-            ids -= {k[len(prefix):] for k in self.txn.deletes if k.startswith(prefix)}
-            ids |= {k[len(prefix):] for k in self.txn.puts if k.startswith(prefix)}
+            ids -= {k[len(prefix) :] for k in self.txn.deletes if k.startswith(prefix)}
+            ids |= {k[len(prefix) :] for k in self.txn.puts if k.startswith(prefix)}
         return sorted(ids)
 
     def put_member(self, network_id: str, endpoint_id: str, container_id: str, addresses: list[str]) -> None:
@@ -365,15 +377,22 @@ def _advice(kind: str, obj_id: str) -> str:
 
 def _is_member(data: Any) -> bool:
     addresses = data.get("addresses", [])
-    return (isinstance(data.get("container", ""), str) and isinstance(addresses, list)
-            and all(isinstance(a, str) for a in addresses))
+    return (
+        isinstance(data.get("container", ""), str)
+        and isinstance(addresses, list)
+        and all(isinstance(a, str) for a in addresses)
+    )
 
 
 def _is_summary(data: Any) -> bool:
     return isinstance(data, dict) and all(
-        isinstance(v, dict) and isinstance(v.get("name"), str) and isinstance(v.get("bridge"), str)
-        and isinstance(v.get("subnets"), list) and all(isinstance(x, str) for x in v["subnets"])
-        for v in data.values())
+        isinstance(v, dict)
+        and isinstance(v.get("name"), str)
+        and isinstance(v.get("bridge"), str)
+        and isinstance(v.get("subnets"), list)
+        and all(isinstance(x, str) for x in v["subnets"])
+        for v in data.values()
+    )
 
 
 def _check_ipam(raw: dict[str, Any], path: Any) -> None:
@@ -383,5 +402,6 @@ def _check_ipam(raw: dict[str, Any], path: Any) -> None:
     if "endpoints" in raw:
         ok = ok and isinstance(raw["endpoints"], dict)
     if not ok:
-        raise StateCorrupt(f"state file {path} is corrupt: unexpected types in the address allocator"
-                           + _advice("ipam", ""))
+        raise StateCorrupt(
+            f"state file {path} is corrupt: unexpected types in the address allocator" + _advice("ipam", "")
+        )

@@ -58,8 +58,11 @@ def network_inspect(net: Network, repo: Repo) -> dict[str, Any]:
         "Containers": containers,
         "Options": dict(net.options),
         "Labels": dict(net.labels),
-        **({"Peers": [{"Name": p.get("Name", ""), "IP": p.get("IP", "")} for p in net.driver_data["peers"]]}
-           if net.driver_data.get("peers") else {}),
+        **(
+            {"Peers": [{"Name": p.get("Name", ""), "IP": p.get("IP", "")} for p in net.driver_data["peers"]]}
+            if net.driver_data.get("peers")
+            else {}
+        ),
     }
 
 
@@ -83,8 +86,15 @@ def network_ls_item(net: Network) -> dict[str, Any]:
 
 
 def network_filter_item(net: Network) -> dict[str, Any]:
-    return {"full_id": net.id, "name": net.name, "driver": net.driver, "scope": net.scope,
-            "labels": dict(net.labels), "builtin": net.builtin, "created": net.created}
+    return {
+        "full_id": net.id,
+        "name": net.name,
+        "driver": net.driver,
+        "scope": net.scope,
+        "labels": dict(net.labels),
+        "builtin": net.builtin,
+        "created": net.created,
+    }
 
 
 # -- containers --------------------------------------------------------------------------
@@ -132,16 +142,25 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
     for net in nets:
         if net is not None:
             out[net.name] = {
-                "IPAMConfig": None, "Links": None, "Aliases": None, "NetworkID": net.id,
-                "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
-                "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                "MacAddress": "", "DriverOpts": None,
+                "IPAMConfig": None,
+                "Links": None,
+                "Aliases": None,
+                "NetworkID": net.id,
+                "EndpointID": "",
+                "Gateway": "",
+                "IPAddress": "",
+                "IPPrefixLen": 0,
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "MacAddress": "",
+                "DriverOpts": None,
             }
     return out
 
 
 def _split(cidr: str) -> tuple[str, int]:
-    """"172.18.0.2/16" -> ("172.18.0.2", 16): shown as stored (a damaged record's odd
+    """ "172.18.0.2/16" -> ("172.18.0.2", 16): shown as stored (a damaged record's odd
     value is displayed, not parsed into an error)."""
     address, _, plen = cidr.partition("/")
     return address, int(plen) if plen.isascii() and plen.isdigit() else 0
@@ -159,9 +178,16 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
         "Path": c.path,
         "Args": list(c.args),
         "State": {
-            "Status": c.status, "Running": running, "Paused": False, "Restarting": False,
-            "OOMKilled": False, "Dead": c.status == "dead", "Pid": c.pid if running else 0,
-            "ExitCode": c.exit_code, "Error": c.error, "StartedAt": c.started_at,
+            "Status": c.status,
+            "Running": running,
+            "Paused": False,
+            "Restarting": False,
+            "OOMKilled": False,
+            "Dead": c.status == "dead",
+            "Pid": c.pid if running else 0,
+            "ExitCode": c.exit_code,
+            "Error": c.error,
+            "StartedAt": c.started_at,
             "FinishedAt": c.finished_at,
         },
         "Image": "",
@@ -177,17 +203,29 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "NetworkMode": c.network_mode,
             "PortBindings": _port_bindings(c),
             "AutoRemove": c.auto_remove,
-            "Dns": list(c.dns), "DnsOptions": list(c.dns_options), "DnsSearch": list(c.dns_search),
+            "Dns": list(c.dns),
+            "DnsOptions": list(c.dns_options),
+            "DnsSearch": list(c.dns_search),
             "ExtraHosts": list(c.extra_hosts) or None,
             "PublishAllPorts": c.publish_all,
         },
         "Config": {
-            "Hostname": c.hostname, "Domainname": c.domainname, "User": "",
-            "AttachStdin": c.interactive, "AttachStdout": not c.detach, "AttachStderr": not c.detach,
+            "Hostname": c.hostname,
+            "Domainname": c.domainname,
+            "User": "",
+            "AttachStdin": c.interactive,
+            "AttachStdout": not c.detach,
+            "AttachStderr": not c.detach,
             "ExposedPorts": {p: {} for p in c.exposed} or None,
-            "Tty": c.tty, "OpenStdin": c.interactive, "StdinOnce": False,
-            "Env": list(c.env) or None, "Cmd": [c.path, *c.args], "Image": "",
-            "WorkingDir": c.workdir, "Entrypoint": None, "Labels": dict(c.labels),
+            "Tty": c.tty,
+            "OpenStdin": c.interactive,
+            "StdinOnce": False,
+            "Env": list(c.env) or None,
+            "Cmd": [c.path, *c.args],
+            "Image": "",
+            "WorkingDir": c.workdir,
+            "Entrypoint": None,
+            "Labels": dict(c.labels),
         },
         "NetworkSettings": {
             "Bridge": "",
@@ -216,7 +254,8 @@ def _port_bindings(c: Container) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in c.ports:
         out.setdefault(f"{p.container_port}/{p.proto}", []).append(
-            {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""})
+            {"HostIp": p.host_ip, "HostPort": str(p.host_port) if p.host_port else ""}
+        )
     return out
 
 
@@ -266,11 +305,20 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
 
         ports = ", ".join(_ps_port(line) for line in port_lines(c))
     return {
-        "ID": short(c.id), "Image": "", "Command": f'"{command}"', "CreatedAt": created_at(c.created),
-        "RunningFor": _ago(c.created, now_ns) + " ago", "Ports": ports,
-        "State": c.status, "Status": status_text(c, now_ns), "Size": "0B", "Names": c.name,
+        "ID": short(c.id),
+        "Image": "",
+        "Command": f'"{command}"',
+        "CreatedAt": created_at(c.created),
+        "RunningFor": _ago(c.created, now_ns) + " ago",
+        "Ports": ports,
+        "State": c.status,
+        "Status": status_text(c, now_ns),
+        "Size": "0B",
+        "Names": c.name,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(c.labels.items())),
-        "Mounts": "", "Networks": ",".join(nets), "LocalVolumes": "0",
+        "Mounts": "",
+        "Networks": ",".join(nets),
+        "LocalVolumes": "0",
     }
 
 

@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -36,7 +37,7 @@ SOCK_NAME = "pynetd.sock"
 PID_NAME = "pynetd.pid"
 LOG_NAME = "pynetd.log"
 MARKER = b"pynet.daemon"
-KEEPER_PID_NAME = "pynetd-keeper.pid"   # pynet.daemon.keeper's (the file names match there)
+KEEPER_PID_NAME = "pynetd-keeper.pid"  # pynet.daemon.keeper's (the file names match there)
 KEEPER_MARKER = b"pynet/daemon/keeper.py"
 
 
@@ -61,8 +62,9 @@ def _run_dir(run_dir: Path | str | None) -> Path:
     return Path(run_dir) if run_dir is not None else paths.run_dir()
 
 
-def request(message: dict[str, Any], *, timeout: float = 2.0,
-            run_dir: Path | str | None = None) -> dict[str, Any] | None:
+def request(
+    message: dict[str, Any], *, timeout: float = 2.0, run_dir: Path | str | None = None
+) -> dict[str, Any] | None:
     """Send one request and return the reply; None when the daemon cannot be reached in time."""
     path = _run_dir(run_dir) / SOCK_NAME
     deadline = time.monotonic() + timeout
@@ -148,8 +150,13 @@ def _spawn(run_dir: Path) -> subprocess.Popen:
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / LOG_NAME, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-S", str(keeper), str(run_dir)], start_new_session=True, env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd="/",
+            [sys.executable, "-S", str(keeper), str(run_dir)],
+            start_new_session=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd="/",
             close_fds=True,
         )
 
@@ -189,8 +196,7 @@ def ensure_running(*, timeout: float = START_TIMEOUT, run_dir: Path | str | None
     raise Unavailable(f"the pynet helper daemon did not start; see {rdir / LOG_NAME}")
 
 
-def notify(container_ids: list[str], *, timeout: float = 2.0,
-           run_dir: Path | str | None = None) -> bool:
+def notify(container_ids: list[str], *, timeout: float = 2.0, run_dir: Path | str | None = None) -> bool:
     """Tell the daemon these containers changed; True once it has applied the change.
 
     Starts the daemon when needed. Never raises and never waits much longer than

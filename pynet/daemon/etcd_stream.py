@@ -29,19 +29,32 @@ OnDone = Callable[["str | None"], None]
 class Call:
     """One POST to ``host:port`` ``path``; ``timeout`` bounds the whole call (None: a stream)."""
 
-    def __init__(self, loop: Loop, host: str, port: int, path: str, body: dict[str, Any], *,
-                 on_message: OnMessage, on_done: OnDone, timeout: float | None = 3.0,
-                 connect_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        loop: Loop,
+        host: str,
+        port: int,
+        path: str,
+        body: dict[str, Any],
+        *,
+        on_message: OnMessage,
+        on_done: OnDone,
+        timeout: float | None = 3.0,
+        connect_timeout: float = 2.0,
+    ) -> None:
         self.loop = loop
         self.on_message = on_message
         self.on_done = on_done
         self.reader = ResponseReader()
         self.closed = False
         self._out = build_request(host, port, path, body)
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                  socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+        self.sock = socket.socket(
+            socket.AF_INET6 if ":" in host else socket.AF_INET,
+            socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
+        )
         self._timer: Timer | None = loop.call_later(
-            connect_timeout if timeout is None else timeout, lambda: self._finish("timed out"))
+            connect_timeout if timeout is None else timeout, lambda: self._finish("timed out")
+        )
         self._stream = timeout is None
         if self._stream:
             _keepalive(self.sock)
@@ -67,7 +80,7 @@ class Call:
         if self._out:
             return
         if self._stream and self._timer is not None:
-            self._timer.cancel()   # connected: a stream may stay quiet for ever
+            self._timer.cancel()  # connected: a stream may stay quiet for ever
             self._timer = None
         self.loop.watch(self.sock, selectors.EVENT_READ, self._readable)
 

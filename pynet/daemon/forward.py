@@ -27,7 +27,7 @@ from pynet.dns import wire
 
 log = logging.getLogger("pynetd")
 
-MAX_PENDING = 1024            # Docker's maxConcurrent; beyond it: REFUSED
+MAX_PENDING = 1024  # Docker's maxConcurrent; beyond it: REFUSED
 UPSTREAM_PORT = 53
 Reply = Callable[[bytes], None]
 
@@ -47,11 +47,11 @@ def _family(ip: str) -> int:
 class Pending:
     """One forwarded query on its way through the upstream list."""
 
-    __slots__ = ("sandbox", "data", "query", "reply", "servers", "index", "tcp",
-                 "timer", "key", "conn")
+    __slots__ = ("sandbox", "data", "query", "reply", "servers", "index", "tcp", "timer", "key", "conn")
 
-    def __init__(self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply,
-                 servers: tuple[str, ...], tcp: bool) -> None:
+    def __init__(
+        self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply, servers: tuple[str, ...], tcp: bool
+    ) -> None:
         self.sandbox = sandbox
         self.data = data
         self.query = query
@@ -74,8 +74,7 @@ class Forwarder:
         self.pending: dict[tuple[int, int], Pending] = {}
         self.in_tcp: set[Pending] = set()
 
-    def forward(self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply,
-                *, tcp: bool = False) -> None:
+    def forward(self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply, *, tcp: bool = False) -> None:
         """Send ``data`` upstream; ``reply`` gets the answer (or SERVFAIL/REFUSED)."""
         if len(self.pending) + len(self.in_tcp) >= MAX_PENDING:
             _safe(reply, wire.build_response(query, wire.REFUSED))
@@ -205,8 +204,12 @@ class Forwarder:
         p.conn.start((server, UPSTREAM_PORT))
 
     def _tcp_done(self, p: Pending, message: bytes | None) -> None:
-        if message is None or len(message) < 12 or not _matches(p.query, message) \
-                or wire.rcode_of(message) in (wire.SERVFAIL, wire.REFUSED):
+        if (
+            message is None
+            or len(message) < 12
+            or not _matches(p.query, message)
+            or wire.rcode_of(message) in (wire.SERVFAIL, wire.REFUSED)
+        ):
             self._next(p)
             return
         self._finish(p)
@@ -216,8 +219,7 @@ class Forwarder:
 class UpstreamTcp:
     """One query over one TCP connection: connect, send, read one length-prefixed answer."""
 
-    def __init__(self, loop: Loop, sock: socket.socket, payload: bytes,
-                 done: Callable[[bytes | None], None]) -> None:
+    def __init__(self, loop: Loop, sock: socket.socket, payload: bytes, done: Callable[[bytes | None], None]) -> None:
         self.loop = loop
         self.sock = sock
         self.out = payload
@@ -260,7 +262,7 @@ class UpstreamTcp:
         if len(self.buf) >= 2:
             size = struct.unpack_from(">H", self.buf)[0]
             if len(self.buf) >= 2 + size:
-                self._end(bytes(self.buf[2: 2 + size]))
+                self._end(bytes(self.buf[2 : 2 + size]))
 
     def _end(self, message: bytes | None) -> None:
         if self.closed:

@@ -29,10 +29,10 @@ import time
 
 LOCK_NAME = "pynetd-keeper.lock"
 PID_NAME = "pynetd-keeper.pid"
-STABLE_AFTER = 10.0     # a daemon that lived this long was not crash-looping
-FIRST_DELAY = 0.1       # back-off after the 2nd quick death in a row; doubles up to MAX_DELAY
+STABLE_AFTER = 10.0  # a daemon that lived this long was not crash-looping
+FIRST_DELAY = 0.1  # back-off after the 2nd quick death in a row; doubles up to MAX_DELAY
 MAX_DELAY = 30.0
-TICK = 0.05             # how often a back-off checks for a stop or a nudge
+TICK = 0.05  # how often a back-off checks for a stop or a nudge
 
 
 class Keeper:
@@ -77,8 +77,7 @@ class Keeper:
                 return 0
             self.quick_deaths = self.quick_deaths + 1 if time.monotonic() - started < STABLE_AFTER else 1
             delay = backoff(self.quick_deaths)
-            say(f"pynetd (pid {pid}) {describe(status)}; starting it again"
-                + (f" in {delay:.1f} s" if delay else ""))
+            say(f"pynetd (pid {pid}) {describe(status)}; starting it again" + (f" in {delay:.1f} s" if delay else ""))
             self.pause(delay)
         return 0
 

@@ -12,6 +12,7 @@ import logging
 import selectors
 import time
 from collections.abc import Callable
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any

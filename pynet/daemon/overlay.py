@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import time
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -40,7 +41,7 @@ LEASE_NAME = "cluster-lease"
 RETRY = 1.0
 MAX_BACKOFF = 8.0
 BLOCKING_TIMEOUT = 1.5
-REJOIN_DELAY = 1.0       # lets a `cluster leave` (which deletes our record too) finish first
+REJOIN_DELAY = 1.0  # lets a `cluster leave` (which deletes our record too) finish first
 
 
 def attach(daemon: Any) -> dict[str, Any]:
@@ -60,8 +61,9 @@ def attach(daemon: Any) -> dict[str, Any]:
     return {"ok": True, "overlay": agent.status() if agent else None}
 
 
-def desired_peers(remote: list[dict[str, Any]], vtep_of: Any,
-                  local_macs: frozenset[str] = frozenset()) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+def desired_peers(
+    remote: list[dict[str, Any]], vtep_of: Any, local_macs: frozenset[str] = frozenset()
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(FDB {(mac, vtep)}, neighbours {(ip, mac)}) for the remote endpoints of one network.
 
     A remote record with the MAC of a local endpoint is stale (the MAC follows the IP, and
@@ -104,12 +106,12 @@ class Agent:
         self.networks: dict[str, dict[str, Any]] = {}
         self.nodes: dict[str, dict[str, Any]] = {}
         self.alive: set[str] = set()
-        self.endpoints: dict[str, dict[str, dict[str, Any]]] = {}   # net -> endpoint -> record
+        self.endpoints: dict[str, dict[str, dict[str, Any]]] = {}  # net -> endpoint -> record
         self.revision = 0
         self.synced = False
         self.watch: Call | None = None
         self.calls: set[Call] = set()
-        self.programmed: dict[str, int] = {}      # net -> remote endpoints programmed
+        self.programmed: dict[str, int] = {}  # net -> remote endpoints programmed
         self._dns: dict[str, dict[str, Member]] = {}
         self._dirty: set[str] = set()
         self._flush_timer: Any = None
@@ -120,7 +122,7 @@ class Agent:
         # our keepalive, when an answer last came after a long silence, when we lost our lease.
         self._last_ok = time.monotonic()
         self._stall_end = self._own_lost = float("-inf")
-        self.held: dict[str, float] = {}   # node -> until when its entries stay without its key
+        self.held: dict[str, float] = {}  # node -> until when its entries stay without its key
         self._rejoin_timer: Any = None
         self._rejoin_proc: Any = None
 
@@ -157,11 +159,16 @@ class Agent:
             self.lease_file.unlink(missing_ok=True)
 
     def status(self) -> dict[str, Any]:
-        return {"node": self.cfg.node_id, "lease": self.lease, "synced": self.synced,
-                "watching": self.watch is not None and not self.watch.closed,
-                "alive": sorted(self.alive), "held": sorted(self.held),
-                "programmed": dict(self.programmed),
-                "error": self.last_error}
+        return {
+            "node": self.cfg.node_id,
+            "lease": self.lease,
+            "synced": self.synced,
+            "watching": self.watch is not None and not self.watch.closed,
+            "alive": sorted(self.alive),
+            "held": sorted(self.held),
+            "programmed": dict(self.programmed),
+            "error": self.last_error,
+        }
 
     def _failed(self, error: str) -> None:
         if error != self.last_error:
@@ -194,7 +201,7 @@ class Agent:
             return
         self.loop.call_later(self._keepalive_period(), self._keepalive)
         if self._rejoin_proc is not None and self._rejoin_proc.poll() is not None:
-            self._rejoin_proc = None        # reconciled: containers may have lost an endpoint
+            self._rejoin_proc = None  # reconciled: containers may have lost an endpoint
             self.daemon.registry.resync()
             self.local_changed()
         if not self.lease:
@@ -212,7 +219,7 @@ class Agent:
                 self._schedule_recover(0)
             elif lease == self.lease:
                 self._store_answered()
-                self._replay_outbox()   # the store answers: cleanups it missed can go now
+                self._replay_outbox()  # the store answers: cleanups it missed can go now
 
         self._call("/v3/lease/keepalive", {"ID": str(self.lease)}, answered)
 
@@ -220,7 +227,7 @@ class Agent:
     def _store_answered(self) -> None:
         now = time.monotonic()
         if now - self._last_ok > self.cfg.ttl / 2:
-            self._stall_end = now      # the first answer after a silence: leases may have run out
+            self._stall_end = now  # the first answer after a silence: leases may have run out
         self._last_ok = now
 
     def _store_suspect(self) -> bool:
@@ -230,8 +237,7 @@ class Agent:
         reinstalling it a second later would break all cross-host traffic for nothing.
         """
         now, window = time.monotonic(), self.cfg.ttl + 1.0
-        return (now - self._last_ok > self.cfg.ttl / 2 or now - self._stall_end < window
-                or now - self._own_lost < window)
+        return now - self._last_ok > self.cfg.ttl / 2 or now - self._stall_end < window or now - self._own_lost < window
 
     def _hold(self, node: str) -> None:
         """Keep ``node``'s entries for a grace period: its helper renews within it if alive."""
@@ -256,8 +262,9 @@ class Agent:
             if error:
                 self._failed(error)
 
-        holder["call"] = call = Call(self.loop, self.host, self.port, path, body,
-                                     on_message=on_message, on_done=done, timeout=BLOCKING_TIMEOUT)
+        holder["call"] = call = Call(
+            self.loop, self.host, self.port, path, body, on_message=on_message, on_done=done, timeout=BLOCKING_TIMEOUT
+        )
         self.calls.add(call)
 
     def _schedule_recover(self, delay: float | None = None) -> None:
@@ -309,7 +316,7 @@ class Agent:
             with state.locked(timeout=0):
                 self._run_queued(state.root)
         except Timeout:
-            return   # a command holds the state; it replays the queue itself
+            return  # a command holds the state; it replays the queue itself
         except PynetError as exc:
             self._failed(f"cannot replay the queued cluster cleanups: {exc}")
 
@@ -341,15 +348,19 @@ class Agent:
         if self.closed or self.cfg.node_id in self.nodes or not self._still_member():
             return
         if self._rejoin_proc is not None and self._rejoin_proc.poll() is None:
-            self._rejoin_soon()     # still running: look again later
+            self._rejoin_soon()  # still running: look again later
             return
         import subprocess
         import sys
 
         log.warning("this node was removed from the cluster while it was away; reconciling")
         self._rejoin_proc = subprocess.Popen(
-            [sys.executable, "-m", "pynet", "cluster", "_sync"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, cwd="/", start_new_session=True)   # stderr: our log
+            [sys.executable, "-m", "pynet", "cluster", "_sync"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            cwd="/",
+            start_new_session=True,
+        )  # stderr: our log
 
     def _still_member(self) -> bool:
         """False once ``cluster leave`` removed the membership (its ``cluster`` op follows)."""
@@ -362,9 +373,14 @@ class Agent:
     # -- snapshot + watch --------------------------------------------------------------------
     @staticmethod
     def _read_snapshot(store: kv.Etcd) -> tuple[list[list[kv.KV]], int]:
-        return store.read_many([kv.range_op(kv.NETWORKS, prefix=True), kv.range_op(kv.NODES, prefix=True),
-                                kv.range_op(kv.ALIVE, prefix=True, keys_only=True),
-                                kv.range_op(kv.ENDPOINTS, prefix=True)])
+        return store.read_many(
+            [
+                kv.range_op(kv.NETWORKS, prefix=True),
+                kv.range_op(kv.NODES, prefix=True),
+                kv.range_op(kv.ALIVE, prefix=True, keys_only=True),
+                kv.range_op(kv.ENDPOINTS, prefix=True),
+            ]
+        )
 
     def _load_snapshot(self, ranges: list[list[kv.KV]], revision: int) -> None:
         networks, nodes, alive, endpoints = ranges
@@ -385,10 +401,23 @@ class Agent:
     def _start_watch(self) -> None:
         if self.closed:
             return
-        body = {"create_request": {"key": kv.b64(kv.PREFIX), "range_end": kv.prefix_end(kv.PREFIX),
-                                   "start_revision": str(self.revision + 1)}}
-        self.watch = Call(self.loop, self.host, self.port, "/v3/watch", body,
-                          on_message=self._on_watch, on_done=self._watch_ended, timeout=None)
+        body = {
+            "create_request": {
+                "key": kv.b64(kv.PREFIX),
+                "range_end": kv.prefix_end(kv.PREFIX),
+                "start_revision": str(self.revision + 1),
+            }
+        }
+        self.watch = Call(
+            self.loop,
+            self.host,
+            self.port,
+            "/v3/watch",
+            body,
+            on_message=self._on_watch,
+            on_done=self._watch_ended,
+            timeout=None,
+        )
 
     def _on_watch(self, msg: Any) -> None:
         result = msg.get("result") if isinstance(msg, dict) else None
@@ -423,15 +452,15 @@ class Agent:
         except ValueError:
             return
         if key.startswith(kv.NETWORKS) and isinstance(record, dict):
-            nid = key[len(kv.NETWORKS):]
+            nid = key[len(kv.NETWORKS) :]
             self.networks[nid] = record
             self._dirty.add(nid)
         elif key.startswith(kv.NODES) and isinstance(record, dict):
-            node = key[len(kv.NODES):]
+            node = key[len(kv.NODES) :]
             self.nodes[node] = record
             self._dirty_node(node)
         elif key.startswith(kv.ALIVE):
-            node = key[len(kv.ALIVE):]
+            node = key[len(kv.ALIVE) :]
             self.alive.add(node)
             self.held.pop(node, None)
             self._dirty_node(node)
@@ -443,17 +472,17 @@ class Agent:
 
     def _apply_delete(self, key: str) -> None:
         if key.startswith(kv.NETWORKS):
-            nid = key[len(kv.NETWORKS):]
+            nid = key[len(kv.NETWORKS) :]
             self.networks.pop(nid, None)
             self.endpoints.pop(nid, None)
             self._dirty.add(nid)
         elif key.startswith(kv.NODES):
-            self.nodes.pop(key[len(kv.NODES):], None)
-            self._dirty_node(key[len(kv.NODES):])
-            if key[len(kv.NODES):] == self.cfg.node_id:
+            self.nodes.pop(key[len(kv.NODES) :], None)
+            self._dirty_node(key[len(kv.NODES) :])
+            if key[len(kv.NODES) :] == self.cfg.node_id:
                 self._rejoin_soon()
         elif key.startswith(kv.ALIVE):
-            node = key[len(kv.ALIVE):]
+            node = key[len(kv.ALIVE) :]
             self.alive.discard(node)
             if node == self.cfg.node_id:
                 self._own_lost = time.monotonic()
@@ -497,14 +526,12 @@ class Agent:
             except Exception as exc:  # noqa: BLE001 - one network must not stop the rest
                 log.error("overlay network %s: cannot program peers: %s", nid[:12], exc)
         if dirty:
-            log.debug("overlay: reconciled %d networks in %.1f ms", len(dirty),
-                      (time.monotonic() - started) * 1000)
+            log.debug("overlay: reconciled %d networks in %.1f ms", len(dirty), (time.monotonic() - started) * 1000)
 
     def _remote(self, nid: str) -> list[dict[str, Any]]:
         me = self.cfg.node_id
         present = self.alive | set(self.held)
-        return [ep for ep in self.endpoints.get(nid, {}).values()
-                if ep.get("node") != me and ep.get("node") in present]
+        return [ep for ep in self.endpoints.get(nid, {}).values() if ep.get("node") != me and ep.get("node") in present]
 
     def _vtep(self, ep: dict[str, Any]) -> str:
         return str(self.nodes.get(ep.get("node", ""), {}).get("addr") or ep.get("vtep") or "")
@@ -525,8 +552,11 @@ class Agent:
             return
         from pynet.kernel import vxlan
 
-        local = frozenset((ep.get("mac") or "").lower() for ep in self.endpoints.get(nid, {}).values()
-                          if ep.get("node") == self.cfg.node_id)
+        local = frozenset(
+            (ep.get("mac") or "").lower()
+            for ep in self.endpoints.get(nid, {}).values()
+            if ep.get("node") == self.cfg.node_id
+        )
         fdb, neigh = desired_peers(remote, self._vtep, local)
         if vxlan.set_peers(int(vni), fdb, neigh):
             if self.programmed.get(nid) != len(remote):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -31,9 +32,9 @@ class SandboxPlan:
 
     container_id: str
     netns_path: str
-    view_key: tuple[str, ...]      # its DNS networks, in attach order
-    can_forward: bool              # False when every network is internal
-    own_dns: tuple[str, ...]       # the container's --dns servers ("" -> host's)
+    view_key: tuple[str, ...]  # its DNS networks, in attach order
+    can_forward: bool  # False when every network is internal
+    own_dns: tuple[str, ...]  # the container's --dns servers ("" -> host's)
 
 
 def dns_enabled(network: dict[str, Any]) -> bool:
@@ -54,12 +55,12 @@ class Registry:
         self.plans: dict[str, SandboxPlan] = {}
         self.views: dict[tuple[str, ...], View] = {}
         self.held = HeldNames()
-        self._members: dict[str, dict[str, Member]] = {}   # network -> container -> member
-        self._joined: dict[str, tuple[str, ...]] = {}       # container -> its DNS networks
-        self._networks: dict[str, dict[str, Any]] = {}      # network records seen
+        self._members: dict[str, dict[str, Member]] = {}  # network -> container -> member
+        self._joined: dict[str, tuple[str, ...]] = {}  # container -> its DNS networks
+        self._networks: dict[str, dict[str, Any]] = {}  # network records seen
         self._tables: dict[str, NetworkTable] = {}
         self._view_users: dict[tuple[str, ...], set[str]] = {}
-        self._views_of: dict[str, set[tuple[str, ...]]] = {}   # network -> view keys using it
+        self._views_of: dict[str, set[tuple[str, ...]]] = {}  # network -> view keys using it
 
     # -- reading state ---------------------------------------------------------------
     def reload_host_upstreams(self) -> None:
@@ -166,8 +167,7 @@ class Registry:
         new = None
         if members:
             network = self._get("networks", nid) or self._networks.get(nid) or {}
-            new = NetworkTable(nid, network.get("name", nid),
-                               [*members.values(), *self._remote.get(nid, {}).values()])
+            new = NetworkTable(nid, network.get("name", nid), [*members.values(), *self._remote.get(nid, {}).values()])
             self._tables[nid] = new
         else:
             self._members.pop(nid, None)

@@ -12,6 +12,7 @@ import selectors
 import time
 from collections.abc import Callable
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -54,7 +55,7 @@ class Daemon:
         self._resolv_stamp = self._stamp(upstreams.host_resolv_conf())
         self._idle_since = time.monotonic()
         self._idle_exit = idle_exit_after()
-        self.overlay: Any = None   # pynet.daemon.overlay.Agent on a cluster member
+        self.overlay: Any = None  # pynet.daemon.overlay.Agent on a cluster member
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -111,9 +112,12 @@ class Daemon:
         """Served sandboxes, for tests and debugging."""
         out = {}
         for cid, sb in self.sandboxes.items():
-            out[cid] = {"netns_path": sb.plan.netns_path, "networks": list(sb.plan.view_key),
-                        "forward": sb.plan.can_forward,
-                        "upstreams": list(self._upstreams_of(sb))}
+            out[cid] = {
+                "netns_path": sb.plan.netns_path,
+                "networks": list(sb.plan.view_key),
+                "forward": sb.plan.can_forward,
+                "upstreams": list(self._upstreams_of(sb)),
+            }
         return out
 
     def sync(self, container_ids: list[str]) -> None:
@@ -124,8 +128,7 @@ class Daemon:
             self._apply(cid)
         if self.overlay is not None:
             self.overlay.local_changed()
-        log.info("sync %d containers in %.1f ms", len(container_ids),
-                 (time.monotonic() - started) * 1000)
+        log.info("sync %d containers in %.1f ms", len(container_ids), (time.monotonic() - started) * 1000)
 
     def resync(self) -> None:
         """Rebuild from the whole state."""
@@ -156,8 +159,7 @@ class Daemon:
         try:
             sb.open()
         except OSError as exc:
-            log.error("cannot serve DNS in %s (container %s): %s", plan.netns_path,
-                      plan.container_id[:12], exc)
+            log.error("cannot serve DNS in %s (container %s): %s", plan.netns_path, plan.container_id[:12], exc)
             sb.close()
             return
         self.sandboxes[plan.container_id] = sb
@@ -184,12 +186,14 @@ class Daemon:
     # -- UDP: the hot path lives in pynet.dns.hotpath --------------------------------
     def _udp_handler(self, sb: Sandbox) -> Callable[[int], None]:
         registry = self.registry
-        return hotpath.udp_reader(sb.udp, lambda: registry.views.get(sb.plan.view_key),
-                                  lambda view, data, addr: self._udp_slow(sb, view, data, addr))
+        return hotpath.udp_reader(
+            sb.udp,
+            lambda: registry.views.get(sb.plan.view_key),
+            lambda view, data, addr: self._udp_slow(sb, view, data, addr),
+        )
 
     def _udp_slow(self, sb: Sandbox, view: Any, data: bytes, addr: Any) -> None:
-        outcome = responder.handle(view, data, can_forward=sb.plan.can_forward,
-                                   held=self.registry.held)
+        outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
         sock = sb.udp
         if outcome.response is not None:
             try:
@@ -211,8 +215,7 @@ class Daemon:
             if len(sb.tcp_clients) >= MAX_CLIENTS_PER_SANDBOX:
                 conn.close()
                 continue
-            client = TcpClient(self.loop, conn, lambda c, m: self._tcp_query(sb, c, m),
-                               sb.tcp_clients.discard)
+            client = TcpClient(self.loop, conn, lambda c, m: self._tcp_query(sb, c, m), sb.tcp_clients.discard)
             sb.tcp_clients.add(client)
 
     def _tcp_query(self, sb: Sandbox, client: TcpClient, message: bytes) -> None:
@@ -220,8 +223,7 @@ class Daemon:
         if view is None:
             client.close()
             return
-        outcome = responder.handle(view, message, tcp=True, can_forward=sb.plan.can_forward,
-                                   held=self.registry.held)
+        outcome = responder.handle(view, message, tcp=True, can_forward=sb.plan.can_forward, held=self.registry.held)
         if outcome.response is not None:
             client.send(outcome.response)
         elif outcome.query is not None:
@@ -262,8 +264,13 @@ class Daemon:
         if not self._still_ours():
             log.info("pid file %s is gone or not ours; exiting", self.pid_file)
             self.stop()
-        elif self._idle_exit > 0 and not self.sandboxes and self.overlay is None and self._idle_since \
-                and now - self._idle_since > self._idle_exit:
+        elif (
+            self._idle_exit > 0
+            and not self.sandboxes
+            and self.overlay is None
+            and self._idle_since
+            and now - self._idle_since > self._idle_exit
+        ):
             log.info("no sandbox to serve for %.0f s; exiting", self._idle_exit)
             self.stop()
 
@@ -272,4 +279,3 @@ class Daemon:
             return self.pid_file.read_text().strip() == str(os.getpid())
         except OSError:
             return False
-

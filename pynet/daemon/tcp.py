@@ -28,8 +28,9 @@ Handler = Callable[["TcpClient", bytes], None]
 class TcpClient:
     """One client connection; ``handler(client, message)`` answers each query."""
 
-    def __init__(self, loop: Loop, sock: socket.socket, handler: Handler,
-                 on_close: Callable[["TcpClient"], None]) -> None:
+    def __init__(
+        self, loop: Loop, sock: socket.socket, handler: Handler, on_close: Callable[["TcpClient"], None]
+    ) -> None:
         self.loop = loop
         self.sock = sock
         self.handler = handler
@@ -75,7 +76,7 @@ class TcpClient:
             size = struct.unpack_from(">H", self.inbuf)[0]
             if len(self.inbuf) < 2 + size:
                 break
-            message = bytes(self.inbuf[2: 2 + size])
+            message = bytes(self.inbuf[2 : 2 + size])
             del self.inbuf[: 2 + size]
             self.handler(self, message)
 

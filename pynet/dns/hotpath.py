@@ -18,8 +18,9 @@ BATCH = 128  # packets per readiness event, so one busy sandbox cannot starve th
 Slow = Callable[[View, bytes, Any], None]
 
 
-def udp_reader(sock: Any, current_view: Callable[[], View | None], slow: Slow,
-               batch: int = BATCH) -> Callable[[int], None]:
+def udp_reader(
+    sock: Any, current_view: Callable[[], View | None], slow: Slow, batch: int = BATCH
+) -> Callable[[int], None]:
     """A callback draining up to ``batch`` queries from ``sock`` per call."""
     recvfrom = sock.recvfrom
     sendto = sock.sendto

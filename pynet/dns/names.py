@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pynet.dns import wire
 
 TTL = 600  # Docker's respTTL
-MAX_ROTATIONS = 64       # names with more holders are rotated on the slow path only
+MAX_ROTATIONS = 64  # names with more holders are rotated on the slow path only
 MAX_CACHE_ENTRIES = 20000
 MAX_CACHE_KEY = 300
 
@@ -32,8 +32,8 @@ class Member:
     """One endpoint's DNS data on one network."""
 
     container_id: str
-    names: tuple[str, ...]     # as given; the first one is the PTR target
-    ipv4: str = ""             # bare address, "" = none
+    names: tuple[str, ...]  # as given; the first one is the PTR target
+    ipv4: str = ""  # bare address, "" = none
     ipv6: str = ""
 
 
@@ -68,8 +68,7 @@ def member_from_records(container: dict, endpoint: dict) -> Member:
     Container name, network aliases, hostname and short ID; duplicates dropped.
     """
     cname = (endpoint.get("name") or container.get("name") or "").lstrip("/")
-    names = [cname, *endpoint.get("aliases", []), container.get("hostname", ""),
-             container.get("id", "")[:12]]
+    names = [cname, *endpoint.get("aliases", []), container.get("hostname", ""), container.get("id", "")[:12]]
     seen: set[str] = set()
     ordered = []
     for name in names:
@@ -77,8 +76,9 @@ def member_from_records(container: dict, endpoint: dict) -> Member:
         if key and key not in seen:
             seen.add(key)
             ordered.append(name.strip().rstrip("."))
-    return Member(container.get("id", ""), tuple(ordered), _bare(endpoint.get("ipv4", "")),
-                  _bare(endpoint.get("ipv6", "")))
+    return Member(
+        container.get("id", ""), tuple(ordered), _bare(endpoint.get("ipv4", "")), _bare(endpoint.get("ipv6", ""))
+    )
 
 
 class NetworkTable:
@@ -119,7 +119,12 @@ class NetworkTable:
         run at C speed); plus the names that left / joined (for HeldNames). Tables stay immutable."""
         new = NetworkTable.__new__(NetworkTable)
         new.network_id, new.name, new.key = self.network_id, self.name, self.key
-        new.v4, new.v6, new.reverse, new._holders = dict(self.v4), dict(self.v6), dict(self.reverse), dict(self._holders)
+        new.v4, new.v6, new.reverse, new._holders = (
+            dict(self.v4),
+            dict(self.v6),
+            dict(self.reverse),
+            dict(self._holders),
+        )
         left: set[str] = set()
         joined: set[str] = set()
         for m in removed:
@@ -179,7 +184,7 @@ def _candidates(qname: str) -> Iterator[tuple[str, str]]:
         i = qname.rfind(".", 0, i)
         if i <= 0:
             return
-        yield qname[:i], qname[i + 1:]
+        yield qname[:i], qname[i + 1 :]
 
 
 class View:

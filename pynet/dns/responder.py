@@ -30,8 +30,9 @@ DROP = Outcome()
 log = logging.getLogger("pynetd")
 
 
-def handle(view: View, data: bytes, *, tcp: bool = False, can_forward: bool = True,
-           held: Container[str] = frozenset()) -> Outcome:
+def handle(
+    view: View, data: bytes, *, tcp: bool = False, can_forward: bool = True, held: Container[str] = frozenset()
+) -> Outcome:
     """Answer ``data`` from ``view``; see the module docstring."""
     try:
         return _handle(view, data, tcp, can_forward, held)
@@ -48,8 +49,7 @@ def _safe_error(data: bytes, rcode: int) -> bytes | None:
         return None
 
 
-def _handle(view: View, data: bytes, tcp: bool, can_forward: bool,
-            held: Container[str]) -> Outcome:
+def _handle(view: View, data: bytes, tcp: bool, can_forward: bool, held: Container[str]) -> Outcome:
     if len(data) < 12 or data[2] & 0x80:
         return DROP  # no header, or a response (QR set)
     try:
@@ -84,11 +84,11 @@ def _local(view: View, data: bytes, query: wire.Query, answer: Answer, tcp: bool
     count = len(records)
     turn = view.next_turn(query.qname, query.qtype, count)
     if not tcp and count <= MAX_ROTATIONS:
-        rotations = [wire.build_response(query, answer.rcode, records[i:] + records[:i],
-                                         limit=limit)[2:]
-                     for i in range(count)]
+        rotations = [
+            wire.build_response(query, answer.rcode, records[i:] + records[:i], limit=limit)[2:] for i in range(count)
+        ]
         # The cached cycle starts after the one we send now.
-        view.remember(data[2:], rotations[turn + 1:] + rotations[:turn + 1])
+        view.remember(data[2:], rotations[turn + 1 :] + rotations[: turn + 1])
         return data[:2] + rotations[turn]
     rotated = records[turn:] + records[:turn]
     return wire.build_response(query, answer.rcode, rotated, limit=limit)

@@ -42,8 +42,8 @@ HEADER = struct.Struct(">HHHHHH")
 _RR_FIXED = struct.Struct(">HHIH")  # type, class, ttl, rdlength
 _TYPE_CLASS = struct.Struct(">HH")
 
-PLAIN_UDP_LIMIT = 512        # without EDNS (RFC 1035 4.2.1)
-OUR_UDP_SIZE = 1232          # what we advertise in our OPT record (DNS flag day 2020)
+PLAIN_UDP_LIMIT = 512  # without EDNS (RFC 1035 4.2.1)
+OUR_UDP_SIZE = 1232  # what we advertise in our OPT record (DNS flag day 2020)
 MAX_POINTER_HOPS = 32
 MAX_NAME_LEN = 255
 
@@ -68,10 +68,10 @@ class Query:
 
     id: int
     flags: int
-    qname: str           # lowercase, dotted, no trailing dot ("" is the root)
+    qname: str  # lowercase, dotted, no trailing dot ("" is the root)
     qtype: int
     qclass: int
-    question: bytes      # the question section exactly as sent (name + type + class)
+    question: bytes  # the question section exactly as sent (name + type + class)
     edns: Edns | None
 
     @property
@@ -118,7 +118,7 @@ def read_name(data: bytes, offset: int, *, allow_pointers: bool = True) -> tuple
             continue
         if kind:
             raise FormatError("unknown label type")
-        label = data[offset + 1: offset + 1 + length]
+        label = data[offset + 1 : offset + 1 + length]
         if len(label) != length:
             raise FormatError("label runs past the end of the message")
         total += length + 1
@@ -177,7 +177,7 @@ def parse_query(data: bytes) -> Query:
     if offset + 4 > len(data):
         raise FormatError("question runs past the end of the message")
     qtype, qclass = _TYPE_CLASS.unpack_from(data, offset)
-    question = data[12: offset + 4]
+    question = data[12 : offset + 4]
     offset += 4
     for _ in range(ancount + nscount):
         offset = _skip_rr(data, offset)[3]
@@ -190,12 +190,12 @@ def parse_query(data: bytes) -> Query:
         if edns is not None or data[start] != 0:
             raise FormatError("bad OPT record")  # RFC 6891 6.1.1: one OPT, root owner
         rdlen = struct.unpack_from(">H", data, offset - 2)[0]
-        edns = Edns(udp_size=rclass, version=(ttl >> 16) & 0xFF, do=bool(ttl & 0x8000),
-                    has_options=rdlen > 0)
+        edns = Edns(udp_size=rclass, version=(ttl >> 16) & 0xFF, do=bool(ttl & 0x8000), has_options=rdlen > 0)
     return Query(qid, flags, labels_to_text(labels), qtype, qclass, question, edns)
 
 
 # -- building ----------------------------------------------------------------------------
+
 
 def rr_a(ip: str, ttl: int) -> bytes:
     """An A record whose owner is the question name (pointer to offset 12)."""
@@ -227,8 +227,9 @@ def response_flags(query_flags: int, rcode: int, *, truncated: bool = False) -> 
     return flags
 
 
-def build_response(query: Query, rcode: int, answers: list[bytes] | tuple[bytes, ...] = (),
-                   *, limit: int | None = None) -> bytes:
+def build_response(
+    query: Query, rcode: int, answers: list[bytes] | tuple[bytes, ...] = (), *, limit: int | None = None
+) -> bytes:
     """A complete response; with ``limit`` (UDP), answers that do not fit are cut and TC set."""
     opt = opt_record(query.edns, rcode) if query.edns is not None else b""
     size = 12 + len(query.question) + len(opt)
@@ -240,8 +241,7 @@ def build_response(query: Query, rcode: int, answers: list[bytes] | tuple[bytes,
                 kept = i
                 break
     truncated = kept < len(answers)
-    header = HEADER.pack(query.id, response_flags(query.flags, rcode, truncated=truncated),
-                         1, kept, 0, 1 if opt else 0)
+    header = HEADER.pack(query.id, response_flags(query.flags, rcode, truncated=truncated), 1, kept, 0, 1 if opt else 0)
     return b"".join((header, query.question, *answers[:kept], opt))
 
 
@@ -259,21 +259,19 @@ def error_response(data: bytes, rcode: int) -> bytes | None:
     try:
         labels, offset = read_name(data, 12, allow_pointers=False)
         if offset + 4 <= len(data) and struct.unpack_from(">H", data, 4)[0] >= 1:
-            question = data[12: offset + 4]
+            question = data[12 : offset + 4]
     except FormatError:
         pass
     return HEADER.pack(qid, response_flags(flags, rcode), 1 if question else 0, 0, 0, 0) + question
 
 
-def opt_for_query(udp_size: int = OUR_UDP_SIZE, *, version: int = 0, do: bool = False,
-                  options: bytes = b"") -> bytes:
+def opt_for_query(udp_size: int = OUR_UDP_SIZE, *, version: int = 0, do: bool = False, options: bytes = b"") -> bytes:
     """An OPT record for a query (EDNS)."""
     ttl = (version << 16) | (0x8000 if do else 0)
     return b"\x00" + _RR_FIXED.pack(TYPE_OPT, udp_size, ttl, len(options)) + options
 
 
-def build_query(name: str, qtype: int = TYPE_A, *, qid: int = 0, flags: int = RD,
-                opt: bytes = b"") -> bytes:
+def build_query(name: str, qtype: int = TYPE_A, *, qid: int = 0, flags: int = RD, opt: bytes = b"") -> bytes:
     """A one-question query (for clients, tests and benchmarks); ``opt`` from ``opt_for_query``."""
     header = HEADER.pack(qid, flags, 1, 0, 0, 1 if opt else 0)
     return header + encode_name(name) + _TYPE_CLASS.pack(qtype, CLASS_IN) + opt

@@ -29,7 +29,7 @@ DEFAULT_BRIDGE_DEVICE = "pynet0"
 _TOUCHED_SYSCTLS = ("forwarding", "route_localnet")
 
 
-bridge_name = opt.bridge_device   # the bridge device of a network
+bridge_name = opt.bridge_device  # the bridge device of a network
 
 
 def bridge_owned(net: Network) -> bool:
@@ -55,9 +55,12 @@ class BridgeDriver(Driver):
     # -- network ---------------------------------------------------------------------
     def validate_create(self, net: Network) -> None:
         name = net.options.get(opt.BRIDGE_NAME) or (
-            DEFAULT_BRIDGE_DEVICE if net.builtin else opt.default_bridge_device(net.id))
+            DEFAULT_BRIDGE_DEVICE if net.builtin else opt.default_bridge_device(net.id)
+        )
         if len(name.encode()) > opt.IFNAME_MAX or not name or "/" in name or " " in name:
-            raise InvalidArgument(f"invalid bridge name {name!r}: at most {opt.IFNAME_MAX} characters, no '/' or spaces")
+            raise InvalidArgument(
+                f"invalid bridge name {name!r}: at most {opt.IFNAME_MAX} characters, no '/' or spaces"
+            )
         for key in opt.BOOL_OPTIONS:
             value = net.options.get(key)
             if value is not None:
@@ -139,7 +142,8 @@ class BridgeDriver(Driver):
             dev = net.driver_data.get("bridge", "")
             raise Unavailable(
                 f"network {net.name} is full: Linux bridge {dev} holds at most "
-                f"{opt.BRIDGE_MAX_PORTS} ports (kernel limit); use another network")
+                f"{opt.BRIDGE_MAX_PORTS} ports (kernel limit); use another network"
+            )
 
     # -- endpoint --------------------------------------------------------------------
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
@@ -156,14 +160,17 @@ class BridgeDriver(Driver):
         addresses = [a for a in (ep.ipv4, ep.ipv6) if a]
         use_gw = sandbox.default_gateway and not net.internal
         netlink.sandbox_interface_up(
-            sandbox.netns_path, ep.ifname, addresses=addresses,
-            gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
+            sandbox.netns_path,
+            ep.ifname,
+            addresses=addresses,
+            gateway=ep.gateway if use_gw else "",
+            gateway6=ep.gateway6 if use_gw else "",
+        )
         fault("netns_config")
 
     def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
-
 
 
 def _forwarding_off(name: str) -> None:

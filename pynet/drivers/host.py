@@ -30,8 +30,9 @@ class NullDriver(Driver):
     needs_ipam = False
     singleton = True
     container_mode = "none"
-    attach_refusal = ("container cannot be connected to multiple networks with one of the networks "
-                      "in private (none) mode")
+    attach_refusal = (
+        "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+    )
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
         pass

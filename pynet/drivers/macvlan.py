@@ -47,8 +47,9 @@ def parse_vlan(parent: str) -> tuple[str, int]:
     """``eth0.10`` -> ``("eth0", 10)`` with Docker's messages for bad names."""
     parts = parent.split(".")
     if len(parts) != 2:
-        raise InvalidArgument("required interface name format is: name.vlan_id, "
-                              f"ex. eth0.10 for vlan 10, instead received {parent}")
+        raise InvalidArgument(
+            f"required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received {parent}"
+        )
     base, vid_text = parts
     try:
         vid = int(vid_text)
@@ -69,7 +70,8 @@ class MacvlanDriver(Driver):
         mode = net.options.get(opt.MACVLAN_MODE) or "bridge"
         if mode not in MODES:
             raise InvalidArgument(
-                f"requested macvlan mode '{mode}' is not valid, 'bridge' mode is the macvlan driver default")
+                f"requested macvlan mode '{mode}' is not valid, 'bridge' mode is the macvlan driver default"
+            )
         parent = "" if net.internal else net.options.get(opt.MACVLAN_PARENT, "")
         if parent == "lo":
             raise InvalidArgument("loopback interface is not a valid macvlan parent link")
@@ -79,8 +81,7 @@ class MacvlanDriver(Driver):
         elif not netlink.link_exists(parent):
             created = self._check_missing_parent(parent)
         check_siblings(net, parent, mode, _stored_macvlan_networks())
-        net.driver_data.update(parent=parent, mode=mode, created_parent=created,
-                               isolated=created == "dummy")
+        net.driver_data.update(parent=parent, mode=mode, created_parent=created, isolated=created == "dummy")
 
     @staticmethod
     def _check_missing_parent(parent: str) -> str:
@@ -89,8 +90,7 @@ class MacvlanDriver(Driver):
             raise NotFound(f"-o parent interface was not found on the host: {parent}")
         base, _vid = parse_vlan(parent)
         if not netlink.link_kind_supported("vlan"):
-            raise Unsupported(
-                f"802.1q VLAN sub-interfaces are not supported by this kernel (-o parent={parent})")
+            raise Unsupported(f"802.1q VLAN sub-interfaces are not supported by this kernel (-o parent={parent})")
         if not netlink.link_exists(base):
             raise NotFound(f"-o parent interface was not found on the host: {base}")
         return "vlan"
@@ -135,13 +135,24 @@ class MacvlanDriver(Driver):
         undo.add({"kind": "link", "name": tmp})
         undo.add({"kind": "link", "name": tmp, "netns": netns})
         undo.add({"kind": "link", "name": ep.ifname, "netns": netns})
-        netlink.macvlan_create(tmp, parent=net.driver_data["parent"], mode=net.driver_data["mode"],
-                               netns=netns, new_name=ep.ifname, mtu=None, mac=ep.mac)
+        netlink.macvlan_create(
+            tmp,
+            parent=net.driver_data["parent"],
+            mode=net.driver_data["mode"],
+            netns=netns,
+            new_name=ep.ifname,
+            mtu=None,
+            mac=ep.mac,
+        )
         fault("veth_add")
         use_gw = sandbox.default_gateway and not net.internal and not net.driver_data.get("isolated")
         netlink.sandbox_interface_up(
-            netns, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
-            gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
+            netns,
+            ep.ifname,
+            addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
+            gateway=ep.gateway if use_gw else "",
+            gateway6=ep.gateway6 if use_gw else "",
+        )
         fault("netns_config")
 
     def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
@@ -156,8 +167,9 @@ def check_siblings(net: Network, parent: str, mode: str, others: list[Network]) 
         if other.id == net.id or other.driver_data.get("parent") != parent:
             continue
         if mode == "passthru":
-            raise Conflict(f"cannot use mode passthru, macvlan network {other.id} "
-                           f"is already using parent interface {parent}")
+            raise Conflict(
+                f"cannot use mode passthru, macvlan network {other.id} is already using parent interface {parent}"
+            )
         if other.driver_data.get("mode") == "passthru":
             raise Conflict(f"macvlan network {other.id} is already using parent interface {parent} in mode passthru")
         theirs = [ipaddress.ip_network(p.subnet, strict=False) for p in other.ipam_config]
@@ -181,5 +193,3 @@ def _stored_macvlan_networks() -> list[Network]:
         if record.get("driver") == "macvlan":
             out.append(from_dict(Network, record))
     return out
-
-

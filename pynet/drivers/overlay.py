@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -40,10 +41,12 @@ from pynet.kernel.vxlan import vxlan_name
 from pynet.state import etcd as kv
 
 VXLAN_PORT = 4789
-VXLAN_OVERHEAD = 50          # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
 ENCRYPTED = "encrypted"
-NOT_JOINED = ('This node is not part of a cluster. Use "pynet cluster join" to connect '
-              'this node to a cluster store and try again.')
+NOT_JOINED = (
+    'This node is not part of a cluster. Use "pynet cluster join" to connect '
+    "this node to a cluster store and try again."
+)
 
 
 def bridge_name(net: Network) -> str:
@@ -66,8 +69,10 @@ def underlay(cfg: kv.ClusterConfig) -> tuple[str, int]:
     """(link, MTU) of the underlay: the link holding the advertise address."""
     found = netlink.link_of_address(cfg.advertise_addr)
     if found is None:
-        raise Unavailable(f"advertise address {cfg.advertise_addr} is not an address of this host "
-                          "any more; rejoin the cluster with a current one")
+        raise Unavailable(
+            f"advertise address {cfg.advertise_addr} is not an address of this host "
+            "any more; rejoin the cluster with a current one"
+        )
     return found
 
 
@@ -115,8 +120,10 @@ class OverlayDriver(Driver, AddressAllocator):
     # -- endpoint --------------------------------------------------------------------
     def allocate_addresses(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str) -> None:
         if not net.attachable:
-            raise Forbidden(f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
-                            f"desc = network {net.name} not manually attachable")
+            raise Forbidden(
+                f"Could not attach to network {net.name}: rpc error: code = PermissionDenied "
+                f"desc = network {net.name} not manually attachable"
+            )
         cfg = config()
         gipam.allocate(store(cfg), net, ep, cfg.node_id, preferred_v4, preferred_v6)
 
@@ -132,15 +139,18 @@ class OverlayDriver(Driver, AddressAllocator):
         host_if = ep.driver_data["host_ifname"]
         undo.add({"kind": "link", "name": host_if})
         fault("veth_add")
-        netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=int(net.driver_data["mtu"]),
-                            peer_mac=ep.mac)
+        netlink.veth_create(host_if, ep.ifname, sandbox.netns_path, mtu=int(net.driver_data["mtu"]), peer_mac=ep.mac)
         netlink.link_attach(host_if, bridge_name(net))
         forget_remote(net, ep)
         use_gw = sandbox.default_gateway and not net.internal
         fault("netns_config")
         netlink.sandbox_interface_up(
-            sandbox.netns_path, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
-            gateway=ep.gateway if use_gw else "", gateway6=ep.gateway6 if use_gw else "")
+            sandbox.netns_path,
+            ep.ifname,
+            addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
+            gateway=ep.gateway if use_gw else "",
+            gateway6=ep.gateway6 if use_gw else "",
+        )
         key = kv.endpoint_key(net.id, cfg.node_id, ep.id)
         undo.add({"kind": "driver", "driver": self.name, "what": "endpoint", "key": key})
         gipam.register_endpoint(store(cfg), net, cfg.node_id, peer_record(ep, sandbox, cfg))
@@ -166,17 +176,31 @@ class OverlayDriver(Driver, AddressAllocator):
 
 def peer_record(ep: Endpoint, sandbox: SandboxInfo, cfg: kv.ClusterConfig) -> dict[str, Any]:
     """What the other hosts need to reach (and resolve) this endpoint."""
-    return {"id": ep.id, "container": sandbox.container_id, "name": ep.name,
-            "aliases": list(ep.aliases), "ipv4": ep.ipv4, "ipv6": ep.ipv6, "mac": ep.mac,
-            "node": cfg.node_id, "vtep": cfg.advertise_addr}
+    return {
+        "id": ep.id,
+        "container": sandbox.container_id,
+        "name": ep.name,
+        "aliases": list(ep.aliases),
+        "ipv4": ep.ipv4,
+        "ipv6": ep.ipv6,
+        "mac": ep.mac,
+        "node": cfg.node_id,
+        "vtep": cfg.advertise_addr,
+    }
 
 
 def _drop_network(network_id: str) -> None:
     """Undo a half-made network registration (only while nobody uses it)."""
     s = store()
     if not gipam.network_in_use(s, network_id):
-        s.txn([], [kv.delete_op(kv.network_key(network_id)), kv.delete_op(kv.netrev_key(network_id)),
-                   kv.put_op(kv.SEQ_NETWORKS, network_id)])
+        s.txn(
+            [],
+            [
+                kv.delete_op(kv.network_key(network_id)),
+                kv.delete_op(kv.netrev_key(network_id)),
+                kv.put_op(kv.SEQ_NETWORKS, network_id),
+            ],
+        )
 
 
 def _best_effort(item: dict[str, Any]) -> None:
@@ -187,7 +211,7 @@ def _best_effort(item: dict[str, Any]) -> None:
     """
     cfg = kv.load_config(paths.state_dir())
     if cfg is None:
-        return   # no longer a member: nothing of ours is left in a store we know
+        return  # no longer a member: nothing of ours is left in a store we know
     try:
         kv.run_cleanup(store(cfg), item)
     except Unavailable as exc:
@@ -209,12 +233,13 @@ def ensure_local(net: Network, cfg: kv.ClusterConfig, undo: UndoLog) -> None:
     fault("bridge_add")
     netlink.bridge_create(br, mtu=mtu, addresses=_gateway_cidrs(net))
     if netlink.link_exists(vx):
-        netlink.link_delete(vx)   # left by a removed network that had the same VNI
+        netlink.link_delete(vx)  # left by a removed network that had the same VNI
     undo.add({"kind": "link", "name": vx})
-    netlink.overlay_vxlan_create(vx, vni=int(net.driver_data["vni"]), local=cfg.advertise_addr,
-                                 underlay=link, port=VXLAN_PORT, mtu=mtu)
+    netlink.overlay_vxlan_create(
+        vx, vni=int(net.driver_data["vni"]), local=cfg.advertise_addr, underlay=link, port=VXLAN_PORT, mtu=mtu
+    )
     netlink.link_attach(vx, br)
-    netlink.port_learning_off(vx)   # set_peers programs the bridge's entries for this port
+    netlink.port_learning_off(vx)  # set_peers programs the bridge's entries for this port
     fw.network_up(net, undo)
 
 
@@ -239,7 +264,7 @@ def remove_local(net: Network) -> None:
     if netlink.link_exists(br):
         try:
             fw.network_down(net)
-        except PynetError as exc:   # the devices go anyway; the user is told about the rules
+        except PynetError as exc:  # the devices go anyway; the user is told about the rules
             fw.NOTICES.append(f"WARNING: network {net.name}: {exc.message}")
     vni = net.driver_data.get("vni")
     if vni and netlink.link_master_name(vxlan_name(int(vni))) in (br, None):
@@ -248,8 +273,9 @@ def remove_local(net: Network) -> None:
 
 
 def _gateway_cidrs(net: Network) -> list[str]:
-    return [f"{p.gateway}/{ipaddress.ip_network(p.subnet, strict=False).prefixlen}"
-            for p in net.ipam_config if p.gateway]
+    return [
+        f"{p.gateway}/{ipaddress.ip_network(p.subnet, strict=False).prefixlen}" for p in net.ipam_config if p.gateway
+    ]
 
 
 # -- peers (called by the helper daemon) ---------------------------------------------------

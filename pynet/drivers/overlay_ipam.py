@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -26,8 +27,8 @@ from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavail
 from pynet.state import etcd as kv
 from pynet.state.etcd import Etcd
 
-VNI_MIN, VNI_MAX = 4096, (1 << 24) - 1      # Docker's overlay VNI range
-DEFAULT_POOL, DEFAULT_PREFIX = "10.0.0.0/8", 24   # Docker's default overlay pool
+VNI_MIN, VNI_MAX = 4096, (1 << 24) - 1  # Docker's overlay VNI range
+DEFAULT_POOL, DEFAULT_PREFIX = "10.0.0.0/8", 24  # Docker's default overlay pool
 VNI_OPTION = "com.docker.network.driver.overlay.vxlanid_list"
 MAX_TRIES = 64
 #: per-host facts that must not travel to the other nodes with the network record
@@ -56,7 +57,9 @@ def choose_subnet(used: list[str], pool: str = DEFAULT_POOL, prefix: int = DEFAU
     for candidate in ipaddress.ip_network(pool).subnets(new_prefix=prefix):
         if not any(candidate.overlaps(t) for t in taken):
             return str(candidate)
-    raise Unavailable("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+    raise Unavailable(
+        "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
+    )
 
 
 def network_record(net: Network) -> dict[str, Any]:
@@ -88,8 +91,7 @@ def register_network(store: Etcd, net: Network, *, host_used: list[str]) -> None
     given = list(net.ipam_config)
     wanted_vni = _wanted_vni(net)
     for _ in range(MAX_TRIES):
-        (seq, records), _rev = store.read_many([
-            kv.range_op(kv.SEQ_NETWORKS), kv.range_op(kv.NETWORKS, prefix=True)])
+        (seq, records), _rev = store.read_many([kv.range_op(kv.SEQ_NETWORKS), kv.range_op(kv.NETWORKS, prefix=True)])
         others = [r for r in (x.json() for x in records) if isinstance(r, dict)]
         _check_name(net, others)
         vni = _pick_vni(wanted_vni, others)
@@ -98,8 +100,10 @@ def register_network(store: Etcd, net: Network, *, host_used: list[str]) -> None
         net.driver_data["vni"] = vni
         net.options[VNI_OPTION] = str(vni)
         seq_rev = seq[0].mod_revision if seq else 0
-        ok, _, _ = store.txn([kv.if_mod(kv.SEQ_NETWORKS, seq_rev)], [
-            kv.put_op(kv.SEQ_NETWORKS, net.id), kv.put_op(kv.network_key(net.id), network_record(net))])
+        ok, _, _ = store.txn(
+            [kv.if_mod(kv.SEQ_NETWORKS, seq_rev)],
+            [kv.put_op(kv.SEQ_NETWORKS, net.id), kv.put_op(kv.network_key(net.id), network_record(net))],
+        )
         if ok:
             return
     raise Unavailable(f"could not register network {net.name}: the cluster store stayed too busy")
@@ -152,20 +156,27 @@ def _check_pools(net: Network, others: list[dict[str, Any]]) -> None:
 def unregister_network(store: Etcd, net: Network) -> None:
     """Remove the network cluster-wide; Forbidden while any node has endpoints on it."""
     for _ in range(MAX_TRIES):
-        (rev, addresses, present), _ = store.read_many([
-            kv.range_op(kv.netrev_key(net.id)),
-            kv.range_op(kv.ipam_prefix(net.id), prefix=True, keys_only=True),
-            kv.range_op(kv.network_key(net.id), keys_only=True)])
+        (rev, addresses, present), _ = store.read_many(
+            [
+                kv.range_op(kv.netrev_key(net.id)),
+                kv.range_op(kv.ipam_prefix(net.id), prefix=True, keys_only=True),
+                kv.range_op(kv.network_key(net.id), keys_only=True),
+            ]
+        )
         if not present:
             return  # already gone (removed from another host)
         if addresses:
-            raise Forbidden(
-                f"error while removing network: network {net.name} id {net.id} has active endpoints")
-        ok, _, _ = store.txn([kv.if_mod(kv.netrev_key(net.id), rev[0].mod_revision if rev else 0)], [
-            kv.delete_op(kv.network_key(net.id)), kv.delete_op(kv.netrev_key(net.id)),
-            kv.delete_op(kv.endpoints_prefix(net.id), prefix=True),
-            kv.delete_op(kv.ipam_prefix(net.id), prefix=True),
-            kv.put_op(kv.SEQ_NETWORKS, net.id)])
+            raise Forbidden(f"error while removing network: network {net.name} id {net.id} has active endpoints")
+        ok, _, _ = store.txn(
+            [kv.if_mod(kv.netrev_key(net.id), rev[0].mod_revision if rev else 0)],
+            [
+                kv.delete_op(kv.network_key(net.id)),
+                kv.delete_op(kv.netrev_key(net.id)),
+                kv.delete_op(kv.endpoints_prefix(net.id), prefix=True),
+                kv.delete_op(kv.ipam_prefix(net.id), prefix=True),
+                kv.put_op(kv.SEQ_NETWORKS, net.id),
+            ],
+        )
         if ok:
             return
     raise Unavailable(f"could not remove network {net.name}: the cluster store stayed too busy")
@@ -194,8 +205,9 @@ def _cidr(ip: str, pool: IPAMPool) -> str:
     return f"{ip}/{ipaddress.ip_network(pool.subnet, strict=False).prefixlen}"
 
 
-def _allocate_family(store: Etcd, net: Network, pools: list[IPAMPool], ep_id: str, node: str,
-                     preferred: str) -> tuple[IPAMPool, str]:
+def _allocate_family(
+    store: Etcd, net: Network, pools: list[IPAMPool], ep_id: str, node: str, preferred: str
+) -> tuple[IPAMPool, str]:
     if preferred:
         addr = ipaddress.ip_address(preferred)
         for pool in pools:
@@ -230,7 +242,8 @@ def _claim(store: Etcd, net: Network, ip: str, ep_id: str, node: str) -> bool:
     ok, _, _ = store.txn(
         [kv.if_present(kv.network_key(net.id)), kv.if_absent(key)],
         [kv.put_op(key, {"endpoint": ep_id, "node": node}), kv.put_op(kv.netrev_key(net.id), ep_id)],
-        [kv.range_op(kv.network_key(net.id), keys_only=True)])
+        [kv.range_op(kv.network_key(net.id), keys_only=True)],
+    )
     if ok:
         return True
     if store.get(kv.network_key(net.id)) is None:

@@ -26,6 +26,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -51,7 +52,7 @@ class PluginAddress:
     name: str
     scheme: str
     address: str
-    source: str          # the socket or spec file it was found through
+    source: str  # the socket or spec file it was found through
 
 
 # -- discovery ---------------------------------------------------------------------------
@@ -195,8 +196,10 @@ class PluginClient:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise Unavailable(f'plugin "{self.addr.name}" sent an invalid answer to {method}: '
-                              f"{_preview(raw)} (expected a JSON object)")
+            raise Unavailable(
+                f'plugin "{self.addr.name}" sent an invalid answer to {method}: '
+                f"{_preview(raw)} (expected a JSON object)"
+            )
         return data
 
     def _send(self, method: str, body: bytes) -> tuple[int, bytes]:
@@ -211,15 +214,17 @@ class PluginClient:
             except (ConnectionRefusedError, FileNotFoundError) as exc:
                 # Not listening (yet): Docker retries with backoff; so do we, within budget.
                 if time.monotonic() + delay >= deadline:
-                    raise Unavailable(f'plugin "{self.addr.name}" is not reachable at '
-                                      f"{self._where()}: {exc.strerror or exc}") from None
+                    raise Unavailable(
+                        f'plugin "{self.addr.name}" is not reachable at {self._where()}: {exc.strerror or exc}'
+                    ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except (TimeoutError, socket.timeout):
                 raise self._timeout(method) from None
             except (http.client.HTTPException, ConnectionError, OSError) as exc:
-                raise Unavailable(f'plugin "{self.addr.name}" sent an invalid answer to {method}: '
-                                  f"{exc.__class__.__name__}: {exc}") from None
+                raise Unavailable(
+                    f'plugin "{self.addr.name}" sent an invalid answer to {method}: {exc.__class__.__name__}: {exc}'
+                ) from None
 
     def _once(self, method: str, body: bytes, timeout: float) -> tuple[int, bytes]:
         if self.addr.scheme == "unix":
@@ -227,16 +232,16 @@ class PluginClient:
         else:
             conn = http.client.HTTPConnection(self.addr.address, timeout=timeout)
         try:
-            conn.request("POST", "/" + method, body=body, headers={
-                "Accept": MIMETYPE, "Content-Type": MIMETYPE})
+            conn.request("POST", "/" + method, body=body, headers={"Accept": MIMETYPE, "Content-Type": MIMETYPE})
             resp = conn.getresponse()
             return resp.status, resp.read(MAX_ANSWER)
         finally:
             conn.close()
 
     def _timeout(self, method: str) -> Timeout:
-        return Timeout(f'plugin "{self.addr.name}" did not answer {method} within '
-                       f"{self.timeout:g}s (PYNET_PLUGIN_TIMEOUT)")
+        return Timeout(
+            f'plugin "{self.addr.name}" did not answer {method} within {self.timeout:g}s (PYNET_PLUGIN_TIMEOUT)'
+        )
 
     def _where(self) -> str:
         return self.addr.address if self.addr.scheme == "unix" else f"tcp://{self.addr.address}"
@@ -279,8 +284,9 @@ def get(name: str, kind: str) -> Plugin:
         answer = client.call("Plugin.Activate")
         implements = answer.get("Implements")
         if not isinstance(implements, list) or not all(isinstance(i, str) for i in implements):
-            raise Unavailable(f'plugin "{name}" sent an invalid answer to Plugin.Activate: '
-                              'expected {"Implements": [...]}')
+            raise Unavailable(
+                f'plugin "{name}" sent an invalid answer to Plugin.Activate: expected {{"Implements": [...]}}'
+            )
         plugin = Plugin(name, client, implements)
         _activated[name] = plugin
     if kind not in plugin.implements:

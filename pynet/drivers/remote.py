@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -71,8 +72,9 @@ class RemoteDriver(Driver):
 
     def _undo(self, undo: UndoLog, method: str, args: dict[str, Any]) -> None:
         """Log the call that reverses the next one (the core's "driver" undo kind)."""
-        undo.add({"kind": "driver", "driver": self.name, "what": "plugin-call",
-                  "method": f"{KIND}.{method}", "args": args})
+        undo.add(
+            {"kind": "driver", "driver": self.name, "what": "plugin-call", "method": f"{KIND}.{method}", "args": args}
+        )
 
     def undo_resource(self, resource: dict[str, Any]) -> None:
         """Roll back: make the logged reversing call (404 = nothing to undo)."""
@@ -81,8 +83,7 @@ class RemoteDriver(Driver):
 
     # -- network ---------------------------------------------------------------------
     def create_network(self, net: Network, undo: UndoLog) -> None:
-        space = net.driver_data.get("address_space") or (
-            "GlobalDefault" if net.scope == "global" else "LocalDefault")
+        space = net.driver_data.get("address_space") or ("GlobalDefault" if net.scope == "global" else "LocalDefault")
         request = {
             "NetworkID": net.id,
             "Options": network_options(net),
@@ -108,8 +109,11 @@ class RemoteDriver(Driver):
     # -- endpoint --------------------------------------------------------------------
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
         args = {"NetworkID": net.id, "EndpointID": ep.id}
-        request = {**args, "Options": dict(ep.driver_opts or {}), "Interface": {
-            "Address": ep.ipv4, "AddressIPv6": ep.ipv6, "MacAddress": ep.mac}}
+        request = {
+            **args,
+            "Options": dict(ep.driver_opts or {}),
+            "Interface": {"Address": ep.ipv4, "AddressIPv6": ep.ipv6, "MacAddress": ep.mac},
+        }
         self._undo(undo, "DeleteEndpoint", args)
         try:
             answer = self._call("CreateEndpoint", request)
@@ -130,8 +134,9 @@ class RemoteDriver(Driver):
         if not iface:
             return
         if not isinstance(iface, dict):
-            raise Unavailable(f'plugin "{self.name}" sent an invalid answer to CreateEndpoint: '
-                              "Interface is not an object")
+            raise Unavailable(
+                f'plugin "{self.name}" sent an invalid answer to CreateEndpoint: Interface is not an object'
+            )
         mac = iface.get("MacAddress") or ""
         if mac:
             if not isinstance(mac, str) or not _MAC_RE.match(mac):
@@ -158,8 +163,9 @@ class RemoteDriver(Driver):
         args = {"NetworkID": net.id, "EndpointID": ep.id}
         self._undo(undo, "Leave", args)
         try:
-            answer = self._call("Join", {**args, "SandboxKey": sandbox.netns_path,
-                                         "Options": dict(ep.driver_opts or {})})
+            answer = self._call(
+                "Join", {**args, "SandboxKey": sandbox.netns_path, "Options": dict(ep.driver_opts or {})}
+            )
         except plugins.PluginError:
             self._try("DeleteEndpoint", args)  # the core does not delete_endpoint after a failed join
             raise
@@ -193,8 +199,12 @@ class RemoteDriver(Driver):
         use_gw = sandbox.default_gateway and not net.internal
         ep.gateway, ep.gateway6 = plan.gateway, plan.gateway6
         netlink.sandbox_interface_up(
-            netns, ep.ifname, addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
-            gateway=plan.gateway if use_gw else "", gateway6=plan.gateway6 if use_gw else "")
+            netns,
+            ep.ifname,
+            addresses=[a for a in (ep.ipv4, ep.ipv6) if a],
+            gateway=plan.gateway if use_gw else "",
+            gateway6=plan.gateway6 if use_gw else "",
+        )
         routes = [r for r in plan.routes if use_gw or not _is_default(r[0])]
         if routes:
             netlink.sandbox_routes(netns, ep.ifname, routes)
@@ -226,8 +236,9 @@ class JoinPlan:
         if not isinstance(src, str) or not src:
             raise bad("no InterfaceName.SrcName (the interface to move into the sandbox)")
         gateway = _ip_or_empty(answer.get("Gateway"), 4, f'unable to parse Gateway "{answer.get("Gateway")}"')
-        gateway6 = _ip_or_empty(answer.get("GatewayIPv6"), 6,
-                                f'unable to parse GatewayIPv6 "{answer.get("GatewayIPv6")}"')
+        gateway6 = _ip_or_empty(
+            answer.get("GatewayIPv6"), 6, f'unable to parse GatewayIPv6 "{answer.get("GatewayIPv6")}"'
+        )
         routes = []
         for route in answer.get("StaticRoutes") or []:
             if not isinstance(route, dict):

@@ -17,6 +17,7 @@ as the plugin has answered, so a failure later in the command gives everything b
 from __future__ import annotations
 
 import ipaddress
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -58,19 +59,35 @@ class RemoteIPAM:
             answer = self._call("GetDefaultAddressSpaces")
             local, glob = answer.get("LocalDefaultAddressSpace"), answer.get("GlobalDefaultAddressSpace")
             if not isinstance(local, str) or not isinstance(glob, str):
-                raise self._bad("GetDefaultAddressSpaces", "expected LocalDefaultAddressSpace and "
-                                "GlobalDefaultAddressSpace strings")
+                raise self._bad(
+                    "GetDefaultAddressSpaces", "expected LocalDefaultAddressSpace and GlobalDefaultAddressSpace strings"
+                )
             self._spaces = (local, glob)
         return self._spaces
 
     # -- pools ------------------------------------------------------------------------
-    def request_pool(self, subnet: str, ip_range: str, options: dict[str, str] | None, v6: bool, *,
-                     address_space: str = "", undo: UndoLog | None = None) -> tuple[str, str, dict[str, str]]:
+    def request_pool(
+        self,
+        subnet: str,
+        ip_range: str,
+        options: dict[str, str] | None,
+        v6: bool,
+        *,
+        address_space: str = "",
+        undo: UndoLog | None = None,
+    ) -> tuple[str, str, dict[str, str]]:
         """Register a pool (``subnet`` may be "" = the plugin chooses); (pool id, CIDR, data)."""
         space = address_space or self.get_default_address_spaces()[0]
-        answer = self._call("RequestPool", {
-            "AddressSpace": space, "Pool": subnet or "", "SubPool": ip_range or "",
-            "Options": dict(options or {}), "V6": bool(v6)})
+        answer = self._call(
+            "RequestPool",
+            {
+                "AddressSpace": space,
+                "Pool": subnet or "",
+                "SubPool": ip_range or "",
+                "Options": dict(options or {}),
+                "V6": bool(v6),
+            },
+        )
         pool_id, pool, data = answer.get("PoolID"), answer.get("Pool"), answer.get("Data") or {}
         if not isinstance(pool_id, str) or not pool_id:
             raise self._bad("RequestPool", "no PoolID")
@@ -90,11 +107,14 @@ class RemoteIPAM:
         self._call("ReleasePool", {"PoolID": pool_id})
 
     # -- addresses --------------------------------------------------------------------
-    def request_address(self, pool_id: str, preferred: str, options: dict[str, str] | None, *,
-                        undo: UndoLog | None = None) -> str:
+    def request_address(
+        self, pool_id: str, preferred: str, options: dict[str, str] | None, *, undo: UndoLog | None = None
+    ) -> str:
         """Reserve ``preferred`` (an IP, no prefix) or any address; the answer in CIDR form."""
-        answer = self._call("RequestAddress", {
-            "PoolID": pool_id, "Address": (preferred or "").split("/")[0], "Options": dict(options or {})})
+        answer = self._call(
+            "RequestAddress",
+            {"PoolID": pool_id, "Address": (preferred or "").split("/")[0], "Options": dict(options or {})},
+        )
         address = answer.get("Address")
         if not isinstance(address, str) or "/" not in address:
             raise self._bad("RequestAddress", f"Address {address!r} is not in CIDR form (A.B.C.D/MM)")
@@ -103,8 +123,9 @@ class RemoteIPAM:
         except ValueError:
             raise self._bad("RequestAddress", f"Address {address!r} is not in CIDR form (A.B.C.D/MM)") from None
         if undo is not None:
-            undo.add(plugins.undo_record(self.name, f"{KIND}.ReleaseAddress",
-                                         {"PoolID": pool_id, "Address": str(iface.ip)}))
+            undo.add(
+                plugins.undo_record(self.name, f"{KIND}.ReleaseAddress", {"PoolID": pool_id, "Address": str(iface.ip)})
+            )
         return str(iface)
 
     def release_address(self, pool_id: str, address: str) -> None:

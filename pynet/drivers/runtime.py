@@ -10,8 +10,7 @@ from pynet.kernel import netlink
 from pynet.kernel.pids import pid_start_time
 from pynet.kernel.process import LaunchSpec, start, wait_status
 
-__all__ = ["LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait",
-           "wait_forwarding"]
+__all__ = ["LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait", "wait_forwarding"]
 
 
 def start_foreground(spec: LaunchSpec) -> int:
@@ -30,8 +29,9 @@ def wait(pid: int) -> int:
             continue
 
 
-def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str,
-                   container_dir: str) -> tuple[int, int, int, int]:
+def start_detached(
+    spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str
+) -> tuple[int, int, int, int]:
     """Start a supervisor that starts and waits for the container.
 
     Returns (container pid, its start time, supervisor pid, its start time).
@@ -39,8 +39,9 @@ def start_detached(spec: LaunchSpec, *, container_id: str, log_path: str,
     from pynet.kernel import supervisor
 
     netlink.close_all()
-    sup, report = supervisor.fork_supervisor(spec, container_id=container_id, log_path=log_path,
-                                             container_dir=container_dir)
+    sup, report = supervisor.fork_supervisor(
+        spec, container_id=container_id, log_path=log_path, container_dir=container_dir
+    )
     if "error" in report:
         _reap(sup)
         raise LaunchFailed(report["error"], int(report["exit_code"]))
@@ -57,6 +58,7 @@ def _reap(pid: int) -> None:
 
 def wait_forwarding(pid: int, *, tty: bool) -> int:
     """Docker's sig-proxy: forward signals sent to pynet to ``pid`` while waiting for it."""
+
     def forward(signum: int, _frame: object) -> None:
         try:
             os.kill(pid, signum)

@@ -15,7 +15,8 @@ def create_sandbox(netns_path: str, undo: UndoLog) -> None:
         # bind mount would vanish when this command exits, leaving half a container.
         raise Unavailable(
             "pynet is running in a private mount namespace (as under `ip netns exec`): sandbox "
-            "namespaces would vanish when it exits; run it with `nsenter --net=/run/netns/NAME pynet ...`")
+            "namespaces would vanish when it exits; run it with `nsenter --net=/run/netns/NAME pynet ...`"
+        )
     undo.add({"kind": "netns", "path": netns_path})
     # IPv6 off until an endpoint with an IPv6 address joins (Docker's containers on
     # IPv4-only networks have no inet6 address, not even ::1).

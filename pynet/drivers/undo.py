@@ -29,7 +29,7 @@ _GENERATED = [
     (re.compile(r"veth[0-9a-f]{7}"), "veth"),
     (re.compile(r"mvl[0-9a-f]{6}"), "macvlan"),
     (re.compile(r"ov-[0-9a-f]{12}"), "bridge"),
-    (re.compile(r"dm-[0-9a-f]{12}"), "bridge"),            # macvlan's stand-in dummy parent
+    (re.compile(r"dm-[0-9a-f]{12}"), "bridge"),  # macvlan's stand-in dummy parent
     (re.compile(r"vx-[0-9]{1,8}"), "vxlan"),
 ]
 
@@ -79,8 +79,11 @@ def replay_allowed(resource: dict[str, Any]) -> bool:
         return any(rx.fullmatch(name) and netlink.link_kind(name) == lk for rx, lk in _GENERATED)
     if kind in ("addresses", "sysctls"):
         link = resource.get("link")
-        return isinstance(link, str) and resource.get("index") is not None \
+        return (
+            isinstance(link, str)
+            and resource.get("index") is not None
             and netlink.link_index(link) == resource["index"]
+        )
     return kind in ("driver", "plugin", "nft")
 
 

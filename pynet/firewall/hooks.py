@@ -38,7 +38,6 @@ def network_down(net: Network) -> None:
     policy.teardown_network(net)
 
 
-
 def heal() -> None:
     """Under the lock, before a command's work: put back pynet's accept rules in foreign chains.
 
@@ -48,15 +47,17 @@ def heal() -> None:
     global _healed
     if _healed or not enabled():
         return
-    _healed = True                       # once per command: `run` takes the lock up to three times
+    _healed = True  # once per command: `run` takes the lock up to three times
     from pynet.firewall import policy
     from pynet.errors import PynetError
 
     try:
         NOTICES.extend(policy.heal_foreign())
-    except PynetError as exc:   # reported; the user's command does not depend on it
-        NOTICES.append(f"WARNING: could not restore pynet's accept rules in other tables' "
-                       f"forward chains: {exc.message}; run `pynet system firewall-reload`")
+    except PynetError as exc:  # reported; the user's command does not depend on it
+        NOTICES.append(
+            f"WARNING: could not restore pynet's accept rules in other tables' "
+            f"forward chains: {exc.message}; run `pynet system firewall-reload`"
+        )
 
 
 def publish(net: Network, ep: Endpoint, bindings: list, in_use: set, undo: UndoLog) -> list:

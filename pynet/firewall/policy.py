@@ -34,12 +34,12 @@ from pynet.errors import Conflict, InvalidArgument
 from pynet.kernel import nft
 
 TABLE = "pynet"
-EPHEMERAL = (49153, 65535)                         # Docker's random host port range
+EPHEMERAL = (49153, 65535)  # Docker's random host port range
 ICC = opt.BRIDGE_ENABLE_ICC
 MASQ = opt.BRIDGE_ENABLE_IP_MASQUERADE
 HOST_BINDING = "com.docker.network.bridge.host_binding_ipv4"
 ALLOW_CMD = "pynet system firewall-allow-docker"
-Elem = tuple[str, str, str, "str | None"]          # (family, set, key, value) in nft syntax
+Elem = tuple[str, str, str, "str | None"]  # (family, set, key, value) in nft syntax
 
 _INET_SETS = """\
 set bridges { type ifname; }
@@ -58,46 +58,70 @@ map pub6_ip { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_serv
 
 # chain name -> (base chain spec or "", rules). Order matters: `publish` is jumped to.
 _INET_CHAINS: list[tuple[str, str, list[str]]] = [
-    ("publish", "", [
-        "meta l4proto != { tcp, udp, sctp } return",
-        "dnat ip to ip daddr . meta l4proto . th dport map @pub4_ip",
-        "dnat ip to meta l4proto . th dport map @pub4_any",
-        "dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub6_ip",
-        "dnat ip6 to meta l4proto . th dport map @pub6_any",
-    ]),
-    ("raw_prerouting", "type filter hook prerouting priority raw; policy accept;", [
-        # route_localnet=1 on our bridges must not open the host's loopback services
-        "iifname @bridges ip daddr 127.0.0.0/8 drop",
-        # a port published on 127.x is not reachable from outside (CVE-2020-8558 class)
-        'iifname != "lo" meta l4proto { tcp, udp, sctp } ip daddr . meta l4proto . th dport @lo_pub4 drop',
-    ]),
-    ("prerouting", "type nat hook prerouting priority dstnat; policy accept;", [
-        'iifname != "lo" ip daddr 127.0.0.0/8 return',
-        "fib daddr type local jump publish",
-    ]),
-    ("output", "type nat hook output priority -100; policy accept;", [
-        "fib daddr type local jump publish",
-    ]),
-    ("postrouting", "type nat hook postrouting priority srcnat; policy accept;", [
-        # hairpin: DNATed back out of the bridge it came in on
-        "ct status dnat ip saddr . oifname @subnets4 masquerade",
-        "ct status dnat ip6 saddr . oifname @subnets6 masquerade",
-        # the host reaching a port published on 127.0.0.1
-        "oifname @bridges ip saddr 127.0.0.0/8 masquerade",
-        "ip saddr @masq4 ip saddr . oifname != @subnets4 masquerade",
-        "ip6 saddr @masq6 ip6 saddr . oifname != @subnets6 masquerade",
-    ]),
-    ("forward", "type filter hook forward priority filter; policy accept;", [
-        "iifname @internal iifname . oifname != @same drop",
-        "oifname @internal iifname . oifname != @same drop",
-        "iifname @bridges ct state invalid drop",
-        "oifname @bridges ct state invalid drop",
-        "oifname @bridges ct state established,related accept",
-        "iifname @bridges ct state established,related accept",
-        "iifname @noicc iifname . oifname @same drop",
-        "oifname @bridges ct status dnat accept",
-        "oifname @bridges iifname . oifname != @same drop",
-    ]),
+    (
+        "publish",
+        "",
+        [
+            "meta l4proto != { tcp, udp, sctp } return",
+            "dnat ip to ip daddr . meta l4proto . th dport map @pub4_ip",
+            "dnat ip to meta l4proto . th dport map @pub4_any",
+            "dnat ip6 to ip6 daddr . meta l4proto . th dport map @pub6_ip",
+            "dnat ip6 to meta l4proto . th dport map @pub6_any",
+        ],
+    ),
+    (
+        "raw_prerouting",
+        "type filter hook prerouting priority raw; policy accept;",
+        [
+            # route_localnet=1 on our bridges must not open the host's loopback services
+            "iifname @bridges ip daddr 127.0.0.0/8 drop",
+            # a port published on 127.x is not reachable from outside (CVE-2020-8558 class)
+            'iifname != "lo" meta l4proto { tcp, udp, sctp } ip daddr . meta l4proto . th dport @lo_pub4 drop',
+        ],
+    ),
+    (
+        "prerouting",
+        "type nat hook prerouting priority dstnat; policy accept;",
+        [
+            'iifname != "lo" ip daddr 127.0.0.0/8 return',
+            "fib daddr type local jump publish",
+        ],
+    ),
+    (
+        "output",
+        "type nat hook output priority -100; policy accept;",
+        [
+            "fib daddr type local jump publish",
+        ],
+    ),
+    (
+        "postrouting",
+        "type nat hook postrouting priority srcnat; policy accept;",
+        [
+            # hairpin: DNATed back out of the bridge it came in on
+            "ct status dnat ip saddr . oifname @subnets4 masquerade",
+            "ct status dnat ip6 saddr . oifname @subnets6 masquerade",
+            # the host reaching a port published on 127.0.0.1
+            "oifname @bridges ip saddr 127.0.0.0/8 masquerade",
+            "ip saddr @masq4 ip saddr . oifname != @subnets4 masquerade",
+            "ip6 saddr @masq6 ip6 saddr . oifname != @subnets6 masquerade",
+        ],
+    ),
+    (
+        "forward",
+        "type filter hook forward priority filter; policy accept;",
+        [
+            "iifname @internal iifname . oifname != @same drop",
+            "oifname @internal iifname . oifname != @same drop",
+            "iifname @bridges ct state invalid drop",
+            "oifname @bridges ct state invalid drop",
+            "oifname @bridges ct state established,related accept",
+            "iifname @bridges ct state established,related accept",
+            "iifname @noicc iifname . oifname @same drop",
+            "oifname @bridges ct status dnat accept",
+            "oifname @bridges iifname . oifname != @same drop",
+        ],
+    ),
 ]
 
 _BRIDGE_SETS = """\
@@ -108,8 +132,9 @@ _BRIDGE_RULES = ["ip daddr @noicc4 drop", "ip6 daddr @noicc6 drop"]
 
 # -- the static skeleton ---------------------------------------------------------------
 
+
 def _declare(family: str, line: str) -> str:
-    kind, name, body = line.split(" ", 2)          # "set bridges { type ifname; }"
+    kind, name, body = line.split(" ", 2)  # "set bridges { type ifname; }"
     return f"add {kind} {family} {TABLE} {name} {body}"
 
 
@@ -139,6 +164,7 @@ def bridge_skeleton() -> str:
 
 
 # -- records -> elements (pure) --------------------------------------------------------
+
 
 def _flag(net: Network, key: str) -> bool:
     return opt.bool_option(net.options, key)
@@ -228,11 +254,11 @@ def delete_script(elems: list[Elem]) -> str:
     nft 1.0.6 has no ``destroy``; a key bound to ANOTHER value makes the ``add`` fail
     (EEXIST), which protects a mapping that now belongs to someone else.
     """
-    return add_script(elems) + "".join(
-        f"delete element {f} {TABLE} {s} {{ {k} }}\n" for f, s, k, _v in elems)
+    return add_script(elems) + "".join(f"delete element {f} {TABLE} {s} {{ {k} }}\n" for f, s, k, _v in elems)
 
 
 # -- the kernel side -------------------------------------------------------------------
+
 
 def _needs_bridge_table(elems: list[Elem]) -> bool:
     return any(e[0] == "bridge" for e in elems)
@@ -266,8 +292,10 @@ def _sysctls(net: Network) -> list[str]:
         return notices
     if nft.write_sysctl("net/ipv4/ip_forward", "1"):
         _internal_forwarding_off()  # the flip just turned forwarding on for every device
-        notices.append("pynet enabled IPv4 forwarding in this network namespace "
-                       "(net.ipv4.ip_forward=1) so that containers can reach other networks")
+        notices.append(
+            "pynet enabled IPv4 forwarding in this network namespace "
+            "(net.ipv4.ip_forward=1) so that containers can reach other networks"
+        )
     br = bridge_of(net)
     if nft.read_sysctl(f"net/ipv4/conf/{br}/route_localnet") is not None:
         # lets the host reach ports published on 127.0.0.1 (DNAT towards the bridge)
@@ -277,7 +305,8 @@ def _sysctls(net: Network) -> list[str]:
             f"WARNING: IPv6 forwarding is disabled (net.ipv6.conf.all.forwarding=0): containers on "
             f"network {net.name} have no IPv6 connectivity beyond the host. pynet does not turn it on "
             "for you because it stops router advertisements on interfaces with accept_ra=1; set "
-            "accept_ra=2 there first, then `sysctl -w net.ipv6.conf.all.forwarding=1`")
+            "accept_ra=2 there first, then `sysctl -w net.ipv6.conf.all.forwarding=1`"
+        )
     return notices
 
 
@@ -365,7 +394,7 @@ def _bridge_teardown(mine: list[Elem]) -> str:
     if not nft.table_exists("bridge", TABLE):
         return ""
     ours = [e for e in mine if e[0] == "bridge"]
-    firsts = {e[2].split("/")[0] for e in ours}          # an interval is listed by its first address
+    firsts = {e[2].split("/")[0] for e in ours}  # an interval is listed by its first address
     for name in ("noicc4", "noicc6"):
         left = nft.elements("bridge", TABLE, name, limit=len(ours) + 1) or []
         if any(key[0] not in firsts for key, _v in left):
@@ -415,6 +444,7 @@ def _prune_empty_tables() -> None:
 
 # -- published ports -------------------------------------------------------------------
 
+
 def allocate_host_ports(bindings: list[PortBinding], in_use: set[tuple[str, str, int]]) -> list[PortBinding]:
     """Resolve ``host_port == 0`` (and host ranges) to free ports; Conflict on a clash.
 
@@ -446,8 +476,11 @@ def publish(net: Network, ep: Endpoint, bindings: list[PortBinding], undo: UndoL
 
 def _conflict_for(net: Network, bindings: list[PortBinding]) -> Conflict:
     sets = _listed(nft.try_list_json(f"table inet {TABLE}"))
-    keys = {" . ".join(str(a) for a in _atoms(k)) for name in ("pub4_any", "pub4_ip", "pub6_any", "pub6_ip")
-            for k, _v in sets.get(name, [])}
+    keys = {
+        " . ".join(str(a) for a in _atoms(k))
+        for name in ("pub4_any", "pub4_ip", "pub6_any", "pub6_ip")
+        for k, _v in sets.get(name, [])
+    }
     for b in effective_bindings(net, bindings):
         if {f"{b.proto} . {b.host_port}", f"{b.host_ip} . {b.proto} . {b.host_port}"} & keys:
             return Conflict(portspec.already_allocated(b.host_ip, b.host_port))
@@ -481,8 +514,7 @@ def reload(networks: list[Network], published: list[tuple[Network, Endpoint, lis
     ``published`` are gone afterwards. Returns notices (ip_forward turned on...).
     """
     elems = [e for net in networks for e in network_elements(net)]
-    elems += [e for net, ep, bindings in published if not net.internal
-              for e in publish_elements(net, ep, bindings)]
+    elems += [e for net, ep, bindings in published if not net.internal for e in publish_elements(net, ep, bindings)]
     script = "".join(f"add table {f} {TABLE}\ndelete table {f} {TABLE}\n" for f in ("inet", "bridge"))
     if networks:
         bridge_table = _needs_bridge_table(elems)
@@ -510,7 +542,7 @@ def reload(networks: list[Network], published: list[tuple[Network, Endpoint, lis
 #        iifname "br" accept                      egress to the LAN
 # Every rule is one iptables-nft can show (`iptables -S DOCKER-USER`).
 
-FOREIGN_SETTING = "PYNET_FOREIGN_FIREWALL"          # "auto" (default) or "manual"
+FOREIGN_SETTING = "PYNET_FOREIGN_FIREWALL"  # "auto" (default) or "manual"
 TAG = "pynet:"
 _FOREIGN_FAMILIES = ("ip", "ip6", "inet")
 _RULE_KINDS = ["in", "out", "out", "out"]
@@ -527,9 +559,11 @@ def _in_rule(br: str) -> str:
 
 def _out_rules(br: str) -> list[str]:
     tag = f'comment "{TAG}{br} out"'
-    return [f'iifname "{br}" oifname "docker0" return {tag}',
-            f'iifname "{br}" oifname "br-*" return {tag}',
-            f'iifname "{br}" accept {tag}']
+    return [
+        f'iifname "{br}" oifname "docker0" return {tag}',
+        f'iifname "{br}" oifname "br-*" return {tag}',
+        f'iifname "{br}" accept {tag}',
+    ]
 
 
 def _tag_of(rule: dict[str, Any]) -> tuple[str, str] | None:
@@ -537,7 +571,7 @@ def _tag_of(rule: dict[str, Any]) -> tuple[str, str] | None:
     comment = str(rule.get("comment") or "")
     if not comment.startswith(TAG):
         return None
-    br, _sep, kind = comment[len(TAG):].partition(" ")
+    br, _sep, kind = comment[len(TAG) :].partition(" ")
     return br, kind
 
 
@@ -549,7 +583,7 @@ def _foreign(chains: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in chains if c.get("table") != TABLE or c.get("family") not in ("inet", "bridge")]
 
 
-Target = tuple[str, str, str]                        # (family, table, chain)
+Target = tuple[str, str, str]  # (family, table, chain)
 
 
 def foreign_targets(chains: list[dict[str, Any]] | None = None) -> list[tuple[Target, Target]]:
@@ -571,9 +605,13 @@ def foreign_targets(chains: list[dict[str, Any]] | None = None) -> list[tuple[Ta
 
 def _sweep_chains(chains: list[dict[str, Any]]) -> list[Target]:
     """Chains that may hold pynet's tagged rules: DOCKER-USER and foreign forward chains."""
-    return sorted({(c["family"], c["table"], c["name"]) for c in _foreign(chains)
-                   if c.get("family") in _FOREIGN_FAMILIES
-                   and (c.get("name") == "DOCKER-USER" or c.get("hook") == "forward")})
+    return sorted(
+        {
+            (c["family"], c["table"], c["name"])
+            for c in _foreign(chains)
+            if c.get("family") in _FOREIGN_FAMILIES and (c.get("name") == "DOCKER-USER" or c.get("hook") == "forward")
+        }
+    )
 
 
 def _complete(rules: list[dict[str, Any]], br: str) -> bool:
@@ -589,15 +627,17 @@ def _chain_script(target: Target, rules: list[dict[str, Any]], add: list[str], d
     where = " ".join(target)
     redo = [br for br in dict.fromkeys(add) if not _complete(rules, br)]
     gone = drop | set(redo)
-    script = "".join(f"delete rule {where} handle {r['handle']}\n" for r in rules
-                     if (t := _tag_of(r)) and t[0] in gone)
+    script = "".join(f"delete rule {where} handle {r['handle']}\n" for r in rules if (t := _tag_of(r)) and t[0] in gone)
     kept = [r for r in rules if not ((t := _tag_of(r)) and t[0] in gone)]
     anchor = next((r["handle"] for r in kept if (t := _tag_of(r)) is None or t[1] != "in"), None)
     script += "".join(f"insert rule {where} {_in_rule(br)}\n" for br in redo)
     for br in redo:
         for rule in _out_rules(br):
-            script += (f"insert rule {where} position {anchor} {rule}\n" if anchor is not None
-                       else f"add rule {where} {rule}\n")
+            script += (
+                f"insert rule {where} position {anchor} {rule}\n"
+                if anchor is not None
+                else f"add rule {where} {rule}\n"
+            )
     return script, redo
 
 
@@ -611,8 +651,12 @@ def _open_script(bridges: list[str], drop: set[str], targets: list[tuple[Target,
     return script, lines
 
 
-def open_foreign(bridges: list[str], *, drop: set[str] | frozenset[str] = frozenset(),
-                 targets: list[tuple[Target, Target]] | None = None) -> list[str]:
+def open_foreign(
+    bridges: list[str],
+    *,
+    drop: set[str] | frozenset[str] = frozenset(),
+    targets: list[tuple[Target, Target]] | None = None,
+) -> list[str]:
     """Give ``bridges`` their accept rules in every foreign policy-drop chain (idempotent).
 
     ``drop``: bridges whose tagged rules must go (pynet no longer has them). Returns one
@@ -625,8 +669,10 @@ def open_foreign(bridges: list[str], *, drop: set[str] | frozenset[str] = frozen
     nft.run(script)
     if not lines:
         return []
-    return [f"pynet added accept rules for its bridges to {'; '.join(lines)} (that table's forward "
-            f"policy drops other traffic); set {FOREIGN_SETTING}=manual to manage that chain yourself"]
+    return [
+        f"pynet added accept rules for its bridges to {'; '.join(lines)} (that table's forward "
+        f"policy drops other traffic); set {FOREIGN_SETTING}=manual to manage that chain yourself"
+    ]
 
 
 def heal_foreign() -> list[str]:
@@ -642,7 +688,7 @@ def heal_foreign() -> list[str]:
         return []
     present = nft.elements("inet", TABLE, "bridges")
     if present is None:
-        return []                        # pynet's table is gone: firewall-reload rebuilds both
+        return []  # pynet's table is gone: firewall-reload rebuilds both
     return sync_foreign([str(key[0]) for key, _v in present], targets)
 
 
@@ -654,8 +700,7 @@ def sync_foreign(ours: list[str], targets: list[tuple[Target, Target]]) -> list[
     return open_foreign(ours, drop=stale, targets=targets)
 
 
-def foreign_warnings(bridges: list[str] | None = None,
-                     targets: list[tuple[Target, Target]] | None = None) -> list[str]:
+def foreign_warnings(bridges: list[str] | None = None, targets: list[tuple[Target, Target]] | None = None) -> list[str]:
     """Warnings for foreign policy-drop forward chains that still lack rules for ``bridges``.
 
     Without ``bridges``: every such chain (nothing is known to be open).
@@ -665,11 +710,13 @@ def foreign_warnings(bridges: list[str] | None = None,
         if bridges and all(_complete(nft.chain_rules(*target) or [], br) for br in bridges):
             continue
         fam, table, name = where
-        fix = (f"run `{ALLOW_CMD}` to add accept rules for pynet's bridges to table {fam} {table} "
-               f"chain {target[2]}" + (f" ({FOREIGN_SETTING}=manual: pynet does not add them itself)"
-                                       if not foreign_auto() else ""))
-        out.append(f"WARNING: table {fam} {table} chain {name} has policy drop: it will drop forwarded "
-                   f"traffic of pynet networks; {fix}")
+        fix = f"run `{ALLOW_CMD}` to add accept rules for pynet's bridges to table {fam} {table} chain {target[2]}" + (
+            f" ({FOREIGN_SETTING}=manual: pynet does not add them itself)" if not foreign_auto() else ""
+        )
+        out.append(
+            f"WARNING: table {fam} {table} chain {name} has policy drop: it will drop forwarded "
+            f"traffic of pynet networks; {fix}"
+        )
     return out
 
 
@@ -685,14 +732,20 @@ def legacy_warnings(br: str) -> list[str]:
         if not rules or "-P FORWARD DROP" not in rules:
             continue
         chain = "DOCKER-USER" if "-N DOCKER-USER" in rules else "FORWARD"
-        inserts = [f"-i {br} -j ACCEPT", f"-i {br} -o br-+ -j RETURN", f"-i {br} -o docker0 -j RETURN",
-                   f"-o {br} -j ACCEPT"]            # each goes on top: the last one ends up first
+        inserts = [
+            f"-i {br} -j ACCEPT",
+            f"-i {br} -o br-+ -j RETURN",
+            f"-i {br} -o docker0 -j RETURN",
+            f"-o {br} -j ACCEPT",
+        ]  # each goes on top: the last one ends up first
         if chain == "FORWARD":
             inserts = [f"-i {br} -j ACCEPT", f"-o {br} -j ACCEPT"]
         fix = " && ".join(f"{program} -I {chain} {rule}" for rule in inserts)
-        out.append(f"WARNING: iptables-legacy table {fam} filter chain FORWARD has policy DROP: it will "
-                   f"drop forwarded traffic of pynet network bridge {br}, and pynet cannot change "
-                   f"iptables-legacy rules; run `{fix}`")
+        out.append(
+            f"WARNING: iptables-legacy table {fam} filter chain FORWARD has policy DROP: it will "
+            f"drop forwarded traffic of pynet network bridge {br}, and pynet cannot change "
+            f"iptables-legacy rules; run `{fix}`"
+        )
     return out
 
 
@@ -702,14 +755,17 @@ def allow_docker_user(networks: list[Network]) -> list[str]:
     if not targets:
         return ["No foreign forward chain with policy drop found: nothing to change"]
     return open_foreign([bridge_of(n) for n in networks], targets=targets) or [
-        "The foreign forward chains already accept the traffic of these pynet networks"]
+        "The foreign forward chains already accept the traffic of these pynet networks"
+    ]
 
 
 def _foreign_removal(br: str) -> str:
     """Delete-rule lines for every rule tagged for ``br`` in other tables' chains."""
     script = ""
     for target in _sweep_chains(nft.chains()):
-        script += "".join(f"delete rule {' '.join(target)} handle {r['handle']}\n"
-                          for r in nft.chain_rules(*target) or []
-                          if (t := _tag_of(r)) and t[0] == br)
+        script += "".join(
+            f"delete rule {' '.join(target)} handle {r['handle']}\n"
+            for r in nft.chain_rules(*target) or []
+            if (t := _tag_of(r)) and t[0] == br
+        )
     return script

@@ -51,7 +51,10 @@ def mount(source: str, target: str, fstype: str | None, flags: int, data: str | 
     """mount(2)."""
     _check(
         _libc.mount(
-            source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
             data.encode() if data else None,
         ),
         f"mount {source} on {target}",

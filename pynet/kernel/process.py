@@ -26,14 +26,14 @@ class LaunchSpec:
 
     argv: list[str]
     env: dict[str, str]
-    netns_path: str = ""                      # "" = stay in the caller's netns (--network host)
+    netns_path: str = ""  # "" = stay in the caller's netns (--network host)
     new_uts: bool = True
     hostname: str = ""
-    binds: dict[str, str] = field(default_factory=dict)   # container path -> host file
+    binds: dict[str, str] = field(default_factory=dict)  # container path -> host file
     workdir: str = ""
     rootfs: str = ""
-    join_pid: int = 0                         # exec: enter this process's mnt/uts/net namespaces
-    stdin: int | None = None                  # fds to dup onto 0/1/2 (None = inherit)
+    join_pid: int = 0  # exec: enter this process's mnt/uts/net namespaces
+    stdin: int | None = None  # fds to dup onto 0/1/2 (None = inherit)
     stdout: int | None = None
     stderr: int | None = None
     new_session: bool = False
@@ -54,7 +54,7 @@ def start(spec: LaunchSpec) -> int:
     os.waitpid(pid, 0)
     stage_len = struct.unpack("i", report[:4])[0]
     code = struct.unpack("i", report[4:8])[0]
-    stage = report[8:8 + stage_len].decode(errors="replace")
+    stage = report[8 : 8 + stage_len].decode(errors="replace")
     raise _launch_error(spec, stage, code)
 
 
@@ -62,12 +62,12 @@ def _launch_error(spec: LaunchSpec, stage: str, code: int) -> LaunchFailed:
     cmd = spec.argv[0] if spec.argv else ""
     if stage == "exec":
         if code == errno.ENOENT:
-            return LaunchFailed(
-                f'exec: "{cmd}": executable file not found in $PATH', EXIT_NOT_FOUND)
+            return LaunchFailed(f'exec: "{cmd}": executable file not found in $PATH', EXIT_NOT_FOUND)
         return LaunchFailed(f'exec: "{cmd}": {os.strerror(code)}', EXIT_CANNOT_INVOKE)
     if stage == "chdir":
-        return LaunchFailed(f"chdir to cwd (\"{spec.workdir}\") set in config.json failed: {os.strerror(code)}",
-                            EXIT_CANNOT_INVOKE)
+        return LaunchFailed(
+            f'chdir to cwd ("{spec.workdir}") set in config.json failed: {os.strerror(code)}', EXIT_CANNOT_INVOKE
+        )
     return LaunchFailed(f"{stage}: {os.strerror(code)}", EXIT_USAGE)
 
 

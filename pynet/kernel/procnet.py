@@ -56,7 +56,6 @@ def host_hostname() -> str:
     return socket.gethostname()
 
 
-
 def find_waiter(container_id: str) -> tuple[int, int] | None:
     """``(waiter pid, container pid)`` of a detached container, from the waiter's argv
     (``python -S -c <waiter> ROOT PID CONTAINER_ID DIR``); None when there is none."""
@@ -69,8 +68,13 @@ def find_waiter(container_id: str) -> tuple[int, int] | None:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if (len(argv) >= 7 and argv[2] == b"-c" and b"pynet.kernel.waiter" in argv[3]
-                and argv[6] == want and argv[5].isdigit()):
+        if (
+            len(argv) >= 7
+            and argv[2] == b"-c"
+            and b"pynet.kernel.waiter" in argv[3]
+            and argv[6] == want
+            and argv[5].isdigit()
+        ):
             return int(entry), int(argv[5])
     return None
 

@@ -41,8 +41,7 @@ def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, conta
     if sup == 0:
         try:
             os.close(rfd)
-            _supervise(spec, wfd, container_id=container_id, log_path=log_path,
-                       container_dir=container_dir, root=root)
+            _supervise(spec, wfd, container_id=container_id, log_path=log_path, container_dir=container_dir, root=root)
         finally:
             os._exit(1)
     os.close(wfd)
@@ -53,8 +52,9 @@ def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, conta
     return sup, json.loads(report)
 
 
-def _supervise(spec: LaunchSpec, report_fd: int, *, container_id: str, log_path: str,
-               container_dir: str, root: str) -> None:
+def _supervise(
+    spec: LaunchSpec, report_fd: int, *, container_id: str, log_path: str, container_dir: str, root: str
+) -> None:
     """In the forked child: new session, start the container, report, become the waiter."""
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -27,7 +27,7 @@ def set_peers(vni: int, fdb: set[tuple[str, str]], neigh: set[tuple[str, str]]) 
     dev = vxlan_name(vni)
     if not netlink.link_exists(dev) or netlink.link_master_name(dev) is None:
         return False
-    netlink.port_learning_off(dev)   # also for ports made before learning was turned off
+    netlink.port_learning_off(dev)  # also for ports made before learning was turned off
     have_fdb, have_neigh = netlink.vxlan_fdb_entries(dev), netlink.neigh_entries(dev)
     port, have_port = {mac for mac, _ in fdb if mac != FLOOD_MAC}, netlink.port_fdb_entries(dev)
     for ip, mac in have_neigh - neigh:

@@ -103,12 +103,27 @@ def _is_list(v: Any) -> bool:
     return isinstance(v, list)
 
 
-_CHECKS = {"str": _is_str, "int": _is_int, "bool": _is_bool, "dict[str, str]": _is_str_map,
-           "dict[str, str] | None": _is_str_map_or_none, "dict[str, Any]": _is_map,
-           "list[str]": _is_str_list, "list[IPAMPool]": _is_list, "list[PortBinding]": _is_list}
-_DESCRIBE = {_is_str: "a string", _is_int: "an integer", _is_bool: "true or false",
-             _is_str_map: "an object of strings", _is_str_map_or_none: "an object of strings or null",
-             _is_map: "an object", _is_str_list: "a list of strings", _is_list: "a list"}
+_CHECKS = {
+    "str": _is_str,
+    "int": _is_int,
+    "bool": _is_bool,
+    "dict[str, str]": _is_str_map,
+    "dict[str, str] | None": _is_str_map_or_none,
+    "dict[str, Any]": _is_map,
+    "list[str]": _is_str_list,
+    "list[IPAMPool]": _is_list,
+    "list[PortBinding]": _is_list,
+}
+_DESCRIBE = {
+    _is_str: "a string",
+    _is_int: "an integer",
+    _is_bool: "true or false",
+    _is_str_map: "an object of strings",
+    _is_str_map_or_none: "an object of strings or null",
+    _is_map: "an object",
+    _is_str_list: "a list of strings",
+    _is_list: "a list",
+}
 _EMPTY = {_is_str: "", _is_int: 0, _is_bool: False}
 _SCHEMAS: dict[type, list[tuple[str, Any, Any, bool, Any]]] = {}
 
@@ -136,19 +151,20 @@ def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 @dataclass
 class IPAMPool:
     """One subnet of a network, as the user configured it (or IPAM chose it)."""
 
-    subnet: str                                   # "172.18.0.0/16"
-    gateway: str = ""                             # "172.18.0.1" ("" = none, e.g. built-ins)
-    ip_range: str = ""                            # sub-range addresses are handed out from
+    subnet: str  # "172.18.0.0/16"
+    gateway: str = ""  # "172.18.0.1" ("" = none, e.g. built-ins)
+    ip_range: str = ""  # sub-range addresses are handed out from
     aux_addresses: dict[str, str] = field(default_factory=dict)  # name -> reserved address
-    user_configured: bool = False                 # --subnet given: static --ip allowed
-    show_gateway: bool = True                     # Docker hides an implied gateway of --subnet
+    user_configured: bool = False  # --subnet given: static --ip allowed
+    show_gateway: bool = True  # Docker hides an implied gateway of --subnet
 
     @property
     def is_ipv6(self) -> bool:
@@ -161,19 +177,19 @@ class Network:
 
     id: str
     name: str
-    driver: str                                   # "bridge", "host", "null", "macvlan"...
-    created: str                                  # RFC 3339 with nanoseconds, UTC
-    scope: str = "local"                          # "local" | "global" | "swarm"
+    driver: str  # "bridge", "host", "null", "macvlan"...
+    created: str  # RFC 3339 with nanoseconds, UTC
+    scope: str = "local"  # "local" | "global" | "swarm"
     enable_ipv6: bool = False
     internal: bool = False
     attachable: bool = False
     ingress: bool = False
     ipam_driver: str = "default"
-    ipam_options: dict[str, str] | None = None    # None renders as JSON null (built-ins)
+    ipam_options: dict[str, str] | None = None  # None renders as JSON null (built-ins)
     ipam_config: list[IPAMPool] = field(default_factory=list)
-    options: dict[str, str] = field(default_factory=dict)   # -o key=value, Docker's keys
+    options: dict[str, str] = field(default_factory=dict)  # -o key=value, Docker's keys
     labels: dict[str, str] = field(default_factory=dict)
-    builtin: bool = False                         # bridge/host/none: cannot be removed
+    builtin: bool = False  # bridge/host/none: cannot be removed
     driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"bridge": "br-..", "mtu": 1500}
 
 
@@ -184,17 +200,17 @@ class Endpoint:
     id: str
     network_id: str
     container_id: str
-    name: str                                     # the container's name (Docker shows it)
-    ifname: str = ""                              # inside the sandbox: eth0, eth1...
-    ipv4: str = ""                                # "172.18.0.2/16" ("" = none)
-    ipv6: str = ""                                # "fd00::2/64"
+    name: str  # the container's name (Docker shows it)
+    ifname: str = ""  # inside the sandbox: eth0, eth1...
+    ipv4: str = ""  # "172.18.0.2/16" ("" = none)
+    ipv6: str = ""  # "fd00::2/64"
     gateway: str = ""
     gateway6: str = ""
     mac: str = ""
-    aliases: list[str] = field(default_factory=list)        # --network-alias / connect --alias
+    aliases: list[str] = field(default_factory=list)  # --network-alias / connect --alias
     ipam_request: dict[str, str] = field(default_factory=dict)  # {"IPv4Address":..,"IPv6Address":..}
     driver_opts: dict[str, str] | None = None
-    driver_data: dict[str, Any] = field(default_factory=dict)   # e.g. {"host_ifname": "veth1a2b3c4"}
+    driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"host_ifname": "veth1a2b3c4"}
 
 
 @dataclass
@@ -202,10 +218,10 @@ class PortBinding:
     """One published port: host (ip, port) -> container port."""
 
     container_port: int
-    proto: str = "tcp"                            # "tcp" | "udp" | "sctp"
-    host_ip: str = ""                             # "" = all addresses
-    host_port: int = 0                            # 0 = pick a free one
-    host_port_end: int = 0                        # -p 8000-8010:80: pick one in this range
+    proto: str = "tcp"  # "tcp" | "udp" | "sctp"
+    host_ip: str = ""  # "" = all addresses
+    host_port: int = 0  # 0 = pick a free one
+    host_port_end: int = 0  # -p 8000-8010:80: pick one in this range
 
 
 @dataclass
@@ -219,16 +235,16 @@ class Container:
     id: str
     name: str
     created: str
-    path: str                                     # the command (Docker's "Path")
+    path: str  # the command (Docker's "Path")
     args: list[str] = field(default_factory=list)
     hostname: str = ""
     domainname: str = ""
-    network_mode: str = "bridge"                  # network name given to run, "host", "none"
+    network_mode: str = "bridge"  # network name given to run, "host", "none"
     sandbox_id: str = ""
-    netns_path: str = ""                          # "" for --network host
+    netns_path: str = ""  # "" for --network host
     endpoints: dict[str, str] = field(default_factory=dict)
     last_networks: list[str] = field(default_factory=list)  # kept after exit, as Docker shows them
-    status: str = "created"                       # created|running|exited|dead
+    status: str = "created"  # created|running|exited|dead
     pid: int = 0
     exit_code: int = 0
     error: str = ""
@@ -244,11 +260,11 @@ class Container:
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
-    extra_hosts: list[str] = field(default_factory=list)   # "name:ip"
+    extra_hosts: list[str] = field(default_factory=list)  # "name:ip"
     ports: list[PortBinding] = field(default_factory=list)  # resolved published ports
     publish_all: bool = False
-    exposed: list[str] = field(default_factory=list)       # "80/tcp"
+    exposed: list[str] = field(default_factory=list)  # "80/tcp"
     labels: dict[str, str] = field(default_factory=dict)
-    supervisor_pid: int = 0                       # the process that waits for a detached one
-    pid_start: int = 0                            # start times of pid and supervisor_pid: a pid
-    supervisor_start: int = 0                     # whose start time differs was reused (0: unknown)
+    supervisor_pid: int = 0  # the process that waits for a detached one
+    pid_start: int = 0  # start times of pid and supervisor_pid: a pid
+    supervisor_start: int = 0  # whose start time differs was reused (0: unknown)

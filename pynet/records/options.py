@@ -46,7 +46,8 @@ def check_bool_option(key: str, value: str) -> None:
         from pynet.errors import InvalidArgument
 
         raise InvalidArgument(
-            f'failed to parse {key} value: {value} (strconv.ParseBool: parsing "{value}": invalid syntax)')
+            f'failed to parse {key} value: {value} (strconv.ParseBool: parsing "{value}": invalid syntax)'
+        )
 
 
 def bool_option(options: dict[str, str], key: str, default: bool = True) -> bool:
@@ -82,8 +83,7 @@ def default_bridge_device(net_id: str) -> str:
 def bridge_device(net: Network) -> str:
     """The Linux bridge of ``net``: the one recorded at create (any driver's), else the
     ``bridge.name`` option, else the default name."""
-    return str(net.driver_data.get("bridge") or net.options.get(BRIDGE_NAME)
-               or default_bridge_device(net.id))
+    return str(net.driver_data.get("bridge") or net.options.get(BRIDGE_NAME) or default_bridge_device(net.id))
 
 
 def parse_int_option(key: str, value: str) -> int:
@@ -97,8 +97,7 @@ def parse_int_option(key: str, value: str) -> int:
     if not digits or not digits.isascii() or not digits.isdigit():
         from pynet.errors import InvalidArgument
 
-        raise InvalidArgument(
-            f'failed to parse {key} value: {value} (strconv.Atoi: parsing "{value}": invalid syntax)')
+        raise InvalidArgument(f'failed to parse {key} value: {value} (strconv.Atoi: parsing "{value}": invalid syntax)')
     return int(value)
 
 

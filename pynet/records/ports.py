@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import replace
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -127,8 +128,9 @@ def parse_publish_spec(raw: str) -> list[PortBinding]:
         raise _bad(f"Invalid proto: {proto}")
     out = []
     for i in range(end - start + 1):
-        binding = PortBinding(container_port=start + i, proto=proto.lower(), host_ip=ip,
-                              host_port=hstart + i if host_port else 0)
+        binding = PortBinding(
+            container_port=start + i, proto=proto.lower(), host_ip=ip, host_port=hstart + i if host_port else 0
+        )
         if start == end and hstart != hend:
             binding.host_port_end = hend  # type: ignore[attr-defined]
         out.append(binding)
@@ -206,7 +208,7 @@ def overlaps(ip_a: str, ip_b: str) -> bool:
     return False
 
 
-Taken = set[tuple[str, str, int]]                  # (host ip, proto, port)
+Taken = set[tuple[str, str, int]]  # (host ip, proto, port)
 
 
 def _clash(ip: str, proto: str, port: int, taken: Taken) -> bool:
@@ -218,8 +220,9 @@ def already_allocated(host_ip: str, port: int) -> str:
     return f"Bind for {host_ip or '0.0.0.0'}:{port} failed: port is already allocated"
 
 
-def allocate(bindings: list[PortBinding], in_use: Taken, listeners: Taken,
-             ephemeral: tuple[int, int]) -> list[PortBinding]:
+def allocate(
+    bindings: list[PortBinding], in_use: Taken, listeners: Taken, ephemeral: tuple[int, int]
+) -> list[PortBinding]:
     """Resolve host ports: keep fixed ones (Conflict when taken), pick the lowest free port
     of the binding's host range or of ``ephemeral`` for the others. ``in_use``: ports
     published already; ``listeners``: ports host processes hold."""
@@ -232,8 +235,14 @@ def allocate(bindings: list[PortBinding], in_use: Taken, listeners: Taken,
             port = b.host_port
         else:
             lo, hi = (b.host_port, end) if b.host_port else ephemeral
-            port = next((p for p in range(lo, hi + 1) if not _clash(b.host_ip, b.proto, p, taken)
-                         and not _clash(b.host_ip, b.proto, p, listeners)), 0)
+            port = next(
+                (
+                    p
+                    for p in range(lo, hi + 1)
+                    if not _clash(b.host_ip, b.proto, p, taken) and not _clash(b.host_ip, b.proto, p, listeners)
+                ),
+                0,
+            )
             if not port:
                 raise Conflict("all ports are allocated")
         taken.add((b.host_ip, b.proto, port))
@@ -295,10 +304,14 @@ def port_lines(container: Container, private: str = "") -> list[str]:
             raise InvalidArgument(f"invalid port ({port}): {exc}", from_daemon=False, prefix="Error: ") from None
         frontends = view.get(f"{port}/{proto or 'tcp'}") or []
         if not frontends:
-            raise NotFound(f"No public port '{private}' published for {container.name}",
-                           from_daemon=False, prefix="Error: ")
+            raise NotFound(
+                f"No public port '{private}' published for {container.name}", from_daemon=False, prefix="Error: "
+            )
         lines = [join_host_port(f["HostIp"], f["HostPort"]) for f in frontends]
     else:
-        lines = [f"{key} -> {join_host_port(f['HostIp'], f['HostPort'])}"
-                 for key, frontends in view.items() for f in (frontends or [])]
+        lines = [
+            f"{key} -> {join_host_port(f['HostIp'], f['HostPort'])}"
+            for key, frontends in view.items()
+            for f in (frontends or [])
+        ]
     return sorted(lines, key=_natural_key)

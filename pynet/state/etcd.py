@@ -20,6 +20,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -38,12 +39,12 @@ CONFIG_VERSION = 1
 class ClusterConfig:
     """What ``pynet cluster join`` recorded for this node."""
 
-    store: str                # "etcd://203.0.113.254:2379"
-    advertise_addr: str       # this node's underlay address (its VTEP)
-    node_id: str              # 12 hex digits
-    node_name: str            # "<hostname>-<node_id>", as libnetwork names its peers
+    store: str  # "etcd://203.0.113.254:2379"
+    advertise_addr: str  # this node's underlay address (its VTEP)
+    node_id: str  # 12 hex digits
+    node_name: str  # "<hostname>-<node_id>", as libnetwork names its peers
     hostname: str
-    ttl: int = 5              # lease TTL in seconds: liveness of this node
+    ttl: int = 5  # lease TTL in seconds: liveness of this node
 
 
 def config_path(state_dir: Path) -> Path:
@@ -88,7 +89,7 @@ def parse_url(url: str) -> tuple[str, int]:
     rest = url
     for scheme in ("etcd://", "http://"):
         if rest.startswith(scheme):
-            rest = rest[len(scheme):]
+            rest = rest[len(scheme) :]
             break
     else:
         if "://" in rest:
@@ -114,9 +115,18 @@ def _host_ok(host: str) -> bool:
             return False
         return True
     labels = host.split(".")
-    return bool(host) and len(host) <= 253 and all(
-        label and len(label) <= 63 and label[0] != "-" and label[-1] != "-"
-        and all(c.isascii() and (c.isalnum() or c == "-") for c in label) for label in labels)
+    return (
+        bool(host)
+        and len(host) <= 253
+        and all(
+            label
+            and len(label) <= 63
+            and label[0] != "-"
+            and label[-1] != "-"
+            and all(c.isascii() and (c.isalnum() or c == "-") for c in label)
+            for label in labels
+        )
+    )
 
 
 def b64(data: str | bytes) -> str:
@@ -151,10 +161,14 @@ class KV:
 
 
 def kv_from(raw: dict[str, Any]) -> KV:
-    return KV(key=unb64(raw.get("key")).decode(), value=unb64(raw.get("value")),
-              create_revision=int(raw.get("create_revision", 0)),
-              mod_revision=int(raw.get("mod_revision", 0)),
-              version=int(raw.get("version", 0)), lease=int(raw.get("lease", 0)))
+    return KV(
+        key=unb64(raw.get("key")).decode(),
+        value=unb64(raw.get("value")),
+        create_revision=int(raw.get("create_revision", 0)),
+        mod_revision=int(raw.get("mod_revision", 0)),
+        version=int(raw.get("version", 0)),
+        lease=int(raw.get("lease", 0)),
+    )
 
 
 # -- transaction building blocks ---------------------------------------------------
@@ -274,7 +288,7 @@ class Etcd:
         text = bytes(reader.body).strip()
         first = text.split(b"\n", 1)[0] if text else b"{}"
         answer = json.loads(first)
-        if isinstance(answer.get("error"), dict):   # an error inside a stream
+        if isinstance(answer.get("error"), dict):  # an error inside a stream
             raise error_of(500, json.dumps(answer["error"]).encode())
         return answer.get("result", answer)
 
@@ -297,14 +311,14 @@ class Etcd:
         answer = self.call("/v3/kv/deleterange", delete_op(key, prefix=prefix)["request_delete_range"])
         return int(answer.get("deleted", 0))
 
-    def txn(self, compare: list[dict[str, Any]], success: list[dict[str, Any]],
-            failure: list[dict[str, Any]] | None = None) -> tuple[bool, list[dict[str, Any]], int]:
+    def txn(
+        self, compare: list[dict[str, Any]], success: list[dict[str, Any]], failure: list[dict[str, Any]] | None = None
+    ) -> tuple[bool, list[dict[str, Any]], int]:
         """Atomically: if every ``compare`` holds run ``success`` else ``failure``.
 
         Returns (succeeded, responses, revision).
         """
-        answer = self.call("/v3/kv/txn", {"compare": compare, "success": success,
-                                          "failure": failure or []})
+        answer = self.call("/v3/kv/txn", {"compare": compare, "success": success, "failure": failure or []})
         revision = int(answer.get("header", {}).get("revision", 0))
         return bool(answer.get("succeeded")), answer.get("responses") or [], revision
 
@@ -341,13 +355,13 @@ def client(cfg: ClusterConfig, *, timeout: float = DEFAULT_TIMEOUT) -> Etcd:
 
 
 # -- the layout under /pynet/ --------------------------------------------------------------
-NODES = PREFIX + "nodes/"            # <node>: {"id","name","hostname","addr"} (members)
-ALIVE = PREFIX + "alive/"            # <node>: {"addr"} on the node's lease (liveness)
-NETWORKS = PREFIX + "networks/"      # <network id>: the Network record (+ "vni")
-SEQ_NETWORKS = PREFIX + "seq/networks"   # bumped by every network create/remove
-NETREV = PREFIX + "netrev/"          # <network id>: bumped by every address allocation
-IPAM = PREFIX + "ipam/"              # <network id>/<ip>: {"endpoint","node"}
-ENDPOINTS = PREFIX + "endpoints/"    # <network id>/<node>/<endpoint id>: peer record
+NODES = PREFIX + "nodes/"  # <node>: {"id","name","hostname","addr"} (members)
+ALIVE = PREFIX + "alive/"  # <node>: {"addr"} on the node's lease (liveness)
+NETWORKS = PREFIX + "networks/"  # <network id>: the Network record (+ "vni")
+SEQ_NETWORKS = PREFIX + "seq/networks"  # bumped by every network create/remove
+NETREV = PREFIX + "netrev/"  # <network id>: bumped by every address allocation
+IPAM = PREFIX + "ipam/"  # <network id>/<ip>: {"endpoint","node"}
+ENDPOINTS = PREFIX + "endpoints/"  # <network id>/<node>/<endpoint id>: peer record
 
 
 def node_key(node: str) -> str:
@@ -386,7 +400,7 @@ def split_endpoint_key(key: str) -> tuple[str, str, str] | None:
     """``/pynet/endpoints/<net>/<node>/<ep>`` -> (net, node, ep)."""
     if not key.startswith(ENDPOINTS):
         return None
-    parts = key[len(ENDPOINTS):].split("/")
+    parts = key[len(ENDPOINTS) :].split("/")
     return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
 
 

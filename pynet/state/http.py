@@ -7,6 +7,7 @@ non-blocking calls (``pynet.daemon.etcd_stream``), which feed bytes as they arri
 from __future__ import annotations
 
 import json
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -28,7 +29,7 @@ class ResponseReader:
         self._length: int | None = None
         self._chunked = False
         self._in_headers = True
-        self._chunk_left = -1   # -1: expecting a chunk-size line
+        self._chunk_left = -1  # -1: expecting a chunk-size line
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -37,7 +38,7 @@ class ResponseReader:
             if end < 0:
                 return
             self._parse_head(bytes(self._buf[:end]).decode("latin-1"))
-            del self._buf[:end + 4]
+            del self._buf[: end + 4]
             self._in_headers = False
         if self._chunked:
             self._feed_chunked()
@@ -45,7 +46,7 @@ class ResponseReader:
             self.body += self._buf
             self._buf.clear()
             if self._length is not None and len(self.body) >= self._length:
-                del self.body[self._length:]
+                del self.body[self._length :]
                 self.done = True
 
     def eof(self) -> None:
@@ -75,15 +76,15 @@ class ResponseReader:
                 if end < 0:
                     return
                 size = int(bytes(self._buf[:end]).split(b";")[0].strip() or b"0", 16)
-                del self._buf[:end + 2]
+                del self._buf[: end + 2]
                 if size == 0:
-                    self.done = True   # trailers (if any) are ignored
+                    self.done = True  # trailers (if any) are ignored
                     return
                 self._chunk_left = size
             if len(self._buf) < self._chunk_left + 2:
                 return
-            self.body += self._buf[:self._chunk_left]
-            del self._buf[:self._chunk_left + 2]
+            self.body += self._buf[: self._chunk_left]
+            del self._buf[: self._chunk_left + 2]
             self._chunk_left = -1
 
     def messages(self) -> list[Any]:
@@ -94,13 +95,15 @@ class ResponseReader:
             if end < 0:
                 return out
             line = bytes(self.body[:end]).strip()
-            del self.body[:end + 1]
+            del self.body[: end + 1]
             if line:
                 out.append(json.loads(line))
 
 
 def build_request(host: str, port: int, path: str, body: dict[str, Any]) -> bytes:
     data = json.dumps(body).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode() + data

@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -306,8 +307,9 @@ class Store:
 
     def _commit_paths(self, commit: dict[str, Any]) -> list[Path]:
         keys = [*commit.get("puts", {}), *commit.get("deletes", [])]
-        return [self.path(*key.split("/", 1)) for key in keys] + \
-            [self.root / kind / _INDEX for kind in commit.get("indexes", {})]
+        return [self.path(*key.split("/", 1)) for key in keys] + [
+            self.root / kind / _INDEX for kind in commit.get("indexes", {})
+        ]
 
     def _snapshot(self, commit: dict[str, Any]) -> dict[Path, bytes | None]:
         """The bytes of every file ``commit`` writes or deletes (None: absent)."""
@@ -339,6 +341,7 @@ class Store:
     @staticmethod
     def _check_commit(path: Path, commit: Any) -> None:
         """StateCorrupt naming the journal unless every key of ``commit`` stays in the state dir."""
+
         def bad(what: str) -> StateCorrupt:
             return StateCorrupt(f"state file {path} is corrupt: {what}{JOURNAL_ADVICE}")
 
@@ -481,9 +484,16 @@ class Transaction:
         for kind in NAMED_KINDS:
             current = self.store.names(kind)
             # A put that keeps its name (status, pid...) leaves the index as it is: no rewrite.
-            keys = [k for k in [*self.puts, *self.deletes] if k.startswith(kind + "/")
-                    and not (k in self.puts and self.puts[k].get("name")
-                             and current.get(self.puts[k]["name"]) == k.split("/", 1)[1])]
+            keys = [
+                k
+                for k in [*self.puts, *self.deletes]
+                if k.startswith(kind + "/")
+                and not (
+                    k in self.puts
+                    and self.puts[k].get("name")
+                    and current.get(self.puts[k]["name"]) == k.split("/", 1)[1]
+                )
+            ]
             if not keys:
                 continue
             index = dict(current)

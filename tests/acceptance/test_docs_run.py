@@ -65,7 +65,9 @@ def test_readme_tour_runs_as_written(host: Host) -> None:
         assert cp.returncode == 0, f"README tour step failed: # {command}\n{cp.stdout}{cp.stderr}"
         if expected:
             got = [line.strip() for line in cp.stdout.splitlines() if line.strip()]
-            assert len(got) == len(expected), f"# {command}\nREADME says:\n" + "\n".join(expected) + f"\ngot:\n{cp.stdout}"
+            assert len(got) == len(expected), (
+                f"# {command}\nREADME says:\n" + "\n".join(expected) + f"\ngot:\n{cp.stdout}"
+            )
             for want, have in zip(expected, got):
                 assert output_pattern(want).fullmatch(have), f"# {command}\nREADME says: {want}\ngot:         {have}"
     # the tour cleans up after itself
@@ -75,8 +77,12 @@ def test_readme_tour_runs_as_written(host: Host) -> None:
 
 
 def test_make_demo(host: Host) -> None:
-    env = {"PYNET_DEMO_STATE": str(host.root / "demo-state"), "PYNET_DEMO_RUN": str(host.root / "demo-run"),
-           "PYNET": str(Path(sys.executable).parent / "pynet"), "MAKEFLAGS": ""}
+    env = {
+        "PYNET_DEMO_STATE": str(host.root / "demo-state"),
+        "PYNET_DEMO_RUN": str(host.root / "demo-run"),
+        "PYNET": str(Path(sys.executable).parent / "pynet"),
+        "MAKEFLAGS": "",
+    }
     cp = host.sh("make", "-C", REPO_ROOT, "--no-print-directory", "demo", check=False, env=env, timeout=300)
     assert cp.returncode == 0, f"make demo failed\n{cp.stdout}\n{cp.stderr}"
     out = cp.stdout

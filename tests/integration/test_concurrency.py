@@ -13,7 +13,7 @@ from harness import Host
 
 pytestmark = pytest.mark.integration
 
-WORKERS = 16     # concurrent pynet processes (the suite runs on 2 cores)
+WORKERS = 16  # concurrent pynet processes (the suite runs on 2 cores)
 
 
 def _parallel(host: Host, commands: list[list[str]], timeout: float = 120):
@@ -55,7 +55,7 @@ def test_50_concurrent_runs_get_50_distinct_addresses(host: Host) -> None:
         assert len(host.pynet("ps", "-q").stdout.split()) == 50
     finally:
         for i in range(0, len(ids), 25):
-            host.pynet("rm", "-f", *ids[i:i + 25], timeout=120)
+            host.pynet("rm", "-f", *ids[i : i + 25], timeout=120)
     assert _links(host, "veth") == []
     assert _netns_files(host) == []
     assert host.pynet_json("network", "inspect", "busy")[0]["Containers"] == {}
@@ -67,7 +67,8 @@ def test_20_concurrent_creates_of_one_name_make_one_network(host: Host) -> None:
     failed = [cp for cp in results if cp.returncode != 0]
     assert len(ok) == 1
     assert {(cp.returncode, cp.stderr) for cp in failed} == {
-        (1, "Error response from daemon: network with name samename already exists\n")}
+        (1, "Error response from daemon: network with name samename already exists\n")
+    }
     net_id = ok[0].stdout.strip()
     assert host.pynet("network", "ls", "-q", "--no-trunc", "--filter", "name=samename").stdout == net_id + "\n"
     assert _links(host, "bridge") == [f"br-{net_id[:12]}"]
@@ -79,7 +80,7 @@ def test_concurrent_creates_of_different_names_get_distinct_subnets(host: Host) 
     nets = host.pynet_json("network", "inspect", *[f"net{i}" for i in range(10)])
     subnets = [ipaddress.ip_network(n["IPAM"]["Config"][0]["Subnet"]) for n in nets]
     for i, a in enumerate(subnets):
-        for b in subnets[i + 1:]:
+        for b in subnets[i + 1 :]:
             assert not a.overlaps(b), (a, b)
     assert len(_links(host, "bridge")) == 10
 
@@ -89,15 +90,23 @@ def test_exhausted_subnet_gives_a_clear_error_and_no_leftovers(host: Host) -> No
     net_id = host.pynet("network", "create", "--subnet", "10.29.0.0/29", "tiny").stdout.strip()
     ids = [host.pynet("run", "-d", "--network", "tiny", "sleep", "600").stdout.strip() for _ in range(5)]
     try:
-        veths, netns, state = _links(host, "veth"), _netns_files(host), sorted(
-            p.name for p in (host.state_dir / "endpoints").iterdir())
+        veths, netns, state = (
+            _links(host, "veth"),
+            _netns_files(host),
+            sorted(p.name for p in (host.state_dir / "endpoints").iterdir()),
+        )
         for attempt in ("run", "run -d"):
-            args = ["run", "--rm", "--network", "tiny", "true"] if attempt == "run" else \
-                ["run", "-d", "--network", "tiny", "sleep", "600"]
+            args = (
+                ["run", "--rm", "--network", "tiny", "true"]
+                if attempt == "run"
+                else ["run", "-d", "--network", "tiny", "sleep", "600"]
+            )
             cp = host.pynet(*args, check=False)
             assert cp.returncode == 125, attempt
-            assert cp.stderr == ("pynet: Error response from daemon: no available IPv4 addresses on this "
-                                 f"network's address pools: tiny ({net_id}).\n")
+            assert cp.stderr == (
+                "pynet: Error response from daemon: no available IPv4 addresses on this "
+                f"network's address pools: tiny ({net_id}).\n"
+            )
             assert _links(host, "veth") == veths
             assert _netns_files(host) == netns
             assert sorted(p.name for p in (host.state_dir / "endpoints").iterdir()) == state

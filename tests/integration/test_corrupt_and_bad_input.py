@@ -38,11 +38,16 @@ def _ruleset(host: Host) -> str:
 def _started(host: Host, *args: str) -> dict:
     """A detached container on n1 publishing 8080, and what the kernel shows of it."""
     host.pynet("network", "create", "--subnet", "10.77.0.0/24", "n1")
-    cid = host.pynet("run", "-d", "--name", "c1", "--network", "n1", "--ip", "10.77.0.5",
-                     "-p", "8080:80", *args, "sleep", "300").stdout.strip()
+    cid = host.pynet(
+        "run", "-d", "--name", "c1", "--network", "n1", "--ip", "10.77.0.5", "-p", "8080:80", *args, "sleep", "300"
+    ).stdout.strip()
     info = host.pynet_json("inspect", "c1")[0]
-    seen = {"id": cid, "pid": info["State"]["Pid"], "netns": info["NetworkSettings"]["SandboxKey"],
-            "endpoint": info["NetworkSettings"]["Networks"]["n1"]["EndpointID"]}
+    seen = {
+        "id": cid,
+        "pid": info["State"]["Pid"],
+        "netns": info["NetworkSettings"]["SandboxKey"],
+        "endpoint": info["NetworkSettings"]["Networks"]["n1"]["EndpointID"],
+    }
     # Positive controls: everything rm -f must remove is there.
     assert _alive(seen["pid"])
     assert Path(seen["netns"]).exists()
@@ -59,8 +64,9 @@ def _assert_all_removed(host: Host, seen: dict) -> None:
     assert "8080" not in _ruleset(host)
     assert host.pynet("ps", "-a", "-q").stdout == ""
     # The address and the port are free again; the network has no member left.
-    again = host.pynet("run", "-d", "--name", "c2", "--network", "n1", "--ip", "10.77.0.5",
-                       "-p", "8080:80", "sleep", "300")
+    again = host.pynet(
+        "run", "-d", "--name", "c2", "--network", "n1", "--ip", "10.77.0.5", "-p", "8080:80", "sleep", "300"
+    )
     assert again.returncode == 0
     host.pynet("rm", "-f", "c2")
     assert host.pynet("network", "rm", "n1").stdout.strip() == "n1"
@@ -115,15 +121,18 @@ def test_second_host_or_null_network_is_refused(host: Host) -> None:
     for driver in ("host", "null"):
         cp = host.pynet("network", "create", "-d", driver, "x", check=False)
         assert (cp.returncode, cp.stderr) == (
-            1, f'Error response from daemon: only one instance of "{driver}" network is allowed\n')
+            1,
+            f'Error response from daemon: only one instance of "{driver}" network is allowed\n',
+        )
     assert host.pynet("network", "ls", "-q").stdout == before
 
 
 def test_host_mode_refuses_a_static_ip_and_makes_nothing(host: Host) -> None:
     cp = host.pynet("run", "--network", "host", "--ip", "10.1.2.3", "true", check=False)
     assert (cp.returncode, cp.stderr) == (
-        125, "pynet: Error response from daemon: user specified IP address is supported on user "
-             "defined networks only.\n")
+        125,
+        "pynet: Error response from daemon: user specified IP address is supported on user defined networks only.\n",
+    )
     assert host.pynet("ps", "-a", "-q").stdout == ""
     assert host.pynet("run", "--network", "host", "true").returncode == 0  # control
 
@@ -135,7 +144,9 @@ def test_disconnect_f_of_an_unconnected_container_fails(host: Host) -> None:
     for args in (["-f"], []):
         cp = host.pynet("network", "disconnect", *args, "n2", "c1", check=False)
         assert (cp.returncode, cp.stderr) == (
-            1, f"Error response from daemon: container {cid} is not connected to network n2\n"), args
+            1,
+            f"Error response from daemon: container {cid} is not connected to network n2\n",
+        ), args
     assert host.pynet("network", "disconnect", "-f", "n1", "c1").returncode == 0  # control
     host.pynet("rm", "-f", "c1")
 
@@ -143,8 +154,10 @@ def test_disconnect_f_of_an_unconnected_container_fails(host: Host) -> None:
 def test_bad_mtu_is_libnetworks_parse_error(host: Host) -> None:
     cp = host.pynet("network", "create", "-o", "com.docker.network.driver.mtu=abc", "m1", check=False)
     assert (cp.returncode, cp.stderr) == (
-        1, "Error response from daemon: failed to parse com.docker.network.driver.mtu value: abc "
-           '(strconv.Atoi: parsing "abc": invalid syntax)\n')
+        1,
+        "Error response from daemon: failed to parse com.docker.network.driver.mtu value: abc "
+        '(strconv.Atoi: parsing "abc": invalid syntax)\n',
+    )
     assert [l["ifname"] for l in host.ip_json("link") if l["ifname"].startswith("br-")] == []
 
 
@@ -155,13 +168,13 @@ def test_internal_network_shows_no_port_mapping(host: Host) -> None:
     host.pynet("run", "-d", "--name", "o1", "--network", "open", "-p", "8081:80", "sleep", "300")
     assert host.pynet("port", "i1").stdout == ""
     assert host.pynet("port", "o1").stdout == "80/tcp -> 0.0.0.0:8081\n80/tcp -> [::]:8081\n"  # control
-    ports = dict(line.split("\t") for line in host.pynet(
-        "ps", "--format", "{{.Names}}\t{{.Ports}}").stdout.splitlines())
+    ports = dict(
+        line.split("\t") for line in host.pynet("ps", "--format", "{{.Names}}\t{{.Ports}}").stdout.splitlines()
+    )
     assert ports == {"i1": "", "o1": "0.0.0.0:8081->80/tcp, [::]:8081->80/tcp"}
     assert "8080" not in _ruleset(host)
     # Nothing holds 8080: another container can publish it.
-    assert host.pynet("run", "-d", "--name", "o2", "--network", "open", "-p", "8080:80",
-                      "sleep", "300").returncode == 0
+    assert host.pynet("run", "-d", "--name", "o2", "--network", "open", "-p", "8080:80", "sleep", "300").returncode == 0
     host.pynet("rm", "-f", "i1", "o1", "o2")
 
 

@@ -31,8 +31,7 @@ from pynet.state.store import SCHEMA_VERSION, atomic_write
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
-    pytest.mark.skipif(not shutil.which("dig") or not shutil.which("nsenter"),
-                       reason="needs dig and nsenter"),
+    pytest.mark.skipif(not shutil.which("dig") or not shutil.which("nsenter"), reason="needs dig and nsenter"),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +41,7 @@ EXT_NAME, EXT_IP = "ext.test", "198.51.100.7"
 
 # A tiny upstream DNS server (UDP+TCP): EXT_NAME has an address, everything else is
 # NXDOMAIN. It logs every question so a test can tell whether a query reached it.
-UPSTREAM_SERVER = r'''
+UPSTREAM_SERVER = r"""
 import selectors, socket, struct, sys
 from pynet.dns import wire
 ip, log_path = sys.argv[1], sys.argv[2]
@@ -76,7 +75,7 @@ while True:
             except OSError:
                 pass
             conn.close()
-''' % {"name": EXT_NAME, "ip": EXT_IP}
+""" % {"name": EXT_NAME, "ip": EXT_IP}
 
 
 def sh(*cmd: str, timeout: float = 10, check: bool = True) -> subprocess.CompletedProcess:
@@ -96,9 +95,15 @@ class Env:
         self.upstream_log = tmp / "upstream.log"
         self.netns: list[str] = []
         self.procs: list[subprocess.Popen] = []
-        self.env = dict(os.environ, PYNET_STATE_DIR=str(self.state), PYNET_RUN_DIR=str(self.run_dir),
-                        PYNET_RESOLV_CONF=str(self.resolv), PYNET_DNS_TIMEOUT="1",
-                        PYNET_DAEMON_IDLE_EXIT="120", PYTHONPATH=str(ROOT))
+        self.env = dict(
+            os.environ,
+            PYNET_STATE_DIR=str(self.state),
+            PYNET_RUN_DIR=str(self.run_dir),
+            PYNET_RESOLV_CONF=str(self.resolv),
+            PYNET_DNS_TIMEOUT="1",
+            PYNET_DAEMON_IDLE_EXIT="120",
+            PYTHONPATH=str(ROOT),
+        )
         self._veths = 0
         self.host = self.add_netns("h")
         self.up = self.add_netns("u")
@@ -118,17 +123,23 @@ class Env:
     def path(ns: str) -> str:
         return f"/run/netns/{ns}"
 
-    def ns_exec(self, ns: str, *cmd: str, timeout: float = 10, check: bool = True,
-                env: dict | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(["nsenter", f"--net={self.path(ns)}", *cmd], capture_output=True,
-                              text=True, timeout=timeout, check=check, env=env)
+    def ns_exec(
+        self, ns: str, *cmd: str, timeout: float = 10, check: bool = True, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["nsenter", f"--net={self.path(ns)}", *cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+            env=env,
+        )
 
     def link_to_upstream(self, ns: str) -> None:
         """A veth from a sandbox to the upstream bridge (10.99.0.x/24)."""
         self._veths += 1
         a, b = f"{self.tag}a{self._veths}"[-15:], f"{self.tag}b{self._veths}"[-15:]
-        self.ns_exec(self.up, "ip", "link", "add", a, "type", "veth", "peer", "name", b,
-                     "netns", self.path(ns))
+        self.ns_exec(self.up, "ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", self.path(ns))
         self.ns_exec(self.up, "ip", "link", "set", a, "master", "br0", "up")
         self.ns_exec(ns, "ip", "addr", "add", f"10.99.0.{10 + self._veths}/24", "dev", b)
         self.ns_exec(ns, "ip", "link", "set", b, "up")
@@ -137,39 +148,80 @@ class Env:
         script = self.tmp / "upstream.py"
         script.write_text(UPSTREAM_SERVER)
         proc = subprocess.Popen(
-            ["nsenter", f"--net={self.path(self.up)}", sys.executable, str(script), UPSTREAM_IP,
-             str(self.upstream_log)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=self.env, text=True)
+            [
+                "nsenter",
+                f"--net={self.path(self.up)}",
+                sys.executable,
+                str(script),
+                UPSTREAM_IP,
+                str(self.upstream_log),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+            text=True,
+        )
         self.procs.append(proc)
         assert proc.stdout.readline().strip() == "ready"
         return proc
 
     # -- state -----------------------------------------------------------------------
     def put(self, kind: str, record: dict) -> None:
-        atomic_write(self.state / kind / f"{record['id']}.json",
-                     {"schema_version": SCHEMA_VERSION, **record}, sync=False)
+        atomic_write(
+            self.state / kind / f"{record['id']}.json", {"schema_version": SCHEMA_VERSION, **record}, sync=False
+        )
 
     def network(self, name: str, *, internal: bool = False, builtin: bool = False) -> str:
         nid = (name.encode().hex() + "0" * 64)[:64]
-        self.put("networks", to_dict(Network(nid, name, "bridge", NOW, internal=internal,
-                                             builtin=builtin)))
+        self.put("networks", to_dict(Network(nid, name, "bridge", NOW, internal=internal, builtin=builtin)))
         return nid
 
-    def container(self, name: str, networks: dict[str, dict], *, netns: str | None = None,
-                  status: str = "running", dns: list[str] | None = None) -> tuple[str, str]:
+    def container(
+        self,
+        name: str,
+        networks: dict[str, dict],
+        *,
+        netns: str | None = None,
+        status: str = "running",
+        dns: list[str] | None = None,
+    ) -> tuple[str, str]:
         """State records for a container; returns (id, its netns name)."""
         cid = (name.encode().hex() + "c" * 64)[:64]
         ns = netns or self.add_netns(name)
         endpoints = {}
         for nid, ep in networks.items():
-            eid = (cid[:32] + nid[:32])
-            self.put("endpoints", to_dict(Endpoint(eid, nid, cid, name, ipv4=ep.get("ipv4", ""),
-                                                    ipv6=ep.get("ipv6", ""),
-                                                    aliases=ep.get("aliases", []))))
+            eid = cid[:32] + nid[:32]
+            self.put(
+                "endpoints",
+                to_dict(
+                    Endpoint(
+                        eid,
+                        nid,
+                        cid,
+                        name,
+                        ipv4=ep.get("ipv4", ""),
+                        ipv6=ep.get("ipv6", ""),
+                        aliases=ep.get("aliases", []),
+                    )
+                ),
+            )
             endpoints[nid] = eid
-        self.put("containers", to_dict(Container(cid, name, NOW, "sh", hostname=cid[:12],
-                                                 netns_path=self.path(ns), endpoints=endpoints,
-                                                 status=status, dns=dns or [])))
+        self.put(
+            "containers",
+            to_dict(
+                Container(
+                    cid,
+                    name,
+                    NOW,
+                    "sh",
+                    hostname=cid[:12],
+                    netns_path=self.path(ns),
+                    endpoints=endpoints,
+                    status=status,
+                    dns=dns or [],
+                )
+            ),
+        )
         return cid, ns
 
     def remove_container(self, cid: str) -> None:
@@ -178,10 +230,13 @@ class Env:
     # -- daemon and queries ----------------------------------------------------------
     def notify(self, ids: list[str]) -> bool:
         """client.notify run from the test host namespace (so the daemon starts there)."""
-        code = ("import json, sys\nfrom pynet.daemon import client\n"
-                "sys.exit(0 if client.notify(json.loads(sys.argv[1])) else 1)")
-        done = self.ns_exec(self.host, sys.executable, "-c", code, json.dumps(ids),
-                            timeout=15, check=False, env=self.env)
+        code = (
+            "import json, sys\nfrom pynet.daemon import client\n"
+            "sys.exit(0 if client.notify(json.loads(sys.argv[1])) else 1)"
+        )
+        done = self.ns_exec(
+            self.host, sys.executable, "-c", code, json.dumps(ids), timeout=15, check=False, env=self.env
+        )
         return done.returncode == 0
 
     def status(self) -> dict:
@@ -191,8 +246,20 @@ class Env:
 
     def dig(self, ns: str, name: str, *opts: str) -> tuple[str, list[str], str]:
         """(status, answer data, flags) of ``dig @127.0.0.11`` run inside ``ns``."""
-        out = self.ns_exec(ns, "dig", "@127.0.0.11", "+time=3", "+tries=1", "+noall",
-                           "+comments", "+answer", *opts, name, timeout=20, check=False).stdout
+        out = self.ns_exec(
+            ns,
+            "dig",
+            "@127.0.0.11",
+            "+time=3",
+            "+tries=1",
+            "+noall",
+            "+comments",
+            "+answer",
+            *opts,
+            name,
+            timeout=20,
+            check=False,
+        ).stdout
         status, flags, answers = "NO-ANSWER", "", []
         for line in out.splitlines():
             if "->>HEADER<<-" in line:
@@ -227,8 +294,7 @@ def basic(env: Env):
     """net1: c1 (linked to the upstream), c2 (alias web); net2: c3; c1 also has alias web."""
     n1, n2 = env.network("net1"), env.network("net2")
     c1, a = env.container("c1", {n1: {"ipv4": "172.18.0.2/16", "aliases": ["web"]}})
-    c2, b = env.container("c2", {n1: {"ipv4": "172.18.0.3/16", "ipv6": "fd00::3/64",
-                                      "aliases": ["web"]}})
+    c2, b = env.container("c2", {n1: {"ipv4": "172.18.0.3/16", "ipv6": "fd00::3/64", "aliases": ["web"]}})
     c3, c = env.container("c3", {n2: {"ipv4": "172.28.0.2/16"}})
     env.link_to_upstream(a)
     assert env.notify([c1, c2, c3])
@@ -274,7 +340,7 @@ def test_changes_are_visible_right_after_sync(env, basic):
     assert c4 in env.status()
     env.remove_container(c4)
     assert env.notify([c4])
-    assert env.dig(a, "c4")[:2] == ("NXDOMAIN", [])   # held by no one now: the upstream says so
+    assert env.dig(a, "c4")[:2] == ("NXDOMAIN", [])  # held by no one now: the upstream says so
     assert c4 not in env.status()
 
 
@@ -325,15 +391,16 @@ def test_large_answers_truncate_over_udp_and_complete_over_tcp(env):
     big = env.network("big")
     ids = []
     for i in range(20):  # 20 AAAA records = 560+ bytes
-        cid, _ = env.container(f"m{i}", {big: {"ipv4": f"10.7.0.{i + 2}/24",
-                                               "ipv6": f"fd07::{i + 2}/64", "aliases": ["many"]}})
+        cid, _ = env.container(
+            f"m{i}", {big: {"ipv4": f"10.7.0.{i + 2}/24", "ipv6": f"fd07::{i + 2}/64", "aliases": ["many"]}}
+        )
         ids.append(cid)
     assert env.notify(ids)
     ns = env.netns[-1]
     status, answers, flags = env.dig(ns, "many", "AAAA", "+noedns", "+ignore")
     assert status == "NOERROR" and "tc" in flags.split() and len(answers) < 20
     assert len(env.dig(ns, "many", "AAAA", "+noedns")[1]) == 20  # dig retries over TCP
-    assert len(env.dig(ns, "many", "AAAA")[1]) == 20               # EDNS: fits in UDP
+    assert len(env.dig(ns, "many", "AAAA")[1]) == 20  # EDNS: fits in UDP
 
 
 def _wait_none(get_pid) -> None:
@@ -357,7 +424,7 @@ def test_kill_9_of_helper_and_keeper_then_notify_restarts_and_rebuilds_from_stat
     assert client.daemon_pid(env.run_dir) is None
     assert env.notify([basic["c1"]])
     assert client.daemon_pid(env.run_dir) not in (None, pid)
-    assert client.keeper_pid(env.run_dir) not in (None, keeper)   # supervised again
+    assert client.keeper_pid(env.run_dir) not in (None, keeper)  # supervised again
     assert env.dig(basic["a"], "c2")[:2] == ("NOERROR", ["172.18.0.3"])  # rebuilt from state
     assert env.dig(basic["b"], "c1")[:2] == ("NOERROR", ["172.18.0.2"])
 
@@ -378,8 +445,12 @@ def test_vanished_sandbox_is_released(env, basic):
 
 def test_one_daemon_per_run_dir(env, basic):
     pid = client.daemon_pid(env.run_dir)
-    second = subprocess.run(["nsenter", f"--net={env.path(env.host)}", sys.executable, "-m",
-                             "pynet.daemon"], env=env.env, timeout=10, capture_output=True)
+    second = subprocess.run(
+        ["nsenter", f"--net={env.path(env.host)}", sys.executable, "-m", "pynet.daemon"],
+        env=env.env,
+        timeout=10,
+        capture_output=True,
+    )
     assert second.returncode == 0
     assert client.daemon_pid(env.run_dir) == pid
     assert client.ping(run_dir=env.run_dir)

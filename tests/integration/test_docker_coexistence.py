@@ -48,8 +48,7 @@ iptables -t nat -A DOCKER -i docker0 -j RETURN
 def _iptables_save(host: harness.Host, program: str = "iptables-save") -> str:
     """``iptables-save`` without timestamp comments and policy counters (what Docker sees)."""
     out = host.sh(program).stdout
-    return "".join(re.sub(r" \[\d+:\d+\]$", "", line) + "\n" for line in out.splitlines()
-                   if not line.startswith("#"))
+    return "".join(re.sub(r" \[\d+:\d+\]$", "", line) + "\n" for line in out.splitlines() if not line.startswith("#"))
 
 
 def _without_pynet(text: str) -> str:
@@ -69,11 +68,12 @@ def docker_host(host: harness.Host, lan_peer: Any) -> harness.Host:
         pytest.skip("br_netfilter is not available (modprobe br_netfilter)")
     if "nf_tables" not in host.sh("iptables -V").stdout:
         pytest.skip("iptables is not the nf_tables variant that Docker on Debian 12 uses")
-    host.peer = lan_peer(host)                                    # type: ignore[attr-defined]
+    host.peer = lan_peer(host)  # type: ignore[attr-defined]
     host.sh("ip link add docker0 type bridge && ip addr add 172.17.0.1/16 dev docker0 && ip link set docker0 up")
     host.sh(DOCKERD_RULES)
-    host.sh("sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 "
-            "net.ipv4.ip_forward=1")
+    host.sh(
+        "sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 net.ipv4.ip_forward=1"
+    )
     return host
 
 
@@ -87,7 +87,7 @@ def _fetch(ns: harness.Netns, ip: str, port: int) -> str:
 
 
 def test_walkthrough_published_port_and_egress_under_dockers_rules(docker_host: harness.Host, lan_peer: Any) -> None:
-    host, peer = docker_host, docker_host.peer                     # type: ignore[attr-defined]
+    host, peer = docker_host, docker_host.peer  # type: ignore[attr-defined]
     # a "Docker container" (172.17.0.2) on docker0 that pynet must not open up
     dockerc = lan_peer(host, "172.17.0.0/30", host_ifname="vethd0", routed=True)
     host.sh("ip addr flush dev vethd0 && ip link set vethd0 master docker0")
@@ -111,17 +111,32 @@ def test_walkthrough_published_port_and_egress_under_dockers_rules(docker_host: 
 
     # a published port reached from a LAN peer; egress to the LAN
     token = secrets.token_hex(6)
-    host.pynet("run", "-d", "--name", "web", "-p", "8080:80", "--network", "mynetwork",
-               "socat", "TCP-LISTEN:80,reuseaddr,fork", f"SYSTEM:echo {token}")
-    assert harness.wait_for(lambda: _fetch(peer, peer.host_ip, 8080) == token, timeout=10,
-                            desc="published port from the LAN peer")
+    host.pynet(
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "8080:80",
+        "--network",
+        "mynetwork",
+        "socat",
+        "TCP-LISTEN:80,reuseaddr,fork",
+        f"SYSTEM:echo {token}",
+    )
+    assert harness.wait_for(
+        lambda: _fetch(peer, peer.host_ip, 8080) == token, timeout=10, desc="published port from the LAN peer"
+    )
     host.pynet("exec", "c1", "ping", "-c1", "-W2", peer.ip)
 
     # Docker's bridge stays closed to pynet's containers (control: the host reaches it)
     assert _fetch(host, "172.17.0.2", 80) == docker_token
     c1_key = host.sandbox_key("c1")
-    blocked = harness.run(["nsenter", f"--net={c1_key}", "socat", "-T2", "-", "TCP:172.17.0.2:80,connect-timeout=2"],
-                          check=False, timeout=10)
+    blocked = harness.run(
+        ["nsenter", f"--net={c1_key}", "socat", "-T2", "-", "TCP:172.17.0.2:80,connect-timeout=2"],
+        check=False,
+        timeout=10,
+    )
     assert blocked.stdout.strip() != docker_token, "pynet opened Docker's bridge"
 
     # Docker's own rules are untouched; pynet's are tagged and iptables can show them
@@ -137,8 +152,9 @@ def test_walkthrough_published_port_and_egress_under_dockers_rules(docker_host: 
 
     # dockerd restarts (DOCKER-USER made anew): the next pynet command puts them back
     host.sh("iptables -F DOCKER-USER && iptables -A DOCKER-USER -j RETURN")
-    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0, \
+    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0, (
         "control: without pynet's rules Docker's FORWARD policy drops the traffic"
+    )
     host.pynet("run", "--rm", "--network", "mynetwork", "ping", "-c1", "-W2", "c1")
     assert _pynet_rules(host) == ours
     host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
@@ -162,7 +178,9 @@ def test_manual_setting_leaves_docker_user_alone_and_warns_with_the_fix(docker_h
     manual = {"PYNET_FOREIGN_FIREWALL": "manual"}
     docker_before = _iptables_save(host)
     created = host.pynet("network", "create", "mynetwork", env=manual)
-    warning = [line for line in created.stderr.splitlines() if line.startswith("WARNING: table ip filter chain FORWARD")]
+    warning = [
+        line for line in created.stderr.splitlines() if line.startswith("WARNING: table ip filter chain FORWARD")
+    ]
     assert len(warning) == 1, created.stderr
     assert "policy drop" in warning[0] and "`pynet system firewall-allow-docker`" in warning[0]
     assert "table ip filter chain DOCKER-USER" in warning[0]
@@ -190,17 +208,23 @@ def test_allow_docker_reads_networks_under_the_lock(docker_host: harness.Host) -
     docker_before = _iptables_save(host)
     gone = host.pynet("network", "create", "gone", env=manual).stdout.strip()
     kept = host.pynet("network", "create", "kept", env=manual).stdout.strip()
-    allow = host.spawn(sys.executable, "-m", "pynet", "system", "firewall-allow-docker",
-                       env={**manual, "PYNET_FAULT_STOP": "admin_lock"})
+    allow = host.spawn(
+        sys.executable,
+        "-m",
+        "pynet",
+        "system",
+        "firewall-allow-docker",
+        env={**manual, "PYNET_FAULT_STOP": "admin_lock"},
+    )
     try:
         harness.wait_for(lambda: _process_state(allow.pid) == "T", timeout=30, desc="allow-docker paused")
         host.pynet("network", "rm", "gone", env=manual)
     finally:
         os.kill(allow.pid, signal.SIGCONT)
-    assert allow.wait(timeout=60) == 0, allow.log.read_text()      # type: ignore[attr-defined]
+    assert allow.wait(timeout=60) == 0, allow.log.read_text()  # type: ignore[attr-defined]
     rules = "\n".join(_pynet_rules(host))
     assert f"br-{gone[:12]}" not in rules, "rules for a network that no longer exists"
-    assert f"br-{kept[:12]}" in rules                              # control
+    assert f"br-{kept[:12]}" in rules  # control
     host.pynet("network", "rm", "kept", env=manual)
     assert _iptables_save(host) == docker_before
 
@@ -248,11 +272,10 @@ def test_a_foreign_policy_drop_forward_chain_without_docker(host: harness.Host, 
         if "pynet:" in line:
             host.sh(f"nft delete rule inet filter forward handle {line.rsplit('handle ', 1)[1]}")
     assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0
-    host.pynet("rm", "-f", "c1", "c2")                 # the next command put them back ...
+    host.pynet("rm", "-f", "c1", "c2")  # the next command put them back ...
     assert host.sh("nft list chain inet filter forward").stdout.count(f'comment "pynet:{bridge} ') == 4
-    host.pynet("network", "rm", "mynetwork")           # ... and `network rm` takes them away
+    host.pynet("network", "rm", "mynetwork")  # ... and `network rm` takes them away
     assert host.sh("nft list table inet filter").stdout == NFT_DROP_FORWARD
-
 
 
 def test_iptables_legacy_docker_is_warned_with_a_command_that_works(host: harness.Host) -> None:
@@ -275,13 +298,19 @@ def test_iptables_legacy_docker_is_warned_with_a_command_that_works(host: harnes
     assert _iptables_save(host, "iptables-legacy-save") == before, "pynet changed iptables-legacy rules"
     host.pynet("run", "-d", "--name", "c1", "--network", "mynetwork", "sleep", "300")
     host.pynet("run", "-d", "--name", "c2", "--network", "mynetwork", "sleep", "300")
-    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0, \
+    assert host.pynet("exec", "c1", "ping", "-c1", "-W1", "c2", check=False).returncode != 0, (
         "control: Docker's legacy FORWARD policy drops the traffic"
-    host.sh(warning.split("`")[1])                                   # the exact command it gives
+    )
+    host.sh(warning.split("`")[1])  # the exact command it gives
     host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
     rules = host.sh("iptables-legacy -S DOCKER-USER").stdout.splitlines()
-    assert rules == ["-N DOCKER-USER", f"-A DOCKER-USER -o {bridge} -j ACCEPT",
-                     f"-A DOCKER-USER -i {bridge} -o docker0 -j RETURN", f"-A DOCKER-USER -i {bridge} -o br-+ -j RETURN",
-                     f"-A DOCKER-USER -i {bridge} -j ACCEPT", "-A DOCKER-USER -j RETURN"], rules
+    assert rules == [
+        "-N DOCKER-USER",
+        f"-A DOCKER-USER -o {bridge} -j ACCEPT",
+        f"-A DOCKER-USER -i {bridge} -o docker0 -j RETURN",
+        f"-A DOCKER-USER -i {bridge} -o br-+ -j RETURN",
+        f"-A DOCKER-USER -i {bridge} -j ACCEPT",
+        "-A DOCKER-USER -j RETURN",
+    ], rules
     host.pynet("rm", "-f", "c1", "c2")
     host.pynet("network", "rm", "mynetwork")

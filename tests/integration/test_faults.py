@@ -25,6 +25,7 @@ KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)
 
 # -- what a user can observe --------------------------------------------------------------
 
+
 def _ids(host: Host, *args: str) -> list[str]:
     return host.pynet(*args).stdout.split()
 
@@ -42,8 +43,9 @@ class World:
         """The user's view: network names, and per container its state class and networks."""
         return {
             "networks": sorted(n for n in self.nets if n != "probe"),
-            "containers": {name: (_status(c), sorted(c["NetworkSettings"]["Networks"]))
-                           for name, c in self.containers.items()},
+            "containers": {
+                name: (_status(c), sorted(c["NetworkSettings"]["Networks"])) for name, c in self.containers.items()
+            },
         }
 
 
@@ -81,7 +83,7 @@ def check_consistent(host: Host, world: World | None = None) -> None:
         dev = net["Options"].get("com.docker.network.bridge.name") or f"br-{net['Id'][:12]}"
         endpoints += len(net["Containers"])
         if dev == "pynet0" and not net["Containers"]:
-            bridges.discard(dev)           # the default bridge may exist before first use
+            bridges.discard(dev)  # the default bridge may exist before first use
             continue
         expected_bridges.add(dev)
     assert bridges == expected_bridges, "bridges in the kernel != bridge networks in state"
@@ -121,8 +123,7 @@ def teardown_all_and_check_clean(host: Host, world: World | None = None) -> None
     user = [n for n in world.nets if n not in ("bridge", "host", "none")]
     if user:
         host.pynet("network", "rm", *user)
-    leftover = sorted(n for n, link in _host_links(host).items()
-                      if _kind(link) in ("bridge", "veth") and n != "pynet0")
+    leftover = sorted(n for n, link in _host_links(host).items() if _kind(link) in ("bridge", "veth") and n != "pynet0")
     assert leftover == [], "kernel objects pynet no longer knows about"
     assert _live_netns(host) == set()
     assert not (host.state_dir / "journal.json").exists()
@@ -139,34 +140,63 @@ COMMANDS = {
     "disconnect": ["network", "disconnect", "other", "c1"],
     "rm -f": ["rm", "-f", "c1"],
     "network rm": ["network", "rm", "victim"],
-    "unpublish": ["rm", "-f", "p1"],       # a container with a published port
+    "unpublish": ["rm", "-f", "p1"],  # a container with a published port
 }
 TEARDOWN = ("disconnect", "rm -f", "network rm", "unpublish")
 
 KILL_CASES = [
-    ("network create", "bridge_add"), ("network create", "nft_apply"), ("network create", "state_commit"),
-    ("run", "ipam_reserve"), ("run", "veth_add"), ("run", "netns_config"), ("run", "state_commit"),
-    ("connect", "veth_add"), ("connect", "state_commit"),
-    ("disconnect", "state_commit"), ("rm -f", "state_commit"), ("network rm", "state_commit"),
-    ("network create", "state_apply"), ("run", "state_apply"), ("run -p", "state_commit"), ("connect", "state_apply"),
-    ("disconnect", "endpoint_detach"), ("disconnect", "state_apply"),
-    ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_apply"),
-    ("network rm", "state_apply"), ("network rm", "bridge_del"),
-    ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
+    ("network create", "bridge_add"),
+    ("network create", "nft_apply"),
+    ("network create", "state_commit"),
+    ("run", "ipam_reserve"),
+    ("run", "veth_add"),
+    ("run", "netns_config"),
+    ("run", "state_commit"),
+    ("connect", "veth_add"),
+    ("connect", "state_commit"),
+    ("disconnect", "state_commit"),
+    ("rm -f", "state_commit"),
+    ("network rm", "state_commit"),
+    ("network create", "state_apply"),
+    ("run", "state_apply"),
+    ("run -p", "state_commit"),
+    ("connect", "state_apply"),
+    ("disconnect", "endpoint_detach"),
+    ("disconnect", "state_apply"),
+    ("rm -f", "endpoint_detach"),
+    ("rm -f", "sandbox_delete"),
+    ("rm -f", "state_apply"),
+    ("network rm", "state_apply"),
+    ("network rm", "bridge_del"),
+    ("unpublish", "endpoint_detach"),
+    ("unpublish", "sandbox_delete"),
+    ("unpublish", "state_commit"),
 ]
 ERROR_CASES = [
-    ("network create", "bridge_add"), ("network create", "nft_apply"),
-    ("run", "ipam_reserve"), ("run", "netns_config"),
-    ("connect", "veth_add"), ("connect", "state_commit"),
+    ("network create", "bridge_add"),
+    ("network create", "nft_apply"),
+    ("run", "ipam_reserve"),
+    ("run", "netns_config"),
+    ("connect", "veth_add"),
+    ("connect", "state_commit"),
     # a failure at commit: the command fails AND changed nothing
-    ("network create", "state_commit"), ("network create", "state_apply"),
-    ("run", "state_commit"), ("run", "state_apply"), ("run -p", "state_commit"),
+    ("network create", "state_commit"),
+    ("network create", "state_apply"),
+    ("run", "state_commit"),
+    ("run", "state_apply"),
+    ("run -p", "state_commit"),
     ("connect", "state_apply"),
     # teardown: what was deleted cannot come back, so it is finished (by the next command)
-    ("disconnect", "endpoint_detach"), ("disconnect", "state_commit"),
-    ("rm -f", "endpoint_detach"), ("rm -f", "sandbox_delete"), ("rm -f", "state_commit"),
-    ("network rm", "state_commit"), ("network rm", "bridge_del"),
-    ("unpublish", "endpoint_detach"), ("unpublish", "sandbox_delete"), ("unpublish", "state_commit"),
+    ("disconnect", "endpoint_detach"),
+    ("disconnect", "state_commit"),
+    ("rm -f", "endpoint_detach"),
+    ("rm -f", "sandbox_delete"),
+    ("rm -f", "state_commit"),
+    ("network rm", "state_commit"),
+    ("network rm", "bridge_del"),
+    ("unpublish", "endpoint_detach"),
+    ("unpublish", "sandbox_delete"),
+    ("unpublish", "state_commit"),
 ]
 
 
@@ -194,11 +224,10 @@ def complete_result(before: dict[str, Any], command: str) -> list[dict[str, Any]
         return [{"networks": nets, "containers": {**cs, "c1": ("up", ["base", "other"])}}]
     if command == "disconnect":
         return [{"networks": nets, "containers": {**cs, "c1": ("up", ["base"])}}]
-    if command in ("rm -f", "unpublish"):   # the process is killed before the state changes
+    if command in ("rm -f", "unpublish"):  # the process is killed before the state changes
         name = "c1" if command == "rm -f" else "p1"
         gone = {k: v for k, v in cs.items() if k != name}
-        return [{"networks": nets, "containers": gone},
-                {"networks": nets, "containers": {**cs, name: ("exited", [])}}]
+        return [{"networks": nets, "containers": gone}, {"networks": nets, "containers": {**cs, name: ("exited", [])}}]
     if command == "network rm":
         return [{"networks": [n for n in nets if n != "victim"], "containers": cs}]
     raise AssertionError(command)
@@ -210,8 +239,9 @@ def _after_failure(host: Host, before: dict[str, Any], command: str) -> None:
     host.pynet("network", "create", "--subnet", "10.99.0.0/24", "probe")
     world = World(host)
     after = world.view()
-    assert after in [before, *complete_result(before, command)], \
+    assert after in [before, *complete_result(before, command)], (
         f"neither before nor complete:\nbefore={before}\nafter={after}"
+    )
     check_consistent(host, world)
     _check_port_mapping(host, world)
     assert not (host.state_dir / "journal.json").exists()
@@ -220,8 +250,12 @@ def _after_failure(host: Host, before: dict[str, Any], command: str) -> None:
 
 def _check_port_mapping(host: Host, world: World) -> None:
     """Port 8080 is in nft exactly when a live container publishes it."""
-    published = any(c["State"]["Status"] in ("running", "created") and c["HostConfig"]["PortBindings"]
-                    and c["NetworkSettings"]["Ports"] for c in world.containers.values())
+    published = any(
+        c["State"]["Status"] in ("running", "created")
+        and c["HostConfig"]["PortBindings"]
+        and c["NetworkSettings"]["Ports"]
+        for c in world.containers.values()
+    )
     ruleset = host.sh("nft list ruleset", check=False).stdout
     assert ("8080" in ruleset) == published, ruleset
 
@@ -231,7 +265,9 @@ def test_kill_at_fault_point(host: Host, command: str, point: str) -> None:
     setup_world(host, command)
     before = observe(host)
     cp = host.pynet(*COMMANDS[command], check=False, env={"PYNET_FAULT_KILL": point})
-    assert cp.returncode in KILLED, f"fault point {point} was not reached by `pynet {command}`: rc={cp.returncode} {cp.stderr}"
+    assert cp.returncode in KILLED, (
+        f"fault point {point} was not reached by `pynet {command}`: rc={cp.returncode} {cp.stderr}"
+    )
     _after_failure(host, before, command)
 
 
@@ -253,23 +289,26 @@ def test_error_at_fault_point(host: Host, command: str, point: str) -> None:
     _after_failure(host, before, command)
 
 
-@pytest.mark.parametrize("command, point", [("network create", "state_commit"), ("run", "veth_add")],
-                         ids=["network create@state_commit", "run@veth_add"])
-def test_read_only_command_right_after_a_kill_sees_a_consistent_world(
-        host: Host, command: str, point: str) -> None:
+@pytest.mark.parametrize(
+    "command, point",
+    [("network create", "state_commit"), ("run", "veth_add")],
+    ids=["network create@state_commit", "run@veth_add"],
+)
+def test_read_only_command_right_after_a_kill_sees_a_consistent_world(host: Host, command: str, point: str) -> None:
     """The *next* command after a kill may be read-only (``ls``, ``ps``): what it shows
     must already agree with the kernel (finished or rolled back), not a half-made state."""
     setup_world(host, command)
     before = observe(host)
     cp = host.pynet(*COMMANDS[command], check=False, env={"PYNET_FAULT_KILL": point})
     assert cp.returncode in KILLED
-    world = World(host)              # ls / inspect / ps only
+    world = World(host)  # ls / inspect / ps only
     assert world.view() in [before, *complete_result(before, command)]
     check_consistent(host, world)
     teardown_all_and_check_clean(host, world)
 
 
 # -- corrupt and too-new state files ---------------------------------------------------------
+
 
 def _one_error_line(cp, path: Path) -> None:
     assert cp.returncode == 1, cp
@@ -282,7 +321,7 @@ def test_corrupt_state_file_is_a_clear_error_naming_it(host: Host) -> None:
     net_id = host.pynet("network", "create", "--subnet", "10.1.0.0/24", "mynet").stdout.strip()
     path = host.state_dir / "networks" / f"{net_id}.json"
     good = path.read_text()
-    path.write_text(good[: len(good) // 2])                       # torn
+    path.write_text(good[: len(good) // 2])  # torn
     # Commands that read that network's file say so; `network create` of another network
     # reads only the summary index (so its cost does not grow with the number of networks).
     for args in (["network", "ls"], ["network", "inspect", "mynet"], ["network", "rm", "mynet"]):
@@ -291,7 +330,7 @@ def test_corrupt_state_file_is_a_clear_error_naming_it(host: Host) -> None:
         assert cp.stderr.startswith("Error: ") and "corrupt" in cp.stderr
     cp = host.pynet("run", "--rm", "--network", "mynet", "true", check=False)
     assert cp.returncode == 125 and str(path) in cp.stderr and "Traceback" not in cp.stderr
-    path.write_text(good)                                          # repaired by hand: works again
+    path.write_text(good)  # repaired by hand: works again
     assert host.pynet("network", "ls", "-q").returncode == 0
     assert f"br-{net_id[:12]}" in _host_links(host)
 
@@ -332,6 +371,7 @@ def test_torn_journal_does_not_block_the_next_command(host: Host) -> None:
 
 
 # -- idempotent teardown: kernel objects already gone ---------------------------------------
+
 
 def test_rm_and_disconnect_succeed_when_kernel_objects_are_gone(host: Host) -> None:
     net_id = host.pynet("network", "create", "--subnet", "10.1.0.0/24", "mynet").stdout.strip()

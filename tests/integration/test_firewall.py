@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 PY = sys.executable
 ALLOW_CMD = "pynet system firewall-allow-docker"
 
-RUNNER = r'''
+RUNNER = r"""
 import json, sys
 from pynet.records.model import Endpoint, Network, PortBinding, from_dict
 from pynet.firewall import policy as fw
@@ -61,9 +61,9 @@ try:
     print(json.dumps({"result": res, "undo": log.items}))
 except PynetError as exc:
     print(json.dumps({"error": type(exc).__name__, "message": exc.message}))
-'''
+"""
 
-SERVER = r'''
+SERVER = r"""
 import socket, sys, threading
 ip, port, proto, name, logfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
@@ -99,9 +99,9 @@ else:
         text = data.decode(errors="replace").strip()
         log.write(f"{text} {peer[0]}\n")
         s.sendto(f"{name} {peer[0]} {text}\n".encode(), peer)
-'''
+"""
 
-CLIENT = r'''
+CLIENT = r"""
 import socket, sys
 ip, port, proto, token, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
 fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
@@ -122,11 +122,11 @@ try:
             raise socket.timeout("no reply")
 except OSError as exc:
     print(f"FAIL {exc!r}"); sys.exit(1)
-'''
+"""
 
 # Sends one UDP datagram as a raw Ethernet frame: reaches a destination no route allows
 # (127.0.0.1 on another machine), like an attacker on the LAN would.
-INJECT = r'''
+INJECT = r"""
 import socket, struct, sys
 ifname, dst_mac, src_ip, dst_ip, dport, payload = sys.argv[1:7]
 def csum(b):
@@ -144,10 +144,11 @@ src_mac = s.getsockname()[4]
 frame = bytes.fromhex(dst_mac.replace(":", "")) + src_mac + b"\x08\x00" + hdr + udp
 for _ in range(3):
     s.send(frame)
-'''
+"""
 
 
 # -- the topology ----------------------------------------------------------------------
+
 
 @dataclass
 class Ctr:
@@ -162,8 +163,11 @@ class Ctr:
     def serve(self, topo: Topo, port: int, proto: str = "tcp", ip: str = "") -> None:
         log = topo.root / f"{self.ns.name}-{proto}{port}{'-6' if ':' in ip else ''}.log"
         self.ns.spawn(PY, topo.script("server", SERVER), ip or "0.0.0.0", port, proto, self.ep.name, log)
-        harness.wait_for(lambda: log.exists() and "READY" in log.read_text(), timeout=10,
-                         desc=f"server {self.ep.name} {proto}/{port}")
+        harness.wait_for(
+            lambda: log.exists() and "READY" in log.read_text(),
+            timeout=10,
+            desc=f"server {self.ep.name} {proto}/{port}",
+        )
         self.logs[f"{proto}{port}{'-6' if ':' in ip else ''}"] = log
 
     def got(self, token: str) -> bool:
@@ -185,17 +189,26 @@ class Topo:
         return path
 
     # records and kernel objects ---------------------------------------------------------
-    def network(self, tag: str, octet: int, *, internal: bool = False, options: dict | None = None,
-                ipv6: bool = False) -> Network:
+    def network(
+        self, tag: str, octet: int, *, internal: bool = False, options: dict | None = None, ipv6: bool = False
+    ) -> Network:
         br = f"br-fw{tag}"
         pools = [IPAMPool(subnet=f"10.{octet}.0.0/24", gateway=f"10.{octet}.0.1")]
         self.host.sh(f"ip link add {br} type bridge && ip addr add 10.{octet}.0.1/24 dev {br} && ip link set {br} up")
         if ipv6:
             pools.append(IPAMPool(subnet=f"fd00:{octet}::/64", gateway=f"fd00:{octet}::1"))
             self.host.sh(f"ip addr add fd00:{octet}::1/64 dev {br} nodad")
-        return Network(id=secrets.token_hex(32), name=f"net{tag}", driver="bridge", created="",
-                       internal=internal, enable_ipv6=ipv6, ipam_config=pools,
-                       options=dict(options or {}), driver_data={"bridge": br})
+        return Network(
+            id=secrets.token_hex(32),
+            name=f"net{tag}",
+            driver="bridge",
+            created="",
+            internal=internal,
+            enable_ipv6=ipv6,
+            ipam_config=pools,
+            options=dict(options or {}),
+            driver_data={"bridge": br},
+        )
 
     def container(self, net: Network, host_part: int, name: str) -> Ctr:
         self._n += 1
@@ -213,15 +226,22 @@ class Topo:
         if net.enable_ipv6:
             ip6 = f"{net.ipam_config[1].gateway[:-1]}{host_part}"
             ns.sh(f"ip addr add {ip6}/64 dev eth0 nodad && ip -6 route add default via {net.ipam_config[1].gateway}")
-        ep = Endpoint(id=secrets.token_hex(32), network_id=net.id, container_id=secrets.token_hex(32),
-                      name=name, ifname="eth0", ipv4=f"{ip}/24", ipv6=f"{ip6}/64" if ip6 else "",
-                      gateway=pool.gateway, driver_data={"host_ifname": veth})
+        ep = Endpoint(
+            id=secrets.token_hex(32),
+            network_id=net.id,
+            container_id=secrets.token_hex(32),
+            name=name,
+            ifname="eth0",
+            ipv4=f"{ip}/24",
+            ipv6=f"{ip6}/64" if ip6 else "",
+            gateway=pool.gateway,
+            driver_data={"host_ifname": veth},
+        )
         return Ctr(ns=ns, ep=ep, ip=ip, ip6=ip6)
 
     # the firewall API, run inside the host netns ------------------------------------------
     def call(self, fn: str, **args: Any) -> dict:
-        cp = self.host.sh(PY, self.script("runner", RUNNER), input=json.dumps({"call": fn, "args": args}),
-                          timeout=60)
+        cp = self.host.sh(PY, self.script("runner", RUNNER), input=json.dumps({"call": fn, "args": args}), timeout=60)
         return json.loads(cp.stdout.strip().splitlines()[-1])
 
     def ok(self, fn: str, **args: Any) -> Any:
@@ -249,8 +269,9 @@ class Topo:
 
         A success returns at once; the timeout is generous for a loaded machine."""
         token = secrets.token_hex(8)
-        cp = src.sh(PY, self.script("client", CLIENT), ip, port, proto, token, timeout,
-                    check=False, timeout=timeout * 4 + 10)
+        cp = src.sh(
+            PY, self.script("client", CLIENT), ip, port, proto, token, timeout, check=False, timeout=timeout * 4 + 10
+        )
         reply = cp.stdout.strip()
         self.last_token = token
         return reply if cp.returncode == 0 and reply.endswith(token) else None
@@ -304,6 +325,7 @@ def set_br_netfilter(host: harness.Host, value: str) -> None:
 
 
 # -- masquerade, forwarding, isolation -------------------------------------------------
+
 
 def test_masquerade_and_ip_forward_notice(topo: Topo) -> None:
     topo.host.sh("sysctl -qw net.ipv4.ip_forward=0")
@@ -392,6 +414,7 @@ def test_internal_network_has_no_way_in_or_out(topo: Topo) -> None:
 
 # -- published ports -------------------------------------------------------------------
 
+
 @pytest.fixture
 def published(topo: Topo) -> dict[str, Any]:
     """Net A (a1 serves, a2 client) + net B (b1 client); a1 published several ways."""
@@ -402,10 +425,16 @@ def published(topo: Topo) -> dict[str, Any]:
     a1.serve(topo, 90, "udp")
     topo.setup(na)
     topo.setup(nb)
-    specs = [PortBinding(80, "tcp", "", 8080), PortBinding(90, "udp", "127.0.0.1", 9090),
-             PortBinding(80, "tcp", "198.51.100.3", 8081), PortBinding(90, "udp", "", 9092),
-             PortBinding(80, "tcp", "", 0)]
-    bindings = [PortBinding(**b) for b in topo.ok("allocate_host_ports", bindings=[to_dict(b) for b in specs], in_use=[])]
+    specs = [
+        PortBinding(80, "tcp", "", 8080),
+        PortBinding(90, "udp", "127.0.0.1", 9090),
+        PortBinding(80, "tcp", "198.51.100.3", 8081),
+        PortBinding(90, "udp", "", 9092),
+        PortBinding(80, "tcp", "", 0),
+    ]
+    bindings = [
+        PortBinding(**b) for b in topo.ok("allocate_host_ports", bindings=[to_dict(b) for b in specs], in_use=[])
+    ]
     undo = topo.publish(na, a1, bindings)
     return {"na": na, "nb": nb, "a1": a1, "a2": a2, "b1": b1, "bindings": bindings, "undo": undo}
 
@@ -469,8 +498,7 @@ def test_loopback_publish_not_reachable_from_lan(topo: Topo, published: dict) ->
     assert not sent("127.0.0.1", 9090), "127.0.0.1-only port reached from the LAN"
     assert not sent("127.0.0.1", 9092), "a port on all addresses reached via 127.0.0.1 from the LAN"
     # also with a plain route to 127.0.0.0/8 via the host (no loopback route on the peer)
-    topo.peer.sh("ip rule add pref 10 to 127.0.0.0/8 lookup 100 && "
-                 "ip route add 127.0.0.0/8 via 198.51.100.1 table 100")
+    topo.peer.sh("ip rule add pref 10 to 127.0.0.0/8 lookup 100 && ip route add 127.0.0.0/8 via 198.51.100.1 table 100")
     assert topo.blocked(topo.peer, "127.0.0.1", 9090, a1, "udp")
 
 
@@ -510,28 +538,34 @@ def test_port_conflicts(topo: Topo, published: dict) -> None:
     in_use = [[b.host_ip, b.proto, b.host_port] for b in published["bindings"]]
     out = topo.call("allocate_host_ports", bindings=[to_dict(PortBinding(80, "tcp", "", 8080))], in_use=in_use)
     assert out == {"error": "Conflict", "message": "Bind for 0.0.0.0:8080 failed: port is already allocated"}
-    out = topo.call("allocate_host_ports", bindings=[to_dict(PortBinding(80, "tcp", "127.0.0.1", 8081))],
-                    in_use=in_use)
+    out = topo.call("allocate_host_ports", bindings=[to_dict(PortBinding(80, "tcp", "127.0.0.1", 8081))], in_use=in_use)
     assert out["result"][0]["host_port"] == 8081  # 8081 is bound to another address only
     # a host process holding a port
-    topo.host.spawn(PY, "-c", "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 7777)); s.listen(); "
-                    "u=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 49153)); time.sleep(60)")
+    topo.host.spawn(
+        PY,
+        "-c",
+        "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 7777)); s.listen(); "
+        "u=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 49153)); time.sleep(60)",
+    )
     harness.wait_for(lambda: ":1E61 " in topo.host.sh("cat /proc/net/tcp").stdout, desc="listener")
     out = topo.call("allocate_host_ports", bindings=[to_dict(PortBinding(80, "tcp", "", 7777))], in_use=[])
-    assert out == {"error": "Conflict", "message":
-                   "Error starting userland proxy: listen tcp4 0.0.0.0:7777: bind: address already in use"}
-    out = topo.ok("allocate_host_ports", bindings=[to_dict(PortBinding(90, "udp", "", 0))],
-                  in_use=[["", "udp", 49154]])
+    assert out == {
+        "error": "Conflict",
+        "message": "Error starting userland proxy: listen tcp4 0.0.0.0:7777: bind: address already in use",
+    }
+    out = topo.ok("allocate_host_ports", bindings=[to_dict(PortBinding(90, "udp", "", 0))], in_use=[["", "udp", 49154]])
     assert out[0]["host_port"] == 49155
     # the kernel refuses a second mapping of a published key (another container)
     a2 = published["a2"]
-    out = topo.call("publish", net=to_dict(published["na"]), ep=to_dict(a2.ep),
-                    bindings=[to_dict(PortBinding(80, "tcp", "", 8080))])
+    out = topo.call(
+        "publish", net=to_dict(published["na"]), ep=to_dict(a2.ep), bindings=[to_dict(PortBinding(80, "tcp", "", 8080))]
+    )
     assert out == {"error": "Conflict", "message": "Bind for 0.0.0.0:8080 failed: port is already allocated"}
     assert topo.talk(topo.peer, "198.51.100.1", 8080).startswith("a1 "), "first owner keeps the port"
 
 
 # -- reload, teardown, foreign tables --------------------------------------------------
+
 
 def test_flush_and_reload_restores_current_state_only(topo: Topo) -> None:
     net = topo.network("a", 81)
@@ -570,7 +604,7 @@ FOREIGN = """table ip filter {
 
 
 def test_foreign_drop_policy_warned_untouched_and_opt_in(topo: Topo) -> None:
-    topo.host.env["PYNET_FOREIGN_FIREWALL"] = "manual"   # the automatic rules: test_docker_coexistence.py
+    topo.host.env["PYNET_FOREIGN_FIREWALL"] = "manual"  # the automatic rules: test_docker_coexistence.py
     topo.host.sh("nft -f -", input=FOREIGN)
     before = topo.ruleset()
     net = topo.network("a", 81)
@@ -624,6 +658,7 @@ def test_teardown_and_undo_restore_the_ruleset(topo: Topo) -> None:
 
 # -- system firewall-reload against the CLI's state ---------------------------------------
 
+
 def _set_members(host: harness.Host, name: str) -> list[Any]:
     data = json.loads(host.sh(f"nft -j list set inet pynet {name}").stdout)["nftables"]
     return [e for o in data if "set" in o for e in o["set"].get("elem", [])]
@@ -663,20 +698,42 @@ def test_firewall_reload_reads_state_under_the_lock(topo: Topo) -> None:
         harness.wait_for(lambda: _process_state(reload.pid) == "T", timeout=30, desc="reload paused")
         host.pynet("rm", "-f", "ra")
         token_b = secrets.token_hex(6)
-        host.pynet("run", "-d", "--name", "rb", "--network", "n", "--ip", ip_a, "socat", "TCP-LISTEN:80,reuseaddr,fork",
-                   f"SYSTEM:echo {token_b}")
+        host.pynet(
+            "run",
+            "-d",
+            "--name",
+            "rb",
+            "--network",
+            "n",
+            "--ip",
+            ip_a,
+            "socat",
+            "TCP-LISTEN:80,reuseaddr,fork",
+            f"SYSTEM:echo {token_b}",
+        )
         assert host.pynet("inspect", "-f", "{{.NetworkSettings.Networks.n.IPAddress}}", "rb").stdout.strip() == ip_a
     finally:
         os.kill(reload.pid, signal.SIGCONT)
-    assert reload.wait(timeout=60) == 0, reload.log.read_text()    # type: ignore[attr-defined]
+    assert reload.wait(timeout=60) == 0, reload.log.read_text()  # type: ignore[attr-defined]
 
     assert _map_members(host, "pub4_any") == [], "reload brought back the removed container's DNAT"
     harness.wait_for(lambda: _fetch(host, ip_a, 80) == token_b, timeout=10, desc="b serves on its own address")
     assert _fetch(peer, peer.host_ip, 8080) != token_b, "b answers on a port it never published"
     # control: a port that IS published is reached from the LAN peer after the reload
     token_c = secrets.token_hex(6)
-    host.pynet("run", "-d", "--name", "rc", "-p", "8081:80", "--network", "n", "socat",
-               "TCP-LISTEN:80,reuseaddr,fork", f"SYSTEM:echo {token_c}")
+    host.pynet(
+        "run",
+        "-d",
+        "--name",
+        "rc",
+        "-p",
+        "8081:80",
+        "--network",
+        "n",
+        "socat",
+        "TCP-LISTEN:80,reuseaddr,fork",
+        f"SYSTEM:echo {token_c}",
+    )
     host.pynet("system", "firewall-reload")
     harness.wait_for(lambda: _fetch(peer, peer.host_ip, 8081) == token_c, timeout=10, desc="published port")
     assert _fetch(peer, peer.host_ip, 8080) != token_b
@@ -687,7 +744,7 @@ def test_firewall_reload_reads_state_under_the_lock(topo: Topo) -> None:
 def test_firewall_reload_skips_a_default_bridge_that_does_not_exist(topo: Topo) -> None:
     host = topo.host
     net_id = host.pynet("network", "create", "n").stdout.strip()
-    assert host.sh("ip link show pynet0", check=False).returncode != 0   # no container on it yet
+    assert host.sh("ip link show pynet0", check=False).returncode != 0  # no container on it yet
     host.pynet("system", "firewall-reload")
     assert _set_members(host, "bridges") == [f"br-{net_id[:12]}"]
     assert "pynet0" not in topo.ruleset()
@@ -709,7 +766,7 @@ def _lock_is_free(host: harness.Host) -> bool:
     except BlockingIOError:
         return False
     finally:
-        os.close(fd)                   # (closing drops the lock when we got it)
+        os.close(fd)  # (closing drops the lock when we got it)
     return True
 
 
@@ -725,14 +782,15 @@ def test_system_reset_holds_the_lock_to_its_end(topo: Topo) -> None:
     late = None
     try:
         harness.wait_for(lambda: _process_state(reset.pid) == "T", timeout=30, desc="reset paused")
-        assert host.pynet("ps", "-aq").stdout == ""               # its containers are gone already
+        assert host.pynet("ps", "-aq").stdout == ""  # its containers are gone already
         assert not _lock_is_free(host), "reset left the lock before stopping the helper"
-        late = host.spawn("sh", "-c", f"{PY} -m pynet network create m && "
-                          f"{PY} -m pynet run -d --name late --network m sleep 300")
+        late = host.spawn(
+            "sh", "-c", f"{PY} -m pynet network create m && {PY} -m pynet run -d --name late --network m sleep 300"
+        )
     finally:
         os.kill(reset.pid, signal.SIGCONT)
-    assert reset.wait(timeout=60) == 0, reset.log.read_text()      # type: ignore[attr-defined]
-    assert late.wait(timeout=60) == 0, late.log.read_text()        # type: ignore[attr-defined]
+    assert reset.wait(timeout=60) == 0, reset.log.read_text()  # type: ignore[attr-defined]
+    assert late.wait(timeout=60) == 0, late.log.read_text()  # type: ignore[attr-defined]
     # the late container came after the reset: its name resolves through a live helper
     host.pynet("exec", "late", "ping", "-c1", "-W2", "late")
     host.pynet("rm", "-f", "late")

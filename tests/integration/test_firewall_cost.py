@@ -53,14 +53,19 @@ def guard():
         setattr(nft, name, forbidden)
 '''
 
-SETUP_MANY = PRELUDE + r'''
+SETUP_MANY = (
+    PRELUDE
+    + r"""
 n = int(sys.argv[1])
 for i in range(1, n + 1):
     fw.setup_network(net(i, options={fw.ICC: "false"} if i % 50 == 0 else {}), Log())
 print(json.dumps(len(nft.elements("inet", "pynet", "bridges"))))
-'''
+"""
+)
 
-HOT_PATH = PRELUDE + r'''
+HOT_PATH = (
+    PRELUDE
+    + r"""
 guard()
 n = int(sys.argv[1])
 out = {}
@@ -80,9 +85,12 @@ for i in range(1, n + 1):                      # down to the last network, which
     fw.teardown_network(net(i, options={fw.ICC: "false"} if i % 50 == 0 else {}))
 out["library_loaded"] = nft._lib is not nft._UNTRIED
 print(json.dumps(out))
-'''
+"""
+)
 
-EQUIVALENCE = PRELUDE + r'''
+EQUIVALENCE = (
+    PRELUDE
+    + r"""
 a, b = net(1, v6=True, options={fw.ICC: "false"}), net(2, internal=True)
 steps = [fw.add_script(fw.network_elements(a) + fw.network_elements(b)),
          fw.add_script(fw.publish_elements(a, ep(1), [PortBinding(80, "tcp", "", 8080),
@@ -105,7 +113,8 @@ for i, script in enumerate(steps):
         out["steps"].append("exists" if exc.exists else "missing" if exc.missing else str(exc))
 out["bridges"] = sorted(str(k) for k, _v in nft.elements("inet", "pynet", "bridges"))
 print(json.dumps(out))
-'''
+"""
+)
 
 
 def _run(host: harness.Host, script: str, *args: Any, env: dict[str, str] | None = None) -> Any:
@@ -145,11 +154,11 @@ def test_raw_path_leaves_exactly_what_libnftables_leaves(hosts: Any) -> None:
 def test_create_and_rm_path_never_lists_nor_loads_libnftables(nft_host: harness.Host) -> None:
     before = nft_host.sh("nft list ruleset").stdout
     n = 300
-    assert _run(nft_host, SETUP_MANY, n) == n          # (the first setup installed the skeleton)
+    assert _run(nft_host, SETUP_MANY, n) == n  # (the first setup installed the skeleton)
     out = _run(nft_host, HOT_PATH, n)
     assert out["published"] == ["('127.0.0.1', 'udp', 9090)", "('tcp', 8080)"]
-    assert out["left_published"] == []                  # the teardown swept what was left
-    assert out["bounded"] == 2 and out["after_one"] == n   # a bounded read, the new network gone
+    assert out["left_published"] == []  # the teardown swept what was left
+    assert out["bounded"] == 2 and out["after_one"] == n  # a bounded read, the new network gone
     assert out["library_loaded"] is False
     assert nft_host.sh("nft list ruleset").stdout == before, "the last teardown left pynet's tables"
 
@@ -158,10 +167,12 @@ def test_an_edited_skeleton_is_repaired_by_the_next_network(nft_host: harness.Ho
     _run(nft_host, SETUP_MANY, 2)
     pristine = nft_host.sh("nft list table inet pynet").stdout
     repair = PRELUDE + "fw.setup_network(net(1), Log())\nprint('null')"
-    for edit in ("nft insert rule inet pynet forward accept",
-                 "nft add chain inet pynet forward '{ policy drop; }'",
-                 "nft replace rule inet pynet postrouting handle {masq} counter masquerade",
-                 "nft flush chain inet pynet publish"):
+    for edit in (
+        "nft insert rule inet pynet forward accept",
+        "nft add chain inet pynet forward '{ policy drop; }'",
+        "nft replace rule inet pynet postrouting handle {masq} counter masquerade",
+        "nft flush chain inet pynet publish",
+    ):
         listing = nft_host.sh("nft -a list chain inet pynet postrouting").stdout
         masq = re.findall(r"masquerade # handle (\d+)", listing)[-1]
         edit = edit.replace("{masq}", masq)

@@ -12,9 +12,16 @@ from pathlib import Path
 import pytest
 
 from harness import (
-    CREATED_NETNS, PREFIX, Host, kernel_supports, leaks, mounts_under, root_snapshot, run, wait_for,
+    CREATED_NETNS,
+    PREFIX,
+    Host,
+    kernel_supports,
+    leaks,
+    mounts_under,
+    root_snapshot,
+    run,
+    wait_for,
 )
-
 
 
 def _netns_names() -> set[str]:
@@ -80,7 +87,8 @@ def test_pynet_runs_python_module_in_host_with_env(host: Host, tmp_path: Path) -
         "print(json.dumps({'argv': sys.argv[1:], 'stdin': sys.stdin.read(),\n"
         "  'netns': os.stat('/proc/self/ns/net').st_ino, 'exe': sys.executable,\n"
         "  'env': {k: v for k, v in os.environ.items() if k.startswith('PYNET_')}}))\n"
-        "sys.exit(int(os.environ.get('FAKE_RC', '0')))\n")
+        "sys.exit(int(os.environ.get('FAKE_RC', '0')))\n"
+    )
     env = {"PYTHONPATH": str(fake.parent)}
     got = json.loads(host.pynet("network", "ls", "--format", "{{.Name}}", input="x", env=env).stdout)
     assert got["argv"] == ["network", "ls", "--format", "{{.Name}}"]
@@ -102,7 +110,7 @@ def test_in_sandbox_by_path_and_unmount_at_teardown(host: Host) -> None:
     key = host.run_dir / "netns" / "sbx1"
     key.parent.mkdir()
     key.touch()
-    run(["unshare", f"--net={key}", "true"])   # a persistent netns, as pynet makes them
+    run(["unshare", f"--net={key}", "true"])  # a persistent netns, as pynet makes them
     assert [m[1] for m in mounts_under(host.run_dir)] == ["nsfs"]
     links = json.loads(host.in_sandbox(str(key), "ip", "-j", "link").stdout)
     assert [link["ifname"] for link in links] == ["lo"]
@@ -163,8 +171,9 @@ def test_underlay_joins_hosts_and_runs_etcd(hosts, underlay) -> None:
     ul.unplug(h2)
     assert h1.sh("ping", "-c1", "-W1", ul.ip_of(h2), check=False).returncode != 0
     ul.plug(h2)
-    wait_for(lambda: h1.sh("ping", "-c1", "-W1", ul.ip_of(h2), check=False).returncode == 0,
-             timeout=10, desc="underlay back")
+    wait_for(
+        lambda: h1.sh("ping", "-c1", "-W1", ul.ip_of(h2), check=False).returncode == 0, timeout=10, desc="underlay back"
+    )
     ul.stop_etcd()
     assert ul.etcd.poll() is not None
 
@@ -190,8 +199,9 @@ def test_teardown_removes_everything(tmp_path: Path) -> None:
         supervisor = int(run(["/bin/sh", "-c", spawn], env=h.env).stdout)
         (h.run_dir / "pynetd.pid").write_text(f"{helper}\n")
         (h.state_dir / "containers").mkdir()
-        (h.state_dir / "containers" / "c1.json").write_text(json.dumps(
-            {"schema_version": 1, "pid": container, "supervisor_pid": supervisor}))
+        (h.state_dir / "containers" / "c1.json").write_text(
+            json.dumps({"schema_version": 1, "pid": container, "supervisor_pid": supervisor})
+        )
         # a recorded pid that is not this host's must survive
         (h.state_dir / "containers" / "c2.json").write_text(json.dumps({"pid": bystander.pid}))
         assert h.recorded_pids() == {container, supervisor, helper, bystander.pid}
@@ -199,8 +209,7 @@ def test_teardown_removes_everything(tmp_path: Path) -> None:
         assert h.name not in _netns_names() and peer.name not in _netns_names()
         assert not os.path.exists(h.netns) and not os.path.exists(peer.netns)
         assert mounts_under(tmp_path) == []
-        wait_for(lambda: not any(_alive(p) for p in (container, helper, supervisor)),
-                 desc="pynet's processes gone")
+        wait_for(lambda: not any(_alive(p) for p in (container, helper, supervisor)), desc="pynet's processes gone")
         assert bystander.poll() is None
         h.cleanup()  # idempotent
     finally:
@@ -237,17 +246,20 @@ def test_wait_for_returns_value_or_times_out() -> None:
 @pytest.mark.unit
 def test_leak_diff_reports_root_changes() -> None:
     before = {"links": {"lo", "eth0"}, "netns": set(), "nft tables": set()}
-    after = {"links": {"lo", "eth0", "br-123"}, "netns": {"other", PREFIX + "foreign"},
-             "nft tables": {"table inet pynet"}}
+    after = {
+        "links": {"lo", "eth0", "br-123"},
+        "netns": {"other", PREFIX + "foreign"},
+        "nft tables": {"table inet pynet"},
+    }
     found = "\n".join(leaks(before, after))
     assert "new links: ['br-123']" in found
-    assert "new netns" not in found              # namespaces other runs made are ignored
+    assert "new netns" not in found  # namespaces other runs made are ignored
     CREATED_NETNS.add(PREFIX + "mine")
     try:
         mine = "\n".join(leaks(before, {**after, "netns": {PREFIX + "mine"}}))
     finally:
         CREATED_NETNS.discard(PREFIX + "mine")
-    assert f"new netns: ['{PREFIX}mine']" in mine   # ours must be gone
+    assert f"new netns: ['{PREFIX}mine']" in mine  # ours must be gone
     assert "table inet pynet" in found
     assert leaks(before, dict(before)) == []
     assert "links gone: ['eth0']" in "\n".join(leaks(before, {**before, "links": {"lo"}}))

@@ -23,8 +23,7 @@ from test_faults import KILLED, World, check_consistent, observe, teardown_all_a
 
 pytestmark = pytest.mark.integration
 
-RUN_P = ["run", "-d", "--name", "c2", "--network", "base", "--ip", "10.7.0.50", "-p", "8080:80",
-         "sleep", "300"]
+RUN_P = ["run", "-d", "--name", "c2", "--network", "base", "--ip", "10.7.0.50", "-p", "8080:80", "sleep", "300"]
 
 
 def _base(host: Host) -> None:
@@ -65,6 +64,7 @@ def _can_run_again(host: Host, port: int, ip: str, name: str = "again") -> None:
 
 # -- a failure at commit changes nothing ------------------------------------------------
 
+
 @pytest.mark.parametrize("point", ["state_commit", "state_apply"])
 def test_run_p_failing_at_commit_leaves_no_container_address_or_dnat(host: Host, point: str) -> None:
     _base(host)
@@ -74,7 +74,7 @@ def test_run_p_failing_at_commit_leaves_no_container_address_or_dnat(host: Host,
     assert f"injected fault at {point}" in cp.stderr
     assert len(cp.stderr.splitlines()) == 1 and "Traceback" not in cp.stderr
     world = World(host)
-    assert world.view() == before                       # no c2, not even Created
+    assert world.view() == before  # no c2, not even Created
     check_consistent(host, world)
     assert not _dnat_for(host, 8080)
     assert not (host.state_dir / "journal.json").exists()
@@ -84,14 +84,13 @@ def test_run_p_failing_at_commit_leaves_no_container_address_or_dnat(host: Host,
 
 @pytest.mark.parametrize("point", ["state_commit", "state_apply"])
 def test_network_create_failing_at_commit_never_appears(host: Host, point: str) -> None:
-    host.pynet("network", "ls")        # first use made the built-ins: the fault hits our commit
-    cp = host.pynet("network", "create", "--subnet", "10.9.0.0/24", "newnet", check=False,
-                    env={"PYNET_FAULT": point})
+    host.pynet("network", "ls")  # first use made the built-ins: the fault hits our commit
+    cp = host.pynet("network", "create", "--subnet", "10.9.0.0/24", "newnet", check=False, env={"PYNET_FAULT": point})
     assert cp.returncode == 1 and f"injected fault at {point}" in cp.stderr, cp.stderr
     assert "newnet" not in host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "newnet" not in host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
     check_consistent(host)
-    host.pynet("network", "create", "--subnet", "10.9.0.0/24", "newnet")   # the subnet is free
+    host.pynet("network", "create", "--subnet", "10.9.0.0/24", "newnet")  # the subnet is free
     teardown_all_and_check_clean(host)
 
 
@@ -103,8 +102,7 @@ def test_connect_failing_at_commit_leaves_the_containers_files_as_they_were(host
     host.pynet("network", "create", "--subnet", "10.8.0.0/24", "other")
     host.pynet("run", "-d", "--name", "c1", "--network", "base", "--ip", "10.7.0.5", "sleep", "300")
     hosts_before = host.pynet("exec", "c1", "cat", "/etc/hosts").stdout
-    cp = host.pynet("network", "connect", "--ip", "10.8.0.9", "other", "c1", check=False,
-                    env={"PYNET_FAULT": point})
+    cp = host.pynet("network", "connect", "--ip", "10.8.0.9", "other", "c1", check=False, env={"PYNET_FAULT": point})
     assert cp.returncode == 1 and f"injected fault at {point}" in cp.stderr, cp.stderr
     assert host.pynet("exec", "c1", "cat", "/etc/hosts").stdout == hosts_before
     assert "10.8.0.9" not in host.pynet("exec", "c1", "hostname", "-i").stdout
@@ -116,6 +114,7 @@ def test_connect_failing_at_commit_leaves_the_containers_files_as_they_were(host
 
 # -- kill -9 of a foreground run ----------------------------------------------------------
 
+
 def _fg_argv(host: Host, *args: str) -> list[str]:
     """``python -m pynet run --name fg --network base <args>`` (``spawn`` adds the nsenter)."""
     return host.pynet_argv("run", "--name", "fg", "--network", "base", *args)[2:]
@@ -124,12 +123,19 @@ def _fg_argv(host: Host, *args: str) -> list[str]:
 def test_kill_9_of_foreground_run_leaves_no_ghost(host: Host) -> None:
     _base(host)
     flag = host.root / "finish"
-    proc = host.spawn(*_fg_argv(host, "--ip", "10.7.0.60", "-p", "8081:80", "sh", "-c",
-                                f"while [ ! -e {flag} ]; do sleep 0.05; done"), cwd=host.root)
-    wait_for(lambda: "running" in host.pynet("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout,
-             timeout=20, desc="fg running")
+    proc = host.spawn(
+        *_fg_argv(
+            host, "--ip", "10.7.0.60", "-p", "8081:80", "sh", "-c", f"while [ ! -e {flag} ]; do sleep 0.05; done"
+        ),
+        cwd=host.root,
+    )
+    wait_for(
+        lambda: "running" in host.pynet("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout,
+        timeout=20,
+        desc="fg running",
+    )
     cpid = int(host.pynet("inspect", "-f", "{{.State.Pid}}", "fg").stdout)
-    assert b"pynet" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()   # the pynet process itself
+    assert b"pynet" in Path(f"/proc/{proc.pid}/cmdline").read_bytes()  # the pynet process itself
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     # its command still runs: Up is the truth
@@ -174,6 +180,7 @@ def test_kill_9_of_foreground_run_next_mutating_command_frees_ip_and_port(host: 
 
 # -- pid reuse ------------------------------------------------------------------------------
 
+
 def _fake_running(host: Host, name: str, pid: int, start: int) -> None:
     """Make ``name``'s record claim that ``pid`` (started at ``start``) is its process."""
     cid = host.pynet("inspect", "-f", "{{.Id}}", name).stdout.strip()
@@ -189,8 +196,11 @@ def _detach_and_kill_real_processes(host: Host, name: str) -> None:
     rec = json.loads((host.state_dir / "containers" / f"{cid}.json").read_text())
     for pid in (rec["supervisor_pid"], rec["pid"]):
         os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not _stat_alive(rec["pid"]) and not _stat_alive(rec["supervisor_pid"]),
-             timeout=10, desc="real processes gone")
+    wait_for(
+        lambda: not _stat_alive(rec["pid"]) and not _stat_alive(rec["supervisor_pid"]),
+        timeout=10,
+        desc="real processes gone",
+    )
 
 
 @pytest.mark.parametrize("command", [["kill"], ["stop", "-t", "1"], ["rm", "-f"]])
@@ -201,7 +211,7 @@ def test_reused_pid_is_never_signalled(host: Host, command: list[str]) -> None:
     start = _start_time(bystander.pid)
     host.pynet("run", "-d", "--name", "c1", "--network", "base", "sleep", "300")
     _detach_and_kill_real_processes(host, "c1")
-    _fake_running(host, "c1", bystander.pid, start + 1)     # same pid, another process
+    _fake_running(host, "c1", bystander.pid, start + 1)  # same pid, another process
     cp = host.pynet(*command, "c1", check=False)
     assert _stat_alive(bystander.pid), f"`pynet {' '.join(command)}` signalled an unrelated process"
     if command == ["kill"]:
@@ -211,7 +221,7 @@ def test_reused_pid_is_never_signalled(host: Host, command: list[str]) -> None:
     if command[0] == "rm":
         assert host.pynet("ps", "-aq").stdout.strip() == ""
     else:
-        assert _status(host, "c1") == "exited"              # treated as exited, resources freed
+        assert _status(host, "c1") == "exited"  # treated as exited, resources freed
     check_consistent(host)
     # positive control: with the right start time the very same pid IS signalled
     host.pynet("run", "-d", "--name", "c3", "--network", "base", "sleep", "300")
@@ -225,13 +235,27 @@ def test_reused_pid_is_never_signalled(host: Host, command: list[str]) -> None:
 
 # -- killed between commit and start ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("next_command", [["ps", "-a"], ["network", "create", "probe"]])
 @pytest.mark.parametrize("detach", [True, False], ids=["detached", "foreground"])
 def test_run_killed_between_commit_and_start_leaves_created_holding_nothing(
-        host: Host, next_command: list[str], detach: bool) -> None:
+    host: Host, next_command: list[str], detach: bool
+) -> None:
     _base(host)
-    argv = ["run", *(["-d"] if detach else []), "--name", "c2", "--network", "base", "--ip", "10.7.0.70",
-            "-p", "8082:80", "sleep", "300"]
+    argv = [
+        "run",
+        *(["-d"] if detach else []),
+        "--name",
+        "c2",
+        "--network",
+        "base",
+        "--ip",
+        "10.7.0.70",
+        "-p",
+        "8082:80",
+        "sleep",
+        "300",
+    ]
     cp = host.pynet(*argv, check=False, env={"PYNET_FAULT_KILL": "container_start"})
     assert cp.returncode in KILLED, cp
     host.pynet(*next_command)
@@ -239,7 +263,7 @@ def test_run_killed_between_commit_and_start_leaves_created_holding_nothing(
     inspect = host.pynet_json("inspect", "c2")[0]
     assert inspect["NetworkSettings"]["SandboxKey"] == ""
     assert all(not e["IPAddress"] for e in inspect["NetworkSettings"]["Networks"].values())
-    check_consistent(host)                                 # no veth, no netns for c2
+    check_consistent(host)  # no veth, no netns for c2
     assert not _dnat_for(host, 8082)
     _can_run_again(host, 8082, "10.7.0.70")
     teardown_all_and_check_clean(host)
@@ -247,8 +271,22 @@ def test_run_killed_between_commit_and_start_leaves_created_holding_nothing(
 
 def test_run_failing_between_commit_and_start_reports_and_holds_nothing(host: Host) -> None:
     _base(host)
-    cp = host.pynet("run", "-d", "--name", "c2", "--network", "base", "--ip", "10.7.0.71", "-p", "8084:80",
-                    "sleep", "300", check=False, env={"PYNET_FAULT": "container_start"})
+    cp = host.pynet(
+        "run",
+        "-d",
+        "--name",
+        "c2",
+        "--network",
+        "base",
+        "--ip",
+        "10.7.0.71",
+        "-p",
+        "8084:80",
+        "sleep",
+        "300",
+        check=False,
+        env={"PYNET_FAULT": "container_start"},
+    )
     assert cp.returncode == 125 and "injected fault at container_start" in cp.stderr, cp.stderr
     assert len(cp.stderr.splitlines()) == 1
     # right away (the failing command undid it itself): Created, holding nothing
@@ -264,8 +302,21 @@ def test_bad_env_file_creates_nothing(host: Host) -> None:
     """``run --env-file`` with a missing file fails before anything is made (as Docker)."""
     _base(host)
     before = observe(host)
-    cp = host.pynet("run", "-d", "--name", "c2", "--network", "base", "--env-file", str(host.root / "nope"),
-                    "-p", "8085:80", "sleep", "300", check=False)
+    cp = host.pynet(
+        "run",
+        "-d",
+        "--name",
+        "c2",
+        "--network",
+        "base",
+        "--env-file",
+        str(host.root / "nope"),
+        "-p",
+        "8085:80",
+        "sleep",
+        "300",
+        check=False,
+    )
     assert cp.returncode == 125 and "no such file or directory" in cp.stderr, cp.stderr
     world = World(host)
     assert world.view() == before

@@ -24,11 +24,26 @@ HEX12 = re.compile(r"^[0-9a-f]{12}$")
 
 # -- Docker 20.10 reference (docker network inspect / ls) ----------------------------------
 
-CUSTOM_FLAGS = ["-d", "bridge", "--subnet", "10.50.0.0/24", "--gateway", "10.50.0.254",
-                "--ip-range", "10.50.0.128/25", "--aux-address", "host1=10.50.0.5",
-                "--label", "env=dev", "--label", "team=net",
-                "-o", "com.docker.network.bridge.name=br-custom",
-                "-o", "com.docker.network.driver.mtu=1400"]
+CUSTOM_FLAGS = [
+    "-d",
+    "bridge",
+    "--subnet",
+    "10.50.0.0/24",
+    "--gateway",
+    "10.50.0.254",
+    "--ip-range",
+    "10.50.0.128/25",
+    "--aux-address",
+    "host1=10.50.0.5",
+    "--label",
+    "env=dev",
+    "--label",
+    "team=net",
+    "-o",
+    "com.docker.network.bridge.name=br-custom",
+    "-o",
+    "com.docker.network.driver.mtu=1400",
+]
 
 DOCKER_INSPECT_CUSTOM = {
     "Name": "custom",
@@ -40,8 +55,14 @@ DOCKER_INSPECT_CUSTOM = {
     "IPAM": {
         "Driver": "default",
         "Options": {},
-        "Config": [{"Subnet": "10.50.0.0/24", "IPRange": "10.50.0.128/25", "Gateway": "10.50.0.254",
-                    "AuxiliaryAddresses": {"host1": "10.50.0.5"}}],
+        "Config": [
+            {
+                "Subnet": "10.50.0.0/24",
+                "IPRange": "10.50.0.128/25",
+                "Gateway": "10.50.0.254",
+                "AuxiliaryAddresses": {"host1": "10.50.0.5"},
+            }
+        ],
     },
     "Internal": False,
     "Attachable": False,
@@ -56,30 +77,50 @@ DOCKER_INSPECT_CUSTOM = {
 
 def _builtin(name: str, driver: str, config: list, ipam_options: Any, options: dict) -> dict:
     return {
-        "Name": name, "Id": "0" * 64, "Created": "2026-11-27T21:51:16.5966629Z", "Scope": "local",
-        "Driver": driver, "EnableIPv6": False,
+        "Name": name,
+        "Id": "0" * 64,
+        "Created": "2026-11-27T21:51:16.5966629Z",
+        "Scope": "local",
+        "Driver": driver,
+        "EnableIPv6": False,
         "IPAM": {"Driver": "default", "Options": ipam_options, "Config": config},
-        "Internal": False, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
-        "ConfigOnly": False, "Containers": {}, "Options": options, "Labels": {},
+        "Internal": False,
+        "Attachable": False,
+        "Ingress": False,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": {},
+        "Options": options,
+        "Labels": {},
     }
 
 
 DOCKER_INSPECT_BUILTINS = {
-    "bridge": _builtin("bridge", "bridge", [{"Subnet": "172.17.0.0/16"}], None, {
-        "com.docker.network.bridge.default_bridge": "true",
-        "com.docker.network.bridge.enable_icc": "true",
-        "com.docker.network.bridge.enable_ip_masquerade": "true",
-        "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
-        "com.docker.network.bridge.name": "docker0",
-        "com.docker.network.driver.mtu": "1500"}),
+    "bridge": _builtin(
+        "bridge",
+        "bridge",
+        [{"Subnet": "172.17.0.0/16"}],
+        None,
+        {
+            "com.docker.network.bridge.default_bridge": "true",
+            "com.docker.network.bridge.enable_icc": "true",
+            "com.docker.network.bridge.enable_ip_masquerade": "true",
+            "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+            "com.docker.network.bridge.name": "docker0",
+            "com.docker.network.driver.mtu": "1500",
+        },
+    ),
     "host": _builtin("host", "host", [], None, {}),
     "none": _builtin("none", "null", [], None, {}),
 }
 
 DOCKER_INSPECT_INTERNAL = {
-    **DOCKER_INSPECT_CUSTOM, "Name": "internalnet", "Internal": True, "Options": {}, "Labels": {},
-    "IPAM": {"Driver": "default", "Options": {},
-             "Config": [{"Subnet": "172.25.0.0/16", "Gateway": "172.25.0.1"}]},
+    **DOCKER_INSPECT_CUSTOM,
+    "Name": "internalnet",
+    "Internal": True,
+    "Options": {},
+    "Labels": {},
+    "IPAM": {"Driver": "default", "Options": {}, "Config": [{"Subnet": "172.25.0.0/16", "Gateway": "172.25.0.1"}]},
 }
 
 DOCKER_CONTAINERS_ENTRY = {
@@ -101,9 +142,16 @@ eafad29990a4   mynet         bridge    local
 60b9b4324222   v6net         bridge    local
 """
 
-DOCKER_LS_JSON_LINE = {"CreatedAt": "2026-11-27 21:51:16.5966629 +0000 UTC", "Driver": "bridge",
-                       "ID": "325db63ba756", "IPv6": "false", "Internal": "false", "Labels": "",
-                       "Name": "bridge", "Scope": "local"}
+DOCKER_LS_JSON_LINE = {
+    "CreatedAt": "2026-11-27 21:51:16.5966629 +0000 UTC",
+    "Driver": "bridge",
+    "ID": "325db63ba756",
+    "IPv6": "false",
+    "Internal": "false",
+    "Labels": "",
+    "Name": "bridge",
+    "Scope": "local",
+}
 
 
 def tabwrite(rows: list[list[str]]) -> str:
@@ -130,6 +178,7 @@ def shape(value: Any) -> Any:
 
 # -- helpers ---------------------------------------------------------------------------
 
+
 def create(host: Host, name: str, *flags: str) -> str:
     out = host.pynet("network", "create", *flags, name).stdout
     assert HEX64.match(out.strip()), f"create printed {out!r}, not a 64-hex ID"
@@ -152,8 +201,7 @@ def bridge_of(net: dict) -> str:
 def expect_error(host: Host, args: list[str], stderr: str, *, code: int = 1, stdout: str = "") -> None:
     """``pynet args`` fails with exactly Docker's stderr line, exit code and stdout."""
     cp = host.pynet(*args, check=False)
-    assert (cp.returncode, cp.stderr, cp.stdout) == (code, stderr, stdout), (
-        f"pynet {' '.join(args)}")
+    assert (cp.returncode, cp.stderr, cp.stdout) == (code, stderr, stdout), f"pynet {' '.join(args)}"
 
 
 def state_listing(host: Host) -> list[str]:
@@ -171,11 +219,11 @@ def state_listing(host: Host) -> list[str]:
 
 def pynet_links(host: Host) -> list[str]:
     """Links in the host netns that pynet makes: bridges and veths (lo and pynet0 aside)."""
-    return sorted(n for n, link in links(host).items()
-                  if n.startswith(("br-", "veth")) or n == "br-custom")
+    return sorted(n for n, link in links(host).items() if n.startswith(("br-", "veth")) or n == "br-custom")
 
 
 # -- create / ls / inspect ---------------------------------------------------------------
+
 
 def test_builtin_networks_exist_from_first_use(host: Host) -> None:
     out = host.pynet("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}").stdout
@@ -187,7 +235,7 @@ def test_builtin_networks_exist_from_first_use(host: Host) -> None:
         assert HEX64.match(nets[name]["Id"])
     bridge = nets["bridge"]
     assert bridge["Options"]["com.docker.network.bridge.name"] == "pynet0"
-    assert bridge["IPAM"]["Config"] == [{"Subnet": "172.17.0.0/16"}]   # nothing else on this host
+    assert bridge["IPAM"]["Config"] == [{"Subnet": "172.17.0.0/16"}]  # nothing else on this host
     assert set(bridge["Options"]) == set(DOCKER_INSPECT_BUILTINS["bridge"]["Options"])
     # the same IDs on every later call: built once, stored
     again = {n["Name"]: n["Id"] for n in inspect_net(host, "bridge", "host", "none")}
@@ -196,8 +244,11 @@ def test_builtin_networks_exist_from_first_use(host: Host) -> None:
 
 @pytest.mark.parametrize("name", ["bridge", "host", "none"])
 def test_builtin_networks_cannot_be_removed(host: Host, name: str) -> None:
-    expect_error(host, ["network", "rm", name],
-                 f"Error response from daemon: {name} is a pre-defined network and cannot be removed\n")
+    expect_error(
+        host,
+        ["network", "rm", name],
+        f"Error response from daemon: {name} is a pre-defined network and cannot be removed\n",
+    )
     assert inspect_net(host, name)[0]["Name"] == name
 
 
@@ -210,7 +261,7 @@ def test_create_prints_id_and_makes_the_bridge(host: Host) -> None:
     assert [(a["local"], a["prefixlen"]) for a in addrs] == [("10.1.0.1", 24)]
     [net] = inspect_net(host, "mynet")
     assert net["Id"] == net_id and net["Name"] == "mynet" and net["Driver"] == "bridge"
-    assert net["IPAM"]["Config"] == [{"Subnet": "10.1.0.0/24"}]    # Docker hides the implied gateway
+    assert net["IPAM"]["Config"] == [{"Subnet": "10.1.0.0/24"}]  # Docker hides the implied gateway
     # lookups: full ID, unique prefix, name
     for ref in (net_id, net_id[:5], "mynet"):
         assert inspect_net(host, ref)[0]["Id"] == net_id
@@ -224,8 +275,10 @@ def test_automatic_subnets_follow_dockers_pools(host: Host) -> None:
     assert nets["auto1"]["IPAM"]["Config"] == [{"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"}]
     assert nets["auto2"]["IPAM"]["Config"] == [{"Subnet": "172.19.0.0/16", "Gateway": "172.19.0.1"}]
     # a subnet already routed on the host is skipped
-    host.sh("ip link add lanx type veth peer name lany && ip addr add 172.20.0.1/16 dev lanx "
-            "&& ip link set lanx up && ip link set lany up")
+    host.sh(
+        "ip link add lanx type veth peer name lany && ip addr add 172.20.0.1/16 dev lanx "
+        "&& ip link set lanx up && ip link set lany up"
+    )
     create(host, "auto3")
     assert inspect_net(host, "auto3")[0]["IPAM"]["Config"][0]["Subnet"] == "172.21.0.0/16"
 
@@ -237,8 +290,21 @@ def test_inspect_shape_equals_docker_for_the_same_flags(host: Host) -> None:
     assert list(net) == list(DOCKER_INSPECT_CUSTOM), "top-level key order differs from Docker"
     assert list(net["IPAM"]["Config"][0]) == list(DOCKER_INSPECT_CUSTOM["IPAM"]["Config"][0])
     # the values that do not depend on time or randomness are Docker's too
-    for key in ("Name", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable",
-                "Ingress", "ConfigFrom", "ConfigOnly", "Containers", "Options", "Labels"):
+    for key in (
+        "Name",
+        "Scope",
+        "Driver",
+        "EnableIPv6",
+        "IPAM",
+        "Internal",
+        "Attachable",
+        "Ingress",
+        "ConfigFrom",
+        "ConfigOnly",
+        "Containers",
+        "Options",
+        "Labels",
+    ):
         assert net[key] == DOCKER_INSPECT_CUSTOM[key], key
     assert net["Id"] == net_id
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$", net["Created"])
@@ -249,7 +315,7 @@ def test_inspect_shape_equals_docker_for_the_same_flags(host: Host) -> None:
     assert [(a["local"], a["prefixlen"]) for a in addrs] == [("10.50.0.254", 24)]
     # inspect output is Docker's 4-space indented array
     text = host.pynet("network", "inspect", "custom").stdout
-    assert text.startswith("[\n    {\n        \"Name\": \"custom\",\n")
+    assert text.startswith('[\n    {\n        "Name": "custom",\n')
     assert text.endswith("\n]\n")
 
 
@@ -263,24 +329,22 @@ def test_internal_network_shape(host: Host) -> None:
 def test_inspect_format_and_several_networks(host: Host) -> None:
     create(host, "n1", "--subnet", "10.1.0.0/24", "--label", "env=dev")
     create(host, "n2", "--subnet", "10.2.0.0/24")
-    out = host.pynet("network", "inspect", "-f", "{{.Name}} {{json .IPAM.Config}} {{.Labels.env}}",
-                     "n1", "n2").stdout
+    out = host.pynet("network", "inspect", "-f", "{{.Name}} {{json .IPAM.Config}} {{.Labels.env}}", "n1", "n2").stdout
     assert out == 'n1 [{"Subnet":"10.1.0.0/24"}] dev\nn2 [{"Subnet":"10.2.0.0/24"}] <no value>\n'
     assert [n["Name"] for n in inspect_net(host, "n2", "n1")] == ["n2", "n1"]
 
 
 def test_ls_table_quiet_notrunc(host: Host) -> None:
-    ids = {"custom": create(host, "custom", *CUSTOM_FLAGS),
-           "mynet": create(host, "mynet")}
+    ids = {"custom": create(host, "custom", *CUSTOM_FLAGS), "mynet": create(host, "mynet")}
     ids.update({n["Name"]: n["Id"] for n in inspect_net(host, "bridge", "host", "none")})
     drivers = {"bridge": "bridge", "custom": "bridge", "host": "host", "mynet": "bridge", "none": "null"}
     order = sorted(ids)
-    expected = tabwrite([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] +
-                        [[ids[n][:12], n, drivers[n], "local"] for n in order])
+    expected = tabwrite(
+        [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[ids[n][:12], n, drivers[n], "local"] for n in order]
+    )
     assert host.pynet("network", "ls").stdout == expected
     assert host.pynet("network", "list").stdout == expected
-    notrunc = tabwrite([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] +
-                       [[ids[n], n, drivers[n], "local"] for n in order])
+    notrunc = tabwrite([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[ids[n], n, drivers[n], "local"] for n in order])
     assert host.pynet("network", "ls", "--no-trunc").stdout == notrunc
     assert host.pynet("network", "ls", "-q").stdout == "".join(ids[n][:12] + "\n" for n in order)
     assert host.pynet("network", "ls", "-q", "--no-trunc").stdout == "".join(ids[n] + "\n" for n in order)
@@ -309,8 +373,8 @@ def test_ls_filters(host: Host) -> None:
     assert names("driver=null") == ["none"]
     assert names("label=env") == ["custom", "mynet"]
     assert names("label=team=net") == ["custom"]
-    assert names("name=net") == ["internalnet", "mynet"]          # name: partial match
-    assert names("id=" + custom[:6]) == ["custom"]                 # id: prefix
+    assert names("name=net") == ["internalnet", "mynet"]  # name: partial match
+    assert names("id=" + custom[:6]) == ["custom"]  # id: prefix
     assert names("id=" + mynet) == ["mynet"]
     assert names("type=builtin") == ["bridge", "host", "none"]
     assert names("type=custom") == ["custom", "internalnet", "mynet"]
@@ -323,8 +387,7 @@ def test_ls_filters(host: Host) -> None:
 
 
 def test_ls_unknown_filter_is_dockers_error(host: Host) -> None:
-    expect_error(host, ["network", "ls", "--filter", "foo=bar"],
-                 "Error response from daemon: Invalid filter 'foo'\n")
+    expect_error(host, ["network", "ls", "--filter", "foo=bar"], "Error response from daemon: Invalid filter 'foo'\n")
 
 
 def test_ls_format_json_and_table(host: Host) -> None:
@@ -338,14 +401,19 @@ def test_ls_format_json_and_table(host: Host) -> None:
         assert HEX12.match(row["ID"])
         assert re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+0000 UTC$", row["CreatedAt"])
     custom = rows[1]
-    assert (custom["Labels"], custom["Internal"], custom["IPv6"], custom["Driver"]) == \
-        ("env=dev,team=net", "false", "false", "bridge")
+    assert (custom["Labels"], custom["Internal"], custom["IPv6"], custom["Driver"]) == (
+        "env=dev,team=net",
+        "false",
+        "false",
+        "bridge",
+    )
     # ls-format-table.txt: --format 'table {{.Name}}\t{{.Driver}}'
     assert out.endswith("}\n") and "\n\n" not in out, "one JSON object per line, nothing else"
     assert host.pynet("network", "ls", "--format", "json").stdout == out
     out = host.pynet("network", "ls", "--format", "table {{.Name}}\t{{.Driver}}").stdout
-    assert out == tabwrite([["NAME", "DRIVER"], ["bridge", "bridge"], ["custom", "bridge"],
-                            ["host", "host"], ["none", "null"]])
+    assert out == tabwrite(
+        [["NAME", "DRIVER"], ["bridge", "bridge"], ["custom", "bridge"], ["host", "host"], ["none", "null"]]
+    )
 
 
 def test_read_only_commands_never_import_pyroute2(host: Host) -> None:
@@ -360,34 +428,59 @@ def test_read_only_commands_never_import_pyroute2(host: Host) -> None:
         "    code = exc.code\n"
         "print('PYROUTE2' if 'pyroute2' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
     )
-    for args in (["network", "ls"], ["network", "inspect", "mynet"], ["ps", "-a"],
-                 ["network", "ls", "-q"], ["inspect", "mynet"]):
+    for args in (
+        ["network", "ls"],
+        ["network", "inspect", "mynet"],
+        ["ps", "-a"],
+        ["network", "ls", "-q"],
+        ["inspect", "mynet"],
+    ):
         cp = host.sh(sys.executable, "-c", probe, *args, check=False)
         assert cp.stderr.strip().splitlines()[-1] == "CLEAN 0", (args, cp.stderr)
 
 
 # -- errors (errors.txt) ------------------------------------------------------------------
 
+
 def test_create_errors_are_dockers(host: Host) -> None:
     create(host, "mynet")
-    subnet = inspect_net(host, "mynet")[0]["IPAM"]["Config"][0]["Subnet"]   # 172.18.0.0/16
+    subnet = inspect_net(host, "mynet")[0]["IPAM"]["Config"][0]["Subnet"]  # 172.18.0.0/16
     inside = subnet.replace(".0.0/16", ".5.0/24")
     create(host, "dup", "--subnet", "10.50.0.0/24")
     before = pynet_links(host)
-    expect_error(host, ["network", "create", "mynet"],
-                 "Error response from daemon: network with name mynet already exists\n")
-    expect_error(host, ["network", "create", "--subnet", inside, "overlapnet"],
-                 "Error response from daemon: Pool overlaps with other one on this address space\n")
-    expect_error(host, ["network", "create", "--subnet", "10.50.0.0/24", "dupsubnet"],
-                 "Error response from daemon: Pool overlaps with other one on this address space\n")
-    expect_error(host, ["network", "create", "--subnet", "10.60.0.0/33", "badsubnet"],
-                 "Error response from daemon: Invalid subnet 10.60.0.0/33 : invalid CIDR address: 10.60.0.0/33\n")
-    expect_error(host, ["network", "create", "--subnet", "notacidr", "badsubnet2"],
-                 "Error response from daemon: Invalid subnet notacidr : invalid CIDR address: notacidr\n")
-    expect_error(host, ["network", "create", "--subnet", "10.61.0.0/24", "--gateway", "10.62.0.1", "gwout"],
-                 "no matching subnet for gateway 10.62.0.1\n")
-    expect_error(host, ["network", "create", "-d", "nosuchdriver", "x1"],
-                 'Error response from daemon: plugin "nosuchdriver" not found\n')
+    expect_error(
+        host, ["network", "create", "mynet"], "Error response from daemon: network with name mynet already exists\n"
+    )
+    expect_error(
+        host,
+        ["network", "create", "--subnet", inside, "overlapnet"],
+        "Error response from daemon: Pool overlaps with other one on this address space\n",
+    )
+    expect_error(
+        host,
+        ["network", "create", "--subnet", "10.50.0.0/24", "dupsubnet"],
+        "Error response from daemon: Pool overlaps with other one on this address space\n",
+    )
+    expect_error(
+        host,
+        ["network", "create", "--subnet", "10.60.0.0/33", "badsubnet"],
+        "Error response from daemon: Invalid subnet 10.60.0.0/33 : invalid CIDR address: 10.60.0.0/33\n",
+    )
+    expect_error(
+        host,
+        ["network", "create", "--subnet", "notacidr", "badsubnet2"],
+        "Error response from daemon: Invalid subnet notacidr : invalid CIDR address: notacidr\n",
+    )
+    expect_error(
+        host,
+        ["network", "create", "--subnet", "10.61.0.0/24", "--gateway", "10.62.0.1", "gwout"],
+        "no matching subnet for gateway 10.62.0.1\n",
+    )
+    expect_error(
+        host,
+        ["network", "create", "-d", "nosuchdriver", "x1"],
+        'Error response from daemon: plugin "nosuchdriver" not found\n',
+    )
     # nothing was made by any of the failures
     assert pynet_links(host) == before
     names = host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split()
@@ -395,8 +488,7 @@ def test_create_errors_are_dockers(host: Host) -> None:
 
 
 def test_inspect_and_rm_of_a_missing_network(host: Host) -> None:
-    expect_error(host, ["network", "inspect", "nosuchnet"], "Error: No such network: nosuchnet\n",
-                 stdout="[]\n")
+    expect_error(host, ["network", "inspect", "nosuchnet"], "Error: No such network: nosuchnet\n", stdout="[]\n")
     expect_error(host, ["network", "rm", "nosuchnet"], "Error: No such network: nosuchnet\n")
     create(host, "n1")
     cp = host.pynet("network", "inspect", "n1", "nosuchnet", check=False)
@@ -419,17 +511,31 @@ def test_rm_with_active_endpoints_and_connect_errors(host: Host) -> None:
     net_id = create(host, "mynet")
     cid = host.pynet("run", "-d", "--name", "c1", "--network", "mynet", "sleep", "300").stdout.strip()
     try:
-        expect_error(host, ["network", "rm", "mynet"],
-                     "Error response from daemon: error while removing network: network mynet id "
-                     f"{net_id} has active endpoints\n")
-        expect_error(host, ["network", "connect", "nosuchnet", "c1"],
-                     "Error response from daemon: network nosuchnet not found\n")
-        expect_error(host, ["network", "connect", "mynet", "nosuchcontainer"],
-                     "Error response from daemon: No such container: nosuchcontainer\n")
-        expect_error(host, ["network", "disconnect", "mynet", "nosuchcontainer"],
-                     "Error response from daemon: No such container: nosuchcontainer\n")
-        expect_error(host, ["run", "--rm", "--network", "nosuchnet", "true"],
-                     "pynet: Error response from daemon: network nosuchnet not found.\n", code=125)
+        expect_error(
+            host,
+            ["network", "rm", "mynet"],
+            "Error response from daemon: error while removing network: network mynet id "
+            f"{net_id} has active endpoints\n",
+        )
+        expect_error(
+            host, ["network", "connect", "nosuchnet", "c1"], "Error response from daemon: network nosuchnet not found\n"
+        )
+        expect_error(
+            host,
+            ["network", "connect", "mynet", "nosuchcontainer"],
+            "Error response from daemon: No such container: nosuchcontainer\n",
+        )
+        expect_error(
+            host,
+            ["network", "disconnect", "mynet", "nosuchcontainer"],
+            "Error response from daemon: No such container: nosuchcontainer\n",
+        )
+        expect_error(
+            host,
+            ["run", "--rm", "--network", "nosuchnet", "true"],
+            "pynet: Error response from daemon: network nosuchnet not found.\n",
+            code=125,
+        )
         assert inspect_net(host, "mynet")[0]["Containers"][cid]["Name"] == "c1"
     finally:
         host.pynet("rm", "-f", "c1")
@@ -437,9 +543,13 @@ def test_rm_with_active_endpoints_and_connect_errors(host: Host) -> None:
 
 
 def test_errors_are_one_line_without_traceback(host: Host) -> None:
-    for args in (["network", "create", "--subnet", "bad", "x"], ["network", "rm", "nope"],
-                 ["network", "connect", "nope", "nope"], ["network", "create", "-d", "nope", "x"],
-                 ["network", "create", "bad name"]):
+    for args in (
+        ["network", "create", "--subnet", "bad", "x"],
+        ["network", "rm", "nope"],
+        ["network", "connect", "nope", "nope"],
+        ["network", "create", "-d", "nope", "x"],
+        ["network", "create", "bad name"],
+    ):
         cp = host.pynet(*args, check=False)
         assert cp.returncode == 1, args
         assert "Traceback" not in cp.stderr
@@ -447,6 +557,7 @@ def test_errors_are_one_line_without_traceback(host: Host) -> None:
 
 
 # -- prune ---------------------------------------------------------------------------------
+
 
 def test_prune_removes_unused_user_networks_only(host: Host) -> None:
     create(host, "unused1")
@@ -467,8 +578,9 @@ def test_prune_removes_unused_user_networks_only(host: Host) -> None:
 
 # -- the whole lifecycle leaves no trace ----------------------------------------------------
 
+
 def test_full_lifecycle_leaves_no_trace(host: Host) -> None:
-    host.pynet("network", "ls", "-q")                    # first use: built-in records only
+    host.pynet("network", "ls", "-q")  # first use: built-in records only
     state0 = state_listing(host)
     links0 = sorted(links(host))
     assert links0 == ["lo"]

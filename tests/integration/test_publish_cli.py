@@ -24,7 +24,7 @@ PY = sys.executable
 HOST_IP, OTHER_HOST_IP, PEER_IP = "198.51.100.1", "198.51.100.3", "198.51.100.2"
 KILLED = (-9, 137)
 
-SERVER = r'''
+SERVER = r"""
 import socket, sys, threading
 name, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
 
@@ -55,9 +55,9 @@ for t in threads:
 log.write("READY\n")
 for t in threads:
     t.join()
-'''
+"""
 
-CLIENT = r'''
+CLIENT = r"""
 import socket, sys
 ip, port, proto, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 try:
@@ -77,7 +77,7 @@ try:
             raise socket.timeout("no reply")
 except OSError as exc:
     print(f"FAIL {exc!r}"); sys.exit(1)
-'''
+"""
 
 
 @pytest.fixture
@@ -113,25 +113,49 @@ def published_elements(host: Host) -> list:
     cp = host.sh("nft", "-j", "list", "table", "inet", "pynet", check=False)
     if cp.returncode != 0:
         return []
-    return [e for item in json.loads(cp.stdout)["nftables"] if "map" in item and item["map"]["name"].startswith("pub")
-            for e in item["map"].get("elem", [])]
+    return [
+        e
+        for item in json.loads(cp.stdout)["nftables"]
+        if "map" in item and item["map"]["name"].startswith("pub")
+        for e in item["map"].get("elem", [])
+    ]
 
 
 def test_every_publish_form_is_reachable_from_the_lan(host: Host, lan: Peer) -> None:
-    serve(host, "web", "-p", "8080:80", "-p", f"{HOST_IP}:8081:81", "-p", f"{HOST_IP}::82", "-p", "83",
-          "-p", "9000-9001:90-91", "-p", "9090:90/udp",
-          ports=["tcp/80", "tcp/81", "tcp/82", "tcp/83", "tcp/90", "tcp/91", "udp/90"])
+    serve(
+        host,
+        "web",
+        "-p",
+        "8080:80",
+        "-p",
+        f"{HOST_IP}:8081:81",
+        "-p",
+        f"{HOST_IP}::82",
+        "-p",
+        "83",
+        "-p",
+        "9000-9001:90-91",
+        "-p",
+        "9090:90/udp",
+        ports=["tcp/80", "tcp/81", "tcp/82", "tcp/83", "tcp/90", "tcp/91", "udp/90"],
+    )
     random82 = int(port_lines(host, "web", "82")[0].rsplit(":", 1)[1])
     random83 = int(port_lines(host, "web", "83/tcp")[0].rsplit(":", 1)[1])
     assert 49153 <= random82 <= 65535 and 49153 <= random83 <= 65535 and random82 != random83
     assert port_lines(host, "web") == [
-        "80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080",
+        "80/tcp -> 0.0.0.0:8080",
+        "80/tcp -> [::]:8080",
         f"81/tcp -> {HOST_IP}:8081",
         f"82/tcp -> {HOST_IP}:{random82}",
-        f"83/tcp -> 0.0.0.0:{random83}", f"83/tcp -> [::]:{random83}",
-        "90/tcp -> 0.0.0.0:9000", "90/tcp -> [::]:9000",
-        "90/udp -> 0.0.0.0:9090", "90/udp -> [::]:9090",
-        "91/tcp -> 0.0.0.0:9001", "91/tcp -> [::]:9001"]
+        f"83/tcp -> 0.0.0.0:{random83}",
+        f"83/tcp -> [::]:{random83}",
+        "90/tcp -> 0.0.0.0:9000",
+        "90/tcp -> [::]:9000",
+        "90/udp -> 0.0.0.0:9090",
+        "90/udp -> [::]:9090",
+        "91/tcp -> 0.0.0.0:9001",
+        "91/tcp -> [::]:9001",
+    ]
     assert port_lines(host, "web", "90/udp") == ["0.0.0.0:9090", "[::]:9090"]
 
     # HOSTPORT:CPORT on every host address; the client's own address reaches the container
@@ -152,13 +176,23 @@ def test_every_publish_form_is_reachable_from_the_lan(host: Host, lan: Peer) -> 
     assert talk(host, lan, HOST_IP, 9090) is None
     # an unpublished container port stays closed from the LAN, though the server listens on it
     ip = host.pynet("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").stdout.strip()
-    assert talk(host, host, ip, 81) == ["web", "172.17.0.1"]   # control: the server answers on 81
+    assert talk(host, host, ip, 81) == ["web", "172.17.0.1"]  # control: the server answers on 81
     assert talk(host, lan, HOST_IP, 81) is None
 
 
 def test_publish_all_publishes_exposed_ports(host: Host, lan: Peer) -> None:
-    serve(host, "exp", "-P", "--expose", "84", "--expose", "85/udp", "--expose", "86-87",
-          ports=["tcp/84", "udp/85", "tcp/86", "tcp/87"])
+    serve(
+        host,
+        "exp",
+        "-P",
+        "--expose",
+        "84",
+        "--expose",
+        "85/udp",
+        "--expose",
+        "86-87",
+        ports=["tcp/84", "udp/85", "tcp/86", "tcp/87"],
+    )
     lines = port_lines(host, "exp")
     bound = {line.split(" -> ")[0]: int(line.rsplit(":", 1)[1]) for line in lines if "0.0.0.0" in line}
     assert sorted(bound) == ["84/tcp", "85/udp", "86/tcp", "87/tcp"]
@@ -220,8 +254,9 @@ def test_kill_9_in_the_middle_of_run_p_leaves_nothing(host: Host, lan: Peer, poi
     serve(host, "first", "-p", "8081:80", ports=["tcp/80"])
     links = {link["ifname"] for link in host.ip_json("link")}
     elements = published_elements(host)
-    cp = host.pynet("run", "-d", "--name", "web", "-p", "8080:80", "sleep", "300",
-                    check=False, env={"PYNET_FAULT_KILL": point})
+    cp = host.pynet(
+        "run", "-d", "--name", "web", "-p", "8080:80", "sleep", "300", check=False, env={"PYNET_FAULT_KILL": point}
+    )
     assert cp.returncode in KILLED, f"`run -p` did not reach {point}: {cp}"
     # the next command cleans up: no container, no link, no DNAT element, no sandbox
     assert host.pynet("ps", "-a", "--format", "{{.Names}}").stdout.split() == ["first"]
@@ -229,7 +264,7 @@ def test_kill_9_in_the_middle_of_run_p_leaves_nothing(host: Host, lan: Peer, poi
     assert published_elements(host) == elements
     assert len(list(Path(host.run_dir, "netns").iterdir())) == 1
     assert talk(host, lan, HOST_IP, 8080) is None
-    assert talk(host, lan, HOST_IP, 8081) == ["first", PEER_IP]      # control
+    assert talk(host, lan, HOST_IP, 8081) == ["first", PEER_IP]  # control
     # the port and the name are free for the next run
     serve(host, "web", "-p", "8080:80", ports=["tcp/80"])
     assert talk(host, lan, HOST_IP, 8080) == ["web", PEER_IP]

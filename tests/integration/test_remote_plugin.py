@@ -44,8 +44,7 @@ class Plugin:
 
 @pytest.fixture
 def host(host: Host) -> Host:
-    host.env.update(PYNET_PLUGIN_DIR=str(host.root / "plugins"),
-                    PYNET_PLUGIN_TIMEOUT=str(TIMEOUT))
+    host.env.update(PYNET_PLUGIN_DIR=str(host.root / "plugins"), PYNET_PLUGIN_TIMEOUT=str(TIMEOUT))
     Path(host.env["PYNET_PLUGIN_DIR"]).mkdir()
     return host
 
@@ -53,8 +52,10 @@ def host(host: Host) -> Host:
 @pytest.fixture
 def plugin(host: Host) -> Callable[..., Plugin]:
     """``plugin(*args, name="vethnet")`` starts the example plugin (the host kills it at teardown)."""
+
     def start(*args: str, name: str = "vethnet", sock: Path | None = None) -> Plugin:
         return Plugin(host, name, *args, sock=sock)
+
     return start
 
 
@@ -86,8 +87,9 @@ def assert_nothing_left(host: Host, p: Plugin, network: str) -> None:
 
 def test_full_lifecycle(host: Host, plugin) -> None:
     p = plugin()
-    net_id = host.pynet("network", "create", "-d", "vethnet", "--subnet", "10.55.0.0/24",
-                        "-o", "color=blue", "pnet").stdout.strip()
+    net_id = host.pynet(
+        "network", "create", "-d", "vethnet", "--subnet", "10.55.0.0/24", "-o", "color=blue", "pnet"
+    ).stdout.strip()
     inspect = host.pynet_json("network", "inspect", "pnet")[0]
     assert (inspect["Driver"], inspect["Scope"], inspect["Options"]) == ("vethnet", "local", {"color": "blue"})
     bridge = p.state()["networks"][net_id]["bridge"]
@@ -110,9 +112,8 @@ def test_full_lifecycle(host: Host, plugin) -> None:
     assert {e["interface"]["Address"] for e in sent.values()} == {"10.55.0.2/24", "10.55.0.3/24"}
 
     host.pynet("network", "disconnect", "pnet", "c2")
-    assert "eth0" not in {link["ifname"] for link in json.loads(
-        host.in_sandbox("c2", "ip", "-j", "link").stdout)}
-    assert list(p.state()["returned"].values()) == [True]   # back in the host, as Docker does
+    assert "eth0" not in {link["ifname"] for link in json.loads(host.in_sandbox("c2", "ip", "-j", "link").stdout)}
+    assert list(p.state()["returned"].values()) == [True]  # back in the host, as Docker does
     host.pynet("rm", "-f", "c1", "c2")
     host.pynet("network", "rm", "pnet")
     assert_nothing_left(host, p, "pnet")
@@ -125,8 +126,9 @@ def test_full_lifecycle(host: Host, plugin) -> None:
 
 def test_static_routes_and_the_plugins_mac(host: Host, plugin) -> None:
     plugin("--own-mac")
-    host.pynet("network", "create", "-d", "vethnet", "--subnet", "10.56.0.0/24",
-               "-o", "vethnet.route=203.0.113.0/24", "pnet")
+    host.pynet(
+        "network", "create", "-d", "vethnet", "--subnet", "10.56.0.0/24", "-o", "vethnet.route=203.0.113.0/24", "pnet"
+    )
     host.pynet("run", "-d", "--name", "c1", "--network", "pnet", "sleep", "300")
     routes = json.loads(host.in_sandbox("c1", "ip", "-j", "route", "show", "203.0.113.0/24").stdout)
     assert routes[0]["gateway"] == "10.56.0.1" and routes[0]["dev"] == "eth0"
@@ -163,17 +165,21 @@ def test_slow_plugin_times_out_and_leaves_nothing(host: Host, plugin) -> None:
     start = time.monotonic()
     msg = error_of(host, "network", "create", "-d", "vethnet", "pnet")
     assert time.monotonic() - start < 15
-    assert msg == (f'Error response from daemon: plugin "vethnet" did not answer '
-                   f"NetworkDriver.CreateNetwork within {TIMEOUT}s (PYNET_PLUGIN_TIMEOUT)")
+    assert msg == (
+        f'Error response from daemon: plugin "vethnet" did not answer '
+        f"NetworkDriver.CreateNetwork within {TIMEOUT}s (PYNET_PLUGIN_TIMEOUT)"
+    )
     assert_nothing_left(host, p, "pnet")
-    assert p.calls()[-1] == "DeleteNetwork"                 # the half-done create was undone
+    assert p.calls()[-1] == "DeleteNetwork"  # the half-done create was undone
 
 
 def test_garbage_answer_is_a_clear_error(host: Host, plugin) -> None:
     p = plugin("--garbage", "NetworkDriver.CreateNetwork")
     msg = error_of(host, "network", "create", "-d", "vethnet", "pnet")
-    assert msg.startswith('Error response from daemon: plugin "vethnet" sent an invalid answer to '
-                          "NetworkDriver.CreateNetwork: '<html>this is not JSON</html>'"), msg
+    assert msg.startswith(
+        'Error response from daemon: plugin "vethnet" sent an invalid answer to '
+        "NetworkDriver.CreateNetwork: '<html>this is not JSON</html>'"
+    ), msg
     assert_nothing_left(host, p, "pnet")
 
 
@@ -187,7 +193,7 @@ def test_plugin_that_died_is_unreachable(host: Host, plugin) -> None:
     msg = error_of(host, "run", "--rm", "--network", "pnet", "true")
     assert time.monotonic() - start < 15
     assert 'plugin "vethnet" is not reachable' in msg or 'plugin "vethnet" not found' in msg, msg
-    assert links(host) == {"lo", bridge}                    # no half-made endpoint
+    assert links(host) == {"lo", bridge}  # no half-made endpoint
 
 
 def test_join_failure_rolls_back(host: Host, plugin) -> None:
@@ -215,8 +221,9 @@ def test_failure_or_kill_after_join_is_rolled_back(host: Host, plugin, how: str)
     p = plugin()
     host.pynet("network", "create", "-d", "vethnet", "pnet")
     bridge = next(iter(p.state()["networks"].values()))["bridge"]
-    cp = host.pynet("run", "-d", "--name", "c1", "--network", "pnet", "sleep", "300",
-                    env={how: "netns_config"}, check=False)
+    cp = host.pynet(
+        "run", "-d", "--name", "c1", "--network", "pnet", "sleep", "300", env={how: "netns_config"}, check=False
+    )
     assert cp.returncode != 0 and "Traceback" not in cp.stderr
     if how == "PYNET_FAULT_KILL":
         # Killed mid-command: the next mutating command finds the journal and undoes it,
@@ -247,8 +254,21 @@ def test_ipam_plugin_hands_out_the_addresses(host: Host, plugin) -> None:
 
 def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> None:
     p = plugin()
-    host.pynet("network", "create", "-d", "vethnet", "--ipam-driver", "vethnet", "--subnet", "10.88.0.0/24",
-               "--gateway", "10.88.0.254", "--ip-range", "10.88.0.128/25", "inet")
+    host.pynet(
+        "network",
+        "create",
+        "-d",
+        "vethnet",
+        "--ipam-driver",
+        "vethnet",
+        "--subnet",
+        "10.88.0.0/24",
+        "--gateway",
+        "10.88.0.254",
+        "--ip-range",
+        "10.88.0.128/25",
+        "inet",
+    )
     config = host.pynet_json("network", "inspect", "inet")[0]["IPAM"]["Config"]
     assert config == [{"Subnet": "10.88.0.0/24", "IPRange": "10.88.0.128/25", "Gateway": "10.88.0.254"}]
     host.pynet("run", "-d", "--name", "c1", "--network", "inet", "--ip", "10.88.0.200", "sleep", "300")
@@ -264,11 +284,23 @@ def test_ipam_plugin_with_user_config_and_a_static_ip(host: Host, plugin) -> Non
 
 def test_a_failed_create_gives_the_pool_back(host: Host, plugin) -> None:
     p = plugin("--fail", "NetworkDriver.CreateNetwork=no bridge today")
-    msg = error_of(host, "network", "create", "-d", "vethnet", "--ipam-driver", "vethnet",
-                   "--subnet", "10.89.0.0/24", "--aux-address", "r=10.89.0.9", "other")
+    msg = error_of(
+        host,
+        "network",
+        "create",
+        "-d",
+        "vethnet",
+        "--ipam-driver",
+        "vethnet",
+        "--subnet",
+        "10.89.0.0/24",
+        "--aux-address",
+        "r=10.89.0.9",
+        "other",
+    )
     assert msg == "Error response from daemon: remote: no bridge today"
     calls = p.calls()
-    after = [c for c in calls[calls.index("CreateNetwork"):] if c.startswith("Release")]
+    after = [c for c in calls[calls.index("CreateNetwork") :] if c.startswith("Release")]
     assert after == ["ReleaseAddress", "ReleaseAddress", "ReleasePool"]  # aux, gateway, pool
     assert p.state()["pools"] == {}
     assert "other" not in network_names(host)
@@ -292,12 +324,12 @@ def test_plugin_network_beside_the_firewall(host: Host, plugin) -> None:
     host.pynet("run", "-d", "--name", "c2", "--network", "pnet", "sleep", "300")
     host.pynet("network", "connect", "pnet", "b1")
     plugin_bridge = p.state()["networks"][net_id]["bridge"]
-    assert pynet_bridges(host) == {f"br-{br_id[:12]}"}          # the firewall is on, for pynet's bridge only
+    assert pynet_bridges(host) == {f"br-{br_id[:12]}"}  # the firewall is on, for pynet's bridge only
     assert plugin_bridge not in host.sh("nft", "list", "ruleset").stdout
-    assert ping(host, "c1", "10.55.0.3")                        # across the plugin's bridge
+    assert ping(host, "c1", "10.55.0.3")  # across the plugin's bridge
     assert ping(host, "b1", "10.55.0.2") and ping(host, "c1", "10.55.0.4")  # b1 on both networks
     assert ping(host, "b1", "10.57.0.1")
     host.pynet("rm", "-f", "b1", "c1", "c2")
     host.pynet("network", "rm", "pnet", "brnet")
     assert_nothing_left(host, p, "pnet")
-    assert "pynet" not in host.sh("nft", "list", "tables").stdout   # the last bridge took the policy along
+    assert "pynet" not in host.sh("nft", "list", "tables").stdout  # the last bridge took the policy along

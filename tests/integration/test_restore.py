@@ -16,7 +16,6 @@ from harness import Host, mounts_under, run, wait_for
 pytestmark = pytest.mark.integration
 
 
-
 def _ns_inode(path: str) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -57,7 +56,8 @@ def firewall_view(host: Host) -> dict[tuple[str, str], list[str]]:
             view.setdefault(("chain", item["chain"]["name"]), [])
         elif "rule" in item:
             view.setdefault(("chain", item["rule"]["chain"]), []).append(
-                json.dumps(item["rule"]["expr"], sort_keys=True))
+                json.dumps(item["rule"]["expr"], sort_keys=True)
+            )
     return view
 
 
@@ -65,8 +65,10 @@ def without_default_bridge(host: Host, view: dict[tuple[str, str], list[str]]) -
     """``view`` less the set elements of the default bridge (its link and its subnet)."""
     subnet = host.pynet_json("network", "inspect", "bridge")[0]["IPAM"]["Config"][0]["Subnet"]
     marks = ('"pynet0"', f'"addr": "{subnet.split("/")[0]}"')
-    return {key: [e for e in elems if not any(m in e for m in marks)] if key[0] == "set" else elems
-            for key, elems in view.items()}
+    return {
+        key: [e for e in elems if not any(m in e for m in marks)] if key[0] == "set" else elems
+        for key, elems in view.items()
+    }
 
 
 def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
@@ -85,8 +87,9 @@ def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
         # a container process: its netns is the sandbox bind-mounted under this host's run dir
         assert key.startswith(str(host.run_dir)) and _ns_inode(f"/proc/{pid}/ns/net") == _ns_inode(key)
         _kill(pid)
-    wait_for(lambda: not any(_alive(p) for p in [*helpers, *sandbox_keys]), timeout=5,
-             desc="the host's processes to die")
+    wait_for(
+        lambda: not any(_alive(p) for p in [*helpers, *sandbox_keys]), timeout=5, desc="the host's processes to die"
+    )
     for link in host.ip_json("link", "show"):
         if link["ifname"] != "lo" and not link["ifname"].startswith("lan"):
             host.sh("ip", "link", "del", link["ifname"], check=False)
@@ -99,15 +102,26 @@ def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
 
 def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> None:
     net_id = host.pynet("network", "create", "--subnet", "10.30.0.0/24", "mynet").stdout.strip()
-    host.pynet("network", "create", "-o", "com.docker.network.bridge.name=br-named",
-               "-o", "com.docker.network.driver.mtu=1400", "--subnet", "10.31.0.0/24", "named")
+    host.pynet(
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.bridge.name=br-named",
+        "-o",
+        "com.docker.network.driver.mtu=1400",
+        "--subnet",
+        "10.31.0.0/24",
+        "named",
+    )
     host.pynet("network", "create", "--internal", "--subnet", "10.32.0.0/24", "idle")
     c1 = host.pynet("run", "-d", "--name", "c1", "--network", "mynet", "sleep", "600").stdout.strip()
-    c2 = host.pynet("run", "-d", "--name", "c2", "sleep", "600").stdout.strip()        # default bridge
+    c2 = host.pynet("run", "-d", "--name", "c2", "sleep", "600").stdout.strip()  # default bridge
     host.pynet("network", "connect", "named", "c1")
     host.pynet("run", "-d", "--name", "done", "--network", "mynet", "sh", "-c", "exit 4")
-    wait_for(lambda: "Exited (4)" in host.pynet("ps", "-a", "--filter", "name=done",
-                                               "--format", "{{.Status}}").stdout, timeout=10)
+    wait_for(
+        lambda: "Exited (4)" in host.pynet("ps", "-a", "--filter", "name=done", "--format", "{{.Status}}").stdout,
+        timeout=10,
+    )
     before = {n["Name"]: n for n in host.pynet_json("network", "inspect", "mynet", "named", "idle")}
     info = {c["Id"]: c for c in host.pynet_json("inspect", c1, c2)}
     keys = {c["State"]["Pid"]: c["NetworkSettings"]["SandboxKey"] for c in info.values()}
@@ -127,9 +141,11 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
     assert names == ["bridge", "host", "idle", "mynet", "named", "none"]
 
     links = {link["ifname"]: link for link in host.ip_json("link", "show")}
-    for bridge, cidr, mtu in ((f"br-{net_id[:12]}", ("10.30.0.1", 24), None),
-                              ("br-named", ("10.31.0.1", 24), 1400),
-                              (f"br-{before['idle']['Id'][:12]}", ("10.32.0.1", 24), None)):
+    for bridge, cidr, mtu in (
+        (f"br-{net_id[:12]}", ("10.30.0.1", 24), None),
+        ("br-named", ("10.31.0.1", 24), 1400),
+        (f"br-{before['idle']['Id'][:12]}", ("10.32.0.1", 24), None),
+    ):
         assert bridge in links, f"{bridge} was not restored"
         assert "UP" in links[bridge]["flags"]
         if mtu:
@@ -142,14 +158,17 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
     assert firewall_view(host) == without_default_bridge(host, rules)
 
     # the containers that were running are exited now; the exited one keeps its code
-    statuses = dict(line.split("|", 1) for line in host.pynet(
-        "ps", "-a", "--format", "{{.Names}}|{{.Status}}").stdout.splitlines() if line)
+    statuses = dict(
+        line.split("|", 1)
+        for line in host.pynet("ps", "-a", "--format", "{{.Names}}|{{.Status}}").stdout.splitlines()
+        if line
+    )
     assert statuses["c1"].startswith("Exited (") and statuses["c2"].startswith("Exited (")
     assert statuses["done"].startswith("Exited (4) ")
     assert host.pynet("ps", "-q").stdout == ""
     for c in host.pynet_json("inspect", c1, c2):
         assert (c["State"]["Status"], c["State"]["Running"], c["State"]["Pid"]) == ("exited", False, 0)
-        assert c["State"]["ExitCode"] == 255                    # dockerd after an unclean stop
+        assert c["State"]["ExitCode"] == 255  # dockerd after an unclean stop
     after = {n["Name"]: n for n in host.pynet_json("network", "inspect", "mynet", "named", "idle")}
     for name in after:
         assert after[name]["Id"] == before[name]["Id"]
@@ -159,14 +178,13 @@ def test_reboot_restores_networks_and_marks_containers_exited(host: Host) -> Non
     # and everything works again: new containers, the old ones can be removed
     host.pynet("run", "-d", "--name", "c3", "--network", "mynet", "sleep", "600")
     host.pynet("exec", "c3", "ping", "-c1", "-W2", "10.30.0.1")
-    host.pynet("run", "-d", "--name", "c4", "sleep", "600")                     # default bridge
+    host.pynet("run", "-d", "--name", "c4", "sleep", "600")  # default bridge
     assert firewall_view(host) == rules
     host.pynet("run", "--rm", "--network", "named", "ping", "-c1", "-W2", "10.31.0.1")
     host.pynet("rm", "c1", "c2", "done")
     host.pynet("rm", "-f", "c3", "c4")
     host.pynet("network", "rm", "mynet", "named", "idle")
-    left = [link["ifname"] for link in host.ip_json("link", "show")
-            if link["ifname"].startswith(("br-", "veth"))]
+    left = [link["ifname"] for link in host.ip_json("link", "show") if link["ifname"].startswith(("br-", "veth"))]
     assert left == []
 
 

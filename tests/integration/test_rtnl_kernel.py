@@ -65,13 +65,16 @@ netlink.sandbox_interface_up(sb, "eth0", addresses=["10.20.0.2/24", "fd20::2/64"
 
 
 def test_bridge_with_addresses_comes_up_and_create_is_idempotent(host: Host) -> None:
-    out = py(host, """
+    out = py(
+        host,
+        """
 netlink.bridge_create("br-t", mtu=1400, addresses=["10.20.0.1/24", "fd20::1/64"], mac="02:42:0a:14:00:01")
 netlink.bridge_create("br-t", mtu=1400, addresses=["10.20.0.1/24", "fd20::1/64"])  # adopt, no error
 out['exists'] = netlink.link_exists("br-t")
-""")
+""",
+    )
     assert out == {"exists": True, "pyroute2": False}
-    link, = host.ip_json("-d", "addr", "show", "dev", "br-t")
+    (link,) = host.ip_json("-d", "addr", "show", "dev", "br-t")
     assert link["linkinfo"]["info_kind"] == "bridge"
     assert (link["mtu"], link["address"]) == (1400, "02:42:0a:14:00:01")
     assert "UP" in link["flags"]
@@ -86,18 +89,20 @@ def test_container_plumbing_veth_peer_born_in_sandbox(host: Host) -> None:
     out = py(host, SETUP + "out['peer_index'] = netlink.link_index('eth0', sb)\n", sb=sb)
     assert out["pyroute2"] is False and out["peer_index"] > 1
     # Host side: enslaved, up, hairpin on; the peer is not in the host.
-    port, = host.ip_json("-d", "link", "show", "dev", "vethT")  # ip -j -d
+    (port,) = host.ip_json("-d", "link", "show", "dev", "vethT")  # ip -j -d
     assert (port["master"], port["mtu"]) == ("br-t", 1400) and "UP" in port["flags"]
-    brport, = json.loads(host.sh("bridge", "-j", "-d", "link", "show", "dev", "vethT").stdout)
+    (brport,) = json.loads(host.sh("bridge", "-j", "-d", "link", "show", "dev", "vethT").stdout)
     assert brport["hairpin"] is True
     assert "eth0" not in {link["ifname"] for link in host.ip_json("link")}
     # Sandbox side: name, MAC, MTU, up; lo up; addresses; routes with proto boot.
-    eth0, = in_ns(sb, "ip", "-j", "-d", "addr", "show", "dev", "eth0")
+    (eth0,) = in_ns(sb, "ip", "-j", "-d", "addr", "show", "dev", "eth0")
     assert (eth0["address"], eth0["mtu"], eth0["linkinfo"]["info_kind"]) == ("02:42:0a:14:00:02", 1400, "veth")
     assert "UP" in eth0["flags"]
-    assert {(a["local"], a["prefixlen"]) for a in eth0["addr_info"] if a["scope"] == "global"} == \
-        {("10.20.0.2", 24), ("fd20::2", 64)}
-    lo, = in_ns(sb, "ip", "-j", "link", "show", "dev", "lo")
+    assert {(a["local"], a["prefixlen"]) for a in eth0["addr_info"] if a["scope"] == "global"} == {
+        ("10.20.0.2", 24),
+        ("fd20::2", 64),
+    }
+    (lo,) = in_ns(sb, "ip", "-j", "link", "show", "dev", "lo")
     assert "UP" in lo["flags"]
     boot4 = in_ns(sb, "ip", "-j", "route", "show", "proto", "boot")
     assert {"dst": "default", "gateway": "10.20.0.1", "dev": "eth0"}.items() <= boot4[0].items()
@@ -111,22 +116,32 @@ def test_container_plumbing_veth_peer_born_in_sandbox(host: Host) -> None:
 
 def test_netns_create_and_delete_without_pyroute2(host: Host) -> None:
     sb = sandbox_path(host)
-    out = py(host, """
+    out = py(
+        host,
+        """
 netlink.netns_create(sb)
 out['exists'] = netlink.netns_exists(sb)
 out['other'] = os.stat(sb).st_ino != os.stat('/proc/self/ns/net').st_ino
 out['dup'] = err(netlink.netns_create, sb)
-""", sb=sb)
-    assert out == {"exists": True, "other": True, "pyroute2": False,
-                   "dup": ["KernelError", f"failed to create network namespace {sb}: File exists"]}
+""",
+        sb=sb,
+    )
+    assert out == {
+        "exists": True,
+        "other": True,
+        "pyroute2": False,
+        "dup": ["KernelError", f"failed to create network namespace {sb}: File exists"],
+    }
     netns_dir = str(host.root / "run" / "netns")
     mounts = dict(mounts_under(host.root))
     assert mounts[sb] == "nsfs"
-    with open("/proc/self/mountinfo") as f:   # the directory is a shared bind mount of itself
+    with open("/proc/self/mountinfo") as f:  # the directory is a shared bind mount of itself
         line = [ln for ln in f if ln.split()[4] == netns_dir][-1]
     assert "shared:" in line.split(" - ")[0]
     assert in_ns(sb, "ip", "-j", "link") and len(in_ns(sb, "ip", "-j", "link")) == 1  # just lo
-    out = py(host, """
+    out = py(
+        host,
+        """
 netlink.netns_delete(sb)
 netlink.netns_delete(sb)  # again: fine
 out['exists'] = netlink.netns_exists(sb)
@@ -134,15 +149,25 @@ out['file'] = os.path.exists(sb)
 out['link'] = err(netlink.link_index, 'lo', sb)
 out['exists_in_gone'] = netlink.link_exists('lo', sb)
 netlink.link_delete('eth0', sb)  # gone namespace: nothing to do
-""", sb=sb)
-    assert out == {"exists": False, "file": False, "exists_in_gone": False, "pyroute2": False,
-                   "link": ["NotFound", f"network namespace {sb} does not exist"]}
+""",
+        sb=sb,
+    )
+    assert out == {
+        "exists": False,
+        "file": False,
+        "exists_in_gone": False,
+        "pyroute2": False,
+        "link": ["NotFound", f"network namespace {sb} does not exist"],
+    }
     assert sb not in dict(mounts_under(host.root))
 
 
 def test_delete_links_and_errors(host: Host) -> None:
     sb = sandbox_path(host)
-    out = py(host, SETUP + """
+    out = py(
+        host,
+        SETUP
+        + """
 out['veth_dup'] = err(netlink.veth_create, "vethT", "eth1", sb, mtu=1400)
 out['attach_missing'] = err(netlink.link_attach, "vethT", "br-none")
 out['no_if'] = err(netlink.sandbox_interface_up, sb, "eth9", addresses=[])
@@ -155,7 +180,9 @@ netlink.link_delete("vethT")          # already gone
 netlink.link_delete("br-t")
 out['left'] = [netlink.link_exists(n) for n in ("vethT", "br-t")] + [netlink.link_exists("eth0", sb)]
 netlink.netns_delete(sb)
-""", sb=sb)
+""",
+        sb=sb,
+    )
     assert out.pop("pyroute2") is False
     assert out == {
         "veth_dup": ["KernelError", "failed to create veth pair vethT: File exists"],
@@ -164,15 +191,17 @@ netlink.netns_delete(sb)
         "bad_index": ["NotFound", "failed to add address 10.30.0.1/24: No such device"],
         "no_ns": ["NotFound", "failed to create veth pair vethU: No such file or directory"],
         "no_ns_up": ["NotFound", f"network namespace {sb}-gone does not exist"],
-        "again": None,                      # re-running the configuration is idempotent
-        "left": [False, False, False],      # deleting the host end removed the sandbox end
+        "again": None,  # re-running the configuration is idempotent
+        "left": [False, False, False],  # deleting the host end removed the sandbox end
     }
     assert not {"vethT", "br-t"} & {link["ifname"] for link in host.ip_json("link")}
 
 
 def test_bridge_delete_returns_once_the_bridge_is_unlisted(host: Host) -> None:
     """The kernel's RCU waits are left to a child: the caller sees the bridge gone at once."""
-    out = py(host, """
+    out = py(
+        host,
+        """
 netlink.bridge_create("br-d", mtu=1500, addresses=["10.21.0.1/24"])
 out['ports'] = netlink.link_exists("br-d")
 netlink.bridge_delete("br-d")
@@ -184,34 +213,46 @@ netlink.bridge_delete("br-d")
 netlink.bridge_delete("br-d")                # already gone: success
 out['refused'] = err(netlink.bridge_delete, "lo")
 out['left'] = netlink.link_exists("br-d")
-""")
+""",
+    )
     assert out.pop("pyroute2") is False
-    assert out == {"ports": True, "gone": True, "again": True,
-                   "refused": ["Unsupported", "failed to delete link lo: not supported by this kernel"],
-                   "left": False}
+    assert out == {
+        "ports": True,
+        "gone": True,
+        "again": True,
+        "refused": ["Unsupported", "failed to delete link lo: not supported by this kernel"],
+        "left": False,
+    }
     assert "br-d" not in {link["ifname"] for link in host.ip_json("link")}
     assert not [a for a in host.ip_json("addr") if a["ifname"] == "br-d"]
 
 
 def test_uplink_mtu_follows_the_default_route(host: Host) -> None:
-    host.sh("ip link add up0 mtu 1450 type veth peer name up1 && ip link set up0 up && ip link set up1 up"
-            " && ip addr add 192.0.2.1/24 dev up0")
-    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1500   # no default route
+    host.sh(
+        "ip link add up0 mtu 1450 type veth peer name up1 && ip link set up0 up && ip link set up1 up"
+        " && ip addr add 192.0.2.1/24 dev up0"
+    )
+    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1500  # no default route
     host.sh("ip route add default via 192.0.2.2 dev up0")
     assert py(host, "out['mtu'] = netlink.uplink_mtu()\n") == {"mtu": 1450, "pyroute2": False}
-    host.sh("ip link set up0 mtu 1200")    # below IPv6's minimum: not a usable uplink MTU
+    host.sh("ip link set up0 mtu 1200")  # below IPv6's minimum: not a usable uplink MTU
     assert py(host, "out['mtu'] = netlink.uplink_mtu(1500)\n")["mtu"] == 1500
 
 
 def test_raw_and_pyroute2_sockets_side_by_side(host: Host) -> None:
     sb = sandbox_path(host)
-    out = py(host, SETUP + """
+    out = py(
+        host,
+        SETUP
+        + """
 netlink.sandbox_set_mac(sb, "eth0", "02:42:0a:14:00:09")        # pyroute2, forked netns socket
 netlink.close_all()                                              # as before forking a container
 netlink.sandbox_interface_up(sb, "eth0", addresses=["10.20.0.3/24"])   # raw, reopened
 out['index'] = netlink.link_index("eth0", sb)
 out['kind'] = netlink.link_kind("vethT")                          # pyroute2 again
 netlink.netns_delete(sb)
-""", sb=sb)
+""",
+        sb=sb,
+    )
     assert out["kind"] == "veth" and out["index"] > 1
     host.sh("ip link del br-t")

@@ -29,22 +29,54 @@ HOSTS_HEADER = (
 
 # docker inspect c1 (run -d --name c1 --network mynet --network-alias web): the networking parts
 DOCKER_NETWORK_SETTINGS = {
-    "Bridge": "", "SandboxID": "1047f77ceab52e8464b6d8a5e2db75dd77ed8d672789d2ab0ab8ad2f7b165a82",
-    "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0, "Ports": {},
-    "SandboxKey": "/var/run/docker/netns/1047f77ceab5", "SecondaryIPAddresses": None,
-    "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-    "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-    "Networks": {"mynet": {
-        "IPAMConfig": None, "Links": None, "Aliases": ["web", "2e8b435efbff"],
-        "NetworkID": "eafad29990a49c58a86ba33709fc7d659d223c28abfcd61340f7db9cedf80526",
-        "EndpointID": "2fdf073552f4659695623e488de0d90dfef1974b4beb165aaba84ba2845cf952",
-        "Gateway": "172.18.0.1", "IPAddress": "172.18.0.2", "IPPrefixLen": 16, "IPv6Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": "02:42:ac:12:00:02",
-        "DriverOpts": None}},
+    "Bridge": "",
+    "SandboxID": "1047f77ceab52e8464b6d8a5e2db75dd77ed8d672789d2ab0ab8ad2f7b165a82",
+    "HairpinMode": False,
+    "LinkLocalIPv6Address": "",
+    "LinkLocalIPv6PrefixLen": 0,
+    "Ports": {},
+    "SandboxKey": "/var/run/docker/netns/1047f77ceab5",
+    "SecondaryIPAddresses": None,
+    "SecondaryIPv6Addresses": None,
+    "EndpointID": "",
+    "Gateway": "",
+    "GlobalIPv6Address": "",
+    "GlobalIPv6PrefixLen": 0,
+    "IPAddress": "",
+    "IPPrefixLen": 0,
+    "IPv6Gateway": "",
+    "MacAddress": "",
+    "Networks": {
+        "mynet": {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": ["web", "2e8b435efbff"],
+            "NetworkID": "eafad29990a49c58a86ba33709fc7d659d223c28abfcd61340f7db9cedf80526",
+            "EndpointID": "2fdf073552f4659695623e488de0d90dfef1974b4beb165aaba84ba2845cf952",
+            "Gateway": "172.18.0.1",
+            "IPAddress": "172.18.0.2",
+            "IPPrefixLen": 16,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "02:42:ac:12:00:02",
+            "DriverOpts": None,
+        }
+    },
 }
-DOCKER_STATE = {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
-                "OOMKilled": False, "Dead": False, "Pid": 16823, "ExitCode": 0, "Error": "",
-                "StartedAt": "2026-11-27T21:53:20.74116996Z", "FinishedAt": "0001-01-01T00:00:00Z"}
+DOCKER_STATE = {
+    "Status": "running",
+    "Running": True,
+    "Paused": False,
+    "Restarting": False,
+    "OOMKilled": False,
+    "Dead": False,
+    "Pid": 16823,
+    "ExitCode": 0,
+    "Error": "",
+    "StartedAt": "2026-11-27T21:53:20.74116996Z",
+    "FinishedAt": "0001-01-01T00:00:00Z",
+}
 
 
 def shape(value: Any) -> Any:
@@ -56,6 +88,7 @@ def shape(value: Any) -> Any:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
 
 def run_d(host: Host, *args: str) -> str:
     """``pynet run -d ARGS``; returns the printed 64-hex container ID."""
@@ -108,6 +141,7 @@ def create_net(host: Host, name: str, *flags: str) -> str:
 
 
 # -- two sandboxes, one network ----------------------------------------------------------
+
 
 def test_two_sandboxes_on_one_network_reach_each_other(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
@@ -174,7 +208,9 @@ def test_connect_with_ip_then_disconnect(host: Host) -> None:
     assert len(veths(host)) == 2
     cp = host.pynet("network", "connect", "othernet", "c1", check=False)
     assert (cp.returncode, cp.stderr) == (
-        1, "Error response from daemon: endpoint with name c1 already exists in network othernet\n")
+        1,
+        "Error response from daemon: endpoint with name c1 already exists in network othernet\n",
+    )
 
     host.pynet("network", "disconnect", "othernet", "c1")
     assert set(sandbox_links(host, "c1")) == {"lo", "eth0"}
@@ -183,7 +219,9 @@ def test_connect_with_ip_then_disconnect(host: Host) -> None:
     assert len(veths(host)) == 1
     cp = host.pynet("network", "disconnect", "othernet", "c1", check=False)
     assert (cp.returncode, cp.stderr) == (
-        1, f"Error response from daemon: container {cid} is not connected to network othernet\n")
+        1,
+        f"Error response from daemon: container {cid} is not connected to network othernet\n",
+    )
 
     # again, now with an automatic address: eth1 comes back
     host.pynet("network", "connect", "othernet", "c1")
@@ -194,6 +232,7 @@ def test_connect_with_ip_then_disconnect(host: Host) -> None:
 
 
 # -- exit codes -------------------------------------------------------------------------
+
 
 def test_exit_codes_pass_through_and_failures_leave_nothing(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
@@ -209,8 +248,7 @@ def test_exit_codes_pass_through_and_failures_leave_nothing(host: Host) -> None:
     cp = host.pynet("run", "--rm", "--network", "mynet", "/etc/hostname", check=False)
     assert cp.returncode == 126, cp.stderr
     # a process killed by a signal: 128 + N
-    assert host.pynet("run", "--rm", "--network", "mynet", "sh", "-c", "kill -9 $$",
-                      check=False).returncode == 137
+    assert host.pynet("run", "--rm", "--network", "mynet", "sh", "-c", "kill -9 $$", check=False).returncode == 137
     assert host.pynet("ps", "-aq").stdout == ""
     assert veths(host) == []
     assert netns_files(host) == []
@@ -218,6 +256,7 @@ def test_exit_codes_pass_through_and_failures_leave_nothing(host: Host) -> None:
 
 
 # -- network modes ----------------------------------------------------------------------
+
 
 def test_network_none_has_only_lo(host: Host) -> None:
     out = host.pynet("run", "--rm", "--network", "none", "ip", "-j", "link").stdout
@@ -269,7 +308,7 @@ def test_signals_reach_the_command_as_under_docker(host: Host) -> None:
 
 
 def test_network_host_sees_the_host_links(host: Host) -> None:
-    create_net(host, "mynet", "--subnet", "10.1.0.0/24")     # a bridge to see
+    create_net(host, "mynet", "--subnet", "10.1.0.0/24")  # a bridge to see
     out = host.pynet("run", "--rm", "--network", "host", "ip", "-j", "link").stdout
     assert sorted(link["ifname"] for link in json.loads(out)) == sorted(links(host))
     hostname = host.sh("hostname").stdout
@@ -285,8 +324,10 @@ def test_network_host_sees_the_host_links(host: Host) -> None:
 
 # -- /etc files ---------------------------------------------------------------------------
 
-ETC_SCRIPT = ("cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; cat /etc/hostname; "
-              "echo ---; hostname; echo ---; ip -j -4 addr show eth0")
+ETC_SCRIPT = (
+    "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; cat /etc/hostname; "
+    "echo ---; hostname; echo ---; ip -j -4 addr show eth0"
+)
 
 
 def _etc(host: Host, *run_args: str) -> tuple[str, str, str, str, str]:
@@ -309,15 +350,15 @@ def test_etc_files_on_the_default_bridge(host: Host) -> None:
     hosts, resolv, hostname_file, _, ip = _etc(host)
     assert ipaddress.ip_address(ip) in ipaddress.ip_network("172.17.0.0/16")
     assert hosts == HOSTS_HEADER + f"{ip}\t{hostname_file.strip()}\n"
-    assert resolv == "nameserver 192.0.2.53\n"       # the host's servers (no embedded DNS)
+    assert resolv == "nameserver 192.0.2.53\n"  # the host's servers (no embedded DNS)
     # the default network is the bridge `pynet0`
     assert "pynet0" in links(host)
 
 
 def test_hostname_add_host_and_dns_on_the_default_bridge(host: Host) -> None:
     hosts, resolv, hostname_file, hostname, ip = _etc(
-        host, "--hostname", "web", "--add-host", "db:10.9.9.9", "--add-host", "cache:10.9.9.10",
-        "--dns", "10.0.0.53")
+        host, "--hostname", "web", "--add-host", "db:10.9.9.9", "--add-host", "cache:10.9.9.10", "--dns", "10.0.0.53"
+    )
     assert hostname_file == "web\n" and hostname == "web\n"
     assert hosts == HOSTS_HEADER + f"10.9.9.9\tdb\n10.9.9.10\tcache\n{ip}\tweb\n"
     assert resolv == "nameserver 10.0.0.53\n"
@@ -337,18 +378,20 @@ def test_etc_files_follow_connect(host: Host) -> None:
 
 # -- static addresses and names ------------------------------------------------------------
 
+
 def test_static_ip_and_its_errors(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
     create_net(host, "autonet")
     run_d(host, "--name", "c1", "--network", "mynet", "--ip", "10.1.0.50", "sleep", "300")
     assert sandbox_addrs(host, "c1", "eth0") == [("10.1.0.50", 24)]
-    assert inspect(host, "c1")[0]["NetworkSettings"]["Networks"]["mynet"]["IPAMConfig"] == \
-        {"IPv4Address": "10.1.0.50"}
+    assert inspect(host, "c1")[0]["NetworkSettings"]["Networks"]["mynet"]["IPAMConfig"] == {"IPv4Address": "10.1.0.50"}
     before = veths(host)
     cases = [
         (["--network", "mynet", "--ip", "10.1.0.50"], "Address already in use"),
-        (["--network", "autonet", "--ip", "172.18.0.50"],
-         "user specified IP address is supported only when connecting to networks with user configured subnets"),
+        (
+            ["--network", "autonet", "--ip", "172.18.0.50"],
+            "user specified IP address is supported only when connecting to networks with user configured subnets",
+        ),
         (["--ip", "172.17.0.50"], "user specified IP address is supported on user defined networks only"),
     ]
     for args, message in cases:
@@ -365,12 +408,14 @@ def test_duplicate_container_name(host: Host) -> None:
     assert cp.returncode == 125
     assert cp.stderr == (
         f'pynet: Error response from daemon: Conflict. The container name "/c1" is already in use by '
-        f'container "{cid}". You have to remove (or rename) that container to be able to reuse that name.\n')
+        f'container "{cid}". You have to remove (or rename) that container to be able to reuse that name.\n'
+    )
     assert (veths(host), netns_files(host)) == before
     host.pynet("rm", "-f", "c1")
 
 
 # -- a detached container's life -------------------------------------------------------------
+
 
 def test_container_inspect_shape_equals_docker(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
@@ -399,16 +444,22 @@ def _ps_rows(host: Host, *args: str) -> dict[str, str]:
 
 def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
-    c1 = run_d(host, "--name", "c1", "--network", "mynet", "sh", "-c",
-               "echo hello; echo oops >&2; exec sleep 300")
+    c1 = run_d(host, "--name", "c1", "--network", "mynet", "sh", "-c", "echo hello; echo oops >&2; exec sleep 300")
     c2 = run_d(host, "--name", "c2", "--network", "mynet", "sleep", "300")
     c3 = run_d(host, "--name", "c3", "--network", "mynet", "sleep", "300")
 
     # ps: Docker's columns; -q; running ones only without -a
     ps_out = host.pynet("ps").stdout
     table = [line for line in ps_out.splitlines() if line]
-    assert re.split(r"\s{2,}", table[0].strip()) == \
-        ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    assert re.split(r"\s{2,}", table[0].strip()) == [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ]
     assert sorted(line.split()[-1] for line in table[1:]) == ["c1", "c2", "c3"]
     assert sorted(host.pynet("ps", "-q").stdout.split()) == sorted(c[:12] for c in (c1, c2, c3))
     assert sorted(host.pynet("ps", "-q", "--no-trunc").stdout.split()) == sorted((c1, c2, c3))
@@ -435,21 +486,26 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     assert _ps_rows(host, "-a")["c1"].startswith("Exited (143) ")
     assert "c1" not in _ps_rows(host)
     assert c1 not in host.pynet_json("network", "inspect", "mynet")[0]["Containers"]
-    assert host.pynet("logs", "c1").stdout == "hello\noops\n"   # logs outlive the process
+    assert host.pynet("logs", "c1").stdout == "hello\noops\n"  # logs outlive the process
 
     # kill: SIGKILL by default; killing it again is Docker's error
     assert host.pynet("kill", "c2").stdout == "c2\n"
-    wait_for(lambda: _ps_rows(host, "-a")["c2"].startswith("Exited (137) "), timeout=10,
-             desc="c2 to be recorded as exited")
+    wait_for(
+        lambda: _ps_rows(host, "-a")["c2"].startswith("Exited (137) "), timeout=10, desc="c2 to be recorded as exited"
+    )
     cp = host.pynet("kill", "c2", check=False)
     assert (cp.returncode, cp.stderr) == (
-        1, f"Error response from daemon: Cannot kill container: c2: Container {c2} is not running\n")
+        1,
+        f"Error response from daemon: Cannot kill container: c2: Container {c2} is not running\n",
+    )
 
     # rm: a running one needs -f
     cp = host.pynet("rm", "c3", check=False)
     assert cp.returncode == 1
-    assert cp.stderr == (f"Error response from daemon: You cannot remove a running container {c3}. "
-                         "Stop the container before attempting removal or force remove\n")
+    assert cp.stderr == (
+        f"Error response from daemon: You cannot remove a running container {c3}. "
+        "Stop the container before attempting removal or force remove\n"
+    )
     assert host.pynet("rm", "-f", "c3").stdout == "c3\n"
     assert host.pynet("rm", "c1", "c2").stdout == "c1\nc2\n"
     assert host.pynet("ps", "-aq").stdout == ""
@@ -468,14 +524,20 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
 def test_detached_exit_is_recorded_and_rm_flag_cleans_up(host: Host) -> None:
     create_net(host, "mynet", "--subnet", "10.1.0.0/24")
     run_d(host, "--name", "short", "--network", "mynet", "sh", "-c", "echo bye; exit 7")
-    wait_for(lambda: _ps_rows(host, "-a").get("short", "").startswith("Exited (7) "), timeout=10,
-             desc="the exit of `short` to be recorded")
+    wait_for(
+        lambda: _ps_rows(host, "-a").get("short", "").startswith("Exited (7) "),
+        timeout=10,
+        desc="the exit of `short` to be recorded",
+    )
     [c] = inspect(host, "short")
     assert (c["State"]["Status"], c["State"]["ExitCode"]) == ("exited", 7)
     assert host.pynet("logs", "short").stdout == "bye\n"
     run_d(host, "--rm", "--name", "gone", "--network", "mynet", "sh", "-c", "exit 0")
     wait_for(lambda: "gone" not in _ps_rows(host, "-a"), timeout=10, desc="--rm to remove `gone`")
-    wait_for(lambda: veths(host) == [] and netns_files(host) == [], timeout=5,
-             desc="sandboxes of exited containers to be removed")
+    wait_for(
+        lambda: veths(host) == [] and netns_files(host) == [],
+        timeout=5,
+        desc="sandboxes of exited containers to be removed",
+    )
     assert host.pynet_json("network", "inspect", "mynet")[0]["Containers"] == {}
     host.pynet("rm", "short")

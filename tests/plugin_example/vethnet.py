@@ -55,7 +55,7 @@ class VethNet:
         self.networks: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, dict[str, Any]] = {}
         self.pools: dict[str, dict[str, Any]] = {}
-        self.returned: dict[str, bool] = {}   # endpoint -> its interface was back at Leave
+        self.returned: dict[str, bool] = {}  # endpoint -> its interface was back at Leave
         self.calls: list[str] = []
 
     # -- network driver ----------------------------------------------------------------
@@ -73,8 +73,7 @@ class VethNet:
         except RuntimeError:
             ip("link", "del", bridge, check=False)
             raise
-        self.networks[nid] = {"bridge": bridge, "gateway": gateway,
-                              "route": generic.get("vethnet.route", "")}
+        self.networks[nid] = {"bridge": bridge, "gateway": gateway, "route": generic.get("vethnet.route", "")}
         return {}
 
     def delete_network(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +88,7 @@ class VethNet:
             return {"Err": f"no such network {nid}"}
         self.endpoints[eid] = {"network": nid, "interface": req.get("Interface") or {}}
         if self.own_mac:
-            mac = "02:aa:" + ":".join(eid[i:i + 2] for i in range(0, 8, 2))
+            mac = "02:aa:" + ":".join(eid[i : i + 2] for i in range(0, 8, 2))
             self.endpoints[eid]["mac"] = mac
             return {"Interface": {"MacAddress": mac}}
         return {}
@@ -142,8 +141,7 @@ class VethNet:
             wanted = self._free_pool(bool(req.get("V6")))
         pool = str(ipaddress.ip_network(wanted, strict=False))
         pool_id = f"vethnet/{req.get('AddressSpace', '')}/{pool}"
-        entry = self.pools.setdefault(pool_id, {"pool": pool, "sub": req.get("SubPool") or "",
-                                                "taken": [], "refs": 0})
+        entry = self.pools.setdefault(pool_id, {"pool": pool, "sub": req.get("SubPool") or "", "taken": [], "refs": 0})
         entry["refs"] += 1
         return {"PoolID": pool_id, "Pool": pool, "Data": {"vethnet": "yes"}}
 
@@ -202,7 +200,9 @@ class VethNet:
             "NetworkDriver.DiscoverDelete": lambda r: {},
             "IpamDriver.GetCapabilities": lambda r: {"RequiresMACAddress": False},
             "IpamDriver.GetDefaultAddressSpaces": lambda r: {
-                "LocalDefaultAddressSpace": "vethnet-local", "GlobalDefaultAddressSpace": "vethnet-global"},
+                "LocalDefaultAddressSpace": "vethnet-local",
+                "GlobalDefaultAddressSpace": "vethnet-global",
+            },
             "IpamDriver.RequestPool": self.request_pool,
             "IpamDriver.ReleasePool": self.release_pool,
             "IpamDriver.RequestAddress": self.request_address,
@@ -210,8 +210,13 @@ class VethNet:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        return {"networks": self.networks, "endpoints": self.endpoints, "pools": self.pools,
-                "returned": self.returned, "calls": self.calls}
+        return {
+            "networks": self.networks,
+            "endpoints": self.endpoints,
+            "pools": self.pools,
+            "returned": self.returned,
+            "calls": self.calls,
+        }
 
 
 class Handler(BaseHTTPRequestHandler):

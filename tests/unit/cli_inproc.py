@@ -21,7 +21,7 @@ class KernelReached(BaseException):
 
 @dataclass
 class Result:
-    code: int | None          # None: the command reached the controller
+    code: int | None  # None: the command reached the controller
     out: str
     err: str
 
@@ -78,8 +78,15 @@ def seed_state(state: Path, run: Path) -> None:
     store = Store(state)
     bridge = Network(id="b" * 64, name="bridge", driver="bridge", created="2024-01-01T00:00:00Z", builtin=True)
     net = Network(id=NET, name="n1", driver="bridge", created="2024-01-01T00:00:00Z")
-    c = Container(id=CTR, name="c1", created="2024-01-01T00:00:00Z", path="sleep", status="exited",
-                  network_mode="n1", endpoints={NET: EP})
+    c = Container(
+        id=CTR,
+        name="c1",
+        created="2024-01-01T00:00:00Z",
+        path="sleep",
+        status="exited",
+        network_mode="n1",
+        endpoints={NET: EP},
+    )
     ep = Endpoint(id=EP, network_id=NET, container_id=CTR, name="c1", ipv4="10.9.0.2/24")
     host = Network(id="d" * 64, name="host", driver="host", created="2024-01-01T00:00:00Z", builtin=True)
     none = Network(id="a" * 64, name="none", driver="null", created="2024-01-01T00:00:00Z", builtin=True)
@@ -102,8 +109,17 @@ def seed_state(state: Path, run: Path) -> None:
 
 
 FENCED = "<kernel fenced by the test>"
-_KERNEL_MODULES = ("netlink", "netlink._rtnl", "nft", "nft._nfnetlink", "nft._session", "nft._elements", "namespaces",
-                   "process", "supervisor")
+_KERNEL_MODULES = (
+    "netlink",
+    "netlink._rtnl",
+    "nft",
+    "nft._nfnetlink",
+    "nft._session",
+    "nft._elements",
+    "namespaces",
+    "process",
+    "supervisor",
+)
 
 
 def fence_kernel_deep(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -> None:
@@ -132,6 +148,7 @@ def fence_kernel_deep(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -
     for name in ("start", "wait_status"):
         monkeypatch.setattr(runtime, name, fenced)
     from pynet.drivers import hostinfo
+
     monkeypatch.setattr(hostinfo, "signal_pid", fenced)
     # As root or not, the core runs on (unit tests need no root); the fence stops it later.
     monkeypatch.setattr(controller, "require_privileges", lambda: None)

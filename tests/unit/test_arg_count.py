@@ -34,7 +34,7 @@ CASES = [
 def test_wrong_argument_count_is_one_docker_line_and_exit_1(args: list[str], cmd: str, what: str) -> None:
     result = invoke(args)
     assert (result.code, result.out) == (1, "")
-    assert result.err == f'"{cmd}" {what}.\nSee \'{cmd} --help\'.\n'
+    assert result.err == f"\"{cmd}\" {what}.\nSee '{cmd} --help'.\n"
 
 
 def test_the_right_count_gets_past_the_check() -> None:

@@ -38,12 +38,16 @@ RUN_REFUSALS = [
     (["--ip", "fd00::5"], "pynet: Error response from daemon: invalid IPv4 address: fd00::5."),
     (["--ip6", "10.1.2.3"], "pynet: Error response from daemon: invalid IPv6 address: 10.1.2.3."),
     (["--ip6", "zz::zz"], "pynet: Error response from daemon: invalid IPv6 address: zz::zz."),
-    (["--dns", "notanip"],
-     'pynet: invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip.'),
+    (
+        ["--dns", "notanip"],
+        'pynet: invalid argument "notanip" for "--dns" flag: IP address is not correctly formatted: notanip.',
+    ),
     (["--mac-address", "zz"], "pynet: zz is not a valid mac address."),
     (["--mac-address", "02:42:ac:11:00"], "pynet: 02:42:ac:11:00 is not a valid mac address."),
-    (["--add-host", "a:notip"],
-     'pynet: invalid argument "a:notip" for "--add-host" flag: invalid IP address in add-host: "notip".'),
+    (
+        ["--add-host", "a:notip"],
+        'pynet: invalid argument "a:notip" for "--add-host" flag: invalid IP address in add-host: "notip".',
+    ),
 ]
 
 
@@ -57,19 +61,41 @@ def test_run_refuses_malformed_values_with_one_line_and_125(flags: list[str], li
 
 def test_run_with_good_values_gets_to_the_controller() -> None:
     """Positive control: the same checks let well-formed values through."""
-    result = invoke(["run", "--network", "n1", "--ip", "10.123.0.3", "--ip6", "fd00::3",
-                     "--dns", "10.0.0.53", "--mac-address", "02-42-AC-11-00-02",
-                     "--add-host", "db:10.0.0.9", "--add-host", "v6:[fd00::9]", "true"])
+    result = invoke(
+        [
+            "run",
+            "--network",
+            "n1",
+            "--ip",
+            "10.123.0.3",
+            "--ip6",
+            "fd00::3",
+            "--dns",
+            "10.0.0.53",
+            "--mac-address",
+            "02-42-AC-11-00-02",
+            "--add-host",
+            "db:10.0.0.9",
+            "--add-host",
+            "v6:[fd00::9]",
+            "true",
+        ]
+    )
     assert result.code is None, result
 
 
-@pytest.mark.parametrize("args,line", [
-    (["kill", "-s", "99", "c1"], "Error response from daemon: the linux daemon does not support signal 99"),
-    (["kill", "-s", "0", "c1"], "Error response from daemon: Invalid signal: 0"),
-    (["stop", "-s", "SIGNOPE", "c1"], "Error response from daemon: Invalid signal: SIGNOPE"),
-    (["logs", "--tail", "x", "c1"],
-     'Error response from daemon: invalid value for "tail": "x": strconv.Atoi: parsing "x": invalid syntax'),
-])
+@pytest.mark.parametrize(
+    "args,line",
+    [
+        (["kill", "-s", "99", "c1"], "Error response from daemon: the linux daemon does not support signal 99"),
+        (["kill", "-s", "0", "c1"], "Error response from daemon: Invalid signal: 0"),
+        (["stop", "-s", "SIGNOPE", "c1"], "Error response from daemon: Invalid signal: SIGNOPE"),
+        (
+            ["logs", "--tail", "x", "c1"],
+            'Error response from daemon: invalid value for "tail": "x": strconv.Atoi: parsing "x": invalid syntax',
+        ),
+    ],
+)
 def test_signal_and_tail_values_are_refused_before_any_work(args: list[str], line: str) -> None:
     result = invoke(args)
     assert (result.code, result.err) == (1, line + "\n")
@@ -81,7 +107,9 @@ def test_good_signal_gets_to_the_controller() -> None:
 
 def test_host_and_none_modes_refuse_endpoint_settings() -> None:
     for mode in ("host", "none"):
-        with pytest.raises(InvalidArgument, match="^user specified IP address is supported on user defined networks only$"):
+        with pytest.raises(
+            InvalidArgument, match="^user specified IP address is supported on user defined networks only$"
+        ):
             _check_mode_settings(mode, AttachRequest(ipv4="10.0.0.5"))
         with pytest.raises(InvalidArgument, match="network-scoped alias is supported only"):
             _check_mode_settings(mode, AttachRequest(aliases=["x"]))
@@ -102,8 +130,10 @@ def test_second_host_or_null_network_is_refused(tmp_path: Path, driver: str) -> 
 def test_int_option_is_read_as_go_atoi(value: str) -> None:
     with pytest.raises(InvalidArgument) as info:
         options.parse_int_option(options.DRIVER_MTU, value)
-    assert info.value.message == (f"failed to parse com.docker.network.driver.mtu value: {value} "
-                                  f'(strconv.Atoi: parsing "{value}": invalid syntax)')
+    assert info.value.message == (
+        f"failed to parse com.docker.network.driver.mtu value: {value} "
+        f'(strconv.Atoi: parsing "{value}": invalid syntax)'
+    )
 
 
 def test_int_option_accepts_what_atoi_accepts() -> None:
@@ -120,8 +150,9 @@ def _as_nobody(state: Path, run: Path, *args: str) -> subprocess.CompletedProces
     env = {**os.environ, "PYNET_STATE_DIR": str(state), "PYNET_RUN_DIR": str(run)}
     env.pop("PYNET_DEBUG", None)
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    return subprocess.run([*drop, sys.executable, "-m", "pynet", *args], capture_output=True, text=True,
-                          env=env, cwd="/", timeout=60)
+    return subprocess.run(
+        [*drop, sys.executable, "-m", "pynet", *args], capture_output=True, text=True, env=env, cwd="/", timeout=60
+    )
 
 
 @pytest.fixture
@@ -140,15 +171,21 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "pynet.lock"}
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
-                    reason="dropping to an unprivileged user needs root and setpriv")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="dropping to an unprivileged user needs root and setpriv"
+)
 def test_without_root_mutations_are_one_line_and_change_nothing(shared_state: tuple[Path, Path]) -> None:
     state, run = shared_state
     before = _files(state)
     ls = _as_nobody(state, run, "network", "ls", "--format", "{{.Name}}")
     assert (ls.returncode, ls.stdout, ls.stderr) == (0, "bridge\nhost\nn1\nnone\n", "")  # reads work
-    for args, code in ((["network", "create", "x"], 1), (["run", "true"], 125), (["rm", "-f", "c1"], 1),
-                       (["network", "rm", "n1"], 1), (["system", "reset", "-f"], 1)):
+    for args, code in (
+        (["network", "create", "x"], 1),
+        (["run", "true"], 125),
+        (["rm", "-f", "c1"], 1),
+        (["network", "rm", "n1"], 1),
+        (["system", "reset", "-f"], 1),
+    ):
         cp = _as_nobody(state, run, *args)
         assert cp.returncode == code, (args, cp)
         line = NEED_ROOT + "." if code == 125 else NEED_ROOT
@@ -157,8 +194,9 @@ def test_without_root_mutations_are_one_line_and_change_nothing(shared_state: tu
     assert _files(state) == before
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
-                    reason="dropping to an unprivileged user needs root and setpriv")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="dropping to an unprivileged user needs root and setpriv"
+)
 def test_without_root_an_unreadable_state_is_one_line(shared_state: tuple[Path, Path]) -> None:
     state, run = shared_state
     (state / "networks").chmod(0o700)
@@ -174,8 +212,9 @@ def test_host_binding_option_must_be_an_ip() -> None:
     from pynet.drivers.bridge import BridgeDriver
 
     def net(value: str) -> Network:
-        return Network(id="1" * 64, name="t", driver="bridge", created="x",
-                       options={options.BRIDGE_HOST_BINDING_IPV4: value})
+        return Network(
+            id="1" * 64, name="t", driver="bridge", created="x", options={options.BRIDGE_HOST_BINDING_IPV4: value}
+        )
 
     with pytest.raises(InvalidArgument) as info:
         BridgeDriver().validate_create(net("notip"))

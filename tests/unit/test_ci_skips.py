@@ -14,16 +14,19 @@ pytestmark = pytest.mark.unit
 
 TESTS = Path(__file__).resolve().parents[1]
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 
 def test_skips():
     pytest.skip("no frobnicator here")
-'''
-UNIT_SAMPLE = SAMPLE + '''
+"""
+UNIT_SAMPLE = (
+    SAMPLE
+    + """
 def test_runs():
     assert True
-'''
+"""
+)
 
 
 def _run_suite(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
@@ -34,13 +37,20 @@ def _run_suite(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
         (tmp_path / folder).mkdir()
         (tmp_path / folder / f"test_{folder}_sample.py").write_text(UNIT_SAMPLE if folder == "unit" else SAMPLE)
     (tmp_path / "integration" / "test_whole_module.py").write_text(
-        'import pytest\npytest.skip("no widget", allow_module_level=True)\n')
+        'import pytest\npytest.skip("no widget", allow_module_level=True)\n'
+    )
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n unit\n integration\n acceptance\n")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
         env["CI"] = ci
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfs", "-p", "no:cacheprovider", str(tmp_path)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfs", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_ci_turns_a_skipped_integration_test_into_a_failure(tmp_path: Path) -> None:

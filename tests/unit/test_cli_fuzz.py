@@ -28,16 +28,89 @@ ROUNDS = 20000
 BUDGET_S = 25.0
 
 VALUES = [
-    "", "-", "--", "x", "n1", "c1", "bridge", "host", "none", NET[:12], CTR[:5], CTR, "a" * 300,
-    "10.123.0.300", "notanip", "0.0.0.0", "::", "fd00::5", "10.9.0.7", "10.0.0.0/33", "10.0.0.0/8",
-    "fd00::/64", "1.2.3.4/24", "-1", "0", "1.5", "99999999999999999999999", "+7", " 8 ", "1_0",
-    "\u0661\u0662", "é", "{{", "{{.Name}}", "{{.Nope}}", "{{json .}}", "{{index . 5}}", "{{printf \"%d\" .Name}}",
-    "table {{.ID}}", "key=value", "=", "==", "a=b=c", "label", "label=x", "driver=bridge", "name=n1",
-    "until=abc", "until=10m", "dangling=maybe", "type=custom", "foo=bar", "/", "/nonexistent/file",
-    "8080:80", "99999:80", "80/xyz", "1-65536:80", "[::1]:80:80", "127.0.0.1::80", "80-70",
-    "com.docker.network.driver.mtu=abc", "com.docker.network.bridge.name=" + "b" * 20, "SIGFOO",
-    "KILL", "9", "0x1f", "all", "tcp", "80", "80/udp", "a:notip", "a:10.0.0.1", "02:42:ac:11:00:02",
-    "zz:zz", "etcd://", "etcd://300.1.1.1:2379", "http://x", ":", "::1", "-h", "--help", "-x",
+    "",
+    "-",
+    "--",
+    "x",
+    "n1",
+    "c1",
+    "bridge",
+    "host",
+    "none",
+    NET[:12],
+    CTR[:5],
+    CTR,
+    "a" * 300,
+    "10.123.0.300",
+    "notanip",
+    "0.0.0.0",
+    "::",
+    "fd00::5",
+    "10.9.0.7",
+    "10.0.0.0/33",
+    "10.0.0.0/8",
+    "fd00::/64",
+    "1.2.3.4/24",
+    "-1",
+    "0",
+    "1.5",
+    "99999999999999999999999",
+    "+7",
+    " 8 ",
+    "1_0",
+    "\u0661\u0662",
+    "é",
+    "{{",
+    "{{.Name}}",
+    "{{.Nope}}",
+    "{{json .}}",
+    "{{index . 5}}",
+    '{{printf "%d" .Name}}',
+    "table {{.ID}}",
+    "key=value",
+    "=",
+    "==",
+    "a=b=c",
+    "label",
+    "label=x",
+    "driver=bridge",
+    "name=n1",
+    "until=abc",
+    "until=10m",
+    "dangling=maybe",
+    "type=custom",
+    "foo=bar",
+    "/",
+    "/nonexistent/file",
+    "8080:80",
+    "99999:80",
+    "80/xyz",
+    "1-65536:80",
+    "[::1]:80:80",
+    "127.0.0.1::80",
+    "80-70",
+    "com.docker.network.driver.mtu=abc",
+    "com.docker.network.bridge.name=" + "b" * 20,
+    "SIGFOO",
+    "KILL",
+    "9",
+    "0x1f",
+    "all",
+    "tcp",
+    "80",
+    "80/udp",
+    "a:notip",
+    "a:10.0.0.1",
+    "02:42:ac:11:00:02",
+    "zz:zz",
+    "etcd://",
+    "etcd://300.1.1.1:2379",
+    "http://x",
+    ":",
+    "::1",
+    "-h",
+    "--help",
+    "-x",
 ]
 GARBAGE_FLAGS = ["--nope", "-Z", "--ip=", "--=x", "-", "---", "-dq", "--format=", "-f=x"]
 
@@ -143,29 +216,37 @@ def test_random_and_malformed_arguments_never_reach_an_internal_error(state: Pat
     assert 0 < reached < ran, "the fuzz should reach both refusals and the controller"
 
 
-MUTATING = [p for p in COMMANDS if p[0] in ("run", "rm", "stop", "kill", "_exited")
-            or (p[0] == "network" and p[1] in ("create", "rm", "connect", "disconnect"))]
+MUTATING = [
+    p
+    for p in COMMANDS
+    if p[0] in ("run", "rm", "stop", "kill", "_exited")
+    or (p[0] == "network" and p[1] in ("create", "rm", "connect", "disconnect"))
+]
 
 
 def test_fuzz_through_the_core_up_to_the_kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seed_state(tmp_path / "state", tmp_path / "run")
     fence_kernel_deep(monkeypatch, tmp_path / "state", tmp_path / "run")
     assert invoke(["network", "create", "--subnet", "10.5.0.0/24", "probe"]).err == (
-        f"Error response from daemon: {FENCED}\n")  # control: the fence holds, the core ran
+        f"Error response from daemon: {FENCED}\n"
+    )  # control: the fence holds, the core ran
     ran, reached = _fuzz(random.Random(SEED + 1), sorted(MUTATING), ROUNDS // 4, BUDGET_S / 2)
     assert ran >= 300 and 0 < reached < ran
 
 
-@pytest.mark.parametrize("args", [
-    ["logs", "--tail", "x", "c1"],
-    ["logs", "--tail", "02:42", "c1"],
-    ["ps", "-n", "x"],
-    ["ps", "-a", "--format", "{{.Nope}}"],
-    ["network", "ls", "--filter", "until=abc"],
-    ["stop", "-t", "x", "c1"],
-    ["port", "c1", "99999"],
-    ["inspect", "--format", "{{", "c1"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["logs", "--tail", "x", "c1"],
+        ["logs", "--tail", "02:42", "c1"],
+        ["ps", "-n", "x"],
+        ["ps", "-a", "--format", "{{.Nope}}"],
+        ["network", "ls", "--filter", "until=abc"],
+        ["stop", "-t", "x", "c1"],
+        ["port", "c1", "99999"],
+        ["inspect", "--format", "{{", "c1"],
+    ],
+)
 def test_known_bad_values_are_one_line_errors(state: Path, args: list[str]) -> None:
     result = invoke(args)
     assert _check(args, result) is None, result

@@ -21,8 +21,9 @@ def test_output_and_errors_keep_their_order_in_one_pipe() -> None:
     # `pynet rm c1 nosuch 2>&1 | cat` prints c1 first, as Docker does
     code = "from pynet.cli.base import echo\necho('c1')\necho('Error: No such container: nosuch', err=True)\necho('c2')"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe is block-buffered
-    cp = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        text=True, timeout=30, env=env)
+    cp = subprocess.run(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30, env=env
+    )
     assert cp.stdout == "c1\nError: No such container: nosuch\nc2\n"
 
 

@@ -27,7 +27,7 @@ FAKE_ID = "f" * 64
 
 # -- the command tree --------------------------------------------------------------------
 
-BROKEN: dict[str, str] = {}   # command path -> why it could not be loaded
+BROKEN: dict[str, str] = {}  # command path -> why it could not be loaded
 
 
 def _command_paths() -> list[tuple[str, ...]]:
@@ -108,10 +108,20 @@ def test_help_never_imports_pyroute2(tmp_path: Path) -> None:
         "        break\n"
         "print(json.dumps(bad))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYNET_STATE_DIR": str(tmp_path / "state"),
-           "PYNET_RUN_DIR": str(tmp_path / "run")}
-    cp = subprocess.run([sys.executable, "-c", code, json.dumps(paths)], capture_output=True,
-                        text=True, timeout=60, env=env, cwd=tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYNET_STATE_DIR": str(tmp_path / "state"),
+        "PYNET_RUN_DIR": str(tmp_path / "run"),
+    }
+    cp = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
     assert cp.returncode == 0, cp.stderr
     assert json.loads(cp.stdout.strip().splitlines()[-1]) == {}
     assert not (tmp_path / "state").exists(), "--help must not create state"
@@ -124,6 +134,7 @@ def test_version() -> None:
 
 
 # -- flags reach the core (fake controller) ----------------------------------------------
+
 
 class FakeController:
     """Stands in for pynet.cnm.controller.Controller; records calls, raises on request."""
@@ -139,8 +150,7 @@ class FakeController:
 
     def _maybe_fail(self, op: str, arg: Any) -> None:
         FakeController.calls.append((op, arg))
-        exc = FakeController.fail.get(op if not isinstance(arg, str) else f"{op}:{arg}") or \
-            FakeController.fail.get(op)
+        exc = FakeController.fail.get(op if not isinstance(arg, str) else f"{op}:{arg}") or FakeController.fail.get(op)
         if exc is not None:
             raise exc
 
@@ -191,11 +201,34 @@ def _calls(fake: type[FakeController], op: str) -> list[Any]:
 
 def test_network_create_passes_every_flag(fake, capsys) -> None:
     code, out, err = _main(
-        capsys, "network", "create", "-d", "bridge", "--subnet", "10.1.0.0/24",
-        "--subnet", "fd00:1::/64", "--gateway", "10.1.0.254", "--ip-range", "10.1.0.128/25",
-        "--aux-address", "host1=10.1.0.5", "--ipv6", "--internal", "--attachable",
-        "-o", "com.docker.network.bridge.name=br-x", "--opt", "com.docker.network.driver.mtu=1400",
-        "--label", "env=dev", "--label", "team=net", "n1")
+        capsys,
+        "network",
+        "create",
+        "-d",
+        "bridge",
+        "--subnet",
+        "10.1.0.0/24",
+        "--subnet",
+        "fd00:1::/64",
+        "--gateway",
+        "10.1.0.254",
+        "--ip-range",
+        "10.1.0.128/25",
+        "--aux-address",
+        "host1=10.1.0.5",
+        "--ipv6",
+        "--internal",
+        "--attachable",
+        "-o",
+        "com.docker.network.bridge.name=br-x",
+        "--opt",
+        "com.docker.network.driver.mtu=1400",
+        "--label",
+        "env=dev",
+        "--label",
+        "team=net",
+        "n1",
+    )
     assert (code, out, err) == (0, FAKE_ID + "\n", "")
     [req] = _calls(fake, "create_network")
     assert req.name == "n1" and req.driver == "bridge"
@@ -265,8 +298,9 @@ def test_prune_asks_first_and_prints_dockers_report(fake) -> None:
 
 
 def test_connect_and_disconnect_pass_their_flags(fake, capsys) -> None:
-    code, _, err = _main(capsys, "network", "connect", "--alias", "web", "--alias", "www",
-                         "--ip", "10.1.0.9", "othernet", "c1")
+    code, _, err = _main(
+        capsys, "network", "connect", "--alias", "web", "--alias", "www", "--ip", "10.1.0.9", "othernet", "c1"
+    )
     assert code == 0, err
     [(net, container, req)] = _calls(fake, "connect")
     assert (net, container, req.ipv4, req.aliases) == ("othernet", "c1", "10.1.0.9", ["web", "www"])
@@ -285,9 +319,30 @@ def test_connect_rejects_a_bad_ip_before_the_core(fake, capsys) -> None:
 def test_run_passes_flags_and_keeps_the_commands_own_flags(fake, capsys) -> None:
     fake.fail["create_container"] = NotFound("network n1 not found")
     code, out, err = _main(
-        capsys, "run", "--rm", "--name", "c1", "--network", "n1", "--ip", "10.1.0.9",
-        "--hostname", "h1", "--add-host", "db:10.9.9.9", "--dns", "10.0.0.53",
-        "--network-alias", "web", "-e", "A=1", "ls", "-l", "--network", "x")
+        capsys,
+        "run",
+        "--rm",
+        "--name",
+        "c1",
+        "--network",
+        "n1",
+        "--ip",
+        "10.1.0.9",
+        "--hostname",
+        "h1",
+        "--add-host",
+        "db:10.9.9.9",
+        "--dns",
+        "10.0.0.53",
+        "--network-alias",
+        "web",
+        "-e",
+        "A=1",
+        "ls",
+        "-l",
+        "--network",
+        "x",
+    )
     [req] = _calls(fake, "create_container")
     assert req.argv == ["ls", "-l", "--network", "x"]
     assert (req.name, req.network, req.hostname) == ("c1", "n1", "h1")

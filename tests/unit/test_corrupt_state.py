@@ -36,7 +36,6 @@ def _rewrite(path: Path, **changes: object) -> None:
     path.write_text(json.dumps(record))
 
 
-
 def test_wrong_types_in_a_container_record_name_the_file_and_the_fix(state: Path) -> None:
     assert invoke(["ps", "-a", "-q"]).out.strip() == CTR[:12]  # control: readable before
     path = state / "containers" / f"{CTR}.json"
@@ -44,8 +43,10 @@ def test_wrong_types_in_a_container_record_name_the_file_and_the_fix(state: Path
     for args in (["ps", "-a"], ["inspect", "c1"], ["port", CTR]):
         result = invoke(args)
         assert result.code == 1, (args, result)
-        assert result.err == (f"Error: state file {path} is corrupt: field 'name' should be a string, "
-                              f"found a number; remove the container with `pynet rm -f {CTR}`\n"), args
+        assert result.err == (
+            f"Error: state file {path} is corrupt: field 'name' should be a string, "
+            f"found a number; remove the container with `pynet rm -f {CTR}`\n"
+        ), args
         assert "internal error" not in result.err and "Traceback" not in result.err
 
 
@@ -151,7 +152,8 @@ def test_damaged_member_record_names_the_file_and_salvage_reads_past_it(state: P
 
 
 def test_state_fuzz_wrong_types_in_any_field_of_any_file_are_never_an_internal_error(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Every field of every seeded state file, set to a value of each wrong JSON type (and
     each file made unreadable): read-only commands print one error line or still work."""
     base, work = tmp_path / "base", tmp_path / "work"
@@ -170,8 +172,11 @@ def test_state_fuzz_wrong_types_in_any_field_of_any_file_are_never_an_internal_e
                 result = invoke(args)
                 checked += 1
                 text_out = result.err + result.out
-                if ("internal error" in text_out or "Traceback" in text_out
-                        or (result.code != 0 and len(result.err.splitlines()) != 1)):
+                if (
+                    "internal error" in text_out
+                    or "Traceback" in text_out
+                    or (result.code != 0 and len(result.err.splitlines()) != 1)
+                ):
                     problems.setdefault(result.err.strip()[:160], f"{rel} {name}: pynet {' '.join(args)}")
     assert checked > 1000
     assert not problems, "\n".join(f"{where} -> {err}" for err, where in problems.items())

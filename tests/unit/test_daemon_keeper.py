@@ -19,9 +19,9 @@ from pynet.daemon import keeper
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLED = signal.SIGKILL            # a wait status: killed by SIGKILL
-FAILED = 1 << 8                    # a wait status: exited with status 1
-STOPPED = 0                        # a wait status: exited with status 0
+KILLED = signal.SIGKILL  # a wait status: killed by SIGKILL
+FAILED = 1 << 8  # a wait status: exited with status 1
+STOPPED = 0  # a wait status: exited with status 0
 
 
 class FakeClock:
@@ -30,7 +30,7 @@ class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
         self.slept = 0.0
-        self.nudge_at = float("inf")           # SIGUSR1 to ``keeper`` once ``now`` passes it
+        self.nudge_at = float("inf")  # SIGUSR1 to ``keeper`` once ``now`` passes it
         self.keeper: keeper.Keeper | None = None
 
     def monotonic(self) -> float:
@@ -118,16 +118,16 @@ def test_a_crash_loop_backs_off_and_a_daemon_that_lived_10_s_resets_it(run):
     assert code == 0 and len(script.starts) == 11
     gaps = [b - a for a, b in zip(script.starts, script.starts[1:])]
     waits = [round(g - 0.01, 3) for g in gaps[:8]]
-    assert waits == [0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4]     # not spinning
-    assert gaps[8] == pytest.approx(60.0)                       # lived long: restarted at once
-    assert gaps[9] == pytest.approx(0.01 + 0.1)                 # the count started over
+    assert waits == [0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4]  # not spinning
+    assert gaps[8] == pytest.approx(60.0)  # lived long: restarted at once
+    assert gaps[9] == pytest.approx(0.01 + 0.1)  # the count started over
 
 
 def test_no_restart_once_asked_to_stop(run):
     stop = lambda k: k.on_stop(signal.SIGTERM, None)  # noqa: E731 - SIGTERM while it runs
     code, script = run([(1.0, KILLED), (1.0, KILLED)], stop)
     assert code == 0 and len(script.starts) == 1
-    assert script.signals == [(4001, signal.SIGTERM)]   # passed on to the daemon
+    assert script.signals == [(4001, signal.SIGTERM)]  # passed on to the daemon
 
 
 def test_sighup_is_passed_on_to_the_daemon(run):
@@ -144,36 +144,45 @@ def test_no_restart_when_its_run_dir_is_gone(run, tmp_path):
     def drop_run_dir(k):
         os.unlink(k.pid_file)
         tmp_path.rmdir()
+
     code, script = run([(1.0, KILLED), (1.0, KILLED)], drop_run_dir)
     assert code == 0 and len(script.starts) == 1
 
 
 def test_a_nudge_cuts_a_back_off_short(run, clock):
-    lives = [(0.01, FAILED)] * 7 + [(1.0, STOPPED)]     # the 7th quick death waits 3.2 s
-    clock.nudge_at = 1000.0 + 7 * 0.01 + 3.1 + 1.0     # 1 s into that back-off (SIGUSR1)
+    lives = [(0.01, FAILED)] * 7 + [(1.0, STOPPED)]  # the 7th quick death waits 3.2 s
+    clock.nudge_at = 1000.0 + 7 * 0.01 + 3.1 + 1.0  # 1 s into that back-off (SIGUSR1)
     code, script = run(lives)
     assert code == 0 and len(script.starts) == 8
     waited = script.starts[7] - script.starts[6] - 0.01
-    assert 0.9 < waited < 1.1                           # backing off, then nudged: no 3.2 s
+    assert 0.9 < waited < 1.1  # backing off, then nudged: no 3.2 s
 
 
 def test_a_second_keeper_for_the_same_run_dir_exits_at_once(tmp_path):
     fd = keeper.take_lock(str(tmp_path))
     try:
-        done = subprocess.run([sys.executable, "-S", str(ROOT / "pynet/daemon/keeper.py"),
-                               str(tmp_path)], timeout=30, capture_output=True)
+        done = subprocess.run(
+            [sys.executable, "-S", str(ROOT / "pynet/daemon/keeper.py"), str(tmp_path)], timeout=30, capture_output=True
+        )
         assert done.returncode == 0
-        assert not (tmp_path / keeper.PID_NAME).exists()   # it started nothing
+        assert not (tmp_path / keeper.PID_NAME).exists()  # it started nothing
     finally:
         os.close(fd)
 
 
 def test_the_keeper_loads_only_a_few_builtin_modules():
-    code = ("import os, sys\n"
-            "before = set(sys.modules)\n"
-            "path = sys.argv[1]\n"
-            "exec(compile(open(path).read(), path, 'exec'), {'__name__': 'not_main'})\n"
-            "print(','.join(sorted(set(sys.modules) - before)))")
-    out = subprocess.run([sys.executable, "-S", "-c", code, str(ROOT / "pynet/daemon/keeper.py")],
-                         capture_output=True, text=True, timeout=30, check=True)
+    code = (
+        "import os, sys\n"
+        "before = set(sys.modules)\n"
+        "path = sys.argv[1]\n"
+        "exec(compile(open(path).read(), path, 'exec'), {'__name__': 'not_main'})\n"
+        "print(','.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code, str(ROOT / "pynet/daemon/keeper.py")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     assert set(filter(None, out.stdout.strip().split(","))) <= {"_signal", "errno", "fcntl", "time"}

@@ -13,22 +13,28 @@ from pynet.dns.names import Member, NetworkTable, View, member_from_records
 pytestmark = pytest.mark.unit
 
 
-def make_query(name: str, qtype: int = wire.TYPE_A, *, qid: int = 0x4242, flags: int = wire.RD,
-               edns: bytes = b"") -> bytes:
+def make_query(
+    name: str, qtype: int = wire.TYPE_A, *, qid: int = 0x4242, flags: int = wire.RD, edns: bytes = b""
+) -> bytes:
     return wire.build_query(name, qtype, qid=qid, flags=flags, opt=edns)
 
 
 def opt(udp_size: int = 4096, version: int = 0, options: bytes = b"") -> bytes:
     return wire.opt_for_query(udp_size, version=version, options=options)
 
+
 C1, C2, C3, C4 = ("1" * 64, "2" * 64, "3" * 64, "4" * 64)
 
 
 def net1() -> NetworkTable:
-    return NetworkTable("n1id", "net1", [
-        Member(C1, ("c1", "web", "host-one", C1[:12]), "172.18.0.2", ""),
-        Member(C2, ("c2", "web", C2[:12]), "172.18.0.3", "fd00::3"),
-    ])
+    return NetworkTable(
+        "n1id",
+        "net1",
+        [
+            Member(C1, ("c1", "web", "host-one", C1[:12]), "172.18.0.2", ""),
+            Member(C2, ("c2", "web", C2[:12]), "172.18.0.3", "fd00::3"),
+        ],
+    )
 
 
 def net2() -> NetworkTable:
@@ -88,11 +94,12 @@ def answers(resp: bytes) -> tuple[int, list[str]]:
         _, off = wire.read_name(resp, off)
         rtype, _, ttl, rdlen = struct.unpack_from(">HHIH", resp, off)
         off += 10
-        rdata = resp[off: off + rdlen]
+        rdata = resp[off : off + rdlen]
         if rtype == wire.TYPE_A:
             out.append(".".join(map(str, rdata)))
         elif rtype == wire.TYPE_AAAA:
             import ipaddress
+
             out.append(str(ipaddress.IPv6Address(rdata)))
         elif rtype == wire.TYPE_PTR:
             out.append(wire.labels_to_text(wire.read_name(resp, off)[0]))
@@ -118,7 +125,7 @@ def test_names_are_case_insensitive_and_the_question_is_echoed_as_sent(server):
     data = make_query("C1")
     resp = server.ask(data)
     assert answers(resp) == (wire.NOERROR, ["172.18.0.2"])
-    assert resp[12:12 + 4] == b"\x02C1\x00"
+    assert resp[12 : 12 + 4] == b"\x02C1\x00"
 
 
 def test_name_dot_network_form_answers(server):
@@ -208,8 +215,7 @@ def test_unsupported_edns_version_gets_badvers(server):
 
 
 def many_holders(count: int) -> View:
-    members = [Member(f"{i:064x}", (f"c{i}", "many"), f"10.1.{i // 250}.{i % 250 + 1}", "")
-               for i in range(count)]
+    members = [Member(f"{i:064x}", (f"c{i}", "many"), f"10.1.{i // 250}.{i % 250 + 1}", "") for i in range(count)]
     return View([NetworkTable("nbig", "big", members)])
 
 
@@ -243,8 +249,7 @@ def test_malformed_query_gets_formerr_and_responses_are_dropped(server):
 
 def test_member_from_records_collects_names_without_duplicates():
     container = {"id": C1, "name": "web1", "hostname": C1[:12]}
-    endpoint = {"name": "web1", "aliases": ["web", "WEB", C1[:12]], "ipv4": "172.18.0.2/16",
-                "ipv6": "fd00::2/64"}
+    endpoint = {"name": "web1", "aliases": ["web", "WEB", C1[:12]], "ipv4": "172.18.0.2/16", "ipv6": "fd00::2/64"}
     m = member_from_records(container, endpoint)
     assert m.names == ("web1", "web", C1[:12])
     assert (m.ipv4, m.ipv6) == ("172.18.0.2", "fd00::2")

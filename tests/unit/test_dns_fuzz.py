@@ -17,8 +17,12 @@ SEEDS = [b"", b"\x00" * 12]
 
 def seeds() -> list[bytes]:
     out = list(SEEDS)
-    for name, qtype in (("c1", wire.TYPE_A), ("web", wire.TYPE_AAAA), ("example.org", 16),
-                        ("2.0.18.172.in-addr.arpa", wire.TYPE_PTR)):
+    for name, qtype in (
+        ("c1", wire.TYPE_A),
+        ("web", wire.TYPE_AAAA),
+        ("example.org", 16),
+        ("2.0.18.172.in-addr.arpa", wire.TYPE_PTR),
+    ):
         out.append(wire.build_query(name, qtype, qid=7))
         out.append(wire.build_query(name, qtype, qid=7, opt=wire.opt_for_query(4096, do=True)))
     return out
@@ -33,7 +37,7 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         elif op == 1:
             buf.insert(rng.randint(0, len(buf)), rng.randrange(256))
         elif op == 2 and buf:
-            del buf[rng.randrange(len(buf)):]
+            del buf[rng.randrange(len(buf)) :]
         elif op == 3 and len(buf) >= 12:
             # Plausible-but-wrong counts are where parsers trip.
             struct.pack_into(">H", buf, rng.choice((4, 6, 8, 10)), rng.choice((0, 1, 2, 255, 65535)))
@@ -57,8 +61,10 @@ def packets(count: int, seed: int) -> list[bytes]:
 
 
 def view() -> View:
-    members = [Member("1" * 64, ("c1", "web"), "172.18.0.2", "fd00::2"),
-               Member("2" * 64, ("c2", "web"), "172.18.0.3", "")]
+    members = [
+        Member("1" * 64, ("c1", "web"), "172.18.0.2", "fd00::2"),
+        Member("2" * 64, ("c2", "web"), "172.18.0.3", ""),
+    ]
     return View([NetworkTable("n1", "net1", members)])
 
 
@@ -72,8 +78,8 @@ def test_two_thousand_bad_packets_never_raise_and_answers_stay_well_formed():
             if out.response is not None:
                 answered += 1
                 assert len(out.response) >= 12
-                assert out.response[:2] == data[:2]          # the caller's ID
-                assert out.response[2] & 0x80                # QR: it is a response
+                assert out.response[:2] == data[:2]  # the caller's ID
+                assert out.response[2] & 0x80  # QR: it is a response
                 if not tcp:
                     assert len(out.response) <= 65535
     assert answered > 500  # most mutants still get an answer (FORMERR or real)

@@ -19,8 +19,7 @@ pytestmark = pytest.mark.unit
 def _member(i: int, rng: random.Random) -> Member:
     names = [f"c{i}", f"{i:012x}", rng.choice(["web", "db", f"h{i}", "web"])]
     v6 = rng.choice(["", f"fd00::{(i + 2) // 65536:x}:{(i + 2) % 65536:x}"])
-    return Member(f"{i:064x}", tuple(dict.fromkeys(names)),
-                  f"10.{i // 62500}.{i // 250 % 250}.{i % 250 + 2}", v6)
+    return Member(f"{i:064x}", tuple(dict.fromkeys(names)), f"10.{i // 62500}.{i // 250 % 250}.{i % 250 + 2}", v6)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

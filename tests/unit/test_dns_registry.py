@@ -27,33 +27,52 @@ class State:
         self.netns_dir.mkdir(parents=True)
 
     def put(self, kind: str, record: dict) -> None:
-        atomic_write(self.root / kind / f"{record['id']}.json",
-                     {"schema_version": SCHEMA_VERSION, **record}, sync=False)
+        atomic_write(
+            self.root / kind / f"{record['id']}.json", {"schema_version": SCHEMA_VERSION, **record}, sync=False
+        )
 
     def delete(self, kind: str, obj_id: str) -> None:
         os.unlink(self.root / kind / f"{obj_id}.json")
 
-    def network(self, name: str, *, driver: str = "bridge", internal: bool = False,
-                builtin: bool = False) -> str:
+    def network(self, name: str, *, driver: str = "bridge", internal: bool = False, builtin: bool = False) -> str:
         nid = f"{name:0<64}"[:64]
         self.put("networks", to_dict(Network(nid, name, driver, NOW, internal=internal, builtin=builtin)))
         return nid
 
-    def container(self, name: str, networks: dict[str, str], *, status: str = "running",
-                  hostname: str = "", aliases: dict[str, list[str]] | None = None,
-                  dns: list[str] | None = None) -> str:
+    def container(
+        self,
+        name: str,
+        networks: dict[str, str],
+        *,
+        status: str = "running",
+        hostname: str = "",
+        aliases: dict[str, list[str]] | None = None,
+        dns: list[str] | None = None,
+    ) -> str:
         cid = f"{name.encode().hex():a<64}"[:64]
         netns = self.netns_dir / name
         netns.touch()
         endpoints = {}
         for nid, ip in networks.items():
             eid = f"e{cid[:20]}{nid[:20]}".ljust(64, "0")
-            self.put("endpoints", to_dict(Endpoint(eid, nid, cid, name, ipv4=ip,
-                                                    aliases=(aliases or {}).get(nid, []))))
+            self.put("endpoints", to_dict(Endpoint(eid, nid, cid, name, ipv4=ip, aliases=(aliases or {}).get(nid, []))))
             endpoints[nid] = eid
-        self.put("containers", to_dict(Container(
-            cid, name, NOW, "sh", hostname=hostname or cid[:12], netns_path=str(netns),
-            endpoints=endpoints, status=status, dns=dns or [])))
+        self.put(
+            "containers",
+            to_dict(
+                Container(
+                    cid,
+                    name,
+                    NOW,
+                    "sh",
+                    hostname=hostname or cid[:12],
+                    netns_path=str(netns),
+                    endpoints=endpoints,
+                    status=status,
+                    dns=dns or [],
+                )
+            ),
+        )
         return cid
 
 
@@ -103,8 +122,7 @@ def test_default_bridge_and_host_networks_get_no_dns(state):
 
 def test_aliases_hostname_and_short_id_resolve(state):
     n1 = state.network("net1")
-    c1 = state.container("c1", {n1: "172.18.0.2/16"}, hostname="db-host",
-                         aliases={n1: ["db", "primary"]})
+    c1 = state.container("c1", {n1: "172.18.0.2/16"}, hostname="db-host", aliases={n1: ["db", "primary"]})
     reg = Registry(state.store)
     reg.resync()
     for name in ("c1", "db", "primary", "db-host", c1[:12]):
@@ -146,7 +164,7 @@ def test_sync_rebuilds_only_the_affected_networks(state):
     view2 = reg.views[reg.plans[c3].view_key]
     view1 = reg.views[reg.plans[c1].view_key]
     reg.sync([state.container("c2", {n1: "172.18.0.3/16"})])
-    assert reg.views[reg.plans[c3].view_key] is view2      # untouched network: same tables/caches
+    assert reg.views[reg.plans[c3].view_key] is view2  # untouched network: same tables/caches
     assert reg.views[reg.plans[c1].view_key] is not view1  # net1 rebuilt
 
 

@@ -11,8 +11,9 @@ from pynet.dns import wire
 pytestmark = pytest.mark.unit
 
 
-def make_query(name: str, qtype: int = wire.TYPE_A, *, qid: int = 0x4242, flags: int = wire.RD,
-               edns: bytes = b"") -> bytes:
+def make_query(
+    name: str, qtype: int = wire.TYPE_A, *, qid: int = 0x4242, flags: int = wire.RD, edns: bytes = b""
+) -> bytes:
     return wire.build_query(name, qtype, qid=qid, flags=flags, opt=edns)
 
 
@@ -47,17 +48,20 @@ def test_small_edns_size_still_allows_512():
     assert wire.parse_query(make_query("c1", edns=opt(100))).udp_limit() == 512
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    b"\x00" * 11,
-    struct.pack(">HHHHHH", 1, 0, 0, 0, 0, 0),                      # no question
-    struct.pack(">HHHHHH", 1, 0, 2, 0, 0, 0) + b"\x00\x00\x01\x00\x01" * 2,  # two questions
-    struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x05ab",          # label past the end
-    struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01",  # pointer in question
-    struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x40abc\x00\x00\x01\x00\x01",  # label type 01
-    struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x00\x00\x01",     # short type/class
-    struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 1) + b"\x00\x00\x01\x00\x01" + b"\x00\x00\x29",  # short RR
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00" * 11,
+        struct.pack(">HHHHHH", 1, 0, 0, 0, 0, 0),  # no question
+        struct.pack(">HHHHHH", 1, 0, 2, 0, 0, 0) + b"\x00\x00\x01\x00\x01" * 2,  # two questions
+        struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x05ab",  # label past the end
+        struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01",  # pointer in question
+        struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x40abc\x00\x00\x01\x00\x01",  # label type 01
+        struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x00\x00\x01",  # short type/class
+        struct.pack(">HHHHHH", 1, 0, 1, 0, 0, 1) + b"\x00\x00\x01\x00\x01" + b"\x00\x00\x29",  # short RR
+    ],
+)
 def test_malformed_queries_are_format_errors(data):
     with pytest.raises(wire.FormatError):
         wire.parse_query(data)
@@ -140,17 +144,20 @@ def test_error_response_echoes_a_readable_question_and_drops_responses():
     assert bare is not None and len(bare) == 12 and struct.unpack_from(">H", bare, 4)[0] == 0
 
 
-@pytest.mark.parametrize("name,ip", [
-    ("2.0.18.172.in-addr.arpa", "172.18.0.2"),
-    ("010.0.0.10.in-addr.arpa", "10.0.0.10"),
-    ("3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", "fd00::3"),
-    ("0.18.172.in-addr.arpa", None),
-    ("256.0.18.172.in-addr.arpa", None),
-    ("x.0.18.172.in-addr.arpa", None),
-    ("2.0.18.17\u00b2.in-addr.arpa", None),   # str.isdigit() would accept the superscript
-    ("3.0.d.f.ip6.arpa", None),
-    ("c1", None),
-])
+@pytest.mark.parametrize(
+    "name,ip",
+    [
+        ("2.0.18.172.in-addr.arpa", "172.18.0.2"),
+        ("010.0.0.10.in-addr.arpa", "10.0.0.10"),
+        ("3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa", "fd00::3"),
+        ("0.18.172.in-addr.arpa", None),
+        ("256.0.18.172.in-addr.arpa", None),
+        ("x.0.18.172.in-addr.arpa", None),
+        ("2.0.18.17\u00b2.in-addr.arpa", None),  # str.isdigit() would accept the superscript
+        ("3.0.d.f.ip6.arpa", None),
+        ("c1", None),
+    ],
+)
 def test_ptr_to_ip(name, ip):
     assert wire.ptr_to_ip(name) == ip
 

@@ -89,7 +89,7 @@ def test_a_driver_defined_outside_the_core_is_created_listed_inspected_connected
     assert (t1["Driver"], t1["IPAM"]["Config"][0]["Subnet"]) == ("tiny", "10.77.0.0/24")
 
     c = ctl.create_container(RunRequest(argv=["true"], network="t1"))
-    assert c.network_mode == "t1"                       # not a mode of its own (host, none)
+    assert c.network_mode == "t1"  # not a mode of its own (host, none)
     assert CALLS[-2:] == [("sandbox", ""), ("join", "t1")]
     ep = ctl.reader().endpoint(c.endpoints[t1["Id"]])
     assert ipaddress.ip_interface(ep.ipv4) in ipaddress.ip_network("10.77.0.0/24")
@@ -129,7 +129,7 @@ def test_the_core_reads_what_the_driver_declares_not_its_name(ctl, monkeypatch) 
     ctl.record_started(other, pid=os.getpid(), supervisor_pid=os.getpid())
     with pytest.raises(Forbidden, match="^no endpoints on a shared network$"):
         ctl.connect("s1", other.id, AttachRequest())
-    assert list(_inspect("t1")["Containers"]) == [other.id]   # positive control: t1 attached it
+    assert list(_inspect("t1")["Containers"]) == [other.id]  # positive control: t1 attached it
     for made in (c, other):
         ctl.owner_of(made).release()
 

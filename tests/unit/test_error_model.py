@@ -18,9 +18,22 @@ ID = "0123456789abcdef" * 4
 
 # -- the hierarchy ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cls", [errors.NotFound, errors.Conflict, errors.InvalidArgument, errors.Forbidden,
-                                 errors.Unavailable, errors.Unsupported, errors.StateCorrupt,
-                                 errors.StateTooNew, errors.KernelError, errors.Timeout])
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        errors.NotFound,
+        errors.Conflict,
+        errors.InvalidArgument,
+        errors.Forbidden,
+        errors.Unavailable,
+        errors.Unsupported,
+        errors.StateCorrupt,
+        errors.StateTooNew,
+        errors.KernelError,
+        errors.Timeout,
+    ],
+)
 def test_every_error_exits_1(cls: type[errors.PynetError]) -> None:
     assert issubclass(cls, errors.PynetError) and cls("x").exit_code == errors.EXIT_ERROR == 1
 
@@ -38,7 +51,9 @@ def test_a_run_failure_is_125_and_printed_as_dockers_client_does() -> None:
 def test_a_run_whose_command_cannot_start_keeps_the_launch_code(code: int) -> None:
     failed = errors.RunFailed(errors.LaunchFailed("failed to create task: x: unknown", code))
     assert (failed.exit_code, failed.render()) == (
-        code, "pynet: Error response from daemon: failed to create task: x: unknown.")
+        code,
+        "pynet: Error response from daemon: failed to create task: x: unknown.",
+    )
 
 
 def test_exec_prints_the_launch_failure_bare() -> None:
@@ -80,6 +95,7 @@ def test_the_boundary_prints_warnings_before_the_error(capsys: pytest.CaptureFix
 
 # -- nft's words read in one place --------------------------------------------------------
 
+
 def test_nft_errors_carry_errnos_not_text() -> None:
     assert errnos_reported("Error: Could not process rule: File exists\n") == {errno.EEXIST}
     assert errnos_reported("Error: No such file or directory; did you mean table 'x'?") == {errno.ENOENT}
@@ -89,6 +105,7 @@ def test_nft_errors_carry_errnos_not_text() -> None:
 
 
 # -- options: one reading per kind of value ------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["1", "t", "T", "TRUE", "true", "True"])
 def test_parse_bool_true_is_gos(value: str) -> None:
@@ -105,15 +122,17 @@ def test_parse_bool_refuses_what_go_refuses(value: str) -> None:
     assert options.parse_bool(value) is None
     with pytest.raises(errors.InvalidArgument) as info:
         options.check_bool_option(options.BRIDGE_ENABLE_ICC, value)
-    assert info.value.message == (f"failed to parse {options.BRIDGE_ENABLE_ICC} value: {value} "
-                                  f'(strconv.ParseBool: parsing "{value}": invalid syntax)')
+    assert info.value.message == (
+        f"failed to parse {options.BRIDGE_ENABLE_ICC} value: {value} "
+        f'(strconv.ParseBool: parsing "{value}": invalid syntax)'
+    )
 
 
 def test_bool_option_of_a_record() -> None:
     key = options.BRIDGE_ENABLE_ICC
     assert options.bool_option({}, key) is True
     assert options.bool_option({key: "False"}, key) is False
-    assert options.bool_option({key: " false"}, key) is False   # an older record: read as then
+    assert options.bool_option({key: " false"}, key) is False  # an older record: read as then
     assert options.bool_option({key: "0"}, key, default=True) is False
 
 
@@ -137,11 +156,11 @@ def test_bridge_device_is_named_in_one_place() -> None:
 
     assert options.bridge_device(net()) == f"br-{ID[:12]}" == options.default_bridge_device(ID)
     assert options.bridge_device(net(options={options.BRIDGE_NAME: "lanbr"})) == "lanbr"
-    assert options.bridge_device(net(options={options.BRIDGE_NAME: "lanbr"},
-                                     driver_data={"bridge": "ov-1"})) == "ov-1"
+    assert options.bridge_device(net(options={options.BRIDGE_NAME: "lanbr"}, driver_data={"bridge": "ov-1"})) == "ov-1"
 
 
 # -- network rm -f: a missing network is skipped by its type ------------------------------
+
 
 def test_network_rm_force_skips_only_missing_networks(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from cli_inproc import fence_kernel_deep, invoke, seed_state
@@ -149,12 +168,14 @@ def test_network_rm_force_skips_only_missing_networks(monkeypatch: pytest.Monkey
     seed_state(tmp_path / "state", tmp_path / "run")
     fence_kernel_deep(monkeypatch, tmp_path / "state", tmp_path / "run")
     plain = invoke(["network", "rm", "nosuch"])
-    assert (plain.code, plain.err) == (1, "Error: No such network: nosuch\n")      # control
+    assert (plain.code, plain.err) == (1, "Error: No such network: nosuch\n")  # control
     forced = invoke(["network", "rm", "-f", "nosuch"])
     assert (forced.code, forced.out, forced.err) == (0, "", "")
     builtin = invoke(["network", "rm", "-f", "nosuch", "bridge"])
     assert (builtin.code, builtin.err) == (
-        1, "Error response from daemon: bridge is a pre-defined network and cannot be removed\n")
+        1,
+        "Error response from daemon: bridge is a pre-defined network and cannot be removed\n",
+    )
 
 
 @pytest.mark.parametrize("group", ["", "network ", "system ", "cluster "])

@@ -34,16 +34,20 @@ CONTAINER_VIEW = Path(__file__).resolve().parents[1] / "reference" / "docker" / 
 
 def test_embedded_texts_are_the_reference_files() -> None:
     view = CONTAINER_VIEW.read_text()
-    for heading, text in [("c1 /etc/hosts", DOCKER_C1_HOSTS),
-                          ("c1 /etc/resolv.conf", DOCKER_C1_RESOLV),
-                          ("d1 (default bridge) /etc/hosts", DOCKER_D1_HOSTS),
-                          ("d1 /etc/resolv.conf", DOCKER_D1_RESOLV)]:
+    for heading, text in [
+        ("c1 /etc/hosts", DOCKER_C1_HOSTS),
+        ("c1 /etc/resolv.conf", DOCKER_C1_RESOLV),
+        ("d1 (default bridge) /etc/hosts", DOCKER_D1_HOSTS),
+        ("d1 /etc/resolv.conf", DOCKER_D1_RESOLV),
+    ]:
         assert f"### {heading}\n{text}###" in view, heading
+
 
 DOCKER_HOSTS_HEADER = DOCKER_C1_HOSTS.rsplit("172.18.0.2", 1)[0]
 
 
 # -- /etc/hosts ------------------------------------------------------------------------
+
 
 def test_hosts_header_is_dockers() -> None:
     assert etcfiles.hosts_file([], []) == DOCKER_HOSTS_HEADER
@@ -52,8 +56,7 @@ def test_hosts_header_is_dockers() -> None:
 def test_hosts_of_a_container_equals_docker_reference() -> None:
     # c1 on a user network (172.18.0.2, hostname = 12-hex ID) and d1 on the default bridge.
     assert etcfiles.hosts_file([("172.18.0.2", "2e8b435efbff")], []) == DOCKER_C1_HOSTS
-    assert etcfiles.hosts_file([("172.17.0.2", "0f213738a1bc")], []) == \
-        DOCKER_D1_HOSTS
+    assert etcfiles.hosts_file([("172.17.0.2", "0f213738a1bc")], []) == DOCKER_D1_HOSTS
 
 
 def test_add_host_lines_come_before_the_containers_own() -> None:
@@ -74,16 +77,21 @@ def test_one_line_per_address_of_a_multi_network_container() -> None:
 
 # -- /etc/resolv.conf on a user network (embedded DNS) -----------------------------------
 
-def _embedded(host_text: str, dns: list[str] | None = None, search: list[str] | None = None,
-              options: list[str] | None = None) -> str:
-    return etcfiles.resolv_conf(embedded=True, host_text=host_text, dns=dns or [],
-                                search=search or [], options=options or [])
+
+def _embedded(
+    host_text: str, dns: list[str] | None = None, search: list[str] | None = None, options: list[str] | None = None
+) -> str:
+    return etcfiles.resolv_conf(
+        embedded=True, host_text=host_text, dns=dns or [], search=search or [], options=options or []
+    )
 
 
-def _plain(host_text: str, dns: list[str] | None = None, search: list[str] | None = None,
-           options: list[str] | None = None) -> str:
-    return etcfiles.resolv_conf(embedded=False, host_text=host_text, dns=dns or [],
-                                search=search or [], options=options or [])
+def _plain(
+    host_text: str, dns: list[str] | None = None, search: list[str] | None = None, options: list[str] | None = None
+) -> str:
+    return etcfiles.resolv_conf(
+        embedded=False, host_text=host_text, dns=dns or [], search=search or [], options=options or []
+    )
 
 
 def test_embedded_resolv_conf_equals_docker_reference() -> None:
@@ -125,6 +133,7 @@ def test_embedded_never_lists_the_upstream_ipv4_servers() -> None:
 
 # -- /etc/resolv.conf on the default bridge (no embedded DNS) ----------------------------
 
+
 def test_default_bridge_copies_host_servers_like_docker_reference() -> None:
     assert _plain("nameserver 10.255.255.53\n") == DOCKER_D1_RESOLV
 
@@ -160,16 +169,14 @@ def test_default_bridge_keeps_search_and_options_of_the_host() -> None:
 
 def test_dns_flags_build_a_file_in_dockers_order() -> None:
     # resolvconf.Build: search, nameservers, options; unset parts come from the host.
-    text = _plain("search corp.example\nnameserver 10.0.0.2\noptions timeout:2\n",
-                  dns=["10.0.0.53", "10.0.0.54"])
+    text = _plain("search corp.example\nnameserver 10.0.0.2\noptions timeout:2\n", dns=["10.0.0.53", "10.0.0.54"])
     assert text == "search corp.example\nnameserver 10.0.0.53\nnameserver 10.0.0.54\noptions timeout:2\n"
     text = _plain("nameserver 10.0.0.2\n", search=["a.example"], options=["ndots:2"])
     assert text == "search a.example\nnameserver 10.0.0.2\noptions ndots:2\n"
 
 
 def test_comments_and_domain_lines_are_understood() -> None:
-    text = _plain("# generated\n; also a comment\ndomain corp.example\nnameserver 10.0.0.2\n",
-                  dns=["10.0.0.53"])
+    text = _plain("# generated\n; also a comment\ndomain corp.example\nnameserver 10.0.0.2\n", dns=["10.0.0.53"])
     assert "search corp.example" in text.splitlines()
     assert "nameserver 10.0.0.53" in text.splitlines()
     assert "10.0.0.2" not in text
@@ -177,8 +184,8 @@ def test_comments_and_domain_lines_are_understood() -> None:
 
 # -- where the embedded server forwards -------------------------------------------------
 
+
 def test_upstream_servers() -> None:
     host = "nameserver 127.0.0.53\nnameserver 10.0.0.2\n"
     assert etcfiles.upstream_servers([], host) == ["10.0.0.2"]
     assert etcfiles.upstream_servers(["10.9.9.9"], host) == ["10.9.9.9"]
-

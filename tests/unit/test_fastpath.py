@@ -65,13 +65,27 @@ def _random_argv(spec: dict, rng: random.Random) -> list[str]:
 
 
 def test_the_table_is_generated_from_the_click_commands() -> None:
-    assert genspec.render(genspec.build()) == genspec.TARGET.read_text(), \
+    assert genspec.render(genspec.build()) == genspec.TARGET.read_text(), (
         "pynet/cli/commands_spec.py is stale: run `python -m pynet.cli.genspec`"
+    )
 
 
 def test_the_frequent_commands_have_a_fast_path() -> None:
-    for key in ("network create", "network rm", "network ls", "network inspect", "network connect",
-                "network disconnect", "run", "rm", "ps", "inspect", "exec", "stop", "kill"):
+    for key in (
+        "network create",
+        "network rm",
+        "network ls",
+        "network inspect",
+        "network connect",
+        "network disconnect",
+        "run",
+        "rm",
+        "ps",
+        "inspect",
+        "exec",
+        "stop",
+        "kill",
+    ):
         assert key in COMMANDS, key
     assert ALIASES["network list"] == "network ls" and ALIASES["network remove"] == "network rm"
 
@@ -91,14 +105,32 @@ def test_fast_parse_equals_click(key: str) -> None:
     assert answered > 100, f"the fast path deferred almost everything for {key}"
 
 
-@pytest.mark.parametrize("argv", [
-    ["network", "create", "--help"], ["network", "create", "-h", "x"], ["network", "rm"],
-    ["network", "create", "a", "b"], ["network", "create", "--bogus", "x"], ["network", "create", "-dbridge", "x"],
-    ["network", "create", "--ipv6=true", "x"], ["network", "create", "--subnet"], ["network", "create", "--", "x"],
-    ["network", "create", "--subnet", "-x", "n"], ["exec", "-it", "c1", "sh"], ["run", "--help"], ["ps", "-n", "x"],
-    ["stop", "-t", "soon", "c1"], ["--debug", "network", "ls"], ["network"], [], ["nosuch"], ["network", "nosuch"],
-    ["network", "prune", "-f"], ["system", "reset", "-f"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["network", "create", "--help"],
+        ["network", "create", "-h", "x"],
+        ["network", "rm"],
+        ["network", "create", "a", "b"],
+        ["network", "create", "--bogus", "x"],
+        ["network", "create", "-dbridge", "x"],
+        ["network", "create", "--ipv6=true", "x"],
+        ["network", "create", "--subnet"],
+        ["network", "create", "--", "x"],
+        ["network", "create", "--subnet", "-x", "n"],
+        ["exec", "-it", "c1", "sh"],
+        ["run", "--help"],
+        ["ps", "-n", "x"],
+        ["stop", "-t", "soon", "c1"],
+        ["--debug", "network", "ls"],
+        ["network"],
+        [],
+        ["nosuch"],
+        ["network", "nosuch"],
+        ["network", "prune", "-f"],
+        ["system", "reset", "-f"],
+    ],
+)
 def test_anything_unusual_goes_to_click(argv: list[str]) -> None:
     assert fastpath.resolve(argv) is None
 

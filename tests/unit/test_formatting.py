@@ -70,8 +70,14 @@ ef36114e0ec0   custom    bridge    local
 
 LS_Q = "".join(json.loads(line)["ID"] + "\n" for line in LS_JSON.splitlines())
 
-GOLDENS = {"ls.txt": LS, "ls-notrunc.txt": LS_NOTRUNC, "ls-format-table.txt": LS_FORMAT_TABLE,
-           "ls-filter.txt": LS_FILTER, "ls-json.txt": LS_JSON, "ls-q.txt": LS_Q}
+GOLDENS = {
+    "ls.txt": LS,
+    "ls-notrunc.txt": LS_NOTRUNC,
+    "ls-format-table.txt": LS_FORMAT_TABLE,
+    "ls-filter.txt": LS_FILTER,
+    "ls-json.txt": LS_JSON,
+    "ls-q.txt": LS_Q,
+}
 
 ITEMS = [json.loads(line) for line in LS_JSON.splitlines()]
 FULL_IDS = {line.split()[1]: line.split()[0] for line in LS_NOTRUNC.splitlines()[1:]}
@@ -84,9 +90,14 @@ def ls(fmt_: str | None = None, items=ITEMS, **kw) -> str:
 def network(item: dict) -> dict:
     """The filter view of one ``ls`` row (what pynet's network layer provides)."""
     labels = dict(kv.split("=", 1) for kv in item["Labels"].split(",") if kv)
-    return {"full_id": FULL_IDS[item["Name"]], "name": item["Name"], "driver": item["Driver"],
-            "scope": item["Scope"], "labels": labels,
-            "builtin": item["Name"] in ("bridge", "host", "none")}
+    return {
+        "full_id": FULL_IDS[item["Name"]],
+        "name": item["Name"],
+        "driver": item["Driver"],
+        "scope": item["Scope"],
+        "labels": labels,
+        "builtin": item["Name"] in ("bridge", "host", "none"),
+    }
 
 
 @pytest.mark.parametrize("name", sorted(GOLDENS))
@@ -95,6 +106,7 @@ def test_embedded_goldens_equal_reference_files(name: str) -> None:
 
 
 # ----------------------------------------------------------------- network ls goldens
+
 
 def test_default_table_is_dockers() -> None:
     assert ls() == LS
@@ -131,6 +143,7 @@ def test_filters_driver_and_label_select_like_docker() -> None:
 
 # ----------------------------------------------------------------- --format details
 
+
 def test_template_without_table_has_no_header_and_keeps_tabs() -> None:
     assert ls(r"{{.Name}}\t{{.Scope}}", items=ITEMS[:2]) == "bridge\tlocal\ncustom\tlocal\n"
 
@@ -142,13 +155,17 @@ def test_empty_list_prints_only_the_header() -> None:
 
 def test_all_network_headers_and_label_method() -> None:
     item = dict(ITEMS[1], __labels__={"env": "dev", "com.example.some-key": "x"})
-    out = ls(r'table {{.ID}}\t{{.IPv6}}\t{{.Internal}}\t{{.Labels}}\t{{.CreatedAt}}'
-             r'\t{{.Label "com.example.some-key"}}', items=[item])
+    out = ls(
+        r"table {{.ID}}\t{{.IPv6}}\t{{.Internal}}\t{{.Labels}}\t{{.CreatedAt}}"
+        r'\t{{.Label "com.example.some-key"}}',
+        items=[item],
+    )
     assert out == (  # .Label's header is the key's last dotted part, "-"/"_" as spaces
         "NETWORK ID     IPV6      INTERNAL   LABELS             CREATED AT"
         "                                some key\n"
         "ef36114e0ec0   false     false      env=dev,team=net   "
-        "2026-11-27 21:52:52.514980298 +0000 UTC   x\n")
+        "2026-11-27 21:52:52.514980298 +0000 UTC   x\n"
+    )
     assert ls('{{.Label "env"}}|{{.Label "nope"}}|', items=[item]) == "dev||\n"
 
 
@@ -158,22 +175,35 @@ def test_hidden_keys_stay_out_of_json() -> None:
 
 
 def test_container_headers() -> None:
-    row = {"ID": "2e8b435efbff", "Image": "bb", "Names": "c1", "Status": "Up 2 minutes",
-           "Ports": "0.0.0.0:8080->80/tcp", "Networks": "mynet"}
-    out = fmt.format_list([row], r"table {{.ID}}\t{{.Names}}\t{{.Networks}}\t{{.Ports}}",
-                          default_table=fmt.DEFAULT_CONTAINER_TABLE,
-                          headers=fmt.CONTAINER_HEADERS, type_name="*formatter.ContainerContext")
-    assert out == ("CONTAINER ID   NAMES     NETWORKS   PORTS\n"
-                   "2e8b435efbff   c1        mynet      0.0.0.0:8080->80/tcp\n")
+    row = {
+        "ID": "2e8b435efbff",
+        "Image": "bb",
+        "Names": "c1",
+        "Status": "Up 2 minutes",
+        "Ports": "0.0.0.0:8080->80/tcp",
+        "Networks": "mynet",
+    }
+    out = fmt.format_list(
+        [row],
+        r"table {{.ID}}\t{{.Names}}\t{{.Networks}}\t{{.Ports}}",
+        default_table=fmt.DEFAULT_CONTAINER_TABLE,
+        headers=fmt.CONTAINER_HEADERS,
+        type_name="*formatter.ContainerContext",
+    )
+    assert out == (
+        "CONTAINER ID   NAMES     NETWORKS   PORTS\n2e8b435efbff   c1        mynet      0.0.0.0:8080->80/tcp\n"
+    )
 
 
 def test_partial_header_map_falls_back_to_dockers_titles() -> None:
     row = {"ID": "2e8b435efbff", "Image": "", "Names": "c1", "RunningFor": "2 minutes ago"}
-    out = fmt.format_list([row], fmt.DEFAULT_CONTAINER_TABLE.replace("{{.Command}}\t", "")
-                          .replace("\t{{.Status}}\t{{.Ports}}", ""),
-                          default_table="", headers={"ID": "CONTAINER ID"})
-    assert out == ("CONTAINER ID   IMAGE     CREATED         NAMES\n"
-                   "2e8b435efbff             2 minutes ago   c1\n")
+    out = fmt.format_list(
+        [row],
+        fmt.DEFAULT_CONTAINER_TABLE.replace("{{.Command}}\t", "").replace("\t{{.Status}}\t{{.Ports}}", ""),
+        default_table="",
+        headers={"ID": "CONTAINER ID"},
+    )
+    assert out == ("CONTAINER ID   IMAGE     CREATED         NAMES\n2e8b435efbff             2 minutes ago   c1\n")
 
 
 def test_unknown_field_is_dockers_template_error() -> None:
@@ -181,15 +211,23 @@ def test_unknown_field_is_dockers_template_error() -> None:
         ls("{{.Nope}}")
     assert info.value.message == (
         'template parsing error: template: :1:2: executing "" at <.Nope>: '
-        "can't evaluate field Nope in type *network.networkContext")
+        "can't evaluate field Nope in type *network.networkContext"
+    )
     with pytest.raises(gt.TemplateError) as info:
         ls("table {{nosuch .Name}}")
     assert info.value.message == 'template parsing error: template: :1: function "nosuch" not defined'
 
 
-@pytest.mark.parametrize("template", [
-    r"{{.ID}}\t{{.Name}}", "{{ .Name }}:{{.Driver}}", "x {{.Scope}} y", "{{.CreatedAt}}", "plain",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        r"{{.ID}}\t{{.Name}}",
+        "{{ .Name }}:{{.Driver}}",
+        "x {{.Scope}} y",
+        "{{.CreatedAt}}",
+        "plain",
+    ],
+)
 def test_plain_field_fast_path_equals_template_engine(template: str) -> None:
     engine = "".join(gt.render(template.replace("\\t", "\t"), gt.Record(it)) + "\n" for it in ITEMS)
     assert ls(template) == engine
@@ -203,19 +241,24 @@ def test_labels_string_is_sorted_key_value_pairs() -> None:
 
 # ----------------------------------------------------------------- tabwriter
 
+
 def test_tabulate_pads_to_min_width_and_leaves_last_column_unpadded() -> None:
     assert fmt.tabulate(["A", "LONG HEADER", "Z"], [["1", "2", "3"], ["xxxxxxxxxxxx", "", ""]]) == (
-        "A              LONG HEADER   Z\n"
-        "1              2             3\n"
-        "xxxxxxxxxxxx                 \n")
+        "A              LONG HEADER   Z\n1              2             3\nxxxxxxxxxxxx                 \n"
+    )
 
 
 def test_tabwrite_blocks_restart_after_a_line_without_tabs() -> None:
     text = "a\tb\nlong-cell-here\tc\nplain line\nx\ty\n"
-    assert fmt.tabwrite(text) == ("a" + " " * 16 + "b\n"   # 14 chars + 3 padding
-                                  "long-cell-here   c\n"
-                                  "plain line\n"
-                                  "x         y\n")
+    assert (
+        fmt.tabwrite(text)
+        == (
+            "a" + " " * 16 + "b\n"  # 14 chars + 3 padding
+            "long-cell-here   c\n"
+            "plain line\n"
+            "x         y\n"
+        )
+    )
 
 
 def test_tabwrite_keeps_text_without_final_newline() -> None:
@@ -225,10 +268,16 @@ def test_tabwrite_keeps_text_without_final_newline() -> None:
 
 # ----------------------------------------------------------------- inspect
 
-INSPECT_FILES = ["inspect-custom.json", "inspect-default-bridge.json", "inspect-host.json",
-                 "inspect-internal.json", "inspect-none.json",
-                 "inspect-mynet-with-containers.json", "inspect-container-c1.json",
-                 "inspect-container-web1.json"]
+INSPECT_FILES = [
+    "inspect-custom.json",
+    "inspect-default-bridge.json",
+    "inspect-host.json",
+    "inspect-internal.json",
+    "inspect-none.json",
+    "inspect-mynet-with-containers.json",
+    "inspect-container-c1.json",
+    "inspect-container-web1.json",
+]
 
 
 @pytest.mark.parametrize("name", INSPECT_FILES)
@@ -238,14 +287,31 @@ def test_inspect_default_output_equals_docker(name: str) -> None:
 
 
 def _custom() -> list[dict]:
-    return [{"Name": "custom", "Id": "ef36114e0ec0", "Scope": "local", "Driver": "bridge",
-             "IPAM": {"Driver": "default", "Options": {},
-                      "Config": [{"Subnet": "10.50.0.0/24", "IPRange": "10.50.0.128/25",
-                                  "Gateway": "10.50.0.254",
-                                  "AuxiliaryAddresses": {"host1": "10.50.0.5"}}]},
-             "Internal": False, "ConfigFrom": {"Network": ""}, "Containers": {},
-             "Options": {"com.docker.network.bridge.name": "br-custom"},
-             "Labels": {"team": "net", "env": "dev"}}]
+    return [
+        {
+            "Name": "custom",
+            "Id": "ef36114e0ec0",
+            "Scope": "local",
+            "Driver": "bridge",
+            "IPAM": {
+                "Driver": "default",
+                "Options": {},
+                "Config": [
+                    {
+                        "Subnet": "10.50.0.0/24",
+                        "IPRange": "10.50.0.128/25",
+                        "Gateway": "10.50.0.254",
+                        "AuxiliaryAddresses": {"host1": "10.50.0.5"},
+                    }
+                ],
+            },
+            "Internal": False,
+            "ConfigFrom": {"Network": ""},
+            "Containers": {},
+            "Options": {"com.docker.network.bridge.name": "br-custom"},
+            "Labels": {"team": "net", "env": "dev"},
+        }
+    ]
 
 
 def test_inspect_default_is_indented_array_in_object_order() -> None:
@@ -259,11 +325,12 @@ def test_inspect_default_is_indented_array_in_object_order() -> None:
 def test_inspect_json_writes_numbers_and_escapes_like_go() -> None:
     objs = [{"Mtu": 1400, "Ratio": 1.0, "Big": 1e16, "Text": "<a&b>\u2028é", "None": None}]
     assert fmt.format_inspect(objs, "json") == (
-        '[{"Mtu":1400,"Ratio":1,"Big":10000000000000000,'
-        '"Text":"\\u003ca\\u0026b\\u003e\\u2028é","None":null}]\n')
+        '[{"Mtu":1400,"Ratio":1,"Big":10000000000000000,"Text":"\\u003ca\\u0026b\\u003e\\u2028é","None":null}]\n'
+    )
     no_floats = [{"Mtu": 1400, "Text": "<a&b>\u2028é\n", "L": [True, None]}]
-    assert fmt.format_inspect(no_floats, None) == gt.go_json(
-        no_floats, indent="    ", keep_order=True, html=True) + "\n"
+    assert (
+        fmt.format_inspect(no_floats, None) == gt.go_json(no_floats, indent="    ", keep_order=True, html=True) + "\n"
+    )
 
 
 def test_inspect_json_format_is_one_line() -> None:
@@ -272,17 +339,23 @@ def test_inspect_json_format_is_one_line() -> None:
     assert "\n" not in out[:-1]
 
 
-@pytest.mark.parametrize("template, expected", [
-    ("{{.Name}}", "custom\n"),
-    ("{{.IPAM}}", "{default map[] [{10.50.0.0/24 10.50.0.128/25 10.50.0.254 map[host1:10.50.0.5]}]}\n"),
-    ("{{json .IPAM.Config}}", '[{"Subnet":"10.50.0.0/24","IPRange":"10.50.0.128/25",'
-                              '"Gateway":"10.50.0.254","AuxiliaryAddresses":{"host1":"10.50.0.5"}}]\n'),
-    ("{{json .Labels}}", '{"env":"dev","team":"net"}\n'),
-    ("{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}", "env=dev team=net \n"),
-    ("{{.Labels.env}} {{index .Options \"com.docker.network.bridge.name\"}}", "dev br-custom\n"),
-    ("{{(index .IPAM.Config 0).Gateway}}", "10.50.0.254\n"),
-    ("{{.ConfigFrom}} {{.Containers}}", "{} map[]\n"),
-])
+@pytest.mark.parametrize(
+    "template, expected",
+    [
+        ("{{.Name}}", "custom\n"),
+        ("{{.IPAM}}", "{default map[] [{10.50.0.0/24 10.50.0.128/25 10.50.0.254 map[host1:10.50.0.5]}]}\n"),
+        (
+            "{{json .IPAM.Config}}",
+            '[{"Subnet":"10.50.0.0/24","IPRange":"10.50.0.128/25",'
+            '"Gateway":"10.50.0.254","AuxiliaryAddresses":{"host1":"10.50.0.5"}}]\n',
+        ),
+        ("{{json .Labels}}", '{"env":"dev","team":"net"}\n'),
+        ("{{range $k, $v := .Labels}}{{$k}}={{$v}} {{end}}", "env=dev team=net \n"),
+        ('{{.Labels.env}} {{index .Options "com.docker.network.bridge.name"}}', "dev br-custom\n"),
+        ("{{(index .IPAM.Config 0).Gateway}}", "10.50.0.254\n"),
+        ("{{.ConfigFrom}} {{.Containers}}", "{} map[]\n"),
+    ],
+)
 def test_inspect_template_renders_each_object(template: str, expected: str) -> None:
     assert fmt.format_inspect(_custom(), template) == expected
 
@@ -295,8 +368,9 @@ def test_inspect_template_errors() -> None:
     two = _custom() + [dict(_custom()[0], Name="other", Extra="x")]
     with pytest.raises(gt.TemplateError) as info:
         fmt.format_inspect(two, "{{.Extra}}")
-    assert info.value.message == ('Template parsing error: template: :1:2: executing "" at '
-                                  '<.Extra>: map has no entry for key "Extra"')
+    assert info.value.message == (
+        'Template parsing error: template: :1:2: executing "" at <.Extra>: map has no entry for key "Extra"'
+    )
     assert info.value.output == "x\n"  # what Docker prints before the error
     assert info.value.exit_code == 1
     assert fmt.format_inspect([], "{{.Name}}") == "\n"
@@ -304,9 +378,12 @@ def test_inspect_template_errors() -> None:
 
 # ----------------------------------------------------------------- filters
 
+
 def test_parse_filters_normalises_and_dedups() -> None:
-    assert fmt.parse_filters([" Driver = bridge ", "driver=bridge", "label=a=b=c", ""],
-                             fmt.NETWORK_FILTERS) == {"driver": ["bridge"], "label": ["a=b=c"]}
+    assert fmt.parse_filters([" Driver = bridge ", "driver=bridge", "label=a=b=c", ""], fmt.NETWORK_FILTERS) == {
+        "driver": ["bridge"],
+        "label": ["a=b=c"],
+    }
 
 
 def test_parse_filters_errors_are_dockers() -> None:
@@ -316,8 +393,9 @@ def test_parse_filters_errors_are_dockers() -> None:
     assert info.value.render() == "Error response from daemon: Invalid filter 'foo'"
     with pytest.raises(fmt.FilterFormatError) as info:
         fmt.parse_filters(["driver"], fmt.NETWORK_FILTERS)
-    assert info.value.message == ('invalid argument "driver" for "-f, --filter" flag: '
-                                  "bad format of filter (expected name=value)")
+    assert info.value.message == (
+        'invalid argument "driver" for "-f, --filter" flag: bad format of filter (expected name=value)'
+    )
     assert info.value.exit_code == 125
     assert isinstance(info.value, InvalidArgument)
 
@@ -327,30 +405,32 @@ def _names(values: list[str]) -> list[str]:
     return [n["name"] for n in fmt.filter_networks([network(it) for it in ITEMS], filters)]
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([], ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
-    (["driver=bridge"], ["bridge", "custom", "internalnet", "mynet", "v6net"]),
-    (["driver=host", "driver=null"], ["host", "none"]),           # one key: OR
-    (["driver=bridge", "name=net"], ["internalnet", "mynet", "v6net"]),  # keys: AND
-    (["name=et"], ["internalnet", "mynet", "v6net"]),             # substring
-    (["name=^my"], ["mynet"]),                                    # regexp, as Docker
-    (["name=bridge"], ["bridge"]),
-    (["id=ef36"], ["custom"]),
-    (["id=" + FULL_IDS["mynet"]], ["mynet"]),
-    (["label=env"], ["custom"]),
-    (["label=env=dev"], ["custom"]),
-    (["label=env=prod"], []),
-    (["label=env", "label=team=net"], ["custom"]),                # labels: all must match
-    (["label=env", "label=missing"], []),
-    (["scope=local"], ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
-    (["scope=swarm"], []),
-    (["type=builtin"], ["bridge", "host", "none"]),
-    (["type=custom"], ["custom", "internalnet", "mynet", "v6net"]),
-    (["type=custom", "type=builtin"],
-     ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
-    (["dangling=true"], ["custom", "internalnet", "mynet", "v6net"]),
-    (["dangling=false"], ["bridge", "host", "none"]),
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([], ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
+        (["driver=bridge"], ["bridge", "custom", "internalnet", "mynet", "v6net"]),
+        (["driver=host", "driver=null"], ["host", "none"]),  # one key: OR
+        (["driver=bridge", "name=net"], ["internalnet", "mynet", "v6net"]),  # keys: AND
+        (["name=et"], ["internalnet", "mynet", "v6net"]),  # substring
+        (["name=^my"], ["mynet"]),  # regexp, as Docker
+        (["name=bridge"], ["bridge"]),
+        (["id=ef36"], ["custom"]),
+        (["id=" + FULL_IDS["mynet"]], ["mynet"]),
+        (["label=env"], ["custom"]),
+        (["label=env=dev"], ["custom"]),
+        (["label=env=prod"], []),
+        (["label=env", "label=team=net"], ["custom"]),  # labels: all must match
+        (["label=env", "label=missing"], []),
+        (["scope=local"], ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
+        (["scope=swarm"], []),
+        (["type=builtin"], ["bridge", "host", "none"]),
+        (["type=custom"], ["custom", "internalnet", "mynet", "v6net"]),
+        (["type=custom", "type=builtin"], ["bridge", "custom", "host", "internalnet", "mynet", "none", "v6net"]),
+        (["dangling=true"], ["custom", "internalnet", "mynet", "v6net"]),
+        (["dangling=false"], ["bridge", "host", "none"]),
+    ],
+)
 def test_network_filters_select_like_docker(values: list[str], expected: list[str]) -> None:
     assert _names(values) == expected
 
@@ -361,12 +441,14 @@ def test_dangling_counts_containers() -> None:
     assert fmt.match_network_filters(busy, {"dangling": ["false"]})
 
 
-@pytest.mark.parametrize("values, message", [
-    (["type=foo"], "Invalid filter: 'type'='foo'"),
-    (["dangling=maybe"], "invalid value for filter 'dangling', must be \"true\" (or \"1\"), "
-                         "or \"false\" (or \"0\")"),
-    (["dangling=true", "dangling=false"], 'got more than one value for filter key "dangling"'),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (["type=foo"], "Invalid filter: 'type'='foo'"),
+        (["dangling=maybe"], 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")'),
+        (["dangling=true", "dangling=false"], 'got more than one value for filter key "dangling"'),
+    ],
+)
 def test_bad_filter_values_fail_even_without_networks(values: list[str], message: str) -> None:
     filters = fmt.parse_filters(values, fmt.NETWORK_FILTERS)
     with pytest.raises(InvalidArgument) as info:
@@ -376,7 +458,7 @@ def test_bad_filter_values_fail_even_without_networks(values: list[str], message
 
 # ----------------------------------------------------------------- sorting
 
+
 def test_natural_sort_orders_numbers_numerically() -> None:
     names = ["net10", "net2", "bridge", "net1", "Net3", "net02", "host"]
-    assert sorted(names, key=fmt.natural_sort_key) == \
-        ["Net3", "bridge", "host", "net1", "net2", "net02", "net10"]
+    assert sorted(names, key=fmt.natural_sort_key) == ["Net3", "bridge", "host", "net1", "net2", "net02", "net10"]

@@ -25,13 +25,15 @@ from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
 
-def _pool(subnet: str, gateway: str = "", ip_range: str = "", aux: dict[str, str] | None = None,
-          user: bool = True) -> IPAMPool:
+def _pool(
+    subnet: str, gateway: str = "", ip_range: str = "", aux: dict[str, str] | None = None, user: bool = True
+) -> IPAMPool:
     """A finalized pool, as the controller would hold it."""
     return finalize_pool(IPAMPool(subnet, gateway, ip_range, aux or {}, user))
 
 
 # ---------------------------------------------------------------- defaults
+
 
 @pytest.mark.unit
 def test_default_pools_are_dockers():
@@ -45,12 +47,11 @@ def test_default_pools_are_dockers():
 
 # ---------------------------------------------------------------- build_pools
 
+
 @pytest.mark.unit
 def test_build_pools_like_reference_custom_network():
-    pools = build_pools(["10.50.0.0/24"], ["10.50.0.254"], ["10.50.0.128/25"],
-                        {"host1": "10.50.0.5"})
-    assert pools == [IPAMPool("10.50.0.0/24", "10.50.0.254", "10.50.0.128/25",
-                              {"host1": "10.50.0.5"}, True)]
+    pools = build_pools(["10.50.0.0/24"], ["10.50.0.254"], ["10.50.0.128/25"], {"host1": "10.50.0.5"})
+    assert pools == [IPAMPool("10.50.0.0/24", "10.50.0.254", "10.50.0.128/25", {"host1": "10.50.0.5"}, True)]
 
 
 @pytest.mark.unit
@@ -75,44 +76,86 @@ def test_build_pools_lists_ipv4_before_ipv6():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("subnets,gateways,ranges,aux,message", [
-    (["notacidr"], [], [], {}, "Invalid subnet notacidr : invalid CIDR address: notacidr"),
-    (["10.60.0.0/33"], [], [], {}, "Invalid subnet 10.60.0.0/33 : invalid CIDR address: 10.60.0.0/33"),
-    (["10.61.0.0/24"], ["10.62.0.1"], [], {}, "no matching subnet for gateway 10.62.0.1"),
-    (["10.61.0.0/24"], [], ["10.62.0.0/25"], {}, "no matching subnet for range 10.62.0.0/25"),
-    (["10.61.0.0/24"], [], [], {"a": "10.62.0.9"}, "no matching subnet for aux-address 10.62.0.9"),
-    ([], ["10.0.0.1"], [], {}, "every ip-range or gateway must have a corresponding subnet"),
-    (["10.0.0.0/24"], [], ["10.0.0.0/25", "10.0.0.128/25"], {},
-     "every ip-range or gateway must have a corresponding subnet"),
-    (["10.1.0.0/16", "10.1.2.0/24"], [], [], {},
-     "multiple overlapping subnet configuration is not supported"),
-    (["10.1.0.0/24", "10.1.0.0/24"], [], [], {},
-     "multiple overlapping subnet configuration is not supported"),
-    (["10.1.2.0/23", "10.1.3.248/30"], ["255.0.255.0/24"], ["255.255.0.0/24"], {},
-     "multiple overlapping subnet configuration is not supported"),
-    # docker/cli create_test.go cases
-    (["192.168.2.0/24", "192.168.1.250/24"], ["192.168.1.1", "192.168.1.4"],
-     ["192.168.1.0/24", "192.168.1.200/24"], {},
-     "cannot configure multiple ranges (192.168.1.200/24, 192.168.1.0/24) on the same subnet "
-     "(192.168.1.250/24)"),
-    (["192.168.2.0/24", "192.168.1.250/24"], ["192.168.1.1", "192.168.1.4"], ["192.168.1.0/24"], {},
-     "cannot configure multiple gateways (192.168.1.4, 192.168.1.1) for the same subnet "
-     "(192.168.1.250/24)"),
-    (["192.168.2.0/24", "192.168.1.250/24"], ["192.168.4.1", "192.168.5.4"], ["192.168.1.0/24"], {},
-     "no matching subnet for gateway 192.168.4.1"),
-    (["255.255.255.0/24", "255.255.0.255/24"], ["255.0.255.0/24"],
-     ["255.255.200.0/24", "255.255.120.0/24"], {}, "no matching subnet for range 255.255.200.0/24"),
-    (["10.1.2.0.30.50"], ["255.0.255.0/24"], ["255.255.0.0/24"], {},
-     "invalid subnet: invalid CIDR address: 10.1.2.0.30.50"),
-    (["255.0.0.0/24"], ["255.0.255.0/24"], ["255.255.0.0.30/24"], {},
-     "invalid CIDR address: 255.255.0.0.30/24"),
-    # accepted by the CLI, refused by the daemon
-    (["192.168.4.0/24"], ["192.168.4.1/24"], [], {},
-     "invalid gateway address 192.168.4.1/24 in Ipam configuration"),
-    (["10.9.0.0/24"], [], ["10.9.0.7"], {},
-     'failed to parse pool request for address space "LocalDefault" pool "10.9.0.0/24" '
-     'subpool "10.9.0.7": Invalid Address SubPool'),
-])
+@pytest.mark.parametrize(
+    "subnets,gateways,ranges,aux,message",
+    [
+        (["notacidr"], [], [], {}, "Invalid subnet notacidr : invalid CIDR address: notacidr"),
+        (["10.60.0.0/33"], [], [], {}, "Invalid subnet 10.60.0.0/33 : invalid CIDR address: 10.60.0.0/33"),
+        (["10.61.0.0/24"], ["10.62.0.1"], [], {}, "no matching subnet for gateway 10.62.0.1"),
+        (["10.61.0.0/24"], [], ["10.62.0.0/25"], {}, "no matching subnet for range 10.62.0.0/25"),
+        (["10.61.0.0/24"], [], [], {"a": "10.62.0.9"}, "no matching subnet for aux-address 10.62.0.9"),
+        ([], ["10.0.0.1"], [], {}, "every ip-range or gateway must have a corresponding subnet"),
+        (
+            ["10.0.0.0/24"],
+            [],
+            ["10.0.0.0/25", "10.0.0.128/25"],
+            {},
+            "every ip-range or gateway must have a corresponding subnet",
+        ),
+        (["10.1.0.0/16", "10.1.2.0/24"], [], [], {}, "multiple overlapping subnet configuration is not supported"),
+        (["10.1.0.0/24", "10.1.0.0/24"], [], [], {}, "multiple overlapping subnet configuration is not supported"),
+        (
+            ["10.1.2.0/23", "10.1.3.248/30"],
+            ["255.0.255.0/24"],
+            ["255.255.0.0/24"],
+            {},
+            "multiple overlapping subnet configuration is not supported",
+        ),
+        # docker/cli create_test.go cases
+        (
+            ["192.168.2.0/24", "192.168.1.250/24"],
+            ["192.168.1.1", "192.168.1.4"],
+            ["192.168.1.0/24", "192.168.1.200/24"],
+            {},
+            "cannot configure multiple ranges (192.168.1.200/24, 192.168.1.0/24) on the same subnet (192.168.1.250/24)",
+        ),
+        (
+            ["192.168.2.0/24", "192.168.1.250/24"],
+            ["192.168.1.1", "192.168.1.4"],
+            ["192.168.1.0/24"],
+            {},
+            "cannot configure multiple gateways (192.168.1.4, 192.168.1.1) for the same subnet (192.168.1.250/24)",
+        ),
+        (
+            ["192.168.2.0/24", "192.168.1.250/24"],
+            ["192.168.4.1", "192.168.5.4"],
+            ["192.168.1.0/24"],
+            {},
+            "no matching subnet for gateway 192.168.4.1",
+        ),
+        (
+            ["255.255.255.0/24", "255.255.0.255/24"],
+            ["255.0.255.0/24"],
+            ["255.255.200.0/24", "255.255.120.0/24"],
+            {},
+            "no matching subnet for range 255.255.200.0/24",
+        ),
+        (
+            ["10.1.2.0.30.50"],
+            ["255.0.255.0/24"],
+            ["255.255.0.0/24"],
+            {},
+            "invalid subnet: invalid CIDR address: 10.1.2.0.30.50",
+        ),
+        (["255.0.0.0/24"], ["255.0.255.0/24"], ["255.255.0.0.30/24"], {}, "invalid CIDR address: 255.255.0.0.30/24"),
+        # accepted by the CLI, refused by the daemon
+        (
+            ["192.168.4.0/24"],
+            ["192.168.4.1/24"],
+            [],
+            {},
+            "invalid gateway address 192.168.4.1/24 in Ipam configuration",
+        ),
+        (
+            ["10.9.0.0/24"],
+            [],
+            ["10.9.0.7"],
+            {},
+            'failed to parse pool request for address space "LocalDefault" pool "10.9.0.0/24" '
+            'subpool "10.9.0.7": Invalid Address SubPool',
+        ),
+    ],
+)
 def test_build_pools_errors_use_dockers_words(subnets, gateways, ranges, aux, message):
     with pytest.raises(InvalidArgument) as exc:
         build_pools(subnets, gateways, ranges, aux)
@@ -131,36 +174,53 @@ def test_cli_side_errors_are_not_daemon_errors():
 
 # ---------------------------------------------------------------- finalize_pool
 
+
 @pytest.mark.unit
-@pytest.mark.parametrize("subnet,ip_range,gateway", [
-    ("172.18.0.0/16", "", "172.18.0.1"),
-    ("10.50.0.0/24", "10.50.0.128/25", "10.50.0.128"),   # Docker: first address of the range
-    ("10.50.0.0/24", "10.50.0.0/25", "10.50.0.1"),       # ... never the network address
-    ("10.50.0.0/24", "10.50.0.0/16", "10.50.0.1"),       # a range larger than its subnet = subnet
-    ("fd00:aa::/64", "", "fd00:aa::1"),
-    ("10.9.0.0/30", "", "10.9.0.1"),
-])
+@pytest.mark.parametrize(
+    "subnet,ip_range,gateway",
+    [
+        ("172.18.0.0/16", "", "172.18.0.1"),
+        ("10.50.0.0/24", "10.50.0.128/25", "10.50.0.128"),  # Docker: first address of the range
+        ("10.50.0.0/24", "10.50.0.0/25", "10.50.0.1"),  # ... never the network address
+        ("10.50.0.0/24", "10.50.0.0/16", "10.50.0.1"),  # a range larger than its subnet = subnet
+        ("fd00:aa::/64", "", "fd00:aa::1"),
+        ("10.9.0.0/30", "", "10.9.0.1"),
+    ],
+)
 def test_default_gateway(subnet, ip_range, gateway):
     assert finalize_pool(IPAMPool(subnet, ip_range=ip_range)).gateway == gateway
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("pool,message", [
-    (IPAMPool("10.61.0.0/24", "10.62.0.1"),
-     "failed to allocate gateway (10.62.0.1): Requested address is out of range"),
-    (IPAMPool("10.61.0.0/24", "10.61.0.0"), "failed to allocate gateway (10.61.0.0): Address already in use"),
-    (IPAMPool("10.61.0.0/24", "10.61.0.255"), "failed to allocate gateway (10.61.0.255): Address already in use"),
-    (IPAMPool("10.61.0.0/31"), "failed to allocate gateway (): No available addresses on this pool"),
-    (IPAMPool("10.61.0.7/32"), "failed to allocate gateway (): No available addresses on this pool"),
-    (IPAMPool("10.61.0.0/24", aux_addresses={"h": "10.62.0.5"}),
-     "auxilairy address: (h:10.62.0.5) must belong to the master pool: 10.61.0.0/24"),
-    (IPAMPool("10.61.0.0/24", aux_addresses={"h": "10.61.0.1"}),
-     "failed to allocate secondary ip address (h:10.61.0.1): Address already in use"),
-    (IPAMPool("10.61.0.0/24", aux_addresses={"a": "10.61.0.9", "b": "10.61.0.9"}),
-     "failed to allocate secondary ip address (b:10.61.0.9): Address already in use"),
-    (IPAMPool("10.61.0.0/24", ip_range="10.62.0.0/25"),
-     "invalid ip-range 10.62.0.0/25: parent subnet 10.61.0.0/24 doesn't contain ip-range"),
-])
+@pytest.mark.parametrize(
+    "pool,message",
+    [
+        (
+            IPAMPool("10.61.0.0/24", "10.62.0.1"),
+            "failed to allocate gateway (10.62.0.1): Requested address is out of range",
+        ),
+        (IPAMPool("10.61.0.0/24", "10.61.0.0"), "failed to allocate gateway (10.61.0.0): Address already in use"),
+        (IPAMPool("10.61.0.0/24", "10.61.0.255"), "failed to allocate gateway (10.61.0.255): Address already in use"),
+        (IPAMPool("10.61.0.0/31"), "failed to allocate gateway (): No available addresses on this pool"),
+        (IPAMPool("10.61.0.7/32"), "failed to allocate gateway (): No available addresses on this pool"),
+        (
+            IPAMPool("10.61.0.0/24", aux_addresses={"h": "10.62.0.5"}),
+            "auxilairy address: (h:10.62.0.5) must belong to the master pool: 10.61.0.0/24",
+        ),
+        (
+            IPAMPool("10.61.0.0/24", aux_addresses={"h": "10.61.0.1"}),
+            "failed to allocate secondary ip address (h:10.61.0.1): Address already in use",
+        ),
+        (
+            IPAMPool("10.61.0.0/24", aux_addresses={"a": "10.61.0.9", "b": "10.61.0.9"}),
+            "failed to allocate secondary ip address (b:10.61.0.9): Address already in use",
+        ),
+        (
+            IPAMPool("10.61.0.0/24", ip_range="10.62.0.0/25"),
+            "invalid ip-range 10.62.0.0/25: parent subnet 10.61.0.0/24 doesn't contain ip-range",
+        ),
+    ],
+)
 def test_finalize_errors(pool, message):
     with pytest.raises(InvalidArgument) as exc:
         finalize_pool(pool)
@@ -174,6 +234,7 @@ def test_aux_outside_ip_range_but_inside_subnet_is_fine():
 
 
 # ---------------------------------------------------------------- dynamic allocation
+
 
 @pytest.mark.unit
 def test_first_addresses_skip_network_and_gateway():
@@ -218,8 +279,7 @@ def test_exhaustion_release_and_reuse():
     with pytest.raises(PoolExhausted) as exc:
         space.allocate(pool, "late")
     assert isinstance(exc.value, Unavailable)
-    assert exc.value.message == ("no available IPv4 addresses on this network's address pools: "
-                                 "mynet (abc123)")
+    assert exc.value.message == ("no available IPv4 addresses on this network's address pools: mynet (abc123)")
     space.release(pool, "10.20.0.77")
     assert space.allocate(pool, "late") == "10.20.0.77"
     assert space.owner_of("10.20.0.77") == "late"
@@ -230,14 +290,14 @@ def test_round_robin_after_release():
     pool = _pool("10.30.0.0/24")
     space = AddressSpace()
     for i in range(4):
-        space.allocate(pool, f"e{i}")          # .2 .3 .4 .5
+        space.allocate(pool, f"e{i}")  # .2 .3 .4 .5
     space.release(pool, "10.30.0.2")
     assert space.allocate(pool, "n1") == "10.30.0.6"  # the freed .2 is not reused at once
 
 
 @pytest.mark.unit
 def test_wraps_around_to_freed_addresses():
-    pool = _pool("10.30.0.0/29")                       # usable .2-.6 after gateway .1
+    pool = _pool("10.30.0.0/29")  # usable .2-.6 after gateway .1
     space = AddressSpace()
     assert [space.allocate(pool, f"e{i}") for i in range(5)][-1] == "10.30.0.6"
     space.release(pool, "10.30.0.3")
@@ -248,8 +308,7 @@ def test_wraps_around_to_freed_addresses():
 def test_pool_exhausted_can_be_reworded():
     exc = PoolExhausted(4)
     assert exc.message == "no available IPv4 addresses on this network's address pools"
-    assert exc.for_network("n", "id").message == ("no available IPv4 addresses on this network's "
-                                                 "address pools: n (id)")
+    assert exc.for_network("n", "id").message == ("no available IPv4 addresses on this network's address pools: n (id)")
 
 
 @pytest.mark.unit
@@ -270,11 +329,12 @@ def test_allocation_is_fast_in_big_pools():
 
 # ---------------------------------------------------------------- static allocation
 
+
 @pytest.mark.unit
 def test_static_addresses():
     pool = _pool("10.50.0.0/24", "10.50.0.254", "10.50.0.128/25", {"host1": "10.50.0.5"})
     space = AddressSpace()
-    assert space.allocate(pool, "s1", "10.50.0.10") == "10.50.0.10"     # outside range: allowed
+    assert space.allocate(pool, "s1", "10.50.0.10") == "10.50.0.10"  # outside range: allowed
     assert space.allocate(pool, "s2", "10.50.0.11/24") == "10.50.0.11"  # prefix tolerated
     for taken in ("10.50.0.10", "10.50.0.254", "10.50.0.5", "10.50.0.0", "10.50.0.255"):
         with pytest.raises(Conflict) as exc:
@@ -283,12 +343,12 @@ def test_static_addresses():
     with pytest.raises(InvalidArgument) as exc:
         space.allocate(pool, "x", "10.51.0.3")
     assert exc.value.message == "Invalid address 10.51.0.3: It does not belong to any of this network's subnets"
-    assert space.allocate(pool, "d") == "10.50.0.128"   # statics do not move the pointer
+    assert space.allocate(pool, "d") == "10.50.0.128"  # statics do not move the pointer
 
 
 @pytest.mark.unit
 def test_static_in_full_pool_reports_full_pool_first():
-    pool = _pool("10.31.0.0/30")                       # .1 gateway, .2 the only host address
+    pool = _pool("10.31.0.0/30")  # .1 gateway, .2 the only host address
     space = AddressSpace()
     space.allocate(pool, "a")
     with pytest.raises(Unavailable) as exc:
@@ -325,11 +385,13 @@ def test_static_needs_user_configured_subnet():
     pools = [_pool("172.19.0.0/16", user=False)]
     with pytest.raises(InvalidArgument) as exc:
         AddressSpace().allocate_from(pools, "a", "172.19.0.9")
-    assert exc.value.message == ("user specified IP address is supported only when connecting to "
-                                 "networks with user configured subnets")
+    assert exc.value.message == (
+        "user specified IP address is supported only when connecting to networks with user configured subnets"
+    )
 
 
 # ---------------------------------------------------------------- release / owners
+
 
 @pytest.mark.unit
 def test_release_is_idempotent_and_owner_tracking():
@@ -349,6 +411,7 @@ def test_release_is_idempotent_and_owner_tracking():
 
 # ---------------------------------------------------------------- dual stack
 
+
 @pytest.mark.unit
 def test_dual_stack_pools():
     pools = [finalize_pool(p) for p in build_pools(["172.30.0.0/16", "fd00:dead::/48"], [], [], {})]
@@ -362,6 +425,7 @@ def test_dual_stack_pools():
 
 # ---------------------------------------------------------------- serialisation
 
+
 @pytest.mark.unit
 def test_roundtrip_keeps_allocations_and_pointer():
     pools = [_pool("10.7.0.0/24"), _pool("fd00:7::/64")]
@@ -374,24 +438,28 @@ def test_roundtrip_keeps_allocations_and_pointer():
     again = AddressSpace.from_dict(data, pools)
     assert again.to_dict() == data
     assert again.count() == 5
-    assert again.allocate(pools[0], "n") == "10.7.0.7"       # continues after the last one
+    assert again.allocate(pools[0], "n") == "10.7.0.7"  # continues after the last one
     assert again.owner_of("fd00:7::2") == "e0"
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("data", [
-    {"pools": {"10.7.0.0/24": {"allocated": {"10.8.0.1": "x"}}}},
-    {"pools": {"10.7.0.0/24": {"allocated": {"nope": "x"}}}},
-    {"pools": {"bad": {}}},
-    {"pools": []},
-    {"version": 99, "pools": {}},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"pools": {"10.7.0.0/24": {"allocated": {"10.8.0.1": "x"}}}},
+        {"pools": {"10.7.0.0/24": {"allocated": {"nope": "x"}}}},
+        {"pools": {"bad": {}}},
+        {"pools": []},
+        {"version": 99, "pools": {}},
+    ],
+)
 def test_corrupt_state_is_reported(data):
     with pytest.raises(StateCorrupt):
         AddressSpace.from_dict(data, [_pool("10.7.0.0/24")])
 
 
 # ---------------------------------------------------------------- subnet choice / overlap
+
 
 @pytest.mark.unit
 def test_choose_subnet_skips_used_ones():
@@ -406,8 +474,9 @@ def test_choose_subnet_skips_used_ones():
 def test_choose_subnet_exhausted_and_v6():
     with pytest.raises(Unavailable) as exc:
         choose_subnet(["172.16.0.0/12", "192.168.0.0/16"])
-    assert exc.value.message == ("could not find an available, non-overlapping IPv4 address pool "
-                                 "among the defaults to assign to the network")
+    assert exc.value.message == (
+        "could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network"
+    )
     with pytest.raises(Unavailable) as exc:
         choose_subnet([], v6=True)
     assert "non-overlapping IPv6 address pool" in exc.value.message
@@ -424,6 +493,7 @@ def test_check_overlap():
 
 
 # ---------------------------------------------------------------- small helpers
+
 
 @pytest.mark.unit
 def test_mac_from_ipv4():
@@ -444,6 +514,7 @@ def test_host_address_in_pool():
 
 # ---------------------------------------------------------------- property-style
 
+
 @pytest.mark.unit
 @pytest.mark.parametrize("seed", range(8))
 def test_random_allocate_release_keeps_invariants(seed):
@@ -451,9 +522,9 @@ def test_random_allocate_release_keeps_invariants(seed):
     pool = _pool("10.88.0.0/26", "10.88.0.40", "10.88.0.32/27", {"a": "10.88.0.35", "b": "10.88.0.3"})
     net, rng_net = ipaddress.ip_network(pool.subnet), ipaddress.ip_network(pool.ip_range)
     forbidden = {"10.88.0.0", "10.88.0.63", "10.88.0.40", "10.88.0.35", "10.88.0.3"}
-    capacity = 32 - 3                       # the /27 minus gateway, aux .35, broadcast
+    capacity = 32 - 3  # the /27 minus gateway, aux .35, broadcast
     space = AddressSpace()
-    model: dict[str, str] = {}              # address -> owner
+    model: dict[str, str] = {}  # address -> owner
     for step in range(600):
         op = rng.random()
         if op < 0.55:

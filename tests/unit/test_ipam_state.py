@@ -82,11 +82,16 @@ def test_membership_is_one_small_record_per_endpoint(tmp_path: Path) -> None:
 
 
 def test_state_of_an_older_pynet_is_read_and_converted(tmp_path: Path) -> None:
-    _write(tmp_path / "ipam" / "n1.json", {
-        "endpoints": {"ep1": "c1", "ep2": "c2"},
-        "space": {"version": 1, "pools": {"10.77.0.0/21": {
-            "allocated": {"10.77.0.2": "ep1", "10.77.0.3": "ep2"}, "last": "10.77.0.3"}}},
-    })
+    _write(
+        tmp_path / "ipam" / "n1.json",
+        {
+            "endpoints": {"ep1": "c1", "ep2": "c2"},
+            "space": {
+                "version": 1,
+                "pools": {"10.77.0.0/21": {"allocated": {"10.77.0.2": "ep1", "10.77.0.3": "ep2"}, "last": "10.77.0.3"}},
+            },
+        },
+    )
     store = Store(tmp_path)
     ro = Repo(store)
     assert ro.member_count("n1") == 2 and ro.members("n1") == {"ep1": "c1", "ep2": "c2"}
@@ -94,7 +99,7 @@ def test_state_of_an_older_pynet_is_read_and_converted(tmp_path: Path) -> None:
     with store.locked():
         txn = store.begin()
         repo = Repo(store, txn)
-        assert repo.member_count("n1") == 2   # converting happens inside the transaction
+        assert repo.member_count("n1") == 2  # converting happens inside the transaction
         txn.commit()
     head = json.loads((tmp_path / "ipam" / "n1.json").read_text())
     assert "endpoints" not in head and head["count"] == 2

@@ -24,8 +24,9 @@ ID = "a" * 64
 def _write_commit(root: Path, puts: dict, deletes: list | None = None, indexes: dict | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     journal = root / "journal.json"
-    journal.write_text(json.dumps({"undo": [], "commit": {
-        "puts": puts, "deletes": deletes or [], "indexes": indexes or {}}}))
+    journal.write_text(
+        json.dumps({"undo": [], "commit": {"puts": puts, "deletes": deletes or [], "indexes": indexes or {}}})
+    )
     return journal
 
 
@@ -33,19 +34,22 @@ def _files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
-@pytest.mark.parametrize("puts, deletes, indexes", [
-    ({"networks/../../escaped": {"id": "x"}}, [], {}),
-    ({"/tmp/escaped": {"id": "x"}}, [], {}),
-    ({"members/net/../../../escaped": {"id": "x"}}, [], {}),
-    ({"networks": {"id": "x"}}, [], {}),                              # no id at all
-    ({}, ["networks/../../escaped"], {}),
-    ({}, [], {"../escaped": {}}),
-    ({"networks/ok": "not a record"}, [], {}),
-])
+@pytest.mark.parametrize(
+    "puts, deletes, indexes",
+    [
+        ({"networks/../../escaped": {"id": "x"}}, [], {}),
+        ({"/tmp/escaped": {"id": "x"}}, [], {}),
+        ({"members/net/../../../escaped": {"id": "x"}}, [], {}),
+        ({"networks": {"id": "x"}}, [], {}),  # no id at all
+        ({}, ["networks/../../escaped"], {}),
+        ({}, [], {"../escaped": {}}),
+        ({"networks/ok": "not a record"}, [], {}),
+    ],
+)
 def test_a_commit_leaving_the_state_dir_changes_nothing(tmp_path: Path, puts, deletes, indexes) -> None:
     state = tmp_path / "a" / "b" / "state"
     journal = _write_commit(state, {"networks/good": {"id": "good"}, **puts}, deletes, indexes)
-    (state.parent / "escaped.json").write_text("keep")          # where "networks/../../escaped" points
+    (state.parent / "escaped.json").write_text("keep")  # where "networks/../../escaped" points
     store = Store(state)
     with store.locked():
         before = _files(tmp_path)
@@ -53,14 +57,17 @@ def test_a_commit_leaving_the_state_dir_changes_nothing(tmp_path: Path, puts, de
             store.recover()
     assert str(err.value).startswith(f"state file {journal} is corrupt: ")
     assert str(err.value).endswith("; delete it to make pynet forget the interrupted command")  # what to do
-    assert _files(tmp_path) == before                           # not even the good key
+    assert _files(tmp_path) == before  # not even the good key
     assert (state.parent / "escaped.json").read_text() == "keep"
-    assert journal.exists()                                     # kept for the user to look at
+    assert journal.exists()  # kept for the user to look at
 
 
 def test_a_good_commit_with_member_keys_still_replays(tmp_path: Path) -> None:
-    _write_commit(tmp_path, {"networks/n1": {"id": "n1", "name": "x"}, "members/n1/e1": {"container": "c"}},
-                  indexes={"networks": {"x": "n1"}})
+    _write_commit(
+        tmp_path,
+        {"networks/n1": {"id": "n1", "name": "x"}, "members/n1/e1": {"container": "c"}},
+        indexes={"networks": {"x": "n1"}},
+    )
     store = Store(tmp_path)
     with store.locked():
         assert store.recover() == []
@@ -76,6 +83,7 @@ def test_an_undo_log_that_is_not_a_list_of_objects_is_an_error(tmp_path: Path) -
 
 
 # -- the undo log from disk --------------------------------------------------------------
+
 
 class FakeKernel:
     """Links by name: (index, kind); records what was deleted."""
@@ -96,8 +104,16 @@ class FakeKernel:
 @pytest.fixture
 def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeKernel:
     monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
-    k = FakeKernel({"lan0": (2, "veth"), "lanbr": (3, "bridge"), "eth0": (4, ""),
-                    "mybr": (9, "bridge"), "veth1a2b3c4": (10, "veth"), "veth7654321": (11, "bridge")})
+    k = FakeKernel(
+        {
+            "lan0": (2, "veth"),
+            "lanbr": (3, "bridge"),
+            "eth0": (4, ""),
+            "mybr": (9, "bridge"),
+            "veth1a2b3c4": (10, "veth"),
+            "veth7654321": (11, "bridge"),
+        }
+    )
     k.install(monkeypatch)
     return k
 
@@ -105,17 +121,17 @@ def kernel(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeKernel:
 def test_replay_removes_only_what_the_journal_proves(kernel: FakeKernel, tmp_path: Path) -> None:
     sandbox = str(tmp_path / "run" / "netns" / "0123456789ab")
     log = [
-        {"kind": "link", "name": "lan0"},                        # the user's uplink
-        {"kind": "link", "name": "lanbr"},                       # the user's bridge
+        {"kind": "link", "name": "lan0"},  # the user's uplink
+        {"kind": "link", "name": "lanbr"},  # the user's bridge
         {"kind": "link", "name": "eth0"},
-        {"kind": "link", "name": "lanbr", "index": 7},           # an index it does not have
-        {"kind": "link", "name": "veth7654321"},                 # pynet's name, wrong kind
-        {"kind": "addresses", "link": "lanbr", "cidrs": ["192.0.2.1/24"]},   # no index
+        {"kind": "link", "name": "lanbr", "index": 7},  # an index it does not have
+        {"kind": "link", "name": "veth7654321"},  # pynet's name, wrong kind
+        {"kind": "addresses", "link": "lanbr", "cidrs": ["192.0.2.1/24"]},  # no index
         {"kind": "sysctls", "link": "lanbr", "index": 2, "values": {"forwarding": "1"}},  # not its index
-        {"kind": "netns", "path": "/run/netns/someone"},         # outside pynet's netns dir
+        {"kind": "netns", "path": "/run/netns/someone"},  # outside pynet's netns dir
         {"kind": "link", "name": "eth0", "netns": "/proc/1/ns/net"},
-        {"kind": "link", "name": "mybr", "index": 9},            # proved: pynet made it
-        {"kind": "link", "name": "veth1a2b3c4"},                 # pynet's name and kind
+        {"kind": "link", "name": "mybr", "index": 9},  # proved: pynet made it
+        {"kind": "link", "name": "veth1a2b3c4"},  # pynet's name and kind
         {"kind": "netns", "path": sandbox},
     ]
     errors = undo.remove_all(log, replay=True)
@@ -124,8 +140,9 @@ def test_replay_removes_only_what_the_journal_proves(kernel: FakeKernel, tmp_pat
 
 
 def test_an_in_process_rollback_trusts_its_own_log(kernel: FakeKernel) -> None:
-    undo.remove_all([{"kind": "link", "name": "mybr"}, {"kind": "addresses", "link": "lanbr",
-                                                        "index": 3, "cidrs": ["10.1.0.1/24"]}])
+    undo.remove_all(
+        [{"kind": "link", "name": "mybr"}, {"kind": "addresses", "link": "lanbr", "index": 3, "cidrs": ["10.1.0.1/24"]}]
+    )
     assert kernel.deleted == ["lanbr 10.1.0.1/24", "mybr"]
 
 

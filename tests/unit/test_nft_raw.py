@@ -51,8 +51,11 @@ def decoded(info: nf.SetInfo, body: str, with_data: bool = True) -> list[dict[in
     out = []
     for elem in ne.element_attrs(info, body, with_data):
         a = nf.attrs(elem)
-        val = {k: nf.attrs(a[k]).get(nf.NFTA_DATA_VALUE) for k in
-               (nf.NFTA_SET_ELEM_KEY, nf.NFTA_SET_ELEM_KEY_END, nf.NFTA_SET_ELEM_DATA) if k in a}
+        val = {
+            k: nf.attrs(a[k]).get(nf.NFTA_DATA_VALUE)
+            for k in (nf.NFTA_SET_ELEM_KEY, nf.NFTA_SET_ELEM_KEY_END, nf.NFTA_SET_ELEM_DATA)
+            if k in a
+        }
         val[nf.NFTA_SET_ELEM_FLAGS] = nf.be32(a.get(nf.NFTA_SET_ELEM_FLAGS))
         out.append(val)
     return out
@@ -63,6 +66,7 @@ KEY, END, DATA, FLAGS = nf.NFTA_SET_ELEM_KEY, nf.NFTA_SET_ELEM_KEY_END, nf.NFTA_
 
 # -- encoding, byte for byte as libnftables ----------------------------------------------
 
+
 def test_concatenated_types_are_split_into_fields() -> None:
     assert ne.field_types(41) == [ne.TYPE_IFNAME]
     assert ne.field_types(489) == [ne.TYPE_IPADDR, ne.TYPE_IFNAME]
@@ -71,21 +75,29 @@ def test_concatenated_types_are_split_into_fields() -> None:
 
 def test_elements_are_laid_out_as_libnftables_lays_them_out() -> None:
     # subnets4 (concatenated ranges: pipapo): key and an inclusive key_end in one element
-    assert decoded(SETS["subnets4"], '10.1.0.0/24 . "br-a"') == [{
-        KEY: words("0000010a", "612d7262", "0", "0", "0"), END: words("ff00010a", "612d7262", "0", "0", "0"),
-        FLAGS: 0}]
-    assert decoded(SETS["subnets6"], 'fd00:1::/64 . "br-a"') == [{
-        KEY: words("010000fd", "0", "0", "0") + BR_A,
-        END: words("010000fd", "0", "ffffffff", "ffffffff") + BR_A, FLAGS: 0}]
+    assert decoded(SETS["subnets4"], '10.1.0.0/24 . "br-a"') == [
+        {KEY: words("0000010a", "612d7262", "0", "0", "0"), END: words("ff00010a", "612d7262", "0", "0", "0"), FLAGS: 0}
+    ]
+    assert decoded(SETS["subnets6"], 'fd00:1::/64 . "br-a"') == [
+        {
+            KEY: words("010000fd", "0", "0", "0") + BR_A,
+            END: words("010000fd", "0", "ffffffff", "ffffffff") + BR_A,
+            FLAGS: 0,
+        }
+    ]
     # masq4 (one field: rbtree): the start, then "interval end" one past the last address
     assert decoded(SETS["masq4"], "10.1.0.0/24") == [
-        {KEY: words("0000010a"), FLAGS: 0}, {KEY: words("0001010a"), FLAGS: nf.NFT_SET_ELEM_INTERVAL_END}]
+        {KEY: words("0000010a"), FLAGS: 0},
+        {KEY: words("0001010a"), FLAGS: nf.NFT_SET_ELEM_INTERVAL_END},
+    ]
     assert decoded(SETS["noicc6"], "fd00:1::/64") == [
         {KEY: words("010000fd", "0", "0", "0"), FLAGS: 0},
-        {KEY: words("010000fd", "01000000", "0", "0"), FLAGS: nf.NFT_SET_ELEM_INTERVAL_END}]
+        {KEY: words("010000fd", "01000000", "0", "0"), FLAGS: nf.NFT_SET_ELEM_INTERVAL_END},
+    ]
     # maps: every concatenated field padded to 4 bytes, ports big-endian
-    assert decoded(SETS["pub4_any"], "tcp . 8080 : 10.1.0.5 . 80") == [{
-        KEY: words("00000006", "0000901f"), DATA: words("0500010a", "00005000"), FLAGS: 0}]
+    assert decoded(SETS["pub4_any"], "tcp . 8080 : 10.1.0.5 . 80") == [
+        {KEY: words("00000006", "0000901f"), DATA: words("0500010a", "00005000"), FLAGS: 0}
+    ]
     assert decoded(SETS["same"], '"br-a" . "br-a"') == [{KEY: BR_A + BR_A, FLAGS: 0}]
     assert decoded(SETS["bridges"], '"br-a"') == [{KEY: BR_A, FLAGS: 0}]
 
@@ -100,19 +112,22 @@ def test_interval_to_the_last_address_has_no_end_element() -> None:
     assert decoded(SETS["masq4"], "10.0.0.7")[1][KEY] == bytes([10, 0, 0, 8])  # a single address
 
 
-@pytest.mark.parametrize("info, body", [
-    (SETS["masq4"], "10.1.0.1/24"),                     # host bits in a prefix (nft refuses too)
-    (SETS["pub4_any"], "tcp . http : 10.1.0.5 . 80"),   # service names: libnftables' job
-    (SETS["pub4_any"], "tcp . 70000 : 10.1.0.5 . 80"),
-    (SETS["pub4_any"], "tcp . 8080"),                   # a map element needs its value
-    (SETS["bridges"], '"br-a" : 1'),                    # a set has none
-    (SETS["bridges"], "br-a"),                          # ifnames are quoted
-    (SETS["bridges"], '"an-ifname-too-long"'),
-    (SETS["same"], '"br-a"'),                           # one field short
-    (SETS["lo_pub4"], "127.0.0.0/8 . udp . 90"),        # a range in a set without intervals
-    (nf.SetInfo("marks", 0, 19, 4), "0x10"),            # a datatype pynet does not use
-    (nf.SetInfo("odd", 0, 41, 20), '"br-a"'),           # the kernel's key length disagrees
-])
+@pytest.mark.parametrize(
+    "info, body",
+    [
+        (SETS["masq4"], "10.1.0.1/24"),  # host bits in a prefix (nft refuses too)
+        (SETS["pub4_any"], "tcp . http : 10.1.0.5 . 80"),  # service names: libnftables' job
+        (SETS["pub4_any"], "tcp . 70000 : 10.1.0.5 . 80"),
+        (SETS["pub4_any"], "tcp . 8080"),  # a map element needs its value
+        (SETS["bridges"], '"br-a" : 1'),  # a set has none
+        (SETS["bridges"], "br-a"),  # ifnames are quoted
+        (SETS["bridges"], '"an-ifname-too-long"'),
+        (SETS["same"], '"br-a"'),  # one field short
+        (SETS["lo_pub4"], "127.0.0.0/8 . udp . 90"),  # a range in a set without intervals
+        (nf.SetInfo("marks", 0, 19, 4), "0x10"),  # a datatype pynet does not use
+        (nf.SetInfo("odd", 0, 41, 20), '"br-a"'),  # the kernel's key length disagrees
+    ],
+)
 def test_what_it_cannot_lay_out_it_refuses(info: nf.SetInfo, body: str) -> None:
     with pytest.raises(ne.Unencodable):
         ne.element_attrs(info, body, with_data=True)
@@ -126,7 +141,7 @@ def test_dumped_elements_decode_to_nft_json_atoms() -> None:
     got = ne.parse_elements(SETS["pub4_ip"], dumped(SETS["pub4_ip"], "127.0.0.1 . udp . 9090 : 10.1.0.5 . 90"))
     assert [(e.key, e.data) for e in got] == [(("127.0.0.1", "udp", 9090), ("10.1.0.5", 90))]
     got = ne.parse_elements(SETS["masq4"], dumped(SETS["masq4"], "10.1.0.0/24", "10.2.0.0/24"))
-    assert [e.key for e in got] == [("10.1.0.0",), ("10.2.0.0",)]        # interval ends left out
+    assert [e.key for e in got] == [("10.1.0.0",), ("10.2.0.0",)]  # interval ends left out
     got = ne.parse_elements(SETS["subnets6"], dumped(SETS["subnets6"], 'fd00:1::/64 . "br-a"'))
     assert [e.key for e in got] == [("fd00:1::", "br-a")]
     payload = dumped(SETS["bridges"], '"br-a"', '"br-b"', '"br-c"')
@@ -135,12 +150,21 @@ def test_dumped_elements_decode_to_nft_json_atoms() -> None:
 
 # -- which scripts go raw ----------------------------------------------------------------
 
+
 def _net(**kw: Any) -> Any:
     from pynet.records.model import IPAMPool, Network
 
     pools = [IPAMPool(subnet="172.18.0.0/16", gateway="172.18.0.1"), IPAMPool(subnet="fd00:1::/64", gateway="")]
-    return Network(id="a" * 64, name="n", driver="bridge", created="", enable_ipv6=True, ipam_config=pools,
-                   driver_data={"bridge": "br-a"}, **kw)
+    return Network(
+        id="a" * 64,
+        name="n",
+        driver="bridge",
+        created="",
+        enable_ipv6=True,
+        ipam_config=pools,
+        driver_data={"bridge": "br-a"},
+        **kw,
+    )
 
 
 def test_pynets_own_element_scripts_parse() -> None:
@@ -148,44 +172,63 @@ def test_pynets_own_element_scripts_parse() -> None:
 
     ep = Endpoint(id="e" * 64, network_id="", container_id="", name="w", ipv4="172.18.0.5/16", ipv6="fd00:1::5/64")
     elems = fw.network_elements(_net(options={fw.ICC: "false"}))
-    elems += fw.publish_elements(_net(), ep, [PortBinding(80, "tcp", "", 8080), PortBinding(90, "udp", "127.0.0.1", 9090)])
+    elems += fw.publish_elements(
+        _net(), ep, [PortBinding(80, "tcp", "", 8080), PortBinding(90, "udp", "127.0.0.1", 9090)]
+    )
     script = fw.delete_script(elems) + "delete table inet pynet\ndelete rule ip filter DOCKER-USER handle 7\n"
     lines = ne.parse_script(script)
     assert lines is not None and len(lines) == 2 * len(elems) + 2
     assert lines[0] == ("add", "inet", "pynet", "bridges", '"br-a"')
     assert ("add", "inet", "pynet", "pub4_ip", "127.0.0.1 . udp . 9090 : 172.18.0.5 . 90") in lines
-    assert lines[-2:] == [("delete table", "inet", "pynet", "", ""), ("delete rule", "ip", "filter", "DOCKER-USER", "7")]
+    assert lines[-2:] == [
+        ("delete table", "inet", "pynet", "", ""),
+        ("delete rule", "ip", "filter", "DOCKER-USER", "7"),
+    ]
 
 
-@pytest.mark.parametrize("script", [
-    fw.inet_skeleton(),
-    "flush ruleset\n",
-    'add element inet pynet bridges { "br-a", "br-b" }\n',    # one element per line only
-    "add element inet pynet bridges { }\n",
-    "delete element inet pynet bridges\n",
-    "add element foo pynet bridges { \"br-a\" }\n",            # no such family
-    "delete table inet pynet extra\n",
-    "delete rule ip filter DOCKER-USER handle x\n",
-    'add element inet pynet bridges { "br-a" }\nlist ruleset\n',
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        fw.inet_skeleton(),
+        "flush ruleset\n",
+        'add element inet pynet bridges { "br-a", "br-b" }\n',  # one element per line only
+        "add element inet pynet bridges { }\n",
+        "delete element inet pynet bridges\n",
+        'add element foo pynet bridges { "br-a" }\n',  # no such family
+        "delete table inet pynet extra\n",
+        "delete rule ip filter DOCKER-USER handle x\n",
+        'add element inet pynet bridges { "br-a" }\nlist ruleset\n',
+    ],
+)
 def test_anything_else_is_left_to_libnftables(script: str) -> None:
     assert ne.parse_script(script) is None
 
 
 def test_batch_keeps_the_order_and_merges_runs_of_one_set() -> None:
-    lines = ne.parse_script(fw.delete_script([("inet", "bridges", '"br-a"', None), ("inet", "bridges", '"br-b"', None),
-                                              ("inet", "pub4_any", "tcp . 80", "10.1.0.5 . 80")])
-                            + "delete table bridge pynet\n")
+    lines = ne.parse_script(
+        fw.delete_script(
+            [
+                ("inet", "bridges", '"br-a"', None),
+                ("inet", "bridges", '"br-b"', None),
+                ("inet", "pub4_any", "tcp . 80", "10.1.0.5 . 80"),
+            ]
+        )
+        + "delete table bridge pynet\n"
+    )
     assert lines is not None
     msgs = ne.batch_messages(lines, KNOWN)
     assert [(m[0], m[1]) for m in msgs] == [
-        (nf.NFT_MSG_NEWSETELEM, nf.NLM_F_CREATE), (nf.NFT_MSG_NEWSETELEM, nf.NLM_F_CREATE),
-        (nf.NFT_MSG_DELSETELEM, 0), (nf.NFT_MSG_DELSETELEM, 0), (nf.NFT_MSG_DELTABLE, 0)]
+        (nf.NFT_MSG_NEWSETELEM, nf.NLM_F_CREATE),
+        (nf.NFT_MSG_NEWSETELEM, nf.NLM_F_CREATE),
+        (nf.NFT_MSG_DELSETELEM, 0),
+        (nf.NFT_MSG_DELSETELEM, 0),
+        (nf.NFT_MSG_DELTABLE, 0),
+    ]
     first = nf.attrs(msgs[0][2], 4)
     assert nf.text(first[nf.NFTA_SET_ELEM_LIST_SET]) == "bridges"
-    assert len(nf.attr_list(first[nf.NFTA_SET_ELEM_LIST_ELEMENTS])) == 2      # br-a and br-b together
+    assert len(nf.attr_list(first[nf.NFTA_SET_ELEM_LIST_ELEMENTS])) == 2  # br-a and br-b together
     assert msgs[-1][2][0] == nf.FAMILIES["bridge"]
-    with pytest.raises(ne.Unencodable):                           # a set the kernel did not describe
+    with pytest.raises(ne.Unencodable):  # a set the kernel did not describe
         ne.batch_messages(ne.parse_script('add element inet pynet nosuch { "x" }\n') or [], KNOWN)
 
 
@@ -194,7 +237,9 @@ def test_the_skeleton_is_the_declarative_prefix() -> None:
     elements = fw.add_script(fw.network_elements(_net()))
     assert nftraw.split_prefix(skeleton + elements) == (skeleton, elements)
     assert nftraw.split_prefix(elements) == ("", elements)
-    assert nftraw.split_prefix("add table inet pynet\ndelete table inet pynet\n" + skeleton)[0] == "add table inet pynet\n"
+    assert (
+        nftraw.split_prefix("add table inet pynet\ndelete table inet pynet\n" + skeleton)[0] == "add table inet pynet\n"
+    )
     chains = nftraw.declared_chains(skeleton)
     assert chains[0] == ("inet", "pynet", "publish") and chains[-1] == ("bridge", "pynet", "forward")
     assert len(chains) == 7
@@ -202,10 +247,17 @@ def test_the_skeleton_is_the_declarative_prefix() -> None:
 
 # -- the session, against a fake netlink conversation -------------------------------------
 
+
 def _set_payload(info: nf.SetInfo) -> bytes:
-    return (nf.nfgenmsg(1) + nf.nla_str(nf.NFTA_SET_NAME, info.name) + nf.nla_be32(nf.NFTA_SET_FLAGS, info.flags)
-            + nf.nla_be32(nf.NFTA_SET_KEY_TYPE, info.key_type) + nf.nla_be32(nf.NFTA_SET_KEY_LEN, info.key_len)
-            + nf.nla_be32(nf.NFTA_SET_DATA_TYPE, info.data_type) + nf.nla_be32(nf.NFTA_SET_DATA_LEN, info.data_len))
+    return (
+        nf.nfgenmsg(1)
+        + nf.nla_str(nf.NFTA_SET_NAME, info.name)
+        + nf.nla_be32(nf.NFTA_SET_FLAGS, info.flags)
+        + nf.nla_be32(nf.NFTA_SET_KEY_TYPE, info.key_type)
+        + nf.nla_be32(nf.NFTA_SET_KEY_LEN, info.key_len)
+        + nf.nla_be32(nf.NFTA_SET_DATA_TYPE, info.data_type)
+        + nf.nla_be32(nf.NFTA_SET_DATA_LEN, info.data_len)
+    )
 
 
 class FakeNfnl:
@@ -228,17 +280,26 @@ class FakeNfnl:
                 out.append([_set_payload(info)] if info else nf.NfnlError(errno.ENOENT))
             elif mtype == nf.NFT_MSG_GETCHAIN:
                 name = nf.text(a[nf.NFTA_CHAIN_NAME])
-                out.append([nf.nfgenmsg(1) + nf.nla_str(nf.NFTA_CHAIN_NAME, name)
-                            + nf.nla_be32(nf.NFTA_CHAIN_POLICY, self.policy)] if name in self.rules
-                           else nf.NfnlError(errno.ENOENT))
+                out.append(
+                    [
+                        nf.nfgenmsg(1)
+                        + nf.nla_str(nf.NFTA_CHAIN_NAME, name)
+                        + nf.nla_be32(nf.NFTA_CHAIN_POLICY, self.policy)
+                    ]
+                    if name in self.rules
+                    else nf.NfnlError(errno.ENOENT)
+                )
             else:
                 out.append(nf.NfnlError(errno.EOPNOTSUPP))
         return out
 
     def dump(self, mtype: int, body: bytes, enough: Any = None) -> tuple[list[bytes], bool]:
         assert mtype == nf.NFT_MSG_GETRULE
-        return [nf.nfgenmsg(1) + nf.nla_str(nf.NFTA_RULE_CHAIN, c) + nf.nla(nf.NFTA_RULE_EXPRESSIONS, r)
-                for c, rules in self.rules.items() for r in rules], True
+        return [
+            nf.nfgenmsg(1) + nf.nla_str(nf.NFTA_RULE_CHAIN, c) + nf.nla(nf.NFTA_RULE_EXPRESSIONS, r)
+            for c, rules in self.rules.items()
+            for r in rules
+        ], True
 
     def batch(self, msgs: list[nf.Msg]) -> None:
         if self.refuse:
@@ -249,8 +310,10 @@ class FakeNfnl:
         pass
 
 
-SKELETON = "add table inet pynet\nadd chain inet pynet forward { type filter hook forward priority filter; }\n" \
-           "flush chain inet pynet forward\nadd rule inet pynet forward accept\n"
+SKELETON = (
+    "add table inet pynet\nadd chain inet pynet forward { type filter hook forward priority filter; }\n"
+    "flush chain inet pynet forward\nadd rule inet pynet forward accept\n"
+)
 ELEMENTS = 'add element inet pynet bridges { "br-a" }\n'
 
 
@@ -272,34 +335,34 @@ def test_elements_alone_go_raw_in_one_batch(session: tuple[nftraw.Raw, FakeNfnl]
     raw, fake = session
     assert raw.run(ELEMENTS)
     assert [[m[0] for m in b] for b in fake.batches] == [[nf.NFT_MSG_NEWSETELEM]]
-    assert raw.run(ELEMENTS) and fake.requests == 1                # set descriptions are kept
+    assert raw.run(ELEMENTS) and fake.requests == 1  # set descriptions are kept
 
 
 def test_skeleton_prefix_goes_raw_only_once_recorded_and_unchanged(session: tuple[nftraw.Raw, FakeNfnl]) -> None:
     raw, fake = session
-    assert not raw.run(SKELETON + ELEMENTS)          # never recorded: libnftables applies it
+    assert not raw.run(SKELETON + ELEMENTS)  # never recorded: libnftables applies it
     assert fake.batches == []
-    raw.remember(SKELETON + ELEMENTS)                 # ... and then pynet records the result
+    raw.remember(SKELETON + ELEMENTS)  # ... and then pynet records the result
     assert raw.cache and raw.cache.exists()
     assert raw.run(SKELETON + ELEMENTS)
     assert [[m[0] for m in b] for b in fake.batches] == [[nf.NFT_MSG_NEWSETELEM]]  # elements only
-    fake.rules["forward"].insert(0, b"someone's rule")          # an edited chain
+    fake.rules["forward"].insert(0, b"someone's rule")  # an edited chain
     assert not raw.run(SKELETON + ELEMENTS)
     fake.rules["forward"].pop(0)
-    fake.policy = 0                                             # a changed policy
+    fake.policy = 0  # a changed policy
     assert not raw.run(SKELETON + ELEMENTS)
     fake.policy = 1
     assert raw.run(SKELETON + ELEMENTS)
     assert not raw.run(SKELETON.replace("accept", "drop") + ELEMENTS)  # another skeleton version
-    del fake.rules["forward"]                                   # a flushed ruleset
+    del fake.rules["forward"]  # a flushed ruleset
     assert not raw.run(SKELETON + ELEMENTS)
 
 
 def test_a_refused_batch_goes_back_to_libnftables(session: tuple[nftraw.Raw, FakeNfnl]) -> None:
     raw, fake = session
     fake.refuse = nf.NfnlError(errno.EEXIST)
-    assert not raw.run('add element inet pynet pub4_any { tcp . 80 : 10.0.0.2 . 80 }\n')
-    assert raw.sets == {}                                        # descriptions are re-read after that
+    assert not raw.run("add element inet pynet pub4_any { tcp . 80 : 10.0.0.2 . 80 }\n")
+    assert raw.sets == {}  # descriptions are re-read after that
     assert not raw.run('add element inet pynet nosuch { "x" }\n')  # unknown set: libnftables says ENOENT
 
 
@@ -311,11 +374,18 @@ def test_no_runtime_dir_means_no_record_not_an_error(tmp_path: Path) -> None:
     assert not raw.run(SKELETON + ELEMENTS)
 
 
-def test_bounded_element_reads_stop_early(session: tuple[nftraw.Raw, FakeNfnl], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bounded_element_reads_stop_early(
+    session: tuple[nftraw.Raw, FakeNfnl], monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw, _fake = session
-    payload = (nf.nfgenmsg(1) + nf.nest(nf.NFTA_SET_ELEM_LIST_ELEMENTS, *(
-        nf.nest(nf.NFTA_LIST_ELEM, e) for b in ('"br-a"', '"br-b"', '"br-c"')
-        for e in ne.element_attrs(SETS["bridges"], b, True))))
+    payload = nf.nfgenmsg(1) + nf.nest(
+        nf.NFTA_SET_ELEM_LIST_ELEMENTS,
+        *(
+            nf.nest(nf.NFTA_LIST_ELEM, e)
+            for b in ('"br-a"', '"br-b"', '"br-c"')
+            for e in ne.element_attrs(SETS["bridges"], b, True)
+        ),
+    )
     seen: list[int] = []
 
     def dump(self: Any, mtype: int, body: bytes, enough: Any = None) -> tuple[list[bytes], bool]:
@@ -332,13 +402,19 @@ def test_bounded_element_reads_stop_early(session: tuple[nftraw.Raw, FakeNfnl], 
 
 # -- the kernel layer's API around it ------------------------------------------------------
 
+
 def test_json_listings_give_the_same_atoms() -> None:
-    listing = [{"map": {"name": "pub4_ip", "elem": [[{"concat": ["127.0.0.1", "udp", 9090]},
-                                                     {"concat": ["10.1.0.5", 90]}]]}},
-               {"set": {"name": "subnets4", "elem": [{"concat": [{"prefix": {"addr": "10.1.0.0", "len": 24}}, "br-a"]}]}},
-               {"set": {"name": "masq4", "elem": [{"prefix": {"addr": "10.1.0.0", "len": 24}},
-                                                  {"range": ["10.9.0.1", "10.9.0.3"]}]}},
-               {"set": {"name": "empty"}}]
+    listing = [
+        {"map": {"name": "pub4_ip", "elem": [[{"concat": ["127.0.0.1", "udp", 9090]}, {"concat": ["10.1.0.5", 90]}]]}},
+        {"set": {"name": "subnets4", "elem": [{"concat": [{"prefix": {"addr": "10.1.0.0", "len": 24}}, "br-a"]}]}},
+        {
+            "set": {
+                "name": "masq4",
+                "elem": [{"prefix": {"addr": "10.1.0.0", "len": 24}}, {"range": ["10.9.0.1", "10.9.0.3"]}],
+            }
+        },
+        {"set": {"name": "empty"}},
+    ]
     assert nft.elements_from_listing(listing, "pub4_ip") == [(("127.0.0.1", "udp", 9090), ("10.1.0.5", 90))]
     assert nft.elements_from_listing(listing, "subnets4") == [(("10.1.0.0", "br-a"), None)]
     assert nft.elements_from_listing(listing, "masq4") == [(("10.1.0.0",), None), (("10.9.0.1",), None)]
@@ -349,17 +425,30 @@ def test_json_listings_give_the_same_atoms() -> None:
 
 
 def test_chains_and_rules_decode_like_nfts_json() -> None:
-    hook = nf.nest(nf.NFTA_CHAIN_HOOK, nf.nla_be32(nf.NFTA_HOOK_HOOKNUM, 2),
-                   nf.nla(nf.NFTA_HOOK_PRIORITY, struct.pack(">i", 0)))
-    payload = (nf.nfgenmsg(2) + nf.nla_str(nf.NFTA_CHAIN_TABLE, "filter") + nf.nla_str(nf.NFTA_CHAIN_NAME, "FORWARD")
-               + hook + nf.nla_be32(nf.NFTA_CHAIN_POLICY, 0) + nf.nla_str(nf.NFTA_CHAIN_TYPE, "filter"))
-    assert nf.parse_chain(payload) == {"family": "ip", "table": "filter", "name": "FORWARD", "type": "filter",
-                                       "hook": "forward", "prio": 0, "policy": "drop"}
+    hook = nf.nest(
+        nf.NFTA_CHAIN_HOOK, nf.nla_be32(nf.NFTA_HOOK_HOOKNUM, 2), nf.nla(nf.NFTA_HOOK_PRIORITY, struct.pack(">i", 0))
+    )
+    payload = (
+        nf.nfgenmsg(2)
+        + nf.nla_str(nf.NFTA_CHAIN_TABLE, "filter")
+        + nf.nla_str(nf.NFTA_CHAIN_NAME, "FORWARD")
+        + hook
+        + nf.nla_be32(nf.NFTA_CHAIN_POLICY, 0)
+        + nf.nla_str(nf.NFTA_CHAIN_TYPE, "filter")
+    )
+    assert nf.parse_chain(payload) == {
+        "family": "ip",
+        "table": "filter",
+        "name": "FORWARD",
+        "type": "filter",
+        "hook": "forward",
+        "prio": 0,
+        "policy": "drop",
+    }
     plain = nf.nfgenmsg(1) + nf.nla_str(nf.NFTA_CHAIN_TABLE, "t") + nf.nla_str(nf.NFTA_CHAIN_NAME, "c")
     assert nf.parse_chain(plain) == {"family": "inet", "table": "t", "name": "c"}
     udata = bytes([nf.NFTNL_UDATA_RULE_COMMENT, 11]) + b"pynet:br-a\0"
-    rule = (nf.nfgenmsg(2) + nf.nla(nf.NFTA_RULE_HANDLE, struct.pack(">Q", 7))
-            + nf.nla(nf.NFTA_RULE_USERDATA, udata))
+    rule = nf.nfgenmsg(2) + nf.nla(nf.NFTA_RULE_HANDLE, struct.pack(">Q", 7)) + nf.nla(nf.NFTA_RULE_USERDATA, udata)
     assert nf.parse_rule(rule) == {"handle": 7, "comment": "pynet:br-a"}
 
 
@@ -368,7 +457,7 @@ def test_raw_path_off_by_env_or_without_a_socket(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(nft.BACKEND_ENV, "lib")
     assert nft.raw() is None
     monkeypatch.delenv(nft.BACKEND_ENV)
-    monkeypatch.setattr(nft, "_probe_netlink", lambda: None)     # a probe that opens nothing
+    monkeypatch.setattr(nft, "_probe_netlink", lambda: None)  # a probe that opens nothing
     assert nft.raw() is None
 
 
@@ -378,6 +467,10 @@ def test_scripts_that_cannot_go_raw_never_open_a_socket(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(nft, "_raw", None)
     monkeypatch.setattr(nft, "_probe_netlink", no_socket)
-    for script in ("add table inet pynet\n", "flush ruleset\n", "add table inet pynet\ndelete table inet pynet\n",
-                   fw.inet_skeleton().replace("add chain", "add set") + "list ruleset\n"):
+    for script in (
+        "add table inet pynet\n",
+        "flush ruleset\n",
+        "add table inet pynet\ndelete table inet pynet\n",
+        fw.inet_skeleton().replace("add chain", "add set") + "list ruleset\n",
+    ):
         assert nft._raw_for(script) is None

@@ -43,7 +43,7 @@ class FakeLib:
     """
 
     def __init__(self) -> None:
-        self.commands: list[tuple[int, bytes, int]] = []   # (ctx, command, output flags)
+        self.commands: list[tuple[int, bytes, int]] = []  # (ctx, command, output flags)
         self.answers: dict[bytes, tuple[int, bytes, bytes]] = {}
         self.new_ctx_result: int | None = None
         self.created: list[int] = []
@@ -53,7 +53,8 @@ class FakeLib:
         self._out: dict[int, bytes] = {}
         self._err: dict[int, bytes] = {}
         impls = {
-            "nft_ctx_new": self._new, "nft_ctx_free": self.freed.append,
+            "nft_ctx_new": self._new,
+            "nft_ctx_free": self.freed.append,
             "nft_ctx_buffer_output": lambda c: self.buffered.append(("output", c)) or 0,
             "nft_ctx_buffer_error": lambda c: self.buffered.append(("error", c)) or 0,
             "nft_ctx_output_set_flags": self._flags.__setitem__,
@@ -116,10 +117,11 @@ def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 # -- loading ---------------------------------------------------------------------------
 
+
 def test_library_is_loaded_by_soname_with_typed_signatures(env: dict[str, Any]) -> None:
     nft.run("add table inet pynet")
     assert env["loaded"] == ["libnftables.so.1"]  # no find_library (it runs ldconfig)
-    assert env["prog"].calls == []                 # no nft process
+    assert env["prog"].calls == []  # no nft process
     lib = env["lib"]
     assert lib.nft_run_cmd_from_buffer.argtypes == [ctypes.c_void_p, ctypes.c_char_p]
     assert lib.nft_ctx_new.restype is ctypes.c_void_p  # a pointer, not a truncated int
@@ -134,15 +136,18 @@ def test_one_cached_context_with_buffered_streams(env: dict[str, Any]) -> None:
     nft.table_exists("inet", "pynet")
     assert len(lib.created) == 1 and env["loaded"] == ["libnftables.so.1"]
     assert lib.buffered == [("output", lib.created[0]), ("error", lib.created[0])]
-    assert [c[1] for c in lib.commands] == [b"add table inet pynet\n", b"add table inet pynet\n",
-                                           b"list tables inet"]
+    assert [c[1] for c in lib.commands] == [b"add table inet pynet\n", b"add table inet pynet\n", b"list tables inet"]
     assert lib.freed == []
 
 
 def test_json_flag_only_for_json_listings(env: dict[str, Any]) -> None:
     lib = env["lib"]
-    lib.answers[b"list chains"] = (0, b'{"nftables": [{"metainfo": {"version": "1.0.6"}}, '
-                                      b'{"chain": {"family": "inet", "table": "pynet", "name": "forward"}}]}\n', b"")
+    lib.answers[b"list chains"] = (
+        0,
+        b'{"nftables": [{"metainfo": {"version": "1.0.6"}}, '
+        b'{"chain": {"family": "inet", "table": "pynet", "name": "forward"}}]}\n',
+        b"",
+    )
     lib.answers[b"list tables inet"] = (0, b"table inet other\ntable inet pynet\n", b"")
     assert nft.chains() == [{"family": "inet", "table": "pynet", "name": "forward"}]
     assert nft.table_exists("inet", "pynet") and not nft.table_exists("inet", "pyne")
@@ -181,7 +186,7 @@ def test_missing_objects_in_listings(env: dict[str, Any]) -> None:
     assert info.value.missing
     lib.answers[b"list ruleset"] = (-1, b"", b"Error: Could not receive tables from kernel: Operation not permitted\n")
     with pytest.raises(nft.NftError, match="Operation not permitted"):
-        nft.try_list_json("ruleset")                 # only ENOENT means "not there"
+        nft.try_list_json("ruleset")  # only ENOENT means "not there"
     lib.answers[b"list chains"] = (0, b"{not json", b"")
     with pytest.raises(KernelError, match="unreadable JSON"):
         nft.chains()
@@ -206,10 +211,11 @@ def test_nul_byte_is_refused_not_truncated(env: dict[str, Any]) -> None:
 
 # -- namespaces and processes ----------------------------------------------------------
 
+
 def test_a_thread_in_another_netns_gets_a_context_made_there(env: dict[str, Any]) -> None:
     lib = env["lib"]
     nft.run("add table inet a")
-    env["netns"]["id"] = (4, 4026532999)            # the thread moved (setns)
+    env["netns"]["id"] = (4, 4026532999)  # the thread moved (setns)
     nft.run("add table inet b")
     assert lib.created == [0x1000, 0x1001] and lib.freed == [0x1000]
     assert [c[0] for c in lib.commands] == [0x1000, 0x1001]
@@ -247,6 +253,7 @@ def test_context_creation_failures(env: dict[str, Any]) -> None:
 
 # -- fall-back to the nft program ------------------------------------------------------
 
+
 def _no_library(env: dict[str, Any], exc: Exception) -> None:
     def cdll(name: str) -> Any:
         env["loaded"].append(name)
@@ -255,8 +262,13 @@ def _no_library(env: dict[str, Any], exc: Exception) -> None:
     env["mp"].setattr(nft.ctypes, "CDLL", cdll)
 
 
-@pytest.mark.parametrize("exc", [OSError("libnftables.so.1: cannot open shared object file"),
-                                 AttributeError("undefined symbol: nft_ctx_output_set_flags")])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OSError("libnftables.so.1: cannot open shared object file"),
+        AttributeError("undefined symbol: nft_ctx_output_set_flags"),
+    ],
+)
 def test_program_is_used_when_the_library_cannot_be_loaded(env: dict[str, Any], exc: Exception) -> None:
     _no_library(env, exc)
     prog = env["prog"]
@@ -265,9 +277,11 @@ def test_program_is_used_when_the_library_cannot_be_loaded(env: dict[str, Any], 
     assert nft.chains() == [{"name": "c"}]
     prog.answer = subprocess.CompletedProcess([], 0, "table inet pynet\n", "")
     assert nft.table_exists("inet", "pynet")
-    assert prog.calls == [([NFT, "-f", "-"], "add table inet pynet\n"),
-                          ([NFT, "-j", "list", "chains"], None),
-                          ([NFT, "list", "tables", "inet"], None)]
+    assert prog.calls == [
+        ([NFT, "-f", "-"], "add table inet pynet\n"),
+        ([NFT, "-j", "list", "chains"], None),
+        ([NFT, "list", "tables", "inet"], None),
+    ]
     assert env["loaded"] == ["libnftables.so.1"]  # tried once per process, not per call
     assert nft.describe_backend() == f"the nft program ({exc})"
 
@@ -275,11 +289,13 @@ def test_program_is_used_when_the_library_cannot_be_loaded(env: dict[str, Any], 
 def test_program_errors_translate_the_same_way(env: dict[str, Any]) -> None:
     _no_library(env, OSError("gone"))
     env["prog"].answer = subprocess.CompletedProcess(
-        [], 1, "", "/dev/stdin:1:24-25: Error: Could not process rule: File exists\nadd element ...\n")
+        [], 1, "", "/dev/stdin:1:24-25: Error: Could not process rule: File exists\nadd element ...\n"
+    )
     with pytest.raises(nft.NftError) as info:
         nft.run("add element inet pynet pub4_any { tcp . 80 : 10.0.0.2 . 80 }")
-    assert str(info.value) == ("nftables refused the change: "
-                               "/dev/stdin:1:24-25: Error: Could not process rule: File exists")
+    assert str(info.value) == (
+        "nftables refused the change: /dev/stdin:1:24-25: Error: Could not process rule: File exists"
+    )
     assert info.value.exists
 
 
@@ -311,6 +327,7 @@ def test_nftables_not_installed_is_unavailable_even_with_the_library(env: dict[s
 
 
 # -- the real library: symbols only (dlopen; no context, no socket, no kernel) ---------
+
 
 def test_real_library_has_every_symbol_pynet_uses() -> None:
     try:

@@ -71,10 +71,10 @@ def test_sync_copies_global_networks_in_and_out(env):
     copy = repo.find_network("ov1")
     assert copy is not None and copy.scope == "global" and copy.driver_data["vni"] == 4096
     assert copy.driver_data["peers"] == [{"Name": f"h-{OTHER}", "IP": "203.0.113.2"}]
-    fake.delete(kv.alive_key(OTHER))           # that node went down: no longer a peer
+    fake.delete(kv.alive_key(OTHER))  # that node went down: no longer a peer
     assert "peers" not in synced(ctl).find_network("ov1").driver_data
     kv.release_addresses(fake, net.id, ep.id)
-    gipam.unregister_network(fake, net)          # removed on another host
+    gipam.unregister_network(fake, net)  # removed on another host
     assert synced(ctl).find_network("ov1") is None and dropped == ["ov1"]
 
 
@@ -133,7 +133,7 @@ def test_nodes_and_removing_a_dead_one(env):
     cluster.remove_node(ctl, "203.0.113.2", force=True)
     assert [n.id for n in cluster.nodes(ctl)] == [ME]
     assert not [k for k in fake.data if k.startswith((kv.IPAM, kv.ENDPOINTS))]
-    gipam.unregister_network(fake, net)   # nothing holds it any more
+    gipam.unregister_network(fake, net)  # nothing holds it any more
 
 
 def test_records_are_json_in_the_store(env):
@@ -152,8 +152,9 @@ def test_cluster_join_without_a_required_flag_is_a_usage_error(capsys):
         main(["cluster", "join", "--store", "etcd://10.0.0.10:2379"])
     out, err = capsys.readouterr()
     assert (info.value.code, out) == (125, "")
-    assert err == ('pynet cluster join: required flag(s) "advertise-addr" not set\n'
-                   "See 'pynet cluster join --help'.\n")
+    assert err == (
+        "pynet cluster join: required flag(s) \"advertise-addr\" not set\nSee 'pynet cluster join --help'.\n"
+    )
 
 
 def test_cluster_join_refuses_a_store_without_scheme_colon(capsys, monkeypatch):
@@ -177,8 +178,8 @@ def test_a_returning_node_takes_back_only_free_addresses(env):
     fake.put(kv.ipam_key(net.id, "10.10.0.3"), {"endpoint": "1" * 64, "node": OTHER})  # handed out again
     assert cluster._reclaim(fake, net, kept, ME)
     assert fake.get(kv.ipam_key(net.id, "10.10.0.5")).json() == {"endpoint": kept.id, "node": ME}
-    assert cluster._reclaim(fake, net, kept, ME)          # already its own: still fine
+    assert cluster._reclaim(fake, net, kept, ME)  # already its own: still fine
     assert not cluster._reclaim(fake, net, lost, ME)
     assert fake.get(kv.ipam_key(net.id, "10.10.0.3")).json()["node"] == OTHER
-    gone = overlay("ov2", "10.20.0.0/24")                 # not in the store (never registered)
+    gone = overlay("ov2", "10.20.0.0/24")  # not in the store (never registered)
     assert cluster._reclaim(fake, gone, Endpoint("a" * 64, gone.id, "c" * 64, "x", ipv4="10.20.0.2/24"), ME) is None

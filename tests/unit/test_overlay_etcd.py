@@ -26,7 +26,7 @@ class FakeEtcd(kv.Etcd):
 
     def __init__(self) -> None:
         super().__init__("etcd://store.test:2379")
-        self.data: dict[str, tuple[bytes, int, int, int]] = {}   # key -> value, create, mod, version
+        self.data: dict[str, tuple[bytes, int, int, int]] = {}  # key -> value, create, mod, version
         self.rev = 1
         self.before_txn = None
         self.txns = 0
@@ -54,8 +54,7 @@ class FakeEtcd(kv.Etcd):
         out = []
         for k in self._keys(body):
             value, create, mod, version = self.data[k]
-            item = {"key": kv.b64(k), "create_revision": str(create), "mod_revision": str(mod),
-                    "version": str(version)}
+            item = {"key": kv.b64(k), "create_revision": str(create), "mod_revision": str(mod), "version": str(version)}
             if not body.get("keys_only"):
                 item["value"] = kv.b64(value)
             out.append(item)
@@ -65,8 +64,7 @@ class FakeEtcd(kv.Etcd):
         self.rev += 1
         key = kv.unb64(body["key"]).decode()
         old = self.data.get(key)
-        self.data[key] = (kv.unb64(body["value"]), old[1] if old else self.rev, self.rev,
-                          old[3] + 1 if old else 1)
+        self.data[key] = (kv.unb64(body["value"]), old[1] if old else self.rev, self.rev, old[3] + 1 if old else 1)
 
     def _delete(self, body: dict) -> int:
         keys = self._keys(body)
@@ -80,8 +78,12 @@ class FakeEtcd(kv.Etcd):
         key = kv.unb64(c["key"]).decode()
         value, create, mod, version = self.data.get(key, (b"", 0, 0, 0))
         actual = {"CREATE": create, "MOD": mod, "VERSION": version, "VALUE": value}[c["target"]]
-        expected = {"CREATE": lambda: int(c["create_revision"]), "MOD": lambda: int(c["mod_revision"]),
-                    "VERSION": lambda: int(c["version"]), "VALUE": lambda: kv.unb64(c["value"])}[c["target"]]()
+        expected = {
+            "CREATE": lambda: int(c["create_revision"]),
+            "MOD": lambda: int(c["mod_revision"]),
+            "VERSION": lambda: int(c["version"]),
+            "VALUE": lambda: kv.unb64(c["value"]),
+        }[c["target"]]()
         return actual == expected if c["result"] == "EQUAL" else actual > expected
 
     def _txn(self, body: dict) -> dict:
@@ -106,8 +108,7 @@ class FakeEtcd(kv.Etcd):
 def overlay(name: str, subnet: str = "", *, nid: str = "") -> Network:
     net = Network(nid or f"{name:0<64}"[:64], name, "overlay", NOW, scope="global", attachable=True)
     if subnet:
-        net.ipam_config = [IPAMPool(subnet=subnet, gateway=subnet.rsplit(".", 1)[0] + ".1",
-                                    user_configured=True)]
+        net.ipam_config = [IPAMPool(subnet=subnet, gateway=subnet.rsplit(".", 1)[0] + ".1", user_configured=True)]
     return net
 
 
@@ -117,12 +118,13 @@ def endpoint(n: int) -> Endpoint:
 
 # -- HTTP framing and encoding ----------------------------------------------------------------
 def test_reader_decodes_chunked_stream_fed_byte_by_byte():
-    raw = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-           b"d\r\n{\"result\":1}\n\r\n" b"d\r\n{\"result\":2}\n\r\n0\r\n\r\n")
+    raw = (
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nd\r\n{"result":1}\n\r\nd\r\n{"result":2}\n\r\n0\r\n\r\n'
+    )
     reader = kv.ResponseReader()
     got = []
     for i in range(len(raw)):
-        reader.feed(raw[i:i + 1])
+        reader.feed(raw[i : i + 1])
         got += reader.messages()
     assert got == [{"result": 1}, {"result": 2}] and reader.done and reader.status == 200
 
@@ -144,16 +146,34 @@ def test_reader_rejects_garbage():
         kv.ResponseReader().feed(b"SSH-2.0-OpenSSH\r\n\r\n")
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("etcd://10.0.0.10:2379", ("10.0.0.10", 2379)), ("http://store:4001/", ("store", 4001)),
-    ("10.0.0.10", ("10.0.0.10", 2379)), ("etcd://[fd00::1]:2379", ("fd00::1", 2379))])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("etcd://10.0.0.10:2379", ("10.0.0.10", 2379)),
+        ("http://store:4001/", ("store", 4001)),
+        ("10.0.0.10", ("10.0.0.10", 2379)),
+        ("etcd://[fd00::1]:2379", ("fd00::1", 2379)),
+    ],
+)
 def test_store_urls(url, expected):
     assert kv.parse_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["consul://x:8500", "etcd://:2379", "etcd://h:port", "etcd://h:70000",
-                                 "etcd//10.0.0.10", "etcd//store:2379", "etcd:/store:2379", "etcd://a_b:2379",
-                                 "etcd://-x:2379", "etcd://[fd00::zz]:2379"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "consul://x:8500",
+        "etcd://:2379",
+        "etcd://h:port",
+        "etcd://h:70000",
+        "etcd//10.0.0.10",
+        "etcd//store:2379",
+        "etcd:/store:2379",
+        "etcd://a_b:2379",
+        "etcd://-x:2379",
+        "etcd://[fd00::zz]:2379",
+    ],
+)
 def test_bad_store_urls(url):
     with pytest.raises(InvalidArgument):
         kv.parse_url(url)
@@ -168,10 +188,12 @@ def test_prefix_end_and_endpoint_keys():
 
 def test_unreachable_store_is_a_clear_error_fast():
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))           # a port nobody listens on: connection refused
+    sock.bind(("127.0.0.1", 0))  # a port nobody listens on: connection refused
     port = sock.getsockname()[1]
     sock.close()
-    with pytest.raises(Unavailable, match=rf"cannot reach the cluster store at etcd://127.0.0.1:{port}: connection refused"):
+    with pytest.raises(
+        Unavailable, match=rf"cannot reach the cluster store at etcd://127.0.0.1:{port}: connection refused"
+    ):
         kv.Etcd(f"etcd://127.0.0.1:{port}", timeout=1).get("/pynet/x")
 
 
@@ -198,7 +220,7 @@ def test_cleanup_outbox(tmp_path):
 def test_networks_get_unique_names_vnis_and_default_subnets():
     store = FakeEtcd()
     a, b = overlay("a"), overlay("b")
-    gipam.register_network(store, a, host_used=["10.0.0.0/24"])   # this host uses 10.0.0.0/24
+    gipam.register_network(store, a, host_used=["10.0.0.0/24"])  # this host uses 10.0.0.0/24
     gipam.register_network(store, b, host_used=[])
     assert (a.driver_data["vni"], b.driver_data["vni"]) == (4096, 4097)
     assert a.options[gipam.VNI_OPTION] == "4096"
@@ -244,7 +266,7 @@ def test_removal_is_refused_while_any_node_holds_an_address():
     kv.release_addresses(store, net.id, ep.id)
     gipam.unregister_network(store, net)
     assert not [k for k in store.data if net.id in k]
-    gipam.unregister_network(store, net)   # idempotent
+    gipam.unregister_network(store, net)  # idempotent
 
 
 # -- addresses --------------------------------------------------------------------------------
@@ -273,7 +295,7 @@ def test_a_full_network_and_a_vanished_network():
     store = FakeEtcd()
     net = overlay("tiny", "10.10.0.0/30")
     gipam.register_network(store, net, host_used=[])
-    gipam.allocate(store, net, endpoint(1), "n1", "", "")   # .2 (.1 gateway, .3 broadcast)
+    gipam.allocate(store, net, endpoint(1), "n1", "", "")  # .2 (.1 gateway, .3 broadcast)
     with pytest.raises(Unavailable, match="no available IPv4 addresses"):
         gipam.allocate(store, net, endpoint(2), "n1", "", "")
     gone = overlay("gone", "10.20.0.0/24")
@@ -282,8 +304,9 @@ def test_a_full_network_and_a_vanished_network():
 
 
 def test_ip_range_and_aux_addresses_are_respected():
-    pool = IPAMPool(subnet="10.10.0.0/24", gateway="10.10.0.1", ip_range="10.10.0.8/29",
-                    aux_addresses={"router": "10.10.0.9"})
+    pool = IPAMPool(
+        subnet="10.10.0.0/24", gateway="10.10.0.1", ip_range="10.10.0.8/29", aux_addresses={"router": "10.10.0.9"}
+    )
     assert list(gipam.address_candidates(pool))[:3] == ["10.10.0.8", "10.10.0.10", "10.10.0.11"]
 
 
@@ -324,12 +347,13 @@ def test_a_command_waits_for_a_hung_store_once(monkeypatch):
     with srv:
         cfg = kv.ClusterConfig(f"etcd://127.0.0.1:{port}", "203.0.113.1", "a" * 12, "h-" + "a" * 12, "h")
         with pytest.raises(Unavailable, match="no answer within 0.2 s"):
-            kv.client(cfg, timeout=0.2).get("/pynet/x")           # the sync's wait
-        for attempt in range(3):                                   # the command's later calls
-            with pytest.raises(Unavailable, match=f"cannot reach the cluster store at etcd://127.0.0.1:{port}: "
-                                                  "no answer within 0.2 s"):
+            kv.client(cfg, timeout=0.2).get("/pynet/x")  # the sync's wait
+        for attempt in range(3):  # the command's later calls
+            with pytest.raises(
+                Unavailable, match=f"cannot reach the cluster store at etcd://127.0.0.1:{port}: no answer within 0.2 s"
+            ):
                 kv.client(cfg).txn([], [])
-        assert accepted(srv) == 1                                  # asked once, not four times
+        assert accepted(srv) == 1  # asked once, not four times
         # the helper daemon's own client (not ``remember``) keeps trying
         with pytest.raises(Unavailable):
             kv.Etcd(cfg.store, timeout=0.2).get("/pynet/x")

@@ -27,28 +27,46 @@ ME, OTHER, THIRD = "node0000000a", "node0000000b", "node0000000c"
 
 
 def remote_ep(n: int, node: str, ip: str, **extra) -> dict:
-    return {"id": f"{n:064x}", "container": f"{n:x}".rjust(64, "c"), "name": f"web{n}",
-            "aliases": extra.get("aliases", []), "ipv4": ip, "ipv6": extra.get("ipv6", ""),
-            "mac": extra.get("mac", f"02:42:0a:0a:00:{n:02x}"), "node": node, "vtep": "0.0.0.0"}
+    return {
+        "id": f"{n:064x}",
+        "container": f"{n:x}".rjust(64, "c"),
+        "name": f"web{n}",
+        "aliases": extra.get("aliases", []),
+        "ipv4": ip,
+        "ipv6": extra.get("ipv6", ""),
+        "mac": extra.get("mac", f"02:42:0a:0a:00:{n:02x}"),
+        "node": node,
+        "vtep": "0.0.0.0",
+    }
 
 
 def test_desired_peers_flood_per_vtep_and_one_entry_per_mac():
-    eps = [remote_ep(2, OTHER, "10.10.0.2/24"), remote_ep(3, OTHER, "10.10.0.3/24", ipv6="fd00::3/64"),
-           remote_ep(4, THIRD, "10.10.0.4/24", mac="02:42:0A:0A:00:04")]
+    eps = [
+        remote_ep(2, OTHER, "10.10.0.2/24"),
+        remote_ep(3, OTHER, "10.10.0.3/24", ipv6="fd00::3/64"),
+        remote_ep(4, THIRD, "10.10.0.4/24", mac="02:42:0A:0A:00:04"),
+    ]
     vteps = {OTHER: "203.0.113.2", THIRD: "203.0.113.3"}
     fdb, neigh = agent_mod.desired_peers(eps, lambda ep: vteps[ep["node"]])
-    assert fdb == {("00:00:00:00:00:00", "203.0.113.2"), ("00:00:00:00:00:00", "203.0.113.3"),
-                   ("02:42:0a:0a:00:02", "203.0.113.2"), ("02:42:0a:0a:00:03", "203.0.113.2"),
-                   ("02:42:0a:0a:00:04", "203.0.113.3")}
-    assert neigh == {("10.10.0.2", "02:42:0a:0a:00:02"), ("10.10.0.3", "02:42:0a:0a:00:03"),
-                     ("fd00::3", "02:42:0a:0a:00:03"), ("10.10.0.4", "02:42:0a:0a:00:04")}
+    assert fdb == {
+        ("00:00:00:00:00:00", "203.0.113.2"),
+        ("00:00:00:00:00:00", "203.0.113.3"),
+        ("02:42:0a:0a:00:02", "203.0.113.2"),
+        ("02:42:0a:0a:00:03", "203.0.113.2"),
+        ("02:42:0a:0a:00:04", "203.0.113.3"),
+    }
+    assert neigh == {
+        ("10.10.0.2", "02:42:0a:0a:00:02"),
+        ("10.10.0.3", "02:42:0a:0a:00:03"),
+        ("fd00::3", "02:42:0a:0a:00:03"),
+        ("10.10.0.4", "02:42:0a:0a:00:04"),
+    }
 
 
 def test_desired_peers_leave_out_a_stale_remote_record_of_a_local_mac():
     # the address (so the MAC) moved here: a late remote record must not point it into the tunnel
     eps = [remote_ep(2, OTHER, "10.10.0.2/24"), remote_ep(3, OTHER, "10.10.0.3/24")]
-    fdb, neigh = agent_mod.desired_peers(eps, lambda ep: "203.0.113.2",
-                                         frozenset({"02:42:0a:0a:00:03"}))
+    fdb, neigh = agent_mod.desired_peers(eps, lambda ep: "203.0.113.2", frozenset({"02:42:0a:0a:00:03"}))
     assert fdb == {("00:00:00:00:00:00", "203.0.113.2"), ("02:42:0a:0a:00:02", "203.0.113.2")}
     assert neigh == {("10.10.0.2", "02:42:0a:0a:00:02")}
 
@@ -75,8 +93,10 @@ def agent(state, tmp_path, monkeypatch):
     a = agent_mod.Agent(daemon, cfg)
     a.programmed_calls = programmed
     net = {"id": NET, "name": "ov1", "driver_data": {"vni": 4096}}
-    nodes = [kv.KV(kv.node_key(n), json.dumps({"id": n, "addr": addr}).encode())
-             for n, addr in ((ME, "203.0.113.1"), (OTHER, "203.0.113.2"), (THIRD, "203.0.113.3"))]
+    nodes = [
+        kv.KV(kv.node_key(n), json.dumps({"id": n, "addr": addr}).encode())
+        for n, addr in ((ME, "203.0.113.1"), (OTHER, "203.0.113.2"), (THIRD, "203.0.113.3"))
+    ]
     alive = [kv.KV(kv.alive_key(n), b"") for n in (ME, OTHER, THIRD)]
     a._load_snapshot([[kv.KV(kv.network_key(NET), json.dumps(net).encode())], nodes, alive, []], 10)
     return a
@@ -93,18 +113,25 @@ def test_endpoints_of_other_alive_nodes_are_programmed_and_withdrawn(agent):
     mine = remote_ep(9, ME, "10.10.0.9/24")
     theirs = remote_ep(2, OTHER, "10.10.0.2/24")
     third = remote_ep(3, THIRD, "10.10.0.3/24")
-    agent._on_watch({"result": {"events": [
-        event(kv.endpoint_key(NET, ME, mine["id"]), mine),
-        event(kv.endpoint_key(NET, OTHER, theirs["id"]), theirs),
-        event(kv.endpoint_key(NET, THIRD, third["id"]), third)]}})
+    agent._on_watch(
+        {
+            "result": {
+                "events": [
+                    event(kv.endpoint_key(NET, ME, mine["id"]), mine),
+                    event(kv.endpoint_key(NET, OTHER, theirs["id"]), theirs),
+                    event(kv.endpoint_key(NET, THIRD, third["id"]), third),
+                ]
+            }
+        }
+    )
     agent.flush()
     vni, fdb, neigh = agent.programmed_calls[-1]
     assert vni == 4096
     assert ("02:42:0a:0a:00:02", "203.0.113.2") in fdb and ("02:42:0a:0a:00:03", "203.0.113.3") in fdb
-    assert not any(ip == "10.10.0.9" for ip, _ in neigh)      # our own endpoint: local
+    assert not any(ip == "10.10.0.9" for ip, _ in neigh)  # our own endpoint: local
     assert agent.programmed[NET] == 2
 
-    agent._on_watch({"result": {"events": [event(kv.alive_key(THIRD))]}})   # its lease expired
+    agent._on_watch({"result": {"events": [event(kv.alive_key(THIRD))]}})  # its lease expired
     agent.flush()
     _, fdb, neigh = agent.programmed_calls[-1]
     assert {dst for _, dst in fdb} == {"203.0.113.2"} and {ip for ip, _ in neigh} == {"10.10.0.2"}
@@ -120,17 +147,17 @@ def test_a_lease_lost_in_a_store_stall_keeps_the_peer_until_it_really_is_gone(ag
     agent.flush()
     now = [agent_mod.time.monotonic()]
     monkeypatch.setattr(agent_mod.time, "monotonic", lambda: now[0])
-    now[0] += 5.0                      # the store has not answered our keepalive for 5 s (ttl 2)
+    now[0] += 5.0  # the store has not answered our keepalive for 5 s (ttl 2)
     agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER)), event(kv.alive_key(ME))]}})
     agent.flush()
-    assert ("02:42:0a:0a:00:02", "203.0.113.2") in agent.programmed_calls[-1][1]   # kept
+    assert ("02:42:0a:0a:00:02", "203.0.113.2") in agent.programmed_calls[-1][1]  # kept
     assert agent.status()["held"] == [OTHER]
-    agent._store_answered()            # the store is back; the peer renews: nothing changed
+    agent._store_answered()  # the store is back; the peer renews: nothing changed
     agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER), {"addr": "203.0.113.2"})]}})
     agent.flush()
     assert ("02:42:0a:0a:00:02", "203.0.113.2") in agent.programmed_calls[-1][1] and not agent.held
     # long after the stall a lost lease is a dead node: withdrawn at once
-    for _ in range(7):                 # keepalives answered every ttl/3 for a while
+    for _ in range(7):  # keepalives answered every ttl/3 for a while
         now[0] += 0.6
         agent._store_answered()
     agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER))]}})
@@ -146,7 +173,7 @@ def test_a_peer_held_through_a_stall_is_withdrawn_when_it_does_not_come_back(age
     agent._on_watch({"result": {"events": [event(kv.alive_key(OTHER))]}})
     agent.flush()
     assert agent.programmed[NET] == 1
-    now[0] += 2 * 2 + 1.0              # the grace (2 ttl + 1 s) is over: it did not renew
+    now[0] += 2 * 2 + 1.0  # the grace (2 ttl + 1 s) is over: it did not renew
     agent._release(OTHER)
     agent.flush()
     assert agent.programmed_calls[-1][1:] == (set(), set()) and not agent.held
@@ -195,7 +222,7 @@ def serve_once(loop: Loop, response: bytes) -> int:
     def answer(conn: socket.socket) -> None:
         loop.unwatch(conn)
         conn.setblocking(True)
-        conn.recv(65536)   # the request (small: one segment)
+        conn.recv(65536)  # the request (small: one segment)
         conn.sendall(response)
         conn.close()
 
@@ -211,11 +238,14 @@ def run_until(loop: Loop, done, timeout: float = 3.0) -> None:
 
 def test_a_call_streams_messages_then_completes():
     loop = Loop()
-    port = serve_once(loop, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            b"e\r\n{\"result\":{}}\n\r\n" b"16\r\n{\"result\":{\"TTL\":5}}\n\r\n0\r\n\r\n")
+    port = serve_once(
+        loop,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'e\r\n{"result":{}}\n\r\n'
+        b'16\r\n{"result":{"TTL":5}}\n\r\n0\r\n\r\n',
+    )
     got, ended = [], []
-    Call(loop, "127.0.0.1", port, "/v3/lease/keepalive", {"ID": "1"},
-         on_message=got.append, on_done=ended.append)
+    Call(loop, "127.0.0.1", port, "/v3/lease/keepalive", {"ID": "1"}, on_message=got.append, on_done=ended.append)
     run_until(loop, lambda: ended)
     assert got == [{"result": {}}, {"result": {"TTL": 5}}] and ended == [None]
 

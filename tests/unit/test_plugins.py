@@ -84,8 +84,12 @@ class RawServer:
                     return
                 data += chunk
             head, _, body = data.partition(b"\r\n\r\n")
-            length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length")), b"0"))
+            length = int(
+                next(
+                    (line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+                    b"0",
+                )
+            )
             while len(body) < length:
                 body += conn.recv(65536)
             self.requests.append(head + b"\r\n\r\n" + body)
@@ -112,6 +116,7 @@ def raw(pdir: Path) -> Iterator[Callable[..., RawServer]]:
         server = RawServer(pdir / "own" / f"{name}.sock", respond)
         servers.append(server)
         return server
+
     yield start
     for s in servers:
         s.close()
@@ -130,8 +135,9 @@ def vethnet(pdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..
 
     def start(*argv: str, name: str = "vethnet") -> Any:
         sock = pdir / "own" / f"{name}.sock"
-        args = mod.argparse.Namespace(implements=["NetworkDriver", "IpamDriver"], fail=[], hang=[],
-                                      garbage=[], state="", own_mac=False)
+        args = mod.argparse.Namespace(
+            implements=["NetworkDriver", "IpamDriver"], fail=[], hang=[], garbage=[], state="", own_mac=False
+        )
         for item in argv:
             key, _, value = item.partition("=")
             if key == "implements":
@@ -144,6 +150,7 @@ def vethnet(pdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server
+
     yield start
     for server in servers:
         server.shutdown()
@@ -162,7 +169,7 @@ def test_discovery_order_and_forms(pdir: Path) -> None:
     assert plugins.discover("p") == plugins.PluginAddress("p", "tcp", "127.0.0.1:9100", str(pdir / "etc" / "p.spec"))
     (pdir / "usr" / "p").mkdir(parents=True)
     (pdir / "usr" / "p" / "p.json").write_text(json.dumps({"Name": "p", "Addr": "unix:///run/p.sock"}))
-    assert plugins.discover("p").scheme == "tcp"          # /etc comes before /usr/lib
+    assert plugins.discover("p").scheme == "tcp"  # /etc comes before /usr/lib
     (pdir / "etc" / "p.spec").unlink()
     assert plugins.discover("p").address == "/run/p.sock"
     # A socket (Docker's dir, or pynet's own, first) wins over spec files.
@@ -214,13 +221,16 @@ def test_requests_are_dockers(raw) -> None:
     assert json.loads(second.partition(b"\r\n\r\n")[2]) == {"NetworkID": "n1"}
 
 
-@pytest.mark.parametrize(("status", "body", "message"), [
-    (200, b'{"Err": "no more bridges"}', "remote: no more bridges"),
-    (200, b'{"Error": "pool exhausted"}', "remote: pool exhausted"),
-    (500, b'{"Err": "crashed"}', "NetworkDriver.Join: crashed"),
-    (400, b"bad request body", "NetworkDriver.Join: bad request body"),
-    (404, b"404 page not found\n", "NetworkDriver.Join: 404 page not found"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (200, b'{"Err": "no more bridges"}', "remote: no more bridges"),
+        (200, b'{"Error": "pool exhausted"}', "remote: pool exhausted"),
+        (500, b'{"Err": "crashed"}', "NetworkDriver.Join: crashed"),
+        (400, b"bad request body", "NetworkDriver.Join: bad request body"),
+        (404, b"404 page not found\n", "NetworkDriver.Join: 404 page not found"),
+    ],
+)
 def test_plugin_errors_carry_its_text(raw, status: int, body: bytes, message: str) -> None:
     raw(lambda r: http(status, body))
     client = plugins.PluginClient(plugins.discover("raw"))
@@ -235,12 +245,15 @@ def test_optional_methods_tolerate_404(raw) -> None:
     assert client.call("NetworkDriver.DiscoverNew", {}, optional=True) == {}
 
 
-@pytest.mark.parametrize(("answer", "detail"), [
-    (http(200, b"<html>hello</html>"), "'<html>hello</html>' (expected a JSON object)"),
-    (http(200, b"[1, 2]"), "'[1, 2]' (expected a JSON object)"),
-    (b"SSH-2.0-OpenSSH\r\n", "BadStatusLine"),
-    (b"", "RemoteDisconnected"),
-])
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        (http(200, b"<html>hello</html>"), "'<html>hello</html>' (expected a JSON object)"),
+        (http(200, b"[1, 2]"), "'[1, 2]' (expected a JSON object)"),
+        (b"SSH-2.0-OpenSSH\r\n", "BadStatusLine"),
+        (b"", "RemoteDisconnected"),
+    ],
+)
 def test_garbage_answers_are_clear_errors(raw, answer: bytes, detail: str) -> None:
     raw(lambda r: answer)
     client = plugins.PluginClient(plugins.discover("raw"))
@@ -257,8 +270,9 @@ def test_a_slow_plugin_times_out(raw) -> None:
     with pytest.raises(Timeout) as info:
         client.call("NetworkDriver.CreateNetwork", {})
     assert time.monotonic() - start < 2
-    assert info.value.message == ('plugin "raw" did not answer NetworkDriver.CreateNetwork within 0.5s '
-                                  "(PYNET_PLUGIN_TIMEOUT)")
+    assert info.value.message == (
+        'plugin "raw" did not answer NetworkDriver.CreateNetwork within 0.5s (PYNET_PLUGIN_TIMEOUT)'
+    )
 
 
 def test_a_dead_plugins_socket_is_unreachable_within_the_budget(pdir: Path) -> None:
@@ -270,7 +284,7 @@ def test_a_dead_plugins_socket_is_unreachable_within_the_budget(pdir: Path) -> N
     start = time.monotonic()
     with pytest.raises(Unavailable, match=f'^plugin "dead" is not reachable at {path}: Connection refused$'):
         client.call("Plugin.Activate")
-    assert 0.3 < time.monotonic() - start < 1.5            # retried, but within the budget
+    assert 0.3 < time.monotonic() - start < 1.5  # retried, but within the budget
 
 
 # -- activation and the remote driver ----------------------------------------------------------
@@ -299,15 +313,21 @@ def test_invalid_scope_is_refused(raw) -> None:
         if request.startswith(b"POST /Plugin.Activate"):
             return http(200, b'{"Implements": ["NetworkDriver"]}')
         return http(200, b'{"Scope": "galaxy"}')
+
     raw(respond)
     with pytest.raises(Unavailable, match="^invalid capability: expecting 'local' or 'global', got galaxy$"):
         remote.RemoteDriver("raw")
 
 
 def _net(**kw: Any) -> Network:
-    base = dict(id="n" * 64, name="pnet", driver="vethnet", created="",
-                ipam_config=[IPAMPool(subnet="10.9.0.0/24", gateway="10.9.0.1", aux_addresses={"r": "10.9.0.5"})],
-                options={"color": "blue"})
+    base = dict(
+        id="n" * 64,
+        name="pnet",
+        driver="vethnet",
+        created="",
+        ipam_config=[IPAMPool(subnet="10.9.0.0/24", gateway="10.9.0.1", aux_addresses={"r": "10.9.0.5"})],
+        options={"color": "blue"},
+    )
     base.update(kw)
     return Network(**base)
 
@@ -315,11 +335,16 @@ def _net(**kw: Any) -> Network:
 def test_network_payloads_are_libnetworks() -> None:
     net = _net(internal=True)
     assert remote.network_options(net) == {
-        "com.docker.network.enable_ipv6": False, "com.docker.network.generic": {"color": "blue"},
-        "com.docker.network.internal": True}
+        "com.docker.network.enable_ipv6": False,
+        "com.docker.network.generic": {"color": "blue"},
+        "com.docker.network.internal": True,
+    }
     assert remote.ipam_data(net.ipam_config[0]) == {
-        "AddressSpace": "LocalDefault", "Pool": "10.9.0.0/24", "Gateway": "10.9.0.1/24",
-        "AuxAddresses": {"r": "10.9.0.5/24"}}
+        "AddressSpace": "LocalDefault",
+        "Pool": "10.9.0.0/24",
+        "Gateway": "10.9.0.1/24",
+        "AuxAddresses": {"r": "10.9.0.5/24"},
+    }
 
 
 def test_create_network_logs_its_undo_first(vethnet) -> None:
@@ -328,11 +353,18 @@ def test_create_network_logs_its_undo_first(vethnet) -> None:
     undo = ListUndo()
     with pytest.raises(plugins.PluginError, match="^remote: full$"):
         driver.create_network(_net(), undo)
-    assert undo.records == [{"kind": "driver", "driver": "vethnet", "what": "plugin-call",
-                             "method": "NetworkDriver.DeleteNetwork", "args": {"NetworkID": "n" * 64}}]
+    assert undo.records == [
+        {
+            "kind": "driver",
+            "driver": "vethnet",
+            "what": "plugin-call",
+            "method": "NetworkDriver.DeleteNetwork",
+            "args": {"NetworkID": "n" * 64},
+        }
+    ]
     from pynet.drivers import undo as undo_mod
 
-    assert undo_mod.remove_all(undo.records) == []       # the core's rollback path
+    assert undo_mod.remove_all(undo.records) == []  # the core's rollback path
     assert server.plugin.calls[-1] == "NetworkDriver.DeleteNetwork"
 
 
@@ -340,12 +372,16 @@ def test_create_endpoint_takes_the_plugins_mac_and_refuses_other_addresses(vethn
     server = vethnet("own_mac")
     server.plugin.networks["n" * 64] = {"bridge": "vnx", "gateway": "", "route": ""}
     driver = remote.RemoteDriver("vethnet")
-    ep = Endpoint(id="e" * 64, network_id="n" * 64, container_id="c", name="c1",
-                  ipv4="10.9.0.2/24", mac="02:42:0a:09:00:02")
+    ep = Endpoint(
+        id="e" * 64, network_id="n" * 64, container_id="c", name="c1", ipv4="10.9.0.2/24", mac="02:42:0a:09:00:02"
+    )
     driver.create_endpoint(_net(), ep, ListUndo())
     assert ep.mac == "02:aa:ee:ee:ee:ee"
     assert server.plugin.endpoints[ep.id]["interface"] == {
-        "Address": "10.9.0.2/24", "AddressIPv6": "", "MacAddress": "02:42:0a:09:00:02"}
+        "Address": "10.9.0.2/24",
+        "AddressIPv6": "",
+        "MacAddress": "02:42:0a:09:00:02",
+    }
     assert driver.endpoint_oper_info(_net(), ep) == {"host_ifname": ""}
 
     driver._adopt_interface(ep, {"Address": "10.9.0.2/24"})  # the same address is fine
@@ -362,29 +398,45 @@ def test_create_endpoint_with_another_address_is_rolled_back(raw) -> None:
     driver = remote.RemoteDriver("raw")
     assert driver.scope == "global"
     ep = Endpoint(id="e" * 64, network_id="n" * 64, container_id="c", name="c1", ipv4="10.9.0.2/24")
-    with pytest.raises(InvalidArgument, match=r"^driver modified interface MAC address: invalid MAC "
-                                              r"address 'zz'; rolled back$"):
+    with pytest.raises(
+        InvalidArgument,
+        match=r"^driver modified interface MAC address: invalid MAC "
+        r"address 'zz'; rolled back$",
+    ):
         driver.create_endpoint(_net(), ep, ListUndo())
     assert server.requests[-1].startswith(b"POST /NetworkDriver.DeleteEndpoint ")
     answers[b"/NetworkDriver.CreateEndpoint"] = b'{"Interface": {"Address": "10.9.0.9/24"}}'
-    with pytest.raises(InvalidArgument, match=r"^driver modified interface address: 10.9.0.9/24 "
-                                              r"\(IPAM gave 10.9.0.2/24\); rolled back$"):
+    with pytest.raises(
+        InvalidArgument,
+        match=r"^driver modified interface address: 10.9.0.9/24 "
+        r"\(IPAM gave 10.9.0.2/24\); rolled back$",
+    ):
         driver.create_endpoint(_net(), ep, ListUndo())
 
 
 def test_join_answers_are_checked() -> None:
     parse = remote.JoinPlan.parse
-    plan = parse("p", {"InterfaceName": {"SrcName": "vc1", "DstPrefix": "eth"}, "Gateway": "10.9.0.1",
-                       "StaticRoutes": [{"Destination": "203.0.113.0/24", "RouteType": 0, "NextHop": "10.9.0.1"},
-                                        {"Destination": "198.51.100.0/24", "RouteType": 1}]})
+    plan = parse(
+        "p",
+        {
+            "InterfaceName": {"SrcName": "vc1", "DstPrefix": "eth"},
+            "Gateway": "10.9.0.1",
+            "StaticRoutes": [
+                {"Destination": "203.0.113.0/24", "RouteType": 0, "NextHop": "10.9.0.1"},
+                {"Destination": "198.51.100.0/24", "RouteType": 1},
+            ],
+        },
+    )
     assert (plan.src_name, plan.gateway, plan.gateway6) == ("vc1", "10.9.0.1", "")
     assert plan.routes == [("203.0.113.0/24", "10.9.0.1"), ("198.51.100.0/24", "")]
     for answer, message in [
         ({}, "no InterfaceName.SrcName"),
         ({"InterfaceName": {"SrcName": "x"}, "Gateway": "ten"}, 'unable to parse Gateway "ten"'),
         ({"InterfaceName": {"SrcName": "x"}, "GatewayIPv6": "10.0.0.1"}, 'unable to parse GatewayIPv6 "10.0.0.1"'),
-        ({"InterfaceName": {"SrcName": "x"}, "StaticRoutes": [{"Destination": "1.2.3.0/24", "NextHop": "z"}]},
-         "failed to parse nexthop IP z"),
+        (
+            {"InterfaceName": {"SrcName": "x"}, "StaticRoutes": [{"Destination": "1.2.3.0/24", "NextHop": "z"}]},
+            "failed to parse nexthop IP z",
+        ),
         ({"InterfaceName": {"SrcName": "x"}, "StaticRoutes": ["x"]}, "not an object"),
     ]:
         with pytest.raises(Unavailable, match=message):
@@ -397,7 +449,7 @@ def test_teardown_errors_become_warnings(vethnet) -> None:
     vethnet("fail=NetworkDriver.DeleteNetwork=busy")
     driver = remote.RemoteDriver("vethnet")
     NOTICES.clear()
-    driver.delete_network(_net())                        # rm goes on, as Docker's does
+    driver.delete_network(_net())  # rm goes on, as Docker's does
     assert NOTICES == [f'WARNING: plugin "vethnet": failed to delete network {"n" * 64}: remote: busy']
     NOTICES.clear()
 
@@ -419,11 +471,16 @@ def test_remote_ipam_lifecycle(vethnet) -> None:
         ipam.request_address(pool_id, "10.123.0.7", {})
     assert undo.records == [
         {"kind": "plugin", "plugin": "vethnet", "method": "IpamDriver.ReleasePool", "args": {"PoolID": pool_id}},
-        {"kind": "plugin", "plugin": "vethnet", "method": "IpamDriver.ReleaseAddress",
-         "args": {"PoolID": pool_id, "Address": "10.123.0.1"}}]
+        {
+            "kind": "plugin",
+            "plugin": "vethnet",
+            "method": "IpamDriver.ReleaseAddress",
+            "args": {"PoolID": pool_id, "Address": "10.123.0.1"},
+        },
+    ]
     ipam.release_address(pool_id, "10.123.0.7/24")
     assert "10.123.0.7" not in server.plugin.pools[pool_id]["taken"]
-    for record in reversed(undo.records):                # what a rollback does
+    for record in reversed(undo.records):  # what a rollback does
         plugins.undo_resource(record)
     assert server.plugin.pools == {}
     v6_id, v6, _ = ipam.request_pool("", "", None, True)
@@ -469,12 +526,20 @@ def fake_kernel(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeNetlink]:
         monkeypatch.setattr(macvlan, "netlink", fake)
         monkeypatch.setattr(macvlan, "_stored_macvlan_networks", lambda: list(siblings or []))
         return fake
+
     return install
 
 
 def _mv(options: dict[str, str], subnet: str = "192.0.2.0/24", **kw: Any) -> Network:
-    return Network(id=kw.pop("id", "a" * 64), name="mv", driver="macvlan", created="", options=options,
-                   ipam_config=[IPAMPool(subnet=subnet, gateway="")], **kw)
+    return Network(
+        id=kw.pop("id", "a" * 64),
+        name="mv",
+        driver="macvlan",
+        created="",
+        options=options,
+        ipam_config=[IPAMPool(subnet=subnet, gateway="")],
+        **kw,
+    )
 
 
 def test_macvlan_validation(fake_kernel) -> None:
@@ -484,14 +549,23 @@ def test_macvlan_validation(fake_kernel) -> None:
     drv.validate_create(net)
     assert net.driver_data == {"parent": "eth0", "mode": "bridge", "created_parent": "", "isolated": False}
     for options, error, message in [
-        ({"parent": "eth0", "macvlan_mode": "hub"}, InvalidArgument,
-         "requested macvlan mode 'hub' is not valid, 'bridge' mode is the macvlan driver default"),
+        (
+            {"parent": "eth0", "macvlan_mode": "hub"},
+            InvalidArgument,
+            "requested macvlan mode 'hub' is not valid, 'bridge' mode is the macvlan driver default",
+        ),
         ({"parent": "lo"}, InvalidArgument, "loopback interface is not a valid macvlan parent link"),
         ({"parent": "eth9"}, NotFound, "-o parent interface was not found on the host: eth9"),
-        ({"parent": "eth0.10"}, Unsupported,
-         "802.1q VLAN sub-interfaces are not supported by this kernel (-o parent=eth0.10)"),
-        ({"parent": "eth0.1.2"}, InvalidArgument,
-         "required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received eth0.1.2"),
+        (
+            {"parent": "eth0.10"},
+            Unsupported,
+            "802.1q VLAN sub-interfaces are not supported by this kernel (-o parent=eth0.10)",
+        ),
+        (
+            {"parent": "eth0.1.2"},
+            InvalidArgument,
+            "required interface name format is: name.vlan_id, ex. eth0.10 for vlan 10, instead received eth0.1.2",
+        ),
         ({"parent": "eth0.0"}, InvalidArgument, "vlan id must be between 1-4094, received: 0"),
     ]:
         with pytest.raises(error) as info:
@@ -518,11 +592,13 @@ def test_macvlan_siblings_on_one_parent(fake_kernel) -> None:
     other = _mv({"parent": "eth0"}, subnet="192.0.2.0/24", id="b" * 64)
     other.driver_data = {"parent": "eth0", "mode": "bridge"}
     fake_kernel({"eth0"}, siblings=[other])
-    drv.validate_create(_mv({"parent": "eth0"}, subnet="198.51.100.0/24"))   # other subnet: fine
+    drv.validate_create(_mv({"parent": "eth0"}, subnet="198.51.100.0/24"))  # other subnet: fine
     with pytest.raises(Conflict, match=f"^network dm-{'b' * 12} is already using parent interface eth0$"):
         drv.validate_create(_mv({"parent": "eth0"}, subnet="192.0.2.0/25"))
     with pytest.raises(Conflict, match=f"^cannot use mode passthru, macvlan network {'b' * 64} "):
         drv.validate_create(_mv({"parent": "eth0", "macvlan_mode": "passthru"}, subnet="198.51.100.0/24"))
     other.driver_data["mode"] = "passthru"
-    with pytest.raises(Conflict, match=f"^macvlan network {'b' * 64} is already using parent interface eth0 in mode passthru$"):
+    with pytest.raises(
+        Conflict, match=f"^macvlan network {'b' * 64} is already using parent interface eth0 in mode passthru$"
+    ):
         drv.validate_create(_mv({"parent": "eth0"}, subnet="198.51.100.0/24"))

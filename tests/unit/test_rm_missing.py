@@ -20,8 +20,10 @@ class _FakeController:
 
     def remove_container(self, ref: str, *, force: bool) -> None:
         if ref == "busy":
-            raise Conflict("You cannot remove a running container busy. Stop the container "
-                           "before attempting removal or force remove")
+            raise Conflict(
+                "You cannot remove a running container busy. Stop the container "
+                "before attempting removal or force remove"
+            )
         if ref == "gone":
             raise NotFound("Link not found")  # a kernel object vanished mid-teardown
         if ref != "c1":
@@ -40,14 +42,16 @@ def _fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_rm_missing_is_the_daemons_line_and_exit_1() -> None:
     result = invoke(["rm", "nosuch"])
-    assert (result.code, result.out, result.err) == (
-        1, "", "Error response from daemon: No such container: nosuch\n")
+    assert (result.code, result.out, result.err) == (1, "", "Error response from daemon: No such container: nosuch\n")
 
 
 def test_rm_force_missing_prints_the_line_and_exits_0() -> None:
     result = invoke(["rm", "-f", "nosuch", "c1"])
     assert (result.code, result.out, result.err) == (
-        0, "c1\n", "Error response from daemon: No such container: nosuch\n")
+        0,
+        "c1\n",
+        "Error response from daemon: No such container: nosuch\n",
+    )
 
 
 def test_rm_force_still_fails_on_other_errors() -> None:

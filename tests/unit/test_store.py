@@ -33,8 +33,9 @@ def _net(obj_id: str, name: str) -> dict:
     return {"id": obj_id, "name": name, "driver": "bridge", "created": "2024-01-01T00:00:00Z"}
 
 
-def _commit(store: Store, puts: dict[tuple[str, str], dict] | None = None,
-            deletes: list[tuple[str, str]] | None = None) -> None:
+def _commit(
+    store: Store, puts: dict[tuple[str, str], dict] | None = None, deletes: list[tuple[str, str]] | None = None
+) -> None:
     with store.locked():
         txn = store.begin()
         for (kind, obj_id), record in (puts or {}).items():
@@ -49,6 +50,7 @@ def _files(root: Path) -> list[str]:
 
 
 # -- atomic writes -------------------------------------------------------------------
+
 
 def test_atomic_write_writes_json_and_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "x.json"
@@ -77,6 +79,7 @@ def test_read_json_of_garbage_names_the_file(tmp_path: Path) -> None:
 
 
 # -- records, versions, corruption -----------------------------------------------------
+
 
 def test_commit_writes_versioned_files_and_get_strips_the_version(tmp_path: Path) -> None:
     store = Store(tmp_path)
@@ -116,7 +119,7 @@ def test_corrupt_record_is_a_clear_error_naming_the_file(tmp_path: Path) -> None
     assert "corrupt" in info.value.message
 
 
-@pytest.mark.parametrize("content", ['[1, 2]', '"text"', '{"id": "x"}'])
+@pytest.mark.parametrize("content", ["[1, 2]", '"text"', '{"id": "x"}'])
 def test_record_without_object_or_version_is_corrupt(tmp_path: Path, content: str) -> None:
     path = tmp_path / "networks" / f"{ID_A}.json"
     path.parent.mkdir(parents=True)
@@ -142,12 +145,12 @@ def test_older_schema_is_migrated_on_read(tmp_path: Path, monkeypatch: pytest.Mo
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "id": ID_A, "title": "n1"}))
     monkeypatch.setattr(store_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    monkeypatch.setitem(store_mod.MIGRATIONS, SCHEMA_VERSION,
-                        lambda r: {"id": r["id"], "name": r.pop("title")})
+    monkeypatch.setitem(store_mod.MIGRATIONS, SCHEMA_VERSION, lambda r: {"id": r["id"], "name": r.pop("title")})
     assert Store(tmp_path).get("networks", ID_A) == {"id": ID_A, "name": "n1"}
 
 
 # -- the name index --------------------------------------------------------------------
+
 
 def test_name_index_follows_puts_renames_and_deletes(tmp_path: Path) -> None:
     store = Store(tmp_path)
@@ -178,6 +181,7 @@ def test_corrupt_name_index_is_rebuilt_from_records(tmp_path: Path) -> None:
 
 # -- lookups with Docker's rules (Repo over the store) -----------------------------------
 
+
 def _repo_with(tmp_path: Path, nets: dict[str, str]) -> Repo:
     store = Store(tmp_path)
     _commit(store, {("networks", i): _net(i, n) for i, n in nets.items()})
@@ -196,7 +200,7 @@ def test_lookup_by_name_full_id_and_unique_prefix(tmp_path: Path) -> None:
 
 def test_ambiguous_prefix_is_an_error(tmp_path: Path) -> None:
     repo = _repo_with(tmp_path, {ID_A: "n1", ID_B: "n2"})
-    assert repo.find_network("aa").id == ID_A   # unique
+    assert repo.find_network("aa").id == ID_A  # unique
     with pytest.raises(InvalidArgument, match="ambiguous"):
         repo.find_network("a")
 
@@ -215,9 +219,9 @@ def test_full_id_beats_name(tmp_path: Path) -> None:
 
 # -- the journal: replay a finished commit, hand back the undo list otherwise -----------
 
+
 def _snapshot_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and p.name != "pynet.lock"}
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != "pynet.lock"}
 
 
 def test_error_before_the_commit_is_durable_changes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,7 +235,7 @@ def test_error_before_the_commit_is_durable_changes_no_file(tmp_path: Path, monk
         txn.delete("networks", ID_A)
         with pytest.raises(PynetError, match="state_commit"):
             txn.commit()
-        assert not txn.durable                    # the caller rolls its kernel work back
+        assert not txn.durable  # the caller rolls its kernel work back
     assert {k: v for k, v in _snapshot_bytes(tmp_path).items() if k != "journal.json"} == before
     assert Store(tmp_path).names("networks") == {"old": ID_A}
 
@@ -240,7 +244,7 @@ def test_error_while_applying_puts_every_file_back(tmp_path: Path, monkeypatch: 
     store = Store(tmp_path)
     _commit(store, {("networks", ID_A): _net(ID_A, "old"), ("networks", ID_B): _net(ID_B, "keep")})
     before = _snapshot_bytes(tmp_path)
-    monkeypatch.setenv("PYNET_FAULT", "state_apply")   # after the first file was replaced
+    monkeypatch.setenv("PYNET_FAULT", "state_apply")  # after the first file was replaced
     with store.locked():
         txn = store.begin()
         txn.put("networks", ID_B, _net(ID_B, "renamed"))
@@ -269,10 +273,10 @@ def test_killed_after_commit_journal_is_replayed(tmp_path: Path, monkeypatch: py
         txn.delete("networks", ID_A)
         with pytest.raises(OSError):
             txn.commit()
-        assert txn.durable                        # rolls forward: the caller keeps its kernel work
+        assert txn.durable  # rolls forward: the caller keeps its kernel work
     monkeypatch.delenv("PYNET_FAULT")
     assert store.journal_path().exists()
-    assert Store(tmp_path).get("networks", ID_C) is None          # not applied yet
+    assert Store(tmp_path).get("networks", ID_C) is None  # not applied yet
     fresh = Store(tmp_path)
     with fresh.locked():
         assert fresh.recover() == []
@@ -295,7 +299,7 @@ def test_killed_before_commit_returns_the_undo_list(tmp_path: Path) -> None:
     with fresh.locked():
         undo = fresh.recover()
         assert undo == [{"kind": "link", "name": "br-1"}, {"kind": "netns", "path": "/x"}]
-        assert fresh.journal_path().exists()      # until the caller removed the objects
+        assert fresh.journal_path().exists()  # until the caller removed the objects
         fresh.clear_journal()
     assert not fresh.journal_path().exists()
     assert fresh.get("networks", ID_A) is None
@@ -352,6 +356,7 @@ def test_empty_commit_writes_nothing(tmp_path: Path) -> None:
 
 # -- the lock --------------------------------------------------------------------------
 
+
 def test_lock_times_out_with_a_clear_error(tmp_path: Path) -> None:
     holder = Store(tmp_path)
     with holder.locked():
@@ -390,9 +395,11 @@ def test_waiter_gets_the_lock_when_released(tmp_path: Path) -> None:
     holder = Store(tmp_path)
     got: list[float] = []
     with holder.locked():
+
         def wait() -> None:
             with Store(tmp_path).locked(timeout=10):
                 got.append(time.monotonic())
+
         t = threading.Thread(target=wait)
         t.start()
         time.sleep(0.2)
@@ -404,11 +411,17 @@ def test_waiter_gets_the_lock_when_released(tmp_path: Path) -> None:
 
 def test_lock_dies_with_a_killed_holder(tmp_path: Path) -> None:
     # flock is released by the kernel when the holder dies (kill -9 leaves no stale lock).
-    code = ("import sys, time; from pathlib import Path; from pynet.state.store import Store\n"
-            "with Store(Path(sys.argv[1])).locked():\n"
-            "    print('locked', flush=True); time.sleep(60)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    code = (
+        "import sys, time; from pathlib import Path; from pynet.state.store import Store\n"
+        "with Store(Path(sys.argv[1])).locked():\n"
+        "    print('locked', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     try:
         assert proc.stdout.readline().strip() == "locked"
         with pytest.raises(Timeout):
@@ -433,7 +446,7 @@ def test_a_logged_teardown_outlives_a_failure_until_finished(tmp_path: Path) -> 
         txn = store.begin()
         txn.record_redo(op)
         txn.delete("networks", ID_A)
-        txn.abandon()                               # e.g. the commit failed
+        txn.abandon()  # e.g. the commit failed
     fresh = Store(tmp_path)
     assert fresh.pending_redo() == op
     assert fresh.get("networks", ID_A) is not None  # not applied: the next command finishes it
@@ -451,4 +464,4 @@ def test_no_redo_without_a_journal_or_after_a_commit(tmp_path: Path) -> None:
     store = Store(tmp_path)
     assert store.pending_redo() is None
     atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}}, "redo": {"op": "x"}})
-    assert store.pending_redo() is None             # the commit is complete: replay, no redo
+    assert store.pending_redo() is None  # the commit is complete: replay, no redo

@@ -15,9 +15,11 @@ OUTSIDE = re.compile(r"""["'](/(?:work|home|root|srv|opt|mnt)/[^"']*)["']""")
 
 
 def test_no_test_names_a_path_outside_the_repository() -> None:
-    found = [f"{path.relative_to(TESTS)}: {m.group(1)}"
-             for path in sorted(TESTS.rglob("*.py"))
-             for m in OUTSIDE.finditer(path.read_text())]
+    found = [
+        f"{path.relative_to(TESTS)}: {m.group(1)}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for m in OUTSIDE.finditer(path.read_text())
+    ]
     assert found == []
 
 

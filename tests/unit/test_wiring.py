@@ -14,8 +14,9 @@ from pynet.state.store import Store
 pytestmark = pytest.mark.unit
 
 
-def test_the_controller_the_cli_builds_tells_the_helper_what_changed(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_controller_the_cli_builds_tells_the_helper_what_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     told: list[list[str]] = []
     monkeypatch.setattr(client, "notify", lambda ids: told.append(ids) or True)
     ctl = wiring.controller(Store(tmp_path))
@@ -32,8 +33,9 @@ def test_a_helper_that_does_not_answer_is_a_warning(tmp_path: Path, monkeypatch:
     ctl.notices.clear()
 
 
-def test_a_controller_given_no_notifier_never_reaches_the_helper(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_controller_given_no_notifier_never_reaches_the_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def reached(*args: object, **kwargs: object) -> None:
         raise AssertionError("the helper was reached")
 

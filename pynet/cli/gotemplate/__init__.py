@@ -41,6 +41,17 @@ from pynet.cli.gotemplate.template import Template, compile, render
 from pynet.cli.gotemplate.values import DOCKER_MAP_FIELDS, MISSING, Record, Struct, as_structs
 
 __all__ = [
-    "BUILTINS", "DOCKER_MAP_FIELDS", "HEADER_FUNCS", "MISSING", "Record", "Struct", "Template",
-    "TemplateError", "as_structs", "compile", "render", "go_json", "go_print",
+    "BUILTINS",
+    "DOCKER_MAP_FIELDS",
+    "HEADER_FUNCS",
+    "MISSING",
+    "Record",
+    "Struct",
+    "Template",
+    "TemplateError",
+    "as_structs",
+    "compile",
+    "render",
+    "go_json",
+    "go_print",
 ]

@@ -16,8 +16,9 @@ class TemplateError(InvalidArgument):
 
     from_daemon = False
 
-    def __init__(self, message: str, *, go_error: str | None = None, output: str = "",
-                 exit_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, go_error: str | None = None, output: str = "", exit_code: int | None = None
+    ) -> None:
         super().__init__(message, from_daemon=False)
         self.go_error = message if go_error is None else go_error
         self.output = output

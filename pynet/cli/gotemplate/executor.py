@@ -5,11 +5,26 @@ from __future__ import annotations
 from pynet.cli.gotemplate.errors import _Break, _CallError, _Continue, _GoError
 from pynet.cli.gotemplate.functions import _f_and, _f_or
 from pynet.cli.gotemplate.nodes import (
-    _Action, _Chain, _Command, _Control, _Field, _Ident, _Literal, _Pipe, _Text, _Variable,
+    _Action,
+    _Chain,
+    _Command,
+    _Control,
+    _Field,
+    _Ident,
+    _Literal,
+    _Pipe,
+    _Text,
+    _Variable,
 )
 from pynet.cli.gotemplate.printing import _fmt_v, go_print
 from pynet.cli.gotemplate.values import (
-    MISSING, Record, Struct, _go_quote, _gotype, _sorted_keys, _truth,
+    MISSING,
+    Record,
+    Struct,
+    _go_quote,
+    _gotype,
+    _sorted_keys,
+    _truth,
 )
 
 
@@ -30,14 +45,13 @@ class _Exec:
     def errorf(self, msg: str):
         if self.node is None:
             raise _GoError(f"template: : {msg}")
-        before = self.src[:self.node.pos]
+        before = self.src[: self.node.pos]
         nl = before.rfind("\n")
-        col = len((before if nl < 0 else before[nl + 1:]).encode())
+        col = len((before if nl < 0 else before[nl + 1 :]).encode())
         ctx = str(self.node)
         if len(ctx.encode()) > 20:
             ctx = ctx[:20] + "..."
-        raise _GoError(f'template: :{1 + before.count(chr(10))}:{col}: '
-                       f'executing "" at <{ctx}>: {msg}')
+        raise _GoError(f'template: :{1 + before.count(chr(10))}:{col}: executing "" at <{ctx}>: {msg}')
 
     # variables
     def var_value(self, name: str):
@@ -239,8 +253,7 @@ class _Exec:
         num_in, nfixed = len(argn) + (final is not _NOFINAL), len(fixed)
         if variadic is not None:
             if num_in < nfixed:
-                self.errorf(f"wrong number of args for {name}: want at least {nfixed} "
-                            f"got {len(argn)}")
+                self.errorf(f"wrong number of args for {name}: want at least {nfixed} got {len(argn)}")
         elif num_in != nfixed:
             self.errorf(f"wrong number of args for {name}: want {nfixed} got {num_in}")
         if fn is _f_and or fn is _f_or:  # short-circuit, returning the deciding value
@@ -250,8 +263,7 @@ class _Exec:
                 if _truth(v) == (fn is _f_or):
                     return v
             return v if final is _NOFINAL else final
-        argv = [self.eval_arg(dot, fixed[i] if i < nfixed else variadic, a)
-                for i, a in enumerate(argn)]
+        argv = [self.eval_arg(dot, fixed[i] if i < nfixed else variadic, a) for i, a in enumerate(argn)]
         if final is not _NOFINAL:
             i = num_in - 1
             argv.append(self.validate(final, fixed[i] if i < nfixed else variadic))
@@ -308,6 +320,5 @@ class _Exec:
         else:
             ok = isinstance(value, (list, tuple)) and all(isinstance(e, str) for e in value)
         if not ok:
-            self.errorf(f"wrong type for value; expected {_KIND_NAMES[kind]}; "
-                        f"got {_gotype(value)}")
+            self.errorf(f"wrong type for value; expected {_KIND_NAMES[kind]}; got {_gotype(value)}")
         return value

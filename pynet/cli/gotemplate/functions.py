@@ -154,8 +154,7 @@ def _text_arg(args) -> str:
 
 def _f_html(st, *args):
     s = _text_arg(args)
-    for a, b in (("&", "&amp;"), ("'", "&#39;"), ('"', "&#34;"), ("<", "&lt;"), (">", "&gt;"),
-                 ("\0", "\ufffd")):
+    for a, b in (("&", "&amp;"), ("'", "&#39;"), ('"', "&#34;"), ("<", "&lt;"), (">", "&gt;"), ("\0", "\ufffd")):
         s = s.replace(a, b)
     return s
 
@@ -174,6 +173,7 @@ def _f_js(st, *args):
 
 def _f_urlquery(st, *args):
     from urllib.parse import quote_plus  # rare: keep it off the import path
+
     return quote_plus(_text_arg(args), safe="")
 
 
@@ -238,26 +238,44 @@ def _f_header(st, v, *_):
 
 #: name -> (function, fixed parameter kinds, variadic kind or None); see eval_arg.
 BUILTINS = {
-    "and": (_f_and, "v", "v"), "or": (_f_or, "v", "v"), "not": (_f_not, "v", None),
-    "call": (_f_call, "v", "v"), "html": (_f_html, "", "a"), "js": (_f_js, "", "a"),
-    "urlquery": (_f_urlquery, "", "a"), "index": (_f_index, "v", "v"),
-    "slice": (_f_slice, "v", "v"), "len": (_f_len, "v", None),
-    "print": (_f_print, "", "a"), "printf": (_f_printf, "s", "a"),
-    "println": (_f_println, "", "a"), "eq": (_f_eq, "v", "v"), "ne": (_f_ne, "vv", None),
-    "lt": (_f_lt, "vv", None), "le": (_f_le, "vv", None), "gt": (_f_gt, "vv", None),
+    "and": (_f_and, "v", "v"),
+    "or": (_f_or, "v", "v"),
+    "not": (_f_not, "v", None),
+    "call": (_f_call, "v", "v"),
+    "html": (_f_html, "", "a"),
+    "js": (_f_js, "", "a"),
+    "urlquery": (_f_urlquery, "", "a"),
+    "index": (_f_index, "v", "v"),
+    "slice": (_f_slice, "v", "v"),
+    "len": (_f_len, "v", None),
+    "print": (_f_print, "", "a"),
+    "printf": (_f_printf, "s", "a"),
+    "println": (_f_println, "", "a"),
+    "eq": (_f_eq, "v", "v"),
+    "ne": (_f_ne, "vv", None),
+    "lt": (_f_lt, "vv", None),
+    "le": (_f_le, "vv", None),
+    "gt": (_f_gt, "vv", None),
     "ge": (_f_ge, "vv", None),
     # Docker's additions (docker/cli templates.basicFunctions)
-    "json": (_f_json, "a", None), "split": (_f_split, "ss", None),
-    "join": (_f_join, "ls", None), "title": (_f_title, "s", None),
-    "lower": (_f_lower, "s", None), "upper": (_f_upper, "s", None),
-    "pad": (_f_pad, "sii", None), "truncate": (_f_truncate, "si", None),
+    "json": (_f_json, "a", None),
+    "split": (_f_split, "ss", None),
+    "join": (_f_join, "ls", None),
+    "title": (_f_title, "s", None),
+    "lower": (_f_lower, "s", None),
+    "upper": (_f_upper, "s", None),
+    "pad": (_f_pad, "sii", None),
+    "truncate": (_f_truncate, "si", None),
 }
 
 #: Docker's ``templates.HeaderFunctions``: rendering a table header keeps column names.
 HEADER_FUNCS = {
     **BUILTINS,
-    "json": (_f_header, "s", None), "split": (_f_header, "ss", None),
-    "join": (_f_header, "ss", None), "title": (_f_header, "s", None),
-    "lower": (_f_header, "s", None), "upper": (_f_header, "s", None),
+    "json": (_f_header, "s", None),
+    "split": (_f_header, "ss", None),
+    "join": (_f_header, "ss", None),
+    "title": (_f_header, "s", None),
+    "lower": (_f_header, "s", None),
+    "upper": (_f_header, "s", None),
     "truncate": (_f_header, "si", None),
 }

@@ -6,9 +6,7 @@ from pynet.cli.gotemplate.values import _go_quote
 
 
 _SPACES = " \t\r\n"
-_KEYWORDS = frozenset(
-    ("block", "break", "continue", "define", "else", "end", "if", "range", "nil",
-     "template", "with"))
+_KEYWORDS = frozenset(("block", "break", "continue", "define", "else", "end", "if", "range", "nil", "template", "with"))
 
 
 def _is_alnum(c: str) -> bool:
@@ -54,14 +52,12 @@ class _Lexer:
     def _at_right(self, i: int) -> tuple[bool, bool]:
         """(at a right delimiter, with a `` -`` trim marker)."""
         src = self.src
-        if i + 1 < len(src) and src[i] in _SPACES and src[i + 1] == "-" \
-                and src.startswith("}}", i + 2):
+        if i + 1 < len(src) and src[i] in _SPACES and src[i + 1] == "-" and src.startswith("}}", i + 2):
             return True, True
         return src.startswith("}}", i), False
 
     def _at_terminator(self, i: int) -> bool:
-        return i >= len(self.src) or self.src[i] in _SPACES or self.src[i] in ".,|:()" \
-            or self.src.startswith("}}", i)
+        return i >= len(self.src) or self.src[i] in _SPACES or self.src[i] in ".,|:()" or self.src.startswith("}}", i)
 
     def _lex(self) -> None:
         src, n, i = self.src, len(self.src), 0
@@ -137,7 +133,7 @@ class _Lexer:
             j = src.find("`", i + 1)
             if j < 0:
                 self._error("unterminated raw quoted string", i)
-            self._emit("rawstr", src[i:j + 1], i)
+            self._emit("rawstr", src[i : j + 1], i)
             return j + 1
         if c == "$":
             return self._field_or_var(i, "var")
@@ -197,7 +193,7 @@ class _Lexer:
         digits = "0123456789_"
         if src.startswith("0", j):
             j += 1
-            pre = src[j:j + 1].lower()
+            pre = src[j : j + 1].lower()
             if pre and pre in "xob":
                 digits = {"x": "0123456789abcdefABCDEF_", "o": "01234567_", "b": "01_"}[pre]
                 j += 1
@@ -212,9 +208,9 @@ class _Lexer:
             j = run(j + 1, digits)
         exp = "eE" if len(digits) == 11 else "pP" if len(digits) == 23 else ""
         if exp and j < n and src[j] in exp:
-            j += 2 if src[j + 1:j + 2] in ("+", "-") else 1
+            j += 2 if src[j + 1 : j + 2] in ("+", "-") else 1
             j = run(j, "0123456789_")
         if j < n and (_is_alnum(src[j]) or src[j] in "+-"):
-            self._error(f"bad number syntax: {_go_quote(src[i:j + 1])}", i)
+            self._error(f"bad number syntax: {_go_quote(src[i : j + 1])}", i)
         self._emit("num", src[i:j], i)
         return j

@@ -104,8 +104,7 @@ class _Control(_Node):
     __slots__ = ("kind", "pipe", "list", "else_list")
 
     def __init__(self, pos, kind, pipe=None, lst=None, else_list=None):
-        self.pos, self.kind, self.pipe, self.list, self.else_list = \
-            pos, kind, pipe, lst, else_list
+        self.pos, self.kind, self.pipe, self.list, self.else_list = pos, kind, pipe, lst, else_list
 
     def __str__(self):
         return "{{" + self.kind + (" " + str(self.pipe) if self.pipe else "") + "}}"

@@ -5,14 +5,22 @@ from __future__ import annotations
 from pynet.cli.gotemplate.errors import _GoError
 from pynet.cli.gotemplate.lexer import _Lexer
 from pynet.cli.gotemplate.nodes import (
-    _Action, _Chain, _Command, _Control, _Field, _Ident, _Literal, _Marker, _Pipe, _Text,
+    _Action,
+    _Chain,
+    _Command,
+    _Control,
+    _Field,
+    _Ident,
+    _Literal,
+    _Marker,
+    _Pipe,
+    _Text,
     _Variable,
 )
 from pynet.cli.gotemplate.values import _go_quote
 
 
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-            "\\": "\\", "'": "'", '"': '"'}
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
 
 
 def _unquote(text: str) -> str:
@@ -29,18 +37,18 @@ def _unquote(text: str) -> str:
             out.append(c)
             i += 1
             continue
-        e = body[i + 1:i + 2]
+        e = body[i + 1 : i + 2]
         if e in _ESCAPES and (e not in "'\"" or e == q):
             out.append(_ESCAPES[e])
             i += 2
         elif e in ("x", "u", "U"):
             size = {"x": 2, "u": 4, "U": 8}[e]
-            out.append(chr(int(body[i + 2:i + 2 + size], 16)))
-            if len(body[i + 2:i + 2 + size]) != size:
+            out.append(chr(int(body[i + 2 : i + 2 + size], 16)))
+            if len(body[i + 2 : i + 2 + size]) != size:
                 raise ValueError
             i += 2 + size
         elif e and e in "01234567":
-            out.append(chr(int(body[i + 1:i + 4], 8)))
+            out.append(chr(int(body[i + 1 : i + 4], 8)))
             i += 4
         else:
             raise ValueError
@@ -110,7 +118,7 @@ class _Parser:
             if self.action_line and self.action_line != tok[3]:
                 extra = f" in action started at :{self.action_line}"
                 if tok[1].endswith(" action"):
-                    extra = extra[len(" in action"):]
+                    extra = extra[len(" in action") :]
             self.errorf(tok[1] + extra)
         self.errorf(f"unexpected {_tok_str(tok)} in {context}")
 
@@ -203,8 +211,10 @@ class _Parser:
             if tok[0] == end:
                 self.check_pipeline(pipe, context)
                 return pipe
-            if tok[0] in ("bool", "char", "dot", "field", "ident", "num", "str", "rawstr",
-                          "var", "(") or tok[:2] == ("kw", "nil"):
+            if tok[0] in ("bool", "char", "dot", "field", "ident", "num", "str", "rawstr", "var", "(") or tok[:2] == (
+                "kw",
+                "nil",
+            ):
                 self.backup()
                 pipe.cmds.append(self.command())
             else:

@@ -25,7 +25,7 @@ def _fmt_int(v: int, verb: str, flags: str, prec):
         body = str(a)
     elif verb in "bo":
         body = format(a, verb)
-        body = ("0" + body if "#" in flags and verb == "o" else body)
+        body = "0" + body if "#" in flags and verb == "o" else body
     elif verb == "O":
         body = "0o" + format(a, "o")
     elif verb in "xX":
@@ -87,9 +87,14 @@ def _fmt_arg(a, verb: str, flags: str, width, prec) -> str:
     elif isinstance(a, Struct):
         return "{" + " ".join(_fmt_arg(e, verb, flags, width, prec) for e in a.values()) + "}"
     elif isinstance(a, dict):
-        return "map[" + " ".join(
-            f"{_fmt_arg(k, verb, flags, width, prec)}:{_fmt_arg(a[k], verb, flags, width, prec)}"
-            for k in _sorted_keys(a)) + "]"
+        return (
+            "map["
+            + " ".join(
+                f"{_fmt_arg(k, verb, flags, width, prec)}:{_fmt_arg(a[k], verb, flags, width, prec)}"
+                for k in _sorted_keys(a)
+            )
+            + "]"
+        )
     else:
         s = _fmt_v(a) if verb in "sv" else None
     if s is None:
@@ -137,6 +142,5 @@ def _sprintf(fmt: str, args) -> str:
             out.append(_fmt_arg(args[argi], verb, flags, width, prec))
             argi += 1
     if argi < len(args):
-        out.append("%!(EXTRA " + ", ".join(
-            f"{_gotype(a)}={_fmt_v(a)}" for a in args[argi:]) + ")")
+        out.append("%!(EXTRA " + ", ".join(f"{_gotype(a)}={_fmt_v(a)}" for a in args[argi:]) + ")")
     return "".join(out)

@@ -77,8 +77,19 @@ def go_print(v) -> str:
 
 
 _JSON_ESC = {chr(c): f"\\u{c:04x}" for c in range(0x20)}
-_JSON_ESC.update({'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                  "\b": "\\b", "\f": "\\f", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_JSON_ESC.update(
+    {
+        '"': '\\"',
+        "\\": "\\\\",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\t": "\\t",
+        "\b": "\\b",
+        "\f": "\\f",
+        "\u2028": "\\u2028",
+        "\u2029": "\\u2029",
+    }
+)
 _JSON_TABLE = str.maketrans(_JSON_ESC)
 _HTML_TABLE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -123,8 +134,7 @@ def _json_enc(v, out: list, keep: bool, ind: str | None, level: int) -> None:
         out.append(_json_str(str(v)))
 
 
-def go_json(v, *, indent: str | None = None, keep_order: bool = False,
-            html: bool = False) -> str:
+def go_json(v, *, indent: str | None = None, keep_order: bool = False, html: bool = False) -> str:
     """Go's ``encoding/json`` output for ``v``: maps (dicts, :class:`Record`) get sorted
     keys, :class:`Struct` keeps its order; ``keep_order`` keeps every dict's order (to
     re-emit a daemon's JSON as is). ``html`` escapes ``<>&`` like Go's default encoder.

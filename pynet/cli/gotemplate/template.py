@@ -18,8 +18,9 @@ class Template:
         try:
             self.root = _Parser(source, BUILTINS).parse()
         except RecursionError:
-            raise TemplateError("Template parsing error: template: : nested too deeply",
-                                go_error="template: : nested too deeply") from None
+            raise TemplateError(
+                "Template parsing error: template: : nested too deeply", go_error="template: : nested too deeply"
+            ) from None
         except _GoError as e:
             raise TemplateError(f"Template parsing error: {e}", go_error=str(e)) from None
 
@@ -37,13 +38,14 @@ class Template:
             st.walk_list(data, self.root)
         except _GoError as e:
             if not partial:
-                raise TemplateError(f"Template parsing error: {e}", go_error=str(e),
-                                    output="".join(out)) from None
+                raise TemplateError(f"Template parsing error: {e}", go_error=str(e), output="".join(out)) from None
         except RecursionError:
             if not partial:
-                raise TemplateError("Template parsing error: template: : nested too deeply",
-                                    go_error="template: : nested too deeply",
-                                    output="".join(out)) from None
+                raise TemplateError(
+                    "Template parsing error: template: : nested too deeply",
+                    go_error="template: : nested too deeply",
+                    output="".join(out),
+                ) from None
         return "".join(out)
 
 

@@ -26,8 +26,16 @@ class Struct(dict):
     listed in ``zero_fields``, which read as their zero value as with Docker's structs.
     """
 
-    zero_fields = {"IPRange": "", "Gateway": "", "AuxiliaryAddresses": {}, "Peers": [],
-                   "Services": {}, "IPAMConfig": None, "Links": None, "Aliases": None}
+    zero_fields = {
+        "IPRange": "",
+        "Gateway": "",
+        "AuxiliaryAddresses": {},
+        "Peers": [],
+        "Services": {},
+        "IPAMConfig": None,
+        "Links": None,
+        "Aliases": None,
+    }
 
 
 class Record(dict):
@@ -40,8 +48,7 @@ class Record(dict):
 
     __slots__ = ("type_name", "methods", "strict")
 
-    def __init__(self, fields=(), *, type_name: str = "struct", methods=None,
-                 strict: bool = True) -> None:
+    def __init__(self, fields=(), *, type_name: str = "struct", methods=None, strict: bool = True) -> None:
         super().__init__(fields)
         self.type_name = type_name
         self.methods = methods or {}
@@ -68,16 +75,32 @@ def _go_quote(s: str) -> str:
 
 
 #: Fields of Docker's API types that are Go maps (user keys), not structs.
-DOCKER_MAP_FIELDS = frozenset((
-    "Annotations", "AuxiliaryAddresses", "Containers", "Data", "DriverOpts",
-    "EndpointsConfig", "ExposedPorts", "Labels", "Networks", "Options", "PortBindings",
-    "Ports", "Services", "StorageOpt", "Subnets", "Sysctls", "Tmpfs", "Volumes"))
+DOCKER_MAP_FIELDS = frozenset(
+    (
+        "Annotations",
+        "AuxiliaryAddresses",
+        "Containers",
+        "Data",
+        "DriverOpts",
+        "EndpointsConfig",
+        "ExposedPorts",
+        "Labels",
+        "Networks",
+        "Options",
+        "PortBindings",
+        "Ports",
+        "Services",
+        "StorageOpt",
+        "Subnets",
+        "Sysctls",
+        "Tmpfs",
+        "Volumes",
+    )
+)
 
 
 def _struct_like(d: dict) -> bool:
-    return bool(d) and all(
-        type(k) is str and k[:1].isascii() and k[:1].isupper() and k.isidentifier()
-        for k in d)
+    return bool(d) and all(type(k) is str and k[:1].isascii() and k[:1].isupper() and k.isidentifier() for k in d)
 
 
 def as_structs(obj, map_fields=DOCKER_MAP_FIELDS, _key: str | None = None):

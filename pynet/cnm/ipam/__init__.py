@@ -42,9 +42,23 @@ from pynet.cnm.ipam.pools import (
 from pynet.cnm.ipam.space import SCHEMA_VERSION, AddressSpace, PoolExhausted
 
 __all__ = [
-    "ADDRESS_SPACE_LOCAL", "DEFAULT_POOLS_V4", "ERR_ADDRESS_IN_USE", "ERR_NO_ADDRESSES",
-    "ERR_NO_DEFAULT_POOL", "ERR_OUT_OF_RANGE", "ERR_POOL_OVERLAP", "ERR_STATIC_NEEDS_SUBNET",
-    "SCHEMA_VERSION", "AddressSpace", "PoolExhausted", "build_pools",
-    "check_overlap", "choose_subnet", "finalize_pool", "host_address_in_pool", "host_in_subnet",
-    "mac_from_ipv4", "with_prefix",
+    "ADDRESS_SPACE_LOCAL",
+    "DEFAULT_POOLS_V4",
+    "ERR_ADDRESS_IN_USE",
+    "ERR_NO_ADDRESSES",
+    "ERR_NO_DEFAULT_POOL",
+    "ERR_OUT_OF_RANGE",
+    "ERR_POOL_OVERLAP",
+    "ERR_STATIC_NEEDS_SUBNET",
+    "SCHEMA_VERSION",
+    "AddressSpace",
+    "PoolExhausted",
+    "build_pools",
+    "check_overlap",
+    "choose_subnet",
+    "finalize_pool",
+    "host_address_in_pool",
+    "host_in_subnet",
+    "mac_from_ipv4",
+    "with_prefix",
 ]

@@ -42,8 +42,10 @@ def _subnet_matches(subnet: str, data: str) -> bool:
 
 # ---------------------------------------------------------------- build_pools (create flags)
 
-def _consolidate(subnets: list[str], gateways: list[str], ip_ranges: list[str],
-                 aux_addresses: dict[str, str]) -> dict[str, dict[str, Any]]:
+
+def _consolidate(
+    subnets: list[str], gateways: list[str], ip_ranges: list[str], aux_addresses: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     """docker/cli ``consolidateIpam``, check for check and message for message."""
     if len(subnets) < len(ip_ranges) or len(subnets) < len(gateways):
         raise _cli_error("every ip-range or gateway must have a corresponding subnet")
@@ -96,20 +98,27 @@ def _daemon_pool(subnet: str, cfg: dict[str, Any], network_name: str) -> IPAMPoo
         except ValueError:
             raise InvalidArgument(
                 f'failed to parse pool request for address space "{ADDRESS_SPACE_LOCAL}" pool '
-                f'"{subnet}" subpool "{cfg["range"]}": Invalid Address SubPool') from None
+                f'"{subnet}" subpool "{cfg["range"]}": Invalid Address SubPool'
+            ) from None
     aux: dict[str, str] = {}
     for key, value in cfg["aux"].items():
         ip = _go_parse_ip(value)
         if ip is None:
-            raise InvalidArgument(f"non parsable secondary ip address ({key}:{value}) "
-                                  f"passed for network {network_name}")
+            raise InvalidArgument(
+                f"non parsable secondary ip address ({key}:{value}) passed for network {network_name}"
+            )
         aux[key] = str(ip)
-    return IPAMPool(subnet=str(net), gateway=gateway, ip_range=ip_range,
-                    aux_addresses=aux, user_configured=True)
+    return IPAMPool(subnet=str(net), gateway=gateway, ip_range=ip_range, aux_addresses=aux, user_configured=True)
 
 
-def build_pools(subnets: list[str], gateways: list[str], ip_ranges: list[str],
-                aux_addresses: dict[str, str], *, network_name: str = "") -> list[IPAMPool]:
+def build_pools(
+    subnets: list[str],
+    gateways: list[str],
+    ip_ranges: list[str],
+    aux_addresses: dict[str, str],
+    *,
+    network_name: str = "",
+) -> list[IPAMPool]:
     """Turn ``network create`` IPAM flags into pools, with Docker's checks and messages.
 
     CLI-side errors (consolidation) carry ``from_daemon=False``; daemon-side ones (a subnet

@@ -23,17 +23,19 @@ from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 
 
-ADDRESS_SPACE_LOCAL = "LocalDefault"     # libnetwork's local address space name
+ADDRESS_SPACE_LOCAL = "LocalDefault"  # libnetwork's local address space name
 
 # Docker's wording (libnetwork ipamapi/contract.go, endpoint.go, daemon runconfig errors).
 ERR_ADDRESS_IN_USE = "Address already in use"
 ERR_POOL_OVERLAP = "Pool overlaps with other one on this address space"
 ERR_NO_ADDRESSES = "No available addresses on this pool"
 ERR_OUT_OF_RANGE = "Requested address is out of range"
-ERR_STATIC_NEEDS_SUBNET = ("user specified IP address is supported only when connecting to "
-                           "networks with user configured subnets")
-ERR_NO_DEFAULT_POOL = ("could not find an available, non-overlapping IPv{} address pool among "
-                       "the defaults to assign to the network")
+ERR_STATIC_NEEDS_SUBNET = (
+    "user specified IP address is supported only when connecting to networks with user configured subnets"
+)
+ERR_NO_DEFAULT_POOL = (
+    "could not find an available, non-overlapping IPv{} address pool among the defaults to assign to the network"
+)
 
 
 def _default_pools_v4() -> list[str]:
@@ -48,6 +50,7 @@ DEFAULT_POOLS_V4: list[str] = _default_pools_v4()
 
 
 # ---------------------------------------------------------------- Go-compatible parsing
+
 
 def _go_parse_ip(text: str) -> IPAddr | None:
     """Go's ``net.ParseIP``: plain v4/v6 text (no zone, no prefix); v4-mapped v6 is v4."""
@@ -91,6 +94,7 @@ def _network(subnet: str) -> IPNet:
 
 # ---------------------------------------------------------------- pool geometry
 
+
 def _dynamic_bounds(net: IPNet, ip_range: str) -> tuple[int, int]:
     """Inclusive integer bounds of the dynamic range: the ip-range, or the whole subnet.
 
@@ -105,7 +109,8 @@ def _dynamic_bounds(net: IPNet, ip_range: str) -> tuple[int, int]:
     except ValueError:
         raise InvalidArgument(
             f'failed to parse pool request for address space "{ADDRESS_SPACE_LOCAL}" pool '
-            f'"{net}" subpool "{ip_range}": Invalid Address SubPool') from None
+            f'"{net}" subpool "{ip_range}": Invalid Address SubPool'
+        ) from None
     if rng.version != net.version or not rng.overlaps(net):
         raise InvalidArgument(f"invalid ip-range {ip_range}: parent subnet {net} doesn't contain ip-range")
     if rng.prefixlen <= net.prefixlen:
@@ -128,9 +133,9 @@ def _first_free(lo: int, hi: int, taken: set[int]) -> int | None:
 @dataclass(frozen=True)
 class _Geometry:
     net: IPNet
-    lo: int                       # dynamic range, inclusive
+    lo: int  # dynamic range, inclusive
     hi: int
-    reserved: frozenset[int]      # network, v4 broadcast, gateway, aux
+    reserved: frozenset[int]  # network, v4 broadcast, gateway, aux
     reserved_in_range: int
 
     def addr(self, value: int) -> IPAddr:
@@ -156,8 +161,7 @@ def _geometry_of(subnet: str, gateway: str, ip_range: str, aux: tuple[str, ...])
 
 
 def _geometry(pool: IPAMPool) -> _Geometry:
-    return _geometry_of(pool.subnet, pool.gateway, pool.ip_range,
-                        tuple(pool.aux_addresses.values()))
+    return _geometry_of(pool.subnet, pool.gateway, pool.ip_range, tuple(pool.aux_addresses.values()))
 
 
 def _claim(taken: set[int], value: int, size: int) -> str | None:
@@ -204,8 +208,9 @@ def finalize_pool(pool: IPAMPool, *, network_name: str = "") -> IPAMPool:
     for key, value in pool.aux_addresses.items():
         ip = _parse_host(value)
         if ip is None:
-            raise InvalidArgument(f"non parsable secondary ip address ({key}:{value}) "
-                                  f"passed for network {network_name}")
+            raise InvalidArgument(
+                f"non parsable secondary ip address ({key}:{value}) passed for network {network_name}"
+            )
         if ip.version != net.version or ip not in net:
             # sic: libnetwork's spelling
             raise InvalidArgument(f"auxilairy address: ({key}:{value}) must belong to the master pool: {net}")
@@ -213,11 +218,13 @@ def finalize_pool(pool: IPAMPool, *, network_name: str = "") -> IPAMPool:
         if error:
             raise InvalidArgument(f"failed to allocate secondary ip address ({key}:{value}): {error}")
     ip_range = str(_go_parse_cidr(pool.ip_range)[1]) if pool.ip_range else ""
-    return dataclasses.replace(pool, subnet=str(net), gateway=str(gw), ip_range=ip_range,
-                               aux_addresses=dict(pool.aux_addresses))
+    return dataclasses.replace(
+        pool, subnet=str(net), gateway=str(gw), ip_range=ip_range, aux_addresses=dict(pool.aux_addresses)
+    )
 
 
 # ---------------------------------------------------------------- subnet selection
+
 
 def _used_networks(used: list[str], version: int) -> list[IPNet]:
     """Parse 'used' entries (CIDRs, host addresses, 'addr/len' of interfaces).

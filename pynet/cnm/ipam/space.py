@@ -13,6 +13,7 @@ import ipaddress
 import itertools
 import socket
 from dataclasses import dataclass
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -20,14 +21,20 @@ if TYPE_CHECKING:
     from pynet.cnm.ipam.pools import IPAddr, IPNet
 
 from pynet.cnm.ipam.pools import (
-    ERR_ADDRESS_IN_USE, ERR_NO_ADDRESSES, ERR_STATIC_NEEDS_SUBNET, _geometry,
-    _Geometry, _network, _parse_host, host_in_subnet,
+    ERR_ADDRESS_IN_USE,
+    ERR_NO_ADDRESSES,
+    ERR_STATIC_NEEDS_SUBNET,
+    _geometry,
+    _Geometry,
+    _network,
+    _parse_host,
+    host_in_subnet,
 )
 from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
 
-SCHEMA_VERSION = 2          # the newest form this pynet reads (1: owners; 2: compact runs)
+SCHEMA_VERSION = 2  # the newest form this pynet reads (1: owners; 2: compact runs)
 
 
 class PoolExhausted(Unavailable):
@@ -50,11 +57,12 @@ class PoolExhausted(Unavailable):
 
 # ---------------------------------------------------------------- AddressSpace
 
+
 @dataclass
 class _PoolState:
     net: IPNet
-    allocated: dict[int, str]     # address -> owner (endpoint id)
-    last: int | None = None       # last dynamically handed-out address
+    allocated: dict[int, str]  # address -> owner (endpoint id)
+    last: int | None = None  # last dynamically handed-out address
 
     def addr(self, value: int) -> str:
         if self.net.version == 4:
@@ -90,8 +98,9 @@ class AddressSpace:
 
     # -- persistence
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, pools: list[IPAMPool], *,
-                  name: str = "", network_id: str = "") -> "AddressSpace":
+    def from_dict(
+        cls, data: dict[str, Any] | None, pools: list[IPAMPool], *, name: str = "", network_id: str = ""
+    ) -> "AddressSpace":
         """Load state written by ``to_dict`` (None = a fresh network). Raises StateCorrupt."""
         space = cls(name=name, network_id=network_id)
         for pool in pools:
@@ -208,8 +217,9 @@ class AddressSpace:
             return False
         return sum(1 for i in state.allocated if geo.lo <= i <= geo.hi) >= capacity
 
-    def allocate_from(self, pools: list[IPAMPool], owner: str, preferred: str | None = None,
-                      *, v6: bool = False) -> tuple[IPAMPool, str]:
+    def allocate_from(
+        self, pools: list[IPAMPool], owner: str, preferred: str | None = None, *, v6: bool = False
+    ) -> tuple[IPAMPool, str]:
         """libnetwork ``assignAddressVersion``: pick the pool (of one family) and allocate.
 
         A preferred address goes to the pool containing it; without one, pools are tried in
@@ -273,8 +283,7 @@ class AddressSpace:
 
     def addresses_of(self, owner: str) -> list[str]:
         """Every address ``owner`` holds, pool by pool."""
-        return [st.addr(i) for st in self._pools.values()
-                for i, o in sorted(st.allocated.items()) if o == owner]
+        return [st.addr(i) for st in self._pools.values() for i, o in sorted(st.allocated.items()) if o == owner]
 
     def count(self) -> int:
         """Number of allocated addresses (gateway and aux not counted)."""

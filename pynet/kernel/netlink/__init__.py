@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
@@ -194,8 +195,11 @@ def link_addresses(name: str) -> list[str]:
     idx = link_index(name)
     if idx is None:
         return []
-    return [f"{a.get_attr('IFA_LOCAL') or a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
-            for a in _ipr().addr("dump") if a["index"] == idx]
+    return [
+        f"{a.get_attr('IFA_LOCAL') or a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+        for a in _ipr().addr("dump")
+        if a["index"] == idx
+    ]
 
 
 def addr_delete(name: str, cidr: str) -> None:
@@ -243,8 +247,9 @@ def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
         raise _fail(exc, f"failed to add address {cidr}") from None
 
 
-def veth_create(host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "",
-                host_ipv6: bool = True) -> None:
+def veth_create(
+    host_name: str, peer_name: str, peer_netns: str, *, mtu: int, peer_mac: str = "", host_ipv6: bool = True
+) -> None:
     """A veth pair whose peer is born inside ``peer_netns`` as ``peer_name``.
 
     ``host_ipv6=False``: no IPv6 on the host end (a bridge port needs no address of its own;
@@ -285,7 +290,12 @@ def link_move(name: str, netns: str, new_name: str) -> None:
 
 
 def sandbox_interface_up(
-    netns: str, ifname: str, *, addresses: list[str], gateway: str = "", gateway6: str = "",
+    netns: str,
+    ifname: str,
+    *,
+    addresses: list[str],
+    gateway: str = "",
+    gateway6: str = "",
     routes: list[tuple[str, str]] | None = None,
 ) -> None:
     """Inside a sandbox: addresses on ``ifname``, lo and ``ifname`` up, default routes."""
@@ -319,7 +329,10 @@ def _route_replace(ipr: Any, *, dst: str, gateway: str | None, oif: int, family:
 
 # -- macvlan -----------------------------------------------------------------------------
 
-def macvlan_create(name: str, *, parent: str, mode: str, netns: str, new_name: str, mtu: int | None, mac: str = "") -> None:
+
+def macvlan_create(
+    name: str, *, parent: str, mode: str, netns: str, new_name: str, mtu: int | None, mac: str = ""
+) -> None:
     """A macvlan sub-interface of ``parent`` born inside ``netns`` as ``new_name``."""
     pidx = link_index(parent)
     if pidx is None:
@@ -427,22 +440,27 @@ def vlan_create(name: str, *, parent: str, vid: int) -> None:
 
 
 # -- overlay networks (issue #5): VXLAN with static peers ------------------------------
-NTF_SELF = 0x02          # an FDB entry of the device itself (the VXLAN table), not its master's
-NTF_MASTER = 0x04        # an entry of the bridge the device is a port of
-NUD_NOARP = 0x40         # `static` in a bridge's table (NUD_PERMANENT there means "local")
+NTF_SELF = 0x02  # an FDB entry of the device itself (the VXLAN table), not its master's
+NTF_MASTER = 0x04  # an entry of the bridge the device is a port of
+NUD_NOARP = 0x40  # `static` in a bridge's table (NUD_PERMANENT there means "local")
 NUD_PERMANENT = 0x80
 
 
-def overlay_vxlan_create(name: str, *, vni: int, local: str, underlay: str | None, port: int,
-                         mtu: int) -> None:
+def overlay_vxlan_create(name: str, *, vni: int, local: str, underlay: str | None, port: int, mtu: int) -> None:
     """A VXLAN device for an overlay: explicit UDP port, learning off, ARP/ND proxy on.
 
     With ``proxy`` the device answers ARP/ND from its static neighbour entries and never
     floods those requests to other hosts. An existing device of that name is adopted.
     """
     spec: dict[str, Any] = {
-        "ifname": name, "kind": "vxlan", "vxlan_id": vni, "vxlan_port": port,
-        "vxlan_learning": 0, "vxlan_proxy": 1, "vxlan_local": local, "mtu": mtu,
+        "ifname": name,
+        "kind": "vxlan",
+        "vxlan_id": vni,
+        "vxlan_port": port,
+        "vxlan_learning": 0,
+        "vxlan_proxy": 1,
+        "vxlan_local": local,
+        "mtu": mtu,
     }
     if underlay and (uidx := link_index(underlay)) is not None:
         spec["vxlan_link"] = uidx
@@ -470,8 +488,9 @@ def bridge_port_names(bridge: str) -> list[str]:
     idx = link_index(bridge)
     if idx is None:
         return []
-    return [link.get_attr("IFLA_IFNAME") for link in _ipr().link("dump", master=idx)
-            if link.get_attr("IFLA_MASTER") == idx]
+    return [
+        link.get_attr("IFLA_IFNAME") for link in _ipr().link("dump", master=idx) if link.get_attr("IFLA_MASTER") == idx
+    ]
 
 
 def link_of_address(address: str) -> tuple[str, int] | None:
@@ -500,8 +519,7 @@ def vxlan_fdb_entries(dev: str) -> set[tuple[str, str]]:
 def vxlan_fdb_add(dev: str, mac: str, dst: str) -> None:
     """Static FDB entry ``mac -> dst`` (``append``: the all-zero MAC may have many dsts)."""
     try:
-        _ipr().fdb("append", ifindex=link_index(dev), lladdr=mac, dst=dst, flags=NTF_SELF,
-                   state=NUD_PERMANENT)
+        _ipr().fdb("append", ifindex=link_index(dev), lladdr=mac, dst=dst, flags=NTF_SELF, state=NUD_PERMANENT)
     except Exception as exc:  # noqa: BLE001
         if getattr(exc, "code", None) != errno.EEXIST:
             raise _fail(exc, f"failed to add fdb entry {mac} dst {dst} on {dev}") from None
@@ -534,9 +552,15 @@ def port_fdb_entries(dev: str) -> set[str]:
     idx = link_index(dev)
     if idx is None:
         return set()
-    return {m.get_attr("NDA_LLADDR") for m in _ipr().fdb("dump", ifindex=idx)
-            if m["ifindex"] == idx and m["flags"] & NTF_MASTER and not m["flags"] & NTF_SELF
-            and m["state"] & NUD_NOARP and not m["state"] & NUD_PERMANENT}
+    return {
+        m.get_attr("NDA_LLADDR")
+        for m in _ipr().fdb("dump", ifindex=idx)
+        if m["ifindex"] == idx
+        and m["flags"] & NTF_MASTER
+        and not m["flags"] & NTF_SELF
+        and m["state"] & NUD_NOARP
+        and not m["state"] & NUD_PERMANENT
+    }
 
 
 def port_fdb_set(dev: str, mac: str) -> None:
@@ -582,8 +606,9 @@ def neigh_entries(dev: str) -> set[tuple[str, str]]:
 def neigh_set(dev: str, ip: str, mac: str) -> None:
     """A permanent neighbour entry ``ip -> mac`` on ``dev`` (replacing any other)."""
     try:
-        _ipr().neigh("replace", ifindex=link_index(dev), dst=ip, lladdr=mac,
-                     state=NUD_PERMANENT, family=10 if ":" in ip else 2)
+        _ipr().neigh(
+            "replace", ifindex=link_index(dev), dst=ip, lladdr=mac, state=NUD_PERMANENT, family=10 if ":" in ip else 2
+        )
     except Exception as exc:  # noqa: BLE001
         raise _fail(exc, f"failed to add neighbour {ip} on {dev}") from None
 

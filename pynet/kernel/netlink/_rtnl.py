@@ -29,7 +29,7 @@ from pynet.kernel import namespaces
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
-NLM_F_ACK_TLVS = 0x200            # in an error message: extended-ack attributes follow
+NLM_F_ACK_TLVS = 0x200  # in an error message: extended-ack attributes follow
 NLMSGERR_ATTR_MSG = 1
 SOL_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK = 270, 10, 11
 NLA_F_NESTED = 0x8000
@@ -41,7 +41,7 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
 IFLA_PROTINFO, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_EXT_MASK = 12, 18, 28, 29
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
-IFLA_BRPORT_MODE = 4              # hairpin
+IFLA_BRPORT_MODE = 4  # hairpin
 IFLA_BRPORT_LEARNING = 8
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFF_UP = 0x1
@@ -57,7 +57,7 @@ AF_UNSPEC, AF_INET, AF_BRIDGE, AF_INET6 = 0, 2, 7, 10
 MS_BIND, MS_REC, MS_SHARED = 4096, 16384, 1 << 20
 SIOCGIFMTU = 0x8921
 
-Msg = tuple[int, int, bytes]      # (message type, extra flags, body after the nlmsghdr)
+Msg = tuple[int, int, bytes]  # (message type, extra flags, body after the nlmsghdr)
 
 
 class NetlinkError(OSError):
@@ -202,7 +202,7 @@ def parse(data: bytes) -> list[tuple[int, int, int, bytes]]:
         length, mtype, flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
         if length < 16:
             break
-        out.append((mtype, flags, seq, data[off + 16:off + length]))
+        out.append((mtype, flags, seq, data[off + 16 : off + length]))
         off += (length + 3) & ~3
     return out
 
@@ -221,7 +221,7 @@ def check_error(flags: int, payload: bytes) -> None:
             if alen < 4:
                 break
             if atype == NLMSGERR_ATTR_MSG:
-                detail = payload[off + 4:off + alen].split(b"\0", 1)[0].decode(errors="replace")
+                detail = payload[off + 4 : off + alen].split(b"\0", 1)[0].decode(errors="replace")
             off += (alen + 3) & ~3
     raise NetlinkError(-code, detail)
 
@@ -331,7 +331,7 @@ def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
         alen, atype = struct.unpack_from("=HH", data, off)
         if alen < 4:
             break
-        out[atype & 0x3FFF] = data[off + 4:off + alen]
+        out[atype & 0x3FFF] = data[off + 4 : off + alen]
         off += (alen + 3) & ~3
     return out
 
@@ -447,8 +447,9 @@ def addr_add(index: int, cidr: str, netns: str | None = None) -> None:
     sock(netns).call(msg_addr_add(index, cidr))
 
 
-def route_replace(oif: int, dst: str, gateway: str | None = None, netns: str | None = None,
-                  family: int | None = None) -> None:
+def route_replace(
+    oif: int, dst: str, gateway: str | None = None, netns: str | None = None, family: int | None = None
+) -> None:
     sock(netns).call(msg_route_replace(oif, dst, gateway, family))
 
 
@@ -494,7 +495,7 @@ def _mount_fields(directory: str, mountinfo: str = "/proc/self/mountinfo") -> li
         for line in f:
             fields = line.split()
             if len(fields) > 6 and fields[4] == escaped:
-                found = fields[6:fields.index("-")] if "-" in fields else []
+                found = fields[6 : fields.index("-")] if "-" in fields else []
     return found
 
 

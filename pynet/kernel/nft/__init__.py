@@ -66,7 +66,7 @@ ctypes: Any = _LazyModule("ctypes")
 shutil: Any = _LazyModule("shutil")
 subprocess: Any = _LazyModule("subprocess")
 
-NFT_TIMEOUT = 30.0                     # seconds; nft returns in milliseconds when healthy
+NFT_TIMEOUT = 30.0  # seconds; nft returns in milliseconds when healthy
 _PROC_NET = Path("/proc/net")
 _SYSCTL = Path("/proc/sys")
 
@@ -107,7 +107,7 @@ def errnos_reported(stderr: str) -> frozenset[int]:
 
 
 NFT_FALLBACKS = ("/usr/sbin/nft", "/sbin/nft")  # sbin is not always on a user's PATH
-BACKEND_ENV = "PYNET_NFT"   # "exec": only the nft program; "lib": no raw netlink (debugging, benchmarks)
+BACKEND_ENV = "PYNET_NFT"  # "exec": only the nft program; "lib": no raw netlink (debugging, benchmarks)
 
 
 def _nft() -> str:
@@ -167,7 +167,7 @@ class LibNft:
         import threading
 
         for name, (restype, argtypes) in _signatures().items():
-            fn = getattr(cdll, name)           # AttributeError: too old a library
+            fn = getattr(cdll, name)  # AttributeError: too old a library
             fn.restype, fn.argtypes = restype, argtypes
         self.cdll = cdll
         self._ctx: int | None = None
@@ -184,8 +184,7 @@ class LibNft:
         try:
             probe = _probe_netlink()
         except OSError as exc:
-            raise KernelError(f"nftables: cannot open a netfilter netlink socket: "
-                              f"{exc.strerror or exc}") from None
+            raise KernelError(f"nftables: cannot open a netfilter netlink socket: {exc.strerror or exc}") from None
         if probe is not None:
             probe.close()
         ctx = self.cdll.nft_ctx_new(NFT_CTX_DEFAULT)
@@ -213,7 +212,7 @@ class LibNft:
 
 _UNTRIED: Any = object()
 _lib: LibNft | None = _UNTRIED
-_lib_error = ""                        # why the library could not be loaded
+_lib_error = ""  # why the library could not be loaded
 
 
 def _load_library() -> LibNft | None:
@@ -240,7 +239,7 @@ def backend() -> LibNft | None:
 
 # -- the raw path ------------------------------------------------------------------------
 
-SKELETON_CACHE = "nft-skeleton.cache"   # in the runtime dir: what pynet's skeleton looks like
+SKELETON_CACHE = "nft-skeleton.cache"  # in the runtime dir: what pynet's skeleton looks like
 _raw: tuple[tuple[int, int, tuple[int, int]], nftraw.Raw] | None = None
 
 
@@ -266,7 +265,7 @@ def raw() -> nftraw.Raw | None:
         sock = _probe_netlink()
     except OSError:
         return None
-    if sock is None:                     # a probe that opens nothing: no raw path
+    if sock is None:  # a probe that opens nothing: no raw path
         return None
     try:
         _raw = (owner, nftraw.Raw(_probe_netlink, paths.run_dir() / SKELETON_CACHE, sock))
@@ -280,7 +279,7 @@ def _drop_raw() -> None:
     """Forget the raw session (a socket in an unknown state, another namespace or process)."""
     global _raw
     if _raw is not None and _raw[0][0] == os.getpid():
-        _raw[1].close()                  # (a forked child leaves its parent's socket alone)
+        _raw[1].close()  # (a forked child leaves its parent's socket alone)
     _raw = None
 
 
@@ -308,8 +307,13 @@ def describe_backend() -> str:
 def _call(args: list[str], script: str | None = None) -> Any:
     try:
         return subprocess.run(
-            [_nft(), *args], input=script, capture_output=True, text=True, timeout=NFT_TIMEOUT,
-            stdin=None if script is not None else subprocess.DEVNULL)
+            [_nft(), *args],
+            input=script,
+            capture_output=True,
+            text=True,
+            timeout=NFT_TIMEOUT,
+            stdin=None if script is not None else subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         raise KernelError(f"nft {' '.join(args)} timed out after {NFT_TIMEOUT:.0f}s") from None
 
@@ -346,7 +350,7 @@ def run(script: str) -> None:
         if session is not None and session.run(script):
             return
     except OSError:
-        _drop_raw()                      # a socket in an unknown state: libnftables does it
+        _drop_raw()  # a socket in an unknown state: libnftables does it
         session = None
     rc, _out, err = _script(script)
     if session is not None:
@@ -405,9 +409,9 @@ def _ask(question: str, *args: Any) -> Any:
     try:
         return getattr(session, question)(*args)
     except nfnetlink.NfnlError:
-        return _NO_ANSWER                # refused (EPERM...): libnftables answers, or says why
+        return _NO_ANSWER  # refused (EPERM...): libnftables answers, or says why
     except OSError:
-        _drop_raw()                      # the socket itself failed: start afresh next time
+        _drop_raw()  # the socket itself failed: start afresh next time
         return _NO_ANSWER
 
 
@@ -453,7 +457,7 @@ def elements_from_listing(listing: list[dict[str, Any]] | None, name: str) -> li
         if body and body.get("name") == name:
             out = []
             for item in body.get("elem", []):
-                if isinstance(item, list) and len(item) == 2:      # a map element: [key, value]
+                if isinstance(item, list) and len(item) == 2:  # a map element: [key, value]
                     out.append((json_atoms(item[0]), json_atoms(item[1])))
                 else:
                     out.append((json_atoms(item), None))
@@ -491,6 +495,7 @@ def rules_from_listing(listing: list[dict[str, Any]] | None) -> list[dict[str, A
 
 # -- /proc helpers the firewall needs (kernel I/O, so they live in the kernel layer) ----
 
+
 def read_sysctl(name: str) -> str | None:
     """A sysctl of this namespace ('net/ipv4/ip_forward'), or None when it does not exist."""
     try:
@@ -515,7 +520,7 @@ def _hex_ip(text: str) -> str:
 
     packed = bytes.fromhex(text)
     # /proc/net prints each 32-bit word in host (little-endian) byte order
-    fixed = b"".join(packed[i:i + 4][::-1] for i in range(0, len(packed), 4))
+    fixed = b"".join(packed[i : i + 4][::-1] for i in range(0, len(packed), 4))
     addr = ipaddress.ip_address(fixed)
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         return str(addr.ipv4_mapped)
@@ -529,7 +534,7 @@ def parse_proc_net(text: str, proto: str, listen_only: bool) -> set[tuple[str, s
         parts = line.split()
         if len(parts) < 4 or ":" not in parts[1]:
             continue
-        if listen_only and parts[3] != "0A":          # 0A = TCP_LISTEN
+        if listen_only and parts[3] != "0A":  # 0A = TCP_LISTEN
             continue
         ip_hex, port_hex = parts[1].rsplit(":", 1)
         port = int(port_hex, 16)
@@ -541,8 +546,12 @@ def parse_proc_net(text: str, proto: str, listen_only: bool) -> set[tuple[str, s
 def host_listeners() -> set[tuple[str, str, int]]:
     """Ports host processes hold in this namespace: TCP listeners and bound UDP sockets."""
     found: set[tuple[str, str, int]] = set()
-    for name, proto, listen_only in (("tcp", "tcp", True), ("tcp6", "tcp", True),
-                                     ("udp", "udp", False), ("udp6", "udp", False)):
+    for name, proto, listen_only in (
+        ("tcp", "tcp", True),
+        ("tcp6", "tcp", True),
+        ("udp", "udp", False),
+        ("udp6", "udp", False),
+    ):
         try:
             text = (_PROC_NET / name).read_text()
         except OSError:
@@ -570,6 +579,7 @@ def legacy_filter_rules(family: str) -> list[str] | None:
     program = shutil.which("ip6tables-legacy" if family == "ip6" else "iptables-legacy")
     if program is None:
         return None
-    cp = subprocess.run([program, "-w", "5", "-t", "filter", "-S"], capture_output=True, text=True,
-                        timeout=10, check=False)
+    cp = subprocess.run(
+        [program, "-w", "5", "-t", "filter", "-S"], capture_output=True, text=True, timeout=10, check=False
+    )
     return cp.stdout.splitlines() if cp.returncode == 0 else None

@@ -15,10 +15,32 @@ import socket
 import struct
 
 from pynet.kernel.nft._nfnetlink import (
-    FAMILIES, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM, NFT_SET_ELEM_INTERVAL_END, NFTA_DATA_VALUE,
-    NFTA_LIST_ELEM, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_FLAGS, NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_KEY_END,
-    NFTA_SET_ELEM_LIST_ELEMENTS, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_TABLE, NLM_F_CREATE, Msg,
-    SetInfo, attrs, be32, msg_del_rule, msg_del_table, nest, nfgenmsg, nla, nla_be32, nla_str, text,
+    FAMILIES,
+    NFT_MSG_DELSETELEM,
+    NFT_MSG_NEWSETELEM,
+    NFT_SET_ELEM_INTERVAL_END,
+    NFTA_DATA_VALUE,
+    NFTA_LIST_ELEM,
+    NFTA_SET_ELEM_DATA,
+    NFTA_SET_ELEM_FLAGS,
+    NFTA_SET_ELEM_KEY,
+    NFTA_SET_ELEM_KEY_END,
+    NFTA_SET_ELEM_LIST_ELEMENTS,
+    NFTA_SET_ELEM_LIST_SET,
+    NFTA_SET_ELEM_LIST_TABLE,
+    NLM_F_CREATE,
+    Msg,
+    SetInfo,
+    attrs,
+    be32,
+    msg_del_rule,
+    msg_del_table,
+    nest,
+    nfgenmsg,
+    nla,
+    nla_be32,
+    nla_str,
+    text,
 )
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -27,10 +49,11 @@ if TYPE_CHECKING:
 
 # nft's datatype ids (nftables src/datatype.h) of the key/data fields pynet's sets use
 TYPE_IPADDR, TYPE_IP6ADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IFNAME = 7, 8, 12, 13, 41
-TYPE_BITS = 6                                  # a concatenation packs its field types 6 bits each
+TYPE_BITS = 6  # a concatenation packs its field types 6 bits each
 _FIELD_LEN = {TYPE_IPADDR: 4, TYPE_IP6ADDR: 16, TYPE_INET_PROTOCOL: 1, TYPE_INET_SERVICE: 2, TYPE_IFNAME: 16}
 PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 PROTOCOL_NAMES = {v: k for k, v in PROTOCOLS.items()}
+
 
 def field_types(type_id: int) -> list[int]:
     """nft's concatenated datatype id split into its fields, first field first."""
@@ -88,7 +111,7 @@ def _address(ftype: int, token: str) -> tuple[bytes, bytes, bytes]:
     value = int.from_bytes(raw, "big")
     host = (1 << (bits - plen)) - 1
     if value & host:
-        raise Unencodable(token)          # nft refuses host bits in a prefix too
+        raise Unencodable(token)  # nft refuses host bits in a prefix too
     last = value | host
     after = (last + 1).to_bytes(size, "big") if last + 1 < (1 << bits) else b""
     return raw, last.to_bytes(size, "big"), after
@@ -125,14 +148,16 @@ def element_attrs(info: SetInfo, body: str, with_data: bool) -> list[bytes]:
         if first != last:
             raise Unencodable(f"a range in set {info.name} without flags interval")
         return [b"".join(elem)]
-    if len(types) > 1:                   # concatenated ranges (pipapo): the inclusive end
+    if len(types) > 1:  # concatenated ranges (pipapo): the inclusive end
         elem.append(nest(NFTA_SET_ELEM_KEY_END, nla(NFTA_DATA_VALUE, last)))
         return [b"".join(elem)]
     # one field (rbtree): the start, then an "interval end" element one past the last address
     out = [b"".join(elem)]
     if after:
-        out.append(nest(NFTA_SET_ELEM_KEY, nla(NFTA_DATA_VALUE, after))
-                   + nla_be32(NFTA_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END))
+        out.append(
+            nest(NFTA_SET_ELEM_KEY, nla(NFTA_DATA_VALUE, after))
+            + nla_be32(NFTA_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END)
+        )
     return out
 
 
@@ -159,7 +184,7 @@ def atoms(type_id: int, raw: bytes) -> tuple[Any, ...]:
     out, off = [], 0
     for t in types:
         size = _FIELD_LEN.get(t, 4)
-        out.append(_atom(t, raw[off:off + size]))
+        out.append(_atom(t, raw[off : off + size]))
         off += size + (-size % 4)
     return tuple(out)
 
@@ -169,8 +194,7 @@ class Element:
 
     __slots__ = ("key", "data", "interval_end")
 
-    def __init__(self, key: tuple[Any, ...], data: tuple[Any, ...] | None = None,
-                 interval_end: bool = False) -> None:
+    def __init__(self, key: tuple[Any, ...], data: tuple[Any, ...] | None = None, interval_end: bool = False) -> None:
         self.key, self.data, self.interval_end = key, data, interval_end
 
     def __repr__(self) -> str:
@@ -185,19 +209,23 @@ def parse_elements(info: SetInfo, payload: bytes, limit: int | None = None) -> l
         alen = struct.unpack_from("=H", data, off)[0]
         if alen < 4:
             break
-        a = attrs(data[off + 4:off + alen])
+        a = attrs(data[off + 4 : off + alen])
         off += (alen + 3) & ~3
         if be32(a.get(NFTA_SET_ELEM_FLAGS)) & NFT_SET_ELEM_INTERVAL_END:
             continue
         key = attrs(a.get(NFTA_SET_ELEM_KEY, b"")).get(NFTA_DATA_VALUE, b"")
         value = attrs(a[NFTA_SET_ELEM_DATA]).get(NFTA_DATA_VALUE) if NFTA_SET_ELEM_DATA in a else None
-        out.append(Element(atoms(info.key_type, key),
-                           atoms(info.data_type, value) if value is not None and info.data_type else None))
+        out.append(
+            Element(
+                atoms(info.key_type, key),
+                atoms(info.data_type, value) if value is not None and info.data_type else None,
+            )
+        )
     return out
 
 
 # -- pynet's element scripts -> one batch -------------------------------------------------
-Line = tuple[str, str, str, str, str]   # (op, family, table, set or chain or "", element body or handle)
+Line = tuple[str, str, str, str, str]  # (op, family, table, set or chain or "", element body or handle)
 
 
 def _name(word: str) -> bool:
@@ -252,19 +280,22 @@ def batch_messages(lines: list[Line], sets: dict[tuple[str, str, str], SetInfo])
     def flush() -> None:
         if run_key and elems:
             op, family, table, name = run_key
-            body = (nfgenmsg(FAMILIES[family]) + nla_str(NFTA_SET_ELEM_LIST_TABLE, table)
-                    + nla_str(NFTA_SET_ELEM_LIST_SET, name)
-                    + nest(NFTA_SET_ELEM_LIST_ELEMENTS, *(nest(NFTA_LIST_ELEM, e) for e in elems)))
-            msgs.append((NFT_MSG_NEWSETELEM, NLM_F_CREATE, body) if op == "add"
-                        else (NFT_MSG_DELSETELEM, 0, body))
+            body = (
+                nfgenmsg(FAMILIES[family])
+                + nla_str(NFTA_SET_ELEM_LIST_TABLE, table)
+                + nla_str(NFTA_SET_ELEM_LIST_SET, name)
+                + nest(NFTA_SET_ELEM_LIST_ELEMENTS, *(nest(NFTA_LIST_ELEM, e) for e in elems))
+            )
+            msgs.append((NFT_MSG_NEWSETELEM, NLM_F_CREATE, body) if op == "add" else (NFT_MSG_DELSETELEM, 0, body))
         elems.clear()
 
     for op, family, table, name, body in lines:
         if op in ("delete table", "delete rule"):
             flush()
             run_key = None
-            msgs.append(msg_del_table(family, table) if op == "delete table"
-                        else msg_del_rule(family, table, name, int(body)))
+            msgs.append(
+                msg_del_table(family, table) if op == "delete table" else msg_del_rule(family, table, name, int(body))
+            )
             continue
         info = sets.get((family, table, name))
         if info is None:

@@ -37,10 +37,23 @@ NLA_F_NESTED = 0x8000
 NFNL_SUBSYS_NFTABLES = 10
 NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
 
-(NFT_MSG_NEWTABLE, NFT_MSG_GETTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWCHAIN, NFT_MSG_GETCHAIN,
- NFT_MSG_DELCHAIN, NFT_MSG_NEWRULE, NFT_MSG_GETRULE, NFT_MSG_DELRULE, NFT_MSG_NEWSET,
- NFT_MSG_GETSET, NFT_MSG_DELSET, NFT_MSG_NEWSETELEM, NFT_MSG_GETSETELEM,
- NFT_MSG_DELSETELEM) = range(15)
+(
+    NFT_MSG_NEWTABLE,
+    NFT_MSG_GETTABLE,
+    NFT_MSG_DELTABLE,
+    NFT_MSG_NEWCHAIN,
+    NFT_MSG_GETCHAIN,
+    NFT_MSG_DELCHAIN,
+    NFT_MSG_NEWRULE,
+    NFT_MSG_GETRULE,
+    NFT_MSG_DELRULE,
+    NFT_MSG_NEWSET,
+    NFT_MSG_GETSET,
+    NFT_MSG_DELSET,
+    NFT_MSG_NEWSETELEM,
+    NFT_MSG_GETSETELEM,
+    NFT_MSG_DELSETELEM,
+) = range(15)
 
 NFTA_TABLE_NAME = 1
 NFTA_CHAIN_TABLE, NFTA_CHAIN_NAME, NFTA_CHAIN_HOOK, NFTA_CHAIN_POLICY, NFTA_CHAIN_TYPE = 1, 3, 4, 5, 7
@@ -63,7 +76,7 @@ POLICIES = {0: "drop", 1: "accept"}
 
 #: a dump's messages are at most 32 KiB (the kernel caps its dump skbs there): never truncated
 RECV_SIZE = 65536
-TIMEOUT = 30.0        # seconds; the kernel answers in microseconds when healthy
+TIMEOUT = 30.0  # seconds; the kernel answers in microseconds when healthy
 
 
 class NfnlError(OSError):
@@ -100,7 +113,7 @@ def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
         alen, atype = struct.unpack_from("=HH", data, off)
         if alen < 4:
             break
-        out[atype & 0x3FFF] = data[off + 4:off + alen]
+        out[atype & 0x3FFF] = data[off + 4 : off + alen]
         off += (alen + 3) & ~3
     return out
 
@@ -112,7 +125,7 @@ def attr_list(data: bytes) -> list[bytes]:
         alen, _atype = struct.unpack_from("=HH", data, off)
         if alen < 4:
             break
-        out.append(data[off + 4:off + alen])
+        out.append(data[off + 4 : off + alen])
         off += (alen + 3) & ~3
     return out
 
@@ -135,14 +148,17 @@ class SetInfo:
 
     __slots__ = ("name", "flags", "key_type", "key_len", "data_type", "data_len")
 
-    def __init__(self, name: str, flags: int, key_type: int, key_len: int,
-                 data_type: int = 0, data_len: int = 0) -> None:
+    def __init__(
+        self, name: str, flags: int, key_type: int, key_len: int, data_type: int = 0, data_len: int = 0
+    ) -> None:
         self.name, self.flags, self.key_type, self.key_len = name, flags, key_type, key_len
         self.data_type, self.data_len = data_type, data_len
 
     def __repr__(self) -> str:
-        return (f"SetInfo({self.name!r}, flags={self.flags:#x}, key={self.key_type}/{self.key_len}, "
-                f"data={self.data_type}/{self.data_len})")
+        return (
+            f"SetInfo({self.name!r}, flags={self.flags:#x}, key={self.key_type}/{self.key_len}, "
+            f"data={self.data_type}/{self.data_len})"
+        )
 
     @property
     def interval(self) -> bool:
@@ -155,11 +171,17 @@ class SetInfo:
 
 def parse_set(payload: bytes) -> SetInfo:
     a = attrs(payload, 4)
-    return SetInfo(text(a.get(NFTA_SET_NAME)), be32(a.get(NFTA_SET_FLAGS)), be32(a.get(NFTA_SET_KEY_TYPE)),
-                   be32(a.get(NFTA_SET_KEY_LEN)), be32(a.get(NFTA_SET_DATA_TYPE)), be32(a.get(NFTA_SET_DATA_LEN)))
+    return SetInfo(
+        text(a.get(NFTA_SET_NAME)),
+        be32(a.get(NFTA_SET_FLAGS)),
+        be32(a.get(NFTA_SET_KEY_TYPE)),
+        be32(a.get(NFTA_SET_KEY_LEN)),
+        be32(a.get(NFTA_SET_DATA_TYPE)),
+        be32(a.get(NFTA_SET_DATA_LEN)),
+    )
 
 
-Msg = tuple[int, int, bytes]      # (NFT_MSG_*, extra nlmsg flags, body after the nlmsghdr)
+Msg = tuple[int, int, bytes]  # (NFT_MSG_*, extra nlmsg flags, body after the nlmsghdr)
 
 
 # -- the socket --------------------------------------------------------------------------
@@ -185,7 +207,7 @@ def _messages(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
         length, mtype, flags, seq, _pid = struct.unpack_from("=IHHII", data, off)
         if length < 16:
             return
-        yield mtype, flags, seq, data[off + 16:off + length]
+        yield mtype, flags, seq, data[off + 16 : off + length]
         off += (length + 3) & ~3
 
 
@@ -234,7 +256,7 @@ class Nfnl:
                 if code and failure is None:
                     failure = (code, detail)
                 if seq == begin and code:
-                    pending.clear()       # the batch itself was refused (e.g. EPERM)
+                    pending.clear()  # the batch itself was refused (e.g. EPERM)
         if failure:
             raise NfnlError(*failure)
 
@@ -290,7 +312,7 @@ class Nfnl:
                 stop = stop or bool(enough and enough(payload))
             if stop:
                 return out, False
-            if peek:                     # not enough yet: take it off the queue, read on
+            if peek:  # not enough yet: take it off the queue, read on
                 self.sock.recv(RECV_SIZE)
                 peek = False
 
@@ -321,13 +343,15 @@ def msg_get_table(family: str, table: str) -> Msg:
 
 
 def msg_get_chain(family: str, table: str, chain: str) -> Msg:
-    return NFT_MSG_GETCHAIN, 0, (nfgenmsg(FAMILIES[family]) + nla_str(NFTA_CHAIN_TABLE, table)
-                                 + nla_str(NFTA_CHAIN_NAME, chain))
+    return (
+        NFT_MSG_GETCHAIN,
+        0,
+        (nfgenmsg(FAMILIES[family]) + nla_str(NFTA_CHAIN_TABLE, table) + nla_str(NFTA_CHAIN_NAME, chain)),
+    )
 
 
 def elements_body(family: str, table: str, name: str) -> bytes:
-    return (nfgenmsg(FAMILIES[family]) + nla_str(NFTA_SET_ELEM_LIST_TABLE, table)
-            + nla_str(NFTA_SET_ELEM_LIST_SET, name))
+    return nfgenmsg(FAMILIES[family]) + nla_str(NFTA_SET_ELEM_LIST_TABLE, table) + nla_str(NFTA_SET_ELEM_LIST_SET, name)
 
 
 def rules_body(family: str, table: str, chain: str = "") -> bytes:
@@ -341,16 +365,27 @@ def msg_del_table(family: str, table: str) -> Msg:
 
 
 def msg_del_rule(family: str, table: str, chain: str, handle: int) -> Msg:
-    return NFT_MSG_DELRULE, 0, (nfgenmsg(FAMILIES[family]) + nla_str(NFTA_RULE_TABLE, table)
-                                + nla_str(NFTA_RULE_CHAIN, chain) + nla(NFTA_RULE_HANDLE, struct.pack(">Q", handle)))
+    return (
+        NFT_MSG_DELRULE,
+        0,
+        (
+            nfgenmsg(FAMILIES[family])
+            + nla_str(NFTA_RULE_TABLE, table)
+            + nla_str(NFTA_RULE_CHAIN, chain)
+            + nla(NFTA_RULE_HANDLE, struct.pack(">Q", handle))
+        ),
+    )
 
 
 def parse_chain(payload: bytes) -> dict[str, Any]:
     """A dumped chain as nft's JSON spells it (family, table, name; type/hook/prio/policy)."""
     family = payload[0]
     a = attrs(payload, 4)
-    chain: dict[str, Any] = {"family": FAMILY_NAMES.get(family, str(family)), "table": text(a.get(NFTA_CHAIN_TABLE)),
-                             "name": text(a.get(NFTA_CHAIN_NAME))}
+    chain: dict[str, Any] = {
+        "family": FAMILY_NAMES.get(family, str(family)),
+        "table": text(a.get(NFTA_CHAIN_TABLE)),
+        "name": text(a.get(NFTA_CHAIN_NAME)),
+    }
     if NFTA_CHAIN_HOOK in a:
         hook = attrs(a[NFTA_CHAIN_HOOK])
         num = be32(hook.get(NFTA_HOOK_HOOKNUM), -1)
@@ -367,9 +402,9 @@ def parse_rule(payload: bytes) -> dict[str, Any]:
     a = attrs(payload, 4)
     rule: dict[str, Any] = {"handle": struct.unpack(">Q", a[NFTA_RULE_HANDLE][:8])[0] if NFTA_RULE_HANDLE in a else 0}
     udata, off = a.get(NFTA_RULE_USERDATA, b""), 0
-    while off + 2 <= len(udata):                 # nftnl udata: u8 type, u8 len, value
+    while off + 2 <= len(udata):  # nftnl udata: u8 type, u8 len, value
         utype, ulen = udata[off], udata[off + 1]
         if utype == NFTNL_UDATA_RULE_COMMENT:
-            rule["comment"] = text(udata[off + 2:off + 2 + ulen])
+            rule["comment"] = text(udata[off + 2 : off + 2 + ulen])
         off += 2 + ulen
     return rule

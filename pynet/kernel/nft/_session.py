@@ -63,7 +63,7 @@ def _unblob(data: bytes) -> list[bytes]:
     out, off = [], 0
     while off + 4 <= len(data):
         (n,) = struct.unpack_from(">I", data, off)
-        out.append(data[off + 4:off + 4 + n])
+        out.append(data[off + 4 : off + 4 + n])
         off += 4 + n
     return out
 
@@ -127,15 +127,26 @@ class Raw:
             if isinstance(answer, nf.NfnlError) or not answer:
                 return None
             a = nf.attrs(answer[0], 4)
-            parts.append(_blob(*(a.get(k, b"") for k in (nf.NFTA_CHAIN_NAME, nf.NFTA_CHAIN_TYPE,
-                                                          nf.NFTA_CHAIN_HOOK, nf.NFTA_CHAIN_POLICY))))
+            parts.append(
+                _blob(
+                    *(
+                        a.get(k, b"")
+                        for k in (nf.NFTA_CHAIN_NAME, nf.NFTA_CHAIN_TYPE, nf.NFTA_CHAIN_HOOK, nf.NFTA_CHAIN_POLICY)
+                    )
+                )
+            )
         wanted = {(f, t, c.encode() + b"\0") for f, t, c in chains}
         for family, table in dict.fromkeys((f, t) for f, t, _c in chains):
             for payload in self._dump(nf.NFT_MSG_GETRULE, nf.rules_body(family, table)):
                 a = nf.attrs(payload, 4)
                 if (family, table, a.get(nf.NFTA_RULE_CHAIN, b"")) in wanted:
-                    parts.append(_blob(a.get(nf.NFTA_RULE_CHAIN, b""), a.get(nf.NFTA_RULE_EXPRESSIONS, b""),
-                                       a.get(nf.NFTA_RULE_USERDATA, b"")))
+                    parts.append(
+                        _blob(
+                            a.get(nf.NFTA_RULE_CHAIN, b""),
+                            a.get(nf.NFTA_RULE_EXPRESSIONS, b""),
+                            a.get(nf.NFTA_RULE_USERDATA, b""),
+                        )
+                    )
         return b"".join(parts)
 
     def in_effect(self, prefix: str) -> bool:
@@ -160,7 +171,7 @@ class Raw:
             tmp.write_bytes(b"".join(_blob(k, v) for k, v in kept))
             os.replace(tmp, self.cache)
         except OSError:
-            tmp.unlink(missing_ok=True)   # no runtime dir (yet): the next create heals again
+            tmp.unlink(missing_ok=True)  # no runtime dir (yet): the next create heals again
 
     def _recorded(self) -> dict[bytes, bytes]:
         try:
