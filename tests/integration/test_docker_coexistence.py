@@ -5,7 +5,7 @@ The throwaway host namespace is set up the way dockerd 20.10 (iptables-nft) leav
 ``docker0`` bridge with Docker's rules for it, Docker's nat rules, and br_netfilter on
 (``net.bridge.bridge-nf-call-iptables=1``, per netns), so frames between two ports of one
 pynet bridge go through Docker's FORWARD chain. The commands are the ones dockerd runs
-(compare /work/shared/reference/docker/iptables-save-with-publish.txt).
+(compare tests/reference/docker/iptables-save-with-publish.txt, a copy of real dockerd output).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.unit
 TESTS = Path(__file__).resolve().parents[1]
 # Absolute paths a test may name: the kernel's and the OS's, never a workspace or home.
 OUTSIDE = re.compile(r"""["'](/(?:work|home|root|srv|opt|mnt)/[^"']*)["']""")
+# The workspace's shared folder, named anywhere (code or docstring): a clone does not have it.
+SHARED = re.compile(r"(?:\.\./|/work/)shared/[\w./-]*")
 
 
 def test_no_test_names_a_path_outside_the_repository() -> None:
@@ -19,6 +21,15 @@ def test_no_test_names_a_path_outside_the_repository() -> None:
         f"{path.relative_to(TESTS)}: {m.group(1)}"
         for path in sorted(TESTS.rglob("*.py"))
         for m in OUTSIDE.finditer(path.read_text())
+    ]
+    assert found == []
+
+
+def test_no_test_points_at_the_workspace_shared_folder() -> None:
+    found = [
+        f"{path.relative_to(TESTS)}: {m.group(0)}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for m in SHARED.finditer(path.read_text())
     ]
     assert found == []
 
