@@ -34,3 +34,5 @@ ipam_space              # tests/unit/test_ipam_state.py
 opt_for_query; build_query   # DNS clients in tests/unit/test_dns_*.py
 attr_list               # tests/unit/test_nft_raw.py
 describe_backend; list_text  # tests/unit/test_nftables_lib.py, tests/integration/test_firewall_cost.py
+# compose: x-pynet-link's settings, read through dataclasses.asdict (pynet/compose/model.py)
+rate; jitter; loss; duplicate; corrupt

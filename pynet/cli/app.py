@@ -47,6 +47,7 @@ COMMANDS = {
     "port": "pynet.cli.container:port",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "compose": "pynet.cli.compose:compose",
     "_exited": "pynet.cli.container:exited",
 }
 

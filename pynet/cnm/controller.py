@@ -240,7 +240,8 @@ class Controller(HostAdmin, ProcessControl):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
-            if c.status != "running" or not c.netns_path:
+            # A created container has its sandbox: it may join networks before it starts (Docker).
+            if c.status not in ("running", "created") or not c.netns_path:
                 if c.network_mode == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 raise Conflict(f"Container {c.id} is not running")

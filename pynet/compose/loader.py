@@ -1,0 +1,219 @@
+"""Finding and reading a Compose file: YAML with line/column marks, ``${VAR}`` interpolation.
+
+The only importer of pyyaml besides ``config`` rendering (read-only commands never load
+it). Values come back as plain Python (dict/list/str/int/bool/None) together with a map
+from each value's path (``("services", "app", "ports", 0)``) to its 1-based (line, column),
+so the model can name the place of any bad value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from pynet.errors import InvalidArgument
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from typing import Any
+
+#: Compose's search order for the default file (compose-spec, "Compose file").
+DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+class ComposeFileError(InvalidArgument):
+    """A Compose file that cannot be used: one line naming file, line and column."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, from_daemon=False)
+
+
+@dataclass
+class Source:
+    """One loaded Compose file: its data and where each value was written."""
+
+    path: str
+    data: dict[str, Any]
+    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: tuple[Any, ...]) -> str:
+        """``file:line:column`` of the value at ``path`` (or of its nearest parent)."""
+        while path and path not in self.marks:
+            path = path[:-1]
+        line, col = self.marks.get(path, (1, 1))
+        return f"{self.path}:{line}:{col}"
+
+    def error(self, path: tuple[Any, ...], message: str) -> ComposeFileError:
+        """The one error line for a bad value at ``path``."""
+        return ComposeFileError(f"{self.where(path)}: {dotted(path)}: {message}" if path else message)
+
+
+def dotted(path: tuple[Any, ...]) -> str:
+    """``services.app.ports[0]``: a path as the user would look for it in the file."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def find_file(explicit: str, cwd: str) -> str:
+    """The Compose file to read: ``-f FILE`` or the first default name present in ``cwd``."""
+    if explicit:
+        if explicit != "-" and not os.path.isfile(explicit):
+            raise ComposeFileError(f"open {os.path.abspath(explicit)}: no such file or directory")
+        return explicit
+    for name in DEFAULT_FILES:
+        path = os.path.join(cwd, name)
+        if os.path.isfile(path):
+            return os.path.relpath(path) if os.path.abspath(cwd) == os.getcwd() else path
+    raise ComposeFileError("no configuration file provided: not found")
+
+
+def project_name(raw: str) -> str:
+    """A project name normalised as Compose does: lower case, only ``[a-z0-9_-]``, starting
+    with a letter or digit (compose-go's ``NormalizeProjectName``)."""
+    name = re.sub(r"[^a-z0-9_-]", "", raw.lower())
+    return name.lstrip("_-")
+
+
+def load(path: str, environ: dict[str, str]) -> Source:
+    """Parse ``path`` (``-``: stdin) with a safe loader; interpolate ``${VAR}`` from ``environ``."""
+    import yaml
+
+    try:
+        if path == "-":
+            import sys
+
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ComposeFileError(f"{path}: {exc}") from None
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader_cls)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(path, exc) from None
+    except yaml.YAMLError as exc:
+        raise ComposeFileError(f"{path}: {exc}") from None
+    source = Source(path=path, data={})
+    if node is None:
+        raise ComposeFileError(f"{path}: empty compose file")
+    value = _Converter(source, environ).convert(node, ())
+    if not isinstance(value, dict):
+        raise ComposeFileError(f"{path}:1:1: top-level object must be a mapping")
+    source.data = value
+    return source
+
+
+def _yaml_error(path: str, exc: Any) -> ComposeFileError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+    problem = exc.problem or exc.context or "invalid YAML"
+    return ComposeFileError(f"{where}: {problem}")
+
+
+class _Converter:
+    """yaml nodes -> Python values, recording marks; merge keys (``<<``) and anchors work."""
+
+    def __init__(self, source: Source, environ: dict[str, str]) -> None:
+        import yaml
+
+        self.yaml = yaml
+        self.source = source
+        self.environ = environ
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def convert(self, node: Any, path: tuple[Any, ...]) -> Any:
+        yaml = self.yaml
+        self.source.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            value = self.scalars.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ComposeFileError(f"{self.source.where(path)}: {exc}") from None
+        if isinstance(value, str):
+            return interpolate(value, self.environ, lambda msg: self.source.error(path, msg))
+        if not isinstance(value, (int, float, bool, type(None))):
+            return str(value)  # timestamps and binary: Compose reads them as text
+        return value
+
+    def _mapping(self, node: Any, path: tuple[Any, ...]) -> dict[str, Any]:
+        try:
+            self.scalars.flatten_mapping(node)  # merge keys: `<<: *defaults`
+        except self.yaml.YAMLError as exc:
+            raise ComposeFileError(f"{self.source.where(path)}: {exc}") from None
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.scalars.construct_object(key_node, deep=True)
+            key = "null" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
+            child = (*path, key)
+            if key in out:
+                line = self.source.marks[child][0]
+                raise ComposeFileError(
+                    f"{self.source.path}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}: "
+                    f'mapping key "{key}" already defined at line {line}'
+                )
+            self.source.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.convert(value_node, child)
+        return out
+
+
+_VAR = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_BRACED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", re.S)
+
+
+def interpolate(text: str, environ: dict[str, str], fail: Any) -> str:
+    """Compose's variable substitution: ``$VAR``, ``${VAR}``, ``${VAR:-default}``,
+    ``${VAR-default}``, ``${VAR:?error}``, ``${VAR:+alt}``; ``$$`` is a literal ``$``."""
+    if "$" not in text:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            return "$"
+        if m.group(3):
+            return environ.get(m.group(3), "")
+        braced = _BRACED.match(m.group(2))
+        if braced is None:
+            raise fail(f'invalid interpolation format for "{text}"')
+        name, op, arg = braced.groups()
+        value = environ.get(name)
+        empty = value is None or (op is not None and op.startswith(":") and value == "")
+        if op in ("-", ":-"):
+            return arg if empty else value  # type: ignore[return-value]
+        if op in ("?", ":?"):
+            if empty:
+                raise fail(f"required variable {name} is missing a value: {arg}")
+            return value  # type: ignore[return-value]
+        if op in ("+", ":+"):
+            return "" if empty else arg
+        return value or ""
+
+    return _VAR.sub(one, text)
+
+
+def dotenv(directory: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines of ``.env`` in the project directory (Compose reads it for
+    interpolation); the process environment wins over it."""
+    out: dict[str, str] = {}
+    try:
+        with open(os.path.join(directory, ".env"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out

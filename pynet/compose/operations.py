@@ -1,0 +1,197 @@
+"""The compose operations the cli calls: load, up, down, ps rows, config.
+
+Each takes what the user typed and a ``report`` callable for plan lines; warnings go to
+``warn``. Nothing here renders tables or parses flags (``pynet.cli.compose`` does).
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynet.compose import loader, model
+from pynet.compose.loader import ComposeFileError
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from pynet.cnm.controller import Controller
+    from pynet.compose.model import Project
+    from pynet.compose.planner import Plan
+
+
+def load_project(file: str, project: str, cwd: str | None = None) -> Project:
+    """The project in ``file`` (default: Compose's names in ``cwd``), named ``project``
+    (-p), by the file's ``name:``, ``$COMPOSE_PROJECT_NAME`` or its directory's name."""
+    from pynet.compose import schema
+
+    cwd = cwd or os.getcwd()
+    if project:
+        schema.check_project_name(project)
+    path = loader.find_file(file, cwd)
+    working_dir = cwd if path == "-" else os.path.dirname(os.path.abspath(path))
+    environ = {**loader.dotenv(working_dir), **os.environ}
+    source = loader.load(path, environ)
+    return schema.parse(source, name=project, working_dir=working_dir, environ=environ)
+
+
+def project_name_only(file: str, project: str, cwd: str | None = None) -> str:
+    """``down``/``ps`` need only the name: from -p, else the file, else the directory."""
+    from pynet.compose import schema
+
+    if project:
+        return schema.check_project_name(project)
+    try:
+        return load_project(file, "", cwd).name
+    except ComposeFileError:
+        if file:
+            raise
+        name = loader.project_name(os.path.basename(cwd or os.getcwd()))
+        if not name:
+            raise
+        return name
+
+
+def _observe(ctl: Controller | None, name: str):  # type: ignore[no-untyped-def]
+    from pynet import wiring
+    from pynet.compose import apply, shaping
+
+    repo = ctl.reader() if ctl is not None else wiring.open_repo()
+    return apply.observe(repo, name, shaping.observer(repo))
+
+
+def _controller() -> Controller:
+    from pynet import wiring
+
+    ctl = wiring.controller()
+    ctl.ensure_ready()
+    return ctl
+
+
+def up(
+    project: Project,
+    *,
+    dry_run: bool,
+    remove_orphans: bool,
+    report: Callable[[str], None],
+    warn: Callable[[str], None],
+) -> tuple[Plan, Controller | None]:
+    """Plan the project against the state; unless ``dry_run``, apply it (``report`` gets
+    each line once done). Returns the plan and the controller that applied it."""
+    from pynet.compose import apply, planner
+
+    for line in project.warnings:
+        warn(line)
+    _image_notice(project, warn)
+    ctl = None if dry_run else _controller()
+    plan = planner.plan_up(project, _observe(ctl, project.name), remove_orphans=remove_orphans)
+    for line in plan.warnings:
+        warn(line)
+    if dry_run:
+        for step in plan.steps:
+            if step.line:
+                report(step.line)
+        return plan, None
+    assert ctl is not None
+    try:
+        apply.Applier(ctl, project, report).run(plan)
+    finally:
+        for line in dict.fromkeys(ctl.notices):
+            warn(line)
+        ctl.notices.clear()
+    return plan, ctl
+
+
+def down(name: str, *, dry_run: bool, report: Callable[[str], None]) -> Plan:
+    """Remove the project's containers, then its networks (all found by label)."""
+    from pynet.compose import apply, planner
+
+    ctl = None if dry_run else _controller()
+    plan = planner.plan_down(name, _observe(ctl, name))
+    if dry_run:
+        for step in plan.steps:
+            report(step.line)
+        return plan
+    assert ctl is not None
+    apply.Applier(ctl, None, report).run(plan)
+    return plan
+
+
+def project_containers(name: str, *, all_states: bool) -> list[dict[str, Any]]:
+    """``compose ps`` rows: the project's containers (running ones unless ``all_states``)."""
+    import time
+
+    from pynet import wiring
+    from pynet.cnm import views
+
+    repo = wiring.open_repo()
+    now = time.time_ns()
+    rows = []
+    for c in sorted(repo.containers(), key=lambda c: c.name):
+        if c.labels.get(model.PROJECT_LABEL) != name or (not all_states and c.status != "running"):
+            continue
+        item = views.ps_item(c, repo, now)
+        item["Name"] = c.name
+        item["Service"] = c.labels.get(model.SERVICE_LABEL, "")
+        item["Project"] = name
+        item["Image"] = c.labels.get(model.IMAGE_LABEL, "")
+        item["ID"] = c.id[:12]
+        rows.append(item)
+    return rows
+
+
+def config(project: Project) -> dict[str, Any]:
+    """The project as pynet understood it, in Compose's canonical shape."""
+    from dataclasses import asdict
+
+    out: dict[str, Any] = {"name": project.name, "services": {}, "networks": {}}
+    for svc in sorted(project.services, key=lambda s: s.name):
+        data = {k: v for k, v in asdict(svc).items() if v not in ("", [], {}, None) and k != "name"}
+        data.pop("replicas", None)
+        if svc.replicas != 1:
+            data["deploy"] = {"replicas": svc.replicas}
+        if not svc.network_mode:
+            data["networks"] = {e.key: _entry(e) for e in svc.networks}
+        out["services"][svc.name] = data
+    for key, spec in sorted(project.networks.items()):
+        data = {k: v for k, v in asdict(spec).items() if v not in ("", [], {}, None, False) and k != "key"}
+        if spec.ipam or spec.ipam_options or spec.ipam_driver != "default":
+            data.pop("ipam_driver", None)
+            data.pop("ipam_options", None)
+            pools = [{k: v for k, v in pool.items() if v} for pool in data.pop("ipam", [])]
+            data["ipam"] = {"driver": spec.ipam_driver, "config": pools}
+            if spec.ipam_options:
+                data["ipam"]["options"] = spec.ipam_options
+        else:
+            data.pop("ipam_driver", None)
+        out["networks"][key] = data
+    return out
+
+
+def config_yaml(project: Project) -> str:
+    """:func:`config` as YAML, keys in Compose's order."""
+    import yaml
+
+    return yaml.safe_dump(config(project), sort_keys=False, default_flow_style=False)  # type: ignore[no-any-return]
+
+
+def _entry(entry: Any) -> dict[str, Any] | None:
+    from dataclasses import asdict
+
+    data = {k: v for k, v in asdict(entry).items() if v not in ("", [], {}, None) and k not in ("key", "link")}
+    if entry.link is not None:
+        data["x-pynet-link"] = entry.link.settings()
+    return data or None
+
+
+def _image_notice(project: Project, warn: Callable[[str], None]) -> None:
+    """``image:`` is accepted; said once when pynet runs the command from the host instead."""
+    from pynet.compose import images
+
+    on_host = [s.name for s in project.services if s.image and images.rootfs(s.image) is None]
+    if on_host:
+        warn(
+            f"WARNING: pynet does not have the image of service(s) {', '.join(on_host)}: "
+            "their command runs from the host's filesystem"
+        )
