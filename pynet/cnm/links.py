@@ -32,7 +32,12 @@ class LinkRow:
     shape: LinkShape
 
     def to_json(self) -> dict[str, Any]:
-        return {"Container": self.container, "Network": self.network, "Interface": self.interface, **_titled(self.shape)}
+        return {
+            "Container": self.container,
+            "Network": self.network,
+            "Interface": self.interface,
+            **_titled(self.shape),
+        }
 
 
 def supported_impairments() -> dict[str, bool]:
@@ -68,6 +73,12 @@ def remove_for_endpoint(c: Container, ep: Endpoint) -> None:
 
         tc.unshape(c.netns_path, ep.ifname)
         linkloss.clear_loss(c.netns_path, ep.ifname)
+
+
+def link_rows(repo: Repo, container_ref: str | None = None) -> list[LinkRow]:
+    """``link show``: one container's endpoints, or those of every container, by name."""
+    containers = [repo.get_container(container_ref)] if container_ref else repo.containers()
+    return LinkService(repo).rows(sorted(containers, key=lambda c: c.name))
 
 
 class LinkService:
@@ -179,11 +190,3 @@ class LinkControl:
     def clear_link(self, container_ref: str, network_ref: str | None = None) -> LinkRow:
         """Remove every shaping setting of the container's link on ``network_ref``."""
         return self.set_link(container_ref, LinkShape(), network_ref, replace=True)
-
-    def link_rows(self, container_ref: str | None = None) -> list[LinkRow]:
-        """``link show``: one container's endpoints, or every running container's."""
-        repo = self.reader()
-        if container_ref:
-            return LinkService(repo).rows([repo.get_container(container_ref)])
-        running = sorted((c for c in repo.containers() if c.endpoints), key=lambda c: c.name)
-        return LinkService(repo).rows(running)

@@ -24,11 +24,12 @@ def _chain(ifname: str) -> str:
 def set_loss(netns: str, ifname: str, percent: float) -> None:
     """Drop ``percent`` % of the packets ``ifname`` receives in the sandbox at ``netns``."""
     threshold = round(percent * SCALE / 100)
+    verdict = "drop" if threshold >= SCALE else f"numgen random mod {SCALE} < {threshold} drop"
     script = (
         f"add table inet {TABLE}\n"
         f"add chain {_chain(ifname)} {{ type filter hook prerouting priority -300; policy accept; }}\n"
         f"flush chain {_chain(ifname)}\n"
-        f'add rule {_chain(ifname)} iifname "{ifname}" numgen random mod {SCALE} < {threshold} drop\n'
+        f'add rule {_chain(ifname)} iifname "{ifname}" {verdict}\n'
     )
     with namespaces.entered_netns(netns):
         nft.run(script)

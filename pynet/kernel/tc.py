@@ -45,7 +45,8 @@ def netem_supported() -> bool:
     """Whether this kernel has the netem qdisc (asked once per process).
 
     As root: a netem qdisc is added to ``lo`` of a throwaway namespace (the answer is the
-    kernel's own). Without the privilege to do that: whether the module is loaded.
+    kernel's own; the namespace goes when this thread switches back). Without the
+    privilege to do that: whether the module is loaded.
     """
     global _netem
     if _netem is None:
@@ -64,20 +65,43 @@ def _probe_netem() -> bool:
         except OSError:
             return os.path.isdir("/sys/module/sch_netem")
         try:
-            from pyroute2 import IPRoute
-
-            with IPRoute() as ipr:
-                try:
-                    ipr.tc("add", "netem", 1, ROOT, delay=1000)
-                except Exception as exc:  # noqa: BLE001 - pyroute2's NetlinkError: the answer itself
-                    if getattr(exc, "code", None) in (errno.ENOENT, errno.EOPNOTSUPP, errno.EINVAL):
-                        return False
-                    raise KernelError(f"probing netem: {exc}") from None
-                return True
+            return _netem_accepted_on_lo()
         finally:
             namespaces.setns(home, namespaces.CLONE_NEWNET)
     finally:
         os.close(home)
+
+
+def _netem_accepted_on_lo() -> bool:
+    """Ask this (throwaway) namespace's kernel for a netem qdisc on ``lo``: raw rtnetlink,
+    so that ``link show`` and ``pynet info`` never import pyroute2."""
+    import socket
+    import struct
+
+    kind = b"netem\0"
+    qopt = struct.pack("=6I", 1000, 1000, 0, 0, 0, 0)  # tc_netem_qopt: latency, limit...
+    attrs = _rtattr(1, kind) + _rtattr(2, qopt)  # TCA_KIND, TCA_OPTIONS
+    tcmsg = struct.pack("=BxxxiIII", socket.AF_UNSPEC, 1, ROOT, TC_H_ROOT, 0)  # on lo (index 1)
+    flags = 0x1 | 0x4 | 0x400 | 0x200  # NLM_F_REQUEST | ACK | CREATE | EXCL
+    body = tcmsg + attrs
+    msg = struct.pack("=IHHII", 16 + len(body), 36, flags, 1, 0) + body  # RTM_NEWQDISC
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+        sock.settimeout(5)
+        sock.send(msg)
+        reply = sock.recv(65536)
+    (code,) = struct.unpack_from("=i", reply, 16)  # NLMSG_ERROR's error (0: done)
+    if code in (-errno.ENOENT, -errno.EOPNOTSUPP, -errno.EINVAL):
+        return False
+    if code != 0:
+        raise KernelError(f"probing netem: {os.strerror(-code)}")
+    return True
+
+
+def _rtattr(kind: int, payload: bytes) -> bytes:
+    import struct
+
+    length = 4 + len(payload)
+    return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
 
 
 def shape(netns: str, ifname: str, *, rate_bps: int, netem: dict[str, Any] | None) -> None:
