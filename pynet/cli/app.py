@@ -48,6 +48,7 @@ COMMANDS = {
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
     "compose": "pynet.cli.compose:compose",
+    "link": "pynet.cli.link:link",
     "_exited": "pynet.cli.container:exited",
 }
 

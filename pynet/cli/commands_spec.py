@@ -5,7 +5,7 @@ options may follow arguments, each option token -> (parameter, kind, type), the 
 click would fill in, and the positional arguments (parameter, nargs, required, type).
 """
 
-GROUPS = ('cluster', 'compose', 'network', 'system')
+GROUPS = ('cluster', 'compose', 'link', 'network', 'system')
 
 ALIASES = {'network list': 'network ls', 'network remove': 'network rm'}
 

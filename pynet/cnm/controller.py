@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
+from pynet.cnm import links
+from pynet.cnm.links import LinkControl
 from pynet.cnm.processes import ProcessControl
 from pynet.records.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
@@ -55,7 +57,7 @@ class JournalUndo(UndoLog):
         self.txn.save_undo()
 
 
-class Controller(HostAdmin, ProcessControl):
+class Controller(HostAdmin, ProcessControl, LinkControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
@@ -286,6 +288,8 @@ class Controller(HostAdmin, ProcessControl):
         if ep is not None and c.ports:
             firewall_hooks.unpublish(net, ep, c.ports)
         fault("endpoint_detach")
+        if ep is not None:
+            links.remove_for_endpoint(c, ep)
         svc.endpoints.detach(c, net)
         svc.write_files(c)
         repo.put_container(c)

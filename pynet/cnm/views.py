@@ -132,6 +132,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
             "MacAddress": ep.mac,
             "DriverOpts": ep.driver_opts,
         }
+        if ep.link:  # pynet's added key (link shaping); Docker's keys stay as they are
+            from pynet.cnm.links import inspect_view
+
+            out[net.name]["PynetLink"] = inspect_view(ep)
     if out:
         return out
     # No live endpoint: a stopped container (its networks, without addresses, as Docker
