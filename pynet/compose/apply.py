@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pynet.compose.planner import Plan, Step
 
 
-def observe(repo: Repo, project_name: str, links: Callable[[str, str], dict[str, str]] | None = None) -> Observed:
+def observe(repo: Repo, project_name: str) -> Observed:
     """Every network by name, and the containers labelled as this project's."""
     seen = Observed(networks={n.name: ObservedNetwork(n.id, n.name, dict(n.labels)) for n in repo.networks()})
     names = {n.id: n.name for n in repo.networks()}
@@ -39,7 +39,7 @@ def observe(repo: Repo, project_name: str, links: Callable[[str, str], dict[str,
                 aliases=list(ep.aliases),
                 ipv4_address=ep.ipam_request.get("IPv4Address", ""),
                 ipv6_address=ep.ipam_request.get("IPv6Address", ""),
-                link=links(c.id, names[net_id]) if links else {},
+                link=dict(ep.link),
             )
         seen.containers.append(found)
     return seen
@@ -128,10 +128,10 @@ class Applier:
         try:
             for entry in rest:
                 self.ctl.connect(self._net_name(entry), c.id, self._attach(service, entry))
-            for entry in [first, *rest]:
+            self.ctl.start_detached(c, self._env(service, c.hostname))
+            for entry in [first, *rest]:  # shaping lives in the running sandbox
                 if entry is not None and entry.link is not None and entry.link.settings():
                     self._shape(c.id, self._net_name(entry), entry)
-            self.ctl.start_detached(c, self._env(service, c.hostname))
         except BaseException:
             self._discard(c.id)
             raise

@@ -55,10 +55,10 @@ def project_name_only(file: str, project: str, cwd: str | None = None) -> str:
 
 def _observe(ctl: Controller | None, name: str):  # type: ignore[no-untyped-def]
     from pynet import wiring
-    from pynet.compose import apply, shaping
+    from pynet.compose import apply
 
     repo = ctl.reader() if ctl is not None else wiring.open_repo()
-    return apply.observe(repo, name, shaping.observer(repo))
+    return apply.observe(repo, name)
 
 
 def _controller() -> Controller:

@@ -298,18 +298,19 @@ class _Parser:
         return entry
 
     def link(self, value: Any, path: Path) -> LinkSpec:
-        from pynet.compose import linkspec
+        """``x-pynet-link``: checked by the link shaping core's own parser, kept in its
+        notation (what the endpoint stores, so ``up`` compares like with like)."""
+        from pynet.records.links import parse_link_shape
 
         data = self.mapping(value, path)
         unknown = [k for k in data if k not in _LINK_KEYS]
         if unknown:
             raise self.fail((*path, unknown[0]), f"unknown link setting (one of {', '.join(sorted(_LINK_KEYS))})")
-        spec = LinkSpec(**{k: self.string(v, (*path, k)) for k, v in data.items()})
-        for key, text in spec.settings().items():
-            problem = linkspec.check(key, text)
-            if problem:
-                raise self.fail((*path, key), problem)
-        return spec
+        try:
+            shape = parse_link_shape(data)
+        except InvalidArgument as exc:
+            raise self.fail(path, exc.message) from None
+        return LinkSpec(**shape.to_text())
 
     # -- the whole ---------------------------------------------------------------------
     def _check_references(self, services: list[Service], project: Project, name: str) -> None:

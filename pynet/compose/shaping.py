@@ -1,8 +1,6 @@
-"""``x-pynet-link``: a service's link shaping on one network, through pynet's link operation."""
+"""``x-pynet-link``: a service's link shaping on one network, through the core's link operation."""
 
 from __future__ import annotations
-
-from pynet.errors import Unsupported
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -11,10 +9,11 @@ if TYPE_CHECKING:
 
 
 def apply(ctl: Controller, container: str, network: str, link: LinkSpec | None) -> None:
-    """Shape ``container``'s link on ``network`` as ``link`` says (clear it when None)."""
-    raise Unsupported("x-pynet-link: link shaping (pynet link) is not available in this build", from_daemon=False)
+    """Make ``container``'s link on ``network`` exactly ``link`` (cleared when None or empty).
 
+    The container must run (the shaping lives in its sandbox): ``up`` shapes right after
+    the start. A netem setting on a kernel without netem is refused, one line, nothing set.
+    """
+    from pynet.records.links import parse_link_shape
 
-def observer(repo: object) -> None:
-    """How ``observe`` reads the shaping in force (None: this build has no link shaping)."""
-    return None
+    ctl.set_link(container, parse_link_shape(link.settings() if link else {}), network, replace=True)

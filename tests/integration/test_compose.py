@@ -46,6 +46,7 @@ services:
     networks:
       backend:
         aliases: [api]
+        x-pynet-link: {{rate: 10mbit}}
     depends_on:
       db: {{condition: service_started}}
   db:
@@ -87,6 +88,11 @@ def ids(host: Host) -> dict[str, str]:
 def project_networks(host: Host) -> list[str]:
     out = host.pynet("network", "ls", "--filter", "label=com.docker.compose.project=demo", "--format", "{{.Name}}")
     return sorted(out.stdout.split())
+
+
+def tbf_rates(host: Host, container: str) -> set[int]:
+    qdiscs = json.loads(host.in_sandbox(container, "tc", "-j", "-d", "qdisc", "show").stdout or "[]")
+    return {q.get("options", {}).get("rate", 0) for q in qdiscs if q.get("kind") == "tbf"}
 
 
 def reaches(host: Host, container: str, target: str) -> bool:
@@ -153,7 +159,7 @@ def test_compose_up_edit_orphans_down(host: Host) -> None:
     # an edit: db's command changes (recreated), app joins frontend (connected in place)
     path.write_text(
         FILE.replace("  db:\n    command: sleep infinity", "  db:\n    command: sleep 99999").replace(
-            "      backend:\n        aliases: [api]", "      backend:\n        aliases: [api]\n      frontend: {}"
+            "    depends_on:\n      db:", "      frontend: {}\n    depends_on:\n      db:"
         )
     )
     edit = compose(host, "up", "-d")
@@ -165,6 +171,22 @@ def test_compose_up_edit_orphans_down(host: Host) -> None:
     assert {k: v for k, v in after.items() if k != "demo-db-1"} == {k: v for k, v in before.items() if k != "demo-db-1"}
     assert reaches(host, "demo-app-1", PEER_IP)  # now on frontend: out it goes
     assert reaches(host, "demo-app-1", "database")  # the recreated db has its address again
+
+    # x-pynet-link: shaped in app's sandbox (tbf both ways), then changed live to 100% loss
+    assert tbf_rates(host, "demo-app-1") == {1_250_000}  # bytes/s: 10 Mbit/s
+    assert (
+        host.pynet(
+            "inspect", "-f", "{{json .NetworkSettings.Networks.demo_backend.PynetLink}}", "demo-app-1"
+        ).stdout.strip()
+        == '{"Rate":"10mbit"}'
+    )
+    path.write_text(path.read_text().replace("{rate: 10mbit}", "{loss: 100%}"))
+    cut = compose(host, "up", "-d")
+    assert cut.stdout.splitlines()[0] == "~ container demo-app-1: link demo_backend loss=100%"
+    assert ids(host) == after  # changed in place
+    assert not reaches(host, "demo-app-1", "database")
+    assert reaches(host, "demo-app-1", PEER_IP)  # the frontend link is not shaped
+    assert tbf_rates(host, "demo-app-1") == set()
 
     # a service gone from the file: warned about, removed only with --remove-orphans
     text = path.read_text()

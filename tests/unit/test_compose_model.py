@@ -143,9 +143,12 @@ def test_unknown_keys_warn_with_their_path(tmp_path: Path) -> None:
         ("services:\n  a:\n    networks: {n: {ipv4_address: 10.1.2}}\nnetworks: {n: {}}\n", "invalid IPv4 address"),
         (
             "services:\n  a:\n    networks: {n: {x-pynet-link: {rate: fast}}}\nnetworks: {n: {}}\n",
-            'invalid rate "fast"',
+            "invalid rate 'fast'",
         ),
-        ("services:\n  a:\n    networks: {n: {x-pynet-link: {loss: 200%}}}\nnetworks: {n: {}}\n", "invalid percentage"),
+        (
+            "services:\n  a:\n    networks: {n: {x-pynet-link: {loss: 200%}}}\nnetworks: {n: {}}\n",
+            "invalid loss '200%'",
+        ),
         ("services:\n  a: {}\nnetworks:\n  n: {ipam: {config: [{subnet: x}]}}\n", "invalid CIDR address: x"),
         ("services: {}\n", "services: no service defined"),
         ("- a\n", "top-level object must be a mapping"),
