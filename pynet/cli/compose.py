@@ -88,13 +88,14 @@ def _attach(ctl, names: list[str]) -> None:  # type: ignore[no-untyped-def]
 @compose.command("down")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; change nothing")
 @click.option("--remove-orphans", is_flag=True, help="(always) every container of the project is removed")
+@click.option("-t", "--timeout", default=10, type=click.IntRange(0), help="Seconds to wait for containers to stop")
 @click.pass_obj
-def down(opts: Options, dry_run: bool, remove_orphans: bool) -> None:
+def down(opts: Options, dry_run: bool, remove_orphans: bool, timeout: int) -> None:
     """Stop and remove the project's containers and networks (found by their labels)."""
     from pynet.compose import operations
 
     name = operations.project_name_only(opts.file, opts.project)
-    plan = operations.down(name, dry_run=dry_run, report=echo)
+    plan = operations.down(name, dry_run=dry_run, timeout=float(timeout), report=echo)
     echo(plan.summary())
     if dry_run:
         echo("Dry run: nothing was changed.")

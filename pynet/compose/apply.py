@@ -48,16 +48,43 @@ def observe(repo: Repo, project_name: str) -> Observed:
 class Applier:
     """Runs a plan's steps with one Controller; ``report`` gets each line when done."""
 
-    def __init__(self, ctl: Controller, project: Project | None, report: Callable[[str], None]) -> None:
+    def __init__(
+        self, ctl: Controller, project: Project | None, report: Callable[[str], None], *, timeout: float = 10.0
+    ) -> None:
         self.ctl = ctl
         self.project = project
         self.report = report
+        self.timeout = timeout  # how long a container may take to stop on SIGTERM
 
     def run(self, plan: Plan) -> None:
+        doomed = [step.target for step in plan.steps if step.op == "remove_container"]
+        if doomed:
+            self._terminate(doomed)
         for step in plan.steps:
             getattr(self, step.op)(step)
             if step.line:
                 self.report(step.line)
+
+    def _terminate(self, container_ids: list[str]) -> None:
+        """SIGTERM to every container about to be removed, all at once, then wait (bounded)
+        for them to end, as Compose stops before it removes; ``rm -f`` kills what is left."""
+        import signal
+        import time
+
+        from pynet.cnm.processes import container_running
+        from pynet.errors import Conflict, NotFound
+
+        for cid in container_ids:
+            try:
+                self.ctl.kill(cid, signal.SIGTERM)
+            except (Conflict, NotFound):  # not running, or gone: nothing to stop
+                continue
+        repo = self.ctl.reader()
+        running = [c for c in (repo.container(cid) for cid in container_ids) if c is not None]
+        deadline = time.monotonic() + self.timeout
+        while running and time.monotonic() < deadline:
+            running = [c for c in running if container_running(c)]
+            time.sleep(0.02 if running else 0)
 
     # -- networks ----------------------------------------------------------------------
     def create_network(self, step: Step) -> None:

@@ -103,7 +103,7 @@ def up(
     return plan, ctl
 
 
-def down(name: str, *, dry_run: bool, report: Callable[[str], None]) -> Plan:
+def down(name: str, *, dry_run: bool, timeout: float, report: Callable[[str], None]) -> Plan:
     """Remove the project's containers, then its networks (all found by label)."""
     from pynet.compose import apply, planner
 
@@ -114,7 +114,7 @@ def down(name: str, *, dry_run: bool, report: Callable[[str], None]) -> Plan:
             report(step.line)
         return plan
     assert ctl is not None
-    apply.Applier(ctl, None, report).run(plan)
+    apply.Applier(ctl, None, report, timeout=timeout).run(plan)
     return plan
 
 

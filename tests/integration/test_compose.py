@@ -223,3 +223,21 @@ def test_compose_file_errors_change_nothing(host: Host) -> None:
     broken = compose(host, "up", "-d", check=False)
     assert broken.returncode == 1 and "compose.yaml:4:1:" in broken.stderr
     assert ids(host) == {} and project_networks(host) == []
+
+
+def test_up_without_detach_follows_the_output_until_all_exit(host: Host) -> None:
+    (host.root / "compose.yaml").write_text(
+        "services:\n"
+        "  first:\n    command: sh -c 'echo hello from first; sleep 0.3; echo bye'\n"
+        "  second:\n    command: echo hello from second\n    network_mode: none\n"
+    )
+    up = compose(host, "up")
+    out = up.stdout.splitlines()
+    assert "demo-first-1   | hello from first" in out and "demo-first-1   | bye" in out
+    assert "demo-second-1  | hello from second" in out
+    assert out.index("demo-first-1   | hello from first") < out.index("demo-first-1   | bye")
+    status = host.pynet("ps", "-a", "--filter", "label=com.docker.compose.project=demo", "--format", "{{.Status}}")
+    states = status.stdout.splitlines()
+    assert len(states) == 2 and all(line.startswith("Exited (0)") for line in states), states
+    assert "- network demo_default" in compose(host, "down").stdout.splitlines()
+    assert ids(host) == {}
