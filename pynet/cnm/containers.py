@@ -17,8 +17,9 @@ from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
+from pynet.cnm.sandboxes import SandboxService
 from pynet.firewall import hooks as fw
-from pynet.drivers import driver_class, hostinfo, sandbox
+from pynet.drivers import driver_class, hostinfo
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
@@ -277,6 +278,7 @@ class ContainerService:
         self.repo = repo
         self.undo = undo
         self.endpoints = EndpointService(repo, undo)
+        self.sandboxes = SandboxService(undo)
         self.new_id = ""  # the container ``create`` is making (its files go if it fails)
 
     # -- create ----------------------------------------------------------------------
@@ -311,9 +313,7 @@ class ContainerService:
         )
         _check_mode_settings(mode, req.attach)
         if mode != "host":
-            c.sandbox_id = new_id()
-            c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
-            sandbox.create_sandbox(c.netns_path, self.undo)
+            self.sandboxes.create(c)
         if mode not in ("host", "none"):
             ep = self.endpoints.attach(c, net, req.attach)
             if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
@@ -401,7 +401,7 @@ class ContainerService:
             fault("endpoint_detach")
             self.endpoints.detach(c, net)
         fault("sandbox_delete")
-        sandbox.delete_sandbox(c.netns_path)
+        self.sandboxes.delete(c)
 
     def mark_exited(self, c: Container, code: int) -> None:
         c.status = "exited"

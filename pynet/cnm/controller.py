@@ -545,16 +545,18 @@ def _sweep_container_dirs(store: Store) -> None:
 
 def _created_without_sandbox(c: Container) -> None:
     """Back to "created" holding no network resources (its sandbox is gone), as Docker's."""
+    from pynet.cnm import sandboxes
+
     c.status, c.pid, c.pid_start = "created", 0, 0
-    c.sandbox_id = c.netns_path = ""
+    sandboxes.forget(c)
 
 
 def _alive(c: Container) -> bool:
     if not hostinfo.pid_alive(c.pid, c.pid_start):
         return False
-    from pynet.drivers import sandbox
+    from pynet.cnm import sandboxes
 
-    return not c.netns_path or sandbox.sandbox_exists(c.netns_path)
+    return not c.netns_path or sandboxes.exists(c)
 
 
 def _wait_gone(c: Container, timeout: float) -> bool:

@@ -9,25 +9,13 @@ Delete verbs are idempotent: an object already gone is success.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
-from pynet.records.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.records.undo import NullUndo, UndoLog
-
-
-@dataclass
-class SandboxInfo:
-    """What a driver needs to know of the Sandbox it joins an endpoint to."""
-
-    id: str
-    netns_path: str
-    container_id: str
-    #: this endpoint's gateway becomes the sandbox's default route
-    default_gateway: bool = True
 
 
 class Driver(ABC):
@@ -92,10 +80,10 @@ class Driver(ABC):
     def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
         """Remove endpoint resources; success when already gone."""
 
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         """Plumb the endpoint into the sandbox (interface, addresses, routes)."""
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         """Reverse of join; success when the sandbox or interface is already gone."""
 
     def undo_resource(self, resource: dict[str, Any]) -> None:

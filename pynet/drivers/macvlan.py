@@ -27,8 +27,8 @@ import ipaddress
 import secrets
 
 from pynet.records import options as opt
-from pynet.records.model import Endpoint, Network
-from pynet.drivers.base import Driver, SandboxInfo
+from pynet.records.model import Endpoint, Network, Sandbox
+from pynet.drivers.base import Driver
 from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
 from pynet.faults import fault
@@ -128,7 +128,7 @@ class MacvlanDriver(Driver):
         return netlink.link_exists(net.driver_data.get("parent", ""))
 
     # -- endpoint --------------------------------------------------------------------
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         tmp = "mvl" + secrets.token_hex(3)
         netns = sandbox.netns_path
         # Whatever step fails, the sub-interface is removed wherever it got to.
@@ -155,7 +155,7 @@ class MacvlanDriver(Driver):
         )
         fault("netns_config")
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         # The sub-interface lives only in the sandbox; gone with it if the sandbox is gone.
         netlink.link_delete(ep.ifname, sandbox.netns_path)
 

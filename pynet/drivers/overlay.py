@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 
 from pynet import paths
 from pynet.records import options as opt
-from pynet.records.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.firewall import hooks as fw
 from pynet.drivers import overlay_ipam as gipam
-from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo
+from pynet.drivers.base import AddressAllocator, Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
@@ -134,7 +134,7 @@ class OverlayDriver(Driver, AddressAllocator):
         ensure_local(net, config(), undo)
         ep.driver_data["host_ifname"] = "veth" + secrets.token_hex(4)[:7]
 
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         cfg = config()
         host_if = ep.driver_data["host_ifname"]
         undo.add({"kind": "link", "name": host_if})
@@ -155,7 +155,7 @@ class OverlayDriver(Driver, AddressAllocator):
         undo.add({"kind": "driver", "driver": self.name, "what": "endpoint", "key": key})
         gipam.register_endpoint(store(cfg), net, cfg.node_id, peer_record(ep, sandbox, cfg))
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 
     def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
@@ -174,7 +174,7 @@ class OverlayDriver(Driver, AddressAllocator):
             _best_effort(resource)
 
 
-def peer_record(ep: Endpoint, sandbox: SandboxInfo, cfg: kv.ClusterConfig) -> dict[str, Any]:
+def peer_record(ep: Endpoint, sandbox: Sandbox, cfg: kv.ClusterConfig) -> dict[str, Any]:
     """What the other hosts need to reach (and resolve) this endpoint."""
     return {
         "id": ep.id,

@@ -26,9 +26,9 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.records.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network, Sandbox
 from pynet.drivers import plugins
-from pynet.drivers.base import Driver, SandboxInfo
+from pynet.drivers.base import Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import InvalidArgument, NotFound, PynetError, Unavailable
 from pynet.faults import fault
@@ -159,7 +159,7 @@ class RemoteDriver(Driver):
             self._warn(f"failed to delete endpoint {ep.id}", error)
 
     # -- join / leave ----------------------------------------------------------------
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         args = {"NetworkID": net.id, "EndpointID": ep.id}
         self._undo(undo, "Leave", args)
         try:
@@ -185,7 +185,7 @@ class RemoteDriver(Driver):
             rollback = f"failed to roll back: {error}" if error else "rolled back"
             raise type(exc)(f"{exc.message}; {rollback}") from None
 
-    def _plumb(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, plan: JoinPlan, undo: UndoLog) -> None:
+    def _plumb(self, net: Network, ep: Endpoint, sandbox: Sandbox, plan: JoinPlan, undo: UndoLog) -> None:
         netns, src = sandbox.netns_path, plan.src_name
         if not netlink.link_exists(src):
             raise NotFound(f'plugin "{self.name}": interface {src} named by Join was not found on the host')
@@ -210,7 +210,7 @@ class RemoteDriver(Driver):
             netlink.sandbox_routes(netns, ep.ifname, routes)
         fault("netns_config")
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         src = ep.driver_data.get("src_name")
         if src:
             # As Docker's sandbox: the interface goes back to the host under the plugin's name.

@@ -47,7 +47,8 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     """A controller on a temp state with TinyDriver registered; the kernel fenced off."""
     from pynet import drivers
     from pynet.cnm import controller
-    from pynet.drivers import hostinfo, sandbox
+    from pynet.drivers import hostinfo
+    from pynet.kernel import sandbox
 
     monkeypatch.setitem(drivers._BUILTIN, "tiny", f"{__name__}:TinyDriver")  # the one registry line
     monkeypatch.setattr(drivers, "_cache", {})
