@@ -107,9 +107,9 @@ def _check_addr(addr: str) -> None:
 
 
 def _underlay_ok(addr: str) -> None:
-    from pynet.drivers import hostinfo
+    from pynet.kernel import netlink
 
-    if hostinfo.link_of_address(addr) is None:
+    if netlink.link_of_address(addr) is None:
         raise InvalidArgument(f"advertise address {addr} is not an address of this host")
 
 

@@ -19,7 +19,8 @@ from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
 from pynet.cnm.sandboxes import SandboxService
 from pynet.firewall import hooks as fw
-from pynet.drivers import driver_class, hostinfo
+from pynet.drivers import driver_class
+from pynet.kernel import procnet
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
@@ -293,7 +294,7 @@ class ContainerService:
             created=now_rfc3339(),
             path=req.argv[0],
             args=req.argv[1:],
-            hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
+            hostname=req.hostname or (procnet.host_hostname() if mode == "host" else cid[:12]),
             domainname=req.domainname,
             network_mode=mode,
             auto_remove=req.auto_remove,
@@ -351,7 +352,7 @@ class ContainerService:
         """(Re)write hosts, hostname and resolv.conf in the container's directory."""
         d = paths.container_dir(c.id)
         d.mkdir(parents=True, exist_ok=True)
-        host_text = hostinfo.host_resolv_conf()
+        host_text = procnet.read_resolv_conf()
         if c.network_mode == "host":
             hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
             resolv = host_text

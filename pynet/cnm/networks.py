@@ -11,7 +11,8 @@ from pynet.cnm import ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver, hostinfo
+from pynet.drivers import get_driver
+from pynet.kernel import procnet
 from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
@@ -118,7 +119,7 @@ class NetworkService:
         if need_v4 or need_v6:
             # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
             # costs O(routes), so `--subnet` creates skip it.
-            used += hostinfo.host_subnets()
+            used += procnet.host_subnets()
         if need_v4:
             pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
         if need_v6:

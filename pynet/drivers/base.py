@@ -2,7 +2,7 @@
 
 Drivers receive records (IDs, never user names), touch the kernel only through
 ``pynet.kernel``, and log every kernel resource BEFORE creating it (``UndoLog.add``)
-so a failure — or a kill -9 — can be rolled back by ``pynet.drivers.undo``.
+so a failure — or a kill -9 — can be rolled back by ``pynet.cnm.rollback``.
 Delete verbs are idempotent: an object already gone is success.
 """
 

@@ -36,7 +36,7 @@ from pynet.drivers.base import AddressAllocator, Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
-from pynet.kernel import netlink
+from pynet.kernel import netlink, procnet
 from pynet.kernel.vxlan import vxlan_name
 from pynet.state import etcd as kv
 
@@ -101,10 +101,8 @@ class OverlayDriver(Driver, AddressAllocator):
         net.driver_data["bridge"] = bridge_name(net)
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
-        from pynet.drivers import hostinfo
-
         undo.add({"kind": "driver", "driver": self.name, "what": "network", "network_id": net.id})
-        gipam.register_network(store(), net, host_used=hostinfo.host_subnets())
+        gipam.register_network(store(), net, host_used=procnet.host_subnets())
 
     def delete_network(self, net: Network) -> None:
         gipam.unregister_network(store(), net)

@@ -47,8 +47,7 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     """A controller on a temp state with TinyDriver registered; the kernel fenced off."""
     from pynet import drivers
     from pynet.cnm import controller
-    from pynet.drivers import hostinfo
-    from pynet.kernel import sandbox
+    from pynet.kernel import procnet, sandbox
 
     monkeypatch.setitem(drivers._BUILTIN, "tiny", f"{__name__}:TinyDriver")  # the one registry line
     monkeypatch.setattr(drivers, "_cache", {})
@@ -57,8 +56,8 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     monkeypatch.setenv("PYNET_FIREWALL", "none")
     monkeypatch.delenv("PYNET_DEBUG", raising=False)
     # What would reach the kernel or the helper daemon: the netns, the host's routes, DNS.
-    monkeypatch.setattr(hostinfo, "can_administer_network", lambda: True)
-    monkeypatch.setattr(hostinfo, "host_subnets", lambda: [])
+    monkeypatch.setattr(procnet, "can_administer_network", lambda: True)
+    monkeypatch.setattr(procnet, "host_subnets", lambda: [])
     monkeypatch.setattr(sandbox, "create_sandbox", lambda path, undo: CALLS.append(("sandbox", "")))
     monkeypatch.setattr(sandbox, "delete_sandbox", lambda path: None)
     monkeypatch.setattr(controller.Controller, "_notify", lambda self, ids: None)
