@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pynet import paths
 from pynet.cnm import etcfiles
 from pynet.cnm.endpoints import AttachRequest, EndpointService
-from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
+from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, HOST_MODE, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
 from pynet.cnm.sandboxes import SandboxService
@@ -294,7 +294,7 @@ class ContainerService:
             created=now_rfc3339(),
             path=req.argv[0],
             args=req.argv[1:],
-            hostname=req.hostname or (procnet.host_hostname() if mode == "host" else cid[:12]),
+            hostname=req.hostname or (procnet.host_hostname() if mode == HOST_MODE else cid[:12]),
             domainname=req.domainname,
             network_mode=mode,
             auto_remove=req.auto_remove,
@@ -313,9 +313,9 @@ class ContainerService:
             labels=dict(req.labels),
         )
         _check_mode_settings(mode, req.attach)
-        if mode != "host":
+        if mode != HOST_MODE:
             self.sandboxes.create(c)
-        if mode not in ("host", "none"):
+        if mode not in ENDPOINTLESS_MODES:
             ep = self.endpoints.attach(c, net, req.attach)
             if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
                 # Docker programs port mappings only for bridge networks (macvlan: none), and
@@ -353,7 +353,7 @@ class ContainerService:
         d = paths.container_dir(c.id)
         d.mkdir(parents=True, exist_ok=True)
         host_text = procnet.read_resolv_conf()
-        if c.network_mode == "host":
+        if c.network_mode == HOST_MODE:
             hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
             resolv = host_text
         else:
@@ -422,7 +422,7 @@ def network_mode_for(net: Network) -> str:
 
 def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
-    if mode not in ("host", "none"):
+    if mode not in ENDPOINTLESS_MODES:
         return
     if attach.ipv4 or attach.ipv6:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")

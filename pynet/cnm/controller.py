@@ -27,7 +27,7 @@ from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
-from pynet.records.model import DEFAULT_NETWORK, Container, Network
+from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm import rollback
@@ -242,10 +242,10 @@ class Controller(HostAdmin, ProcessControl):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if c.status != "running" or not c.netns_path:
-                if c.network_mode == "host":
+                if c.network_mode == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 raise Conflict(f"Container {c.id} is not running")
-            if c.network_mode == "none":
+            if c.network_mode == NONE_MODE:
                 raise Conflict(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
                 )
@@ -272,7 +272,7 @@ class Controller(HostAdmin, ProcessControl):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if net.id not in c.endpoints:
-                if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
+                if c.network_mode == HOST_MODE and _containers().network_mode_for(net) == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
@@ -317,7 +317,7 @@ class Controller(HostAdmin, ProcessControl):
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
         d = paths.container_dir(c.id)
         binds = {"/etc/hosts": str(d / "hosts"), "/etc/resolv.conf": str(d / "resolv.conf")}
-        if c.network_mode != "host":
+        if c.network_mode != HOST_MODE:
             binds["/etc/hostname"] = str(d / "hostname")
         from pynet.kernel import runtime
 
@@ -325,7 +325,7 @@ class Controller(HostAdmin, ProcessControl):
             argv=[c.path, *c.args],
             env=env,
             netns_path=c.netns_path,
-            new_uts=c.network_mode != "host",
+            new_uts=c.network_mode != HOST_MODE,
             hostname=c.hostname,
             binds=binds,
             workdir=c.workdir,

@@ -11,7 +11,7 @@ from pynet.cnm import ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver
+from pynet.drivers import driver_class, get_driver
 from pynet.kernel import procnet
 from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
@@ -82,6 +82,7 @@ class NetworkService:
             ipam_options=dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
+            embedded_dns=driver.embedded_dns,
         )
         if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
             net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
@@ -192,4 +193,6 @@ def builtin_networks(used: list[str]) -> list[Network]:
     )
     host = Network(id=new_id(), name="host", driver="host", created=created, builtin=True, ipam_options=None)
     none = Network(id=new_id(), name="none", driver="null", created=created, builtin=True, ipam_options=None)
+    for net in (bridge, host, none):
+        net.embedded_dns = driver_class(net.driver).embedded_dns
     return [bridge, host, none]

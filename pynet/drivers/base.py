@@ -44,6 +44,9 @@ class Driver(ABC):
     restores_on_boot: ClassVar[bool] = False
     #: True when its networks' records live in the cluster store (synced to every member)
     cluster_store: ClassVar[bool] = False
+    #: True when containers on its (user-defined) networks get the embedded DNS server;
+    #: recorded in each network (``Network.embedded_dns``) for the helper daemon to read
+    embedded_dns: ClassVar[bool] = True
 
     def validate_create(self, net: Network) -> None:
         """Check and normalise options before the kernel is touched (raise InvalidArgument).

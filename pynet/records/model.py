@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 #: the built-in network ``run`` joins without ``--network`` (a network's name, not a driver's)
 DEFAULT_NETWORK = "bridge"
+#: Docker's NetworkMode of a container sharing the host's network stack (no sandbox)
+HOST_MODE = "host"
+#: Docker's NetworkMode of a container whose sandbox has only ``lo`` (no endpoint)
+NONE_MODE = "none"
+#: the modes whose containers have no endpoint (a driver declares one: ``container_mode``)
+ENDPOINTLESS_MODES = (HOST_MODE, NONE_MODE)
 
 
 def to_dict(record: Any) -> dict[str, Any]:
@@ -190,6 +196,7 @@ class Network:
     options: dict[str, str] = field(default_factory=dict)  # -o key=value, Docker's keys
     labels: dict[str, str] = field(default_factory=dict)
     builtin: bool = False  # bridge/host/none: cannot be removed
+    embedded_dns: bool = True  # its driver's ability: the helper serves DNS on user networks
     driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"bridge": "br-..", "mtu": 1500}
 
 

@@ -130,6 +130,8 @@ def test_the_core_reads_what_the_driver_declares_not_its_name(ctl, monkeypatch) 
     with pytest.raises(Forbidden, match="^no endpoints on a shared network$"):
         ctl.connect("s1", other.id, AttachRequest())
     assert list(_inspect("t1")["Containers"]) == [other.id]  # positive control: t1 attached it
+    # The helper daemon reads DNS service from the record, never from the driver's name.
+    assert [ctl.reader().network(_inspect(n)["Id"]).embedded_dns for n in ("s1", "t1")] == [False, True]
     for made in (c, other):
         ctl.owner_of(made).release()
 
@@ -141,3 +143,4 @@ class SharedDriver(TinyDriver):
     needs_ipam = False
     container_mode = "host"
     attach_refusal = "no endpoints on a shared network"
+    embedded_dns = False
