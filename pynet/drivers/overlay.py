@@ -1,21 +1,9 @@
 """The overlay driver: one layer-2 segment across hosts, VXLAN over the underlay.
 
-Control plane: etcd (``pynet.state.etcd``). ``create_network`` registers the network
-cluster-wide (unique name, VNI from 4096, subnet from 10.0.0.0/8 in /24s unless given);
-addresses come from etcd transactions (``allocate_addresses``), so two hosts never
-hand out the same one; each endpoint is published under ``/pynet/endpoints/`` for the
-other hosts' helpers to program.
-
-Data plane per host, made lazily with the first local endpoint and removed with the
-last: bridge ``ov-<12 hex of id>`` holding the gateway address, and VXLAN device
-``vx-<vni>`` on UDP 4789 (explicit: the kernel default is 8472), learning off, ARP/ND
-proxy on, MTU = underlay MTU - 50, enslaved to the bridge. Containers get a veth pair
-on the bridge as with the bridge driver. Remote peers (static FDB + neighbour entries
-on ``vx-<vni>``) are programmed by the helper daemon from etcd watches
-(``pynet.daemon.overlay``) through ``pynet.kernel.vxlan.set_peers``.
-
-Every host's bridge holds the same gateway address: with the VXLAN device answering
-ARP itself, a container always reaches its own host's bridge (an "anycast gateway").
+Control plane in etcd (``pynet.state.etcd``: network, VNI, subnet and addresses cluster-wide);
+data plane per host, made with the first local endpoint: bridge ``ov-<id12>`` (the anycast
+gateway) and ``vx-<vni>``, whose peers the helper daemon programs (``pynet.daemon.overlay``).
+The details: overlay.md, "Design".
 """
 
 from __future__ import annotations

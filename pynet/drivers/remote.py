@@ -1,20 +1,9 @@
 """Remote network drivers: a third-party plugin speaking Docker's protocol does the work.
 
-One ``RemoteDriver`` per plugin name (the registry makes it on first use). The verbs map
-to ``/NetworkDriver.*`` calls as in libnetwork's ``drivers/remote``; pynet does the
-sandbox side itself, as Docker's sandbox code does: on ``Join`` the plugin names a host
-interface (``InterfaceName.SrcName``), pynet moves it into the sandbox as the endpoint's
-``ifname`` (eth0, eth1...), sets its MAC, addresses, the plugin's gateway and static
-routes. On leave, the interface goes back to the host under its ``SrcName`` before
-``Leave`` is sent, so the plugin finds it where it left it.
-
-Differences from Docker: pynet picks the sandbox name (``DstPrefix`` is not used: the
-name is ``eth<N>``), and a Join with no gateway leaves the sandbox without a default
-route (Docker would add a ``docker_gwbridge`` interface).
-
-Failures leave nothing behind: each call that makes something on the plugin's side is
-preceded by an undo-log record of the call that reverses it, and a call that timed out
-or answered garbage is reversed at once (the plugin may have done half of it).
+One ``RemoteDriver`` per plugin name; the verbs map to ``/NetworkDriver.*`` calls as in
+libnetwork's ``drivers/remote``, and pynet does the sandbox side itself (the interface the
+plugin names becomes ``eth<N>``). Each call that makes something is preceded by the undo
+record of the call that reverses it. Protocol and differences from Docker: plugins.md.
 """
 
 from __future__ import annotations
