@@ -101,7 +101,7 @@ class Controller(HostAdmin, ProcessControl):
         redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
-            # From disk: removed only where the journal proves pynet made it (undo.py).
+            # From disk: removed only where the journal proves pynet made it (rollback.py).
             self.notices.extend(_cleanup_warnings(rollback.remove_all(leftovers, replay=True)))
         if redo is not None:
             self._finish(redo)
