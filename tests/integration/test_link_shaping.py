@@ -120,6 +120,9 @@ def test_netem_settings_follow_the_kernel(pairs: Host) -> None:
     host = pairs
     host.pynet("link", "set", "sa", "--rate", "20mbit")
     before = (_qdiscs(host, "sa"), _link_key(host, "sa"))
+    # a failed commit changes nothing either: the kernel goes back to the stored shape
+    cp = host.pynet("link", "set", "sa", "--rate", "5mbit", check=False, env={"PYNET_FAULT": "state_commit"})
+    assert cp.returncode != 0 and (_qdiscs(host, "sa"), _link_key(host, "sa")) == before
     cp = host.pynet("link", "set", "sa", "--delay", "50ms", check=False)
     if not _netem_in_kernel():
         assert cp.returncode == 1, cp
