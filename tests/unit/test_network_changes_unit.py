@@ -1,4 +1,5 @@
-"""`network create --ignore`: which differences name the setting (no kernel, no state)."""
+"""`network create --ignore` (which differences name the setting) and `network ls`'s
+`{{.Subnets}}` (a field for templates, absent from Docker's `{{json .}}`)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,13 @@ def test_create_ignore_compares_only_what_was_asked() -> None:
         "labels (existing a=1, requested none)",
         "subnet (existing 10.1.0.0/24, requested 10.2.0.0/24)",
     ]
+
+
+def test_subnets_is_a_template_field_that_json_leaves_out() -> None:
+    from pynet.cli.formatting import format_list
+
+    items = [{"Name": "n", "Driver": "bridge", "__extra__": {"Subnets": "10.1.0.0/24,fd00::/64"}}]
+    assert format_list(items, "{{.Name}} {{.Subnets}}", default_table="") == "n 10.1.0.0/24,fd00::/64\n"
+    table = format_list(items, "table {{.Name}}\t{{.Subnets}}", default_table="", headers={"Subnets": "SUBNETS"})
+    assert table.split() == ["NAME", "SUBNETS", "n", "10.1.0.0/24,fd00::/64"]
+    assert format_list(items, "json", default_table="") == '{"Driver":"bridge","Name":"n"}\n'
