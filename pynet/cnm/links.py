@@ -90,6 +90,8 @@ class LinkService:
 
     def endpoint(self, c: Container, network_ref: str | None) -> tuple[Network, Endpoint]:
         """The endpoint of ``c`` on ``network_ref`` (or on its only network)."""
+        if c.status != "running":
+            raise Conflict(f"Container {c.id} is not running")
         if not c.endpoints:
             raise Conflict(f"container {c.name} is not connected to any network it could shape")
         if network_ref:

@@ -156,6 +156,16 @@ def test_bad_input_and_the_network_choice(pairs: Host) -> None:
     assert cp.returncode == 1 and "jitter needs a delay" in cp.stderr
     cp = host.pynet("link", "set", "sa", check=False)
     assert cp.returncode == 125 and "at least one of" in cp.stderr
+    host.pynet("run", "--name", "gone", "--network", "lk", "true")
+    cp = host.pynet("link", "set", "gone", "--rate", "1mbit", check=False)
+    assert (
+        cp.returncode == 1
+        and cp.stderr.startswith("Error response from daemon: Container ")
+        and "is not running" in cp.stderr
+    )
+    host.pynet("run", "-d", "--name", "onhost", "--network", "host", "sleep", "60")
+    cp = host.pynet("link", "set", "onhost", "--rate", "1mbit", check=False)
+    assert cp.returncode == 1 and "container onhost is not connected to any network it could shape" in cp.stderr
     host.pynet("network", "create", "--subnet", "10.78.0.0/24", "lk2")
     host.pynet("network", "connect", "lk2", "sa")
     cp = host.pynet("link", "set", "sa", "--loss", "1%", check=False)
