@@ -94,13 +94,13 @@ def _parse_flags(given: dict[str, str]) -> LinkShape:
 
     for name, value in given.items():
         try:
-            parse_link_shape({name: value, **({"delay": "1ms"} if name == "jitter" else {})})
+            parse_link_shape({name: value}, partial=True)
         except InvalidArgument as exc:
             detail = exc.message.split(": ", 1)[-1]
             err = InvalidArgument(f'invalid argument "{value}" for "--{name}" flag: {detail}', from_daemon=False)
             err.exit_code = EXIT_USAGE
             raise err from None
-    return parse_link_shape(given)
+    return parse_link_shape(given, partial=True)
 
 
 def _cells(row: LinkRow) -> list[str]:

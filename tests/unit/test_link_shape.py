@@ -64,6 +64,11 @@ def test_text_round_trips_and_set_is_additive() -> None:
     assert merged.to_text() == {"rate": "1gbit", "delay": "1.5ms", "loss": "0.25%"}
     assert merged.netem_settings() == ["delay"] and merged.needs_netem()
     assert LinkShape().is_empty() and not LinkShape(loss=1).needs_netem()
+    # `link set --jitter` alone adds to a stored delay; without one the merge refuses it
+    jitter = parse_link_shape({"jitter": "5ms"}, partial=True)
+    assert merged.merged(jitter).to_text()["jitter"] == "5ms"
+    with pytest.raises(InvalidArgument, match="jitter needs a delay"):
+        LinkShape().merged(jitter)
 
 
 def test_link_modules_and_the_supported_question_stay_light() -> None:
