@@ -51,6 +51,19 @@ def follow(ctl: Controller, names: list[str], write: Callable[[str], None]) -> N
     finally:
         for f in files.values():
             f.close()
+    _wait_recorded(ctl, [c.id for c in containers])
+
+
+def _wait_recorded(ctl: Controller, container_ids: list[str], timeout: float = 10.0) -> None:
+    """Return once each supervisor has recorded its container's exit (bounded), so that
+    ``ps`` right after ``up`` shows them exited."""
+    deadline = time.monotonic() + timeout
+    pending = list(container_ids)
+    while pending and time.monotonic() < deadline:
+        repo = ctl.reader()
+        pending = [cid for cid in pending if getattr(repo.container(cid), "status", "") == "running"]
+        if pending:
+            time.sleep(_POLL / 5)
 
 
 def stop_all(ctl: Controller, names: list[str], timeout: float = 10.0) -> None:
