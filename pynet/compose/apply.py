@@ -209,7 +209,7 @@ class Applier:
 
     def _labels(self, service: Service, number: int) -> dict[str, str]:
         assert self.project is not None
-        return {
+        labels = {
             **service.labels,
             model.PROJECT_LABEL: self.project.name,
             model.SERVICE_LABEL: service.name,
@@ -219,9 +219,11 @@ class Applier:
             model.WORKDIR_LABEL: self.project.working_dir,
             model.FILES_LABEL: ",".join(self.project.config_files),
             model.DEPENDS_LABEL: ",".join(f"{d}:service_started:false" for d in service.depends_on),
-            model.IMAGE_LABEL: service.image,
             model.VERSION_LABEL: model.COMPOSE_VERSION,
         }
+        if service.image:
+            labels[model.IMAGE_LABEL] = service.image
+        return labels
 
     def _ports(self, req, service: Service) -> None:  # type: ignore[no-untyped-def]
         from pynet.records import ports
