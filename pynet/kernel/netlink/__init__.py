@@ -23,7 +23,7 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.errors import NotFound
+from pynet.errors import KernelError, NotFound
 from pynet.kernel.netlink import _rtnl as rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
 
 _sockets: dict[str | None, Any] = {}
@@ -46,12 +46,8 @@ def _ipr(netns: str | None = None) -> Any:
 def close_all() -> None:
     """Close every cached socket (call before fork/exec or at exit)."""
     rtnl.close_all()
-    for sock in _sockets.values():
-        try:
-            sock.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
-    _sockets.clear()
+    failures = [_close(netns, _sockets.pop(netns)) for netns in list(_sockets)]
+    _raise_failures([f for f in failures if f])
 
 
 def _fail(exc: Exception, what: str) -> Exception:
@@ -99,10 +95,22 @@ def netns_exists(path: str) -> bool:
 def _drop_socket(netns: str) -> None:
     sock = _sockets.pop(netns, None)
     if sock is not None:
-        try:
-            sock.close()
-        except Exception:  # noqa: BLE001
-            pass
+        _raise_failures([f for f in [_close(netns, sock)] if f])
+
+
+def _close(netns: str | None, sock: Any) -> str:
+    """Close one cached socket; what went wrong ("" when nothing did)."""
+    try:
+        sock.close()
+    except OSError as exc:
+        return f"failed to close the netlink socket of {netns or 'the host namespace'}: {exc.strerror or exc}"
+    return ""
+
+
+def _raise_failures(failures: list[str]) -> None:
+    """Every socket was closed (or tried): report the ones that failed, together."""
+    if failures:
+        raise KernelError("; ".join(failures))
 
 
 # -- links ---------------------------------------------------------------------------
