@@ -1,4 +1,8 @@
-"""Cluster-wide registry of overlay networks and their addresses, kept in etcd.
+"""Cluster-wide IPAM: the registry of overlay networks and their addresses, in etcd.
+
+``ClusterIPAM`` is the ``IPAM`` the core uses for a driver that allocates addresses
+cluster-wide (``drivers.base.AddressAllocator``: overlay); the functions below are what that
+driver calls.
 
 Every write is one etcd transaction guarded by what was read just before (optimistic
 concurrency): two hosts creating networks, or running containers, at the same moment
@@ -22,7 +26,13 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.drivers.base import AddressAllocator
+
+from pynet.drivers.ipam.base import IPAM, PoolRequest
+from pynet.drivers.ipam.consolidate import build_pools
+from pynet.drivers.ipam.pools import check_overlap, finalize_pool, with_prefix
 from pynet.records.model import Endpoint, IPAMPool, Network, to_dict
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable
 from pynet.state import etcd as kv
 from pynet.state.etcd import Etcd
@@ -195,14 +205,10 @@ def allocate(store: Etcd, net: Network, ep: Endpoint, node: str, preferred_v4: s
     v6 = [p for p in net.ipam_config if p.is_ipv6]
     if v4:
         pool, ip = _allocate_family(store, net, v4, ep.id, node, preferred_v4)
-        ep.ipv4, ep.gateway = _cidr(ip, pool), pool.gateway
+        ep.ipv4, ep.gateway = with_prefix(pool, ip), pool.gateway
     if net.enable_ipv6 and v6:
         pool, ip = _allocate_family(store, net, v6, ep.id, node, preferred_v6)
-        ep.ipv6, ep.gateway6 = _cidr(ip, pool), pool.gateway
-
-
-def _cidr(ip: str, pool: IPAMPool) -> str:
-    return f"{ip}/{ipaddress.ip_network(pool.subnet, strict=False).prefixlen}"
+        ep.ipv6, ep.gateway6 = with_prefix(pool, ip), pool.gateway
 
 
 def _allocate_family(
@@ -257,3 +263,33 @@ def register_endpoint(store: Etcd, net: Network, node: str, record: dict[str, An
     ok, _, _ = store.txn([kv.if_present(kv.network_key(net.id))], [kv.put_op(key, record)])
     if not ok:
         raise NotFound(f"network {net.name} not found")
+
+
+# -- the IPAM interface ------------------------------------------------------------------------
+class ClusterIPAM(IPAM):
+    """Addresses from ``driver`` (unique cluster-wide); pools from ``plugin`` when the network
+    names an IPAM plugin, else the create flags checked against this host's networks (the
+    driver picks a default subnet from the cluster's pool when registering the network)."""
+
+    def __init__(self, driver: AddressAllocator, plugin: IPAM | None = None) -> None:
+        self.driver, self.plugin = driver, plugin
+
+    def request_pools(self, req: PoolRequest, net: Network, undo: UndoLog) -> list[IPAMPool]:
+        if self.plugin is not None:
+            return self.plugin.request_pools(req, net, undo)
+        pools = build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
+        check_overlap(pools, req.used_subnets())
+        return [finalize_pool(p) for p in pools]
+
+    def assign(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str, undo: UndoLog) -> None:
+        undo.add(
+            {"kind": "driver", "driver": net.driver, "what": "addresses", "network_id": net.id, "endpoint_id": ep.id}
+        )
+        self.driver.allocate_addresses(net, ep, preferred_v4, preferred_v6)
+
+    def release_endpoint(self, net: Network, ep: Endpoint) -> None:
+        self.driver.release_addresses(net, ep)
+
+    def release_network(self, net: Network) -> None:
+        if self.plugin is not None:
+            self.plugin.release_network(net)
