@@ -535,13 +535,16 @@ def vxlan_fdb_add(dev: str, mac: str, dst: str) -> None:
 
 def vxlan_fdb_del(dev: str, mac: str, dst: str) -> None:
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().fdb("del", ifindex=idx, lladdr=mac, dst=dst, flags=NTF_SELF)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete fdb entry {mac} dst {dst} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete fdb entry {mac} dst {dst} on {dev}",
+            "fdb",
+            "del",
+            ifindex=idx,
+            lladdr=mac,
+            dst=dst,
+            flags=NTF_SELF,
+        )
 
 
 def port_learning_off(dev: str) -> None:
@@ -571,6 +574,15 @@ def port_fdb_entries(dev: str) -> set[str]:
     }
 
 
+def _delete_if_present(what: str, request: str, *args: Any, **kwargs: Any) -> None:
+    """Run the host IPRoute's ``request`` (a delete); an entry or device gone already is success."""
+    try:
+        getattr(_ipr(), request)(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - pyroute2's NetlinkError, mapped by _fail
+        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
+            raise _fail(exc, what) from None
+
+
 def port_fdb_set(dev: str, mac: str) -> None:
     """`bridge fdb replace <mac> dev <dev> master static`: the bridge sends ``mac`` to ``dev``."""
     try:
@@ -582,13 +594,15 @@ def port_fdb_set(dev: str, mac: str) -> None:
 def port_fdb_del(dev: str, mac: str) -> None:
     """Remove the bridge's entry for ``mac`` on port ``dev`` (static or learnt); gone is fine."""
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().fdb("del", ifindex=idx, lladdr=mac, flags=NTF_MASTER)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete bridge fdb entry {mac} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete bridge fdb entry {mac} on {dev}",
+            "fdb",
+            "del",
+            ifindex=idx,
+            lladdr=mac,
+            flags=NTF_MASTER,
+        )
 
 
 def vxlan_fdb_forget(dev: str, mac: str) -> None:
@@ -623,10 +637,12 @@ def neigh_set(dev: str, ip: str, mac: str) -> None:
 
 def neigh_remove(dev: str, ip: str) -> None:
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().neigh("del", ifindex=idx, dst=ip, family=10 if ":" in ip else 2)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete neighbour {ip} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete neighbour {ip} on {dev}",
+            "neigh",
+            "del",
+            ifindex=idx,
+            dst=ip,
+            family=10 if ":" in ip else 2,
+        )
