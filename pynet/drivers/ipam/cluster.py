@@ -56,11 +56,6 @@ def choose_vni(used: set[int]) -> int:
     return vni
 
 
-def _overlaps(a: str, b: str) -> bool:
-    na, nb = ipaddress.ip_network(a, strict=False), ipaddress.ip_network(b, strict=False)
-    return na.version == nb.version and na.overlaps(nb)
-
-
 def choose_subnet(used: list[str], pool: str = DEFAULT_POOL, prefix: int = DEFAULT_PREFIX) -> str:
     """The first /24 of 10.0.0.0/8 that overlaps nothing in ``used``."""
     taken = [ipaddress.ip_network(u, strict=False) for u in used if ":" not in u]
@@ -106,7 +101,7 @@ def register_network(store: Etcd, net: Network, *, host_used: list[str]) -> None
         _check_name(net, others)
         vni = _pick_vni(wanted_vni, others)
         net.ipam_config = given or [_default_pool(others, host_used)]
-        _check_pools(net, others)
+        check_overlap(net.ipam_config, _subnets(others))
         net.driver_data["vni"] = vni
         net.options[VNI_OPTION] = str(vni)
         seq_rev = seq[0].mod_revision if seq else 0
@@ -154,13 +149,6 @@ def _default_pool(others: list[dict[str, Any]], host_used: list[str]) -> IPAMPoo
     subnet = choose_subnet(_subnets(others) + host_used)
     gateway = str(next(ipaddress.ip_network(subnet).hosts()))
     return IPAMPool(subnet=subnet, gateway=gateway)
-
-
-def _check_pools(net: Network, others: list[dict[str, Any]]) -> None:
-    used = _subnets(others)
-    for pool in net.ipam_config:
-        if any(_overlaps(pool.subnet, u) for u in used):
-            raise Conflict("Pool overlaps with other one on this address space")
 
 
 def unregister_network(store: Etcd, net: Network) -> None:
