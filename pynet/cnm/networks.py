@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver, hostinfo, ipam
+from pynet.drivers import driver_class, get_driver, ipam
+from pynet.kernel import procnet
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
@@ -79,6 +80,7 @@ class NetworkService:
             ipam_options=dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
+            embedded_dns=driver.embedded_dns,
         )
         net.ipam_config = ipam.ipam_for(net, driver).request_pools(self._pool_request(req), net, self.undo)
         driver.validate_create(net)
@@ -106,7 +108,7 @@ class NetworkService:
             ip_ranges=req.ip_ranges,
             aux_addresses=req.aux_addresses,
             used_subnets=self._used_subnets,
-            host_subnets=hostinfo.host_subnets,
+            host_subnets=procnet.host_subnets,
         )
 
     def _check_bridge_unique(self, net: Network) -> None:
@@ -173,4 +175,6 @@ def builtin_networks(used: list[str]) -> list[Network]:
     )
     host = Network(id=new_id(), name="host", driver="host", created=created, builtin=True, ipam_options=None)
     none = Network(id=new_id(), name="none", driver="null", created=created, builtin=True, ipam_options=None)
+    for net in (bridge, host, none):
+        net.embedded_dns = driver_class(net.driver).embedded_dns
     return [bridge, host, none]
