@@ -19,7 +19,7 @@ from pynet import paths
 from pynet.records import options as opt
 from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.firewall import hooks as fw
-from pynet.drivers import overlay_ipam as gipam
+from pynet.drivers.ipam import cluster as gipam
 from pynet.drivers.base import AddressAllocator, Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
