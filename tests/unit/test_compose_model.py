@@ -332,3 +332,26 @@ def test_read_only_commands_never_load_yaml(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYNET_STATE_DIR": str(tmp_path), "PYNET_RUN_DIR": str(tmp_path)}
     cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert cp.returncode == 0, cp.stderr
+
+
+def test_config_prints_what_pynet_understood(tmp_path: Path) -> None:
+    import yaml
+
+    from pynet.compose import operations
+
+    project = load(tmp_path, DEMO)
+    printed = yaml.safe_load(operations.config_yaml(project))
+    assert list(printed["services"]) == ["app", "db", "proxy"]
+    assert printed["services"]["app"]["networks"]["back"] == {
+        "aliases": ["api"],
+        "x-pynet-link": {"rate": "10mbit", "loss": "1%"},
+    }
+    assert printed["services"]["proxy"]["ports"] == ["8080:80", "8443:443/tcp"]
+    assert printed["networks"]["front"] == {
+        "name": "demo_front",
+        "driver": "bridge",
+        "ipam": {"driver": "default", "config": [{"subnet": "10.60.0.0/24"}]},
+    }
+    assert printed["networks"]["back"] == {"name": "demo_back", "driver": "bridge", "internal": True}
+    again = load(tmp_path, operations.config_yaml(project))  # the output is a valid file: same project
+    assert [s.config_hash() for s in again.services] == [s.config_hash() for s in project.services]
