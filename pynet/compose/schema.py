@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import shlex
 
 from pynet.compose.loader import ComposeFileError, Source, dotted, project_name
@@ -28,6 +29,7 @@ _POOL_KEYS = {"subnet", "gateway", "ip_range", "aux_addresses"}
 _ENTRY_KEYS = {"aliases", "ipv4_address", "ipv6_address", "x-pynet-link"}
 _LINK_KEYS = {"rate", "delay", "jitter", "loss", "duplicate", "corrupt"}
 _NETWORK_MODES = {"host", "none", "bridge"}
+_SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 
 
 def parse(source: Source, *, name: str, working_dir: str, environ: dict[str, str]) -> Project:
@@ -144,7 +146,13 @@ class _Parser:
         return project
 
     def _default_name(self, data: dict[str, Any], working_dir: str) -> str:
-        given = self.string(data.get("name"), ("name",)) or self.environ.get("COMPOSE_PROJECT_NAME", "")
+        given = self.string(data.get("name"), ("name",))
+        if given:
+            try:
+                return check_project_name(given)
+            except InvalidArgument as exc:
+                raise self.fail(("name",), exc.message) from None
+        given = self.environ.get("COMPOSE_PROJECT_NAME", "")
         if given:
             return check_project_name(given)
         name = project_name(os.path.basename(os.path.abspath(working_dir)))
@@ -206,6 +214,10 @@ class _Parser:
     def service(self, name: str, value: Any, path: Path) -> Service:
         from pynet.compose import service_keys
 
+        if not _SERVICE_NAME.match(name):
+            raise self.fail(
+                path, f'invalid service name "{name}": only [a-zA-Z0-9._-], starting with a letter or digit'
+            )
         data = self.mapping(value, path)
         self.warn_unknown(data, set(service_keys.READERS), path)
         svc = Service(name=name)

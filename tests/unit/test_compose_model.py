@@ -152,10 +152,22 @@ def test_unknown_keys_warn_with_their_path(tmp_path: Path) -> None:
         ("services:\n  a: {}\nnetworks:\n  n: {ipam: {config: [{subnet: x}]}}\n", "invalid CIDR address: x"),
         ("services: {}\n", "services: no service defined"),
         ("- a\n", "top-level object must be a mapping"),
+        ('services:\n  "": {}\n', 'compose.yaml:2:3: services.: invalid service name ""'),
     ],
 )
 def test_bad_values_are_one_line_naming_their_place(tmp_path: Path, text: str, message: str) -> None:
     assert message in error_of(tmp_path, text)
+
+
+def test_the_project_name_from_the_file_is_checked_where_it_is_written(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        load(tmp_path, "services: {a: {}}\nname: Bad Name\n", name="")
+    assert info.value.message.endswith(
+        'compose.yaml:2:1: name: invalid project name "Bad Name": must consist only '
+        "of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
+    )
+    assert load(tmp_path, "services: {a: {}}\nname: good\n", name="").name == "good"
+    assert load(tmp_path, "services: {a: {}}\n", name="").name == loader.project_name(tmp_path.name)
 
 
 def test_external_networks_keep_their_name(tmp_path: Path) -> None:
