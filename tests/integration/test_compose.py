@@ -241,3 +241,19 @@ def test_up_without_detach_follows_the_output_until_all_exit(host: Host) -> None
     assert len(states) == 2 and all(line.startswith("Exited (0)") for line in states), states
     assert "- network demo_default" in compose(host, "down").stdout.splitlines()
     assert ids(host) == {}
+
+
+def test_a_failed_step_leaves_no_half_made_container(host: Host) -> None:
+    (host.root / "compose.yaml").write_text(
+        "services:\n"
+        "  first:\n    command: sleep infinity\n    networks: {n2: {ipv4_address: 10.62.0.5}}\n"
+        "  second:\n    command: sleep infinity\n    depends_on: [first]\n"
+        "    networks: {n1: {}, n2: {ipv4_address: 10.62.0.5}}\n"
+        "networks:\n  n1: {}\n  n2: {ipam: {config: [{subnet: 10.62.0.0/24}]}}\n"
+    )
+    failed = compose(host, "up", "-d", check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1] == "Error response from daemon: Address already in use"
+    assert "+ container demo-first-1" in failed.stdout and "demo-second-1" not in failed.stdout
+    assert list(ids(host)) == ["demo-first-1"]  # second joined n1, failed on n2, and is gone
+    assert compose(host, "down").returncode == 0 and ids(host) == {} and project_networks(host) == []
