@@ -83,6 +83,7 @@ def up(
 
     for line in project.warnings:
         warn(line)
+    _check_link_support(project)
     _image_notice(project, warn)
     ctl = None if dry_run else _controller()
     plan = planner.plan_up(project, _observe(ctl, project.name), remove_orphans=remove_orphans)
@@ -183,6 +184,31 @@ def _entry(entry: Any) -> dict[str, Any] | None:
     if entry.link is not None:
         data["x-pynet-link"] = entry.link.settings()
     return data or None
+
+
+def _check_link_support(project: Project) -> None:
+    """Refuse, before anything is made, link settings this kernel cannot apply (netem's)."""
+    wanted = {
+        (svc.name, entry.key): entry.link.settings()
+        for svc in project.services
+        for entry in svc.networks
+        if entry.link is not None and entry.link.settings()
+    }
+    if not wanted:
+        return
+    from pynet.cnm.links import supported_impairments
+    from pynet.errors import Unsupported
+
+    supported = supported_impairments()
+    for (service, key), settings in wanted.items():
+        missing = [name for name in settings if not supported.get(name, False)]
+        if missing:
+            raise Unsupported(
+                f"services.{service}.networks.{key}.x-pynet-link: cannot set {', '.join(missing)}: this kernel "
+                "has no netem qdisc (CONFIG_NET_SCH_NETEM); link shaping here supports "
+                + ", ".join(name for name, ok in supported.items() if ok),
+                from_daemon=False,
+            )
 
 
 def _image_notice(project: Project, warn: Callable[[str], None]) -> None:

@@ -257,3 +257,25 @@ def test_a_failed_step_leaves_no_half_made_container(host: Host) -> None:
     assert "+ container demo-first-1" in failed.stdout and "demo-second-1" not in failed.stdout
     assert list(ids(host)) == ["demo-first-1"]  # second joined n1, failed on n2, and is gone
     assert compose(host, "down").returncode == 0 and ids(host) == {} and project_networks(host) == []
+
+
+def test_netem_settings_need_netem(host: Host) -> None:
+    from pynet.cnm.links import supported_impairments
+
+    (host.root / "compose.yaml").write_text(
+        "services:\n  a:\n    command: sleep infinity\n    networks:\n"
+        "      n: {x-pynet-link: {delay: 50ms, rate: 10mbit}}\nnetworks:\n  n: {}\n"
+    )
+    up = compose(host, "up", "-d", check=False)
+    if not supported_impairments()["delay"]:  # this kernel: no netem qdisc
+        assert up.returncode == 1
+        assert up.stderr.strip().splitlines()[-1] == (
+            "services.a.networks.n.x-pynet-link: cannot set delay: this kernel has no netem qdisc "
+            "(CONFIG_NET_SCH_NETEM); link shaping here supports rate, loss"
+        )
+        assert ids(host) == {} and project_networks(host) == []  # refused before anything was made
+        return
+    assert up.returncode == 0, up.stderr
+    kinds = {q["kind"] for q in json.loads(host.in_sandbox("demo-a-1", "tc", "-j", "qdisc", "show").stdout)}
+    assert "netem" in kinds and "tbf" in kinds
+    compose(host, "down")
