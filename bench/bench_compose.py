@@ -16,7 +16,6 @@ measure only that wait.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -74,7 +73,6 @@ def main() -> None:
     wanted = args.systems.split(",")
     work = Path(tempfile.mkdtemp(prefix="pynet-bench-compose-"))
     (work / "compose.yaml").write_text(compose_file())
-    os.chdir(work)
     try:
         with h.PynetSandbox("compose") as pn:
             systems: list[h.System] = [pn.system] if "pynet" in wanted else []
