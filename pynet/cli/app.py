@@ -47,6 +47,7 @@ COMMANDS = {
     "port": "pynet.cli.container:port",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "events": "pynet.cli.events:events",
     "_exited": "pynet.cli.container:exited",
 }
 
