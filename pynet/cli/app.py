@@ -48,6 +48,7 @@ COMMANDS = {
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
     "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
     "_exited": "pynet.cli.container:exited",
 }
 
