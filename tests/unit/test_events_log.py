@@ -206,7 +206,7 @@ def test_read_only_commands_never_import_the_views(tmp_path: Path) -> None:
         "             ['network', 'ls', '--format', '{{json .}}']):\n"
         "    boundary(lambda: _dispatch(argv))\n"
         "bad = ('rich', 'yaml', 'pyroute2', 'pynet.cli.events', 'pynet.cnm.events', 'pynet.state.events',\n"
-        "       'pynet.cli.topology', 'pynet.cli.see', 'pynet.cnm.topology', 'pynet.cnm.hostview', 'pynet.cli.info')\n"
+        "       'pynet.cli.topology', 'pynet.cnm.hostview', 'pynet.cli.info', 'pynet.cnm.info', 'pynet.cnm.shared_sandbox')\n"
         "print('LOADED', sorted(m for m in sys.modules if m in bad or m.split('.')[0] in bad))\n"
     )
     env = {**os.environ, "PYNET_STATE_DIR": str(state), "PYNET_RUN_DIR": str(run), "PYTHONPATH": str(REPO_ROOT)}
