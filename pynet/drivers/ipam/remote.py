@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 from pynet.drivers import plugins
 from pynet.drivers.ipam.base import IPAM, PoolRequest
 from pynet.drivers.ipam.consolidate import build_pools
+from pynet.firewall.hooks import NOTICES
 from pynet.errors import InvalidArgument, PynetError, Unavailable
 from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.records.undo import UndoLog
@@ -261,8 +262,8 @@ def _pool_id_of(net: Network, address: str) -> str:
 
 
 def _quietly(fn: Any, *args: Any) -> None:
-    """A release the plugin refused: Docker logs it and goes on; so does pynet, silently."""
+    """A release the plugin refused: Docker logs it and goes on; pynet warns and goes on."""
     try:
         fn(*args)
-    except PynetError:
-        pass
+    except PynetError as exc:
+        NOTICES.append(f"WARNING: IPAM plugin: {exc.message}")
