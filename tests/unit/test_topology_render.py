@@ -53,6 +53,7 @@ MODEL = {
                     "ipv6": "",
                     "mac": "02:42:0a:00:09:02",
                     "aliases": ["www"],
+                    "link": {"rate": "10mbit", "loss": "1%"},
                 }
             ],
             "nodes": [{"name": "h2-abc", "ip": "203.0.113.2"}],
@@ -78,7 +79,7 @@ def test_plain_tree() -> None:
         "network ov (overlay, global)  10.0.9.0/24",
         "├── bridge: ov-ffffffffffff (ifindex 7, up)",
         "├── vxlan: vx-001001 (absent)",
-        "├── web  eth0 10.0.9.2/24  aliases www",
+        "├── web  eth0 10.0.9.2/24  aliases www  link rate=10mbit, loss=1%",
         "│   ├── host: veth1234567 (ifindex 9, up) <-> sandbox: eth0 (ifindex 2, up)",
         "│   └── netns /run/pynet/netns/abc",
         "└── cluster nodes",
