@@ -38,3 +38,6 @@ attr_list               # tests/unit/test_nft_raw.py
 describe_backend; list_text  # tests/unit/test_nftables_lib.py, tests/integration/test_firewall_cost.py
 # compose: x-pynet-link's settings, read through dataclasses.asdict (pynet/compose/model.py)
 rate; jitter; loss; duplicate; corrupt
+
+# the Engine API's /events reads since/until through it (docs/events.md; branch api2)
+parse_api_time

@@ -49,6 +49,10 @@ COMMANDS = {
     "cluster": "pynet.cli.cluster:cluster",
     "compose": "pynet.cli.compose:compose",
     "link": "pynet.cli.link:link",
+    "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
+    "info": "pynet.cli.info:info",
+    "version": "pynet.cli.info:version",
     "_exited": "pynet.cli.container:exited",
 }
 
