@@ -187,12 +187,24 @@ class PynetSandbox:
         env = {
             "PYNET_STATE_DIR": str(self.tmp / "state"),
             "PYNET_RUN_DIR": str(self.tmp / "run"),
-            "PYTHONPATH": str(REPO),
         }
-        # The command users type: the console script next to the interpreter (it leaves
-        # through os._exit); `python -m pynet` only where no script is installed.
+        # The command users type: the installed console script next to the interpreter
+        # (it leaves through os._exit), with no PYTHONPATH; `python -m pynet` with
+        # PYTHONPATH only where no script is installed.
         script = Path(py).parent / "pynet"
-        prefix = [str(script)] if script.exists() else [py, "-m", "pynet"]
+        if script.exists():
+            prefix = [str(script)]
+            self.command_note = f"the installed `pynet` console script ({script}), no PYTHONPATH"
+        else:
+            prefix = [py, "-m", "pynet"]
+            env["PYTHONPATH"] = str(REPO)
+            self.command_note = f"`{py} -m pynet` with PYTHONPATH={REPO} (no console script installed)"
+        # An installed package has its bytecode compiled (pip does it); a shell with
+        # PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every edited module per command.
+        subprocess.run([py, "-m", "compileall", "-q", str(REPO / "pynet")], capture_output=True, timeout=300)
+        self.command_note += ", bytecode compiled first (`python -m compileall pynet`)"
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            self.command_note += "; PYTHONDONTWRITEBYTECODE was set in the bench's environment"
         self.system = System("pynet", prefix, env, f"/run/netns/{self.ns}", octet=203)
         #: `python -m pynet` spelled out, for -X importtime and cProfile runs
         self.module_prefix = [py, "-m", "pynet"]
@@ -501,6 +513,11 @@ def load_average() -> str:
 
 def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
     """A markdown block recording the versions and conditions of this run."""
+    return md_table(["fact", "value"], environment_facts(systems, pn))
+
+
+def environment_facts(systems: Sequence[System], pn: PynetSandbox | None) -> list[tuple[str, str]]:
+    """(fact, value) pairs: the versions and conditions of this run."""
     py = pynet_python()
     facts = [
         ("date (UTC)", _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M")),
@@ -519,6 +536,7 @@ def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
         ("iptables", sh("iptables --version")),
     ]
     if pn is not None:
+        facts.append(("pynet command", pn.command_note))
         facts.append(("pynet firewall", pn.firewall + (f" — {pn.firewall_note}" if pn.firewall_note else "")))
         facts.append(("pynet runs in", f"throwaway netns `{pn.ns}` (deleted after the run)"))
     for s in systems:
@@ -547,7 +565,44 @@ def environment(systems: Sequence[System], pn: PynetSandbox | None) -> str:
                 facts.append(("podman runs in", _anchor_where("PODMAN_NETNS")))
             else:
                 facts.append(("podman", f"not measured: {s.why_not}"))
-    return md_table(["fact", "value"], facts)
+    return facts
+
+
+def write_figures(part: str, facts: list[tuple[str, str]], figures: dict[str, dict[str, object]]) -> None:
+    """Write ``results/<part>.json``: this run's conditions and its headline figures.
+
+    ``bench/readme_table.py`` builds the README's performance table from these files, so
+    every figure there is one a run printed, with the conditions it was measured under.
+    Each figure: ``what`` (label), ``ms`` ({system: median ms}), ``ratio`` ({system:
+    median of per-round ratios pynet ÷ system}), optional ``limits`` (the goal) and ``note``.
+    """
+    facts = [*facts, ("load average at end of run", load_average())]
+    data = {"part": part, "conditions": dict(facts), "figures": figures}
+    path = RESULTS / f"{part}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def figure(
+    what: str,
+    stats: dict[str, Stats],
+    systems: Sequence[System],
+    limits: dict[str, float] | None = None,
+    note: str = "",
+) -> dict[str, object]:
+    """One headline figure from alternately sampled *stats* (see :func:`write_figures`);
+    *limits*: the goal, {system: highest ratio pynet ÷ system}."""
+    ms_ = {k: round(st.median * 1000, 1) for k, st in stats.items() if st.ok}
+    ratio = {}
+    for s in systems:
+        if s.name != "pynet" and s.available and "pynet" in ms_ and s.name in ms_:
+            ratio[s.name] = round(pair_ratio(stats["pynet"], stats[s.name]), 2)
+    out: dict[str, object] = {"what": what, "ms": ms_, "ratio": ratio}
+    if limits:
+        out["limits"] = limits
+    if note:
+        out["note"] = note
+    return out
 
 
 def _anchor_where(var: str) -> str:
