@@ -36,20 +36,10 @@ ROWS = (
     ("dns", "forwarded"),
 )
 SYSTEMS = ("pynet", "docker", "podman")
-#: the conditions the note under the table states, in this order
-CONDITIONS = (
-    "date (UTC)",
-    "pynet commit",
-    "pynet command",
-    "pynet runs in",
-    "pynet python",
-    "kernel",
-    "cpus",
-    "load average at start",
-    "load average at end of run",
-    "docker",
-    "podman",
-)
+#: conditions every part of a run shares, stated once under the table
+SHARED = ("pynet command", "pynet python", "kernel", "cpus", "docker", "podman")
+#: conditions stated per part
+PER_PART = ("date (UTC)", "pynet commit", "load average at start", "load average at end of run")
 
 
 def load_results(results: Path = RESULTS) -> dict[str, dict]:
@@ -77,7 +67,9 @@ def _timed_row(fig: dict) -> list[str]:
         cells.append(f"{ms[name]:.0f} ms" + (f" (pynet {r:.2f}×)" if r is not None else ""))
     goals, oks = [], []
     for name, limit in limits.items():
-        goals.append(f"≤ {limit:g}× {name.capitalize()}")
+        goals.append(
+            f"≤ {limit:.1f}× {name.capitalize()}" if limit == int(limit) else f"≤ {limit:g}× {name.capitalize()}"
+        )
         r = ratio.get(name)
         oks.append(None if r is None else r <= limit)
     ok = None if not oks or None in oks else all(oks)
@@ -122,9 +114,16 @@ def render(results: dict[str, dict]) -> str:
     lines = [BEGIN, "", "| what | pynet | Docker | Podman | goal (issue #15) | |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines.append("")
+    shared: dict[str, str] = {}
+    for data in results.values():
+        for k in SHARED:
+            shared.setdefault(k, data.get("conditions", {}).get(k, ""))
+    facts = "; ".join(f"{k}: {v}" for k, v in shared.items() if v)
+    lines.append(f"Conditions: pynet in a throwaway network namespace, default arguments; {facts}.")
+    lines.append("")
     for part, data in results.items():
         cond = data.get("conditions", {})
-        facts = "; ".join(f"{k}: {cond[k]}" for k in CONDITIONS if cond.get(k))
+        facts = "; ".join(f"{k}: {cond[k]}" for k in PER_PART if cond.get(k))
         lines.append(f"- `{part}` ([bench/results/{part}.md](bench/results/{part}.md)): {facts}")
     if missing:
         lines.append(f"- not in this run's results: {', '.join(missing)}")

@@ -542,9 +542,6 @@ def legacy_filter_rules(family: str) -> list[str] | None:
     kernel makes it per namespace on first use) or its program is missing. nft cannot
     show these rules, yet their FORWARD policy drops pynet's traffic all the same.
     """
-    import shutil
-    import subprocess
-
     names = "ip6_tables_names" if family == "ip6" else "ip_tables_names"
     try:
         if "filter" not in (_PROC_NET / names).read_text().split():
