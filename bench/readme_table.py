@@ -34,6 +34,9 @@ ROWS = (
     ("dns", "name"),
     ("dns", "alias"),
     ("dns", "forwarded"),
+    ("scale", "containers"),
+    ("scale", "networks"),
+    ("scale", "memory"),
 )
 SYSTEMS = ("pynet", "docker", "podman")
 #: conditions every part of a run shares, stated once under the table
@@ -100,6 +103,33 @@ def _dns_row(fig: dict) -> list[str]:
     return [*cells, goals, _verdict(ok)]
 
 
+def _curve_cell(curve: dict[str, list]) -> str:
+    parts, sizes = [], ""
+    for key, (n0, ms0, n1, ms1, paired) in curve.items():
+        parts.append(f"{key} {ms0:.0f} → {ms1:.0f} ms" + (f" ({paired:.2f}× paired)" if paired is not None else ""))
+        sizes = f" ({n0} → {n1})"
+    return "; ".join(parts) + sizes
+
+
+def _curve_row(fig: dict) -> list[str]:
+    curves, limit = fig.get("curve", {}), fig.get("flat_limit", 1.25)
+    cells = [_curve_cell(curves[n]) if n in curves else "not measured" for n in SYSTEMS]
+    if "pynet" in curves:
+        cells[0] = f"**{cells[0]}**"
+    mine = curves.get("pynet", {})
+    # flat: paired last÷first where a control network gave one, else raw
+    growth = [(c[4] if c[4] is not None else c[3] / c[1]) for c in mine.values() if c[1]]
+    ok = None if not growth else all(g <= limit for g in growth)
+    return [*cells, f"flat: last ÷ first ≤ {limit:g}×", _verdict(ok)]
+
+
+def _memory_row(fig: dict) -> list[str]:
+    kib, goal = fig.get("kib", {}), fig.get("goal_kib", 1024)
+    mine = kib.get("pynet")
+    cells = [f"**{mine / 1024:.1f} MiB**" if mine is not None else "not measured", "(containerd-shim)", "(conmon)"]
+    return [*cells, f"≤ {goal / 1024:g} MiB PSS", _verdict(None if mine is None else mine <= goal)]
+
+
 def render(results: dict[str, dict]) -> str:
     """The block between the markers (markers included)."""
     rows, missing = [], []
@@ -109,7 +139,14 @@ def render(results: dict[str, dict]) -> str:
             missing.append(f"{part}/{key}")
             continue
         what = fig["what"] + (f" ({fig['note']})" if fig.get("note") else "")
-        row = _dns_row(fig) if part == "dns" else _timed_row(fig)
+        if part == "dns":
+            row = _dns_row(fig)
+        elif "curve" in fig:
+            row = _curve_row(fig)
+        elif "kib" in fig:
+            row = _memory_row(fig)
+        else:
+            row = _timed_row(fig)
         rows.append([what, *row])
     lines = [BEGIN, "", "| what | pynet | Docker | Podman | goal (issue #15) | |", "|---|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]

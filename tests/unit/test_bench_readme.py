@@ -63,3 +63,22 @@ def test_render_judges_each_goal_from_the_ratios(tmp_path: Path) -> None:
     assert ps_row.endswith("| met |")
     assert "not measured" in ls_row  # Podman absent from this run
     assert "not in this run's results: cli/create_rm" in block
+
+
+def test_render_judges_flatness_and_memory(tmp_path: Path) -> None:
+    rt = _readme_table()
+    figures = {
+        "containers": {
+            "what": "`run -d` / `rm -f` of one more container",
+            "curve": {"pynet": {"run": [10, 63.0, 1000, 82.0, 1.09], "rm": [10, 86.0, 1000, 97.0, 1.3]}},
+            "flat_limit": 1.25,
+        },
+        "memory": {"what": "memory per detached container", "kib": {"pynet": 2900}, "goal_kib": 1024},
+    }
+    (tmp_path / "scale.json").write_text(json.dumps({"part": "scale", "conditions": {}, "figures": figures}))
+    lines = rt.render(rt.load_results(tmp_path)).splitlines()
+    curve = next(line for line in lines if line.startswith("| `run -d`"))
+    memory = next(line for line in lines if line.startswith("| memory"))
+    assert "**run 63 → 82 ms (1.09× paired); rm 86 → 97 ms (1.30× paired) (10 → 1000)**" in curve
+    assert curve.endswith("| **not met** |")  # rm grew 1.30× > 1.25×
+    assert "**2.8 MiB**" in memory and memory.endswith("| **not met** |")
