@@ -100,8 +100,9 @@ step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
   for name in cli attach scale profile dns ports overlay; do
-    [ -n "${STATUS[$name]:-}" ] || continue
-    echo "## $name — ${STATUS[$name]} ([$name.md]($name.md))"
+    # a part this run skipped (--only) keeps its file from an earlier run: say so
+    [ -n "${STATUS[$name]:-}" ] || [ -f "$RESULTS/$name.md" ] || continue
+    echo "## $name — ${STATUS[$name]:-not run this time: from an earlier run, see its date} ([$name.md]($name.md))"
     echo
     if [ "$name" = profile ]; then
       [ -f "$RESULTS/$name.md" ] && sed -n '/^## Summary/,/^## /p' "$RESULTS/$name.md" | grep '^|'

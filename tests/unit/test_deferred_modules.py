@@ -48,3 +48,15 @@ def test_a_module_imported_already_is_left_alone() -> None:
         "print(type(sys.modules['inspect']).__name__, type(sys.modules['urllib.parse']).__name__)\n"
     )
     assert out == ["module module"]
+
+
+def test_finding_nft_and_notifying_the_helper_import_neither_shutil_nor_subprocess() -> None:
+    # `network create` looks nft up on its first network; `run`/`rm` load the helper's client
+    out = _run(
+        "import sys\n"
+        "from pynet.kernel import nft\n"
+        "from pynet.daemon import client\n"
+        "print(nft.shutil.which('sh') is not None, nft.shutil.which('no-such-program-here'))\n"
+        "print(sorted(m for m in ('shutil', 'subprocess', 'threading') if m in sys.modules))\n"
+    )
+    assert out == ["True None", "[]"]
