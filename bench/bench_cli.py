@@ -120,6 +120,26 @@ def read_only_imports(pn: h.PynetSandbox) -> tuple[list[list[str]], list[str]]:
     return rows, lines
 
 
+def cpu_table(pn: h.PynetSandbox, runs: int) -> list[list[str]]:
+    """Median CPU time of pynet's read-only commands next to the interpreter's floor."""
+    py = h.pynet_python()
+    cmds = {
+        "`python -c pass`": lambda: h.run([py, "-c", "pass"]),
+        "`pynet network ls`": lambda: pn.system.run("network", "ls"),
+        "`pynet network inspect NET`": lambda: pn.system.run("network", "inspect", "pb-ls"),
+        "`pynet ps`": lambda: pn.system.run("ps"),
+    }
+    samples: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, fn in cmds.items():
+            samples[k].append(fn().cpu)
+    floor = h.Stats(samples["`python -c pass`"]).median
+    return [
+        [k, h.ms(h.Stats(v).median), "" if k.startswith("`python") else f"+{h.ms(h.Stats(v).median - floor)}"]
+        for k, v in samples.items()
+    ]
+
+
 def main() -> None:
     ap = h.common_args(__doc__ or "", runs=10, warmup=2)
     args = ap.parse_args()
@@ -181,6 +201,7 @@ def main() -> None:
             "inspect",
         )
         ps = h.alternate({s.name: (lambda s=s: s.run("ps").seconds) for s in live}, args.runs, args.warmup, "ps")
+        cpu = cpu_table(pn, args.runs)
         imp_rows, heavy_lines = read_only_imports(pn)
         for s in live:
             s.run("network", "rm", "pb-ls", check=False)
@@ -198,6 +219,10 @@ def main() -> None:
         )
         sections.append("## `network inspect NET`\n\n" + h.compare_table(insp, systems, "inspect") + "\n\n" + line_in)
         sections.append("## `ps` (no containers)\n\n" + h.compare_table(ps, systems, None) + "\n\n" + line_ps)
+        sections.append(
+            "## pynet's own CPU time (user + system, median; the load shows far less in it than in wall time)\n\n"
+            + h.md_table(["command", "CPU ms", "beyond `python -c pass`"], cpu)
+        )
         h.write_figures(
             "cli",
             facts,

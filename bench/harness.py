@@ -23,6 +23,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -80,6 +81,9 @@ class Result:
     rc: int
     stdout: str
     stderr: str
+    #: user + system CPU seconds of the command's processes (load shows in it far less than in
+    #: wall time: what the command itself costs)
+    cpu: float = 0.0
 
 
 def run(
@@ -95,6 +99,7 @@ def run(
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -110,7 +115,9 @@ def run(
     except subprocess.TimeoutExpired as exc:
         raise CommandFailed(f"timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
     elapsed = time.perf_counter() - t0
-    res = Result(elapsed, proc.returncode, proc.stdout, proc.stderr)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    res = Result(elapsed, proc.returncode, proc.stdout, proc.stderr, cpu)
     if check and proc.returncode != 0:
         msg = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         raise CommandFailed(f"exit {proc.returncode}: {' '.join(argv[-6:])}: {msg[-1] if msg else ''}")
@@ -525,6 +532,7 @@ def environment_facts(systems: Sequence[System], pn: PynetSandbox | None) -> lis
         ("cpus", str(os.cpu_count())),
         ("load average at start", load_average() + (f" ({_QUIET_NOTE})" if _QUIET_NOTE else "")),
         ("load average at end of run", "see the line at the end of this file"),
+        ("priority", _PRIORITY_NOTE),
         (
             "pynet commit",
             sh(f"git -C {REPO} rev-parse --short HEAD")
@@ -648,10 +656,63 @@ def write_result(path: Path, title: str, sections: Sequence[str]) -> None:
 
 
 def require_root() -> None:
-    """Exit unless root; then wait (bounded) for a quiet machine (see wait_for_quiet)."""
+    """Exit unless root; then wait (bounded) for a quiet machine (see wait_for_quiet) and
+    give every system the same raised priority (see raise_priority)."""
     if os.geteuid() != 0:
         sys.exit("bench: needs root (network namespaces)")
     wait_for_quiet()
+    raise_priority()
+
+
+_PRIORITY_NOTE = "normal (nice 0)"
+
+
+def raise_priority() -> None:
+    """Run the benchmark, and the anchors' daemons, at nice $BENCH_NICE (-10; 0: leave it).
+
+    The machine is shared: other work saturating both vCPUs stretches a CPU-bound Python
+    command far more than a Go client that mostly waits for its daemon, which skews the
+    ratios. The same priority for every system under test (our commands and their children,
+    dockerd, containerd and what they started) measures them as on a machine of their own.
+    """
+    global _PRIORITY_NOTE
+    nice = int(os.environ.get("BENCH_NICE", "-10"))
+    if not nice:
+        return
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    daemons = _descendants(_pid_from(Path(os.environ.get("BENCH_WORK", "/tmp/pynet-bench")) / "dockerd.pid"))
+    for pid in daemons:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+        except OSError:
+            pass
+    _PRIORITY_NOTE = (
+        f"nice {nice} for every system: the bench's commands (pynet, docker and podman clients) "
+        f"and dockerd with its {max(len(daemons) - 1, 0)} descendants (the machine is shared)"
+    )
+
+
+def _pid_from(path: Path) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _descendants(root: int) -> list[int]:
+    """``root`` and every process below it (none when ``root`` is 0 or gone)."""
+    if root <= 0 or not os.path.exists(f"/proc/{root}"):
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            children.setdefault(_parent_of(int(entry)), []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
 
 
 # --------------------------------------------------------------------------- comparisons

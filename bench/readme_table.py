@@ -40,7 +40,7 @@ ROWS = (
 )
 SYSTEMS = ("pynet", "docker", "podman")
 #: conditions every part of a run shares, stated once under the table
-SHARED = ("pynet command", "pynet python", "kernel", "cpus", "docker", "podman")
+SHARED = ("pynet command", "priority", "pynet python", "kernel", "cpus", "docker", "podman")
 #: conditions stated per part
 PER_PART = ("date (UTC)", "pynet commit", "load average at start", "load average at end of run")
 
