@@ -47,6 +47,10 @@ COMMANDS = {
     "port": "pynet.cli.container:port",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
+    "info": "pynet.cli.info:info",
+    "version": "pynet.cli.info:version",
     "_exited": "pynet.cli.container:exited",
 }
 
