@@ -21,8 +21,9 @@ def test_the_read_path_loads_none_of_the_deferred_modules() -> None:
     out = _run(
         "import sys\n"
         "import pynet.cli.main, pynet.cli.fastpath, pynet.cnm.views, pynet.cnm.reader, pynet.records.model\n"
+        "import pynet.cli.network_actions, pynet.cli.container_actions\n"
         "print(sorted(m for m in ('inspect', 'urllib.parse') if type(sys.modules[m]).__name__ == 'module'))\n"
-        "print(sorted(m for m in ('ast', 'dis', 'tokenize', 'ipaddress') if m in sys.modules))\n"
+        "print(sorted(m for m in ('ast', 'dis', 'tokenize', 'ipaddress', 'signal') if m in sys.modules))\n"
     )
     assert out == ["[]", "[]"]
 
