@@ -59,7 +59,7 @@ def test_link_impairments_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynet.cnm.links", fake)
     import pynet.cnm
 
-    monkeypatch.setattr(pynet.cnm, "links", fake, raising=False)  # once imported, the package holds it
+    monkeypatch.setattr(pynet.cnm, "links", fake, raising=False)  # once the real one is imported
     assert info.link_impairments() == {"rate": True, "delay": False}
 
 
