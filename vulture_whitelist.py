@@ -14,6 +14,8 @@ volumes; timestamps; verbose
 # Engine API handlers, reached through pynet/api/routes.py's "module:function" lines, and
 # http.server's hooks (names it calls); `system service` is a click command
 list_networks; list_containers; no_swarm; pull_refused; hijack; service
+# AttachRequest fields recorded through dataclasses.asdict (cnm/lifecycle.py) and shown by views
+links; link_local_ips
 protocol_version; server_version; sys_version; version_string; address_string; log_message
 send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads
 
