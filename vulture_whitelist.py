@@ -9,7 +9,11 @@ listed here; add a name only with the reason it lives.
 # click commands, and the fast path's "module:function" targets (pynet/cli/commands_spec.py)
 ls; rm; ps; inspect; exec_; logs; exited; prune; sync_
 # click options accepted for Docker's command line, without effect in pynet
-volumes; timestamps; verbose
+volumes; timestamps; verbose; no_prune
+# the Image record's version field, read by the store's schema check (pynet/state/images.py)
+schema_version
+# the Engine API's GET /images/json entry (pynet/api, branch api2)
+image_summary
 
 # drivers: instantiated from their registry line, "module:Class" (pynet/drivers/__init__.py)
 BridgeDriver; HostDriver; NullDriver; MacvlanDriver; OverlayDriver

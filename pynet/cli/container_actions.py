@@ -50,6 +50,9 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
       pynet run -d --name c1 --network mynet sleep 1000
       pynet run --rm --network mynet ping -c1 c1
     """
+    if not kw["command"] and not kw["image"]:
+        echo("\"pynet run\" requires at least 1 argument.\nSee 'pynet run --help'.", err=True)
+        raise ExitStatus(1)
     try:
         code = _run(**kw)
     except ExitStatus:
@@ -83,6 +86,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         env=list(kw["env"]),
         workdir=kw["workdir"],
         rootfs=kw["rootfs"],
+        image=kw["image"],
         detach=kw["detach"],
         auto_remove=kw["auto_remove"],
         tty=kw["tty"],
@@ -92,10 +96,15 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     _ports(req, kw)
     if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
         raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
+    if kw["rootfs"] and kw["image"]:
+        raise InvalidArgument("--rootfs and --image cannot be used together", from_daemon=False)
     # Read (and check) --env-file before anything is created: a bad file changes nothing.
     env = _env(kw["env"], kw["env_file"], "", kw["tty"])
     ctl = controller()
     c = ctl.create_container(req)
+    if c.image_id:  # the image's Env under the user's (c.env holds both, merged)
+        given = _given(kw, env)
+        env.update(e.partition("=")[::2] for e in c.env if e.partition("=")[0] not in given)
     print_notices(ctl)
     if not env["HOSTNAME"]:
         env["HOSTNAME"] = c.hostname
@@ -104,6 +113,12 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         echo(c.id)
         return 0
     return ctl.run_foreground(c, env)
+
+
+def _given(kw, env: dict[str, str]) -> set[str]:  # type: ignore[no-untyped-def]
+    """Keys the user set (-e, --env-file): pynet's defaults (PATH, HOME...) are not."""
+    defaults = _env((), (), "", kw["tty"])
+    return {e.partition("=")[0] for e in kw["env"]} | (set(env) - set(defaults))
 
 
 def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]

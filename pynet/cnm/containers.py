@@ -24,6 +24,10 @@ from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id
 
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from pynet.records.image import Image
+
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _ADJ = (
@@ -262,6 +266,7 @@ class RunRequest:
     env: list[str] = field(default_factory=list)
     workdir: str = ""
     rootfs: str = ""
+    image: str = ""  # NAME[:TAG] or ID of an imported image (pynet.cnm.images)
     detach: bool = False
     auto_remove: bool = False
     tty: bool = False
@@ -282,6 +287,7 @@ class ContainerService:
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
+        img = _image_of(self.repo, req)
         cid = self.new_id = new_id()
         name = self._name(req.name, cid)
         mode = network_mode_for(net)
@@ -289,7 +295,7 @@ class ContainerService:
             id=cid,
             name=name,
             created=now_rfc3339(),
-            path=req.argv[0],
+            path=req.argv[0] if req.argv else "",
             args=req.argv[1:],
             hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
             domainname=req.domainname,
@@ -309,6 +315,8 @@ class ContainerService:
             exposed=list(req.exposed),
             labels=dict(req.labels),
         )
+        if img is not None:
+            _use_image(c, img, req, self.repo)
         _check_mode_settings(mode, req.attach)
         if mode != "host":
             c.sandbox_id = new_id()
@@ -447,6 +455,10 @@ def remove_files(container_id: str) -> None:
             os.unlink(d / name)
         except FileNotFoundError:
             pass
+    if os.path.isdir(d / "layer"):  # an image container's writes (pynet.kernel.rootfs)
+        import shutil
+
+        shutil.rmtree(d / "layer")
     try:
         os.rmdir(d)
     except OSError:
@@ -473,3 +485,25 @@ def _write(path: os.PathLike[str], text: str) -> None:
     # over its /etc file, so a new inode would never reach it (Docker writes in place too).
     with open(path, "w") as f:
         f.write(text)
+
+
+def _image_of(repo: Repo, req: RunRequest) -> Image | None:
+    """The image ``req`` names (looked up under the lock: ``image rm`` cannot race it)."""
+    if not req.image:
+        return None
+    from pynet.cnm.images import ImageService
+
+    return ImageService(repo.store).lookup(req.image)
+
+
+def _use_image(c: Container, img: Image, req: RunRequest, repo: Repo) -> None:
+    """A container of ``img``: its command, environment, working dir and root filesystem."""
+    from pynet.cnm.images import ImageService, run_argv
+
+    argv = run_argv(img, req.argv)
+    c.path, c.args = argv[0], argv[1:]
+    c.image, c.image_id = req.image, img.id
+    c.rootfs = str(ImageService(repo.store).rootfs(img))
+    given = {e.partition("=")[0] for e in req.env}
+    c.env = [*(e for e in img.env if e.partition("=")[0] not in given), *req.env]
+    c.workdir = req.workdir or img.workdir

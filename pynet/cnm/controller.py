@@ -329,6 +329,7 @@ class Controller(HostAdmin, ProcessControl):
             binds=binds,
             workdir=c.workdir,
             rootfs=c.rootfs,
+            layer_dir=str(d / "layer") if c.image_id else "",
         )
 
     def record_started(
