@@ -12,8 +12,8 @@ ls; rm; ps; inspect; exec_; logs; exited; prune; sync_
 volumes; timestamps; verbose; no_prune
 # the Image record's version field, read by the store's schema check (pynet/state/images.py)
 schema_version
-# the Engine API's GET /images/json entry (pynet/api, branch api2)
-image_summary
+# the Engine API's (pynet/api, merged from branch api): images, exec, attach frames
+image_summary; exec_start; wait_child; frame
 
 # drivers: instantiated from their registry line, "module:Class" (pynet/drivers/__init__.py)
 BridgeDriver; HostDriver; NullDriver; MacvlanDriver; OverlayDriver

@@ -327,9 +327,10 @@ def _signum(value: str) -> int:
 
 # -- logs / port -----------------------------------------------------------------------------
 def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
-    """Fetch the output of a detached container."""
+    """Fetch the output of a detached container (stdout to stdout, stderr to stderr)."""
     from pynet import paths
     from pynet.cnm.processes import container_running
+    from pynet.records import logframes
 
     lines = _tail_lines(tail)
     repo = reader()
@@ -341,21 +342,27 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
         return
     with f:
         data = f.read()
+        frames = logframes.FrameReader(logframes.is_framed(data[: logframes.HEADER]))
+        records = logframes.lines(frames.feed(data))
         if lines is not None:
-            kept = data.splitlines(keepends=True)
-            data = b"".join(kept[-lines:]) if lines > 0 else b""
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+            records = records[-lines:] if lines > 0 else []
+        _write_frames(records)
         while follow:
             chunk = f.read()
             if chunk:
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
+                _write_frames(frames.feed(chunk))
                 continue
             current = repo.container(c.id)
             if current is None or not container_running(current):
                 break
             time.sleep(0.1)
+
+
+def _write_frames(frames: list[tuple[int, bytes]]) -> None:
+    for stream, payload in frames:
+        out = sys.stderr if stream == 2 else sys.stdout
+        out.buffer.write(payload)
+        out.flush()
 
 
 def _tail_lines(tail: str) -> int | None:
