@@ -15,6 +15,12 @@ schema_version
 # the Engine API's (pynet/api, merged from branch api): images, exec, attach frames
 image_summary; exec_start; wait_child; frame
 
+# Engine API handlers, reached through pynet/api/routes.py's "module:function" lines, and
+# http.server's hooks (names it calls); `system service` is a click command
+list_networks; list_containers; no_swarm; pull_refused; hijack; service
+protocol_version; server_version; sys_version; version_string; address_string; log_message
+send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads
+
 # drivers: instantiated from their registry line, "module:Class" (pynet/drivers/__init__.py)
 BridgeDriver; HostDriver; NullDriver; MacvlanDriver; OverlayDriver
 # a remote plugin's answers: GetCapabilities kept whole, EndpointOperInfo and

@@ -173,7 +173,7 @@ def ps(
         last = 1
     if not show_all and last < 0 and "status" not in parsed and "exited" not in parsed:
         cs = [c for c in cs if c.status == "running"]
-    cs = [c for c in cs if _ps_match(c, repo, parsed)]
+    cs = [c for c in cs if ps_match(c, repo, parsed)]
     if last >= 0:
         cs = cs[:last]
     items = []
@@ -195,7 +195,7 @@ def ps(
     echo(out, nl=False)
 
 
-def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
+def ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
     if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
         return False
     if "name" in f and not any(v in c.name for v in f["name"]):

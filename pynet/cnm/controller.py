@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pynet.drivers import runtime
 
 from pynet import paths
+from pynet.cnm import exits
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.processes import ProcessControl
@@ -357,6 +358,7 @@ class Controller(HostAdmin, ProcessControl):
             self._record_exit(repo, undo, c, code)
         if c.auto_remove:
             _containers().remove_files(c.id)
+            exits.record(c.id, code)  # for the Engine API's wait?condition=removed
         self._notify([c.id])
 
     def _record_exit(self, repo: Repo, undo: JournalUndo, c: Container, code: int) -> None:

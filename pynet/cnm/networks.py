@@ -46,7 +46,8 @@ class NetworkCreateRequest:
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     ipam_driver: str = "default"
-    ipam_options: dict[str, str] = field(default_factory=dict)
+    #: None: not given (the API without IPAM.Options; inspect shows null, as Docker)
+    ipam_options: dict[str, str] | None = field(default_factory=dict)
     scope: str = ""
 
 
@@ -78,7 +79,7 @@ class NetworkService:
             attachable=req.attachable,
             ingress=req.ingress,
             ipam_driver=req.ipam_driver,
-            ipam_options=dict(req.ipam_options),
+            ipam_options=None if req.ipam_options is None else dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
         )

@@ -34,6 +34,10 @@ def fence_kernel(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -> Non
         raise KernelReached()
 
     monkeypatch.setattr(controller.Controller, "__init__", refuse)
+    # `system service` stops where it would start listening (its flags are checked before)
+    from pynet.api import server
+
+    monkeypatch.setattr(server.Server, "__init__", refuse)
     monkeypatch.setenv("PYNET_STATE_DIR", str(state))
     monkeypatch.setenv("PYNET_RUN_DIR", str(run))
     monkeypatch.delenv("PYNET_DEBUG", raising=False)

@@ -1,0 +1,200 @@
+"""``/containers``: list, inspect, create, start, stop, kill, wait, remove.
+
+Bodies go through the same core operations and views as ``pynet run/ps/inspect/...``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+from pynet.api import core
+from pynet.api.http import Request, Response, json_response
+from pynet.errors import InvalidArgument
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from typing import Any
+
+LIST_FILTERS = {"id", "name", "label", "status", "network", "exited"}
+
+
+def _epoch(rfc3339: str) -> int:
+    try:
+        return calendar.timegm(time.strptime(rfc3339[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return 0
+
+
+def _summary(c: Any, repo: Any, now_ns: int) -> dict[str, Any]:
+    """One ``GET /containers/json`` item (dockerd's ``types.Container``)."""
+    from pynet.cnm import views
+
+    inspect = views.container_inspect(c, repo)
+    ports = []
+    for p in c.ports:
+        item: dict[str, Any] = {"PrivatePort": p.container_port, "Type": p.proto}
+        if p.host_port:
+            item.update(IP=p.host_ip or "0.0.0.0", PublicPort=p.host_port)
+        ports.append(item)
+    return {
+        "Id": c.id,
+        "Names": ["/" + c.name],
+        "Image": inspect["Config"]["Image"],
+        "ImageID": inspect["Image"],
+        "Command": " ".join([c.path, *c.args]),
+        "Created": _epoch(c.created),
+        "Ports": ports,
+        "Labels": dict(c.labels),
+        "State": c.status,
+        "Status": views.status_text(c, now_ns),
+        "HostConfig": {"NetworkMode": c.network_mode},
+        "NetworkSettings": {"Networks": inspect["NetworkSettings"]["Networks"]},
+        "Mounts": [],
+    }
+
+
+def _matches(c: Any, repo: Any, filters: dict[str, list[str]]) -> bool:
+    from pynet.cli.container_actions import ps_match
+
+    return bool(ps_match(c, repo, filters))
+
+
+def list_containers(req: Request) -> Response:
+    """``GET /containers/json[?all=1&filters=...]``, newest first."""
+    filters = req.filters()
+    for key in filters:
+        if key not in LIST_FILTERS:
+            raise InvalidArgument(f"invalid filter '{key}'")
+    repo = core.reader()
+    now = time.time_ns()
+    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
+    if not req.flag("all") and "status" not in filters and "exited" not in filters:
+        cs = [c for c in cs if c.status == "running"]
+    limit = int(req.arg("limit") or -1)
+    cs = [c for c in cs if _matches(c, repo, filters)]
+    if limit > 0:
+        cs = cs[:limit]
+    return json_response([_summary(c, repo, now) for c in cs])
+
+
+def inspect(req: Request) -> Response:
+    """``GET /containers/{id}/json``: the same JSON as ``pynet inspect``."""
+    from pynet.cnm import views
+
+    repo = core.reader()
+    c = repo.get_container(req.params["id"])
+    return json_response(views.container_inspect(c, repo))
+
+
+def _signal(raw: str) -> int:
+    """``9``, ``KILL`` or ``SIGKILL`` -> 9 (dockerd's ``signal.ParseSignal``)."""
+    import signal
+
+    if raw.isdigit():
+        return int(raw)
+    name = raw.upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise InvalidArgument(f"Invalid signal: {raw}") from None
+
+
+def stop(req: Request) -> Response:
+    """``POST /containers/{id}/stop[?t=N&signal=S]`` -> 204, 304 when not running."""
+    import signal
+
+    from pynet.api.http import empty
+
+    ctl = core.waiting_controller()
+    c = ctl.reader().get_container(req.params["id"])
+    if not ctl.is_running(c):
+        return empty(304)
+    timeout = float(req.arg("t") or 10)
+    sig = _signal(req.arg("signal")) if req.arg("signal") else int(signal.SIGTERM)
+    ctl.stop(c.id, timeout=timeout, sig=sig)
+    return empty(204)
+
+
+def kill(req: Request) -> Response:
+    """``POST /containers/{id}/kill[?signal=S]`` -> 204 (409 when not running)."""
+    import signal
+
+    from pynet.api.http import empty
+
+    sig = _signal(req.arg("signal")) if req.arg("signal") else int(signal.SIGKILL)
+    core.waiting_controller().kill(req.params["id"], sig)
+    return empty(204)
+
+
+def remove(req: Request) -> Response:
+    """``DELETE /containers/{id}[?force=1]`` -> 204 (409 running without force)."""
+    from pynet.api.http import empty
+
+    with core.controller() as ctl:
+        ctl.remove_container(req.params["id"], force=req.flag("force"))
+    return empty(204)
+
+
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+#: how often wait looks at the container's record
+WAIT_POLL = 0.05
+
+
+def wait(req: Request) -> Response:
+    """``POST /containers/{id}/wait[?condition=...]``: headers at once, then
+    ``{"StatusCode": N}`` when the condition holds (a client that hangs up ends it)."""
+    condition = req.arg("condition") or "not-running"
+    if condition not in WAIT_CONDITIONS:
+        raise InvalidArgument(f"invalid condition: {condition!r}")
+    repo = core.reader()
+    c = repo.get_container(req.params["id"])
+    return Response(content_type="application/json", stream=_wait_stream(req, c, condition))
+
+
+def _wait_stream(req: Request, c: Any, condition: str) -> Any:
+    """Poll the record: ``not-running`` ends when it is not running, ``next-exit`` at its
+    next recorded exit (a new FinishedAt), ``removed`` when the record is gone."""
+    import json
+
+    from pynet import wiring
+
+    finished = c.finished_at
+    code = c.exit_code
+    while not req.client_gone():
+        current = wiring.open_repo().container(c.id)
+        if current is None:
+            code = _removed_exit_code(c.id, code)
+            break
+        code = current.exit_code
+        if condition == "not-running" and current.status != "running":
+            break
+        if condition == "next-exit" and current.finished_at != finished:
+            break
+        time.sleep(WAIT_POLL)
+    else:
+        return
+    yield (json.dumps({"StatusCode": code, "Error": None}, separators=(",", ":")) + "\n").encode()
+
+
+def _removed_exit_code(container_id: str, last_seen: int) -> int:
+    """The exit code of a container that is gone (AutoRemove): the core's record of it."""
+    from pynet.cnm import exits
+
+    code = exits.last_code(container_id)
+    return last_seen if code is None else code
+
+
+def create(req: Request) -> Response:
+    """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}`` (being built)."""
+    from pynet.api.http import ApiError
+
+    raise ApiError(501, "container create through the API is not implemented yet")
+
+
+def start(req: Request) -> Response:
+    """``POST /containers/{id}/start`` -> 204, 304 when already running (being built)."""
+    from pynet.api.http import ApiError
+
+    raise ApiError(501, "container start through the API is not implemented yet")
