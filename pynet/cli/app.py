@@ -48,6 +48,8 @@ COMMANDS = {
     "image": "pynet.cli.image:image",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
     "_exited": "pynet.cli.container:exited",
 }
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pynet import paths
-from pynet.cnm import etcfiles
+from pynet.cnm import etcfiles, events
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
@@ -317,7 +317,10 @@ class ContainerService:
         )
         if img is not None:
             _use_image(c, img, req, self.repo)
+        self.repo.emit(events.container_event("create", c))
         _check_mode_settings(mode, req.attach)
+        if mode in ("host", "none"):  # no endpoint, but Docker tells the join all the same
+            self.repo.emit(events.network_event("connect", net, container=c.id))
         if mode != "host":
             c.sandbox_id = new_id()
             c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
@@ -394,6 +397,10 @@ class ContainerService:
     # -- teardown --------------------------------------------------------------------
     def teardown(self, c: Container) -> None:
         """Leave every network, drop published ports and the sandbox; idempotent."""
+        if c.network_mode in ("host", "none") and c.status in ("created", "running"):
+            net = self.repo.find_network(c.network_mode)
+            if net is not None:
+                self.repo.emit(events.network_event("disconnect", net, container=c.id))
         if c.endpoints:
             c.last_networks = list(c.endpoints)
         for net_id in list(c.endpoints):
@@ -411,6 +418,10 @@ class ContainerService:
         fault("sandbox_delete")
         sandbox.delete_sandbox(c.netns_path)
 
+    def died(self, c: Container, code: int) -> None:
+        """Docker's ``container die`` (before the network disconnects it causes)."""
+        self.repo.emit(events.container_event("die", c, exitCode=str(code)))
+
     def mark_exited(self, c: Container, code: int) -> None:
         c.status = "exited"
         c.exit_code = code
@@ -418,8 +429,11 @@ class ContainerService:
         c.finished_at = now_rfc3339()
 
     def remove(self, c: Container) -> None:
+        if c.status == "running":  # rm -f got here before its supervisor recorded the exit
+            self.died(c, 137)
         self.teardown(c)
         self.repo.delete_container(c.id)
+        self.repo.emit(events.container_event("destroy", c))
 
 
 def network_mode_for(net: Network) -> str:
