@@ -9,7 +9,11 @@ listed here; add a name only with the reason it lives.
 # click commands, and the fast path's "module:function" targets (pynet/cli/commands_spec.py)
 ls; rm; ps; inspect; exec_; logs; exited; prune; sync_
 # click options accepted for Docker's command line, without effect in pynet
-volumes; timestamps; verbose
+volumes; timestamps; verbose; no_prune
+# the Image record's version field, read by the store's schema check (pynet/state/images.py)
+schema_version
+# the Engine API's (pynet/api, merged from branch api): images, exec, attach frames
+image_summary; exec_start; wait_child; frame
 
 # Engine API handlers, reached through pynet/api/routes.py's "module:function" lines, and
 # http.server's hooks (names it calls); `system service` is a click command
@@ -42,3 +46,6 @@ ipam_space              # tests/unit/test_ipam_state.py
 opt_for_query; build_query   # DNS clients in tests/unit/test_dns_*.py
 attr_list               # tests/unit/test_nft_raw.py
 describe_backend; list_text  # tests/unit/test_nftables_lib.py, tests/integration/test_firewall_cost.py
+
+# the Engine API's /events reads since/until through it (docs/events.md; branch api2)
+parse_api_time

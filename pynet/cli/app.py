@@ -45,8 +45,11 @@ COMMANDS = {
     "rm": "pynet.cli.container:rm",
     "logs": "pynet.cli.container:logs",
     "port": "pynet.cli.container:port",
+    "image": "pynet.cli.image:image",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
     "_exited": "pynet.cli.container:exited",
 }
 

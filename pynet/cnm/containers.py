@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pynet import paths
-from pynet.cnm import etcfiles
+from pynet.cnm import etcfiles, events
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
@@ -23,6 +23,10 @@ from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from pynet.records.image import Image
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -262,6 +266,7 @@ class RunRequest:
     env: list[str] = field(default_factory=list)
     workdir: str = ""
     rootfs: str = ""
+    image: str = ""  # NAME[:TAG] or ID of an imported image (pynet.cnm.images)
     detach: bool = False
     auto_remove: bool = False
     tty: bool = False
@@ -290,6 +295,7 @@ class ContainerService:
 
     def new_record(self, req: RunRequest, net: Network) -> Container:
         """The record of a new container on ``net``: no kernel resource, nothing stored."""
+        img = _image_of(self.repo, req)
         cid = self.new_id = new_id()
         name = self._name(req.name, cid)
         mode = network_mode_for(net)
@@ -297,7 +303,7 @@ class ContainerService:
             id=cid,
             name=name,
             created=now_rfc3339(),
-            path=req.argv[0],
+            path=req.argv[0] if req.argv else "",
             args=req.argv[1:],
             hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
             domainname=req.domainname,
@@ -317,11 +323,17 @@ class ContainerService:
             exposed=list(req.exposed),
             labels=dict(req.labels),
         )
+        if img is not None:
+            _use_image(c, img, req, self.repo)
+        self.repo.emit(events.container_event("create", c))
         _check_mode_settings(mode, req.attach)
         return c
 
     def provision(self, c: Container, nets: list[tuple[Network, AttachRequest]], ports: list[PortBinding]) -> None:
         """The sandbox, one endpoint per network (in order), the first one's published ports."""
+        if c.network_mode in ("host", "none"):  # no endpoint, but Docker tells the join all the same
+            for net, _attach in nets[:1]:
+                self.repo.emit(events.network_event("connect", net, container=c.id))
         if c.network_mode != "host":
             c.sandbox_id = new_id()
             c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
@@ -397,6 +409,10 @@ class ContainerService:
     # -- teardown --------------------------------------------------------------------
     def teardown(self, c: Container) -> None:
         """Leave every network, drop published ports and the sandbox; idempotent."""
+        if c.network_mode in ("host", "none") and c.status in ("created", "running"):
+            net = self.repo.find_network(c.network_mode)
+            if net is not None:
+                self.repo.emit(events.network_event("disconnect", net, container=c.id))
         if c.endpoints:
             c.last_networks = list(c.endpoints)
         for net_id in list(c.endpoints):
@@ -414,6 +430,10 @@ class ContainerService:
         fault("sandbox_delete")
         sandbox.delete_sandbox(c.netns_path)
 
+    def died(self, c: Container, code: int) -> None:
+        """Docker's ``container die`` (before the network disconnects it causes)."""
+        self.repo.emit(events.container_event("die", c, exitCode=str(code)))
+
     def mark_exited(self, c: Container, code: int) -> None:
         c.status = "exited"
         c.exit_code = code
@@ -421,8 +441,11 @@ class ContainerService:
         c.finished_at = now_rfc3339()
 
     def remove(self, c: Container) -> None:
+        if c.status == "running":  # rm -f got here before its supervisor recorded the exit
+            self.died(c, 137)
         self.teardown(c)
         self.repo.delete_container(c.id)
+        self.repo.emit(events.container_event("destroy", c))
 
 
 def network_mode_for(net: Network) -> str:
@@ -458,6 +481,10 @@ def remove_files(container_id: str) -> None:
             os.unlink(d / name)
         except FileNotFoundError:
             pass
+    if os.path.isdir(d / "layer"):  # an image container's writes (pynet.kernel.rootfs)
+        import shutil
+
+        shutil.rmtree(d / "layer")
     try:
         os.rmdir(d)
     except OSError:
@@ -484,3 +511,25 @@ def _write(path: os.PathLike[str], text: str) -> None:
     # over its /etc file, so a new inode would never reach it (Docker writes in place too).
     with open(path, "w") as f:
         f.write(text)
+
+
+def _image_of(repo: Repo, req: RunRequest) -> Image | None:
+    """The image ``req`` names (looked up under the lock: ``image rm`` cannot race it)."""
+    if not req.image:
+        return None
+    from pynet.cnm.images import ImageService
+
+    return ImageService(repo.store).lookup(req.image)
+
+
+def _use_image(c: Container, img: Image, req: RunRequest, repo: Repo) -> None:
+    """A container of ``img``: its command, environment, working dir and root filesystem."""
+    from pynet.cnm.images import ImageService, run_argv
+
+    argv = run_argv(img, req.argv)
+    c.path, c.args = argv[0], argv[1:]
+    c.image, c.image_id = req.image, img.id
+    c.rootfs = str(ImageService(repo.store).rootfs(img))
+    given = {e.partition("=")[0] for e in req.env}
+    c.env = [*(e for e in img.env if e.partition("=")[0] not in given), *req.env]
+    c.workdir = req.workdir or img.workdir

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 from pynet import paths
 from pynet.cnm import exits
+from pynet.cnm import events
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.lifecycle import ContainerLifecycle, requested
@@ -40,6 +41,7 @@ from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
 from pynet.state import owners
+from pynet.state.events import EventLog
 from pynet.state.store import Store, Transaction
 
 
@@ -82,8 +84,9 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
     def _transaction(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
         txn = self.store.begin()
         undo = JournalUndo(txn)
+        repo = Repo(self.store, txn, salvage=salvage)
         try:
-            yield Repo(self.store, txn, salvage=salvage), undo
+            yield repo, undo
             txn.commit()
         except BaseException as exc:
             # A failed commit too: a command that reports failure changed nothing (a
@@ -96,6 +99,14 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
                 _report_rollback(exc, undo_mod.remove_all(txn.undo))
                 txn.abandon()
             raise
+        self._log_events(repo.events)
+
+    def _log_events(self, events: list[dict[str, Any]]) -> None:
+        """Append a committed mutation's events (still under the lock: one writer at a time)."""
+        try:
+            EventLog(self.store.root).append(events)
+        except OSError as err:  # the change is made and committed: the command stays a success
+            self.notices.append(f"WARNING: could not write the events log: {err}")
 
     def _recover(self) -> None:
         had_journal = self.store.journal_path().exists()
@@ -185,6 +196,8 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         for c in repo.containers():
             if c.status in ("created", "running") and not _alive(c):
                 svc = _containers().ContainerService(repo, JournalUndo(repo.txn))  # type: ignore[arg-type]
+                if c.status == "running":
+                    svc.died(c, 255)
                 try:
                     svc.teardown(c)
                 except (PynetError, OSError) as exc:  # the restore goes on; the user is told
@@ -225,6 +238,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             for net in doomed:
                 svc.remove(net.id)
                 removed.append(net.name)
+            repo.emit(events.network_prune_event())
         return removed
 
     def connect(self, network_ref: str, container_ref: str, req: AttachRequest) -> None:
@@ -349,6 +363,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             binds=binds,
             workdir=c.workdir,
             rootfs=c.rootfs,
+            layer_dir=str(d / "layer") if c.image_id else "",
         )
 
     def record_started(
@@ -363,6 +378,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             current.pid_start, current.supervisor_start = pid_start, supervisor_start
             current.started_at = now_rfc3339()
             repo.put_container(current)
+            repo.emit(events.container_event("start", current))
             c.status, c.pid, c.started_at = current.status, pid, current.started_at
             c.pid_start = pid_start
 
@@ -381,9 +397,12 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
 
     def _record_exit(self, repo: Repo, undo: JournalUndo, c: Container, code: int) -> None:
         svc = _containers().ContainerService(repo, undo)
+        if c.status == "running":
+            svc.died(c, code)
         svc.teardown(c)
         if c.auto_remove:
             repo.delete_container(c.id)
+            repo.emit(events.container_event("destroy", c))
         else:
             svc.mark_exited(c, code)
             repo.put_container(c)
@@ -506,6 +525,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             if hostinfo.pid_alive(c.pid, c.pid_start):
                 return False
             code = 255
+            svc.died(c, code)
         else:
             pid, start = lock.process()
             if pid:
@@ -514,6 +534,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         svc.teardown(c)
         if c.auto_remove:
             repo.delete_container(c.id)
+            repo.emit(events.container_event("destroy", c))
             removed.append(c.id)
             return True
         if code < 0:

@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from pynet.cnm import ipam, ipam_plugins
+from pynet.cnm import events, ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
@@ -97,6 +97,7 @@ class NetworkService:
         driver.create_network(net, self.undo)
         self.repo.put_network(net)
         self.repo.init_ipam(net.id)
+        self.repo.emit(events.network_event("create", net))
         return net
 
     def _check_name(self, name: str) -> None:
@@ -156,6 +157,7 @@ class NetworkService:
         if ipam_plugins.uses_plugin(net):
             ipam_plugins.release_network(net)
         self.repo.delete_network(net.id)
+        self.repo.emit(events.network_event("destroy", net))
         return net
 
     def in_use(self, net: Network) -> bool:

@@ -231,7 +231,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "StartedAt": c.started_at,
             "FinishedAt": c.finished_at,
         },
-        "Image": "",
+        "Image": "sha256:" + c.image_id if c.image_id else "",
         "ResolvConfPath": str(d / "resolv.conf"),
         "HostnamePath": str(d / "hostname"),
         "HostsPath": str(d / "hosts"),
@@ -264,7 +264,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "StdinOnce": False,
             "Env": list(c.env) or None,
             "Cmd": [c.path, *c.args],
-            "Image": "",
+            "Image": c.image,
             "WorkingDir": c.workdir,
             "Entrypoint": None,
             "Labels": dict(c.labels),
@@ -348,7 +348,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
         ports = ", ".join(_ps_port(line) for line in port_lines(c))
     return {
         "ID": short(c.id),
-        "Image": "",
+        "Image": c.image,
         "Command": f'"{command}"',
         "CreatedAt": created_at(c.created),
         "RunningFor": _ago(c.created, now_ns) + " ago",

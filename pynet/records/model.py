@@ -257,6 +257,8 @@ class Container:
     env: list[str] = field(default_factory=list)
     workdir: str = ""
     rootfs: str = ""
+    image: str = ""  # the reference it was created from (Config.Image)
+    image_id: str = ""  # its image (64 hex); rootfs is then the image's, under an overlay
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
