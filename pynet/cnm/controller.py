@@ -28,7 +28,7 @@ from pynet.cnm import exits
 from pynet.cnm import events
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
-from pynet.cnm.lifecycle import ContainerLifecycle, requested
+from pynet.cnm.lifecycle import ContainerLifecycle, ask, asked, forget
 from pynet.cnm.processes import ProcessControl
 from pynet.records.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
@@ -270,17 +270,17 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
             if c.requested_networks:  # an API container: keep what was asked (Links...)
-                c.requested_networks[net.id] = requested(req)
+                ask(c, net.id, req)
             touched.append(c.id)
             svc.write_files(c)
             repo.put_container(c)
 
     def _connect_created(self, repo: Repo, undo: JournalUndo, net: Network, c: Container, req: AttachRequest) -> None:
         """A created container (the API's) only records the network: joined at start."""
-        if net.id in c.requested_networks:
+        if net.id in asked(c):
             raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
         _containers().ContainerService(repo, undo).endpoints.validate(c, net, req)
-        c.requested_networks[net.id] = requested(req)
+        ask(c, net.id, req)
         repo.put_container(c)
 
     def _restore_files(self, container_id: str, exc: BaseException) -> None:
@@ -299,8 +299,8 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
-            if net.id in c.requested_networks and net.id not in c.endpoints:
-                del c.requested_networks[net.id]  # asked for, never joined (not started)
+            if net.id in asked(c) and net.id not in c.endpoints:
+                forget(c, net.id)  # asked for, never joined (not started)
                 repo.put_container(c)
                 return
             if net.id not in c.endpoints:
@@ -319,7 +319,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             firewall_hooks.unpublish(net, ep, c.ports)
         fault("endpoint_detach")
         svc.endpoints.detach(c, net)
-        c.requested_networks.pop(net.id, None)
+        forget(c, net.id)
         svc.write_files(c)
         repo.put_container(c)
 

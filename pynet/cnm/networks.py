@@ -17,7 +17,9 @@ from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: a network's name is only data (files and devices are named by its ID); dockerd takes any
+#: name (docker-py's tests make "test 01"): refused are only control characters
+_NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def now_rfc3339() -> str:
@@ -103,8 +105,8 @@ class NetworkService:
     def _check_name(self, name: str) -> None:
         if not name:
             raise InvalidArgument("network name cannot be empty")
-        if not _NAME_RE.match(name):
-            raise InvalidArgument(f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        if _NAME_REFUSED.search(name):
+            raise InvalidArgument(f"invalid network name {name!r}: control characters are not allowed")
         if name in self.repo.network_names():
             raise Conflict(f"network with name {name} already exists")
 

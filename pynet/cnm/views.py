@@ -117,7 +117,7 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         aliases = None
         if not net.builtin:
             aliases = [*ep.aliases, short(c.id)]
-        asked = c.requested_networks.get(net_id) or {}
+        asked = c.asked_networks().get(net_id) or {}
         out[net.name] = {
             "IPAMConfig": _ipam_config(asked) or dict(ep.ipam_request) or None,
             "Links": list(asked.get("links") or []) or None,
@@ -178,7 +178,7 @@ def _requested_networks(c: Container, repo: Repo) -> dict[str, Any]:
     """Networks of a container without endpoints, with the settings asked for (Docker shows
     them before the start, as given: no addresses, no endpoint)."""
     out: dict[str, Any] = {}
-    for net_id, asked in c.requested_networks.items():
+    for net_id, asked in c.asked_networks().items():
         net = repo.network(net_id)
         if net is None:
             continue

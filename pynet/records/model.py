@@ -113,6 +113,7 @@ _CHECKS = {
     "list[str]": _is_str_list,
     "list[IPAMPool]": _is_list,
     "list[PortBinding]": _is_list,
+    "list[Any]": _is_list,
 }
 _DESCRIBE = {
     _is_str: "a string",
@@ -272,6 +273,11 @@ class Container:
     supervisor_start: int = 0  # whose start time differs was reused (0: unknown)
     #: networks asked for before the sandbox exists (the Engine API's create/connect of a
     #: "created" container, which holds no kernel resources): network ID -> the
-    #: AttachRequest's fields, in attach order; kept to show what was asked (inspect)
-    requested_networks: dict[str, Any] = field(default_factory=dict)
+    #: AttachRequest's fields + "network_id", in attach order (a list: the store sorts
+    #: keys); kept to show what was asked (inspect). Read it with cnm.lifecycle.asked()
+    requested_networks: list[Any] = field(default_factory=list)
     port_requests: list[PortBinding] = field(default_factory=list)  # published at start
+
+    def asked_networks(self) -> dict[str, dict[str, Any]]:
+        """``requested_networks`` as network ID -> settings, in attach order."""
+        return {e["network_id"]: e for e in self.requested_networks if isinstance(e, dict) and "network_id" in e}
