@@ -19,6 +19,8 @@ image_summary; exec_start; wait_child; frame
 # http.server's hooks (names it calls); `system service` is a click command
 list_networks; list_containers; no_swarm; pull_refused; hijack; service
 list_images; attach; logs; resize; events
+# AttachRequest fields recorded through dataclasses.asdict (cnm/lifecycle.py) and shown by views
+links; link_local_ips
 protocol_version; server_version; sys_version; version_string; address_string; log_message
 send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads
 

@@ -186,15 +186,137 @@ def _removed_exit_code(container_id: str, last_seen: int) -> int:
     return last_seen if code is None else code
 
 
-def create(req: Request) -> Response:
-    """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}`` (being built)."""
-    from pynet.api.http import ApiError
+def _argv(body: dict[str, Any]) -> list[str]:
+    """Entrypoint + Cmd (each a list, or a string split as a shell would not: one word)."""
+    argv: list[str] = []
+    for key in ("Entrypoint", "Cmd"):
+        value = body.get(key)
+        if isinstance(value, str):
+            argv.append(value)
+        elif isinstance(value, list):
+            argv += [str(v) for v in value]
+        elif value is not None:
+            raise InvalidArgument(f"invalid JSON: {key} must be a list of strings")
+    return argv
 
-    raise ApiError(501, "container create through the API is not implemented yet")
+
+def _publish_specs(bindings: Any) -> list[str]:
+    """``HostConfig.PortBindings`` as ``-p`` values (``[IP:][HOST]:PORT/PROTO``)."""
+    specs = []
+    for port, hosts in (bindings or {}).items():
+        for h in hosts or [{}]:
+            h = h or {}
+            ip, host_port = h.get("HostIp") or "", h.get("HostPort") or ""
+            if ip:
+                specs.append(f"{ip}:{host_port}:{port}")
+            elif host_port:
+                specs.append(f"{host_port}:{port}")
+            else:
+                specs.append(str(port))
+    return specs
+
+
+def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the primary network, every EndpointsConfig entry): ``NetworkMode`` names the first
+    (``default`` = bridge); without it, the first endpoint config does."""
+    from pynet.records.model import DEFAULT_NETWORK
+
+    networking = body.get("NetworkingConfig") or {}
+    endpoints = networking.get("EndpointsConfig") if isinstance(networking, dict) else None
+    endpoints = {k: v for k, v in (endpoints or {}).items() if isinstance(k, str)}
+    mode = host_config.get("NetworkMode") or ""
+    if mode in ("", "default"):
+        mode = next(iter(endpoints), DEFAULT_NETWORK)
+    if mode.startswith("container:"):
+        raise InvalidArgument("pynet does not share a network namespace between containers (container: mode)")
+    return mode, endpoints
+
+
+def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
+    """``POST /containers/create``'s body as the core's RunRequest + the other networks."""
+    from pynet.api.networks import attach_request
+    from pynet.cli import inputs
+    from pynet.cnm.containers import RunRequest
+    from pynet.records import ports
+
+    body = req.json(required=True)
+    host = body.get("HostConfig") or {}
+    if not isinstance(host, dict):
+        raise InvalidArgument("invalid JSON: HostConfig must be an object")
+    argv = _argv(body)
+    if not argv:
+        raise InvalidArgument("No command specified")
+    network, endpoints = _networks(host, body)
+    attach = attach_request(endpoints.get(network))
+    inputs.endpoint_address(attach.ipv4, 4)
+    inputs.endpoint_address(attach.ipv6, 6)
+    dns = [str(d) for d in host.get("Dns") or []]
+    inputs.dns_servers(tuple(dns))
+    attach.mac = inputs.mac_address(attach.mac or body.get("MacAddress") or "")
+    run = RunRequest(
+        argv=argv,
+        name=req.arg("name"),
+        network=network,
+        attach=attach,
+        hostname=body.get("Hostname") or "",
+        domainname=body.get("Domainname") or "",
+        dns=dns,
+        dns_search=[str(d) for d in host.get("DnsSearch") or []],
+        dns_options=[str(d) for d in host.get("DnsOptions") or []],
+        extra_hosts=[inputs.extra_host(str(h)) for h in host.get("ExtraHosts") or []],
+        env=[str(e) for e in body.get("Env") or []],
+        workdir=body.get("WorkingDir") or "",
+        detach=True,
+        auto_remove=bool(host.get("AutoRemove")),
+        tty=bool(body.get("Tty")),
+        interactive=bool(body.get("OpenStdin")),
+        labels={str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
+    )
+    publish = _publish_specs(host.get("PortBindings"))
+    exposed = [str(p) for p in (body.get("ExposedPorts") or {})]
+    if publish or exposed or host.get("PublishAllPorts"):
+        run.ports = ports.parse_publish(publish)
+        run.exposed = sorted(set(ports.parse_expose(exposed)) | {f"{p.container_port}/{p.proto}" for p in run.ports})
+        if host.get("PublishAllPorts"):
+            run.publish_all = True
+            taken = {f"{p.container_port}/{p.proto}" for p in run.ports}
+            run.ports += ports.publish_all([e for e in run.exposed if e not in taken])
+    more = [(name, attach_request(cfg)) for name, cfg in endpoints.items() if name != network]
+    return run, more
+
+
+def create(req: Request) -> Response:
+    """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}``: a "created"
+    container holding no kernel resource; a missing network is its 404."""
+    run, more = create_request(req)
+    with core.controller() as ctl:
+        c = ctl.create_stored(run, more)
+        warnings = list(dict.fromkeys(ctl.notices))
+    return json_response({"Id": c.id, "Warnings": warnings}, status=201)
+
+
+def _env(c: Any) -> dict[str, str]:
+    """The process environment: Docker's defaults, then the container's ``Env``."""
+    from pynet.cnm.containers import DEFAULT_PATH
+
+    env = {"PATH": DEFAULT_PATH, "HOSTNAME": c.hostname, "HOME": "/root"}
+    if c.tty:
+        env["TERM"] = "xterm"
+    for item in c.env:
+        key, sep, value = item.partition("=")
+        if key and sep:
+            env[key] = value
+    return env
 
 
 def start(req: Request) -> Response:
-    """``POST /containers/{id}/start`` -> 204, 304 when already running (being built)."""
-    from pynet.api.http import ApiError
+    """``POST /containers/{id}/start`` -> 204 (304 when it runs already)."""
+    from pynet.api.http import empty
 
-    raise ApiError(501, "container start through the API is not implemented yet")
+    ref = req.params["id"]
+    with core.controller() as ctl:
+        c = ctl.reader().get_container(ref)
+        if ctl.is_running(c):
+            return empty(304)
+        ctl.start_stored(c.id, _env(c))
+    return empty(204)

@@ -148,12 +148,16 @@ def attach_request(config: dict[str, Any] | None) -> Any:
     if not isinstance(config, dict):
         raise InvalidArgument("invalid JSON: EndpointConfig must be an object")
     ipam = config.get("IPAMConfig") or {}
+    if not isinstance(ipam, dict):
+        raise InvalidArgument("invalid JSON: IPAMConfig must be an object")
     return AttachRequest(
         ipv4=ipam.get("IPv4Address") or "",
         ipv6=ipam.get("IPv6Address") or "",
         aliases=[str(a) for a in config.get("Aliases") or []],
         mac=config.get("MacAddress") or "",
         driver_opts=_strings(config.get("DriverOpts"), "DriverOpts") or None,
+        links=[str(x) for x in config.get("Links") or []],
+        link_local_ips=[str(x) for x in ipam.get("LinkLocalIPs") or []],
     )
 
 

@@ -287,6 +287,14 @@ class ContainerService:
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
+        c = self.new_record(req, net)
+        self.provision(c, [(net, req.attach)], req.ports)
+        self.write_files(c)
+        self.repo.put_container(c)
+        return c
+
+    def new_record(self, req: RunRequest, net: Network) -> Container:
+        """The record of a new container on ``net``: no kernel resource, nothing stored."""
         img = _image_of(self.repo, req)
         cid = self.new_id = new_id()
         name = self._name(req.name, cid)
@@ -319,21 +327,25 @@ class ContainerService:
             _use_image(c, img, req, self.repo)
         self.repo.emit(events.container_event("create", c))
         _check_mode_settings(mode, req.attach)
-        if mode in ("host", "none"):  # no endpoint, but Docker tells the join all the same
-            self.repo.emit(events.network_event("connect", net, container=c.id))
-        if mode != "host":
+        return c
+
+    def provision(self, c: Container, nets: list[tuple[Network, AttachRequest]], ports: list[PortBinding]) -> None:
+        """The sandbox, one endpoint per network (in order), the first one's published ports."""
+        if c.network_mode in ("host", "none"):  # no endpoint, but Docker tells the join all the same
+            for net, _attach in nets[:1]:
+                self.repo.emit(events.network_event("connect", net, container=c.id))
+        if c.network_mode != "host":
             c.sandbox_id = new_id()
             c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
             sandbox.create_sandbox(c.netns_path, self.undo)
-        if mode not in ("host", "none"):
-            ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
+        if c.network_mode in ("host", "none"):
+            return
+        for i, (net, attach) in enumerate(nets):
+            ep = self.endpoints.attach(c, net, attach)
+            if i == 0 and ports and driver_class(net.driver).publishes_ports and not net.internal:
                 # Docker programs port mappings only for bridge networks (macvlan: none), and
                 # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
-                c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
-        self.write_files(c)
-        self.repo.put_container(c)
-        return c
+                c.ports = fw.publish(net, ep, ports, self._published(), self.undo)
 
     def _name(self, wanted: str, cid: str = "") -> str:
         names = self.repo.container_names()

@@ -28,6 +28,7 @@ from pynet.cnm import exits
 from pynet.cnm import events
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
+from pynet.cnm.lifecycle import ContainerLifecycle, requested
 from pynet.cnm.processes import ProcessControl
 from pynet.records.model import DEFAULT_NETWORK, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
@@ -58,7 +59,7 @@ class JournalUndo(UndoLog):
         self.txn.save_undo()
 
 
-class Controller(HostAdmin, ProcessControl):
+class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
@@ -255,6 +256,9 @@ class Controller(HostAdmin, ProcessControl):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
+            if c.status == "created" and not c.netns_path and c.requested_networks:
+                self._connect_created(repo, undo, net, c, req)
+                return
             if c.status != "running" or not c.netns_path:
                 if c.network_mode == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
@@ -265,9 +269,19 @@ class Controller(HostAdmin, ProcessControl):
                 )
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
+            if c.requested_networks:  # an API container: keep what was asked (Links...)
+                c.requested_networks[net.id] = requested(req)
             touched.append(c.id)
             svc.write_files(c)
             repo.put_container(c)
+
+    def _connect_created(self, repo: Repo, undo: JournalUndo, net: Network, c: Container, req: AttachRequest) -> None:
+        """A created container (the API's) only records the network: joined at start."""
+        if net.id in c.requested_networks:
+            raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
+        _containers().ContainerService(repo, undo).endpoints.validate(c, net, req)
+        c.requested_networks[net.id] = requested(req)
+        repo.put_container(c)
 
     def _restore_files(self, container_id: str, exc: BaseException) -> None:
         """A connect that failed (at its commit, too) wrote the container's hosts file
@@ -285,6 +299,10 @@ class Controller(HostAdmin, ProcessControl):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
+            if net.id in c.requested_networks and net.id not in c.endpoints:
+                del c.requested_networks[net.id]  # asked for, never joined (not started)
+                repo.put_container(c)
+                return
             if net.id not in c.endpoints:
                 if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
@@ -301,6 +319,7 @@ class Controller(HostAdmin, ProcessControl):
             firewall_hooks.unpublish(net, ep, c.ports)
         fault("endpoint_detach")
         svc.endpoints.detach(c, net)
+        c.requested_networks.pop(net.id, None)
         svc.write_files(c)
         repo.put_container(c)
 

@@ -117,9 +117,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         aliases = None
         if not net.builtin:
             aliases = [*ep.aliases, short(c.id)]
+        asked = c.requested_networks.get(net_id) or {}
         out[net.name] = {
-            "IPAMConfig": dict(ep.ipam_request) or None,
-            "Links": None,
+            "IPAMConfig": _ipam_config(asked) or dict(ep.ipam_request) or None,
+            "Links": list(asked.get("links") or []) or None,
             "Aliases": aliases,
             "NetworkID": net.id,
             "EndpointID": ep.id,
@@ -134,6 +135,8 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         }
     if out:
         return out
+    if c.requested_networks:  # the API's created (or stopped) container: what it asked for
+        return _requested_networks(c, repo)
     # No live endpoint: a stopped container (its networks, without addresses, as Docker
     # shows them) or host/none mode.
     nets = [repo.network(i) for i in c.last_networks]
@@ -156,6 +159,44 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
                 "MacAddress": "",
                 "DriverOpts": None,
             }
+    return out
+
+
+def _ipam_config(asked: dict[str, Any]) -> dict[str, Any]:
+    """Docker's EndpointIPAMConfig of what was asked (only the keys given)."""
+    out: dict[str, Any] = {}
+    if asked.get("ipv4"):
+        out["IPv4Address"] = asked["ipv4"]
+    if asked.get("ipv6"):
+        out["IPv6Address"] = asked["ipv6"]
+    if asked.get("link_local_ips"):
+        out["LinkLocalIPs"] = list(asked["link_local_ips"])
+    return out
+
+
+def _requested_networks(c: Container, repo: Repo) -> dict[str, Any]:
+    """Networks of a container without endpoints, with the settings asked for (Docker shows
+    them before the start, as given: no addresses, no endpoint)."""
+    out: dict[str, Any] = {}
+    for net_id, asked in c.requested_networks.items():
+        net = repo.network(net_id)
+        if net is None:
+            continue
+        out[net.name] = {
+            "IPAMConfig": _ipam_config(asked) or None,
+            "Links": list(asked.get("links") or []) or None,
+            "Aliases": list(asked.get("aliases") or []) or None,
+            "NetworkID": net.id,
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "MacAddress": asked.get("mac") or "",
+            "DriverOpts": asked.get("driver_opts") or None,
+        }
     return out
 
 
@@ -208,6 +249,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "DnsSearch": list(c.dns_search),
             "ExtraHosts": list(c.extra_hosts) or None,
             "PublishAllPorts": c.publish_all,
+            "LogConfig": {"Type": "json-file", "Config": {}},
         },
         "Config": {
             "Hostname": c.hostname,

@@ -270,3 +270,8 @@ class Container:
     supervisor_pid: int = 0  # the process that waits for a detached one
     pid_start: int = 0  # start times of pid and supervisor_pid: a pid
     supervisor_start: int = 0  # whose start time differs was reused (0: unknown)
+    #: networks asked for before the sandbox exists (the Engine API's create/connect of a
+    #: "created" container, which holds no kernel resources): network ID -> the
+    #: AttachRequest's fields, in attach order; kept to show what was asked (inspect)
+    requested_networks: dict[str, Any] = field(default_factory=dict)
+    port_requests: list[PortBinding] = field(default_factory=list)  # published at start
