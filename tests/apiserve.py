@@ -44,6 +44,7 @@ class Service:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.log.close()
+        print(Path(self.log.name).read_text(errors="replace"))  # shown when the test failed
 
     def hijack(self, url: str, body: dict | None = None, timeout: float = 20) -> tuple[str, bytes]:
         """POST with ``Upgrade: tcp``; (status line, every byte after the headers until

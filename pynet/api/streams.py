@@ -31,6 +31,7 @@ def encode(data: bytes, *, tty: bool, stream: int = STDOUT) -> bytes:
 def open_log(path: str) -> int:
     """The container's log for reading, made if it does not exist yet (attach comes before
     start: the waiter then appends to this same file)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)  # a created container has no files yet
     return os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
 
 
