@@ -244,7 +244,10 @@ def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     if not isinstance(host, dict):
         raise InvalidArgument("invalid JSON: HostConfig must be an object")
     argv = _argv(body)
-    if not argv:
+    image = body.get("Image") or ""
+    if not isinstance(image, str):
+        raise InvalidArgument("invalid JSON: Image must be a string")
+    if not argv and not image:
         raise InvalidArgument("No command specified")
     network, endpoints = _networks(host, body)
     attach = attach_request(endpoints.get(network))
@@ -255,6 +258,7 @@ def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     attach.mac = inputs.mac_address(attach.mac or body.get("MacAddress") or "")
     run = RunRequest(
         argv=argv,
+        image=image,
         name=req.arg("name"),
         network=network,
         attach=attach,

@@ -9,6 +9,7 @@ first request is read.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import http.server
 import os
@@ -83,12 +84,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         super().handle()
 
     def _refuse_peer(self, creds: tuple[int, int, int]) -> None:
+        """One 403, after reading the request's head (bounded), so that the client reads it."""
+        self.connection.settimeout(2)
+        try:
+            for _ in range(100):
+                if self.rfile.readline(65537) in (b"\r\n", b"\n", b""):
+                    break
+        except OSError:
+            return
         body = api_http.error_body(f"permission denied: uid {creds[1]} may not use this socket")
-        self.wfile.write(
-            b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
+        with contextlib.suppress(OSError):
+            self.wfile.write(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
 
     def version_string(self) -> str:
         return SERVER_HEADER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 
@@ -9,6 +10,7 @@ from pynet import __version__, paths
 from pynet.api import core
 from pynet.api.http import Request, Response, json_response, text
 from pynet.api.version import API_VERSION, MIN_API_VERSION
+from pynet.errors import PynetError
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -161,11 +163,28 @@ def no_swarm(req: Request) -> Response:
 
 
 def pull_refused(req: Request) -> Response:
-    """``/images/create`` (pull): pynet has no registry; say how to import instead."""
+    """``/images/create`` (pull): pynet has no registry. An imported image is "up to date"
+    (the docker CLI pulls after any 404 on create — a missing network too — and then
+    creates again); any other name gets a 404 that says how to import."""
+    from pynet import wiring
+    from pynet.records import image as refs
+
     image = req.arg("fromImage") or req.arg("fromSrc")
     tag = req.arg("tag")
-    name = f"{image}:{tag}" if tag and image else image
-    return json_response({"message": f"pull access denied for {name}: {PULL_REFUSED}"}, status=404)
+    name = f"{image}:{tag}" if tag and image and ":" not in image.rpartition("/")[2] else image
+    try:
+        found = wiring.images().find(refs.normalize(name)) if name else None
+    except PynetError:
+        found = None
+    if found is None:
+        return json_response({"message": f"pull access denied for {name}: {PULL_REFUSED}"}, status=404)
+    short = refs.normalize(name)
+    lines = [
+        {"status": f"Pulling from {short.partition(':')[0]}", "id": short.partition(":")[2]},
+        {"status": f"Digest: sha256:{found.id}"},
+        {"status": f"Status: Image is up to date for {short}"},
+    ]
+    return Response(content_type="application/json", stream=(json.dumps(x).encode() + b"\r\n" for x in lines))
 
 
 def _now() -> str:

@@ -53,6 +53,10 @@ class ContainerLifecycle:
         from pynet.cnm.containers import ContainerService
 
         with self.mutation() as (repo, undo):
+            if req.image:  # dockerd looks the image up first: its 404 is the client's cue to pull
+                from pynet.cnm.images import ImageService
+
+                ImageService(repo.store).lookup(req.image)
             nets = NetworkService(repo, undo)
             first = nets.get(req.network)
             others = [(nets.get(ref), attach) for ref, attach in more]
