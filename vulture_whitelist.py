@@ -18,6 +18,7 @@ image_summary; exec_start; wait_child; frame
 # Engine API handlers, reached through pynet/api/routes.py's "module:function" lines, and
 # http.server's hooks (names it calls); `system service` is a click command
 list_networks; list_containers; no_swarm; pull_refused; hijack; service
+list_images; attach; logs; resize; events
 # AttachRequest fields recorded through dataclasses.asdict (cnm/lifecycle.py) and shown by views
 links; link_local_ips
 protocol_version; server_version; sys_version; version_string; address_string; log_message

@@ -50,6 +50,18 @@ ROUTES: list[tuple[str, str, str]] = [
     ("DELETE", "/containers/{id}", "pynet.api.containers:remove"),
     # images (pulling: a clear refusal; the image store is pynet.api.images, branch api2)
     ("POST", "/images/create", "pynet.api.system:pull_refused"),
+    # images, attach, logs, resize, exec, events (api2)
+    ("GET", "/images/json", "pynet.api.images:list_images"),
+    ("GET", "/images/{name*}/json", "pynet.api.images:inspect"),
+    ("DELETE", "/images/{name*}", "pynet.api.images:remove"),
+    ("POST", "/containers/{id}/attach", "pynet.api.attach:attach"),
+    ("GET", "/containers/{id}/logs", "pynet.api.attach:logs"),
+    ("POST", "/containers/{id}/resize", "pynet.api.attach:resize"),
+    ("POST", "/containers/{id}/exec", "pynet.api.execs:create"),
+    ("POST", "/exec/{id}/start", "pynet.api.execs:start"),
+    ("POST", "/exec/{id}/resize", "pynet.api.execs:resize"),
+    ("GET", "/exec/{id}/json", "pynet.api.execs:inspect"),
+    ("GET", "/events", "pynet.api.events:events"),
 ]
 
 
