@@ -42,6 +42,27 @@ def dns_enabled(network: dict[str, Any]) -> bool:
     return not network.get("builtin") and network.get("driver") not in NO_DNS_DRIVERS
 
 
+LINK = "link:"
+
+
+def _link_keys(record: dict[str, Any], members: dict[str, Member]) -> tuple[str, ...]:
+    """A container's legacy links (``Links: ["target:alias"]`` asked for on its DNS
+    networks) as view-key entries ``link:alias=target``: a view with links is its own."""
+    keys = set()
+    for entry in record.get("requested_networks") or []:
+        if not isinstance(entry, dict) or entry.get("network_id") not in members:
+            continue
+        for link in entry.get("links") or []:
+            if isinstance(link, str) and link:
+                target, _, alias = link.partition(":")
+                keys.add(f"{LINK}{(alias or target).lower()}={target.lstrip('/').lower()}")
+    return tuple(sorted(keys))
+
+
+def _links(key: tuple[str, ...]) -> dict[str, str]:
+    return dict(k[len(LINK) :].split("=", 1) for k in key if k.startswith(LINK))
+
+
 class Registry:
     """Name tables, views and sandbox plans, kept in step with the state store."""
 
@@ -100,7 +121,7 @@ class Registry:
         if not members:
             return None, {}
         own = upstreams.select(list(record.get("dns") or []), drop_loopback=False)
-        plan = SandboxPlan(cid, netns_path, tuple(members), can_forward, own)
+        plan = SandboxPlan(cid, netns_path, tuple(members) + _link_keys(record, members), can_forward, own)
         return plan, members
 
     # -- updates ---------------------------------------------------------------------
@@ -180,7 +201,7 @@ class Registry:
             keys |= self._views_of.get(nid, set())
         for key in keys:
             if self._view_users.get(key):
-                self.views[key] = View([self._tables[n] for n in key if n in self._tables])
+                self.views[key] = View([self._tables[n] for n in key if n in self._tables], _links(key))
                 for nid in key:
                     self._views_of.setdefault(nid, set()).add(key)
                 continue
