@@ -230,3 +230,15 @@ def test_twenty_clients_at_once_lose_nothing(host: Host, api: Served) -> None:
     assert len(veths) == 10
     for i in range(0, 20, 2):
         assert call(api.sock, "DELETE", f"/containers/w{i}?force=1", timeout=120)[0] == 204
+
+
+def test_info_counts_what_the_cli_sees(host: Host, api: Served) -> None:
+    host.pynet("network", "create", "i1")
+    host.pynet("run", "-d", "--name", "r1", "--network", "i1", "sleep", "60")
+    call(api.sock, "POST", "/containers/create?name=r2", {"Cmd": ["true"], "HostConfig": {"NetworkMode": "i1"}})
+    status, info = call(api.sock, "GET", "/v1.41/info")
+    assert status == 200
+    assert (info["Containers"], info["ContainersRunning"], info["ContainersStopped"]) == (2, 1, 1)
+    assert info["OSType"] == "linux" and info["Swarm"]["LocalNodeState"] == "inactive"
+    assert info["DockerRootDir"] == str(host.state_dir)
+    assert call(api.sock, "DELETE", "/containers/r1?force=1")[0] == 204
