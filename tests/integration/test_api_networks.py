@@ -242,3 +242,35 @@ def test_info_counts_what_the_cli_sees(host: Host, api: Served) -> None:
     assert info["OSType"] == "linux" and info["Swarm"]["LocalNodeState"] == "inactive"
     assert info["DockerRootDir"] == str(host.state_dir)
     assert call(api.sock, "DELETE", "/containers/r1?force=1")[0] == 204
+
+
+def test_wait_sends_its_headers_at_once_and_the_code_of_a_removed_container(api: Served) -> None:
+    """As `docker run --rm` orders it: create, wait?condition=removed, start."""
+    from apiclient import UnixConnection
+
+    body = {"Cmd": ["sh", "-c", "sleep 0.2; exit 3"], "HostConfig": {"AutoRemove": True}}
+    assert call(api.sock, "POST", "/v1.41/containers/create?name=rm1", body)[0] == 201
+    conn = UnixConnection(api.sock, timeout=30)
+    try:
+        conn.request("POST", "/v1.41/containers/rm1/wait?condition=removed")
+        resp = conn.getresponse()  # the headers come before the container even starts
+        assert resp.status == 200
+        assert call(api.sock, "POST", "/v1.41/containers/rm1/start")[0] == 204
+        assert json.loads(resp.read()) == {"StatusCode": 3, "Error": None}
+    finally:
+        conn.close()
+    assert call(api.sock, "GET", "/containers/rm1/json")[0] == 404
+    # next-exit of a container that does not run yet waits for its run
+    body = {"Cmd": ["sh", "-c", "exit 7"]}
+    assert call(api.sock, "POST", "/containers/create?name=ne1", body)[0] == 201
+    conn = UnixConnection(api.sock, timeout=30)
+    try:
+        conn.request("POST", "/containers/ne1/wait?condition=next-exit")
+        resp = conn.getresponse()
+        assert call(api.sock, "POST", "/containers/ne1/start")[0] == 204
+        assert json.loads(resp.read()) == {"StatusCode": 7, "Error": None}
+    finally:
+        conn.close()
+    # not-running answers at once for a container that has exited
+    assert call(api.sock, "POST", "/containers/ne1/wait") == (200, {"StatusCode": 7, "Error": None})
+    assert call(api.sock, "POST", "/containers/ne1/wait?condition=bogus")[0] == 400
