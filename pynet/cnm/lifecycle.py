@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from pynet.cnm.networks import NetworkService
 from pynet.errors import Conflict
-from pynet.records.model import Container
+from pynet.records.model import ENDPOINTLESS_MODES, NONE_MODE, Container
 from pynet.state import owners
 
 
@@ -74,7 +74,7 @@ class ContainerLifecycle:
             others = [(nets.get(ref), attach) for ref, attach in more]
             svc = ContainerService(repo, undo)
             c = svc.new_record(req, first)
-            if c.network_mode not in ("host", "none"):
+            if c.network_mode not in ENDPOINTLESS_MODES:
                 for net, attach in [(first, req.attach), *others]:
                     if net.id in asked(c):
                         continue
@@ -83,7 +83,7 @@ class ContainerLifecycle:
             elif others:
                 raise Conflict(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
-                    if c.network_mode == "none"
+                    if c.network_mode == NONE_MODE
                     else "container cannot be disconnected from host network or connected to host network"
                 )
             c.port_requests = list(req.ports)
@@ -107,7 +107,7 @@ class ContainerLifecycle:
                 net = repo.network(net_id)
                 if net is not None:
                     nets.append((net, attach_request(settings)))
-            if c.network_mode in ("host", "none") or not c.requested_networks:
+            if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
                 net = repo.find_network(c.network_mode)
                 if net is not None and not nets:
                     nets.append((net, attach_request({})))
