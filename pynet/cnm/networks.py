@@ -105,7 +105,7 @@ class NetworkService:
         return net
 
     def _check_name(self, name: str) -> None:
-        if not name:
+        if not name.strip():  # libnetwork's IsValidName: anything but blank
             raise InvalidArgument("network name cannot be empty")
         if _NAME_REFUSED.search(name):
             raise InvalidArgument(f"invalid network name {name!r}: control characters are not allowed")
