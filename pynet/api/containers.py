@@ -71,7 +71,7 @@ def list_containers(req: Request) -> Response:
     cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
     if not req.flag("all") and "status" not in filters and "exited" not in filters:
         cs = [c for c in cs if c.status == "running"]
-    limit = int(req.arg("limit") or -1)
+    limit = req.int_arg("limit", -1)
     cs = [c for c in cs if _matches(c, repo, filters)]
     if limit > 0:
         cs = cs[:limit]
@@ -91,7 +91,9 @@ def _signal(raw: str) -> int:
     """``9``, ``KILL`` or ``SIGKILL`` -> 9 (dockerd's ``signal.ParseSignal``)."""
     import signal
 
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
+        if not 0 < int(raw) < signal.NSIG:
+            raise InvalidArgument(f"Invalid signal: {raw}")
         return int(raw)
     name = raw.upper()
     name = name if name.startswith("SIG") else "SIG" + name
@@ -111,7 +113,7 @@ def stop(req: Request) -> Response:
     c = ctl.reader().get_container(req.params["id"])
     if not ctl.is_running(c):
         return empty(304)
-    timeout = float(req.arg("t") or 10)
+    timeout = float(req.int_arg("t", 10))
     sig = _signal(req.arg("signal")) if req.arg("signal") else int(signal.SIGTERM)
     ctl.stop(c.id, timeout=timeout, sig=sig)
     return empty(204)

@@ -96,6 +96,16 @@ class Request:
         values = self.query.get(name)
         return values[0] if values else default
 
+    def int_arg(self, name: str, default: int) -> int:
+        """An integer query parameter (Go's ``strconv.Atoi``: a bad value is a 400)."""
+        raw = self.arg(name).strip()
+        if not raw:
+            return default
+        try:
+            return int(raw, 10)
+        except ValueError:
+            raise InvalidArgument(f'strconv.Atoi: parsing "{raw}": invalid syntax') from None
+
     def flag(self, name: str) -> bool:
         """A boolean query parameter, Docker's way (``1``, ``true``, ``True``...)."""
         return bool_value(self.arg(name))

@@ -254,3 +254,14 @@ def test_an_endpoint_config_of_the_wrong_type_is_a_400_or_harmless(
         req = Request("POST", "/networks/n/connect", {}, {}, json.dumps(body).encode(), params={"id": "n"})
         with pytest.raises((InvalidArgument, ReachedCore)):
             networks.connect(req)
+
+
+def test_query_numbers_and_signals_are_checked() -> None:
+    req = Request("POST", "/", {"t": ["x"], "limit": ["3"]}, {})
+    assert req.int_arg("limit", -1) == 3 and req.int_arg("nope", 7) == 7
+    with pytest.raises(InvalidArgument, match='parsing "x": invalid syntax'):
+        req.int_arg("t", 10)
+    assert containers._signal("9") == 9 and containers._signal("KILL") == 9 and containers._signal("sigint") == 2
+    for bad in ("0", "99999", "NOPE", "٣"):
+        with pytest.raises(InvalidArgument, match="Invalid signal"):
+            containers._signal(bad)
