@@ -241,6 +241,24 @@ def test_info_counts_what_the_cli_sees(host: Host, api: Served) -> None:
     assert (info["Containers"], info["ContainersRunning"], info["ContainersStopped"]) == (2, 1, 1)
     assert info["OSType"] == "linux" and info["Swarm"]["LocalNodeState"] == "inactive"
     assert info["DockerRootDir"] == str(host.state_dir)
+    # the container list: running by default, all=1, filters in both encodings
+    assert [c["Names"] for c in call(api.sock, "GET", "/containers/json")[1]] == [["/r1"]]
+    listed = call(api.sock, "GET", "/containers/json?all=1")[1]
+    assert sorted(c["Names"][0] for c in listed) == ["/r1", "/r2"]
+    assert {c["Names"][0]: c["State"] for c in listed} == {"/r1": "running", "/r2": "created"}
+    r1 = next(c for c in listed if c["Names"] == ["/r1"])
+    assert r1["HostConfig"] == {"NetworkMode": "i1"} and "i1" in r1["NetworkSettings"]["Networks"]
+    assert [
+        c["Names"]
+        for c in call(api.sock, "GET", "/containers/json?all=1" + _filters({"name": ["r2"]}).replace("?", "&"))[1]
+    ] == [["/r2"]]
+    assert [
+        c["Names"]
+        for c in call(
+            api.sock, "GET", "/containers/json?all=1" + _filters({"status": {"created": True}}).replace("?", "&")
+        )[1]
+    ] == [["/r2"]]
+    assert call(api.sock, "GET", "/containers/json" + _filters({"bogus": ["x"]}))[0] == 400
     assert call(api.sock, "DELETE", "/containers/r1?force=1")[0] == 204
 
 
