@@ -389,10 +389,12 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             if c is None:
                 return
             repo.txn.record_redo({"op": "exited", "container": c.id, "code": code})  # type: ignore[union-attr]
+            if c.auto_remove:
+                # for the Engine API's wait?condition=removed: there before the record goes
+                exits.record(c.id, code)
             self._record_exit(repo, undo, c, code)
         if c.auto_remove:
             _containers().remove_files(c.id)
-            exits.record(c.id, code)  # for the Engine API's wait?condition=removed
         self._notify([c.id])
 
     def _record_exit(self, repo: Repo, undo: JournalUndo, c: Container, code: int) -> None:
