@@ -117,13 +117,20 @@ def test_network_commands_print_what_pynet_prints(api: Api) -> None:
     assert net["IPAddress"] == "10.77.0.200" and "web" in net["Aliases"]
     assert api.docker("network", "disconnect", "n1", "c1").stdout == ""
     assert "n1" not in host.pynet_json("inspect", "c1")[0]["NetworkSettings"]["Networks"]
-    api.docker("network", "connect", "n1", "c1")
+    api.docker("network", "connect", "--link", "c1:other", "--driver-opt", "x=y", "n1", "c1")
+    assert host.pynet_json("inspect", "c1")[0]["NetworkSettings"]["Networks"]["n1"]["Links"] == ["c1:other"]
     api.docker("network", "disconnect", "-f", "n1", "c1")
+    verbose = json.loads(api.docker("network", "inspect", "--verbose", "n2").stdout)
+    # Docker's verbose adds only a swarm network's services; pynet's -v adds kernel facts
+    assert verbose == host.pynet_json("network", "inspect", "n2")
     assert api.docker("network", "rm", "n1").stdout == "n1\n"
     api.docker("rm", "-f", "c1")
+    api.docker("network", "create", "--label", "keep=1", "n4")
+    assert api.docker("network", "prune", "-f", "--filter", "label!=keep").stdout.split()[-1] == "n2"
+    assert host.pynet("network", "ls", "-q", "--filter", "name=n4").stdout != ""
     pruned = api.docker("network", "prune", "-f").stdout
-    assert "n2" in pruned.split()
-    assert host.pynet("network", "ls", "-q", "--filter", "name=n2").stdout == ""
+    assert pruned.split()[-1] == "n4"
+    assert host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split() == ["bridge", "host", "none"]
 
 
 def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
@@ -171,6 +178,19 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
             attached.kill()
             attached.wait(timeout=10)
     wait_for(lambda: "c3" not in host.pynet("ps", "-a", "--format", "{{.Names}}").stdout, timeout=10, desc="c3 removed")
+    # images and logs: the same as pynet's own
+    assert api.docker("images").stdout == host.pynet("image", "ls").stdout
+    assert api.docker("image", "ls", "-q").stdout == host.pynet("image", "ls", "-q").stdout
+    assert json.loads(api.docker("image", "inspect", "busybox").stdout) == host.pynet_json(
+        "image", "inspect", "busybox"
+    )
+    refused = api.docker("rmi", "busybox", check=False)
+    assert (refused.returncode, refused.stderr) == (1, host.pynet("image", "rm", "busybox", check=False).stderr)
+    api.docker("run", "-d", "--name", "talk", "--network", "n3", "busybox", "sh", "-c", "echo out; echo err >&2")
+    wait_for(lambda: api.docker("logs", "talk").stderr == "err\n", timeout=10, desc="talk's output")
+    logs = api.docker("logs", "talk")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n") == (host.pynet("logs", "talk").stdout, "err\n")
+    api.docker("rm", "talk")
     assert api.docker("rm", "-f", "c2").stdout == "c2\n"
     assert host.pynet("ps", "-a", "-q").stdout == ""
     # events: what the docker CLI shows equals pynet's own log
