@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -201,3 +202,22 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     assert theirs_ev == host.pynet("events", "--since", since, "--until", until, "--format", efmt).stdout
     for line in ("network create n3", "container create c2", "container start c2", "container destroy c2"):
         assert line in theirs_ev.splitlines(), (line, theirs_ev)
+    # without --until the CLI follows: a network made now shows up at once
+    follower = subprocess.Popen(
+        [api.client, "events", "--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}"],
+        env=api.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = threading.Timer(20, follower.kill)  # a readline that never returns ends here
+    deadline.start()
+    try:
+        time.sleep(0.5)  # the CLI has asked for the stream
+        api.docker("network", "create", "live1")
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "create live1\n"
+    finally:
+        deadline.cancel()
+        follower.kill()
+        follower.wait(timeout=10)
