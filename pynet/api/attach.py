@@ -14,7 +14,7 @@ import os
 
 from pynet.api import core, streams
 from pynet.api.http import Request, Response
-from pynet.errors import Conflict, InvalidArgument
+from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -27,10 +27,13 @@ def _log_path(container_id: str) -> str:
     return str(paths.container_dir(container_id) / "container.log")
 
 
-def _ended(container_id: str) -> bool:
-    """The container has exited, or is gone (``--rm``)."""
+def _ended(container_id: str, finished_at: str) -> bool:
+    """The container has exited since the attach (a new FinishedAt), or is gone (``--rm``).
+
+    An exited container attached to (``docker start -a`` attaches, then starts) is
+    followed through its next run."""
     c = core.reader().container(container_id)
-    return c is None or c.status in ("exited", "dead")
+    return c is None or (c.status in ("exited", "dead") and c.finished_at != finished_at)
 
 
 def _running(container_id: str) -> bool:
@@ -43,8 +46,6 @@ def _running(container_id: str) -> bool:
 def attach(req: Request) -> Response:
     """Hijack the connection and stream the container's output (101 ``UPGRADED``)."""
     c = core.reader().get_container(req.params["id"])
-    if c.status in ("exited", "dead"):
-        raise Conflict("You cannot attach to a stopped container, start it first")
     wanted = {s for s, flag in ((streams.STDOUT, "stdout"), (streams.STDERR, "stderr")) if req.flag(flag)}
     fd = streams.open_log(_log_path(c.id))
     try:
@@ -54,7 +55,7 @@ def attach(req: Request) -> Response:
         _reader, writer = req.hijack()
         chunks: Iterator[bytes]
         if req.flag("stream"):
-            chunks = streams.follow(fd, lambda: _ended(c.id), lambda: False)
+            chunks = streams.follow(fd, lambda: _ended(c.id, c.finished_at), lambda: False)
         else:
             chunks = iter([os.read(fd, 1 << 24)])
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):

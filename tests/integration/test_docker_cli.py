@@ -192,6 +192,10 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     logs = api.docker("logs", "talk")
     assert (logs.stdout, logs.stderr) == ("out\n", "err\n") == (host.pynet("logs", "talk").stdout, "err\n")
     api.docker("rm", "talk")
+    # a stopped container started again, attached
+    assert api.docker("run", "--name", "again", "--network", "n3", "busybox", "echo", "x").stdout == "x\n"
+    assert api.docker("start", "-a", "again").stdout == "x\n"
+    api.docker("rm", "again")
     assert api.docker("rm", "-f", "c2").stdout == "c2\n"
     assert host.pynet("ps", "-a", "-q").stdout == ""
     # events: what the docker CLI shows equals pynet's own log
