@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 
 from pynet.api import core, streams
 from pynet.api.http import Request, Response
@@ -19,6 +21,7 @@ from pynet.errors import InvalidArgument
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
 
 def _log_path(container_id: str) -> str:
@@ -52,7 +55,11 @@ def attach(req: Request) -> Response:
         frames = streams.reader_for(fd)
         if not req.flag("logs"):
             os.lseek(fd, 0, os.SEEK_END)  # only what comes from now on, as dockerd
-        _reader, writer = req.hijack()
+        stdin = _stdin_fifo(c) if req.flag("stdin") and c.interactive else -1
+        reader, writer = req.hijack()
+        if stdin >= 0:
+            args = (reader, stdin, c.id, c.finished_at)
+            threading.Thread(target=_copy_stdin, args=args, daemon=True).start()
         chunks: Iterator[bytes]
         if req.flag("stream"):
             chunks = streams.follow(fd, lambda: _ended(c.id, c.finished_at), lambda: False)
@@ -67,6 +74,37 @@ def attach(req: Request) -> Response:
     finally:
         os.close(fd)
     return Response(hijacked=True)
+
+
+def _stdin_fifo(c: Any) -> int:
+    """The FIFO the container's supervisor takes as stdin at start, held open for writing
+    (O_RDWR: opening never blocks) until the client's input ends."""
+    path = os.path.join(os.path.dirname(_log_path(c.id)), "stdin.fifo")
+    with contextlib.suppress(FileExistsError):
+        os.mkfifo(path, 0o600)
+    return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+
+def _copy_stdin(reader: Any, fd: int, container_id: str, finished_at: str) -> None:
+    """The client's input to the container, until the client closes its side.
+
+    The FIFO is closed only once the container has opened its end (it runs, or ran):
+    a pipe's buffered input is dropped when its last holder closes it, and the docker
+    CLI sends its input (and closes) right after the attach, before the start."""
+    try:
+        while data := reader.read1(streams.CHUNK):
+            os.write(fd, data)
+    except OSError:
+        pass  # the client or the container went away: its input simply ends
+    finally:
+        while not _started(container_id, finished_at):
+            time.sleep(streams.POLL_S)
+        os.close(fd)
+
+
+def _started(container_id: str, finished_at: str) -> bool:
+    c = core.reader().container(container_id)
+    return c is None or c.status == "running" or c.finished_at != finished_at
 
 
 def logs(req: Request) -> Response:

@@ -180,7 +180,9 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
             attached.wait(timeout=10)
     wait_for(lambda: "c3" not in host.pynet("ps", "-a", "--format", "{{.Names}}").stdout, timeout=10, desc="c3 removed")
     # images and logs: the same as pynet's own
-    assert api.docker("images").stdout == host.pynet("image", "ls").stdout
+    table = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}"  # CREATED may tick between the two
+    assert api.docker("images", "--format", table).stdout == host.pynet("image", "ls", "--format", table).stdout
+    assert api.docker("images").stdout.splitlines()[0] == host.pynet("image", "ls").stdout.splitlines()[0]
     assert api.docker("image", "ls", "-q").stdout == host.pynet("image", "ls", "-q").stdout
     assert json.loads(api.docker("image", "inspect", "busybox").stdout) == host.pynet_json(
         "image", "inspect", "busybox"
@@ -192,6 +194,9 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     logs = api.docker("logs", "talk")
     assert (logs.stdout, logs.stderr) == ("out\n", "err\n") == (host.pynet("logs", "talk").stdout, "err\n")
     api.docker("rm", "talk")
+    # -i: the client's input reaches the container, its end ends `cat`
+    echoed = run([api.client, "run", "-i", "--rm", "--network", "n3", "busybox", "cat"], env=api.env, input="hello\n")
+    assert echoed.stdout == "hello\n"
     # a stopped container started again, attached
     assert api.docker("run", "--name", "again", "--network", "n3", "busybox", "echo", "x").stdout == "x\n"
     assert api.docker("start", "-a", "again").stdout == "x\n"
