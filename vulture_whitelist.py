@@ -22,7 +22,7 @@ list_images; attach; logs; resize; events
 # AttachRequest fields recorded through dataclasses.asdict (cnm/lifecycle.py) and shown by views
 links; link_local_ips
 protocol_version; server_version; sys_version; version_string; address_string; log_message
-send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads
+send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads; request_queue_size
 
 # drivers: instantiated from their registry line, "module:Class" (pynet/drivers/__init__.py)
 BridgeDriver; HostDriver; NullDriver; MacvlanDriver; OverlayDriver

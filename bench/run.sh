@@ -22,7 +22,7 @@ MAX=${BENCH_MAX:-1000}
 ANCHOR_MAX=${BENCH_ANCHOR_MAX:-250}
 NET_MAX=${BENCH_NET_MAX:-200}
 EDGE=${BENCH_EDGE:-1}
-ONLY=cli,attach,scale,profile,dns,ports,overlay
+ONLY=cli,attach,scale,profile,dns,ports,overlay,api
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -88,13 +88,14 @@ QUICK_ARG=()
 step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf, pynet vs Docker
 step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
+step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docker CLI vs pynet's socket / dockerd
 
 {
   echo "# pynet benchmark summary"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
-  for name in cli attach scale profile dns ports overlay; do
+  for name in cli attach scale profile dns ports overlay api; do
     [ -n "${STATUS[$name]:-}" ] || continue
     echo "## $name — ${STATUS[$name]} ([$name.md]($name.md))"
     echo

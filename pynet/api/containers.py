@@ -233,14 +233,25 @@ def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> tuple[str, d
 
 
 def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
-    """``POST /containers/create``'s body as the core's RunRequest + the other networks."""
+    """``POST /containers/create``'s body as the core's RunRequest + the other networks.
+
+    A field of the wrong JSON type is a 400 naming the body, never a 500.
+    """
+    try:
+        return _create_request(req)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise InvalidArgument(f"invalid JSON: a field of the container config has the wrong type: {exc}") from None
+
+
+def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     from pynet.api.networks import attach_request
     from pynet.cli import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.records import ports
 
     body = req.json(required=True)
-    host = body.get("HostConfig") or {}
+    host = body.get("HostConfig")
+    host = {} if host is None else host
     if not isinstance(host, dict):
         raise InvalidArgument("invalid JSON: HostConfig must be an object")
     argv = _argv(body)
@@ -251,11 +262,9 @@ def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
         raise InvalidArgument("No command specified")
     network, endpoints = _networks(host, body)
     attach = attach_request(endpoints.get(network))
-    inputs.endpoint_address(attach.ipv4, 4)
-    inputs.endpoint_address(attach.ipv6, 6)
     dns = [str(d) for d in host.get("Dns") or []]
     inputs.dns_servers(tuple(dns))
-    attach.mac = inputs.mac_address(attach.mac or body.get("MacAddress") or "")
+    attach.mac = attach.mac or inputs.mac_address(body.get("MacAddress") or "")
     run = RunRequest(
         argv=argv,
         image=image,

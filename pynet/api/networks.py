@@ -60,7 +60,8 @@ def inspect(req: Request) -> Response:
 
 
 def _ipam(body: dict[str, Any]) -> dict[str, Any]:
-    ipam = body.get("IPAM") or {}
+    ipam = body.get("IPAM")
+    ipam = {} if ipam is None else ipam
     if not isinstance(ipam, dict):
         raise InvalidArgument("invalid JSON: IPAM must be an object")
     return ipam
@@ -68,7 +69,15 @@ def _ipam(body: dict[str, Any]) -> dict[str, Any]:
 
 def create_request(body: dict[str, Any]) -> Any:
     """``POST /networks/create``'s body as the core's NetworkCreateRequest, with Docker's
-    defaults for what docker-py leaves out (it may send only ``Name``)."""
+    defaults for what docker-py leaves out (it may send only ``Name``). A field of the
+    wrong JSON type is a 400, never a 500."""
+    try:
+        return _create_request(body)
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise InvalidArgument(f"invalid JSON: a field of the network config has the wrong type: {exc}") from None
+
+
+def _create_request(body: dict[str, Any]) -> Any:
     from pynet.cnm.networks import NetworkCreateRequest
 
     name = body.get("Name")
@@ -150,15 +159,27 @@ def attach_request(config: dict[str, Any] | None) -> Any:
     ipam = config.get("IPAMConfig") or {}
     if not isinstance(ipam, dict):
         raise InvalidArgument("invalid JSON: IPAMConfig must be an object")
+    from pynet.cli import inputs
+
+    ipv4, ipv6 = _text(ipam, "IPv4Address"), _text(ipam, "IPv6Address")
+    inputs.endpoint_address(ipv4, 4)
+    inputs.endpoint_address(ipv6, 6)
     return AttachRequest(
-        ipv4=ipam.get("IPv4Address") or "",
-        ipv6=ipam.get("IPv6Address") or "",
+        ipv4=ipv4,
+        ipv6=ipv6,
         aliases=[str(a) for a in config.get("Aliases") or []],
-        mac=config.get("MacAddress") or "",
+        mac=inputs.mac_address(_text(config, "MacAddress")),
         driver_opts=_strings(config.get("DriverOpts"), "DriverOpts") or None,
         links=[str(x) for x in config.get("Links") or []],
         link_local_ips=[str(x) for x in ipam.get("LinkLocalIPs") or []],
     )
+
+
+def _text(obj: dict[str, Any], key: str) -> str:
+    value = obj.get(key) or ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"invalid JSON: {key} must be a string")
+    return value
 
 
 def connect(req: Request) -> Response:
@@ -167,7 +188,10 @@ def connect(req: Request) -> Response:
     container = body.get("Container")
     if not isinstance(container, str) or not container:
         raise InvalidArgument("container is required")
-    attach = attach_request(body.get("EndpointConfig"))
+    try:
+        attach = attach_request(body.get("EndpointConfig"))
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise InvalidArgument(f"invalid JSON: a field of EndpointConfig has the wrong type: {exc}") from None
     with core.controller() as ctl:
         ctl.connect(req.params["id"], container, attach)
     return empty(200)

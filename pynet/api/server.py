@@ -289,6 +289,7 @@ class Server(socketserver.ThreadingUnixStreamServer):
     """The listening socket: made 0660 with ``group``; one daemon thread per connection."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 refuses (EAGAIN) a burst of clients
     allow_reuse_address = False
 
     def __init__(self, path: str, *, group_id: int | None, debug: bool = False) -> None:

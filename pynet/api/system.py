@@ -91,7 +91,7 @@ def info(req: Request) -> Response:
         "ContainersRunning": running,
         "ContainersPaused": 0,
         "ContainersStopped": len(containers) - running,
-        "Images": 0,
+        "Images": _image_count(),
         "Driver": "",
         "DriverStatus": [],
         "Plugins": {
@@ -185,6 +185,12 @@ def pull_refused(req: Request) -> Response:
         {"status": f"Status: Image is up to date for {short}"},
     ]
     return Response(content_type="application/json", stream=(json.dumps(x).encode() + b"\r\n" for x in lines))
+
+
+def _image_count() -> int:
+    from pynet import wiring
+
+    return len(wiring.images().images())
 
 
 def _now() -> str:

@@ -21,25 +21,26 @@ if TYPE_CHECKING:
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
     from pynet.cnm.notifier import Notifier
-    from pynet.drivers import runtime
+    from pynet.kernel import runtime
 
 from pynet import paths
 from pynet.cnm import exits
 from pynet.cnm import events
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
-from pynet.cnm.lifecycle import ContainerLifecycle, requested
+from pynet.cnm.lifecycle import ContainerLifecycle, ask, asked, forget
 from pynet.cnm.processes import ProcessControl
-from pynet.records.model import DEFAULT_NETWORK, Container, Network
+from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
+from pynet.cnm import rollback
 from pynet.cnm.repo import Repo
-from pynet.drivers import driver_class, get_driver, hostinfo
+from pynet.drivers import driver_class, get_driver
 from pynet.firewall import hooks as firewall_hooks
-from pynet.drivers import undo as undo_mod
 from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
+from pynet.kernel import pids, procnet
 from pynet.state import owners
 from pynet.state.events import EventLog
 from pynet.state.store import Store, Transaction
@@ -96,7 +97,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
                     # Refused at a check (e.g. a driver's "has active endpoints"), before
                     # any deletion, as in _finish: nothing for the next command to finish.
                     txn.redo = None
-                _report_rollback(exc, undo_mod.remove_all(txn.undo))
+                _report_rollback(exc, rollback.remove_all(txn.undo))
                 txn.abandon()
             raise
         self._log_events(repo.events)
@@ -113,8 +114,8 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
-            # From disk: removed only where the journal proves pynet made it (undo.py).
-            self.notices.extend(_cleanup_warnings(undo_mod.remove_all(leftovers, replay=True)))
+            # From disk: removed only where the journal proves pynet made it (rollback.py).
+            self.notices.extend(_cleanup_warnings(rollback.remove_all(leftovers, replay=True)))
         if redo is not None:
             self._finish(redo)
         elif had_journal:
@@ -172,7 +173,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             return
         with self.mutation() as (repo, _undo):
             if DEFAULT_NETWORK not in repo.network_names():
-                for net in netsvc.builtin_networks(hostinfo.host_subnets()):
+                for net in netsvc.builtin_networks(procnet.host_subnets()):
                     repo.put_network(net)
                     repo.init_ipam(net.id)
             if not marker.exists():
@@ -260,27 +261,26 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
                 self._connect_created(repo, undo, net, c, req)
                 return
             if c.status != "running" or not c.netns_path:
-                if c.network_mode == "host":
+                if c.network_mode == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 raise Conflict(f"Container {c.id} is not running")
-            if c.network_mode == "none":
+            if c.network_mode == NONE_MODE:
                 raise Conflict(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
                 )
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
-            if c.requested_networks:  # an API container: keep what was asked (Links...)
-                c.requested_networks[net.id] = requested(req)
+            ask(c, net.id, req)  # what was asked is shown as asked (Links, IPAMConfig...)
             touched.append(c.id)
             svc.write_files(c)
             repo.put_container(c)
 
     def _connect_created(self, repo: Repo, undo: JournalUndo, net: Network, c: Container, req: AttachRequest) -> None:
         """A created container (the API's) only records the network: joined at start."""
-        if net.id in c.requested_networks:
+        if net.id in asked(c):
             raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
         _containers().ContainerService(repo, undo).endpoints.validate(c, net, req)
-        c.requested_networks[net.id] = requested(req)
+        ask(c, net.id, req)
         repo.put_container(c)
 
     def _restore_files(self, container_id: str, exc: BaseException) -> None:
@@ -299,12 +299,12 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
-            if net.id in c.requested_networks and net.id not in c.endpoints:
-                del c.requested_networks[net.id]  # asked for, never joined (not started)
+            if net.id in asked(c) and net.id not in c.endpoints:
+                forget(c, net.id)  # asked for, never joined (not started)
                 repo.put_container(c)
                 return
             if net.id not in c.endpoints:
-                if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
+                if c.network_mode == HOST_MODE and _containers().network_mode_for(net) == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
@@ -319,7 +319,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             firewall_hooks.unpublish(net, ep, c.ports)
         fault("endpoint_detach")
         svc.endpoints.detach(c, net)
-        c.requested_networks.pop(net.id, None)
+        forget(c, net.id)
         svc.write_files(c)
         repo.put_container(c)
 
@@ -350,15 +350,15 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
         d = paths.container_dir(c.id)
         binds = {"/etc/hosts": str(d / "hosts"), "/etc/resolv.conf": str(d / "resolv.conf")}
-        if c.network_mode != "host":
+        if c.network_mode != HOST_MODE:
             binds["/etc/hostname"] = str(d / "hostname")
-        from pynet.drivers import runtime
+        from pynet.kernel import runtime
 
         return runtime.LaunchSpec(
             argv=[c.path, *c.args],
             env=env,
             netns_path=c.netns_path,
-            new_uts=c.network_mode != "host",
+            new_uts=c.network_mode != HOST_MODE,
             hostname=c.hostname,
             binds=binds,
             workdir=c.workdir,
@@ -389,8 +389,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             if c is None:
                 return
             repo.txn.record_redo({"op": "exited", "container": c.id, "code": code})  # type: ignore[union-attr]
-            if c.auto_remove:
-                # for the Engine API's wait?condition=removed: there before the record goes
+            if c.auto_remove:  # before the record goes: the API's wait?condition=removed reads it then
                 exits.record(c.id, code)
             self._record_exit(repo, undo, c, code)
         if c.auto_remove:
@@ -421,16 +420,16 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
     def stop(self, ref: str, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> Container:
         c = self.reader().get_container(ref)
         if c.status == "running" and c.pid:
-            if hostinfo.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
-                hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            if pids.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
+                pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
                 _wait_gone(c, 5.0)
             self._wait_recorded(c.id)
         return c
 
     def kill(self, ref: str, sig: int) -> Container:
         c = self.reader().get_container(ref)
-        if c.status != "running" or not c.pid or not hostinfo.signal_pid(c.pid, c.pid_start, sig):
-            if c.status == "running" and not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
+        if c.status != "running" or not c.pid or not pids.signal_pid(c.pid, c.pid_start, sig):
+            if c.status == "running" and not pids.pid_alive(c.supervisor_pid, c.supervisor_start):
                 self.container_exited(c.id, 255)  # gone, and nobody left to record it: we do
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         return c
@@ -442,13 +441,13 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             if not force:
                 raise
             c = self._salvage_container(ref)
-        if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
+        if c.status == "running" and c.pid and pids.pid_alive(c.pid, c.pid_start):
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {c.id}. Stop the container before "
                     "attempting removal or force remove"
                 )
-            hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
             _wait_gone(c, 5.0)
         with self.mutation(salvage=force) as (repo, undo):
             current = repo.container(c.id)
@@ -464,14 +463,14 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         """A container whose record is damaged, completed from what the host shows: its
         waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
         c = Repo(self.store, salvage=True).get_container(ref)
-        found = hostinfo.find_waiter(c.id)
+        found = procnet.find_waiter(c.id)
         if found is not None:
             c.supervisor_pid, c.pid = found
             c.status = "running"
         elif c.status != "running":
             c.pid = 0  # a pid the damaged record cannot vouch for is not signalled
-        if c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
-            c.netns_path = c.netns_path or hostinfo.netns_file_of(c.pid, str(paths.netns_dir()))
+        if c.pid and pids.pid_alive(c.pid, c.pid_start):
+            c.netns_path = c.netns_path or procnet.netns_file_of(c.pid, str(paths.netns_dir()))
         return c
 
     def _wait_recorded(self, container_id: str, timeout: float = 10.0) -> None:
@@ -481,7 +480,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
             c = self.reader().container(container_id)
             if c is None or c.status != "running":
                 return
-            if not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
+            if not pids.pid_alive(c.supervisor_pid, c.supervisor_start):
                 break
             time.sleep(0.02)
         self.container_exited(container_id, 137)
@@ -524,14 +523,14 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         if c is None or c.status not in ("created", "running"):
             return True
         if c.status == "running":
-            if hostinfo.pid_alive(c.pid, c.pid_start):
+            if pids.pid_alive(c.pid, c.pid_start):
                 return False
             code = 255
             svc.died(c, code)
         else:
             pid, start = lock.process()
             if pid:
-                hostinfo.signal_pid(pid, start, signal.SIGKILL)
+                pids.signal_pid(pid, start, signal.SIGKILL)
             code = -1
         svc.teardown(c)
         if c.auto_remove:
@@ -571,7 +570,7 @@ NEED_ROOT = (
 
 def require_privileges() -> None:
     """Forbidden (one line, exit 1; 125 for run) unless this process may do kernel work."""
-    if not hostinfo.can_administer_network():
+    if not procnet.can_administer_network():
         raise Forbidden(NEED_ROOT, from_daemon=False)
 
 
@@ -589,25 +588,27 @@ def _sweep_container_dirs(store: Store) -> None:
 
 def _created_without_sandbox(c: Container) -> None:
     """Back to "created" holding no network resources (its sandbox is gone), as Docker's."""
+    from pynet.cnm import sandboxes
+
     c.status, c.pid, c.pid_start = "created", 0, 0
-    c.sandbox_id = c.netns_path = ""
+    sandboxes.forget(c)
 
 
 def _alive(c: Container) -> bool:
-    if not hostinfo.pid_alive(c.pid, c.pid_start):
+    if not pids.pid_alive(c.pid, c.pid_start):
         return False
-    from pynet.drivers import sandbox
+    from pynet.cnm import sandboxes
 
-    return not c.netns_path or sandbox.sandbox_exists(c.netns_path)
+    return not c.netns_path or sandboxes.exists(c)
 
 
 def _wait_gone(c: Container, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not hostinfo.pid_alive(c.pid, c.pid_start):
+        if not pids.pid_alive(c.pid, c.pid_start):
             return True
         time.sleep(0.02)
-    return not hostinfo.pid_alive(c.pid, c.pid_start)
+    return not pids.pid_alive(c.pid, c.pid_start)
 
 
 def _containers():  # type: ignore[no-untyped-def]

@@ -20,13 +20,25 @@ if TYPE_CHECKING:
 
 from pynet.cnm.networks import NetworkService
 from pynet.errors import Conflict
-from pynet.records.model import Container
+from pynet.records.model import ENDPOINTLESS_MODES, NONE_MODE, Container
 from pynet.state import owners
 
 
-def requested(attach: AttachRequest) -> dict[str, Any]:
-    """What a Container records of one network's settings."""
-    return dataclasses.asdict(attach)
+def asked(c: Container) -> dict[str, dict[str, Any]]:
+    """The networks ``c`` asked for, network ID -> settings, in attach order."""
+    return c.asked_networks()
+
+
+def ask(c: Container, network_id: str, attach: AttachRequest) -> None:
+    """Record (or replace) what ``c`` asks for on a network, keeping the order."""
+    entry = {**dataclasses.asdict(attach), "network_id": network_id}
+    entries = asked(c)
+    entries[network_id] = entry
+    c.requested_networks = list(entries.values())
+
+
+def forget(c: Container, network_id: str) -> None:
+    c.requested_networks = [e for e in asked(c).values() if e["network_id"] != network_id]
 
 
 def attach_request(settings: dict[str, Any]) -> AttachRequest:
@@ -62,16 +74,16 @@ class ContainerLifecycle:
             others = [(nets.get(ref), attach) for ref, attach in more]
             svc = ContainerService(repo, undo)
             c = svc.new_record(req, first)
-            if c.network_mode not in ("host", "none"):
+            if c.network_mode not in ENDPOINTLESS_MODES:
                 for net, attach in [(first, req.attach), *others]:
-                    if net.id in c.requested_networks:
+                    if net.id in asked(c):
                         continue
                     svc.endpoints.validate(c, net, attach)
-                    c.requested_networks[net.id] = requested(attach)
+                    ask(c, net.id, attach)
             elif others:
                 raise Conflict(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
-                    if c.network_mode == "none"
+                    if c.network_mode == NONE_MODE
                     else "container cannot be disconnected from host network or connected to host network"
                 )
             c.port_requests = list(req.ports)
@@ -91,11 +103,11 @@ class ContainerLifecycle:
                 raise Conflict(f"container {c.id} is already running")
             svc = ContainerService(repo, undo)
             nets = []
-            for net_id, settings in c.requested_networks.items():
+            for net_id, settings in asked(c).items():
                 net = repo.network(net_id)
                 if net is not None:
                     nets.append((net, attach_request(settings)))
-            if c.network_mode in ("host", "none") or not c.requested_networks:
+            if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
                 net = repo.find_network(c.network_mode)
                 if net is not None and not nets:
                     nets.append((net, attach_request({})))

@@ -11,13 +11,16 @@ from pynet.cnm import events, ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver, hostinfo
+from pynet.drivers import driver_class, get_driver
+from pynet.kernel import procnet
 from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: a network's name is only data (files and devices are named by its ID); dockerd takes any
+#: name (docker-py's tests make "test 01"): refused are only control characters
+_NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def now_rfc3339() -> str:
@@ -82,6 +85,7 @@ class NetworkService:
             ipam_options=None if req.ipam_options is None else dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
+            embedded_dns=driver.embedded_dns,
         )
         if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
             net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
@@ -103,8 +107,8 @@ class NetworkService:
     def _check_name(self, name: str) -> None:
         if not name:
             raise InvalidArgument("network name cannot be empty")
-        if not _NAME_RE.match(name):
-            raise InvalidArgument(f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        if _NAME_REFUSED.search(name):
+            raise InvalidArgument(f"invalid network name {name!r}: control characters are not allowed")
         if name in self.repo.network_names():
             raise Conflict(f"network with name {name} already exists")
 
@@ -120,7 +124,7 @@ class NetworkService:
         if need_v4 or need_v6:
             # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
             # costs O(routes), so `--subnet` creates skip it.
-            used += hostinfo.host_subnets()
+            used += procnet.host_subnets()
         if need_v4:
             pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
         if need_v6:
@@ -194,4 +198,6 @@ def builtin_networks(used: list[str]) -> list[Network]:
     )
     host = Network(id=new_id(), name="host", driver="host", created=created, builtin=True, ipam_options=None)
     none = Network(id=new_id(), name="none", driver="null", created=created, builtin=True, ipam_options=None)
+    for net in (bridge, host, none):
+        net.embedded_dns = driver_class(net.driver).embedded_dns
     return [bridge, host, none]

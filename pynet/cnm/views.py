@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK, Container, IPAMPool, Network
+from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, Container, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.ids import short
 
@@ -117,7 +117,7 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         aliases = None
         if not net.builtin:
             aliases = [*ep.aliases, short(c.id)]
-        asked = c.requested_networks.get(net_id) or {}
+        asked = c.asked_networks().get(net_id) or {}
         out[net.name] = {
             "IPAMConfig": _ipam_config(asked) or dict(ep.ipam_request) or None,
             "Links": list(asked.get("links") or []) or None,
@@ -135,30 +135,16 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         }
     if out:
         return out
-    if c.requested_networks:  # the API's created (or stopped) container: what it asked for
-        return _requested_networks(c, repo)
-    # No live endpoint: a stopped container (its networks, without addresses, as Docker
-    # shows them) or host/none mode.
-    nets = [repo.network(i) for i in c.last_networks]
-    if not c.last_networks and c.network_mode in ("host", "none"):
+    # No live endpoint: a created or stopped container (its networks with the settings
+    # asked for, without addresses, as Docker shows them) or host/none mode.
+    asked = c.asked_networks()
+    ids = [*asked, *(i for i in c.last_networks if i not in asked)]
+    nets = [repo.network(i) for i in ids]
+    if not ids and c.network_mode in ENDPOINTLESS_MODES:
         nets = [repo.find_network(c.network_mode)]
     for net in nets:
         if net is not None:
-            out[net.name] = {
-                "IPAMConfig": None,
-                "Links": None,
-                "Aliases": None,
-                "NetworkID": net.id,
-                "EndpointID": "",
-                "Gateway": "",
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "MacAddress": "",
-                "DriverOpts": None,
-            }
+            out[net.name] = _unjoined(net, asked.get(net.id) or {})
     return out
 
 
@@ -174,30 +160,23 @@ def _ipam_config(asked: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _requested_networks(c: Container, repo: Repo) -> dict[str, Any]:
-    """Networks of a container without endpoints, with the settings asked for (Docker shows
-    them before the start, as given: no addresses, no endpoint)."""
-    out: dict[str, Any] = {}
-    for net_id, asked in c.requested_networks.items():
-        net = repo.network(net_id)
-        if net is None:
-            continue
-        out[net.name] = {
-            "IPAMConfig": _ipam_config(asked) or None,
-            "Links": list(asked.get("links") or []) or None,
-            "Aliases": list(asked.get("aliases") or []) or None,
-            "NetworkID": net.id,
-            "EndpointID": "",
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "IPv6Gateway": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "MacAddress": asked.get("mac") or "",
-            "DriverOpts": asked.get("driver_opts") or None,
-        }
-    return out
+def _unjoined(net: Network, asked: dict[str, Any]) -> dict[str, Any]:
+    """A network the container is on without an endpoint: what was asked, no address."""
+    return {
+        "IPAMConfig": _ipam_config(asked) or None,
+        "Links": list(asked.get("links") or []) or None,
+        "Aliases": list(asked.get("aliases") or []) or None,
+        "NetworkID": net.id,
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": asked.get("mac") or "",
+        "DriverOpts": asked.get("driver_opts") or None,
+    }
 
 
 def _split(cidr: str) -> tuple[str, int]:
@@ -339,7 +318,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
     if len(command) > 20:
         command = command[:19] + "…"
     nets = sorted(n.name for n in (repo.network(i) for i in (c.endpoints or c.last_networks)) if n is not None)
-    if not nets and c.network_mode in ("host", "none"):
+    if not nets and c.network_mode in ENDPOINTLESS_MODES:
         nets = [c.network_mode]
     ports = ""
     if c.ports:

@@ -23,7 +23,6 @@ from pynet.state.store import Store
 log = logging.getLogger("pynetd")
 
 LIVE = ("created", "running")
-NO_DNS_DRIVERS = ("host", "null")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,33 @@ class SandboxPlan:
 
 def dns_enabled(network: dict[str, Any]) -> bool:
     """User-defined networks have embedded DNS; bridge/host/none (built-ins) do not."""
-    return not network.get("builtin") and network.get("driver") not in NO_DNS_DRIVERS
+    return not network.get("builtin") and _driver_serves_dns(network)
+
+
+def _driver_serves_dns(network: dict[str, Any]) -> bool:
+    """The network's driver gives its containers embedded DNS (the core records it)."""
+    return network.get("embedded_dns", True) is not False
+
+
+LINK = "link:"
+
+
+def _link_keys(record: dict[str, Any], members: dict[str, Member]) -> tuple[str, ...]:
+    """A container's legacy links (``Links: ["target:alias"]`` asked for on its DNS
+    networks) as view-key entries ``link:alias=target``: a view with links is its own."""
+    keys = set()
+    for entry in record.get("requested_networks") or []:
+        if not isinstance(entry, dict) or entry.get("network_id") not in members:
+            continue
+        for link in entry.get("links") or []:
+            if isinstance(link, str) and link:
+                target, _, alias = link.partition(":")
+                keys.add(f"{LINK}{(alias or target).lower()}={target.lstrip('/').lower()}")
+    return tuple(sorted(keys))
+
+
+def _links(key: tuple[str, ...]) -> dict[str, str]:
+    return dict(k[len(LINK) :].split("=", 1) for k in key if k.startswith(LINK))
 
 
 class Registry:
@@ -93,14 +118,14 @@ class Registry:
             if network is None or endpoint is None:
                 continue
             self._networks[nid] = network
-            if network.get("driver") not in NO_DNS_DRIVERS and not network.get("internal"):
+            if _driver_serves_dns(network) and not network.get("internal"):
                 can_forward = True
             if dns_enabled(network):
                 members[nid] = member_from_records(record, endpoint)
         if not members:
             return None, {}
         own = upstreams.select(list(record.get("dns") or []), drop_loopback=False)
-        plan = SandboxPlan(cid, netns_path, tuple(members), can_forward, own)
+        plan = SandboxPlan(cid, netns_path, tuple(members) + _link_keys(record, members), can_forward, own)
         return plan, members
 
     # -- updates ---------------------------------------------------------------------
@@ -180,7 +205,7 @@ class Registry:
             keys |= self._views_of.get(nid, set())
         for key in keys:
             if self._view_users.get(key):
-                self.views[key] = View([self._tables[n] for n in key if n in self._tables])
+                self.views[key] = View([self._tables[n] for n in key if n in self._tables], _links(key))
                 for nid in key:
                     self._views_of.setdefault(nid, set()).add(key)
                 continue

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 #: the built-in network ``run`` joins without ``--network`` (a network's name, not a driver's)
 DEFAULT_NETWORK = "bridge"
+#: Docker's NetworkMode of a container sharing the host's network stack (no sandbox)
+HOST_MODE = "host"
+#: Docker's NetworkMode of a container whose sandbox has only ``lo`` (no endpoint)
+NONE_MODE = "none"
+#: the modes whose containers have no endpoint (a driver declares one: ``container_mode``)
+ENDPOINTLESS_MODES = (HOST_MODE, NONE_MODE)
 
 
 def to_dict(record: Any) -> dict[str, Any]:
@@ -113,6 +119,7 @@ _CHECKS = {
     "list[str]": _is_str_list,
     "list[IPAMPool]": _is_list,
     "list[PortBinding]": _is_list,
+    "list[Any]": _is_list,
 }
 _DESCRIBE = {
     _is_str: "a string",
@@ -190,6 +197,7 @@ class Network:
     options: dict[str, str] = field(default_factory=dict)  # -o key=value, Docker's keys
     labels: dict[str, str] = field(default_factory=dict)
     builtin: bool = False  # bridge/host/none: cannot be removed
+    embedded_dns: bool = True  # its driver's ability: the helper serves DNS on user networks
     driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"bridge": "br-..", "mtu": 1500}
 
 
@@ -225,11 +233,27 @@ class PortBinding:
 
 
 @dataclass
+class Sandbox:
+    """A container's network stack: a netns bind-mounted at ``netns_path``.
+
+    Stored in its container's record (``Container.sandbox_id``/``netns_path``, the shape
+    Docker shows as SandboxID/SandboxKey); ``Container.sandbox()`` gives this view of it,
+    made and removed by ``pynet.cnm.sandboxes``.
+    """
+
+    id: str
+    netns_path: str
+    container_id: str
+    #: for a join: this endpoint's gateway becomes the sandbox's default route
+    default_gateway: bool = True
+
+
+@dataclass
 class Container:
     """A process in its own Sandbox (net + uts + mount namespaces).
 
-    ``sandbox_id``/``netns_path`` name the Sandbox; ``endpoints`` maps network ID to
-    endpoint ID in attach order (so eth0, eth1... follow that order).
+    ``sandbox_id``/``netns_path`` store the Sandbox (``sandbox()`` is its record); ``endpoints``
+    maps network ID to endpoint ID in attach order (so eth0, eth1... follow that order).
     """
 
     id: str
@@ -272,6 +296,15 @@ class Container:
     supervisor_start: int = 0  # whose start time differs was reused (0: unknown)
     #: networks asked for before the sandbox exists (the Engine API's create/connect of a
     #: "created" container, which holds no kernel resources): network ID -> the
-    #: AttachRequest's fields, in attach order; kept to show what was asked (inspect)
-    requested_networks: dict[str, Any] = field(default_factory=dict)
+    #: AttachRequest's fields + "network_id", in attach order (a list: the store sorts
+    #: keys); kept to show what was asked (inspect). Read it with cnm.lifecycle.asked()
+    requested_networks: list[Any] = field(default_factory=list)
     port_requests: list[PortBinding] = field(default_factory=list)  # published at start
+
+    def asked_networks(self) -> dict[str, dict[str, Any]]:
+        """``requested_networks`` as network ID -> settings, in attach order."""
+        return {e["network_id"]: e for e in self.requested_networks if isinstance(e, dict) and "network_id" in e}
+
+    def sandbox(self, *, default_gateway: bool = True) -> Sandbox:
+        """This container's Sandbox (``netns_path`` "" when it has none: --network host)."""
+        return Sandbox(self.sandbox_id, self.netns_path, self.id, default_gateway)
