@@ -162,6 +162,8 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     c2_ip = mine["NetworkSettings"]["Networks"]["n3"]["IPAddress"]
     looked = api.docker("exec", "c2", "nslookup", "c2").stdout
     assert "127.0.0.11" in looked and f"Address: {c2_ip}" in looked, looked
+    piped = run([api.client, "exec", "-i", "c2", "cat"], env=api.env, input="through exec\n")
+    assert piped.stdout == "through exec\n"
     # Ctrl-C on an attached run: the CLI kills the container with INT, exit 130
     env = api.env
     attached = subprocess.Popen(
@@ -194,6 +196,12 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     logs = api.docker("logs", "talk")
     assert (logs.stdout, logs.stderr) == ("out\n", "err\n") == (host.pynet("logs", "talk").stdout, "err\n")
     api.docker("rm", "talk")
+    # logs -f follows a running container to its end
+    api.docker("run", "-d", "--name", "slow", "--network", "n3", "busybox", "sh", "-c", "echo a; sleep 1; echo b")
+    assert api.docker("logs", "-f", "slow", timeout=30).stdout == "a\nb\n"
+    api.docker("rm", "slow")
+    # docker inspect NAME falls through containers to images
+    assert json.loads(api.docker("inspect", "busybox").stdout) == host.pynet_json("image", "inspect", "busybox")
     # -i: the client's input reaches the container, its end ends `cat`
     echoed = run([api.client, "run", "-i", "--rm", "--network", "n3", "busybox", "cat"], env=api.env, input="hello\n")
     assert echoed.stdout == "hello\n"
