@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 
 from pynet.api import core, streams
 from pynet.api.http import Request, Response
-from pynet.errors import Conflict, InvalidArgument
+from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
 
 def _log_path(container_id: str) -> str:
@@ -27,10 +30,13 @@ def _log_path(container_id: str) -> str:
     return str(paths.container_dir(container_id) / "container.log")
 
 
-def _ended(container_id: str) -> bool:
-    """The container has exited, or is gone (``--rm``)."""
+def _ended(container_id: str, finished_at: str) -> bool:
+    """The container has exited since the attach (a new FinishedAt), or is gone (``--rm``).
+
+    An exited container attached to (``docker start -a`` attaches, then starts) is
+    followed through its next run."""
     c = core.reader().container(container_id)
-    return c is None or c.status in ("exited", "dead")
+    return c is None or (c.status in ("exited", "dead") and c.finished_at != finished_at)
 
 
 def _running(container_id: str) -> bool:
@@ -43,18 +49,20 @@ def _running(container_id: str) -> bool:
 def attach(req: Request) -> Response:
     """Hijack the connection and stream the container's output (101 ``UPGRADED``)."""
     c = core.reader().get_container(req.params["id"])
-    if c.status in ("exited", "dead"):
-        raise Conflict("You cannot attach to a stopped container, start it first")
     wanted = {s for s, flag in ((streams.STDOUT, "stdout"), (streams.STDERR, "stderr")) if req.flag(flag)}
     fd = streams.open_log(_log_path(c.id))
     try:
         frames = streams.reader_for(fd)
         if not req.flag("logs"):
             os.lseek(fd, 0, os.SEEK_END)  # only what comes from now on, as dockerd
-        _reader, writer = req.hijack()
+        stdin = _stdin_fifo(c) if req.flag("stdin") and c.interactive else -1
+        reader, writer = req.hijack()
+        if stdin >= 0:
+            args = (reader, stdin, c.id, c.finished_at)
+            threading.Thread(target=_copy_stdin, args=args, daemon=True).start()
         chunks: Iterator[bytes]
         if req.flag("stream"):
-            chunks = streams.follow(fd, lambda: _ended(c.id), lambda: False)
+            chunks = streams.follow(fd, lambda: _ended(c.id, c.finished_at), lambda: False)
         else:
             chunks = iter([os.read(fd, 1 << 24)])
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -66,6 +74,37 @@ def attach(req: Request) -> Response:
     finally:
         os.close(fd)
     return Response(hijacked=True)
+
+
+def _stdin_fifo(c: Any) -> int:
+    """The FIFO the container's supervisor takes as stdin at start, held open for writing
+    (O_RDWR: opening never blocks) until the client's input ends."""
+    path = os.path.join(os.path.dirname(_log_path(c.id)), "stdin.fifo")
+    with contextlib.suppress(FileExistsError):
+        os.mkfifo(path, 0o600)
+    return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+
+def _copy_stdin(reader: Any, fd: int, container_id: str, finished_at: str) -> None:
+    """The client's input to the container, until the client closes its side.
+
+    The FIFO is closed only once the container has opened its end (it runs, or ran):
+    a pipe's buffered input is dropped when its last holder closes it, and the docker
+    CLI sends its input (and closes) right after the attach, before the start."""
+    try:
+        while data := reader.read1(streams.CHUNK):
+            os.write(fd, data)
+    except OSError:
+        pass  # the client or the container went away: its input simply ends
+    finally:
+        while not _started(container_id, finished_at):
+            time.sleep(streams.POLL_S)
+        os.close(fd)
+
+
+def _started(container_id: str, finished_at: str) -> bool:
+    c = core.reader().container(container_id)
+    return c is None or c.status == "running" or c.finished_at != finished_at
 
 
 def logs(req: Request) -> Response:

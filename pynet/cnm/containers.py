@@ -477,7 +477,7 @@ def _generate_name(taken: dict[str, str], cid: str) -> str:
 
 def remove_files(container_id: str) -> None:
     d = paths.container_dir(container_id)
-    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json"):
+    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo"):
         try:
             os.unlink(d / name)
         except FileNotFoundError:

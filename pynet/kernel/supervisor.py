@@ -22,6 +22,8 @@ from pynet.kernel.process import LaunchSpec, start
 
 # sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
 # (and .pth) setup that would otherwise find it.
+#: in the container's directory: its stdin, when an Engine API client attached one
+STDIN_FIFO = "stdin.fifo"
 _WAITER = "import sys; sys.path.insert(0, sys.argv[1]); from pynet.kernel.waiter import main; main(sys.argv[2:])"
 
 
@@ -68,7 +70,7 @@ def _supervise(
     # stay apart (pynet logs, the Engine API's attach and logs) and in order.
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    spec.stdin, spec.stdout, spec.stderr = devnull, out_w, err_w
+    spec.stdin, spec.stdout, spec.stderr = _stdin(container_dir, devnull), out_w, err_w
     try:
         pid = start(spec)
     except LaunchFailed as exc:
@@ -85,6 +87,23 @@ def _supervise(
     os.chdir("/")
     argv = [str(pid), container_id, container_dir, log_path, f"{out_r},{err_r}"]
     os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, *argv])
+
+
+def _stdin(container_dir: str, devnull: int) -> int:
+    """The container's stdin: the FIFO an Engine API attach with ``stdin=1`` made (it holds
+    the writing end and closes it when its client's input ends), else /dev/null."""
+    import fcntl
+    import stat
+
+    path = os.path.join(container_dir, STDIN_FIFO)
+    try:
+        if not stat.S_ISFIFO(os.lstat(path).st_mode):
+            return devnull
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # no writer: EOF, never a hang
+    except OSError:
+        return devnull
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
 
 
 def _close_all_but(*keep: int) -> None:

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -117,13 +118,20 @@ def test_network_commands_print_what_pynet_prints(api: Api) -> None:
     assert net["IPAddress"] == "10.77.0.200" and "web" in net["Aliases"]
     assert api.docker("network", "disconnect", "n1", "c1").stdout == ""
     assert "n1" not in host.pynet_json("inspect", "c1")[0]["NetworkSettings"]["Networks"]
-    api.docker("network", "connect", "n1", "c1")
+    api.docker("network", "connect", "--link", "c1:other", "--driver-opt", "x=y", "n1", "c1")
+    assert host.pynet_json("inspect", "c1")[0]["NetworkSettings"]["Networks"]["n1"]["Links"] == ["c1:other"]
     api.docker("network", "disconnect", "-f", "n1", "c1")
+    verbose = json.loads(api.docker("network", "inspect", "--verbose", "n2").stdout)
+    # Docker's verbose adds only a swarm network's services; pynet's -v adds kernel facts
+    assert verbose == host.pynet_json("network", "inspect", "n2")
     assert api.docker("network", "rm", "n1").stdout == "n1\n"
     api.docker("rm", "-f", "c1")
+    api.docker("network", "create", "--label", "keep=1", "n4")
+    assert api.docker("network", "prune", "-f", "--filter", "label!=keep").stdout.split()[-1] == "n2"
+    assert host.pynet("network", "ls", "-q", "--filter", "name=n4").stdout != ""
     pruned = api.docker("network", "prune", "-f").stdout
-    assert "n2" in pruned.split()
-    assert host.pynet("network", "ls", "-q", "--filter", "name=n2").stdout == ""
+    assert pruned.split()[-1] == "n4"
+    assert host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split() == ["bridge", "host", "none"]
 
 
 def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
@@ -154,6 +162,8 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     c2_ip = mine["NetworkSettings"]["Networks"]["n3"]["IPAddress"]
     looked = api.docker("exec", "c2", "nslookup", "c2").stdout
     assert "127.0.0.11" in looked and f"Address: {c2_ip}" in looked, looked
+    piped = run([api.client, "exec", "-i", "c2", "cat"], env=api.env, input="through exec\n")
+    assert piped.stdout == "through exec\n"
     # Ctrl-C on an attached run: the CLI kills the container with INT, exit 130
     env = api.env
     attached = subprocess.Popen(
@@ -171,6 +181,34 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
             attached.kill()
             attached.wait(timeout=10)
     wait_for(lambda: "c3" not in host.pynet("ps", "-a", "--format", "{{.Names}}").stdout, timeout=10, desc="c3 removed")
+    # images and logs: the same as pynet's own
+    table = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}"  # CREATED may tick between the two
+    assert api.docker("images", "--format", table).stdout == host.pynet("image", "ls", "--format", table).stdout
+    assert api.docker("images").stdout.splitlines()[0] == host.pynet("image", "ls").stdout.splitlines()[0]
+    assert api.docker("image", "ls", "-q").stdout == host.pynet("image", "ls", "-q").stdout
+    assert json.loads(api.docker("image", "inspect", "busybox").stdout) == host.pynet_json(
+        "image", "inspect", "busybox"
+    )
+    refused = api.docker("rmi", "busybox", check=False)
+    assert (refused.returncode, refused.stderr) == (1, host.pynet("image", "rm", "busybox", check=False).stderr)
+    api.docker("run", "-d", "--name", "talk", "--network", "n3", "busybox", "sh", "-c", "echo out; echo err >&2")
+    wait_for(lambda: api.docker("logs", "talk").stderr == "err\n", timeout=10, desc="talk's output")
+    logs = api.docker("logs", "talk")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n") == (host.pynet("logs", "talk").stdout, "err\n")
+    api.docker("rm", "talk")
+    # logs -f follows a running container to its end
+    api.docker("run", "-d", "--name", "slow", "--network", "n3", "busybox", "sh", "-c", "echo a; sleep 1; echo b")
+    assert api.docker("logs", "-f", "slow", timeout=30).stdout == "a\nb\n"
+    api.docker("rm", "slow")
+    # docker inspect NAME falls through containers to images
+    assert json.loads(api.docker("inspect", "busybox").stdout) == host.pynet_json("image", "inspect", "busybox")
+    # -i: the client's input reaches the container, its end ends `cat`
+    echoed = run([api.client, "run", "-i", "--rm", "--network", "n3", "busybox", "cat"], env=api.env, input="hello\n")
+    assert echoed.stdout == "hello\n"
+    # a stopped container started again, attached
+    assert api.docker("run", "--name", "again", "--network", "n3", "busybox", "echo", "x").stdout == "x\n"
+    assert api.docker("start", "-a", "again").stdout == "x\n"
+    api.docker("rm", "again")
     assert api.docker("rm", "-f", "c2").stdout == "c2\n"
     assert host.pynet("ps", "-a", "-q").stdout == ""
     # events: what the docker CLI shows equals pynet's own log
@@ -181,3 +219,22 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     assert theirs_ev == host.pynet("events", "--since", since, "--until", until, "--format", efmt).stdout
     for line in ("network create n3", "container create c2", "container start c2", "container destroy c2"):
         assert line in theirs_ev.splitlines(), (line, theirs_ev)
+    # without --until the CLI follows: a network made now shows up at once
+    follower = subprocess.Popen(
+        [api.client, "events", "--filter", "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}"],
+        env=api.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = threading.Timer(20, follower.kill)  # a readline that never returns ends here
+    deadline.start()
+    try:
+        time.sleep(0.5)  # the CLI has asked for the stream
+        api.docker("network", "create", "live1")
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "create live1\n"
+    finally:
+        deadline.cancel()
+        follower.kill()
+        follower.wait(timeout=10)

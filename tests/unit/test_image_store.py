@@ -175,3 +175,11 @@ def test_image_ls_imports_neither_pyroute2_nor_rich(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYNET_STATE_DIR": str(tmp_path), "PYNET_RUN_DIR": str(tmp_path)}
     cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
     assert cp.stdout.splitlines() == ["REPOSITORY   TAG       IMAGE ID   CREATED   SIZE", "[]"], cp.stderr
+
+
+@pytest.mark.parametrize("ref", ["../../etc", "/etc/passwd", "..", "a/../../b", "sha256:" + "0" * 63 + "/"])
+def test_no_reference_or_id_reaches_outside_the_images_directory(svc: ImageService, ref: str) -> None:
+    assert svc.files.get(ref) is None
+    assert svc.find(ref) is None
+    with pytest.raises((NotFound, InvalidArgument)):
+        svc.remove(ref)
