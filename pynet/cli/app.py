@@ -50,6 +50,8 @@ COMMANDS = {
     "cluster": "pynet.cli.cluster:cluster",
     "events": "pynet.cli.events:events",
     "topology": "pynet.cli.topology:topology",
+    "info": "pynet.cli.info:info",
+    "version": "pynet.cli.info:version",
     "_exited": "pynet.cli.container:exited",
 }
 

@@ -66,6 +66,8 @@ def _endpoint_node(ep: dict[str, Any]) -> Node:
     head = f"{ep['container']}  {ep['sandbox']['ifname']} {_addresses(ep)}".rstrip()
     if ep["aliases"]:
         head += f"  aliases {','.join(ep['aliases'])}"
+    if ep.get("link"):
+        head += "  link " + ", ".join(f"{k}={v}" for k, v in ep["link"].items())
     sandbox = ep["sandbox"]
     inside = _dev({**sandbox, "name": sandbox["ifname"]})
     children: list[Node] = []

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pynet import paths
-from pynet.cnm import etcfiles, events
+from pynet.cnm import etcfiles, events, shared_sandbox
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, HOST_MODE, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
@@ -299,33 +299,8 @@ class ContainerService:
     def new_record(self, req: RunRequest, net: Network) -> Container:
         """The record of a new container on ``net``: no kernel resource, nothing stored."""
         img = _image_of(self.repo, req)
-        cid = self.new_id = new_id()
-        name = self._name(req.name, cid)
         mode = network_mode_for(net)
-        c = Container(
-            id=cid,
-            name=name,
-            created=now_rfc3339(),
-            path=req.argv[0] if req.argv else "",
-            args=req.argv[1:],
-            hostname=req.hostname or (procnet.host_hostname() if mode == HOST_MODE else cid[:12]),
-            domainname=req.domainname,
-            network_mode=mode,
-            auto_remove=req.auto_remove,
-            detach=req.detach,
-            tty=req.tty,
-            interactive=req.interactive,
-            env=list(req.env),
-            workdir=req.workdir,
-            rootfs=req.rootfs,
-            dns=list(req.dns),
-            dns_search=list(req.dns_search),
-            dns_options=list(req.dns_options),
-            extra_hosts=list(req.extra_hosts),
-            publish_all=req.publish_all,
-            exposed=list(req.exposed),
-            labels=dict(req.labels),
-        )
+        c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
         if img is not None:
             _use_image(c, img, req, self.repo)
         self.repo.emit(events.container_event("create", c))
@@ -347,6 +322,47 @@ class ContainerService:
                 # Docker programs port mappings only for bridge networks (macvlan: none), and
                 # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
                 c.ports = fw.publish(net, ep, ports, self._published(), self.undo)
+
+    def join(self, req: RunRequest, target: Container) -> Container:
+        """A container in ``target``'s sandbox (``--network container:``): no sandbox,
+        endpoint or files of its own; the target's hostname (``pynet.cnm.shared_sandbox``)."""
+        c = self._record(req, shared_sandbox.PREFIX + target.id, target.hostname)
+        c.domainname = target.domainname
+        img = _image_of(self.repo, req)
+        if img is not None:
+            _use_image(c, img, req, self.repo)
+        paths.container_dir(c.id).mkdir(parents=True, exist_ok=True)  # its log lives there
+        self.repo.emit(events.container_event("create", c))
+        self.repo.put_container(c)
+        return c
+
+    def _record(self, req: RunRequest, mode: str, hostname: str) -> Container:
+        """The new container's record (named, not stored yet)."""
+        cid = self.new_id = new_id()
+        return Container(
+            id=cid,
+            name=self._name(req.name, cid),
+            created=now_rfc3339(),
+            path=req.argv[0] if req.argv else "",
+            args=req.argv[1:],
+            hostname=hostname or cid[:12],
+            domainname=req.domainname,
+            network_mode=mode,
+            auto_remove=req.auto_remove,
+            detach=req.detach,
+            tty=req.tty,
+            interactive=req.interactive,
+            env=list(req.env),
+            workdir=req.workdir,
+            rootfs=req.rootfs,
+            dns=list(req.dns),
+            dns_search=list(req.dns_search),
+            dns_options=list(req.dns_options),
+            extra_hosts=list(req.extra_hosts),
+            publish_all=req.publish_all,
+            exposed=list(req.exposed),
+            labels=dict(req.labels),
+        )
 
     def _name(self, wanted: str, cid: str = "") -> str:
         names = self.repo.container_names()
@@ -410,7 +426,7 @@ class ContainerService:
     # -- teardown --------------------------------------------------------------------
     def teardown(self, c: Container) -> None:
         """Leave every network, drop published ports and the sandbox; idempotent."""
-        if c.network_mode in ("host", "none") and c.status in ("created", "running"):
+        if c.network_mode in ENDPOINTLESS_MODES and c.status in ("created", "running"):
             net = self.repo.find_network(c.network_mode)
             if net is not None:
                 self.repo.emit(events.network_event("disconnect", net, container=c.id))

@@ -24,8 +24,7 @@ if TYPE_CHECKING:
     from pynet.kernel import runtime
 
 from pynet import paths
-from pynet.cnm import exits
-from pynet.cnm import events
+from pynet.cnm import events, exits, shared_sandbox
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm.lifecycle import ContainerLifecycle, ask, asked, forget
@@ -257,6 +256,8 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
+            if shared_sandbox.is_joiner(c):
+                raise Forbidden(shared_sandbox.SHARED_CONNECT)
             if c.status == "created" and not c.netns_path and c.requested_networks:
                 self._connect_created(repo, undo, net, c, req)
                 return
@@ -329,9 +330,13 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         svc = None
         try:
             with self.mutation() as (repo, undo):
-                net = NetworkService(repo, undo).get(req.network)
                 svc = _containers().ContainerService(repo, undo)
-                c = svc.create(req, net)
+                target = shared_sandbox.target_ref(req.network)
+                if target is not None:
+                    shared_sandbox.check_request(req)
+                    c = svc.join(req, shared_sandbox.resolve_target(repo, target))
+                else:
+                    c = svc.create(req, NetworkService(repo, undo).get(req.network))
                 # Before the commit: should we die once it is made, the next command reaps it.
                 self._owners[c.id] = owners.claim(c.id)
         except BaseException:
@@ -348,7 +353,10 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         return self._owners.pop(c.id)
 
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
-        d = paths.container_dir(c.id)
+        owner = c  # whose sandbox and /etc files the process gets
+        if shared_sandbox.is_joiner(c):
+            owner = shared_sandbox.sandbox_owner(self.reader(), c)
+        d = paths.container_dir(owner.id)
         binds = {"/etc/hosts": str(d / "hosts"), "/etc/resolv.conf": str(d / "resolv.conf")}
         if c.network_mode != HOST_MODE:
             binds["/etc/hostname"] = str(d / "hostname")
@@ -357,7 +365,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle):
         return runtime.LaunchSpec(
             argv=[c.path, *c.args],
             env=env,
-            netns_path=c.netns_path,
+            netns_path=owner.netns_path,
             new_uts=c.network_mode != HOST_MODE,
             hostname=c.hostname,
             binds=binds,

@@ -81,6 +81,9 @@ def endpoint_view(net: Network, ep: Endpoint, c: Container | None, kernel: Kerne
         "mac": ep.mac,
         "aliases": list(ep.aliases),
     }
+    shaping = getattr(ep, "link", None)  # link shaping (Endpoint.link, branch `link`), when present
+    if shaping:
+        view["link"] = dict(shaping)
     if inside is not None:
         view["sandbox"].update(ifindex=inside["ifindex"], state=inside["state"], kind=inside["kind"])
     host_dev = get_driver(net.driver).endpoint_host_device(net, ep)

@@ -43,6 +43,10 @@ def test_seed_walkthrough(host) -> None:
     assert tree.startswith("network mynetwork (bridge, local)") and f"bridge: {bridge} (ifindex" in tree
     assert all(f"host: {p['ifname']} (ifindex {p['ifindex']}, up) <-> sandbox: eth0" in tree for p in ports)
 
+    # ... and the host's tools look around inside c1's sandbox (--network container:c1)
+    inside = host.pynet("run", "--rm", "--network", "container:c1", "ip", "-br", "addr").stdout
+    assert f"{ip}/" in inside and "eth0" in inside
+
     # 4. by name, through the embedded DNS
     host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
     host.pynet("run", "--rm", "--network", "mynetwork", "ping", "-c1", "-W2", "c1")
