@@ -46,6 +46,11 @@ for cand in "$PY" .venv/bin/python /tmp/v/bin/python; do
 done
 [ -x "$PY" ] || { log "no python with pynet's dependencies (run make deps)"; exit 1; }
 export PYNET_PY=$PY BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP
+PYNET_CMD=$(dirname "$PY")/pynet
+[ -x "$PYNET_CMD" ] || PYNET_CMD="$PY -m pynet"
+log "conditions: pynet runs as $PYNET_CMD (the console script users type) in throwaway network namespaces," \
+  "default arguments unless a table says otherwise; $("$PY" -V 2>&1); $(nproc) cpus;" \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg) (each results file records it at start and end)"
 RESULTS=bench/results
 mkdir -p "$RESULTS/raw"
 
@@ -96,8 +101,9 @@ step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docke
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
   for name in cli attach scale profile dns ports overlay api; do
-    [ -n "${STATUS[$name]:-}" ] || continue
-    echo "## $name — ${STATUS[$name]} ([$name.md]($name.md))"
+    # a part this run skipped (--only) keeps its file from an earlier run: say so
+    [ -n "${STATUS[$name]:-}" ] || [ -f "$RESULTS/$name.md" ] || continue
+    echo "## $name — ${STATUS[$name]:-not run this time: from an earlier run, see its date} ([$name.md]($name.md))"
     echo
     if [ "$name" = profile ]; then
       [ -f "$RESULTS/$name.md" ] && sed -n '/^## Summary/,/^## /p' "$RESULTS/$name.md" | grep '^|'
@@ -116,3 +122,6 @@ step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docke
   done
 } >"$RESULTS/summary.md"
 cat "$RESULTS/summary.md"
+# The README's performance table is generated from the figures the parts wrote
+# (results/<part>.json, with the conditions of each): never typed by hand.
+"$PY" bench/readme_table.py && log "README.md's performance table regenerated from $RESULTS/*.json"

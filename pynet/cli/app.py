@@ -48,6 +48,7 @@ COMMANDS = {
     "image": "pynet.cli.image:image",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "link": "pynet.cli.link:link",
     "events": "pynet.cli.events:events",
     "topology": "pynet.cli.topology:topology",
     "info": "pynet.cli.info:info",

@@ -7,7 +7,6 @@ the parsed parameters by name (also when the fast path parsed them).
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 
@@ -319,6 +318,8 @@ def _signum(value: str) -> int:
         return number
     if not name.startswith("SIG"):
         name = "SIG" + name
+    import signal  # here, not at the top: `ps` and `inspect` share this module
+
     try:
         return int(getattr(signal, name))
     except AttributeError:

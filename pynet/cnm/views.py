@@ -82,6 +82,8 @@ def network_ls_item(net: Network) -> dict[str, Any]:
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(net.labels.items())),
         "Name": net.name,
         "Scope": net.scope,
+        # pynet's own template field (moby#18626), not in Docker's {{json .}}
+        "__extra__": {"Subnets": ",".join(p.subnet for p in net.ipam_config if p.subnet)},
     }
 
 
@@ -133,6 +135,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
             "MacAddress": ep.mac,
             "DriverOpts": ep.driver_opts,
         }
+        if ep.link:  # pynet's added key (link shaping); Docker's keys stay as they are
+            from pynet.cnm.links import inspect_view
+
+            out[net.name]["PynetLink"] = inspect_view(ep)
     if out:
         return out
     # No live endpoint: a created or stopped container (its networks with the settings

@@ -57,6 +57,9 @@ def test_link_impairments_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("pynet.cnm.links")
     fake.supported_impairments = lambda: {"rate": True, "delay": False}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pynet.cnm.links", fake)
+    import pynet.cnm
+
+    monkeypatch.setattr(pynet.cnm, "links", fake, raising=False)  # once the real one is imported
     assert info.link_impairments() == {"rate": True, "delay": False}
 
 
