@@ -225,7 +225,10 @@ def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> tuple[str, d
 
     networking = body.get("NetworkingConfig") or {}
     endpoints = networking.get("EndpointsConfig") if isinstance(networking, dict) else None
-    endpoints = {k: v for k, v in (endpoints or {}).items() if isinstance(k, str)}
+    # the 28.x client names the default network "default" (NetworkMode and its key): bridge
+    endpoints = {
+        (DEFAULT_NETWORK if k == "default" else k): v for k, v in (endpoints or {}).items() if isinstance(k, str)
+    }
     mode = host_config.get("NetworkMode") or ""
     if mode in ("", "default"):
         mode = next(iter(endpoints), DEFAULT_NETWORK)

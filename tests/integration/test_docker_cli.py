@@ -147,6 +147,9 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     nobody = api.docker("run", "--rm", "--network", "n3", "busybox", "ping", "-c1", "-W1", "nobody", check=False)
     assert nobody.returncode != 0 and "bytes from" not in nobody.stdout
     assert api.docker("run", "--rm", "--network", "n3", "busybox", "sh", "-c", "exit 3", check=False).returncode == 3
+    # no --network: the default bridge (the 28.x client names it "default" in NetworkMode and EndpointsConfig)
+    plain = api.docker("run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0")
+    assert "inet 172.17." in plain.stdout
     # ps and inspect equal pynet's own
     fmt = "{{.ID}} {{.Names}} {{.Image}} {{.Command}} {{.Networks}} {{.Ports}}"
     assert api.docker("ps", "--format", fmt).stdout == host.pynet("ps", "--format", fmt).stdout
