@@ -232,8 +232,6 @@ def _networks(host_config: dict[str, Any], body: dict[str, Any]) -> tuple[str, d
     mode = host_config.get("NetworkMode") or ""
     if mode in ("", "default"):
         mode = next(iter(endpoints), DEFAULT_NETWORK)
-    if mode.startswith("container:"):
-        raise InvalidArgument("pynet does not share a network namespace between containers (container: mode)")
     return mode, endpoints
 
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
 
+from pynet.cnm import shared_sandbox
 from pynet.cnm.networks import NetworkService
-from pynet.errors import Conflict
+from pynet.errors import Conflict, Forbidden, NotFound
 from pynet.records.model import ENDPOINTLESS_MODES, NONE_MODE, Container
 from pynet.state import owners
 
@@ -69,6 +70,9 @@ class ContainerLifecycle:
                 from pynet.cnm.images import ImageService
 
                 ImageService(repo.store).lookup(req.image)
+            target = shared_sandbox.target_ref(req.network)
+            if target is not None:
+                return self._create_joiner(repo, undo, req, target, more)
             nets = NetworkService(repo, undo)
             first = nets.get(req.network)
             others = [(nets.get(ref), attach) for ref, attach in more]
@@ -90,34 +94,57 @@ class ContainerLifecycle:
             repo.put_container(c)
         return c
 
+    def _create_joiner(
+        self, repo: Any, undo: Any, req: RunRequest, ref: str, more: list[tuple[str, AttachRequest]]
+    ) -> Container:
+        """A created ``container:ref`` joiner: the target must exist; it must run at start."""
+        from pynet.cnm.containers import ContainerService
+
+        shared_sandbox.check_request(req)
+        if more:
+            raise Forbidden(shared_sandbox.SHARED_CONNECT)
+        target = repo.find_container(ref)
+        if target is None:
+            raise NotFound(f"No such container: {ref}")
+        return ContainerService(repo, undo).join(req, target)
+
     def start_stored(self, ref: str, env: dict[str, str]) -> Container:
         """Make a created (or exited) container's sandbox, endpoints and ports; start it detached.
 
-        Raises Conflict when it runs already (the API answers 304 before asking).
+        A ``container:`` joiner makes none: its target must be running. Raises Conflict when
+        it runs already (the API answers 304 before asking).
         """
-        from pynet.cnm.containers import ContainerService
-
         with self.mutation() as (repo, undo):
             c = repo.get_container(ref)
             if c.status == "running":
                 raise Conflict(f"container {c.id} is already running")
-            svc = ContainerService(repo, undo)
-            nets = []
-            for net_id, settings in asked(c).items():
-                net = repo.network(net_id)
-                if net is not None:
-                    nets.append((net, attach_request(settings)))
-            if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
-                net = repo.find_network(c.network_mode)
-                if net is not None and not nets:
-                    nets.append((net, attach_request({})))
-            ports = c.port_requests or c.ports
-            c.endpoints, c.ports = {}, []
-            svc.provision(c, nets, ports)
-            svc.write_files(c)
+            if shared_sandbox.is_joiner(c):
+                shared_sandbox.sandbox_owner(repo, c)
+            else:
+                _provision(repo, undo, c)
             c.status, c.exit_code, c.error = "created", 0, ""
             self._owners[c.id] = owners.claim(c.id)
             repo.put_container(c)
         self._notify([c.id])
         self.start_detached(c, env)
         return c
+
+
+def _provision(repo: Any, undo: Any, c: Container) -> None:
+    """The sandbox, endpoints, ports and /etc files of a stored container, as it asked."""
+    from pynet.cnm.containers import ContainerService
+
+    svc = ContainerService(repo, undo)
+    nets = []
+    for net_id, settings in asked(c).items():
+        net = repo.network(net_id)
+        if net is not None:
+            nets.append((net, attach_request(settings)))
+    if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
+        net = repo.find_network(c.network_mode)
+        if net is not None and not nets:
+            nets.append((net, attach_request({})))
+    ports = c.port_requests or c.ports
+    c.endpoints, c.ports = {}, []
+    svc.provision(c, nets, ports)
+    svc.write_files(c)

@@ -163,6 +163,9 @@ def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     ex = api.docker("exec", "c2", "sh", "-c", "echo out; echo err >&2; exit 4", check=False)
     assert (ex.returncode, ex.stdout, ex.stderr) == (4, "out\n", "err\n")
     c2_ip = mine["NetworkSettings"]["Networks"]["n3"]["IPAddress"]
+    # --network container:c2 joins c2's sandbox: its address, no endpoint of its own
+    joined = api.docker("run", "--rm", "--network", "container:c2", "busybox", "sh", "-c", "ip -4 -o addr show eth0")
+    assert f"inet {c2_ip}/" in joined.stdout
     looked = api.docker("exec", "c2", "nslookup", "c2").stdout
     assert "127.0.0.11" in looked and f"Address: {c2_ip}" in looked, looked
     piped = run([api.client, "exec", "-i", "c2", "cat"], env=api.env, input="through exec\n")
