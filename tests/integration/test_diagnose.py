@@ -41,6 +41,7 @@ def _build(host: harness.Host) -> Topo:
     listen = ["socat", "TCP-LISTEN:8080,fork,reuseaddr", "SYSTEM:echo hi"]
     for name, net, extra, cmd in [
         ("app", "front", [], ["sleep", "600"]),
+        ("echo", "front", [], ["socat", "UDP-LISTEN:5353,fork,reuseaddr", "SYSTEM:echo hi"]),
         ("web", "front", ["-p", "8088:8080"], listen),
         ("lo", "front", ["-p", "127.0.0.1:8089:8080"], listen),
         ("down", "front", [], ["sleep", "600"]),
@@ -56,9 +57,9 @@ def _build(host: harness.Host) -> Topo:
     host.sh("iptables", "-I", "FORWARD", "-d", PEER_DROPPED, "-j", "DROP")
     statistic = ["-m", "statistic", "--mode", "random", "--probability", "1"]
     host.sh("iptables", "-I", "FORWARD", "-d", PEER_UNREADABLE, *statistic, "-j", "DROP")
-    for name in ("web", "lo"):
+    for name, ss, port in (("web", "-ltnH", "8080"), ("lo", "-ltnH", "8080"), ("echo", "-lunH", "5353")):
         harness.wait_for(
-            lambda n=name: "8080" in host.in_sandbox(n, "ss", "-ltnH").stdout, timeout=10, desc=f"{name} listening"
+            lambda n=name, f=ss, p=port: p in host.in_sandbox(n, "ss", f).stdout, timeout=10, desc=f"{name} listening"
         )
     ips = {
         name: host.pynet(
@@ -94,7 +95,7 @@ def gateway(topo: Topo, src: str) -> str:
     ).stdout.strip()
 
 
-def real_probe(topo: Topo, src: str, dst: str, port: int) -> bool:
+def real_probe(topo: Topo, src: str, dst: str, port: int | str) -> bool:
     """What SRC really gets, measured with ordinary tools from its namespace (not pynet)."""
     h = topo.host
     if dst == "host":
@@ -105,6 +106,9 @@ def real_probe(topo: Topo, src: str, dst: str, port: int) -> bool:
         if not addresses:
             return False
         dst = addresses[0]
+    if isinstance(port, str):  # "N/udp": only an ICMP port-unreachable refuses a datagram
+        cp = h.in_sandbox(src, "socat", "-T1", "-", f"UDP:{dst}:{port.split('/')[0]}", check=False, input="x\n")
+        return cp.returncode == 0
     if port:
         cp = h.in_sandbox(src, "socat", "-T2", "-", f"TCP:{dst}:{port},connect-timeout=2", check=False, input="")
         return cp.returncode == 0
@@ -117,6 +121,8 @@ MATRIX = [
     ("app", "web", 0, "ok", True),
     ("app", "web", 8080, "ok", True),
     ("app", "web", 9999, "no-listener", False),
+    ("app", "echo", "5353/udp", "ok", True),
+    ("app", "web", "5353/udp", "no-listener", False),
     ("app", "@web", 0, "ok", True),  # by address
     ("app", "db", 0, "no-shared-network", False),
     ("app", "@db", 0, "no-shared-network", False),
@@ -135,7 +141,7 @@ MATRIX = [
 
 
 @pytest.mark.parametrize(("src", "dst", "port", "cause", "reachable"), MATRIX)
-def test_matrix(topo: Topo, src: str, dst: str, port: int, cause: str, reachable: bool) -> None:
+def test_matrix(topo: Topo, src: str, dst: str, port: int | str, cause: str, reachable: bool) -> None:
     if dst.startswith("@"):
         dst = topo.ips[dst[1:]]
     code, out = diagnose(topo, src, dst, *(["--port", str(port)] if port else []))

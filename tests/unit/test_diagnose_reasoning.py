@@ -230,3 +230,15 @@ def test_read_only_commands_never_load_diagnose_or_rich(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(ROOT), "PYNET_STATE_DIR": str(tmp_path / "s"), "PYNET_RUN_DIR": str(tmp_path / "r")}
     cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert "MODULES=\n" in cp.stderr, cp.stderr
+
+
+def test_terminal_view_uses_rich_and_says_the_same(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pynet.cli import diagnose as view
+
+    d = conclude([*STEPS, Step("route", False, "no route to [10.9.9.9]")], Finding("no-route"), DOWN)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    view.render_text(d, "a", "b", "")
+    out = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert "rich" in sys.modules
+    assert "  ✘ route        no route to [10.9.9.9]\n" in out  # markup-like text is escaped, not eaten
+    assert "NOT reachable: no-route" in out
