@@ -8,6 +8,8 @@ listed here; add a name only with the reason it lives.
 
 # click commands, and the fast path's "module:function" targets (pynet/cli/commands_spec.py)
 ls; rm; ps; inspect; exec_; logs; exited; prune; sync_
+# pynet link (pynet/cli/link.py)
+set_; show
 # click options accepted for Docker's command line, without effect in pynet
 volumes; timestamps; verbose
 

@@ -47,6 +47,7 @@ COMMANDS = {
     "port": "pynet.cli.container:port",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
+    "link": "pynet.cli.link:link",
     "_exited": "pynet.cli.container:exited",
 }
 

@@ -5,7 +5,7 @@ options may follow arguments, each option token -> (parameter, kind, type), the 
 click would fill in, and the positional arguments (parameter, nargs, required, type).
 """
 
-GROUPS = ('cluster', 'network', 'system')
+GROUPS = ('cluster', 'link', 'network', 'system')
 
 ALIASES = {'network list': 'network ls', 'network remove': 'network rm'}
 
@@ -74,6 +74,7 @@ COMMANDS = {'_exited': {'action': 'pynet.cli.container_actions:exited',
                                 '--aux-address': ('aux_address', 'multiple', 'str'),
                                 '--driver': ('driver', 'value', 'str'),
                                 '--gateway': ('gateway', 'multiple', 'str'),
+                                '--ignore': ('ignore', 'flag', 'bool'),
                                 '--ingress': ('ingress', 'flag', 'bool'),
                                 '--internal': ('internal', 'flag', 'bool'),
                                 '--ip-range': ('ip_range', 'multiple', 'str'),
@@ -90,6 +91,7 @@ COMMANDS = {'_exited': {'action': 'pynet.cli.container_actions:exited',
                                  'aux_address': (),
                                  'driver': 'bridge',
                                  'gateway': (),
+                                 'ignore': False,
                                  'ingress': False,
                                  'internal': False,
                                  'ip_range': (),

@@ -44,6 +44,9 @@ def network() -> None:
 @click.option("--ipam-driver", default="default", help="IP Address Management Driver")
 @click.option("--ipam-opt", multiple=True, help="Set IPAM driver specific options")
 @click.option("--scope", default="", help="Control the network's scope")
+@click.option(
+    "--ignore", is_flag=True, help="Succeed (print its ID) if a network of that name with these settings exists"
+)
 @click.argument("name")
 @action("pynet.cli.network_actions:create")
 def create() -> None:
@@ -83,7 +86,9 @@ def inspect() -> None:
 
 # -- rm / prune ----------------------------------------------------------------------------
 @network.command("rm")
-@click.option("-f", "--force", is_flag=True, help="Do not error if the network does not exist")
+@click.option(
+    "-f", "--force", is_flag=True, help="Disconnect its containers first; do not error if the network does not exist"
+)
 @click.argument("names", nargs=-1, required=True)
 @action("pynet.cli.network_actions:rm")
 def rm() -> None:
@@ -110,6 +115,38 @@ def prune(force: bool, filters: tuple[str, ...]) -> None:
         for name in removed:
             echo(name)
         echo("")
+
+
+# -- update --------------------------------------------------------------------------------
+@network.command("update")
+@click.option("--label-add", multiple=True, help="Add or change a label (key=value)")
+@click.option("--label-rm", multiple=True, help="Remove a label (key)")
+@click.option("--internal/--no-internal", default=None, help="Restrict external access to the network (or lift it)")
+@click.option("--attachable/--no-attachable", default=None, help="Enable manual container attachment (or not)")
+@click.argument("network_ref", metavar="NETWORK")
+def update(
+    label_add: tuple[str, ...],
+    label_rm: tuple[str, ...],
+    internal: bool | None,
+    attachable: bool | None,
+    network_ref: str,
+) -> None:
+    """Change a network's labels, --internal or --attachable, live (firewall included)."""
+    from pynet.cli.base import print_notices
+    from pynet.cli.network_actions import kv
+    from pynet.cnm.networks import NetworkUpdate
+
+    upd = NetworkUpdate(
+        label_add=kv(label_add, "label"), label_rm=list(label_rm), internal=internal, attachable=attachable
+    )
+    if not (upd.label_add or upd.label_rm or internal is not None or attachable is not None):
+        raise click.UsageError(
+            "network update needs at least one of --label-add, --label-rm, --internal, --no-internal, --attachable, --no-attachable"
+        )
+    ctl = controller()
+    net = ctl.update_network(network_ref, upd)
+    print_notices(ctl)
+    echo(net.id)
 
 
 # -- connect / disconnect ------------------------------------------------------------------

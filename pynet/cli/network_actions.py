@@ -10,7 +10,7 @@ from pynet.cli.base import controller, echo, print_inspect, print_notices, reade
 from pynet.errors import ExitStatus, InvalidArgument, NoSuchNetwork, PynetError
 
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
-NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT"}
+NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT", "Subnets": "SUBNETS"}
 FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 
 
@@ -44,6 +44,7 @@ def create(
     ipam_driver: str,
     ipam_opt: tuple[str, ...],
     scope: str,
+    ignore: bool = False,
 ) -> None:
     from pynet.cnm.networks import NetworkCreateRequest
 
@@ -63,6 +64,7 @@ def create(
         ipam_driver=ipam_driver,
         ipam_options=kv(ipam_opt, "ipam-opt"),
         scope=scope,
+        ignore_existing=ignore,
     )
     ctl = controller()
     net = ctl.create_network(req)
@@ -112,7 +114,10 @@ def rm(force: bool, names: tuple[str, ...]) -> None:
     failed = False
     for ref in names:
         try:
-            ctl.remove_network(ref)
+            if force:
+                ctl.remove_network(ref, disconnect=True)
+            else:
+                ctl.remove_network(ref)
             echo(ref)
         except PynetError as exc:
             if force and isinstance(exc, NoSuchNetwork):

@@ -26,9 +26,11 @@ if TYPE_CHECKING:
 from pynet import paths
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
+from pynet.cnm import links
+from pynet.cnm.links import LinkControl
 from pynet.cnm.processes import ProcessControl
 from pynet.records.model import DEFAULT_NETWORK, Container, Network
-from pynet.cnm.networks import NetworkCreateRequest, NetworkService, now_rfc3339
+from pynet.cnm.networks import NetworkCreateRequest, NetworkService, NetworkUpdate, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver, hostinfo
@@ -55,7 +57,7 @@ class JournalUndo(UndoLog):
         self.txn.save_undo()
 
 
-class Controller(HostAdmin, ProcessControl):
+class Controller(HostAdmin, ProcessControl, LinkControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
@@ -201,12 +203,40 @@ class Controller(HostAdmin, ProcessControl):
         with self.mutation() as (repo, undo):
             return NetworkService(repo, undo).create(req)
 
-    def remove_network(self, ref: str) -> Network:
+    def remove_network(self, ref: str, *, disconnect: bool = False) -> Network:
+        """``network rm``; with ``disconnect`` (``rm -f``) every container is disconnected
+        first, each as its own logged teardown (they keep their other networks)."""
+        if not disconnect:
+            return self._remove_network(ref)
+        with self.store.locked():  # re-entrant: no connect slips in between
+            net = self.reader().find_network(ref)
+            if net is not None and not net.builtin:
+                for container_id in sorted(set(self.reader().members(net.id).values())):
+                    self._disconnect_member(net.id, container_id)
+            return self._remove_network(ref)
+
+    def _disconnect_member(self, network_id: str, container_id: str) -> None:
+        with self.mutation() as (repo, undo):
+            net, c = repo.network(network_id), repo.container(container_id)
+            if net is None or c is None or net.id not in c.endpoints:
+                return
+            repo.txn.record_redo({"op": "disconnect", "network": net.id, "container": c.id})  # type: ignore[union-attr]
+            self._disconnect(repo, undo, net, c)
+        self._notify([container_id])
+
+    def _remove_network(self, ref: str) -> Network:
         with self.mutation() as (repo, undo):
             net = repo.find_network(ref)
             if net is not None and not net.builtin and not repo.member_count(net.id):
                 repo.txn.record_redo({"op": "rm_networks", "ids": [net.id]})  # type: ignore[union-attr]
             return NetworkService(repo, undo).remove(ref)
+
+    def update_network(self, ref: str, upd: NetworkUpdate) -> Network:
+        """``network update``: labels, ``--internal`` (firewall included), ``--attachable``."""
+        with self.mutation() as (repo, undo):
+            net, notices = NetworkService(repo, undo).update(ref, upd)
+        self.notices.extend(notices)
+        return net
 
     def prune_networks(self, keep: Any) -> list[str]:
         """Remove every unused user network for which ``keep(net)`` is False."""
@@ -285,6 +315,8 @@ class Controller(HostAdmin, ProcessControl):
         if ep is not None and c.ports:
             firewall_hooks.unpublish(net, ep, c.ports)
         fault("endpoint_detach")
+        if ep is not None:
+            links.remove_for_endpoint(c, ep)
         svc.endpoints.detach(c, net)
         svc.write_files(c)
         repo.put_container(c)

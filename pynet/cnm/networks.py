@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import time
@@ -48,6 +49,68 @@ class NetworkCreateRequest:
     ipam_driver: str = "default"
     ipam_options: dict[str, str] = field(default_factory=dict)
     scope: str = ""
+    ignore_existing: bool = False  # --ignore (Podman's): an identical network is success
+
+
+@dataclass
+class NetworkUpdate:
+    """What ``network update`` changes (None: keep)."""
+
+    label_add: dict[str, str] = field(default_factory=dict)
+    label_rm: list[str] = field(default_factory=list)
+    internal: bool | None = None
+    attachable: bool | None = None
+
+
+def differences(req: NetworkCreateRequest, net: Network) -> list[str]:
+    """What ``req`` asks that the existing ``net`` does not have, one phrase per setting
+    (``--ignore``: settings left out of the request are not compared)."""
+    pools = net.ipam_config
+    pairs = [
+        ("driver", net.driver, req.driver),
+        ("ipv6", net.enable_ipv6, req.enable_ipv6),
+        ("internal", net.internal, req.internal),
+        ("attachable", net.attachable, req.attachable),
+        ("ingress", net.ingress, req.ingress),
+        ("options", net.options, req.options),
+        ("labels", net.labels, req.labels),
+        ("ipam-driver", net.ipam_driver, req.ipam_driver),
+        ("ipam-opt", net.ipam_options or {}, req.ipam_options),
+    ]
+    if req.scope:
+        pairs.append(("scope", net.scope, req.scope))
+    if req.subnets:
+        pairs.append(("subnet", sorted(_cidr(p.subnet) for p in pools), sorted(_cidr(s) for s in req.subnets)))
+    if req.gateways:
+        pairs.append(("gateway", sorted(p.gateway for p in pools if p.gateway), sorted(req.gateways)))
+    if req.ip_ranges:
+        pairs.append(
+            (
+                "ip-range",
+                sorted(_cidr(p.ip_range) for p in pools if p.ip_range),
+                sorted(_cidr(r) for r in req.ip_ranges),
+            )
+        )
+    if req.aux_addresses:
+        pairs.append(("aux-address", {k: v for p in pools for k, v in p.aux_addresses.items()}, req.aux_addresses))
+    return [f"{name} (existing {_show(old)}, requested {_show(new)})" for name, old, new in pairs if old != new]
+
+
+def _cidr(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return text
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in sorted(value.items())) or "none"
+    if isinstance(value, list):
+        return ",".join(value) or "none"
+    return str(value) or "none"
 
 
 class NetworkService:
@@ -63,6 +126,8 @@ class NetworkService:
 
     # -- create ----------------------------------------------------------------------
     def create(self, req: NetworkCreateRequest) -> Network:
+        if req.ignore_existing and req.name in self.repo.network_names():
+            return self._existing(req)
         self._check_name(req.name)
         driver = get_driver(req.driver)
         if driver.singleton:  # the built-in one always exists (ensure_ready made it)
@@ -96,6 +161,14 @@ class NetworkService:
         driver.create_network(net, self.undo)
         self.repo.put_network(net)
         self.repo.init_ipam(net.id)
+        return net
+
+    def _existing(self, req: NetworkCreateRequest) -> Network:
+        """``--ignore``: the network of that name when it has the requested settings."""
+        net = self.get(req.name)
+        diff = differences(req, net)
+        if diff:
+            raise Conflict(f"network with name {req.name} already exists with other settings: {'; '.join(diff)}")
         return net
 
     def _check_name(self, name: str) -> None:
@@ -156,6 +229,26 @@ class NetworkService:
             ipam_plugins.release_network(net)
         self.repo.delete_network(net.id)
         return net
+
+    def update(self, ref: str, upd: NetworkUpdate) -> tuple[Network, list[str]]:
+        """Change labels, ``internal``, ``attachable`` of a live network; (network, notices)."""
+        old = self.get(ref)
+        if old.builtin:
+            raise Forbidden(f"{old.name} is a pre-defined network and cannot be updated")
+        missing = [k for k in upd.label_rm if k not in old.labels and k not in upd.label_add]
+        if missing:
+            raise InvalidArgument(f"network {old.name} has no label {missing[0]!r}")
+        new = dataclasses.replace(old, labels=dict(old.labels))
+        for key in upd.label_rm:
+            new.labels.pop(key, None)
+        new.labels.update(upd.label_add)
+        if upd.internal is not None:
+            new.internal = upd.internal
+        if upd.attachable is not None:
+            new.attachable = upd.attachable
+        notices = get_driver(new.driver).update_network(old, new)
+        self.repo.put_network(new)
+        return new, notices
 
     def in_use(self, net: Network) -> bool:
         if self.repo.member_count(net.id):

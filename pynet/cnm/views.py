@@ -82,6 +82,7 @@ def network_ls_item(net: Network) -> dict[str, Any]:
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(net.labels.items())),
         "Name": net.name,
         "Scope": net.scope,
+        "Subnets": ",".join(p.subnet for p in net.ipam_config if p.subnet),  # pynet's field (moby#18626)
     }
 
 
@@ -132,6 +133,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
             "MacAddress": ep.mac,
             "DriverOpts": ep.driver_opts,
         }
+        if ep.link:  # pynet's added key (link shaping); Docker's keys stay as they are
+            from pynet.cnm.links import inspect_view
+
+            out[net.name]["PynetLink"] = inspect_view(ep)
     if out:
         return out
     # No live endpoint: a stopped container (its networks, without addresses, as Docker

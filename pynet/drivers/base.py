@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+from pynet.errors import Unsupported
 from pynet.records.model import Endpoint, Network
 from pynet.records.undo import NullUndo, UndoLog
 
@@ -82,6 +83,16 @@ class Driver(ABC):
     def in_use(self, net: Network) -> bool:
         """True when endpoints the local state does not count use ``net`` (other hosts)."""
         return False
+
+    def update_network(self, old: Network, new: Network) -> list[str]:
+        """Apply a live change of settings (``network update``); return notices.
+
+        Labels and ``attachable`` are state only. Default: an ``internal`` change is refused
+        (a driver whose kernel objects enforce it overrides this).
+        """
+        if old.internal != new.internal:
+            raise Unsupported(f"network driver {self.name} cannot change --internal of an existing network")
+        return []
 
     def check_capacity(self, net: Network, endpoints: int) -> None:
         """Raise Unavailable when ``net`` (holding ``endpoints``) can take no more. Default: no limit."""

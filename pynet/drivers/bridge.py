@@ -130,6 +130,17 @@ class BridgeDriver(Driver):
                 if value is not None:
                     netlink.set_link_sysctl(name, key, value)
 
+    def update_network(self, old: Network, new: Network) -> list[str]:
+        """``--internal``/``--no-internal`` live: the firewall's sets and the bridge's forwarding."""
+        if old.internal == new.internal:
+            return []
+        notices = fw.network_changed(old, new)
+        if new.internal:
+            _forwarding_off(bridge_name(new))
+        else:
+            netlink.set_link_sysctl(bridge_name(new), "forwarding", "1")
+        return notices
+
     def restore_network(self, net: Network) -> None:
         self._setup_device(net, bridge_name(net), NullUndo(), creating=False)
         fw.network_up(net, NullUndo())

@@ -30,6 +30,16 @@ def network_up(net: Network, undo: UndoLog) -> None:
     NOTICES.extend(policy.setup_network(net, undo))
 
 
+def network_changed(old: Network, new: Network) -> list[str]:
+    """``network update``: swap ``old``'s elements for ``new``'s (one transaction)."""
+    if not enabled():
+        return []
+    from pynet.firewall import policy
+
+    fault("nft_apply")
+    return policy.update_network(old, new)
+
+
 def network_down(net: Network) -> None:
     if not enabled():
         return

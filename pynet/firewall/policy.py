@@ -369,6 +369,17 @@ def _stale_publish(net: Network) -> list[Elem]:
     return stale
 
 
+def update_network(old: Network, new: Network) -> list[str]:
+    """Replace the elements of ``old`` by those of ``new`` in one transaction (e.g. the
+    ``internal`` set and masquerading when ``--internal`` flips); return notices."""
+    before, after = network_elements(old), network_elements(new)
+    gone = [e for e in before if e not in after]
+    added = [e for e in after if e not in before]
+    skeleton = inet_skeleton() + (bridge_skeleton() if _needs_bridge_table(after) else "")
+    nft.run(skeleton + delete_script(gone) + add_script(added))
+    return _sysctls(new)
+
+
 def teardown_network(net: Network) -> None:
     """Remove everything ``net`` installed (idempotent); drop pynet's tables after the last.
 

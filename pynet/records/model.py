@@ -211,6 +211,7 @@ class Endpoint:
     ipam_request: dict[str, str] = field(default_factory=dict)  # {"IPv4Address":..,"IPv6Address":..}
     driver_opts: dict[str, str] | None = None
     driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"host_ifname": "veth1a2b3c4"}
+    link: dict[str, str] = field(default_factory=dict)  # link shaping, records/links.py: {"rate": "10mbit"}
 
 
 @dataclass

@@ -45,6 +45,8 @@ def _build(host: harness.Host) -> Topo:
         ("web", "front", ["-p", "8088:8080"], listen),
         ("lo", "front", ["-p", "127.0.0.1:8089:8080"], listen),
         ("down", "front", [], ["sleep", "600"]),
+        ("lossy", "front", [], ["sleep", "600"]),
+        ("slow", "front", [], ["sleep", "600"]),
         ("db", "back", [], ["sleep", "600"]),
         ("q1", "quiet", [], ["sleep", "600"]),
         ("q2", "quiet", [], ["sleep", "600"]),
@@ -53,6 +55,8 @@ def _build(host: harness.Host) -> Topo:
         p("run", "-d", "--name", name, "--network", net, *extra, *cmd)
     p("run", "--name", "gone", "--network", "front", "true")
     host.in_sandbox("down", "ip", "link", "set", "eth0", "down")
+    p("link", "set", "lossy", "--loss", "100%")
+    p("link", "set", "slow", "--rate", "100mbit")  # shaped, but every packet passes
     # ...and a user's own rules, inserted above pynet's accept rules (pynet never moves them)
     host.sh("iptables", "-I", "FORWARD", "-d", PEER_DROPPED, "-j", "DROP")
     statistic = ["-m", "statistic", "--mode", "random", "--probability", "1"]
@@ -133,6 +137,9 @@ MATRIX = [
     ("app", PEER_OK, 0, "ok", True),  # FORWARD policy drop, yet pynet's accept rules let it out
     ("app", PEER_DROPPED, 0, "foreign-firewall-drop", False),
     ("app", "down", 0, "link-down", False),
+    ("app", "lossy", 0, "link-loss", False),
+    ("lossy", "app", 0, "link-loss", False),  # SRC's loss drops the replies
+    ("app", "slow", 0, "ok", True),
     ("app", "host", 0, "ok", True),
     ("app", "host", 8088, "ok", True),  # published by web
     ("app", "host", 8089, "port-not-published", False),  # published on 127.0.0.1 only

@@ -17,6 +17,7 @@ from pynet.cnm.diagnose.verdict import Diagnosis, Finding, Step, conclude
 from pynet.cnm.processes import container_running
 from pynet.kernel import netlink, probes
 from pynet.records import options as opt
+from pynet.records.links import parse_link_shape
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -391,20 +392,24 @@ class PathWalk:
 
     # -- shaping and listeners ----------------------------------------------------------
     def _check_shaping(self, target: Target) -> None:
-        """Link shaping on SRC's or DST's endpoint (``pynet link``) that loses every packet."""
+        """Link shaping (``pynet link``) on SRC's or DST's endpoint: loss drops what that
+        container receives, so either end's loss cuts a round trip."""
+        seen = []
         for c, ep in ((self.src, self.src_ep), (target.container, target.ep)):
-            if c is None or ep is None:
+            if c is None or ep is None or not ep.link:
                 continue
-            loss = _loss_of(ep)
-            if loss is not None and loss >= 100:
-                net = self.repo.network(ep.network_id)
+            shape = parse_link_shape(ep.link)
+            net = self.repo.network(ep.network_id)
+            where = f"{c.name} {ep.ifname}"
+            if shape.loss >= 100:
                 self.fail(
                     "link shaping",
-                    f"{c.name} {ep.ifname}: {loss:g}% loss",
+                    f"{where}: {shape.loss:g}% loss",
                     "link-loss",
                     f"pynet link clear {c.name}" + (f" --network {net.name}" if net else ""),
                 )
-        self.ok("link shaping", "no loss on the path")
+            seen.append(f"{where}: " + ", ".join(f"{k} {v}" for k, v in shape.to_text().items() if v))
+        self.ok("link shaping", "; ".join(seen) if seen else "none on the path")
 
     def _check_listener(self, target: Target) -> None:
         if not self.port or target.kind == "host":
@@ -517,9 +522,3 @@ def _foreign_fix(rule: dict[str, Any] | None) -> str:
     if rule is None:
         return ALLOW_CMD
     return f"nft delete rule {rule['family']} {rule['table']} {rule['chain']} handle {rule['handle']} (if that rule is not wanted)"
-
-
-def _loss_of(ep: Endpoint) -> float | None:
-    """The loss (in %) link shaping puts on ``ep``, or None. (Shaping: branch ``link``.)"""
-    value = ep.driver_data.get("link", {}).get("loss") if isinstance(ep.driver_data.get("link"), dict) else None
-    return float(value) if isinstance(value, (int, float)) else None
