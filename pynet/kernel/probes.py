@@ -99,7 +99,9 @@ def tcp_connect(netns: str | None, address: str, port: int, *, timeout: float = 
     except socket.timeout:
         return _result("tcp", target, False, f"no answer in {timeout:g}s (dropped)")
     except OSError as exc:
-        return _result("tcp", target, False, os.strerror(exc.errno or 0).lower())
+        result = _result("tcp", target, False, os.strerror(exc.errno or 0).lower())
+        result["refused"] = exc.errno == errno.ECONNREFUSED  # DST answered: nothing listens
+        return result
     finally:
         sock.close()
     return _result("tcp", target, True, "connected")
@@ -122,7 +124,7 @@ def udp_send(netns: str | None, address: str, port: int, *, timeout: float = 1.0
         return _result("udp", target, True, "sent; no refusal")
     except OSError as exc:
         if exc.errno == errno.ECONNREFUSED:
-            return _result("udp", target, False, "port unreachable (nothing listens)")
+            return {**_result("udp", target, False, "port unreachable (nothing listens)"), "refused": True}
         return _result("udp", target, False, os.strerror(exc.errno or 0).lower())
     finally:
         sock.close()

@@ -10,6 +10,7 @@ socat, dig from SRC's namespace) observes.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 
 import pytest
@@ -61,6 +62,11 @@ def _build(host: harness.Host) -> Topo:
     host.sh("iptables", "-I", "FORWARD", "-d", PEER_DROPPED, "-j", "DROP")
     statistic = ["-m", "statistic", "--mode", "random", "--probability", "1"]
     host.sh("iptables", "-I", "FORWARD", "-d", PEER_UNREADABLE, *statistic, "-j", "DROP")
+    # host processes serving 7070 and 7071; the host's own INPUT drops 7070 from containers
+    for port in (7070, 7071):
+        host.spawn("socat", f"TCP-LISTEN:{port},fork,reuseaddr", "SYSTEM:echo hi")
+    host.sh("iptables", "-I", "INPUT", "-p", "tcp", "--dport", "7070", "-j", "DROP")
+    harness.wait_for(lambda: "7071" in host.sh("ss", "-ltnH").stdout, timeout=10, desc="host listeners")
     for name, ss, port in (("web", "-ltnH", "8080"), ("lo", "-ltnH", "8080"), ("echo", "-lunH", "5353")):
         harness.wait_for(
             lambda n=name, f=ss, p=port: p in host.in_sandbox(n, "ss", f).stdout, timeout=10, desc=f"{name} listening"
@@ -130,6 +136,7 @@ MATRIX = [
     ("app", "@web", 0, "ok", True),  # by address
     ("app", "db", 0, "no-shared-network", False),
     ("app", "@db", 0, "no-shared-network", False),
+    ("app", "10.31.1.200", 0, "no-such-address", False),  # in front's subnet, nobody's
     ("app", "nosuch", 0, "name-not-resolved", False),
     ("q1", "q2", 0, "icc-disabled", False),
     ("s1", PEER_OK, 0, "internal-network", False),
@@ -144,6 +151,8 @@ MATRIX = [
     ("app", "host", 8088, "ok", True),  # published by web
     ("app", "host", 8089, "port-not-published", False),  # published on 127.0.0.1 only
     ("app", "host", 7777, "port-not-published", False),
+    ("app", "host", 7071, "ok", True),  # a host process, not published
+    ("app", "host", 7070, "foreign-firewall-drop", False),  # ...dropped by the host's INPUT
 ]
 
 
@@ -210,3 +219,33 @@ def test_bad_input(topo: Topo) -> None:
         and cp.stderr.count("\n") == 1
         and cp.stderr.startswith('invalid argument "http" for "-p, --port" flag')
     )
+
+
+@pytest.mark.skipif(not shutil.which("etcd"), reason="needs etcd")
+def test_overlay_peer_on_another_host(hosts, underlay) -> None:  # type: ignore[no-untyped-def]
+    """DST on another host of an overlay network: found through SRC's DNS, the VXLAN port
+    checked, the verdict equal to a real ping; a refused port is no-listener (measured)."""
+    h1, h2 = hosts(2)
+    ul = underlay([h1, h2])
+    store = ul.start_etcd().replace("http://", "etcd://")
+    try:
+        for h in (h1, h2):
+            h.pynet("cluster", "join", "--store", store, "--advertise-addr", ul.ip_of(h))
+        h1.pynet("network", "create", "-d", "overlay", "--attachable", "--subnet", "10.32.0.0/24", "ov")
+        h1.pynet("run", "-d", "--name", "alpha", "--network", "ov", "sleep", "300")
+        h2.pynet("run", "-d", "--name", "beta", "--network", "ov", "sleep", "300")
+        topo = Topo(h2, {})
+        code, out = diagnose(topo, "beta", "alpha")
+        assert (code, out["cause"]) == (0, "ok"), json.dumps(out, indent=2)
+        assert real_probe(topo, "beta", "alpha", 0)
+        steps = {s["check"]: s["detail"] for s in out["steps"]}
+        assert "not on this host" in steps["DST"]
+        assert any(s["check"] == "link" and s["detail"].startswith("vx-") for s in out["steps"])
+        code, out = diagnose(topo, "beta", "alpha", "--port", "80")
+        assert (code, out["cause"], out["probe"]["detail"]) == (1, "no-listener", "connection refused")
+        assert not real_probe(topo, "beta", "alpha", 80)
+    finally:
+        from pynet.daemon import client
+
+        for h in (h1, h2):
+            client.stop(run_dir=h.run_dir)

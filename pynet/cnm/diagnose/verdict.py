@@ -19,6 +19,7 @@ CAUSES = {
     "no-shared-network": "SRC and DST share no network, and pynet isolates networks",
     "name-not-resolved": "SRC's DNS (127.0.0.11) does not know the name",
     "no-route": "SRC has no route to the address",
+    "no-such-address": "the address is in a pynet network, but no container has it",
     "icc-disabled": "the network has enable_icc=false: its containers cannot talk to each other",
     "internal-network": "an --internal network forwards nothing in or out",
     "forwarding-off": "the host does not forward IPv4 (net.ipv4.ip_forward=0)",

@@ -16,6 +16,7 @@ from pynet.cnm.diagnose import nftpath
 from pynet.cnm.diagnose.verdict import Diagnosis, Finding, Step, conclude
 from pynet.cnm.processes import container_running
 from pynet.kernel import netlink, probes
+from pynet.kernel.vxlan import vxlan_name
 from pynet.records import options as opt
 from pynet.records.links import parse_link_shape
 
@@ -72,6 +73,9 @@ class PathWalk:
         # a probe needs a running SRC and an address: not sent after not-running/name-not-resolved
         ready = self.target is not None and self.finding.cause not in ("not-running", "name-not-resolved")
         probe = self._probe(self.target) if ready and self.target is not None else None
+        if probe is not None and probe.get("refused") and self.finding.cause == "ok":
+            # a listener pynet could not read (another host, outside): DST itself refused
+            self.finding = Finding("no-listener", f"start a server on {self.port}/{self.proto} at {probe['target']}")
         return conclude(self.steps, self.finding, probe)
 
     # -- SRC and DST -----------------------------------------------------------------
@@ -111,8 +115,25 @@ class PathWalk:
         if route is not None and route["type"] == "local":
             self.ok("DST", f"{ip}: an address of the host")
             return Target("host", ip)
+        net = self._network_with(ip)
+        if net is not None:
+            return self._peer_target(net, ip)
         self.ok("DST", f"{ip}: outside pynet's networks" + (f", via {route['dev']}" if route else ""))
         return Target("outside", ip)
+
+    def _peer_target(self, net: Network, ip: str) -> Target:
+        """An address in a pynet subnet that no local endpoint holds: a container on another
+        host of a cluster-wide network SRC is on, or nobody."""
+        if net.scope == "global" and net.id in (self.src.endpoints if self.src else {}):
+            self.ok("DST", f"{ip} on {net.name}: not on this host (a cluster peer)")
+            return Target("peer", ip)
+        self.fail(
+            "DST",
+            f"no container on {net.name} has {ip}",
+            "no-such-address",
+            f"pynet network inspect {net.name} (lists the addresses in use)",
+        )
+        raise AssertionError("unreachable")
 
     def _name_target(self, name: str) -> Target:
         answers = self._resolve(name)
@@ -226,6 +247,8 @@ class PathWalk:
             if bridge:
                 hops.append((None, target.ep.driver_data.get("host_ifname", ""), bridge, peer))
             hops.append((*peer, None, None))
+        if target.kind == "peer" and bridge and "vni" in self.net.driver_data:
+            hops.append((None, vxlan_name(int(self.net.driver_data["vni"])), bridge, None))
         for container, name, master, peer in hops:
             if name:
                 self._check_link(container, name, master, peer)
@@ -266,7 +289,7 @@ class PathWalk:
     def _check_firewall(self, target: Target, route: dict[str, Any]) -> None:
         if self.net is None:
             return
-        if target.kind == "container":
+        if target.kind in ("container", "peer"):
             self._pynet_same_network()
             if probes.sysctl("net/bridge/bridge-nf-call-iptables") != "1":
                 self.ok("firewall (others)", "bridged: br_netfilter off, no forward chain sees it")
@@ -414,8 +437,9 @@ class PathWalk:
     def _check_listener(self, target: Target) -> None:
         if not self.port or target.kind == "host":
             return
-        if target.kind == "outside" or target.container is None:
-            self.ok("listener", f"{target.ip}:{self.port}/{self.proto}: outside pynet, not checked")
+        if target.kind in ("outside", "peer") or target.container is None:
+            where = "on another host" if target.kind == "peer" else "outside pynet"
+            self.ok("listener", f"{target.ip}:{self.port}/{self.proto}: {where}, not checked")
             return
         self._listener_in(target.container, target.ip, self.port)
 
@@ -476,6 +500,13 @@ class PathWalk:
             if net is not None and ep is not None:
                 out.append((net, ep))
         return out
+
+    def _network_with(self, ip: str) -> Network | None:
+        addr = ipaddress.ip_address(ip)
+        for net in self.repo.networks():
+            if any(p.subnet and addr in ipaddress.ip_network(p.subnet, strict=False) for p in net.ipam_config):
+                return net
+        return None
 
     def _endpoint_with(self, ip: str) -> Endpoint | None:
         addr = ipaddress.ip_address(ip)
