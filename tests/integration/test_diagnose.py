@@ -55,6 +55,7 @@ def _build(host: harness.Host) -> Topo:
     ]:
         p("run", "-d", "--name", name, "--network", net, *extra, *cmd)
     p("run", "--name", "gone", "--network", "front", "true")
+    p("run", "-d", "--name", "hostnet", "--network", "host", "sleep", "600")
     host.in_sandbox("down", "ip", "link", "set", "eth0", "down")
     p("link", "set", "lossy", "--loss", "100%")
     p("link", "set", "slow", "--rate", "100mbit")  # shaped, but every packet passes
@@ -173,6 +174,13 @@ def test_src_not_running(topo: Topo) -> None:
     assert (code, out["cause"], out["reachable"]) == (1, "not-running", False)
     assert out["probe"]["kind"] == "none"
     assert out["steps"] == [{"check": "SRC running", "ok": False, "detail": "gone is exited"}]
+
+
+def test_src_on_the_host_network(topo: Topo) -> None:
+    """A --network host container sends from the host's own namespace."""
+    code, out = diagnose(topo, "hostnet", PEER_OK)
+    assert (code, out["cause"], out["probe"]["ok"]) == (0, "ok", True), json.dumps(out, indent=2)
+    assert topo.host.sh("ping", "-c1", "-W1", PEER_OK, check=False).returncode == 0
 
 
 def test_unreadable_rule_is_cannot_tell(topo: Topo) -> None:

@@ -61,9 +61,10 @@ class WalkBase:
         return target.container.name if target is not None and target.container else self.dst_ref
 
     @property
-    def _src_netns(self) -> str:
+    def _src_netns(self) -> str | None:
+        """SRC's namespace; None (the host's) for a ``--network host`` container."""
         assert self.src is not None
-        return self.src.netns_path
+        return self.src.netns_path or None
 
     @property
     def _bridge(self) -> str:
