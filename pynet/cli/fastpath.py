@@ -1,17 +1,8 @@
 """The click-free fast path: parse a well-formed invocation of a frequent command.
 
-Importing click costs ~10-15 ms of the ~40 ms a pynet command needs before it does any
-work. For the commands people and scripts run most (``network create/rm/ls/inspect``,
-``run``, ``rm``, ``ps`` ...) this module parses argv with the table in
-``pynet.cli.commands_spec`` — generated from the click declarations by
-``python -m pynet.cli.genspec`` (a unit test fails when it is stale) — and calls the same
-command body click would call, with the same parameters.
-
-It is strict on purpose: anything it is not sure about (``--help``, an unknown or
-bundled flag, ``--``, a value that looks like a flag, a wrong number of arguments, a
-value that does not convert) returns None, and click handles the invocation, with its
-help and Docker's error messages. So the fast path can only ever be faster, never
-different.
+Parses argv with the generated table in ``pynet.cli.commands_spec`` and calls the same
+command body click would; anything it is not sure about returns None and goes to click,
+so it can only be faster, never different (design.md, "The fast path").
 """
 
 from __future__ import annotations

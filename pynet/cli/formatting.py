@@ -1,16 +1,7 @@
 """Docker-style output for ``ls``/``ps``/``inspect``: tables, ``--format``, ``--filter``.
 
-Pure standard library (no rich): this runs on the fast read-only paths. Every function
-returns the full text to write to stdout, final newline included.
-
-- :func:`tabulate` / :func:`tabwrite`: Go's ``text/tabwriter`` as Docker configures it
-  (``NewWriter(out, 10, 1, 3, ' ', 0)``: cells at least 10 wide, 3 spaces of padding,
-  the last cell of a line never padded).
-- :func:`format_list`: Docker's ``--format`` for lists (``table``, ``table TEMPLATE``,
-  ``json``, any template, ``-q``) over per-item dicts of strings.
-- :func:`format_inspect`: ``inspect`` output (4-space JSON array, ``json``, template).
-- :func:`parse_filters`, :func:`match_network_filters`, :func:`filter_networks`:
-  ``--filter key=value`` with Docker's parsing, messages and ``network ls`` semantics.
+Standard library only (it runs on the fast read-only paths); every function returns the
+full text for stdout. What each part follows in Docker: docs/output.md.
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ class HostAdmin:
                         errors.append(exc.render())
             fault("reset_teardown")
             self.notifier.stop()
-            from pynet.drivers import sandbox
+            from pynet.cnm import sandboxes
 
-            sandbox.release_sandbox_dir(str(paths.netns_dir()))
+            sandboxes.release_all()
             (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 

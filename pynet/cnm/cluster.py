@@ -107,9 +107,9 @@ def _check_addr(addr: str) -> None:
 
 
 def _underlay_ok(addr: str) -> None:
-    from pynet.drivers import hostinfo
+    from pynet.kernel import netlink
 
-    if hostinfo.link_of_address(addr) is None:
+    if netlink.link_of_address(addr) is None:
         raise InvalidArgument(f"advertise address {addr} is not an address of this host")
 
 
@@ -329,7 +329,6 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
     """
     from pynet.cnm.containers import ContainerService
     from pynet.drivers import overlay
-    from pynet.drivers.base import SandboxInfo
 
     for net in _global_networks(repo):
         for ep in repo.network_endpoints(net.id):
@@ -340,8 +339,7 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
             if kept is None:
                 continue  # the network is gone from the store: sync warns about its users
             if kept:
-                sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
-                etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, sandbox, cfg))
+                etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, c.sandbox(), cfg))
                 continue
             svc = ContainerService(repo, undo)
             if c.ports:

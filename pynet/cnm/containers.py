@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pynet import paths
 from pynet.cnm import etcfiles
 from pynet.cnm.endpoints import AttachRequest, EndpointService
-from pynet.records.model import DEFAULT_NETWORK, Container, Network, PortBinding
+from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, HOST_MODE, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
 from pynet.cnm.repo import Repo
+from pynet.cnm.sandboxes import SandboxService
 from pynet.firewall import hooks as fw
-from pynet.drivers import driver_class, hostinfo, sandbox
+from pynet.drivers import driver_class
+from pynet.kernel import procnet
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
@@ -277,6 +279,7 @@ class ContainerService:
         self.repo = repo
         self.undo = undo
         self.endpoints = EndpointService(repo, undo)
+        self.sandboxes = SandboxService(undo)
         self.new_id = ""  # the container ``create`` is making (its files go if it fails)
 
     # -- create ----------------------------------------------------------------------
@@ -291,7 +294,7 @@ class ContainerService:
             created=now_rfc3339(),
             path=req.argv[0],
             args=req.argv[1:],
-            hostname=req.hostname or (hostinfo.host_hostname() if mode == "host" else cid[:12]),
+            hostname=req.hostname or (procnet.host_hostname() if mode == HOST_MODE else cid[:12]),
             domainname=req.domainname,
             network_mode=mode,
             auto_remove=req.auto_remove,
@@ -310,11 +313,9 @@ class ContainerService:
             labels=dict(req.labels),
         )
         _check_mode_settings(mode, req.attach)
-        if mode != "host":
-            c.sandbox_id = new_id()
-            c.netns_path = str(paths.netns_dir() / c.sandbox_id[:12])
-            sandbox.create_sandbox(c.netns_path, self.undo)
-        if mode not in ("host", "none"):
+        if mode != HOST_MODE:
+            self.sandboxes.create(c)
+        if mode not in ENDPOINTLESS_MODES:
             ep = self.endpoints.attach(c, net, req.attach)
             if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
                 # Docker programs port mappings only for bridge networks (macvlan: none), and
@@ -351,8 +352,8 @@ class ContainerService:
         """(Re)write hosts, hostname and resolv.conf in the container's directory."""
         d = paths.container_dir(c.id)
         d.mkdir(parents=True, exist_ok=True)
-        host_text = hostinfo.host_resolv_conf()
-        if c.network_mode == "host":
+        host_text = procnet.read_resolv_conf()
+        if c.network_mode == HOST_MODE:
             hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
             resolv = host_text
         else:
@@ -401,7 +402,7 @@ class ContainerService:
             fault("endpoint_detach")
             self.endpoints.detach(c, net)
         fault("sandbox_delete")
-        sandbox.delete_sandbox(c.netns_path)
+        self.sandboxes.delete(c)
 
     def mark_exited(self, c: Container, code: int) -> None:
         c.status = "exited"
@@ -421,7 +422,7 @@ def network_mode_for(net: Network) -> str:
 
 def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
-    if mode not in ("host", "none"):
+    if mode not in ENDPOINTLESS_MODES:
         return
     if attach.ipv4 or attach.ipv6:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
     from pynet.cnm.notifier import Notifier
-    from pynet.drivers import runtime
+    from pynet.kernel import runtime
 
 from pynet import paths
 from pynet.cnm import networks as netsvc
@@ -29,16 +29,17 @@ from pynet.cnm.admin import HostAdmin
 from pynet.cnm import links
 from pynet.cnm.links import LinkControl
 from pynet.cnm.processes import ProcessControl
-from pynet.records.model import DEFAULT_NETWORK, Container, Network
+from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container, Network
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, NetworkUpdate, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
+from pynet.cnm import rollback
 from pynet.cnm.repo import Repo
-from pynet.drivers import driver_class, get_driver, hostinfo
+from pynet.drivers import driver_class, get_driver
 from pynet.firewall import hooks as firewall_hooks
-from pynet.drivers import undo as undo_mod
 from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
+from pynet.kernel import pids, procnet
 from pynet.state import owners
 from pynet.state.store import Store, Transaction
 
@@ -93,7 +94,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
                     # Refused at a check (e.g. a driver's "has active endpoints"), before
                     # any deletion, as in _finish: nothing for the next command to finish.
                     txn.redo = None
-                _report_rollback(exc, undo_mod.remove_all(txn.undo))
+                _report_rollback(exc, rollback.remove_all(txn.undo))
                 txn.abandon()
             raise
 
@@ -102,8 +103,8 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
-            # From disk: removed only where the journal proves pynet made it (undo.py).
-            self.notices.extend(_cleanup_warnings(undo_mod.remove_all(leftovers, replay=True)))
+            # From disk: removed only where the journal proves pynet made it (rollback.py).
+            self.notices.extend(_cleanup_warnings(rollback.remove_all(leftovers, replay=True)))
         if redo is not None:
             self._finish(redo)
         elif had_journal:
@@ -161,7 +162,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             return
         with self.mutation() as (repo, _undo):
             if DEFAULT_NETWORK not in repo.network_names():
-                for net in netsvc.builtin_networks(hostinfo.host_subnets()):
+                for net in netsvc.builtin_networks(procnet.host_subnets()):
                     repo.put_network(net)
                     repo.init_ipam(net.id)
             if not marker.exists():
@@ -271,10 +272,10 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if c.status != "running" or not c.netns_path:
-                if c.network_mode == "host":
+                if c.network_mode == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 raise Conflict(f"Container {c.id} is not running")
-            if c.network_mode == "none":
+            if c.network_mode == NONE_MODE:
                 raise Conflict(
                     "container cannot be connected to multiple networks with one of the networks in private (none) mode"
                 )
@@ -301,7 +302,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
             if net.id not in c.endpoints:
-                if c.network_mode == "host" and _containers().network_mode_for(net) == "host":
+                if c.network_mode == HOST_MODE and _containers().network_mode_for(net) == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
                 # -f does not make it succeed: Docker says so (exit 1) with or without it.
                 raise Conflict(f"container {c.id} is not connected to network {net.name}")
@@ -348,15 +349,15 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
         d = paths.container_dir(c.id)
         binds = {"/etc/hosts": str(d / "hosts"), "/etc/resolv.conf": str(d / "resolv.conf")}
-        if c.network_mode != "host":
+        if c.network_mode != HOST_MODE:
             binds["/etc/hostname"] = str(d / "hostname")
-        from pynet.drivers import runtime
+        from pynet.kernel import runtime
 
         return runtime.LaunchSpec(
             argv=[c.path, *c.args],
             env=env,
             netns_path=c.netns_path,
-            new_uts=c.network_mode != "host",
+            new_uts=c.network_mode != HOST_MODE,
             hostname=c.hostname,
             binds=binds,
             workdir=c.workdir,
@@ -411,16 +412,16 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
     def stop(self, ref: str, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> Container:
         c = self.reader().get_container(ref)
         if c.status == "running" and c.pid:
-            if hostinfo.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
-                hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            if pids.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
+                pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
                 _wait_gone(c, 5.0)
             self._wait_recorded(c.id)
         return c
 
     def kill(self, ref: str, sig: int) -> Container:
         c = self.reader().get_container(ref)
-        if c.status != "running" or not c.pid or not hostinfo.signal_pid(c.pid, c.pid_start, sig):
-            if c.status == "running" and not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
+        if c.status != "running" or not c.pid or not pids.signal_pid(c.pid, c.pid_start, sig):
+            if c.status == "running" and not pids.pid_alive(c.supervisor_pid, c.supervisor_start):
                 self.container_exited(c.id, 255)  # gone, and nobody left to record it: we do
             raise Conflict(f"Cannot kill container: {ref}: Container {c.id} is not running")
         return c
@@ -432,13 +433,13 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             if not force:
                 raise
             c = self._salvage_container(ref)
-        if c.status == "running" and c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
+        if c.status == "running" and c.pid and pids.pid_alive(c.pid, c.pid_start):
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {c.id}. Stop the container before "
                     "attempting removal or force remove"
                 )
-            hostinfo.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
             _wait_gone(c, 5.0)
         with self.mutation(salvage=force) as (repo, undo):
             current = repo.container(c.id)
@@ -454,14 +455,14 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         """A container whose record is damaged, completed from what the host shows: its
         waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
         c = Repo(self.store, salvage=True).get_container(ref)
-        found = hostinfo.find_waiter(c.id)
+        found = procnet.find_waiter(c.id)
         if found is not None:
             c.supervisor_pid, c.pid = found
             c.status = "running"
         elif c.status != "running":
             c.pid = 0  # a pid the damaged record cannot vouch for is not signalled
-        if c.pid and hostinfo.pid_alive(c.pid, c.pid_start):
-            c.netns_path = c.netns_path or hostinfo.netns_file_of(c.pid, str(paths.netns_dir()))
+        if c.pid and pids.pid_alive(c.pid, c.pid_start):
+            c.netns_path = c.netns_path or procnet.netns_file_of(c.pid, str(paths.netns_dir()))
         return c
 
     def _wait_recorded(self, container_id: str, timeout: float = 10.0) -> None:
@@ -471,7 +472,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             c = self.reader().container(container_id)
             if c is None or c.status != "running":
                 return
-            if not hostinfo.pid_alive(c.supervisor_pid, c.supervisor_start):
+            if not pids.pid_alive(c.supervisor_pid, c.supervisor_start):
                 break
             time.sleep(0.02)
         self.container_exited(container_id, 137)
@@ -514,13 +515,13 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         if c is None or c.status not in ("created", "running"):
             return True
         if c.status == "running":
-            if hostinfo.pid_alive(c.pid, c.pid_start):
+            if pids.pid_alive(c.pid, c.pid_start):
                 return False
             code = 255
         else:
             pid, start = lock.process()
             if pid:
-                hostinfo.signal_pid(pid, start, signal.SIGKILL)
+                pids.signal_pid(pid, start, signal.SIGKILL)
             code = -1
         svc.teardown(c)
         if c.auto_remove:
@@ -559,7 +560,7 @@ NEED_ROOT = (
 
 def require_privileges() -> None:
     """Forbidden (one line, exit 1; 125 for run) unless this process may do kernel work."""
-    if not hostinfo.can_administer_network():
+    if not procnet.can_administer_network():
         raise Forbidden(NEED_ROOT, from_daemon=False)
 
 
@@ -577,25 +578,27 @@ def _sweep_container_dirs(store: Store) -> None:
 
 def _created_without_sandbox(c: Container) -> None:
     """Back to "created" holding no network resources (its sandbox is gone), as Docker's."""
+    from pynet.cnm import sandboxes
+
     c.status, c.pid, c.pid_start = "created", 0, 0
-    c.sandbox_id = c.netns_path = ""
+    sandboxes.forget(c)
 
 
 def _alive(c: Container) -> bool:
-    if not hostinfo.pid_alive(c.pid, c.pid_start):
+    if not pids.pid_alive(c.pid, c.pid_start):
         return False
-    from pynet.drivers import sandbox
+    from pynet.cnm import sandboxes
 
-    return not c.netns_path or sandbox.sandbox_exists(c.netns_path)
+    return not c.netns_path or sandboxes.exists(c)
 
 
 def _wait_gone(c: Container, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not hostinfo.pid_alive(c.pid, c.pid_start):
+        if not pids.pid_alive(c.pid, c.pid_start):
             return True
         time.sleep(0.02)
-    return not hostinfo.pid_alive(c.pid, c.pid_start)
+    return not pids.pid_alive(c.pid, c.pid_start)
 
 
 def _containers():  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from pynet.cnm import ipam, ipam_plugins
 from pynet.records.model import Container, Endpoint, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver
-from pynet.drivers.base import AddressAllocator, SandboxInfo
+from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
 from pynet.faults import fault
 from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
@@ -75,13 +75,7 @@ class EndpointService:
         if not driver.network_present(net):
             driver.restore_network(net)  # bridge lost (reboot, manual delete): make it again
         driver.create_endpoint(net, ep, self.undo)
-        sandbox = SandboxInfo(
-            id=c.sandbox_id,
-            netns_path=c.netns_path,
-            container_id=c.id,
-            default_gateway=_is_gateway_endpoint(self.repo, c, net),
-        )
-        driver.join(net, ep, sandbox, self.undo)
+        driver.join(net, ep, c.sandbox(default_gateway=_is_gateway_endpoint(self.repo, c, net)), self.undo)
         self.repo.put_ipam_space(net.id, space.to_compact(), count + 1)
         self.repo.put_member(net.id, ep.id, c.id, [a for a in (ep.ipv4, ep.ipv6) if a])
         self.repo.put_endpoint(ep)
@@ -126,8 +120,7 @@ class EndpointService:
         ep = self.repo.endpoint(ep_id) if ep_id else None
         if ep is not None:
             driver = get_driver(net.driver)
-            sandbox = SandboxInfo(id=c.sandbox_id, netns_path=c.netns_path, container_id=c.id)
-            driver.leave(net, ep, sandbox)
+            driver.leave(net, ep, c.sandbox())
             driver.delete_endpoint(net, ep)
             if isinstance(driver, AddressAllocator):
                 driver.release_addresses(net, ep)

@@ -12,7 +12,8 @@ from pynet.cnm import ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import get_driver, hostinfo
+from pynet.drivers import driver_class, get_driver
+from pynet.kernel import procnet
 from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
@@ -146,6 +147,7 @@ class NetworkService:
             ipam_options=dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
+            embedded_dns=driver.embedded_dns,
         )
         if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
             net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
@@ -191,7 +193,7 @@ class NetworkService:
         if need_v4 or need_v6:
             # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
             # costs O(routes), so `--subnet` creates skip it.
-            used += hostinfo.host_subnets()
+            used += procnet.host_subnets()
         if need_v4:
             pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
         if need_v6:
@@ -284,4 +286,6 @@ def builtin_networks(used: list[str]) -> list[Network]:
     )
     host = Network(id=new_id(), name="host", driver="host", created=created, builtin=True, ipam_options=None)
     none = Network(id=new_id(), name="none", driver="null", created=created, builtin=True, ipam_options=None)
+    for net in (bridge, host, none):
+        net.embedded_dns = driver_class(net.driver).embedded_dns
     return [bridge, host, none]

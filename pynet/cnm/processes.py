@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from pynet import paths
 from pynet.records.model import Container
-from pynet.drivers import hostinfo
+from pynet.kernel import pids
 from pynet.errors import LaunchFailed, PynetError
 from pynet.faults import fault
 
@@ -71,7 +71,7 @@ class ProcessControl:
         start = _runtime().pid_start_time(pid)
         owner.note_pid(pid, start)
         me = os.getpid()
-        self.record_started(c, pid, me, pid_start=start, supervisor_start=hostinfo.pid_start_time(me))
+        self.record_started(c, pid, me, pid_start=start, supervisor_start=pids.pid_start_time(me))
         code = _runtime().wait_forwarding(pid, tty=c.tty)
         self.container_exited(c.id, code)
         owner.release()  # held until the exit is recorded: if we die, the next command does it
@@ -105,7 +105,7 @@ class ProcessControl:
 
 def container_running(c: Container) -> bool:
     """Recorded as running and its process is alive."""
-    return c.status == "running" and hostinfo.pid_alive(c.pid, c.pid_start)
+    return c.status == "running" and pids.pid_alive(c.pid, c.pid_start)
 
 
 def _launch_failed(exc: LaunchFailed) -> LaunchFailed:
@@ -114,7 +114,7 @@ def _launch_failed(exc: LaunchFailed) -> LaunchFailed:
 
 
 def _runtime():  # type: ignore[no-untyped-def]
-    """``pynet.drivers.runtime`` (process start-up), imported only by commands that start one."""
-    from pynet.drivers import runtime
+    """``pynet.kernel.runtime`` (process start-up), imported only by commands that start one."""
+    from pynet.kernel import runtime
 
     return runtime

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK, Container, IPAMPool, Network
+from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, Container, IPAMPool, Network
 from pynet.cnm.repo import Repo
 from pynet.ids import short
 
@@ -142,7 +142,7 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
     # No live endpoint: a stopped container (its networks, without addresses, as Docker
     # shows them) or host/none mode.
     nets = [repo.network(i) for i in c.last_networks]
-    if not c.last_networks and c.network_mode in ("host", "none"):
+    if not c.last_networks and c.network_mode in ENDPOINTLESS_MODES:
         nets = [repo.find_network(c.network_mode)]
     for net in nets:
         if net is not None:
@@ -302,7 +302,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
     if len(command) > 20:
         command = command[:19] + "…"
     nets = sorted(n.name for n in (repo.network(i) for i in (c.endpoints or c.last_networks)) if n is not None)
-    if not nets and c.network_mode in ("host", "none"):
+    if not nets and c.network_mode in ENDPOINTLESS_MODES:
         nets = [c.network_mode]
     ports = ""
     if c.ports:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from pynet.daemon.loop import Loop, Timer
-from pynet.daemon.sandbox import Sandbox
+from pynet.daemon.sandbox_dns import SandboxDNS
 from pynet.dns import wire
 
 log = logging.getLogger("pynetd")
@@ -50,7 +50,7 @@ class Pending:
     __slots__ = ("sandbox", "data", "query", "reply", "servers", "index", "tcp", "timer", "key", "conn")
 
     def __init__(
-        self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply, servers: tuple[str, ...], tcp: bool
+        self, sandbox: SandboxDNS, data: bytes, query: wire.Query, reply: Reply, servers: tuple[str, ...], tcp: bool
     ) -> None:
         self.sandbox = sandbox
         self.data = data
@@ -67,14 +67,14 @@ class Pending:
 class Forwarder:
     """All queries in flight to upstream servers, across sandboxes."""
 
-    def __init__(self, loop: Loop, upstreams_for: Callable[[Sandbox], tuple[str, ...]]) -> None:
+    def __init__(self, loop: Loop, upstreams_for: Callable[[SandboxDNS], tuple[str, ...]]) -> None:
         self.loop = loop
         self.upstreams_for = upstreams_for
         self.timeout = attempt_timeout()
         self.pending: dict[tuple[int, int], Pending] = {}
         self.in_tcp: set[Pending] = set()
 
-    def forward(self, sandbox: Sandbox, data: bytes, query: wire.Query, reply: Reply, *, tcp: bool = False) -> None:
+    def forward(self, sandbox: SandboxDNS, data: bytes, query: wire.Query, reply: Reply, *, tcp: bool = False) -> None:
         """Send ``data`` upstream; ``reply`` gets the answer (or SERVFAIL/REFUSED)."""
         if len(self.pending) + len(self.in_tcp) >= MAX_PENDING:
             _safe(reply, wire.build_response(query, wire.REFUSED))
@@ -82,7 +82,7 @@ class Forwarder:
         p = Pending(sandbox, data, query, reply, self.upstreams_for(sandbox), tcp)
         self._attempt(p)
 
-    def drop_sandbox(self, sandbox: Sandbox) -> None:
+    def drop_sandbox(self, sandbox: SandboxDNS) -> None:
         """Forget queries of a sandbox being closed (their sockets are going away)."""
         for key, p in list(self.pending.items()):
             if p.sandbox is sandbox:
@@ -133,7 +133,7 @@ class Forwarder:
         self._next(p)
 
     # -- UDP -------------------------------------------------------------------------
-    def _udp_socket(self, sandbox: Sandbox, server: str) -> socket.socket:
+    def _udp_socket(self, sandbox: SandboxDNS, server: str) -> socket.socket:
         sock = sandbox.upstream_udp.get(server)
         if sock is None:
             sock = sandbox.new_socket(_family(server), socket.SOCK_DGRAM)

@@ -1,23 +1,8 @@
 """The helper's keeper: starts ``python -m pynet.daemon`` and starts it again when it dies.
 
-``pynet.daemon.client`` runs this file with a bare interpreter (``python -S keeper.py
-RUN_DIR``) so it costs a few MB, like ``pynet.kernel.waiter``: it imports nothing but
-``os``, ``sys`` and a few C modules, no pynet module (run as a script, not as ``-m``, so its command
-line does not hold the daemon's marker ``pynet.daemon``).
-
-One keeper per run dir (flock on ``pynetd-keeper.lock``; its PID in ``pynetd-keeper.pid``).
-The daemon is its child, so the keeper learns of its death at once (``waitpid``):
-
-- the daemon exited with status 0 (asked to stop, idle, its pid file gone, or it lost the
-  start race to another daemon): the keeper exits too, so today's lifecycle is kept;
-- it died of a signal or failed (status != 0): it is started again at once, then after
-  0.1, 0.2, 0.4 ... up to 30 s while it keeps dying within 10 s of its start (a crash
-  loop backs off instead of spinning); SIGUSR1 (a CLI that needs the helper) cuts a
-  back-off short;
-- SIGTERM/SIGINT: the keeper passes SIGTERM on to the daemon and exits once it is gone,
-  whatever its status; SIGHUP is passed on (resync).
-
-It also exits, without restarting, when its run dir or its pid file is gone.
+Run as a script by a bare interpreter (``python -S keeper.py RUN_DIR``: a few MB, no pynet
+module, and no ``pynet.daemon`` marker in its command line). When it restarts the daemon,
+how it backs off and when it exits: dns.md, "Supervision: the keeper".
 """
 
 import _signal as signal  # the C module: signal.py would load enum, re and typing (~1 MB)

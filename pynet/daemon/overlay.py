@@ -1,21 +1,8 @@
 """Overlay peers in the helper daemon: lease, etcd watch, FDB/neighbour programming, DNS.
 
-On a cluster member (``<state>/cluster.json`` exists) the helper:
-
-- keeps the node alive: a lease (``ttl`` from the membership) refreshed every ttl/3,
-  with ``/pynet/alive/<node>`` attached to it. When the helper dies the key expires and
-  the other nodes withdraw this node's endpoints;
-- mirrors ``/pynet/networks|nodes|alive|endpoints`` from one snapshot plus a watch;
-- for every overlay network whose VXLAN device exists on this host, makes the device's
-  static entries equal to the endpoints of the *other, alive* nodes: per remote MAC an
-  FDB entry to its node's VTEP, one all-zero-MAC (flood) entry per remote VTEP, and a
-  permanent neighbour entry per remote address (the device answers ARP/ND itself);
-- feeds those remote endpoints (name, aliases, short ID) into the DNS registry, so
-  names resolve across hosts.
-
-All etcd I/O on the loop is non-blocking (``etcd_stream.Call``) except the first
-snapshot and lease, taken synchronously (short timeout) when the helper starts or is
-told about a join, so the command that caused it sees a complete picture.
+On a cluster member the helper keeps the node's lease alive, mirrors the cluster keys
+from a snapshot plus a watch, programs the other alive nodes' endpoints on each local
+``vx-<vni>`` device and feeds them to the DNS registry: overlay.md, "Design".
 """
 
 from __future__ import annotations

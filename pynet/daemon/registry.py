@@ -23,7 +23,6 @@ from pynet.state.store import Store
 log = logging.getLogger("pynetd")
 
 LIVE = ("created", "running")
-NO_DNS_DRIVERS = ("host", "null")
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,12 @@ class SandboxPlan:
 
 def dns_enabled(network: dict[str, Any]) -> bool:
     """User-defined networks have embedded DNS; bridge/host/none (built-ins) do not."""
-    return not network.get("builtin") and network.get("driver") not in NO_DNS_DRIVERS
+    return not network.get("builtin") and _driver_serves_dns(network)
+
+
+def _driver_serves_dns(network: dict[str, Any]) -> bool:
+    """The network's driver gives its containers embedded DNS (the core records it)."""
+    return network.get("embedded_dns", True) is not False
 
 
 class Registry:
@@ -93,7 +97,7 @@ class Registry:
             if network is None or endpoint is None:
                 continue
             self._networks[nid] = network
-            if network.get("driver") not in NO_DNS_DRIVERS and not network.get("internal"):
+            if _driver_serves_dns(network) and not network.get("internal"):
                 can_forward = True
             if dns_enabled(network):
                 members[nid] = member_from_records(record, endpoint)

@@ -22,7 +22,7 @@ from pynet.daemon.control import ControlServer
 from pynet.daemon.forward import Forwarder
 from pynet.daemon.loop import Loop
 from pynet.daemon.registry import Registry, SandboxPlan
-from pynet.daemon.sandbox import NetnsSwitch, Sandbox
+from pynet.daemon.sandbox_dns import NetnsSwitch, SandboxDNS
 from pynet.daemon.tcp import MAX_CLIENTS_PER_SANDBOX, TcpClient
 from pynet.dns import hotpath, responder, upstreams
 from pynet.state.store import Store
@@ -47,7 +47,7 @@ class Daemon:
         self.loop = Loop()
         self.registry = Registry(store)
         self.switch = NetnsSwitch()
-        self.sandboxes: dict[str, Sandbox] = {}
+        self.sandboxes: dict[str, SandboxDNS] = {}
         self.forwarder = Forwarder(self.loop, self._upstreams_of)
         self.run_dir = run_dir
         self.pid_file = pid_file
@@ -155,7 +155,7 @@ class Daemon:
         self._open_sandbox(plan)
 
     def _open_sandbox(self, plan: SandboxPlan) -> None:
-        sb = Sandbox(plan, self.switch)
+        sb = SandboxDNS(plan, self.switch)
         try:
             sb.open()
         except OSError as exc:
@@ -180,11 +180,11 @@ class Daemon:
             self._idle_since = time.monotonic()
         log.info("released %s (container %s)", sb.plan.netns_path, cid[:12])
 
-    def _upstreams_of(self, sb: Sandbox) -> tuple[str, ...]:
+    def _upstreams_of(self, sb: SandboxDNS) -> tuple[str, ...]:
         return self.registry.upstreams_for(sb.plan)
 
     # -- UDP: the hot path lives in pynet.dns.hotpath --------------------------------
-    def _udp_handler(self, sb: Sandbox) -> Callable[[int], None]:
+    def _udp_handler(self, sb: SandboxDNS) -> Callable[[int], None]:
         registry = self.registry
         return hotpath.udp_reader(
             sb.udp,
@@ -192,7 +192,7 @@ class Daemon:
             lambda view, data, addr: self._udp_slow(sb, view, data, addr),
         )
 
-    def _udp_slow(self, sb: Sandbox, view: Any, data: bytes, addr: Any) -> None:
+    def _udp_slow(self, sb: SandboxDNS, view: Any, data: bytes, addr: Any) -> None:
         outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
         sock = sb.udp
         if outcome.response is not None:
@@ -204,7 +204,7 @@ class Daemon:
             self.forwarder.forward(sb, data, outcome.query, lambda msg: sock.sendto(msg, addr))
 
     # -- TCP -------------------------------------------------------------------------
-    def _accept_tcp(self, sb: Sandbox) -> None:
+    def _accept_tcp(self, sb: SandboxDNS) -> None:
         for _ in range(16):
             try:
                 conn, _ = sb.tcp.accept()
@@ -218,7 +218,7 @@ class Daemon:
             client = TcpClient(self.loop, conn, lambda c, m: self._tcp_query(sb, c, m), sb.tcp_clients.discard)
             sb.tcp_clients.add(client)
 
-    def _tcp_query(self, sb: Sandbox, client: TcpClient, message: bytes) -> None:
+    def _tcp_query(self, sb: SandboxDNS, client: TcpClient, message: bytes) -> None:
         view = self.registry.views.get(sb.plan.view_key)
         if view is None:
             client.close()

@@ -1,15 +1,8 @@
 """Who is called what, per network, and what one sandbox sees.
 
-A ``NetworkTable`` holds the names of one network (container name, network aliases,
-hostname, short ID -> addresses; address -> ``name.network`` for PTR). A ``View`` is
-the ordered list of tables of the networks one sandbox is attached to; sandboxes with
-the same networks share one view, and with it the answer caches that keep parsing off
-the hot path. Tables and views are immutable: a change builds new ones, so a cache can
-never serve a stale answer.
-
-Lookup follows libnetwork's ``Sandbox.ResolveName``: the full name is looked up in every
-network first (in attach order, the first network that knows it wins), then
-``a.b`` as name ``a`` on network ``b``, and so on for every dot.
+A ``NetworkTable`` holds one network's names; a ``View`` is the ordered tables of one
+sandbox's networks, shared by sandboxes with the same networks, with its answer caches.
+Both are immutable (a change builds new ones). Lookup order: dns.md, "What resolves".
 """
 
 from __future__ import annotations

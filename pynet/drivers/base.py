@@ -2,33 +2,21 @@
 
 Drivers receive records (IDs, never user names), touch the kernel only through
 ``pynet.kernel``, and log every kernel resource BEFORE creating it (``UndoLog.add``)
-so a failure — or a kill -9 — can be rolled back by ``pynet.drivers.undo``.
+so a failure — or a kill -9 — can be rolled back by ``pynet.cnm.rollback``.
 Delete verbs are idempotent: an object already gone is success.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 from pynet.errors import Unsupported
-from pynet.records.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.records.undo import NullUndo, UndoLog
-
-
-@dataclass
-class SandboxInfo:
-    """What a driver needs to know of the Sandbox it joins an endpoint to."""
-
-    id: str
-    netns_path: str
-    container_id: str
-    #: this endpoint's gateway becomes the sandbox's default route
-    default_gateway: bool = True
 
 
 class Driver(ABC):
@@ -57,6 +45,9 @@ class Driver(ABC):
     restores_on_boot: ClassVar[bool] = False
     #: True when its networks' records live in the cluster store (synced to every member)
     cluster_store: ClassVar[bool] = False
+    #: True when containers on its (user-defined) networks get the embedded DNS server;
+    #: recorded in each network (``Network.embedded_dns``) for the helper daemon to read
+    embedded_dns: ClassVar[bool] = True
 
     def validate_create(self, net: Network) -> None:
         """Check and normalise options before the kernel is touched (raise InvalidArgument).
@@ -103,10 +94,10 @@ class Driver(ABC):
     def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
         """Remove endpoint resources; success when already gone."""
 
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         """Plumb the endpoint into the sandbox (interface, addresses, routes)."""
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         """Reverse of join; success when the sandbox or interface is already gone."""
 
     def undo_resource(self, resource: dict[str, Any]) -> None:

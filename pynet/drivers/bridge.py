@@ -16,9 +16,9 @@ import ipaddress
 import os
 
 from pynet.records import options as opt
-from pynet.records.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.firewall import hooks as fw
-from pynet.drivers.base import Driver, SandboxInfo
+from pynet.drivers.base import Driver
 from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, Unavailable
 from pynet.faults import fault
@@ -160,7 +160,7 @@ class BridgeDriver(Driver):
     def create_endpoint(self, net: Network, ep: Endpoint, undo: UndoLog) -> None:
         ep.driver_data["host_ifname"] = "veth" + os.urandom(4).hex()[:7]
 
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         host_if = ep.driver_data["host_ifname"]
         mtu = int(net.driver_data.get("mtu") or 1500)
         undo.add({"kind": "link", "name": host_if})
@@ -179,7 +179,7 @@ class BridgeDriver(Driver):
         )
         fault("netns_config")
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from pynet.records.model import Network
+from pynet.records.model import HOST_MODE, NONE_MODE, Network
 from pynet.drivers.base import Driver
 from pynet.records.undo import UndoLog
 
@@ -15,7 +15,8 @@ class HostDriver(Driver):
     name = "host"
     needs_ipam = False
     singleton = True
-    container_mode = "host"
+    container_mode = HOST_MODE
+    embedded_dns = False
     attach_refusal = "container cannot be disconnected from host network or connected to host network"
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
@@ -29,7 +30,8 @@ class NullDriver(Driver):
     name = "null"
     needs_ipam = False
     singleton = True
-    container_mode = "none"
+    container_mode = NONE_MODE
+    embedded_dns = False
     attach_refusal = (
         "container cannot be connected to multiple networks with one of the networks in private (none) mode"
     )

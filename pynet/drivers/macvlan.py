@@ -1,24 +1,9 @@
 """The macvlan driver: containers get their own MAC address on a host interface's LAN.
 
-Each endpoint is a macvlan sub-interface of the network's *parent* link, made in the
-host, moved into the sandbox as ``eth0``, ``eth1``... with its IPAM address and a default
-route via the network gateway, which is a router on that LAN (never the host itself).
-
-Docker's rules, kept here:
-
-* ``-o parent=IFACE`` must exist in the host namespace; ``-o macvlan_mode`` is one of
-  ``bridge`` (default), ``private``, ``vepa``, ``passthru``; ``lo`` is refused.
-* Several macvlan networks may share a parent as long as their subnets differ (the core's
-  overlap check already guarantees that); ``passthru`` owns its parent alone.
-* No parent, or ``--internal``: an isolated network. Docker makes a ``dummy`` link
-  ``dm-<id12>`` as the parent. This kernel has no dummy links, so pynet makes a Linux
-  bridge with no ports under that same name: macvlan ports on it reach each other
-  (bridge mode) and nothing else, and it has carrier, which a macvlan needs.
-* ``parent=eth0.10`` names an 802.1q sub-interface that Docker would create. Where the
-  kernel has no VLAN support (this one), that is an Unsupported error before anything
-  is made.
-
-Docker installs no firewall rules for macvlan networks; neither does pynet.
+Each endpoint is a macvlan sub-interface of the network's parent link, moved into the
+sandbox; no parent (or ``--internal``) gives an isolated network on a port-less bridge
+``dm-<id12>``. Docker's rules (options, shared parents, 802.1q parents), kept here, and
+what differs: macvlan.md.
 """
 
 from __future__ import annotations
@@ -27,8 +12,8 @@ import ipaddress
 import secrets
 
 from pynet.records import options as opt
-from pynet.records.model import Endpoint, Network
-from pynet.drivers.base import Driver, SandboxInfo
+from pynet.records.model import Endpoint, Network, Sandbox
+from pynet.drivers.base import Driver
 from pynet.records.undo import NullUndo, UndoLog
 from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
 from pynet.faults import fault
@@ -128,7 +113,7 @@ class MacvlanDriver(Driver):
         return netlink.link_exists(net.driver_data.get("parent", ""))
 
     # -- endpoint --------------------------------------------------------------------
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         tmp = "mvl" + secrets.token_hex(3)
         netns = sandbox.netns_path
         # Whatever step fails, the sub-interface is removed wherever it got to.
@@ -155,7 +140,7 @@ class MacvlanDriver(Driver):
         )
         fault("netns_config")
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         # The sub-interface lives only in the sandbox; gone with it if the sandbox is gone.
         netlink.link_delete(ep.ifname, sandbox.netns_path)
 

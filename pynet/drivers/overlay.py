@@ -1,21 +1,9 @@
 """The overlay driver: one layer-2 segment across hosts, VXLAN over the underlay.
 
-Control plane: etcd (``pynet.state.etcd``). ``create_network`` registers the network
-cluster-wide (unique name, VNI from 4096, subnet from 10.0.0.0/8 in /24s unless given);
-addresses come from etcd transactions (``allocate_addresses``), so two hosts never
-hand out the same one; each endpoint is published under ``/pynet/endpoints/`` for the
-other hosts' helpers to program.
-
-Data plane per host, made lazily with the first local endpoint and removed with the
-last: bridge ``ov-<12 hex of id>`` holding the gateway address, and VXLAN device
-``vx-<vni>`` on UDP 4789 (explicit: the kernel default is 8472), learning off, ARP/ND
-proxy on, MTU = underlay MTU - 50, enslaved to the bridge. Containers get a veth pair
-on the bridge as with the bridge driver. Remote peers (static FDB + neighbour entries
-on ``vx-<vni>``) are programmed by the helper daemon from etcd watches
-(``pynet.daemon.overlay``) through ``pynet.kernel.vxlan.set_peers``.
-
-Every host's bridge holds the same gateway address: with the VXLAN device answering
-ARP itself, a container always reaches its own host's bridge (an "anycast gateway").
+Control plane in etcd (``pynet.state.etcd``: network, VNI, subnet and addresses cluster-wide);
+data plane per host, made with the first local endpoint: bridge ``ov-<id12>`` (the anycast
+gateway) and ``vx-<vni>``, whose peers the helper daemon programs (``pynet.daemon.overlay``).
+The details: overlay.md, "Design".
 """
 
 from __future__ import annotations
@@ -29,14 +17,14 @@ if TYPE_CHECKING:
 
 from pynet import paths
 from pynet.records import options as opt
-from pynet.records.model import Endpoint, Network
+from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.firewall import hooks as fw
 from pynet.drivers import overlay_ipam as gipam
-from pynet.drivers.base import AddressAllocator, Driver, SandboxInfo
+from pynet.drivers.base import AddressAllocator, Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
-from pynet.kernel import netlink
+from pynet.kernel import netlink, procnet
 from pynet.kernel.vxlan import vxlan_name
 from pynet.state import etcd as kv
 
@@ -101,10 +89,8 @@ class OverlayDriver(Driver, AddressAllocator):
         net.driver_data["bridge"] = bridge_name(net)
 
     def create_network(self, net: Network, undo: UndoLog) -> None:
-        from pynet.drivers import hostinfo
-
         undo.add({"kind": "driver", "driver": self.name, "what": "network", "network_id": net.id})
-        gipam.register_network(store(), net, host_used=hostinfo.host_subnets())
+        gipam.register_network(store(), net, host_used=procnet.host_subnets())
 
     def delete_network(self, net: Network) -> None:
         gipam.unregister_network(store(), net)
@@ -134,7 +120,7 @@ class OverlayDriver(Driver, AddressAllocator):
         ensure_local(net, config(), undo)
         ep.driver_data["host_ifname"] = "veth" + secrets.token_hex(4)[:7]
 
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         cfg = config()
         host_if = ep.driver_data["host_ifname"]
         undo.add({"kind": "link", "name": host_if})
@@ -155,7 +141,7 @@ class OverlayDriver(Driver, AddressAllocator):
         undo.add({"kind": "driver", "driver": self.name, "what": "endpoint", "key": key})
         gipam.register_endpoint(store(cfg), net, cfg.node_id, peer_record(ep, sandbox, cfg))
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         netlink.link_delete(ep.driver_data.get("host_ifname", ""))
 
     def delete_endpoint(self, net: Network, ep: Endpoint) -> None:
@@ -174,7 +160,7 @@ class OverlayDriver(Driver, AddressAllocator):
             _best_effort(resource)
 
 
-def peer_record(ep: Endpoint, sandbox: SandboxInfo, cfg: kv.ClusterConfig) -> dict[str, Any]:
+def peer_record(ep: Endpoint, sandbox: Sandbox, cfg: kv.ClusterConfig) -> dict[str, Any]:
     """What the other hosts need to reach (and resolve) this endpoint."""
     return {
         "id": ep.id,

@@ -1,19 +1,8 @@
 """Docker's plugin discovery and its JSON-over-HTTP client (``pkg/plugins`` in moby).
 
-Discovery, first match wins:
-
-1. pynet's own directory ``$PYNET_PLUGIN_DIR`` (default ``/run/pynet/plugins``):
-   ``NAME.sock``, ``NAME/NAME.sock``, ``NAME.spec``, ``NAME.json``;
-2. Docker's socket directory ``/run/docker/plugins``: ``NAME.sock`` or ``NAME/NAME.sock``;
-3. Docker's spec directories ``/etc/docker/plugins`` and ``/usr/lib/docker/plugins``:
-   ``NAME.spec`` (one URL: ``unix:///path.sock`` or ``tcp://host:port``) or ``NAME.json``
-   (``{"Name": ..., "Addr": ...}``).
-
-Every call is ``POST /<Method>`` with a JSON body and Docker's
-``application/vnd.docker.plugins.v1.2+json`` Accept/Content-Type headers. A call is
-bounded by ``$PYNET_PLUGIN_TIMEOUT`` seconds (default 10): connection attempts are
-retried with backoff inside that budget (Docker retries for 30 s), a plugin that does not
-answer in time is a Timeout. An answer ``{"Err": "..."}`` is an error with that text.
+Where plugins are found (first match wins), the request format, the timeout
+(``$PYNET_PLUGIN_TIMEOUT``) and retries: plugins.md, "How pynet finds a plugin" and
+"Failures, timeouts, rollback".
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """Remote network drivers: a third-party plugin speaking Docker's protocol does the work.
 
-One ``RemoteDriver`` per plugin name (the registry makes it on first use). The verbs map
-to ``/NetworkDriver.*`` calls as in libnetwork's ``drivers/remote``; pynet does the
-sandbox side itself, as Docker's sandbox code does: on ``Join`` the plugin names a host
-interface (``InterfaceName.SrcName``), pynet moves it into the sandbox as the endpoint's
-``ifname`` (eth0, eth1...), sets its MAC, addresses, the plugin's gateway and static
-routes. On leave, the interface goes back to the host under its ``SrcName`` before
-``Leave`` is sent, so the plugin finds it where it left it.
-
-Differences from Docker: pynet picks the sandbox name (``DstPrefix`` is not used: the
-name is ``eth<N>``), and a Join with no gateway leaves the sandbox without a default
-route (Docker would add a ``docker_gwbridge`` interface).
-
-Failures leave nothing behind: each call that makes something on the plugin's side is
-preceded by an undo-log record of the call that reverses it, and a call that timed out
-or answered garbage is reversed at once (the plugin may have done half of it).
+One ``RemoteDriver`` per plugin name; the verbs map to ``/NetworkDriver.*`` calls as in
+libnetwork's ``drivers/remote``, and pynet does the sandbox side itself (the interface the
+plugin names becomes ``eth<N>``). Each call that makes something is preceded by the undo
+record of the call that reverses it. Protocol and differences from Docker: plugins.md.
 """
 
 from __future__ import annotations
@@ -26,9 +15,9 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.records.model import Endpoint, IPAMPool, Network
+from pynet.records.model import Endpoint, IPAMPool, Network, Sandbox
 from pynet.drivers import plugins
-from pynet.drivers.base import Driver, SandboxInfo
+from pynet.drivers.base import Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import InvalidArgument, NotFound, PynetError, Unavailable
 from pynet.faults import fault
@@ -159,7 +148,7 @@ class RemoteDriver(Driver):
             self._warn(f"failed to delete endpoint {ep.id}", error)
 
     # -- join / leave ----------------------------------------------------------------
-    def join(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, undo: UndoLog) -> None:
+    def join(self, net: Network, ep: Endpoint, sandbox: Sandbox, undo: UndoLog) -> None:
         args = {"NetworkID": net.id, "EndpointID": ep.id}
         self._undo(undo, "Leave", args)
         try:
@@ -185,7 +174,7 @@ class RemoteDriver(Driver):
             rollback = f"failed to roll back: {error}" if error else "rolled back"
             raise type(exc)(f"{exc.message}; {rollback}") from None
 
-    def _plumb(self, net: Network, ep: Endpoint, sandbox: SandboxInfo, plan: JoinPlan, undo: UndoLog) -> None:
+    def _plumb(self, net: Network, ep: Endpoint, sandbox: Sandbox, plan: JoinPlan, undo: UndoLog) -> None:
         netns, src = sandbox.netns_path, plan.src_name
         if not netlink.link_exists(src):
             raise NotFound(f'plugin "{self.name}": interface {src} named by Join was not found on the host')
@@ -210,7 +199,7 @@ class RemoteDriver(Driver):
             netlink.sandbox_routes(netns, ep.ifname, routes)
         fault("netns_config")
 
-    def leave(self, net: Network, ep: Endpoint, sandbox: SandboxInfo) -> None:
+    def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         src = ep.driver_data.get("src_name")
         if src:
             # As Docker's sandbox: the interface goes back to the host under the plugin's name.

@@ -1,18 +1,9 @@
 """pynet's firewall policy: Docker's bridge semantics in pynet's OWN nftables tables.
 
-``table inet pynet`` holds every rule; the rules are fixed and read per-network and
-per-container data from sets and maps, so publishing a port adds map elements and costs
-the same with 1 or 1000 containers. ``table bridge pynet`` (only while a network has
-``enable_icc=false``) drops IP between ports of such a bridge without br_netfilter.
-Every change is ONE nftables transaction (pynet.kernel.nft), and pynet's work on the
-hot paths does not grow with the number of networks: they never list pynet's table or the ruleset
-(``teardown_network`` asks for at most two elements of ``bridges`` to know whether it is
-the last network), and their element changes go to the kernel as one raw netlink batch
-(the fixed rules that ``setup_network`` sends along are skipped when provably in effect).
-No chain, table or policy pynet does not own is touched, except its own tagged accept
-rules in a foreign forward chain whose drop policy would kill pynet's traffic (Docker's
-DOCKER-USER): see "other tables" below.
-The design and its reasons: docs/firewall.md.
+Fixed rules in ``table inet pynet`` read per-network and per-container data from sets and
+maps, so a change is element updates in ONE nftables transaction, at a cost that does not
+grow with the number of networks; nothing pynet does not own is touched (but its tagged
+accept rules in a foreign forward chain). The design and its reasons: firewall.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Cheap reads of the current namespace's routing facts from /proc (no pyroute2)."""
+"""Cheap reads of host facts from /proc (no pyroute2): routes, resolv.conf, waiters, capabilities."""
 
 from __future__ import annotations
 
@@ -50,6 +50,16 @@ def nameservers(text: str | None = None) -> list[str]:
         if len(parts) >= 2 and parts[0] == "nameserver":
             out.append(parts[1])
     return out
+
+
+def host_subnets() -> list[str]:
+    """Subnets IPAM must avoid: the host's routes and its nameservers (as /32 or /128)."""
+    used = ipv4_routes()
+    for ns in nameservers():
+        if ns.startswith("127.") or ns == "::1":
+            continue
+        used.append(f"{ns}/{128 if ':' in ns else 32}")
+    return used
 
 
 def host_hostname() -> str:
@@ -112,3 +122,9 @@ def has_capabilities(*caps: int) -> bool:
     except (IndexError, ValueError):
         return os.geteuid() == 0
     return all(effective >> cap & 1 for cap in caps)
+
+
+def can_administer_network() -> bool:
+    """Whether this process may make netns, links and nftables rules (CAP_NET_ADMIN and
+    CAP_SYS_ADMIN, which root has)."""
+    return has_capabilities(CAP_NET_ADMIN, CAP_SYS_ADMIN)

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 #: the built-in network ``run`` joins without ``--network`` (a network's name, not a driver's)
 DEFAULT_NETWORK = "bridge"
+#: Docker's NetworkMode of a container sharing the host's network stack (no sandbox)
+HOST_MODE = "host"
+#: Docker's NetworkMode of a container whose sandbox has only ``lo`` (no endpoint)
+NONE_MODE = "none"
+#: the modes whose containers have no endpoint (a driver declares one: ``container_mode``)
+ENDPOINTLESS_MODES = (HOST_MODE, NONE_MODE)
 
 
 def to_dict(record: Any) -> dict[str, Any]:
@@ -190,6 +196,7 @@ class Network:
     options: dict[str, str] = field(default_factory=dict)  # -o key=value, Docker's keys
     labels: dict[str, str] = field(default_factory=dict)
     builtin: bool = False  # bridge/host/none: cannot be removed
+    embedded_dns: bool = True  # its driver's ability: the helper serves DNS on user networks
     driver_data: dict[str, Any] = field(default_factory=dict)  # e.g. {"bridge": "br-..", "mtu": 1500}
 
 
@@ -226,11 +233,27 @@ class PortBinding:
 
 
 @dataclass
+class Sandbox:
+    """A container's network stack: a netns bind-mounted at ``netns_path``.
+
+    Stored in its container's record (``Container.sandbox_id``/``netns_path``, the shape
+    Docker shows as SandboxID/SandboxKey); ``Container.sandbox()`` gives this view of it,
+    made and removed by ``pynet.cnm.sandboxes``.
+    """
+
+    id: str
+    netns_path: str
+    container_id: str
+    #: for a join: this endpoint's gateway becomes the sandbox's default route
+    default_gateway: bool = True
+
+
+@dataclass
 class Container:
     """A process in its own Sandbox (net + uts + mount namespaces).
 
-    ``sandbox_id``/``netns_path`` name the Sandbox; ``endpoints`` maps network ID to
-    endpoint ID in attach order (so eth0, eth1... follow that order).
+    ``sandbox_id``/``netns_path`` store the Sandbox (``sandbox()`` is its record); ``endpoints``
+    maps network ID to endpoint ID in attach order (so eth0, eth1... follow that order).
     """
 
     id: str
@@ -269,3 +292,7 @@ class Container:
     supervisor_pid: int = 0  # the process that waits for a detached one
     pid_start: int = 0  # start times of pid and supervisor_pid: a pid
     supervisor_start: int = 0  # whose start time differs was reused (0: unknown)
+
+    def sandbox(self, *, default_gateway: bool = True) -> Sandbox:
+        """This container's Sandbox (``netns_path`` "" when it has none: --network host)."""
+        return Sandbox(self.sandbox_id, self.netns_path, self.id, default_gateway)

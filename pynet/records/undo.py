@@ -23,7 +23,7 @@ class UndoLog:
         """Add to a logged ``resource`` what creating it revealed (a new link's ``index``).
 
         Journal replay deletes a link only with that proof, or when its name and kind are
-        ones pynet generates (``pynet.drivers.undo``).
+        ones pynet generates (``pynet.kernel.undo``).
         """
         resource.update(facts)
 

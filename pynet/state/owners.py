@@ -1,15 +1,9 @@
 """Owner locks: which pynet process answers for a container that is starting or in the foreground.
 
-``pynet run`` commits the container before its process starts, and a foreground run
-records the exit itself. Should that pynet die (kill -9) in between, nobody would record
-the exit or undo the sandbox: a ghost that ``ps`` shows ``Up`` and that keeps its IP,
-veth and published ports. So that pynet holds an flock on ``<run>/owners/<container-id>``
-from just before the commit until the container is started under a supervisor (``-d``)
-or has exited (foreground). The kernel drops the lock when its holder dies, whatever
-kills it; the next pynet command finds the file unlocked and reaps the container
-(``Controller.reap_orphans``). The file also names the container's process (pid and
-start time) once it exists. Only starting and foreground containers have a file, so the
-check costs a listing of a near-empty directory.
+An flock on ``<run>/owners/<container-id>``, held from just before ``run``'s commit until
+the container runs under its supervisor or has exited; the kernel drops it when its
+holder dies, and the next command reaps the container (``Controller.reap_orphans``).
+Why: design.md, "Process liveness".
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """The local JSON state store: one file per object, atomic writes, one lock, a journal.
 
-Layout under the state dir (``pynet.paths.state_dir()``)::
-
-    pynet.lock               flock: exclusive for mutating commands, shared for readers
-    journal.json             present only while a mutation is under way (see below)
-    networks/<id>.json       one file per object, each with a "schema_version"
-    endpoints/<id>.json
-    containers/<id>.json
-    ipam/<network-id>.json
-    <kind>/_names.json       name -> id index (so lookups by name need not read every file)
-
-Crash safety (kill -9 at any point): a mutation first records, in the journal, every
-kernel resource it is about to create (``Transaction.record_undo``). Its commit writes
-the whole set of file changes into the journal, then applies them, then deletes the
-journal. The next mutating command finds a leftover journal and either replays the
-commit (it was complete) or hands back the undo list so the caller can remove the
-half-made kernel objects (``Store.recover``). Either way kernel and state end up equal
-to "before the command" or "the command's complete result".
+Files live under ``pynet.paths.state_dir()``: ``pynet.lock`` (flock of mutating commands),
+``journal.json`` (only while a mutation is under way), ``<kind>/<id>.json`` and
+``<kind>/_names.json``. Layout, crash safety and recovery: design.md, "State and crash
+safety".
 """
 
 from __future__ import annotations

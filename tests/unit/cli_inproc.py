@@ -143,13 +143,12 @@ def fence_kernel_deep(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -
                 monkeypatch.setattr(module, name, fenced)
     from pynet.cnm import controller
     from pynet.daemon import client
-    from pynet.drivers import plugins, runtime
+    from pynet.drivers import plugins
+    from pynet.kernel import pids, runtime
 
     for name in ("start", "wait_status"):
         monkeypatch.setattr(runtime, name, fenced)
-    from pynet.drivers import hostinfo
-
-    monkeypatch.setattr(hostinfo, "signal_pid", fenced)
+    monkeypatch.setattr(pids, "signal_pid", fenced)
     # As root or not, the core runs on (unit tests need no root); the fence stops it later.
     monkeypatch.setattr(controller, "require_privileges", lambda: None)
     for name in ("request", "ensure_running", "notify", "resync", "ping", "stop"):

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("module", ["pynet.daemon.client", "pynet.daemon.main", "pynet.daemon.server"])
+@pytest.mark.parametrize(
+    "module", ["pynet.daemon.client", "pynet.daemon.main", "pynet.daemon.server", "pynet.daemon.sandbox_dns"]
+)
 def test_module_imports_neither_pyroute2_nor_rich(module):
     code = (
         f"import sys, {module}\n"

@@ -34,9 +34,18 @@ class State:
     def delete(self, kind: str, obj_id: str) -> None:
         os.unlink(self.root / kind / f"{obj_id}.json")
 
-    def network(self, name: str, *, driver: str = "bridge", internal: bool = False, builtin: bool = False) -> str:
+    def network(
+        self,
+        name: str,
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+        builtin: bool = False,
+        embedded_dns: bool = True,
+    ) -> str:
         nid = f"{name:0<64}"[:64]
-        self.put("networks", to_dict(Network(nid, name, driver, NOW, internal=internal, builtin=builtin)))
+        net = Network(nid, name, driver, NOW, internal=internal, builtin=builtin, embedded_dns=embedded_dns)
+        self.put("networks", to_dict(net))
         return nid
 
     def container(
@@ -179,6 +188,19 @@ def test_disconnect_moves_names_out_of_scope(state):
     reg.sync([c2])
     assert ask(reg, c1, "c2") is None
     assert reg.plans[c2].view_key == (n2,)
+
+
+def test_dns_follows_the_drivers_recorded_ability_not_its_name(state):
+    """The core records ``Driver.embedded_dns`` in the network; the daemon reads only that."""
+    quiet = state.network("quiet", driver="tiny", embedded_dns=False)
+    served = state.network("served", driver="tiny")  # positive control: same driver name
+    q1 = state.container("q1", {quiet: "10.6.0.2/24"})
+    both = state.container("both", {quiet: "10.6.0.3/24", served: "10.7.0.3/24"})
+    reg = Registry(state.store)
+    reg.resync()
+    assert q1 not in reg.plans
+    assert reg.plans[both].view_key == (served,)
+    assert ask(reg, both, "q1") is None
 
 
 def test_internal_only_containers_do_not_forward(state):

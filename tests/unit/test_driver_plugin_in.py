@@ -47,7 +47,7 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     """A controller on a temp state with TinyDriver registered; the kernel fenced off."""
     from pynet import drivers
     from pynet.cnm import controller
-    from pynet.drivers import hostinfo, sandbox
+    from pynet.kernel import procnet, sandbox
 
     monkeypatch.setitem(drivers._BUILTIN, "tiny", f"{__name__}:TinyDriver")  # the one registry line
     monkeypatch.setattr(drivers, "_cache", {})
@@ -56,8 +56,8 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     monkeypatch.setenv("PYNET_FIREWALL", "none")
     monkeypatch.delenv("PYNET_DEBUG", raising=False)
     # What would reach the kernel or the helper daemon: the netns, the host's routes, DNS.
-    monkeypatch.setattr(hostinfo, "can_administer_network", lambda: True)
-    monkeypatch.setattr(hostinfo, "host_subnets", lambda: [])
+    monkeypatch.setattr(procnet, "can_administer_network", lambda: True)
+    monkeypatch.setattr(procnet, "host_subnets", lambda: [])
     monkeypatch.setattr(sandbox, "create_sandbox", lambda path, undo: CALLS.append(("sandbox", "")))
     monkeypatch.setattr(sandbox, "delete_sandbox", lambda path: None)
     monkeypatch.setattr(controller.Controller, "_notify", lambda self, ids: None)
@@ -130,6 +130,8 @@ def test_the_core_reads_what_the_driver_declares_not_its_name(ctl, monkeypatch) 
     with pytest.raises(Forbidden, match="^no endpoints on a shared network$"):
         ctl.connect("s1", other.id, AttachRequest())
     assert list(_inspect("t1")["Containers"]) == [other.id]  # positive control: t1 attached it
+    # The helper daemon reads DNS service from the record, never from the driver's name.
+    assert [ctl.reader().network(_inspect(n)["Id"]).embedded_dns for n in ("s1", "t1")] == [False, True]
     for made in (c, other):
         ctl.owner_of(made).release()
 
@@ -141,3 +143,4 @@ class SharedDriver(TinyDriver):
     needs_ipam = False
     container_mode = "host"
     attach_refusal = "no endpoints on a shared network"
+    embedded_dns = False

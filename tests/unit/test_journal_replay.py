@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from pynet.records.model import Network
-from pynet.drivers import bridge, undo
+from pynet.cnm import rollback
+from pynet.drivers import bridge
+from pynet.kernel import undo as kernel_undo
 from pynet.errors import StateCorrupt
 from pynet.state.store import Store
 
@@ -93,7 +95,7 @@ class FakeKernel:
         self.deleted: list[str] = []
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        nl = undo.netlink
+        nl = kernel_undo.netlink
         monkeypatch.setattr(nl, "link_index", lambda name, netns=None: self.links.get(name, (None,))[0])
         monkeypatch.setattr(nl, "link_kind", lambda name: self.links.get(name, (None, None))[1])
         monkeypatch.setattr(nl, "link_delete", lambda name, netns=None: self.deleted.append(name))
@@ -134,13 +136,13 @@ def test_replay_removes_only_what_the_journal_proves(kernel: FakeKernel, tmp_pat
         {"kind": "link", "name": "veth1a2b3c4"},  # pynet's name and kind
         {"kind": "netns", "path": sandbox},
     ]
-    errors = undo.remove_all(log, replay=True)
+    errors = rollback.remove_all(log, replay=True)
     assert kernel.deleted == [sandbox, "veth1a2b3c4", "mybr"]
     assert len(errors) == 9 and all("does not prove" in e for e in errors)
 
 
 def test_an_in_process_rollback_trusts_its_own_log(kernel: FakeKernel) -> None:
-    undo.remove_all(
+    rollback.remove_all(
         [{"kind": "link", "name": "mybr"}, {"kind": "addresses", "link": "lanbr", "index": 3, "cidrs": ["10.1.0.1/24"]}]
     )
     assert kernel.deleted == ["lanbr 10.1.0.1/24", "mybr"]

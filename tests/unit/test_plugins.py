@@ -362,9 +362,9 @@ def test_create_network_logs_its_undo_first(vethnet) -> None:
             "args": {"NetworkID": "n" * 64},
         }
     ]
-    from pynet.drivers import undo as undo_mod
+    from pynet.cnm import rollback
 
-    assert undo_mod.remove_all(undo.records) == []  # the core's rollback path
+    assert rollback.remove_all(undo.records) == []  # the core's rollback path
     assert server.plugin.calls[-1] == "NetworkDriver.DeleteNetwork"
 
 

@@ -273,7 +273,8 @@ def test_mountinfo_fields_of_a_shared_mount(monkeypatch, tmp_path) -> None:
 
 def test_hot_modules_do_not_import_pyroute2() -> None:
     code = (
-        "import sys, pynet.kernel.netlink, pynet.kernel.netlink._rtnl, pynet.drivers.bridge, pynet.drivers.sandbox;"
+        "import sys, pynet.kernel.netlink, pynet.kernel.netlink._rtnl, pynet.drivers.bridge, pynet.kernel.sandbox,"
+        " pynet.kernel.runtime, pynet.kernel.undo, pynet.cnm.sandboxes, pynet.cnm.rollback;"
         "sys.exit('pyroute2' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=30).returncode == 0

@@ -1,17 +1,9 @@
 """THE one module that imports pyroute2: namespaces, links, addresses, routes, FDB, neighbours.
 
-The public face of the netlink package: nothing outside ``pynet.kernel.netlink`` imports
-its private raw-rtnetlink module ``_rtnl`` (import-linter contract).
-
-It offers a small intention-level API to the drivers and translates netlink errors into
-pynet errors. pyroute2 costs ~150 ms to import, so it is imported lazily on first use
-and read-only commands never pay it. The hot path (bridge create/delete, veth, addresses,
-routes, namespaces: ``network create/rm``, ``run``) never imports it: those functions go
-through ``pynet.kernel.netlink._rtnl`` (private), raw rtnetlink on the standard library.
-
-All calls act on the calling process's current network namespace ("the host"), or on a
-sandbox namespace given by its bind-mount path. Sockets are cached per namespace for
-the life of the process (a CLI run is short).
+An intention-level API for the drivers that turns netlink errors into pynet errors.
+pyroute2 (~150 ms) is imported lazily; the hot path goes through the private raw
+rtnetlink module ``_rtnl`` instead. Calls act on the current netns ("the host") or on a
+sandbox netns given by its path; sockets are cached per namespace for the process's life.
 """
 
 from __future__ import annotations

@@ -1,34 +1,9 @@
 """THE one module of pynet that talks to nftables (plus the few /proc reads the firewall needs).
 
-Its helpers are private modules of this package (``_nfnetlink``, ``_elements``,
-``_session``); nothing outside ``pynet.kernel.nft`` imports them (import-linter contract).
-
-Three ways in, one API (callers see the same functions and the same errors):
-
-* **raw nf_tables netlink** (:mod:`pynet.kernel.nft._session`, stdlib only) for what the hot
-  paths do: scripts made only of pynet's element lines (``add/delete element``,
-  ``delete table``, ``delete rule ... handle N``) go to the kernel as one batch, and the
-  firewall's questions (does a table exist, the first elements of a set, a chain's rules,
-  the chains) are answered without a cache fetch. Its cost does not grow with pynet's
-  networks: no listing of a table, no copy of the ruleset.
-* **libnftables in-process** (the C library behind the ``nft`` program, Debian package
-  libnftables1) via ctypes, for everything else (the fixed chains and rules, listings,
-  reload) and for any script the raw path cannot encode or the kernel refused: the
-  library then applies, or refuses in nft's own words, the same script in one
-  transaction. One nft context per process, cached, with buffered output and error.
-* **the nft program** when the library cannot be loaded (or ``PYNET_NFT=exec``).
-  ``PYNET_NFT=lib`` turns the raw path off (debugging, before/after benchmarks).
-
-Everything happens in the CURRENT network namespace of the process: the raw socket and the
-netlink socket of a libnftables context talk to the netfilter of the namespace they were
-created in, and ``/proc/sys/net`` and ``/proc/net`` show the namespace of the reader.
-pynet does all firewall work in its own namespace (the user's host namespace; tests run it
-inside throwaway namespaces via ``nsenter --net=``), so one socket and one context per
-process are right. A thread that has switched namespaces (setns) gets new ones made in
-ITS namespace, never the cached ones: rules can never land in the wrong namespace.
-
-Writes are whole scripts: nftables applies a script as ONE transaction (all of it or none
-of it), which is what makes every firewall change atomic, whichever way it goes.
+One API over three ways in: raw nf_tables netlink (private ``_session``) for the hot
+paths' element scripts, libnftables in-process for everything else, the ``nft`` program
+as fall-back (``PYNET_NFT=exec|lib``). A script is ONE transaction; everything happens in
+the current network namespace of the calling thread: firewall.md, "Talking to nftables".
 """
 
 from __future__ import annotations

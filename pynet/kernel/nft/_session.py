@@ -1,20 +1,9 @@
 """The raw side of pynet.kernel.nft: one NETLINK_NETFILTER socket, no libnftables.
 
-:class:`Raw` applies pynet's element scripts as one batch and answers the small questions
-the firewall asks (does a table exist, the first elements of a set, a chain's rules), each
-at a cost that does not grow with pynet's networks or ports (a set's dump is read only as
-far as asked). It never guesses: whatever it cannot encode, or whatever the kernel
-refuses, goes back to libnftables, which then applies (or refuses) the same script in the
-same single transaction and in nft's own words.
-
-**The skeleton.** pynet's firewall sends its fixed chains and rules ("the skeleton") in
-front of a network's elements, so that a network create also repairs chains someone
-edited. Re-sending it costs libnftables (dlopen, a context, a cache fetch): about 2 ms.
-:meth:`Raw.run` skips that prefix when it is provably in effect already: the kernel's
-own description of every chain the prefix declares (type, hook, priority, policy) and of
-every rule in them (their expressions) is byte-for-byte what the kernel reported right
-after libnftables last applied that very prefix (recorded in a small cache file). An
-edited, missing or older skeleton differs, and the whole script goes to libnftables.
+:class:`Raw` applies pynet's element scripts as one batch and answers the firewall's small
+questions at a cost that does not grow with pynet's networks; whatever it cannot encode
+or the kernel refuses goes back to libnftables. It skips the skeleton when the kernel's
+chains and rules match, byte for byte, a fingerprint: firewall.md, "The raw path".
 """
 
 from __future__ import annotations

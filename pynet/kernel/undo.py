@@ -1,15 +1,8 @@
-"""Remove kernel resources recorded in an undo log (after a failure or a kill -9).
+"""Remove the kernel resources an undo log names (links, addresses, sysctls, netns).
 
-An in-process rollback trusts its log: this very command wrote it. A log read back from
-the journal on disk (``replay=True``) is data that may be stale, damaged or handcrafted,
-so replay removes only what the journal proves pynet made:
-
-- a host link when the journal holds the index the kernel gave the link pynet created
-  (``UndoLog.confirm``) and the link of that name still has it, or when its name and kind
-  are ones only pynet generates (``veth<7 hex>`` veth, ``mvl<6 hex>`` macvlan,
-  ``ov-<12 hex>``/``dm-<12 hex>`` bridge, ``vx-<vni>`` vxlan): a user's ``lan0`` or bridge is never touched;
-- addresses and sysctls of a user's bridge only on the link with the recorded index;
-- links and namespaces of sandboxes only under pynet's own netns directory.
+``pynet.cnm.rollback`` replays a whole log and hands these kinds here. A log read back
+from the journal is data, not instructions: ``replay_allowed`` lets through only what it
+proves pynet made (design.md, "State and crash safety").
 """
 
 from __future__ import annotations
@@ -34,8 +27,8 @@ _GENERATED = [
 ]
 
 
-def remove_resource(resource: dict[str, Any]) -> None:
-    """Best-effort, idempotent removal of one logged resource."""
+def remove(resource: dict[str, Any]) -> None:
+    """Best-effort, idempotent removal of one logged kernel resource (other kinds: nothing)."""
     kind = resource.get("kind")
     if kind == "link":
         netlink.link_delete(resource["name"], resource.get("netns"))
@@ -48,22 +41,10 @@ def remove_resource(resource: dict[str, Any]) -> None:
                 netlink.set_link_sysctl(resource["link"], key, value)
     elif kind == "netns":
         netlink.netns_delete(resource["path"])
-    elif kind == "driver":
-        from pynet.drivers import get_driver
-
-        get_driver(resource["driver"]).undo_resource(resource)
-    elif kind == "plugin":
-        from pynet.drivers import plugins
-
-        plugins.undo_resource(resource)
-    elif kind == "nft":
-        from pynet.firewall import policy as firewall
-
-        firewall.undo_resource(resource)
 
 
 def replay_allowed(resource: dict[str, Any]) -> bool:
-    """True when a resource read back from the journal is provably pynet's to remove."""
+    """True when a kernel resource read back from the journal is provably pynet's to remove."""
     kind = resource.get("kind")
     if kind == "netns":
         return _in_netns_dir(resource.get("path"))
@@ -84,7 +65,7 @@ def replay_allowed(resource: dict[str, Any]) -> bool:
             and resource.get("index") is not None
             and netlink.link_index(link) == resource["index"]
         )
-    return kind in ("driver", "plugin", "nft")
+    return False
 
 
 def _in_netns_dir(path: Any) -> bool:
@@ -95,20 +76,3 @@ def _in_netns_dir(path: Any) -> bool:
         return os.path.dirname(os.path.realpath(path)) == root
     except OSError:  # e.g. /proc/<pid>/ns/net of a process we may not inspect
         return False
-
-
-def remove_all(resources: list[dict[str, Any]], *, replay: bool = False) -> list[str]:
-    """Undo newest first; collect errors instead of stopping.
-
-    ``replay``: the log came from the journal on disk; skip what it cannot prove (above).
-    """
-    errors = []
-    for res in reversed(resources):
-        try:
-            if replay and not replay_allowed(res):
-                errors.append(f"{res}: not removed: the journal does not prove pynet created it")
-                continue
-            remove_resource(res)
-        except Exception as exc:  # noqa: BLE001 - teardown goes on past errors
-            errors.append(f"{res}: {exc}")
-    return errors

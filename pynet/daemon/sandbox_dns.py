@@ -81,7 +81,7 @@ def _listen_tcp() -> socket.socket:
     return sock
 
 
-class Sandbox:
+class SandboxDNS:
     """One served sandbox: its netns handle, server sockets, upstream sockets, TCP clients."""
 
     def __init__(self, plan: SandboxPlan, switch: NetnsSwitch) -> None:

@@ -1,4 +1,4 @@
-"""Sandbox plumbing: the network namespace a container owns (bind-mounted, so it
+"""The kernel side of a Sandbox: the network namespace a container owns (bind-mounted, so it
 outlives the process) — created with lo up, removed idempotently."""
 
 from __future__ import annotations
