@@ -152,12 +152,15 @@ def labels_string(labels: dict | None) -> str:
 
 def _record(item: dict, type_name: str) -> gotemplate.Record:
     """The template's view of one item: keys starting with ``__`` are hidden;
-    ``__labels__`` (a dict) provides Docker's ``{{.Label "key"}}`` method."""
+    ``__labels__`` (a dict) provides Docker's ``{{.Label "key"}}`` method, ``__extra__``
+    (a dict) pynet's own fields, which ``{{json .}}`` leaves out as Docker's methods."""
     from pynet.cli import gotemplate
 
     labels = item.get("__labels__") or {}
     fields = {k: v for k, v in item.items() if not k.startswith("__")}
     methods = {"Label": (lambda name: labels.get(name, ""), 1)}
+    for name, value in (item.get("__extra__") or {}).items():
+        methods[name] = (lambda v=value: v, 0)
     return gotemplate.Record(fields, type_name=type_name, methods=methods)
 
 

@@ -14,6 +14,7 @@ from pynet.cli.groups import Group
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from pynet.cnm.links import LinkRow
+    from pynet.records.links import LinkShape
 
 HEADERS = ["CONTAINER", "NETWORK", "INTERFACE", "RATE", "DELAY", "JITTER", "LOSS", "DUPLICATE", "CORRUPT"]
 
@@ -41,14 +42,12 @@ def set_(container: str, network: str, **settings: str | None) -> None:
     Example:
       pynet link set c1 --network mynet --rate 10mbit --loss 1%
     """
-    from pynet.records.links import parse_link_shape
-
     given = {k: v for k, v in settings.items() if v is not None}
     if not given:
         raise click.UsageError(
             "link set needs at least one of --rate, --delay, --jitter, --loss, --duplicate, --corrupt"
         )
-    shape = parse_link_shape(given)
+    shape = _parse_flags(given)
     ctl = controller()
     row = ctl.set_link(container, shape, network or None)
     print_notices(ctl)
@@ -86,6 +85,22 @@ def show(container: str | None, fmt: str) -> None:
 
     echo(tabulate(HEADERS, [_cells(r) for r in rows]), nl=False)
     echo(_supported_line(supported))
+
+
+def _parse_flags(given: dict[str, str]) -> LinkShape:
+    """The shape of the flags; a bad value is Docker's flag error (one line, exit 125)."""
+    from pynet.errors import EXIT_USAGE, InvalidArgument
+    from pynet.records.links import parse_link_shape
+
+    for name, value in given.items():
+        try:
+            parse_link_shape({name: value}, partial=True)
+        except InvalidArgument as exc:
+            detail = exc.message.split(": ", 1)[-1]
+            err = InvalidArgument(f'invalid argument "{value}" for "--{name}" flag: {detail}', from_daemon=False)
+            err.exit_code = EXIT_USAGE
+            raise err from None
+    return parse_link_shape(given, partial=True)
 
 
 def _cells(row: LinkRow) -> list[str]:

@@ -234,8 +234,16 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
 
     def update_network(self, ref: str, upd: NetworkUpdate) -> Network:
         """``network update``: labels, ``--internal`` (firewall included), ``--attachable``."""
-        with self.mutation() as (repo, undo):
-            net, notices = NetworkService(repo, undo).update(ref, upd)
+        changed: list[Network] = []  # (old, new) once the driver applied it
+        try:
+            with self.mutation() as (repo, undo):
+                old = NetworkService(repo, undo).get(ref)
+                net, notices = NetworkService(repo, undo).update(ref, upd)
+                changed += [old, net]
+        except BaseException as exc:
+            if changed:  # the commit failed: the kernel goes back to what the state says
+                _report_rollback(exc, _undo_update(changed[1], changed[0]))
+            raise
         self.notices.extend(notices)
         return net
 
@@ -540,6 +548,15 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         """Tell the helper (embedded DNS) what changed; never fails the command."""
         if not self.notifier.notify(container_ids):
             self.notices.append("WARNING: the pynet helper (embedded DNS) did not answer; name resolution may lag")
+
+
+def _undo_update(current: Network, previous: Network) -> list[str]:
+    """Apply ``previous``'s settings again (a failed ``network update`` commit)."""
+    try:
+        get_driver(current.driver).update_network(current, previous)
+    except PynetError as err:
+        return [f"network {current.name}: {err.message}"]
+    return []
 
 
 def _cleanup_warnings(errors: list[str]) -> list[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynet.errors import Conflict, InvalidArgument, NotFound, Unsupported
+from pynet.errors import Conflict, InvalidArgument, NotFound, PynetError, Unsupported
 from pynet.records.links import NETEM_SETTINGS, SETTINGS, LinkShape, parse_link_shape
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pynet.cnm.repo import Repo
@@ -89,6 +90,8 @@ class LinkService:
 
     def endpoint(self, c: Container, network_ref: str | None) -> tuple[Network, Endpoint]:
         """The endpoint of ``c`` on ``network_ref`` (or on its only network)."""
+        if c.status != "running":
+            raise Conflict(f"Container {c.id} is not running")
         if not c.endpoints:
             raise Conflict(f"container {c.name} is not connected to any network it could shape")
         if network_ref:
@@ -111,22 +114,28 @@ class LinkService:
             raise NotFound(f"endpoint of container {c.name} on network {net.name} not found")
         return net, ep
 
-    def apply(self, c: Container, ep: Endpoint, shape: LinkShape) -> None:
-        """Make ``ep``'s link do exactly ``shape`` (empty: unshaped) and store it.
+    def apply(self, c: Container, ep: Endpoint, shape: LinkShape) -> Callable[[], None]:
+        """Make ``ep``'s link do exactly ``shape`` (empty: unshaped) and store it; return
+        what puts the previous shape back (for a transaction that fails later).
 
         Refuses (Unsupported, nothing changed) settings the kernel lacks; a kernel failure
         puts the previous shape back before it is raised."""
         _check_supported(shape)
         if c.status != "running" or not c.netns_path:
             raise Conflict(f"Container {c.id} is not running")
-        before = stored_shape(ep)
+        before, netns, ifname = stored_shape(ep), c.netns_path, ep.ifname
+
+        def revert() -> None:
+            _apply_kernel(netns, ifname, before)
+
         try:
-            _apply_kernel(c.netns_path, ep.ifname, shape)
-        except BaseException:
-            _apply_kernel(c.netns_path, ep.ifname, before)
+            _apply_kernel(netns, ifname, shape)
+        except BaseException as exc:
+            _revert(revert, exc)
             raise
         ep.link = shape.to_text()
         self.repo.put_endpoint(ep)
+        return revert
 
     def rows(self, containers: list[Container]) -> list[LinkRow]:
         """Every endpoint of ``containers`` with its stored shaping (shaped or not)."""
@@ -147,6 +156,15 @@ def _check_supported(shape: LinkShape) -> None:
         raise Unsupported(
             f"cannot set {', '.join(missing)}: {tc.NO_NETEM}; on this host link shaping supports rate and loss"
         )
+
+
+def _revert(revert: Callable[[], None], exc: BaseException) -> None:
+    """Put the previous shape back; what fails there rides on the error being raised."""
+    try:
+        revert()
+    except (PynetError, OSError) as err:
+        if isinstance(exc, PynetError):
+            exc.warnings = (*exc.warnings, f"WARNING: link shaping not restored: {err}")
 
 
 def _apply_kernel(netns: str, ifname: str, shape: LinkShape) -> None:
@@ -179,13 +197,20 @@ class LinkControl:
     ) -> LinkRow:
         """Shape the link of a running container on ``network_ref`` (may be omitted when it
         has one network). Settings not in ``shape`` are kept unless ``replace``."""
-        with self.mutation() as (repo, _undo):
-            c = repo.get_container(container_ref)
-            svc = LinkService(repo)
-            net, ep = svc.endpoint(c, network_ref)
-            new = shape if replace else stored_shape(ep).merged(shape)
-            svc.apply(c, ep, new)
-            return LinkRow(c.name, net.name, ep.ifname, new)
+        revert = None
+        try:
+            with self.mutation() as (repo, _undo):
+                c = repo.get_container(container_ref)
+                svc = LinkService(repo)
+                net, ep = svc.endpoint(c, network_ref)
+                new = shape if replace else stored_shape(ep).merged(shape)
+                revert = svc.apply(c, ep, new)
+                row = LinkRow(c.name, net.name, ep.ifname, new)
+        except BaseException as exc:
+            if revert is not None:  # the commit failed: the kernel goes back to the stored shape
+                _revert(revert, exc)
+            raise
+        return row
 
     def clear_link(self, container_ref: str, network_ref: str | None = None) -> LinkRow:
         """Remove every shaping setting of the container's link on ``network_ref``."""

@@ -82,7 +82,8 @@ def network_ls_item(net: Network) -> dict[str, Any]:
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(net.labels.items())),
         "Name": net.name,
         "Scope": net.scope,
-        "Subnets": ",".join(p.subnet for p in net.ipam_config if p.subnet),  # pynet's field (moby#18626)
+        # pynet's own template field (moby#18626), not in Docker's {{json .}}
+        "__extra__": {"Subnets": ",".join(p.subnet for p in net.ipam_config if p.subnet)},
     }
 
 

@@ -85,11 +85,13 @@ class LinkShape:
         return parse_link_shape({**mine, **theirs})
 
 
-def parse_link_shape(settings: dict[str, Any]) -> LinkShape:
+def parse_link_shape(settings: dict[str, Any], *, partial: bool = False) -> LinkShape:
     """A LinkShape from ``{"rate": "10mbit", "loss": "1%", ...}`` (compose's mapping, the
     flags of ``link set``, a stored endpoint); None or "" values are "not set".
 
     Raises InvalidArgument (one line naming the setting) for an unknown key or a bad value.
+    ``partial``: a change to merge into a stored shape (jitter may come without a delay;
+    :meth:`LinkShape.merged` checks the result).
     """
     unknown = sorted(k for k in settings if k not in SETTINGS)
     if unknown:
@@ -103,7 +105,7 @@ def parse_link_shape(settings: dict[str, Any]) -> LinkShape:
         duplicate=parse_percent("duplicate", given["duplicate"]) if "duplicate" in given else 0.0,
         corrupt=parse_percent("corrupt", given["corrupt"]) if "corrupt" in given else 0.0,
     )
-    if shape.jitter_us and not shape.delay_us:
+    if shape.jitter_us and not shape.delay_us and not partial:
         raise InvalidArgument("invalid link setting: jitter needs a delay (e.g. --delay 50ms --jitter 5ms)")
     return shape
 

@@ -76,6 +76,10 @@ def test_update_internal_live_with_its_firewall_and_labels(host: Host, lan_peer:
     host.pynet("run", "-d", "--name", "inside", "--network", "upd", "sleep", "300")
     host.pynet("run", "-d", "--name", "control", "--network", "ctl", "sleep", "300")
     assert _reaches(host, "inside", PEER) and _reaches(host, "control", PEER)
+    # a failed commit changes nothing: the firewall goes back with the state
+    cp = host.pynet("network", "update", "--internal", "upd", check=False, env={"PYNET_FAULT": "state_commit"})
+    assert cp.returncode != 0 and _inspect(host, "upd")["Internal"] is False
+    assert _reaches(host, "inside", PEER)
     net_id = host.pynet("network", "update", "--internal", "upd").stdout.strip()
     assert net_id == _inspect(host, "upd")["Id"] and _inspect(host, "upd")["Internal"] is True
     assert not _reaches(host, "inside", PEER)

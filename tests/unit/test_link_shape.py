@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from pynet.errors import EXIT_ERROR, InvalidArgument
 from pynet.records.links import LinkShape, parse_link_shape
 
 pytestmark = pytest.mark.unit
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -58,3 +64,24 @@ def test_text_round_trips_and_set_is_additive() -> None:
     assert merged.to_text() == {"rate": "1gbit", "delay": "1.5ms", "loss": "0.25%"}
     assert merged.netem_settings() == ["delay"] and merged.needs_netem()
     assert LinkShape().is_empty() and not LinkShape(loss=1).needs_netem()
+    # `link set --jitter` alone adds to a stored delay; without one the merge refuses it
+    jitter = parse_link_shape({"jitter": "5ms"}, partial=True)
+    assert merged.merged(jitter).to_text()["jitter"] == "5ms"
+    with pytest.raises(InvalidArgument, match="jitter needs a delay"):
+        LinkShape().merged(jitter)
+
+
+def test_link_modules_and_the_supported_question_stay_light() -> None:
+    """Read-only paths (inspect's view, `link show`, `pynet info`) import neither pyroute2
+    nor rich: the netem probe is one raw rtnetlink request (or a sysfs look without root)."""
+    code = (
+        "import sys\n"
+        "import pynet.cnm.controller, pynet.cnm.views, pynet.cli.link, pynet.kernel.tc, pynet.kernel.linkloss\n"
+        "from pynet.cnm.links import supported_impairments\n"
+        "got = supported_impairments()\n"
+        "assert got['rate'] and got['loss'] and len(set(got[k] for k in ('delay', 'jitter', 'duplicate', 'corrupt'))) == 1\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'rich')))\n"
+    )
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stdout.strip() == "[]"
