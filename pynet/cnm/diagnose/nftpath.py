@@ -104,7 +104,7 @@ def _run(
         kind, target = verdict
         if matched is None:
             if kind in ("drop", "reject", "jump", "goto"):
-                doubts.append(f"{name}: a rule pynet cannot evaluate ({kind})")
+                doubts.append(f"{name}: a rule pynet cannot evaluate: {_describe(rule)}")
             continue
         if kind in ("accept", "drop", "reject"):
             found.append(rule)
@@ -226,6 +226,8 @@ def _describe(rule: dict[str, Any]) -> str:
             words.append(f"{_left_text(m.get('left'))} {op}{_right_text(m.get('right'))}")
         elif key in ("jump", "goto"):
             words.append(f"{key} {expr[key].get('target', '')}")
+        elif key == "xt" and isinstance(expr[key], dict):  # an iptables extension
+            words.append(f"xt {expr[key].get('type', '')} {expr[key].get('name', '')}")
         elif key in _VERDICTS or key in _NEUTRAL:
             words.append(key)
         else:
