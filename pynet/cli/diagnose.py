@@ -12,7 +12,7 @@ import json
 import sys
 
 from pynet.cli.base import echo, reader
-from pynet.errors import EXIT_USAGE, ExitStatus, InvalidArgument
+from pynet.errors import EXIT_USAGE, ExitStatus, InvalidArgument, Unsupported
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def diagnose(src: str, dst: str, port: str | None, fmt: str) -> None:
     from pynet.cnm.diagnose.walk import diagnose as walk
 
     number, proto = parse_port(port or "")
+    if ":" in dst:
+        raise Unsupported(f"{dst}: network diagnose checks IPv4 paths only", from_daemon=False)
     require_privileges()
     result = walk(reader(), src, dst, number, proto)
     if fmt == "json":

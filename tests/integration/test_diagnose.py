@@ -221,6 +221,9 @@ def test_bad_input(topo: Topo) -> None:
     h = topo.host
     cp = h.pynet("network", "diagnose", "nobody", "app", check=False)
     assert (cp.returncode, cp.stderr, cp.stdout) == (1, "Error response from daemon: No such container: nobody\n", "")
+    cp = h.pynet("network", "diagnose", "app", "fd00::1", check=False)
+    assert (cp.returncode, cp.stdout) == (1, "")
+    assert cp.stderr == "fd00::1: network diagnose checks IPv4 paths only\n"
     cp = h.pynet("network", "diagnose", "--port", "http", "app", "web", check=False)
     assert (
         cp.returncode == 125
