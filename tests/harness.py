@@ -131,6 +131,41 @@ def wait_for(
         time.sleep(interval)
 
 
+# The token client the traffic tests run inside a namespace: connects (TCP) or sends up to
+# three datagrams (UDP: the first may wait for neighbour resolution) to IP PORT, sends
+# TOKEN, prints the reply line; exit 1 with "FAIL ..." when nothing came back in TIMEOUT s.
+TOKEN_CLIENT = r"""
+import socket, sys
+ip, port, proto, token, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+try:
+    if proto == "tcp":
+        s = socket.create_connection((ip, port), timeout=timeout)
+        s.sendall((token + "\n").encode())
+        print(s.recv(256).decode().strip())
+    else:
+        s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(timeout)
+        for _ in range(3):  # UDP may lose the first datagram while neighbours resolve
+            s.sendto((token + "\n").encode(), (ip, port))
+            try:
+                print(s.recvfrom(512)[0].decode().strip()); break
+            except socket.timeout:
+                continue
+        else:
+            raise socket.timeout("no reply")
+except OSError as exc:
+    print(f"FAIL {exc!r}"); sys.exit(1)
+"""
+
+
+def token_client(directory: Path) -> Path:
+    """``directory/client.py``: TOKEN_CLIENT (argv: IP PORT tcp|udp TOKEN TIMEOUT), written once."""
+    path = directory / "client.py"
+    if not path.exists():
+        path.write_text(TOKEN_CLIENT)
+    return path
+
+
 # How to make one link of a kind; kinds that need a parent get the veth ``p0``.
 _KIND_ARGS = {
     "veth": "type veth peer name t1",

@@ -25,9 +25,10 @@ if TYPE_CHECKING:
 from pynet.records.model import Network, from_dict, to_dict
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm.repo import Repo
+from pynet.drivers.base import ClusterMember
 from pynet.records.undo import UndoLog
 from pynet.firewall.hooks import NOTICES
-from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetError, Unavailable
+from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, PynetError, Unavailable, Unsupported
 from pynet.state import etcd as kv
 
 SYNC_TIMEOUT = 1.5  # a command on a member waits at most this for the store
@@ -199,10 +200,18 @@ def _global_networks(repo: Repo) -> list[Network]:
 
 def drop_local(repo: Repo, net: Network) -> None:
     """Forget this node's copy of a global network (and its devices); the cluster keeps it."""
-    from pynet.drivers import overlay
-
-    overlay.remove_local(net)
+    _member(net).remove_local(net)
     repo.delete_network(net.id)
+
+
+def _member(net: Network) -> ClusterMember:
+    """The driver of global network ``net``, as a cluster member."""
+    from pynet.drivers import get_driver
+
+    drv = get_driver(net.driver)
+    if not isinstance(drv, ClusterMember):
+        raise Unsupported(f"driver {net.driver} cannot serve a cluster network")
+    return drv
 
 
 # -- ls / rm ---------------------------------------------------------------------------------
@@ -328,7 +337,6 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
     network, so no address is ever held by two containers.
     """
     from pynet.cnm.containers import ContainerService
-    from pynet.drivers import overlay
 
     for net in _global_networks(repo):
         for ep in repo.network_endpoints(net.id):
@@ -339,7 +347,7 @@ def _rejoin(repo: Repo, undo: UndoLog, etcd: kv.Etcd, cfg: kv.ClusterConfig) -> 
             if kept is None:
                 continue  # the network is gone from the store: sync warns about its users
             if kept:
-                etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), overlay.peer_record(ep, c.sandbox(), cfg))
+                etcd.put(kv.endpoint_key(net.id, cfg.node_id, ep.id), _member(net).peer_record(ep, c.sandbox(), cfg))
                 continue
             svc = ContainerService(repo, undo)
             if c.ports:

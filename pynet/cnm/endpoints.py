@@ -7,18 +7,15 @@ logged in the undo log before they run; state changes go to the open transaction
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 
-from pynet.cnm import ipam, ipam_plugins
-from pynet.records.model import Container, Endpoint, IPAMPool, Network
+from pynet.records.model import Container, Endpoint, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import driver_class, get_driver
-from pynet.drivers.base import AddressAllocator
+from pynet.drivers import driver_class, get_driver, ipam
 from pynet.records.undo import UndoLog
 from pynet.faults import fault
-from pynet.errors import Conflict, Forbidden, InvalidArgument, Unavailable
+from pynet.errors import Conflict, Forbidden, InvalidArgument
 from pynet.ids import new_id
 
 
@@ -55,21 +52,7 @@ class EndpointService:
             ipam_request={k: v for k, v in (("IPv4Address", req.ipv4), ("IPv6Address", req.ipv6)) if v},
         )
         space = ipam.AddressSpace.from_dict(head.get("space"), net.ipam_config)
-        if isinstance(driver, AddressAllocator):
-            self.undo.add(
-                {
-                    "kind": "driver",
-                    "driver": net.driver,
-                    "what": "addresses",
-                    "network_id": net.id,
-                    "endpoint_id": ep.id,
-                }
-            )
-            driver.allocate_addresses(net, ep, req.ipv4, req.ipv6)
-        elif driver.needs_ipam and ipam_plugins.uses_plugin(net):
-            ipam_plugins.assign(net, ep, req.ipv4, req.ipv6, self.undo)
-        elif driver.needs_ipam:
-            self._assign_addresses(net, ep, space, req)
+        ipam.ipam_for(net, driver, space).assign(net, ep, req.ipv4, req.ipv6, self.undo)
         fault("ipam_reserve")
         ep.mac = req.mac or (ipam.mac_from_ipv4(ep.ipv4.split("/")[0]) if ep.ipv4 else _random_mac())
         if not driver.network_present(net):
@@ -102,18 +85,6 @@ class EndpointService:
                 "user specified IP address is supported only when connecting to networks with user configured subnets"
             )
 
-    def _assign_addresses(self, net: Network, ep: Endpoint, space: ipam.AddressSpace, req: AttachRequest) -> None:
-        v4 = [p for p in net.ipam_config if not p.is_ipv6]
-        v6 = [p for p in net.ipam_config if p.is_ipv6]
-        if v4:
-            pool, address = _allocate(space, v4, ep.id, req.ipv4, net)
-            ep.ipv4 = _with_prefix(address, pool)
-            ep.gateway = pool.gateway
-        if net.enable_ipv6 and v6:
-            pool, address = _allocate(space, v6, ep.id, req.ipv6, net)
-            ep.ipv6 = _with_prefix(address, pool)
-            ep.gateway6 = pool.gateway
-
     def detach(self, c: Container, net: Network) -> None:
         """Leave and delete the endpoint of ``c`` on ``net``; goes on when objects are gone."""
         ep_id = c.endpoints.pop(net.id, None)
@@ -122,10 +93,7 @@ class EndpointService:
             driver = get_driver(net.driver)
             driver.leave(net, ep, c.sandbox())
             driver.delete_endpoint(net, ep)
-            if isinstance(driver, AddressAllocator):
-                driver.release_addresses(net, ep)
-            elif ipam_plugins.uses_plugin(net):
-                ipam_plugins.release_endpoint(net, ep)
+            ipam.ipam_for(net, driver).release_endpoint(net, ep)
             self.repo.delete_endpoint(ep.id)
         self._release(net, ep_id)
 
@@ -137,35 +105,9 @@ class EndpointService:
             return  # released already (idempotent teardown)
         head = self.repo.ipam_head(net.id)
         space = ipam.AddressSpace.from_dict(head.get("space"), net.ipam_config)
-        for address in member.get("addresses", []):
-            space.release_address(address)
+        ipam.LocalIPAM(space).release_addresses(net, member.get("addresses", []))
         self.repo.put_ipam_space(net.id, space.to_compact(), max(0, int(head.get("count") or 0) - 1))
         self.repo.delete_member(net.id, ep_id)
-
-
-def _allocate(
-    space: ipam.AddressSpace, pools: list[IPAMPool], owner: str, preferred: str, net: Network
-) -> tuple[IPAMPool, str]:
-    if preferred:
-        addr = ipaddress.ip_address(preferred)
-        for pool in pools:
-            if addr in ipaddress.ip_network(pool.subnet, strict=False):
-                return pool, space.allocate(pool, owner, preferred)
-        raise InvalidArgument(f"Invalid address {preferred}: It does not belong to any of this network's subnets")
-    last_error: Exception | None = None
-    for pool in pools:
-        try:
-            return pool, space.allocate(pool, owner)
-        except Unavailable as exc:
-            last_error = exc
-    family = "IPv6" if pools[0].is_ipv6 else "IPv4"
-    raise Unavailable(
-        f"no available {family} addresses on this network's address pools: {net.name} ({net.id})"
-    ) from last_error
-
-
-def _with_prefix(address: str, pool: IPAMPool) -> str:
-    return f"{address}/{ipaddress.ip_network(pool.subnet, strict=False).prefixlen}"
 
 
 def _random_mac() -> str:

@@ -8,13 +8,11 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from pynet.cnm import ipam, ipam_plugins
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
-from pynet.drivers import driver_class, get_driver
+from pynet.drivers import driver_class, get_driver, ipam
 from pynet.kernel import procnet
-from pynet.drivers.base import AddressAllocator
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
@@ -149,15 +147,7 @@ class NetworkService:
             labels=dict(req.labels),
             embedded_dns=driver.embedded_dns,
         )
-        if driver.needs_ipam and ipam_plugins.is_plugin(req.ipam_driver):
-            net.ipam_config = ipam_plugins.request_pools(req, net, self.undo)
-        elif driver.needs_ipam and not isinstance(driver, AddressAllocator):
-            net.ipam_config = self._pools(req)
-        elif driver.needs_ipam:
-            # Cluster-wide IPAM (overlay): the driver picks subnets from the global pool.
-            pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
-            ipam.check_overlap(pools, self._used_subnets())
-            net.ipam_config = [ipam.finalize_pool(p) for p in pools]
+        net.ipam_config = ipam.ipam_for(net, driver).request_pools(self._pool_request(req), net, self.undo)
         driver.validate_create(net)
         self._check_bridge_unique(net)
         driver.create_network(net, self.undo)
@@ -181,26 +171,18 @@ class NetworkService:
         if name in self.repo.network_names():
             raise Conflict(f"network with name {name} already exists")
 
-    def _pools(self, req: NetworkCreateRequest) -> list[IPAMPool]:
-        pools = ipam.build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
-        for pool in pools:
-            # Docker shows a Gateway for --subnet only when --gateway was given too.
-            pool.show_gateway = bool(pool.gateway)
-        used = self._used_subnets()
-        ipam.check_overlap(pools, used)
-        need_v4 = not any(not p.is_ipv6 for p in pools)
-        need_v6 = req.enable_ipv6 and not any(p.is_ipv6 for p in pools)
-        if need_v4 or need_v6:
-            # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
-            # costs O(routes), so `--subnet` creates skip it.
-            used += procnet.host_subnets()
-        if need_v4:
-            pools.insert(0, IPAMPool(subnet=ipam.choose_subnet(used)))
-        if need_v6:
-            pools.append(IPAMPool(subnet=ipam.choose_subnet(used, v6=True)))
-        if not req.enable_ipv6 and any(p.is_ipv6 for p in pools):
-            raise InvalidArgument("IPv6 subnet given without --ipv6: add --ipv6 to enable IPv6 on this network")
-        return [ipam.finalize_pool(p) for p in pools]
+    def _pool_request(self, req: NetworkCreateRequest) -> ipam.PoolRequest:
+        return ipam.PoolRequest(
+            name=req.name,
+            ipam_driver=req.ipam_driver,
+            enable_ipv6=req.enable_ipv6,
+            subnets=req.subnets,
+            gateways=req.gateways,
+            ip_ranges=req.ip_ranges,
+            aux_addresses=req.aux_addresses,
+            used_subnets=self._used_subnets,
+            host_subnets=procnet.host_subnets,
+        )
 
     def _check_bridge_unique(self, net: Network) -> None:
         dev = net.driver_data.get("bridge")
@@ -226,9 +208,9 @@ class NetworkService:
             raise Forbidden(f"{net.name} is a pre-defined network and cannot be removed")
         if self.repo.member_count(net.id):
             raise Forbidden(f"error while removing network: network {net.name} id {net.id} has active endpoints")
-        get_driver(net.driver).delete_network(net)
-        if ipam_plugins.uses_plugin(net):
-            ipam_plugins.release_network(net)
+        driver = get_driver(net.driver)
+        driver.delete_network(net)
+        ipam.ipam_for(net, driver).release_network(net)
         self.repo.delete_network(net.id)
         return net
 

@@ -118,3 +118,18 @@ class AddressAllocator(ABC):
     @abstractmethod
     def release_addresses(self, net: Network, ep: Endpoint) -> None:
         """Free what allocate_addresses took; idempotent."""
+
+
+class ClusterMember(ABC):
+    """Optional ability of a ``cluster_store`` driver: this host's share of a global network.
+
+    The core's cluster operations (``pynet.cnm.cluster``) reach the driver only through it.
+    """
+
+    @abstractmethod
+    def remove_local(self, net: Network) -> None:
+        """Remove this host's devices of ``net``; success when they are gone already."""
+
+    @abstractmethod
+    def peer_record(self, ep: Endpoint, sandbox: Sandbox, cfg: Any) -> dict[str, Any]:
+        """What the other members need to reach (and resolve) ``ep``."""

@@ -19,8 +19,8 @@ from pynet import paths
 from pynet.records import options as opt
 from pynet.records.model import Endpoint, Network, Sandbox
 from pynet.firewall import hooks as fw
-from pynet.drivers import overlay_ipam as gipam
-from pynet.drivers.base import AddressAllocator, Driver
+from pynet.drivers.ipam import cluster as gipam
+from pynet.drivers.base import AddressAllocator, ClusterMember, Driver
 from pynet.records.undo import UndoLog
 from pynet.errors import Forbidden, InvalidArgument, PynetError, Unavailable, Unsupported
 from pynet.faults import fault
@@ -64,7 +64,7 @@ def underlay(cfg: kv.ClusterConfig) -> tuple[str, int]:
     return found
 
 
-class OverlayDriver(Driver, AddressAllocator):
+class OverlayDriver(Driver, AddressAllocator, ClusterMember):
     """Docker's overlay driver, with etcd instead of swarm."""
 
     name = "overlay"
@@ -152,6 +152,12 @@ class OverlayDriver(Driver, AddressAllocator):
             remove_local(net)
 
     # -- undo after a failure or a kill -9 -------------------------------------------------
+    def remove_local(self, net: Network) -> None:
+        remove_local(net)
+
+    def peer_record(self, ep: Endpoint, sandbox: Sandbox, cfg: kv.ClusterConfig) -> dict[str, Any]:
+        return peer_record(ep, sandbox, cfg)
+
     def undo_resource(self, resource: dict[str, Any]) -> None:
         what = resource.get("what")
         if what == "network":

@@ -101,29 +101,6 @@ else:
         s.sendto(f"{name} {peer[0]} {text}\n".encode(), peer)
 """
 
-CLIENT = r"""
-import socket, sys
-ip, port, proto, token, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
-fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
-try:
-    if proto == "tcp":
-        s = socket.create_connection((ip, port), timeout=timeout)
-        s.sendall((token + "\n").encode())
-        print(s.recv(256).decode().strip())
-    else:
-        s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(timeout)
-        for _ in range(3):  # UDP may lose the first datagram while neighbours resolve
-            s.sendto((token + "\n").encode(), (ip, port))
-            try:
-                print(s.recvfrom(512)[0].decode().strip()); break
-            except socket.timeout:
-                continue
-        else:
-            raise socket.timeout("no reply")
-except OSError as exc:
-    print(f"FAIL {exc!r}"); sys.exit(1)
-"""
-
 # Sends one UDP datagram as a raw Ethernet frame: reaches a destination no route allows
 # (127.0.0.1 on another machine), like an attacker on the LAN would.
 INJECT = r"""
@@ -270,7 +247,7 @@ class Topo:
         A success returns at once; the timeout is generous for a loaded machine."""
         token = secrets.token_hex(8)
         cp = src.sh(
-            PY, self.script("client", CLIENT), ip, port, proto, token, timeout, check=False, timeout=timeout * 4 + 10
+            PY, harness.token_client(self.root), ip, port, proto, token, timeout, check=False, timeout=timeout * 4 + 10
         )
         reply = cp.stdout.strip()
         self.last_token = token

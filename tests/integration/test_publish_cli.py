@@ -3,7 +3,7 @@
 A throwaway host with a LAN peer (198.51.100.0/24: host ``lan0`` .1 and .3, peer .2). The
 container's command is a small server (``SERVER``) answering on every port it was given
 with its name, the client address it saw and the client's random token; the peer's client
-(``CLIENT``) sends the token and prints the reply. So "reachable" means a payload crossed
+(``harness.TOKEN_CLIENT``) sends the token and prints the reply. So "reachable" means a payload crossed
 the published port both ways, and every "closed" is checked next to a probe that works.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Host, Netns, Peer, wait_for
+from harness import Host, Netns, Peer, token_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,35 +57,12 @@ for t in threads:
     t.join()
 """
 
-CLIENT = r"""
-import socket, sys
-ip, port, proto, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-try:
-    if proto == "tcp":
-        s = socket.create_connection((ip, port), timeout=3)
-        s.sendall((token + "\n").encode())
-        print(s.recv(256).decode().strip())
-    else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
-        for _ in range(3):  # the first datagram may wait for neighbour resolution
-            s.sendto((token + "\n").encode(), (ip, port))
-            try:
-                print(s.recvfrom(512)[0].decode().strip()); break
-            except socket.timeout:
-                continue
-        else:
-            raise socket.timeout("no reply")
-except OSError as exc:
-    print(f"FAIL {exc!r}"); sys.exit(1)
-"""
-
 
 @pytest.fixture
 def lan(host: Host, lan_peer) -> Peer:
     peer = lan_peer(host, "198.51.100.0/24")
     host.sh("ip", "addr", "add", f"{OTHER_HOST_IP}/24", "dev", "lan0")
-    for name, text in (("server", SERVER), ("client", CLIENT)):
-        (host.root / f"{name}.py").write_text(text)
+    (host.root / "server.py").write_text(SERVER)
     return peer
 
 
@@ -99,7 +76,8 @@ def serve(host: Host, name: str, *run_args: str, ports: list[str]) -> None:
 def talk(host: Host, src: Netns, ip: str, port: int, proto: str = "tcp") -> list[str] | None:
     """[server name, client address it saw] when a fresh token went there and back, else None."""
     token = secrets.token_hex(8)
-    cp = src.sh(PY, host.root / "client.py", ip, port, proto, token, check=False, timeout=20)
+    timeout = 3 if proto == "tcp" else 1  # per connection / per datagram
+    cp = src.sh(PY, token_client(host.root), ip, port, proto, token, timeout, check=False, timeout=20)
     words = cp.stdout.split()
     return words[:2] if cp.returncode == 0 and words[-1:] == [token] else None
 

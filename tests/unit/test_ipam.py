@@ -1,4 +1,4 @@
-"""Unit tests for pynet.cnm.ipam: Docker 20.10's default IPAM behaviour and messages."""
+"""Unit tests for pynet.drivers.ipam (the default IPAM): Docker 20.10's default IPAM behaviour and messages."""
 
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ import time
 
 import pytest
 
-from pynet.cnm.ipam import (
+from pynet.drivers.ipam.consolidate import build_pools
+from pynet.drivers.ipam.pools import (
     DEFAULT_POOLS_V4,
-    AddressSpace,
-    PoolExhausted,
-    build_pools,
     check_overlap,
     choose_subnet,
     finalize_pool,
-    host_address_in_pool,
     mac_from_ipv4,
     with_prefix,
 )
+from pynet.drivers.ipam.space import AddressSpace, PoolExhausted
 from pynet.records.model import IPAMPool
 from pynet.errors import Conflict, InvalidArgument, StateCorrupt, Unavailable
 
@@ -499,17 +497,6 @@ def test_check_overlap():
 def test_mac_from_ipv4():
     assert mac_from_ipv4("172.18.0.2") == "02:42:ac:12:00:02"
     assert mac_from_ipv4("10.0.255.1/24") == "02:42:0a:00:ff:01"
-
-
-@pytest.mark.unit
-def test_host_address_in_pool():
-    pool = IPAMPool("10.50.0.0/24")
-    assert host_address_in_pool(pool, "10.50.0.9")
-    assert not host_address_in_pool(pool, "10.50.0.0")
-    assert not host_address_in_pool(pool, "10.50.0.255")
-    assert not host_address_in_pool(pool, "10.51.0.1")
-    assert not host_address_in_pool(pool, "fd00::1")
-    assert host_address_in_pool(IPAMPool("fd00::/64"), "fd00::ffff")
 
 
 # ---------------------------------------------------------------- property-style

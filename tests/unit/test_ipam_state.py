@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cnm.ipam import AddressSpace
+from pynet.drivers.ipam import AddressSpace
 from pynet.records.model import IPAMPool
 from pynet.cnm.repo import Repo
 from pynet.state.store import Store

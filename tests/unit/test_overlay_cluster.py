@@ -9,7 +9,7 @@ import pytest
 from pynet.cnm import cluster
 from pynet.records.model import Endpoint, Network, to_dict
 from pynet.cnm.repo import Repo
-from pynet.drivers import overlay_ipam as gipam
+from pynet.drivers.ipam import cluster as gipam
 from pynet.errors import Conflict, Forbidden, NotFound
 from pynet.state import etcd as kv
 from pynet.state.store import Store

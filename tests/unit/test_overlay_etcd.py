@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from pynet.records.model import Endpoint, IPAMPool, Network
-from pynet.drivers import overlay_ipam as gipam
+from pynet.drivers.ipam import cluster as gipam
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, StateCorrupt, Unavailable
 from pynet.state import etcd as kv
 

@@ -21,7 +21,7 @@ import pytest
 
 from pynet.records.model import Endpoint, IPAMPool, Network
 from pynet.drivers import macvlan, plugins, remote
-from pynet.drivers.remote_ipam import GATEWAY_OPTIONS, RemoteIPAM
+from pynet.drivers.ipam.remote import GATEWAY_OPTIONS, RemoteIPAM
 from pynet.errors import Conflict, InvalidArgument, NotFound, Timeout, Unavailable, Unsupported
 
 pytestmark = pytest.mark.unit

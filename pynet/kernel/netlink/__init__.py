@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-from pynet.errors import NotFound
+from pynet.errors import KernelError, NotFound
 from pynet.kernel.netlink import _rtnl as rtnl  # stdlib-only fast path (no pyroute2) for the hot commands
 
 _sockets: dict[str | None, Any] = {}
@@ -38,12 +38,8 @@ def _ipr(netns: str | None = None) -> Any:
 def close_all() -> None:
     """Close every cached socket (call before fork/exec or at exit)."""
     rtnl.close_all()
-    for sock in _sockets.values():
-        try:
-            sock.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
-    _sockets.clear()
+    failures = [_close(netns, _sockets.pop(netns)) for netns in list(_sockets)]
+    _raise_failures([f for f in failures if f])
 
 
 def _fail(exc: Exception, what: str) -> Exception:
@@ -91,10 +87,22 @@ def netns_exists(path: str) -> bool:
 def _drop_socket(netns: str) -> None:
     sock = _sockets.pop(netns, None)
     if sock is not None:
-        try:
-            sock.close()
-        except Exception:  # noqa: BLE001
-            pass
+        _raise_failures([f for f in [_close(netns, sock)] if f])
+
+
+def _close(netns: str | None, sock: Any) -> str:
+    """Close one cached socket; what went wrong ("" when nothing did)."""
+    try:
+        sock.close()
+    except OSError as exc:
+        return f"failed to close the netlink socket of {netns or 'the host namespace'}: {exc.strerror or exc}"
+    return ""
+
+
+def _raise_failures(failures: list[str]) -> None:
+    """Every socket was closed (or tried): report the ones that failed, together."""
+    if failures:
+        raise KernelError("; ".join(failures))
 
 
 # -- links ---------------------------------------------------------------------------
@@ -519,13 +527,16 @@ def vxlan_fdb_add(dev: str, mac: str, dst: str) -> None:
 
 def vxlan_fdb_del(dev: str, mac: str, dst: str) -> None:
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().fdb("del", ifindex=idx, lladdr=mac, dst=dst, flags=NTF_SELF)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete fdb entry {mac} dst {dst} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete fdb entry {mac} dst {dst} on {dev}",
+            "fdb",
+            "del",
+            ifindex=idx,
+            lladdr=mac,
+            dst=dst,
+            flags=NTF_SELF,
+        )
 
 
 def port_learning_off(dev: str) -> None:
@@ -555,6 +566,15 @@ def port_fdb_entries(dev: str) -> set[str]:
     }
 
 
+def _delete_if_present(what: str, request: str, *args: Any, **kwargs: Any) -> None:
+    """Run the host IPRoute's ``request`` (a delete); an entry or device gone already is success."""
+    try:
+        getattr(_ipr(), request)(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - pyroute2's NetlinkError, mapped by _fail
+        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
+            raise _fail(exc, what) from None
+
+
 def port_fdb_set(dev: str, mac: str) -> None:
     """`bridge fdb replace <mac> dev <dev> master static`: the bridge sends ``mac`` to ``dev``."""
     try:
@@ -566,13 +586,15 @@ def port_fdb_set(dev: str, mac: str) -> None:
 def port_fdb_del(dev: str, mac: str) -> None:
     """Remove the bridge's entry for ``mac`` on port ``dev`` (static or learnt); gone is fine."""
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().fdb("del", ifindex=idx, lladdr=mac, flags=NTF_MASTER)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete bridge fdb entry {mac} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete bridge fdb entry {mac} on {dev}",
+            "fdb",
+            "del",
+            ifindex=idx,
+            lladdr=mac,
+            flags=NTF_MASTER,
+        )
 
 
 def vxlan_fdb_forget(dev: str, mac: str) -> None:
@@ -607,13 +629,15 @@ def neigh_set(dev: str, ip: str, mac: str) -> None:
 
 def neigh_remove(dev: str, ip: str) -> None:
     idx = link_index(dev)
-    if idx is None:
-        return
-    try:
-        _ipr().neigh("del", ifindex=idx, dst=ip, family=10 if ":" in ip else 2)
-    except Exception as exc:  # noqa: BLE001
-        if getattr(exc, "code", None) not in (errno.ENOENT, errno.ENODEV):
-            raise _fail(exc, f"failed to delete neighbour {ip} on {dev}") from None
+    if idx is not None:
+        _delete_if_present(
+            f"failed to delete neighbour {ip} on {dev}",
+            "neigh",
+            "del",
+            ifindex=idx,
+            dst=ip,
+            family=10 if ":" in ip else 2,
+        )
 
 
 # -- path facts (read-only: `pynet network diagnose`) ---------------------------------

@@ -24,6 +24,7 @@ import struct
 
 from pynet.errors import KernelError, NotFound, PynetError, Unsupported
 from pynet.kernel import namespaces
+from pynet.kernel._nla import attrs, nla, nla_str
 
 # -- constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h) ----
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -81,18 +82,8 @@ def pynet_error(exc: Exception, what: str) -> PynetError:
 
 
 # -- encoding ----------------------------------------------------------------------------
-def nla(kind: int, payload: bytes) -> bytes:
-    """One netlink attribute, padded to 4 bytes."""
-    length = 4 + len(payload)
-    return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
-
-
 def nla_u32(kind: int, value: int) -> bytes:
     return nla(kind, struct.pack("=I", value))
-
-
-def nla_str(kind: int, value: str) -> bytes:
-    return nla(kind, value.encode() + b"\0")
 
 
 def ifinfomsg(index: int = 0, flags: int = 0, change: int = 0, family: int = AF_UNSPEC) -> bytes:
@@ -322,18 +313,6 @@ def _link_get(name: str, netns: str | None) -> list | None:
         if exc.errno in (errno.ENODEV, errno.ENOENT):
             return None
         raise
-
-
-def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
-    """The attributes (type -> payload; flags such as NLA_F_NESTED masked) from ``off`` on."""
-    out = {}
-    while off + 4 <= len(data):
-        alen, atype = struct.unpack_from("=HH", data, off)
-        if alen < 4:
-            break
-        out[atype & 0x3FFF] = data[off + 4 : off + alen]
-        off += (alen + 3) & ~3
-    return out
 
 
 def link_kind(name: str, netns: str | None = None) -> str | None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
+from pynet.kernel._nla import attrs, nla, nla_str
+
 # -- constants (linux/netlink.h, linux/netfilter/nfnetlink.h, nf_tables.h) ---------------
 NETLINK_NETFILTER = 12
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -88,34 +90,12 @@ class NfnlError(OSError):
 
 
 # -- attributes --------------------------------------------------------------------------
-def nla(kind: int, payload: bytes) -> bytes:
-    """One netlink attribute, padded to 4 bytes."""
-    length = 4 + len(payload)
-    return struct.pack("=HH", length, kind) + payload + b"\0" * (-length % 4)
-
-
 def nest(kind: int, *payload: bytes) -> bytes:
     return nla(kind | NLA_F_NESTED, b"".join(payload))
 
 
-def nla_str(kind: int, value: str) -> bytes:
-    return nla(kind, value.encode() + b"\0")
-
-
 def nla_be32(kind: int, value: int) -> bytes:
     return nla(kind, struct.pack(">I", value))
-
-
-def attrs(data: bytes, off: int = 0) -> dict[int, bytes]:
-    """Attribute type (flags masked) -> payload, for one level of ``data``."""
-    out = {}
-    while off + 4 <= len(data):
-        alen, atype = struct.unpack_from("=HH", data, off)
-        if alen < 4:
-            break
-        out[atype & 0x3FFF] = data[off + 4 : off + alen]
-        off += (alen + 3) & ~3
-    return out
 
 
 def attr_list(data: bytes) -> list[bytes]:

@@ -284,16 +284,6 @@ def _span(text: str) -> tuple[int, int, int] | None:
     return ip.version, int(ip) & ~host, int(ip) | host
 
 
-def host_address_in_pool(pool: IPAMPool, ip: str) -> bool:
-    """True if ``ip`` ('a.b.c.d' or 'a.b.c.d/nn') is inside the pool's subnet and is neither
-    its network address nor (IPv4) its broadcast address."""
-    addr = _parse_host(ip)
-    net = _network(pool.subnet)
-    if addr is None or addr.version != net.version or addr not in net:
-        return False
-    return int(addr) not in _base_reserved(net)
-
-
 def with_prefix(pool: IPAMPool, address: str) -> str:
     """'172.18.0.2' -> '172.18.0.2/16' (what inspect shows as IPv4Address)."""
     return f"{address.partition('/')[0]}/{_network(pool.subnet).prefixlen}"

@@ -1,4 +1,8 @@
-"""Cluster-wide registry of overlay networks and their addresses, kept in etcd.
+"""Cluster-wide IPAM: the registry of overlay networks and their addresses, in etcd.
+
+``ClusterIPAM`` is the ``IPAM`` the core uses for a driver that allocates addresses
+cluster-wide (``drivers.base.AddressAllocator``: overlay); the functions below are what that
+driver calls.
 
 Every write is one etcd transaction guarded by what was read just before (optimistic
 concurrency): two hosts creating networks, or running containers, at the same moment
@@ -22,7 +26,13 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.drivers.base import AddressAllocator
+
+from pynet.drivers.ipam.base import IPAM, PoolRequest
+from pynet.drivers.ipam.consolidate import build_pools
+from pynet.drivers.ipam.pools import check_overlap, finalize_pool, with_prefix
 from pynet.records.model import Endpoint, IPAMPool, Network, to_dict
+from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable
 from pynet.state import etcd as kv
 from pynet.state.etcd import Etcd
@@ -44,11 +54,6 @@ def choose_vni(used: set[int]) -> int:
     if vni > VNI_MAX:
         raise Unavailable("no VXLAN IDs left (4096-16777215 are all in use)")
     return vni
-
-
-def _overlaps(a: str, b: str) -> bool:
-    na, nb = ipaddress.ip_network(a, strict=False), ipaddress.ip_network(b, strict=False)
-    return na.version == nb.version and na.overlaps(nb)
 
 
 def choose_subnet(used: list[str], pool: str = DEFAULT_POOL, prefix: int = DEFAULT_PREFIX) -> str:
@@ -96,7 +101,7 @@ def register_network(store: Etcd, net: Network, *, host_used: list[str]) -> None
         _check_name(net, others)
         vni = _pick_vni(wanted_vni, others)
         net.ipam_config = given or [_default_pool(others, host_used)]
-        _check_pools(net, others)
+        check_overlap(net.ipam_config, _subnets(others))
         net.driver_data["vni"] = vni
         net.options[VNI_OPTION] = str(vni)
         seq_rev = seq[0].mod_revision if seq else 0
@@ -146,13 +151,6 @@ def _default_pool(others: list[dict[str, Any]], host_used: list[str]) -> IPAMPoo
     return IPAMPool(subnet=subnet, gateway=gateway)
 
 
-def _check_pools(net: Network, others: list[dict[str, Any]]) -> None:
-    used = _subnets(others)
-    for pool in net.ipam_config:
-        if any(_overlaps(pool.subnet, u) for u in used):
-            raise Conflict("Pool overlaps with other one on this address space")
-
-
 def unregister_network(store: Etcd, net: Network) -> None:
     """Remove the network cluster-wide; Forbidden while any node has endpoints on it."""
     for _ in range(MAX_TRIES):
@@ -195,14 +193,10 @@ def allocate(store: Etcd, net: Network, ep: Endpoint, node: str, preferred_v4: s
     v6 = [p for p in net.ipam_config if p.is_ipv6]
     if v4:
         pool, ip = _allocate_family(store, net, v4, ep.id, node, preferred_v4)
-        ep.ipv4, ep.gateway = _cidr(ip, pool), pool.gateway
+        ep.ipv4, ep.gateway = with_prefix(pool, ip), pool.gateway
     if net.enable_ipv6 and v6:
         pool, ip = _allocate_family(store, net, v6, ep.id, node, preferred_v6)
-        ep.ipv6, ep.gateway6 = _cidr(ip, pool), pool.gateway
-
-
-def _cidr(ip: str, pool: IPAMPool) -> str:
-    return f"{ip}/{ipaddress.ip_network(pool.subnet, strict=False).prefixlen}"
+        ep.ipv6, ep.gateway6 = with_prefix(pool, ip), pool.gateway
 
 
 def _allocate_family(
@@ -257,3 +251,33 @@ def register_endpoint(store: Etcd, net: Network, node: str, record: dict[str, An
     ok, _, _ = store.txn([kv.if_present(kv.network_key(net.id))], [kv.put_op(key, record)])
     if not ok:
         raise NotFound(f"network {net.name} not found")
+
+
+# -- the IPAM interface ------------------------------------------------------------------------
+class ClusterIPAM(IPAM):
+    """Addresses from ``driver`` (unique cluster-wide); pools from ``plugin`` when the network
+    names an IPAM plugin, else the create flags checked against this host's networks (the
+    driver picks a default subnet from the cluster's pool when registering the network)."""
+
+    def __init__(self, driver: AddressAllocator, plugin: IPAM | None = None) -> None:
+        self.driver, self.plugin = driver, plugin
+
+    def request_pools(self, req: PoolRequest, net: Network, undo: UndoLog) -> list[IPAMPool]:
+        if self.plugin is not None:
+            return self.plugin.request_pools(req, net, undo)
+        pools = build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
+        check_overlap(pools, req.used_subnets())
+        return [finalize_pool(p) for p in pools]
+
+    def assign(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str, undo: UndoLog) -> None:
+        undo.add(
+            {"kind": "driver", "driver": net.driver, "what": "addresses", "network_id": net.id, "endpoint_id": ep.id}
+        )
+        self.driver.allocate_addresses(net, ep, preferred_v4, preferred_v6)
+
+    def release_endpoint(self, net: Network, ep: Endpoint) -> None:
+        self.driver.release_addresses(net, ep)
+
+    def release_network(self, net: Network) -> None:
+        if self.plugin is not None:
+            self.plugin.release_network(net)

@@ -18,9 +18,9 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-    from pynet.cnm.ipam.pools import IPAddr, IPNet
+    from pynet.drivers.ipam.pools import IPAddr, IPNet
 
-from pynet.cnm.ipam.pools import (
+from pynet.drivers.ipam.pools import (
     ERR_ADDRESS_IN_USE,
     ERR_NO_ADDRESSES,
     ERR_STATIC_NEEDS_SUBNET,

@@ -12,9 +12,9 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-    from pynet.cnm.ipam.pools import IPAddr
+    from pynet.drivers.ipam.pools import IPAddr
 
-from pynet.cnm.ipam.pools import ADDRESS_SPACE_LOCAL, _go_parse_cidr, _go_parse_ip, _network
+from pynet.drivers.ipam.pools import ADDRESS_SPACE_LOCAL, _go_parse_cidr, _go_parse_ip, _network
 from pynet.records.model import IPAMPool
 from pynet.errors import InvalidArgument
 
