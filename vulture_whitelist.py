@@ -36,3 +36,6 @@ ipam_space              # tests/unit/test_ipam_state.py
 opt_for_query; build_query   # DNS clients in tests/unit/test_dns_*.py
 attr_list               # tests/unit/test_nft_raw.py
 describe_backend; list_text  # tests/unit/test_nftables_lib.py, tests/integration/test_firewall_cost.py
+
+# the Engine API's /events reads since/until through it (docs/events.md; branch api2)
+parse_api_time

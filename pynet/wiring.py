@@ -58,6 +58,13 @@ def controller(store: Store | None = None) -> Controller:
     return Controller(store, notifier=HelperNotifier())
 
 
+def system_info() -> dict[str, Any]:
+    """``pynet info``'s facts, with the real helper asked whether it runs."""
+    from pynet.cnm.info import system_info as gather
+
+    return gather(open_repo(), HelperNotifier())
+
+
 def open_repo() -> Repo:
     """The read-only view of the state (``pynet.cnm.reader``), repaired with the real helper."""
     from pynet.cnm.reader import open_repo as open_with

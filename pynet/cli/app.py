@@ -48,6 +48,10 @@ COMMANDS = {
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
     "link": "pynet.cli.link:link",
+    "events": "pynet.cli.events:events",
+    "topology": "pynet.cli.topology:topology",
+    "info": "pynet.cli.info:info",
+    "version": "pynet.cli.info:version",
     "_exited": "pynet.cli.container:exited",
 }
 

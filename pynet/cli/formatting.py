@@ -335,11 +335,11 @@ class FilterFormatError(InvalidArgument):
 
 
 def parse_filters(
-    values: list[str], allowed: set[str] | frozenset[str], *, flag: str = "-f, --filter"
+    values: list[str], allowed: set[str] | frozenset[str] | None, *, flag: str = "-f, --filter"
 ) -> dict[str, list[str]]:
     """``--filter`` values to ``{key: [values]}`` (Docker's ``filters.ParseFlag``:
     key lower-cased, both sides stripped, duplicates dropped), then checked against
-    ``allowed`` like the daemon does.
+    ``allowed`` like the daemon does (``None``: any key, as the events filter).
 
     Raises :class:`FilterFormatError` for ``foo`` (no ``=``): ``invalid argument "foo"
     for "-f, --filter" flag: bad format of filter (expected name=value)``, and
@@ -359,7 +359,7 @@ def parse_filters(
         if value.strip() not in vals:
             vals.append(value.strip())
     for key in filters:
-        if key not in allowed:
+        if allowed is not None and key not in allowed:
             raise InvalidArgument(f"Invalid filter '{key}'")
     return filters
 

@@ -104,6 +104,10 @@ def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
         net = repo.find_network(ref)
         if net is None:
             missing.append(ref)
+        elif verbose:
+            from pynet.cnm import hostview
+
+            found.append(hostview.inspect_verbose(net, repo, views.network_inspect(net, repo)))
         else:
             found.append(views.network_inspect(net, repo))
     print_inspect(found, fmt, missing, "network")

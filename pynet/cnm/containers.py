@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from pynet import paths
-from pynet.cnm import etcfiles
+from pynet.cnm import etcfiles, events, shared_sandbox
 from pynet.cnm.endpoints import AttachRequest, EndpointService
 from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, HOST_MODE, Container, Network, PortBinding
 from pynet.cnm.networks import now_rfc3339
@@ -285,16 +285,44 @@ class ContainerService:
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
-        cid = self.new_id = new_id()
-        name = self._name(req.name, cid)
         mode = network_mode_for(net)
-        c = Container(
+        c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
+        self.repo.emit(events.container_event("create", c))
+        _check_mode_settings(mode, req.attach)
+        if mode in ENDPOINTLESS_MODES:  # no endpoint, but Docker tells the join all the same
+            self.repo.emit(events.network_event("connect", net, container=c.id))
+        if mode != HOST_MODE:
+            self.sandboxes.create(c)
+        if mode not in ENDPOINTLESS_MODES:
+            ep = self.endpoints.attach(c, net, req.attach)
+            if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
+                # Docker programs port mappings only for bridge networks (macvlan: none), and
+                # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
+                c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
+        self.write_files(c)
+        self.repo.put_container(c)
+        return c
+
+    def join(self, req: RunRequest, target: Container) -> Container:
+        """A container in ``target``'s sandbox (``--network container:``): no sandbox,
+        endpoint or files of its own; the target's hostname (``pynet.cnm.shared_sandbox``)."""
+        c = self._record(req, shared_sandbox.PREFIX + target.id, target.hostname)
+        c.domainname = target.domainname
+        paths.container_dir(c.id).mkdir(parents=True, exist_ok=True)  # its log lives there
+        self.repo.emit(events.container_event("create", c))
+        self.repo.put_container(c)
+        return c
+
+    def _record(self, req: RunRequest, mode: str, hostname: str) -> Container:
+        """The new container's record (named, not stored yet)."""
+        cid = self.new_id = new_id()
+        return Container(
             id=cid,
-            name=name,
+            name=self._name(req.name, cid),
             created=now_rfc3339(),
             path=req.argv[0],
             args=req.argv[1:],
-            hostname=req.hostname or (procnet.host_hostname() if mode == HOST_MODE else cid[:12]),
+            hostname=hostname or cid[:12],
             domainname=req.domainname,
             network_mode=mode,
             auto_remove=req.auto_remove,
@@ -312,18 +340,6 @@ class ContainerService:
             exposed=list(req.exposed),
             labels=dict(req.labels),
         )
-        _check_mode_settings(mode, req.attach)
-        if mode != HOST_MODE:
-            self.sandboxes.create(c)
-        if mode not in ENDPOINTLESS_MODES:
-            ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
-                # Docker programs port mappings only for bridge networks (macvlan: none), and
-                # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
-                c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
-        self.write_files(c)
-        self.repo.put_container(c)
-        return c
 
     def _name(self, wanted: str, cid: str = "") -> str:
         names = self.repo.container_names()
@@ -387,6 +403,10 @@ class ContainerService:
     # -- teardown --------------------------------------------------------------------
     def teardown(self, c: Container) -> None:
         """Leave every network, drop published ports and the sandbox; idempotent."""
+        if c.network_mode in ENDPOINTLESS_MODES and c.status in ("created", "running"):
+            net = self.repo.find_network(c.network_mode)
+            if net is not None:
+                self.repo.emit(events.network_event("disconnect", net, container=c.id))
         if c.endpoints:
             c.last_networks = list(c.endpoints)
         for net_id in list(c.endpoints):
@@ -404,6 +424,10 @@ class ContainerService:
         fault("sandbox_delete")
         self.sandboxes.delete(c)
 
+    def died(self, c: Container, code: int) -> None:
+        """Docker's ``container die`` (before the network disconnects it causes)."""
+        self.repo.emit(events.container_event("die", c, exitCode=str(code)))
+
     def mark_exited(self, c: Container, code: int) -> None:
         c.status = "exited"
         c.exit_code = code
@@ -411,8 +435,11 @@ class ContainerService:
         c.finished_at = now_rfc3339()
 
     def remove(self, c: Container) -> None:
+        if c.status == "running":  # rm -f got here before its supervisor recorded the exit
+            self.died(c, 137)
         self.teardown(c)
         self.repo.delete_container(c.id)
+        self.repo.emit(events.container_event("destroy", c))
 
 
 def network_mode_for(net: Network) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pynet.kernel import runtime
 
 from pynet import paths
+from pynet.cnm import events, shared_sandbox
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm import links
@@ -41,6 +42,7 @@ from pynet.errors import Conflict, Forbidden, NotFound, PynetError, StateCorrupt
 from pynet.faults import fault
 from pynet.kernel import pids, procnet
 from pynet.state import owners
+from pynet.state.events import EventLog
 from pynet.state.store import Store, Transaction
 
 
@@ -83,8 +85,9 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
     def _transaction(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
         txn = self.store.begin()
         undo = JournalUndo(txn)
+        repo = Repo(self.store, txn, salvage=salvage)
         try:
-            yield Repo(self.store, txn, salvage=salvage), undo
+            yield repo, undo
             txn.commit()
         except BaseException as exc:
             # A failed commit too: a command that reports failure changed nothing (a
@@ -97,6 +100,14 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
                 _report_rollback(exc, rollback.remove_all(txn.undo))
                 txn.abandon()
             raise
+        self._log_events(repo.events)
+
+    def _log_events(self, events: list[dict[str, Any]]) -> None:
+        """Append a committed mutation's events (still under the lock: one writer at a time)."""
+        try:
+            EventLog(self.store.root).append(events)
+        except OSError as err:  # the change is made and committed: the command stays a success
+            self.notices.append(f"WARNING: could not write the events log: {err}")
 
     def _recover(self) -> None:
         had_journal = self.store.journal_path().exists()
@@ -186,6 +197,8 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         for c in repo.containers():
             if c.status in ("created", "running") and not _alive(c):
                 svc = _containers().ContainerService(repo, JournalUndo(repo.txn))  # type: ignore[arg-type]
+                if c.status == "running":
+                    svc.died(c, 255)
                 try:
                     svc.teardown(c)
                 except (PynetError, OSError) as exc:  # the restore goes on; the user is told
@@ -262,6 +275,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             for net in doomed:
                 svc.remove(net.id)
                 removed.append(net.name)
+            repo.emit(events.network_prune_event())
         return removed
 
     def connect(self, network_ref: str, container_ref: str, req: AttachRequest) -> None:
@@ -279,6 +293,8 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
+            if shared_sandbox.is_joiner(c):
+                raise Forbidden(shared_sandbox.SHARED_CONNECT)
             if c.status != "running" or not c.netns_path:
                 if c.network_mode == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
@@ -336,9 +352,13 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         svc = None
         try:
             with self.mutation() as (repo, undo):
-                net = NetworkService(repo, undo).get(req.network)
                 svc = _containers().ContainerService(repo, undo)
-                c = svc.create(req, net)
+                target = shared_sandbox.target_ref(req.network)
+                if target is not None:
+                    shared_sandbox.check_request(req)
+                    c = svc.join(req, shared_sandbox.resolve_target(repo, target))
+                else:
+                    c = svc.create(req, NetworkService(repo, undo).get(req.network))
                 # Before the commit: should we die once it is made, the next command reaps it.
                 self._owners[c.id] = owners.claim(c.id)
         except BaseException:
@@ -355,7 +375,10 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         return self._owners.pop(c.id)
 
     def launch_spec(self, c: Container, *, env: dict[str, str]) -> runtime.LaunchSpec:
-        d = paths.container_dir(c.id)
+        owner = c  # whose sandbox and /etc files the process gets
+        if shared_sandbox.is_joiner(c):
+            owner = shared_sandbox.sandbox_owner(self.reader(), c)
+        d = paths.container_dir(owner.id)
         binds = {"/etc/hosts": str(d / "hosts"), "/etc/resolv.conf": str(d / "resolv.conf")}
         if c.network_mode != HOST_MODE:
             binds["/etc/hostname"] = str(d / "hostname")
@@ -364,7 +387,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         return runtime.LaunchSpec(
             argv=[c.path, *c.args],
             env=env,
-            netns_path=c.netns_path,
+            netns_path=owner.netns_path,
             new_uts=c.network_mode != HOST_MODE,
             hostname=c.hostname,
             binds=binds,
@@ -384,6 +407,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             current.pid_start, current.supervisor_start = pid_start, supervisor_start
             current.started_at = now_rfc3339()
             repo.put_container(current)
+            repo.emit(events.container_event("start", current))
             c.status, c.pid, c.started_at = current.status, pid, current.started_at
             c.pid_start = pid_start
 
@@ -401,9 +425,12 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
 
     def _record_exit(self, repo: Repo, undo: JournalUndo, c: Container, code: int) -> None:
         svc = _containers().ContainerService(repo, undo)
+        if c.status == "running":
+            svc.died(c, code)
         svc.teardown(c)
         if c.auto_remove:
             repo.delete_container(c.id)
+            repo.emit(events.container_event("destroy", c))
         else:
             svc.mark_exited(c, code)
             repo.put_container(c)
@@ -526,6 +553,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             if pids.pid_alive(c.pid, c.pid_start):
                 return False
             code = 255
+            svc.died(c, code)
         else:
             pid, start = lock.process()
             if pid:
@@ -534,6 +562,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         svc.teardown(c)
         if c.auto_remove:
             repo.delete_container(c.id)
+            repo.emit(events.container_event("destroy", c))
             removed.append(c.id)
             return True
         if code < 0:

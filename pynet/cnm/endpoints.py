@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from pynet.cnm import events
 from pynet.records.model import Container, Endpoint, Network
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver, ipam
@@ -63,6 +64,7 @@ class EndpointService:
         self.repo.put_member(net.id, ep.id, c.id, [a for a in (ep.ipv4, ep.ipv6) if a])
         self.repo.put_endpoint(ep)
         c.endpoints[net.id] = ep.id
+        self.repo.emit(events.network_event("connect", net, container=c.id))
         return ep
 
     def _validate(self, c: Container, net: Network, req: AttachRequest) -> None:
@@ -88,6 +90,8 @@ class EndpointService:
     def detach(self, c: Container, net: Network) -> None:
         """Leave and delete the endpoint of ``c`` on ``net``; goes on when objects are gone."""
         ep_id = c.endpoints.pop(net.id, None)
+        if ep_id:
+            self.repo.emit(events.network_event("disconnect", net, container=c.id))
         ep = self.repo.endpoint(ep_id) if ep_id else None
         if ep is not None:
             driver = get_driver(net.driver)

@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from pynet.cnm import events
 from pynet.records import options as opt
 from pynet.records.model import DEFAULT_NETWORK, IPAMPool, Network
 from pynet.cnm.repo import Repo
@@ -153,6 +154,7 @@ class NetworkService:
         driver.create_network(net, self.undo)
         self.repo.put_network(net)
         self.repo.init_ipam(net.id)
+        self.repo.emit(events.network_event("create", net))
         return net
 
     def _existing(self, req: NetworkCreateRequest) -> Network:
@@ -212,6 +214,7 @@ class NetworkService:
         driver.delete_network(net)
         ipam.ipam_for(net, driver).release_network(net)
         self.repo.delete_network(net.id)
+        self.repo.emit(events.network_event("destroy", net))
         return net
 
     def update(self, ref: str, upd: NetworkUpdate) -> tuple[Network, list[str]]:

@@ -35,6 +35,11 @@ class Repo:
         self.txn = txn
         self.salvage = salvage
         self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
+        self.events: list[dict[str, Any]] = []  # Docker-shaped events, logged after the commit
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Queue an event (``pynet.cnm.events``); the Controller logs it once committed."""
+        self.events.append(event)
 
     # -- generic ---------------------------------------------------------------------
     def _raw(self, kind: str, obj_id: str) -> dict[str, Any] | None:

@@ -100,6 +100,15 @@ class Driver(ABC):
     def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         """Reverse of join; success when the sandbox or interface is already gone."""
 
+    def kernel_devices(self, net: Network) -> dict[str, str]:
+        """The host's kernel devices of ``net`` by role (``bridge``, ``vxlan``, ``parent``),
+        as ``topology`` and ``network inspect -v`` show them; none by default."""
+        return {}
+
+    def endpoint_host_device(self, net: Network, ep: Endpoint) -> str:
+        """The host-side device of ``ep`` (a veth's host end); "" when it has none."""
+        return str(ep.driver_data.get("host_ifname", ""))
+
     def undo_resource(self, resource: dict[str, Any]) -> None:
         """Remove a driver-specific resource logged as ``{"kind": "driver", "driver": name, ...}``."""
 

@@ -148,6 +148,9 @@ class BridgeDriver(Driver):
     def network_present(self, net: Network) -> bool:
         return netlink.link_exists(bridge_name(net))
 
+    def kernel_devices(self, net: Network) -> dict[str, str]:
+        return {"bridge": bridge_name(net)}
+
     def check_capacity(self, net: Network, endpoints: int) -> None:
         if endpoints >= opt.BRIDGE_MAX_PORTS:
             dev = net.driver_data.get("bridge", "")

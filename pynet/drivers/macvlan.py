@@ -109,6 +109,9 @@ class MacvlanDriver(Driver):
             raise NotFound(f"-o parent interface was not found on the host: {parent}")
         self._make_parent(net, NullUndo())
 
+    def kernel_devices(self, net: Network) -> dict[str, str]:
+        return {"parent": str(net.driver_data.get("parent", ""))}
+
     def network_present(self, net: Network) -> bool:
         return netlink.link_exists(net.driver_data.get("parent", ""))
 

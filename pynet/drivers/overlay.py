@@ -72,6 +72,10 @@ class OverlayDriver(Driver, AddressAllocator, ClusterMember):
     cluster_store = True
 
     # -- network ---------------------------------------------------------------------
+    def kernel_devices(self, net: Network) -> dict[str, str]:
+        vni = net.driver_data.get("vni")
+        return {"bridge": bridge_name(net), **({"vxlan": vxlan_name(int(vni))} if vni else {})}
+
     def validate_create(self, net: Network) -> None:
         if ENCRYPTED in net.options:
             raise Unsupported("encrypted overlay networks need IPsec (ESP), which this kernel does not support")

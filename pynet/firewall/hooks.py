@@ -90,6 +90,16 @@ def unpublish_targets(net: Network, ep: Endpoint) -> None:
     policy.unpublish_targets(net, ep)
 
 
+def network_view(net: Network, published: list) -> dict | None:
+    """pynet's nftables sets/maps/chains for ``net`` (``network inspect -v``); None when
+    pynet's firewall is off."""
+    if not enabled():
+        return None
+    from pynet.firewall import policy
+
+    return policy.network_view(net, published)
+
+
 def unpublish(net: Network, ep: Endpoint, bindings: list) -> None:
     if not enabled():
         return

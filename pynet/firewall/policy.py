@@ -249,6 +249,35 @@ def delete_script(elems: list[Elem]) -> str:
 
 
 # -- the kernel side -------------------------------------------------------------------
+def _key_atoms(key: str) -> tuple[str, ...]:
+    """An element key in script syntax as the kernel lists it (an interval: its first address)."""
+    return tuple(part.strip().strip('"').split("/")[0] for part in key.split(" . "))
+
+
+def network_view(net: Network, published: list[tuple[Endpoint, list[PortBinding]]]) -> dict[str, Any]:
+    """pynet's nftables objects for ``net`` (``network inspect -v``): each set/map element
+    that describes it or publishes one of its ports, whether the kernel holds it, and
+    the chains that read those sets."""
+    expected = network_elements(net) + [e for ep, b in published for e in publish_elements(net, ep, b)]
+    listed: dict[tuple[str, str], set[tuple[str, ...]]] = {}
+    sets: dict[str, list[dict[str, Any]]] = {}
+    for fam, name, key, value in expected:
+        if (fam, name) not in listed:
+            found = nft.elements(fam, TABLE, name) or []
+            listed[(fam, name)] = {tuple(str(a) for a in k) for k, _v in found}
+        text = _elem_text((fam, name, key, value)).replace('"', "")
+        sets.setdefault(f"{fam} {TABLE} {name}", []).append(
+            {"Element": text, "Present": _key_atoms(key) in listed[(fam, name)]}
+        )
+    names = {(fam, name) for fam, name in listed}
+    chains = [
+        f"inet {TABLE} {c}"
+        for c, _b, rules in _INET_CHAINS
+        if any(f"@{n}" in r for f, n in names if f == "inet" for r in rules)
+    ]
+    if any(f == "bridge" for f, _n in names):
+        chains.append(f"bridge {TABLE} forward")
+    return {"Sets": sets, "Chains": chains}
 
 
 def _needs_bridge_table(elems: list[Elem]) -> bool:

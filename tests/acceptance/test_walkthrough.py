@@ -38,6 +38,14 @@ def test_seed_walkthrough(host) -> None:
     addrs = json.loads(host.pynet("exec", "c1", "ip", "-j", "addr", "show", "eth0").stdout)
     ip = ipaddress.ip_address(next(a["local"] for a in addrs[0]["addr_info"] if a["family"] == "inet"))
     assert ip in subnet
+    # ... and `pynet topology` draws them from the kernel: the bridge, both veth pairs
+    tree = host.pynet("topology", "--network", "mynetwork").stdout
+    assert tree.startswith("network mynetwork (bridge, local)") and f"bridge: {bridge} (ifindex" in tree
+    assert all(f"host: {p['ifname']} (ifindex {p['ifindex']}, up) <-> sandbox: eth0" in tree for p in ports)
+
+    # ... and the host's tools look around inside c1's sandbox (--network container:c1)
+    inside = host.pynet("run", "--rm", "--network", "container:c1", "ip", "-br", "addr").stdout
+    assert f"{ip}/" in inside and "eth0" in inside
 
     # 4. by name, through the embedded DNS
     host.pynet("exec", "c1", "ping", "-c1", "-W2", "c2")
@@ -59,6 +67,18 @@ def test_seed_walkthrough(host) -> None:
     host.pynet("network", "rm", "mynetwork")
     assert not any(link["ifname"] == bridge for link in host.ip_json("link", "show"))
     assert host.pynet("ps", "-aq").stdout == ""
+    fmt = "{{.Action}} {{.Actor.Attributes.name}}"
+    events = host.pynet("events", "--since", "10m", "--until", "0s", "--filter", "type=network", "--format", fmt)
+    print(events.stdout)
+    assert events.stdout.splitlines() == [
+        "create mynetwork",
+        *["connect mynetwork"] * 2,
+        *["connect mynetwork", "disconnect mynetwork"] * 2,  # the two `run --rm`
+        "connect host",
+        "disconnect host",
+        *["disconnect mynetwork"] * 2,
+        "destroy mynetwork",
+    ]
 
 
 def test_readme_errors_are_dockers(host) -> None:

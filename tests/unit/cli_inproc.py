@@ -29,14 +29,20 @@ class Result:
 def fence_kernel(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -> None:
     """Point pynet at ``state``/``run`` and make the controller unreachable."""
     from pynet.cnm import controller
+    from pynet.state import events
 
     def refuse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise KernelReached()
 
     monkeypatch.setattr(controller.Controller, "__init__", refuse)
+    monkeypatch.setattr(events, "idle", _interrupt)  # `events` follows: Ctrl-C once it waits
     monkeypatch.setenv("PYNET_STATE_DIR", str(state))
     monkeypatch.setenv("PYNET_RUN_DIR", str(run))
     monkeypatch.delenv("PYNET_DEBUG", raising=False)
+
+
+def _interrupt(seconds: float) -> None:
+    raise KeyboardInterrupt
 
 
 def invoke(args: list[str], stdin: str = "") -> Result:

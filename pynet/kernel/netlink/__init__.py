@@ -471,6 +471,43 @@ def overlay_vxlan_create(name: str, *, vni: int, local: str, underlay: str | Non
             raise _fail(exc, f"failed to create vxlan {name} (VNI {vni})") from None
 
 
+def links_snapshot(netns: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every link of the host (None) or of the netns at ``netns``, by name: ``ifindex``,
+    ``kind`` ("" for a NIC), ``state`` (operstate, lower case), ``master`` (a name or ""),
+    ``mac``, ``mtu``, ``peer_ifindex`` (a veth's other end, 0 when not one) and
+    ``addresses`` (CIDRs). One dump each (what ``topology`` and ``inspect -v`` show)."""
+    ipr = _ipr(netns)
+    try:
+        links = list(ipr.get_links())
+        addrs = list(ipr.get_addr())
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, "failed to list links") from None
+    by_index: dict[int, dict[str, Any]] = {}
+    for link in links:
+        info = link.get_attr("IFLA_LINKINFO")
+        by_index[link["index"]] = {
+            "name": link.get_attr("IFLA_IFNAME"),
+            "ifindex": link["index"],
+            "kind": (info.get_attr("IFLA_INFO_KIND") if info else None) or "",
+            "state": str(link.get_attr("IFLA_OPERSTATE") or "").lower(),
+            "master_index": link.get_attr("IFLA_MASTER") or 0,
+            "mac": link.get_attr("IFLA_ADDRESS") or "",
+            "mtu": link.get_attr("IFLA_MTU") or 0,
+            "peer_ifindex": link.get_attr("IFLA_LINK") or 0,
+            "addresses": [],
+        }
+    for a in addrs:
+        entry = by_index.get(a["index"])
+        if entry is not None:
+            entry["addresses"].append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+    names = {index: entry.pop("name") for index, entry in by_index.items()}
+    for entry in by_index.values():
+        entry["master"] = names.get(entry.pop("master_index"), "")
+        if entry["kind"] != "veth":
+            entry["peer_ifindex"] = 0
+    return {names[index]: entry for index, entry in by_index.items()}
+
+
 def link_master_name(name: str) -> str | None:
     """The bridge ``name`` is enslaved to, or None."""
     link = _host_link(name)
