@@ -146,6 +146,7 @@ def main() -> None:
     out = args.out or h.RESULTS / "attach.md"
     with h.PynetSandbox("attach") as pn:
         systems, live = h.systems_for(pn, wanted)
+        facts = h.environment_facts(systems, pn)
         for s in live:
             s.run("network", "create", "--subnet", f"10.{s.octet}.240.0/24", "pb-att")
             s.run("network", "create", "--subnet", f"10.{s.octet}.241.0/24", "pb-att2")
@@ -157,13 +158,37 @@ def main() -> None:
             "practice; Podman would otherwise build and tear down its bridge, firewall "
             "rules and aardvark-dns on every `run --rm`). The attach cost is the median "
             "of the per-round differences (neighbouring samples, robust to load drift).",
-            "## Environment\n\n" + h.environment(systems, pn),
+            "## Environment\n\n" + h.md_table(["fact", "value"], facts),
         ]
         conts = start_idle(live)
         try:
             res = attach_rounds(live, args.runs, args.warmup)
             table, deltas = attach_table(res, systems)
+            run_net = {name: pair[0] for name, pair in res.items()}
+            fig_run = h.figure("`run --rm --network NET true`", run_net, systems, {"docker": 0.25, "podman": 1.0})
+            h.write_figures(
+                "attach",
+                facts,
+                {
+                    "run_net": fig_run,
+                    "attach": {
+                        "what": "attach cost (`run --network NET` − `run --network none`, per-round differences)",
+                        "ms": {k: round(v * 1000, 1) for k, v in deltas.items() if k in res},
+                        "ratio": {},
+                    },
+                },
+            )
             verdicts = []
+            for other, limit in (("docker", 0.25), ("podman", 1.0)):
+                r = fig_run["ratio"].get(other)  # type: ignore[union-attr]
+                verdicts.append(
+                    h.target_line(
+                        f"`run --rm --network NET true` ≤ {limit:g}× {other.capitalize()}",
+                        float("nan") if r is None else r,
+                        "measured" if r is not None else "not measured",
+                        limit,
+                    )[0]
+                )
             pd = deltas.get("pynet")
             if pd is not None:
                 ok = pd * 1000 <= PODMAN_ATTACH_ANCHOR_MS

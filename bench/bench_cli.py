@@ -1,10 +1,11 @@
-"""B1 + B8: network create+rm, `network ls`, `network inspect`, CLI start-up (--help).
+"""B1 + B8: network create+rm, `network ls`, `network inspect`, `ps`, CLI start-up (--help).
 
     python bench/bench_cli.py [--runs 10] [--warmup 2] [--systems pynet,docker,podman]
 
-Targets (issue #2): create+rm ≤ 0.5× Docker; `network ls` ≤ 3× Docker. Also B8's
-"read-only commands never import pyroute2, rich or asyncio" and "≤ 100 ms".
-Writes bench/results/cli.md.
+Targets (issue #15): create+rm with default arguments ≤ 0.35× Docker and ≤ 1.5× Podman;
+`network ls`, `network inspect`, `ps` ≤ 1.0× Docker. Also B8's "read-only commands never
+import pyroute2, rich or asyncio". Writes bench/results/cli.md and cli.json (the README's
+table, bench/readme_table.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ HEAVY = ("pyroute2", "rich", "asyncio")
 
 
 def create_rm_trials(systems: list[h.System], parts: dict[str, dict[str, list[float]]]) -> dict[str, h.Trial]:
-    """create --subnet + rm of one bridge network, timed as one trial (each part kept too)."""
+    """`network create NAME` + `network rm NAME` with default arguments (as users type them:
+    IPAM picks the subnet), timed as one trial (each part kept too)."""
     trials: dict[str, h.Trial] = {}
     for s in systems:
         counter = iter(range(10**6))
@@ -31,7 +33,7 @@ def create_rm_trials(systems: list[h.System], parts: dict[str, dict[str, list[fl
         def trial(s: h.System = s, counter=counter) -> float:  # type: ignore[no-untyped-def]
             i = next(counter)
             name = f"pb-b1-{i}"
-            t1 = s.run("network", "create", "--subnet", f"10.{s.octet}.{1 + i % 200}.0/24", name).seconds
+            t1 = s.run("network", "create", name).seconds
             t2 = s.run("network", "rm", name).seconds
             parts[s.name]["create"].append(t1)
             parts[s.name]["rm"].append(t2)
@@ -78,8 +80,10 @@ def kernel_objects(s: h.System) -> str:
 def importtime(pn: h.PynetSandbox, *args: str) -> tuple[list[tuple[int, str]], list[str], str]:
     """(top cumulative imports in µs, heavy modules imported, error) for `pynet ARGS`."""
     s = pn.system
+    # the command as users run it: the console script when installed (see PynetSandbox)
+    script = s.prefix if len(s.prefix) == 1 else pn.module_prefix[1:]
     res = h.run(
-        [pn.module_prefix[0], "-X", "importtime", *pn.module_prefix[1:], *args],
+        [pn.module_prefix[0], "-X", "importtime", *script, *args],
         env=s.env,
         netns=s.netns,
         timeout=60,
@@ -116,6 +120,26 @@ def read_only_imports(pn: h.PynetSandbox) -> tuple[list[list[str]], list[str]]:
     return rows, lines
 
 
+def cpu_table(pn: h.PynetSandbox, runs: int) -> list[list[str]]:
+    """Median CPU time of pynet's read-only commands next to the interpreter's floor."""
+    py = h.pynet_python()
+    cmds = {
+        "`python -c pass`": lambda: h.run([py, "-c", "pass"]),
+        "`pynet network ls`": lambda: pn.system.run("network", "ls"),
+        "`pynet network inspect NET`": lambda: pn.system.run("network", "inspect", "pb-ls"),
+        "`pynet ps`": lambda: pn.system.run("ps"),
+    }
+    samples: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, fn in cmds.items():
+            samples[k].append(fn().cpu)
+    floor = h.Stats(samples["`python -c pass`"]).median
+    return [
+        [k, h.ms(h.Stats(v).median), "" if k.startswith("`python") else f"+{h.ms(h.Stats(v).median - floor)}"]
+        for k, v in samples.items()
+    ]
+
+
 def main() -> None:
     ap = h.common_args(__doc__ or "", runs=10, warmup=2)
     args = ap.parse_args()
@@ -124,11 +148,12 @@ def main() -> None:
     out = args.out or h.RESULTS / "cli.md"
     with h.PynetSandbox("cli") as pn:
         systems, live = h.systems_for(pn, wanted)
+        facts = h.environment_facts(systems, pn)
         sections = [
             "Whole-process wall time of each command; rounds alternate the systems "
             f"(A B C A B C …), {args.warmup} warm-up rounds, median of {args.runs}. "
             "Ratios are medians of the per-round ratios pynet ÷ system.",
-            "## Environment\n\n" + h.environment(systems, pn),
+            "## Environment\n\n" + h.md_table(["fact", "value"], facts),
         ]
         verdicts: list[str] = []
 
@@ -146,10 +171,11 @@ def main() -> None:
             for s in live
             if parts.get(s.name, {}).get("create")
         ]
-        line, ok = h.target_line("create+rm ≤ 0.5× Docker", *h.ratio_to(b1, "docker", "create_rm", systems), 0.5)
-        verdicts.append(line)
+        line, ok = h.target_line("create+rm ≤ 0.35× Docker", *h.ratio_to(b1, "docker", "create_rm", systems), 0.35)
+        line_p, _ = h.target_line("create+rm ≤ 1.5× Podman", *h.ratio_to(b1, "podman", None, systems), 1.5)
+        verdicts += [line, line_p]
         sections.append(
-            "## B1. `network create --subnet … NET` + `network rm NET` (bridge)\n\n"
+            "## B1. `network create NET` + `network rm NET` (default arguments: a bridge; IPAM picks the subnet)\n\n"
             + h.compare_table(b1, systems, "create_rm")
             + "\n\nParts (median ms):\n\n"
             + h.md_table(["system", "create", "rm"], part_rows)
@@ -157,6 +183,8 @@ def main() -> None:
             + "\n".join(objs)
             + "\n\n"
             + line
+            + "\n"
+            + line_p
         )
 
         # ls / inspect -------------------------------------------------------------------
@@ -172,18 +200,45 @@ def main() -> None:
             args.warmup,
             "inspect",
         )
+        ps = h.alternate({s.name: (lambda s=s: s.run("ps").seconds) for s in live}, args.runs, args.warmup, "ps")
+        cpu = cpu_table(pn, args.runs)
         imp_rows, heavy_lines = read_only_imports(pn)
         for s in live:
             s.run("network", "rm", "pb-ls", check=False)
-        line_ls, _ = h.target_line("`network ls` ≤ 3× Docker", *h.ratio_to(ls, "docker", "ls", systems), 3.0)
-        verdicts.append(line_ls)
+        line_ls, _ = h.target_line("`network ls` ≤ 1.0× Docker", *h.ratio_to(ls, "docker", "ls", systems), 1.0)
+        line_in, _ = h.target_line(
+            "`network inspect` ≤ 1.0× Docker", *h.ratio_to(insp, "docker", "inspect", systems), 1.0
+        )
+        line_ps, _ = h.target_line("`ps` ≤ 1.0× Docker", *h.ratio_to(ps, "docker", None, systems), 1.0)
+        verdicts += [line_ls, line_in, line_ps]
         sections.append(
             "## `network ls` (one user network + each system's defaults)\n\n"
             + h.compare_table(ls, systems, "ls")
             + "\n\n"
             + line_ls
         )
-        sections.append("## `network inspect NET`\n\n" + h.compare_table(insp, systems, "inspect"))
+        sections.append("## `network inspect NET`\n\n" + h.compare_table(insp, systems, "inspect") + "\n\n" + line_in)
+        sections.append("## `ps` (no containers)\n\n" + h.compare_table(ps, systems, None) + "\n\n" + line_ps)
+        sections.append(
+            "## pynet's own CPU time (user + system, median; the load shows far less in it than in wall time)\n\n"
+            + h.md_table(["command", "CPU ms", "beyond `python -c pass`"], cpu)
+        )
+        h.write_figures(
+            "cli",
+            facts,
+            {
+                "create_rm": h.figure(
+                    "`network create NET` + `network rm NET` (default arguments)",
+                    b1,
+                    systems,
+                    {"docker": 0.35, "podman": 1.5},
+                    "Podman makes no bridge until a container joins",
+                ),
+                "ls": h.figure("`network ls`", ls, systems, {"docker": 1.0}),
+                "inspect": h.figure("`network inspect NET`", insp, systems, {"docker": 1.0}),
+                "ps": h.figure("`ps`", ps, systems, {"docker": 1.0}),
+            },
+        )
 
         # B8 start-up ----------------------------------------------------------------------
         print("start-up", file=sys.stderr)

@@ -482,7 +482,7 @@ def med(vals: list[float]) -> float:
 
 def kind_section(
     kind: str, qname: str, runs: dict[str, list[tuple[Perf, Perf]]], systems: list[h.System], lab: Lab
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[str], dict[str, dict[str, float]]]:
     rows, verdicts = [], []
     pyn = runs.get("pynet", [])
     agg: dict[str, dict[str, float]] = {}
@@ -572,7 +572,22 @@ def kind_section(
     else:
         verdicts.append(f"- {kind}: Docker not measured (no anchor figure for this kind) → {h.verdict(None)}")
     head = f"## ({'abc'[['name', 'alias', 'forwarded'].index(kind)]}) {kind}: `{qname}`"
-    return head + "\n\n" + table + "\n\n" + "\n".join(verdicts), verdicts
+    return head + "\n\n" + table + "\n\n" + "\n".join(verdicts), verdicts, agg
+
+
+def dns_figure(kind: str, agg: dict[str, dict[str, float]]) -> dict[str, object]:
+    """The README's figure for one kind (see harness.write_figures): q/s, p99, lost."""
+    measured = {k: v for k, v in agg.items() if not v.get("anchor") and v.get("qps") == v.get("qps")}
+    return {
+        "what": f"embedded DNS, {kind}, dnsperf {CLIENTS} clients",
+        "qps": {k: round(v["qps"]) for k, v in measured.items()},
+        "p99_ms": {k: round(v["p99"] * 1000, 1) for k, v in measured.items() if v.get("p99") == v.get("p99")},
+        "lost": {k: int(v.get("lost", 0)) for k, v in measured.items()},
+        "ratio": {
+            k: round(v["ratio"], 2) for k, v in measured.items() if v.get("ratio", float("nan")) == v.get("ratio")
+        },
+        "goal": {"qps_ratio_docker": 2.5, "p99_ms": 1.0, "lost": 0},
+    }
 
 
 def main() -> None:
@@ -603,7 +618,8 @@ def main() -> None:
             stack.callback(stop_pynet_daemon, pn)
         systems = ([pn.system] if pn else []) + h.anchor_systems(w for w in wanted if w != "pynet")
         live = [s for s in systems if s.available]
-        env = h.environment(systems, pn)  # now: it records the load at the start
+        facts = h.environment_facts(systems, pn)  # now: it records the load at the start
+        env = h.md_table(["fact", "value"], facts)
         lab = Lab(tmp, pn, [s for s in systems if s.name != "pynet"])
         stack.callback(lab.close)
         stack.callback(lab.remove_objects)
@@ -616,10 +632,13 @@ def main() -> None:
                 lab.notes.append(f"{s.name}: set-up failed: {exc}")
         res = measure(lab, kinds, seconds, rounds, tmp)
         verdicts: list[str] = []
+        figures: dict[str, dict[str, object]] = {}
         for kind in kinds:
-            text, v = kind_section(kind, lab.names()[kind], res.get(kind, {}), systems, lab)
+            text, v, agg = kind_section(kind, lab.names()[kind], res.get(kind, {}), systems, lab)
             sections.append(text)
             verdicts += v
+            figures[kind] = dns_figure(kind, agg)
+        h.write_figures("dns", facts, figures)
         extra = h.md_table(
             ["size / setting", "value"],
             [

@@ -24,6 +24,7 @@ Writes bench/results/scale.md and scale.csv (every timed operation).
 from __future__ import annotations
 
 import csv
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -283,6 +284,42 @@ def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[
     ), summary
 
 
+def curve_figures(tracks: list[Track], keys: tuple[str, ...]) -> dict[str, dict[str, list[float]]]:
+    """{system: {key: [first n, first ms, last n, last ms, paired last÷first (nan: none)]}}."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for t in tracks:
+        for k in keys:
+            pts = [(n, h.Stats(t.points[n][k]).median) for n in sorted(t.points) if t.points[n][k]]
+            if len(pts) < 2:
+                continue
+            paired = _paired(t, k, pts[0][0], pts[-1][0])
+            out.setdefault(t.system.name, {})[k] = [
+                pts[0][0],
+                round(pts[0][1] * 1000, 1),
+                pts[-1][0],
+                round(pts[-1][1] * 1000, 1),
+                round(paired, 2) if paired == paired else None,  # type: ignore[list-item]
+            ]
+    return out
+
+
+def pynet_memory_kib(pn: h.PynetSandbox) -> float | None:
+    """Median PSS (KiB) of pynet's per-container supervisors; None when none runs."""
+    import json
+
+    pss = []
+    for cid in pn.container_ids():
+        try:
+            rec = json.loads((pn.tmp / "state" / "containers" / f"{cid}.json").read_text())
+            pid = int(rec.get("supervisor_pid") or 0)
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss.append(int(line.split()[1]))
+        except (OSError, ValueError):
+            continue
+    return statistics.median(pss) if pss else None
+
+
 def pynet_memory(pn: h.PynetSandbox) -> str:
     """Proportional memory (PSS) of pynet's per-container supervisors + the containers' sleeps."""
     import json
@@ -356,6 +393,8 @@ def main() -> None:
     t0 = time.monotonic()
     with h.PynetSandbox("scale") as pn:
         systems, live = h.systems_for(pn, wanted)
+        facts = h.environment_facts(systems, pn)
+        figures: dict[str, dict[str, object]] = {}
         # a probe adds one container on top of the checkpoint: the last checkpoint keeps a port free
         cmax = min(args.max, BRIDGE_PORTS - 1)
         steps = sorted({n for n in CONTAINER_STEPS if n <= cmax} | {cmax})
@@ -368,7 +407,7 @@ def main() -> None:
             "operation is in scale.csv. `run`/`create` medians also include the last "
             f"{FILL_WINDOW} fill operations before each checkpoint. Podman's `rm -f` is given `-t 0` "
             "(kill at once, as Docker's and pynet's `rm -f` do; without it Podman waits 10 s).",
-            "## Environment\n\n" + h.environment(systems, pn),
+            "## Environment\n\n" + h.md_table(["fact", "value"], facts),
         ]
         verdicts: list[str] = []
         mem = ""
@@ -380,11 +419,23 @@ def main() -> None:
                 control_ids[s.name] = [_id(start_container(s, CONTROL)) for _ in range(CONTROL_SIZE)]
             container_scale(tracks, steps, args.probes, log)
             mem = pynet_memory(pn)
+            kib = pynet_memory_kib(pn)
+            if kib is not None:
+                figures["memory"] = {
+                    "what": "memory per detached container (PSS of its waiting supervisor)",
+                    "kib": {"pynet": kib},
+                    "goal_kib": 1024,
+                }
             edge_lines: list[str] = []
             pt = next((t for t in tracks if t.system.name == "pynet"), None)
             if edge and pt is not None:
                 edge_lines = edge_test(pn, pt, log)
             table, summary = curve_table(tracks, ("run", "rm", "ls"), "containers")
+            figures["containers"] = {
+                "what": "`run -d` / `rm -f` of one more container as containers on one network grow",
+                "curve": curve_figures(tracks, ("run", "rm")),
+                "flat_limit": 1.25,
+            }
             verdicts += [ln for ln in summary if "PASS" in ln or "FAIL" in ln]
             verdicts += [ln for ln in edge_lines if "PASS" in ln or "FAIL" in ln]
             sections.append(
@@ -412,6 +463,11 @@ def main() -> None:
             try:
                 network_scale(ntracks, nsteps, args.probes, log)
                 table, summary = curve_table(ntracks, ("create", "rm", "ls"), "networks")
+                figures["networks"] = {
+                    "what": "`network create` / `network ls` as networks grow",
+                    "curve": curve_figures(ntracks, ("create", "ls")),
+                    "flat_limit": 1.25,
+                }
                 verdicts += [ln for ln in summary if "PASS" in ln or "FAIL" in ln]
                 ls_at_max = next(
                     (t.points[max(t.points)]["ls"] for t in ntracks if t.system.name == "pynet" and t.points), []
@@ -434,6 +490,7 @@ def main() -> None:
                         t.system.run("network", "rm", *t.ids[i : i + 50], check=False, timeout=600)
         sections.append("## Verdicts\n\n" + "\n".join(verdicts))
         sections.append(f"Total benchmark time: {(time.monotonic() - t0) / 60:.1f} min.")
+    h.write_figures("scale", facts, figures)
     csv_path = out.with_suffix(".csv")
     with csv_path.open("w", newline="") as fh:
         w = csv.writer(fh)

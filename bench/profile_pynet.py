@@ -73,8 +73,12 @@ def package_shares(rows: list[tuple[float, float, str]]) -> list[tuple[str, floa
 def cprofile(pn: h.PynetSandbox, args: tuple[str, ...], label: str, outdir: Path) -> tuple[str, float]:
     s = pn.system
     prof = outdir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".prof")
+    # `python -m pynet` leaves through os._exit (as the console script), which would skip
+    # cProfile's writing the profile: run main(), which leaves through SystemExit.
+    runner = outdir / "run_pynet.py"
+    runner.write_text("from pynet.cli.main import main\n\nmain()\n")
     h.run(
-        [pn.module_prefix[0], "-m", "cProfile", "-o", str(prof), *pn.module_prefix[1:], *args],
+        [pn.module_prefix[0], "-m", "cProfile", "-o", str(prof), str(runner), *args],
         env=s.env,
         netns=s.netns,
         timeout=60,

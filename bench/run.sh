@@ -22,7 +22,7 @@ MAX=${BENCH_MAX:-1000}
 ANCHOR_MAX=${BENCH_ANCHOR_MAX:-250}
 NET_MAX=${BENCH_NET_MAX:-200}
 EDGE=${BENCH_EDGE:-1}
-ONLY=cli,attach,scale,profile,dns,ports,overlay
+ONLY=cli,attach,scale,profile,dns,ports,overlay,api
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +46,11 @@ for cand in "$PY" .venv/bin/python /tmp/v/bin/python; do
 done
 [ -x "$PY" ] || { log "no python with pynet's dependencies (run make deps)"; exit 1; }
 export PYNET_PY=$PY BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP
+PYNET_CMD=$(dirname "$PY")/pynet
+[ -x "$PYNET_CMD" ] || PYNET_CMD="$PY -m pynet"
+log "conditions: pynet runs as $PYNET_CMD (the console script users type) in throwaway network namespaces," \
+  "default arguments unless a table says otherwise; $("$PY" -V 2>&1); $(nproc) cpus;" \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg) (each results file records it at start and end)"
 RESULTS=bench/results
 mkdir -p "$RESULTS/raw"
 
@@ -88,15 +93,17 @@ QUICK_ARG=()
 step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf, pynet vs Docker
 step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
+step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docker CLI vs pynet's socket / dockerd
 
 {
   echo "# pynet benchmark summary"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
-  for name in cli attach scale profile dns ports overlay; do
-    [ -n "${STATUS[$name]:-}" ] || continue
-    echo "## $name — ${STATUS[$name]} ([$name.md]($name.md))"
+  for name in cli attach scale profile dns ports overlay api; do
+    # a part this run skipped (--only) keeps its file from an earlier run: say so
+    [ -n "${STATUS[$name]:-}" ] || [ -f "$RESULTS/$name.md" ] || continue
+    echo "## $name — ${STATUS[$name]:-not run this time: from an earlier run, see its date} ([$name.md]($name.md))"
     echo
     if [ "$name" = profile ]; then
       [ -f "$RESULTS/$name.md" ] && sed -n '/^## Summary/,/^## /p' "$RESULTS/$name.md" | grep '^|'
@@ -115,3 +122,6 @@ step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs
   done
 } >"$RESULTS/summary.md"
 cat "$RESULTS/summary.md"
+# The README's performance table is generated from the figures the parts wrote
+# (results/<part>.json, with the conditions of each): never typed by hand.
+"$PY" bench/readme_table.py && log "README.md's performance table regenerated from $RESULTS/*.json"

@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    import subprocess
     from typing import Any
 
 from pynet import paths
@@ -142,6 +142,8 @@ def _spawn(run_dir: Path) -> subprocess.Popen:
     ``pynet/daemon/keeper.py`` of this very pynet; ``PYTHONPATH`` makes the daemon it
     starts import this pynet too, installed or not.
     """
+    import subprocess  # only to start the helper: ~2 ms a command otherwise (design.md, "Start-up")
+
     env = dict(os.environ)
     env["PYNET_RUN_DIR"] = str(run_dir)
     root = Path(__file__).resolve().parents[2]

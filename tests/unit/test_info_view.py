@@ -7,8 +7,6 @@ import types
 
 import pytest
 
-import pynet.cnm
-
 from pynet.cli import info as cli_info
 from pynet.cnm import info
 
@@ -59,9 +57,9 @@ def test_link_impairments_hook(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("pynet.cnm.links")
     fake.supported_impairments = lambda: {"rate": True, "delay": False}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pynet.cnm.links", fake)
-    # once the real module was imported (the controller imports it), `from pynet.cnm import
-    # links` reads the package's attribute: replace that as well
-    monkeypatch.setattr(pynet.cnm, "links", fake, raising=False)
+    import pynet.cnm
+
+    monkeypatch.setattr(pynet.cnm, "links", fake, raising=False)  # once the real one is imported
     assert info.link_impairments() == {"rate": True, "delay": False}
 
 

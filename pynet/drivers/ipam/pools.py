@@ -132,6 +132,8 @@ def _first_free(lo: int, hi: int, taken: set[int]) -> int | None:
 
 @dataclass(frozen=True)
 class _Geometry:
+    """A pool's subnet and the range its dynamic addresses come from."""
+
     net: IPNet
     lo: int  # dynamic range, inclusive
     hi: int

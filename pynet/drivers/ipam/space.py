@@ -60,6 +60,8 @@ class PoolExhausted(Unavailable):
 
 @dataclass
 class _PoolState:
+    """One pool's allocations while an AddressSpace is open."""
+
     net: IPNet
     allocated: dict[int, str]  # address -> owner (endpoint id)
     last: int | None = None  # last dynamically handed-out address

@@ -37,8 +37,21 @@ class _LazyModule:
         return getattr(__import__(self._name), attr)
 
 
+class _Shutil(_LazyModule):
+    """``shutil`` on first use, but ``which`` (all pynet takes from it on the way to nft)
+    answered here: creating the first network would otherwise import it just for that."""
+
+    @staticmethod
+    def which(name: str) -> str | None:
+        for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+            path = os.path.join(directory or ".", name)
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
+        return None
+
+
 ctypes: Any = _LazyModule("ctypes")
-shutil: Any = _LazyModule("shutil")
+shutil: Any = _Shutil("shutil")
 subprocess: Any = _LazyModule("subprocess")
 
 NFT_TIMEOUT = 30.0  # seconds; nft returns in milliseconds when healthy
@@ -139,7 +152,7 @@ class LibNft:
     """
 
     def __init__(self, cdll: Any) -> None:
-        import threading
+        import _thread  # threading's Lock, without importing threading
 
         for name, (restype, argtypes) in _signatures().items():
             fn = getattr(cdll, name)  # AttributeError: too old a library
@@ -147,7 +160,7 @@ class LibNft:
         self.cdll = cdll
         self._ctx: int | None = None
         self._owner: tuple[int, tuple[int, int]] | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def _context(self) -> int:
         owner = (os.getpid(), _netns_id())
@@ -542,9 +555,6 @@ def legacy_filter_rules(family: str) -> list[str] | None:
     kernel makes it per namespace on first use) or its program is missing. nft cannot
     show these rules, yet their FORWARD policy drops pynet's traffic all the same.
     """
-    import shutil
-    import subprocess
-
     names = "ip6_tables_names" if family == "ip6" else "ip_tables_names"
     try:
         if "filter" not in (_PROC_NET / names).read_text().split():

@@ -1,0 +1,52 @@
+"""Standard modules that a pynet command imports only when it uses them (design.md, "Start-up").
+
+Two stdlib imports cost read-only commands a fifth of their CPU time for nothing they use:
+``dataclasses`` imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``) for one call, made
+only for a dataclass without a docstring, and ``pathlib`` imports ``urllib.parse`` (with
+``ipaddress``) for ``Path.as_uri``. :func:`defer` puts a stand-in in ``sys.modules`` that
+imports the real module on first attribute use; names a module takes with ``from X import
+name`` at its own import get small forwarding functions, so that import stays cheap.
+"""
+
+import sys
+from types import ModuleType
+
+
+def _real(name: str) -> ModuleType:
+    """The real module, imported now (the stand-in leaves ``sys.modules`` first)."""
+    import importlib
+
+    if isinstance(sys.modules.get(name), DeferredModule):
+        del sys.modules[name]
+    return importlib.import_module(name)
+
+
+class DeferredModule(ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is used."""
+
+    def __getattr__(self, attr: str) -> object:
+        if attr.startswith("__"):  # the import system probing (`__path__`...): not a use
+            raise AttributeError(attr)
+        return getattr(_real(self.__name__), attr)
+
+
+def _forwarder(module: str, attr: str) -> object:
+    def forward(*args: object, **kwargs: object) -> object:
+        return getattr(_real(module), attr)(*args, **kwargs)
+
+    forward.__name__ = attr
+    return forward
+
+
+def defer(name: str, *forwarded: str) -> None:
+    """Defer importing ``name`` (unless it is imported already); ``forwarded``: functions
+    other modules take from it by name at import (``from name import f``)."""
+    if name in sys.modules:
+        return
+    stand_in = DeferredModule(name)
+    for attr in forwarded:
+        setattr(stand_in, attr, _forwarder(name, attr))
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(__import__(parent), child, stand_in)  # `import a.b; a.b.f()` finds it
+    sys.modules[name] = stand_in

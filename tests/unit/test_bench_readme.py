@@ -1,0 +1,84 @@
+"""The README's performance table is generated from the committed bench results (issue #15:
+"the README's table is generated from `make bench` output, not typed")."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _readme_table():
+    spec = importlib.util.spec_from_file_location("readme_table", ROOT / "bench" / "readme_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_table_is_what_the_committed_results_generate() -> None:
+    rt = _readme_table()
+    readme = (ROOT / "README.md").read_text()
+    assert rt.BEGIN in readme and rt.END in readme
+    block = readme[readme.index(rt.BEGIN) : readme.index(rt.END) + len(rt.END)]
+    assert block == rt.render(rt.load_results()), "run: python bench/readme_table.py"
+
+
+def test_every_table_row_comes_from_a_results_file_with_its_conditions() -> None:
+    rt = _readme_table()
+    results = rt.load_results()
+    assert results, "bench/results/*.json missing: the README table would be empty"
+    for part, data in results.items():
+        cond = data["conditions"]
+        # the conditions a user needs to reproduce a figure
+        for fact in ("pynet command", "pynet runs in", "pynet python", "load average at start"):
+            assert cond.get(fact), f"{part}.json lacks {fact!r}"
+        assert "console script" in cond["pynet command"]
+
+
+def test_render_judges_each_goal_from_the_ratios(tmp_path: Path) -> None:
+    rt = _readme_table()
+    fig = {"what": "`network ls`", "ms": {"pynet": 30.0, "docker": 20.0}, "ratio": {"docker": 1.5}}
+    data = {"part": "cli", "conditions": {"pynet command": "the installed `pynet` console script"}}
+    (tmp_path / "cli.json").write_text(
+        json.dumps(
+            {
+                **data,
+                "figures": {
+                    "ls": {**fig, "limits": {"docker": 1.0}},
+                    "ps": {**fig, "what": "`ps`", "ratio": {"docker": 0.9}, "limits": {"docker": 1.0}},
+                },
+            }
+        )
+    )
+    block = rt.render(rt.load_results(tmp_path))
+    ls_row = next(line for line in block.splitlines() if line.startswith("| `network ls`"))
+    ps_row = next(line for line in block.splitlines() if line.startswith("| `ps`"))
+    assert "**30 ms**" in ls_row and "20 ms (pynet 1.50×)" in ls_row and "**not met**" in ls_row
+    assert ps_row.endswith("| met |")
+    assert "not measured" in ls_row  # Podman absent from this run
+    assert "not in this run's results: cli/create_rm" in block
+
+
+def test_render_judges_flatness_and_memory(tmp_path: Path) -> None:
+    rt = _readme_table()
+    figures = {
+        "containers": {
+            "what": "`run -d` / `rm -f` of one more container",
+            "curve": {"pynet": {"run": [10, 63.0, 1000, 82.0, 1.09], "rm": [10, 86.0, 1000, 97.0, 1.3]}},
+            "flat_limit": 1.25,
+        },
+        "memory": {"what": "memory per detached container", "kib": {"pynet": 2900}, "goal_kib": 1024},
+    }
+    (tmp_path / "scale.json").write_text(json.dumps({"part": "scale", "conditions": {}, "figures": figures}))
+    lines = rt.render(rt.load_results(tmp_path)).splitlines()
+    curve = next(line for line in lines if line.startswith("| `run -d`"))
+    memory = next(line for line in lines if line.startswith("| memory"))
+    assert "**run 63 → 82 ms (1.09× paired); rm 86 → 97 ms (1.30× paired) (10 → 1000)**" in curve
+    assert curve.endswith("| **not met** |")  # rm grew 1.30× > 1.25×
+    assert "**2.8 MiB**" in memory and memory.endswith("| **not met** |")
