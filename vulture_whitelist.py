@@ -11,7 +11,20 @@ ls; rm; ps; inspect; exec_; logs; exited; prune; sync_
 # pynet link (pynet/cli/link.py)
 set_; show
 # click options accepted for Docker's command line, without effect in pynet
-volumes; timestamps; verbose
+volumes; timestamps; verbose; no_prune
+# the Image record's version field, read by the store's schema check (pynet/state/images.py)
+schema_version
+# the Engine API's (pynet/api, merged from branch api): images, exec, attach frames
+image_summary; exec_start; wait_child; frame
+
+# Engine API handlers, reached through pynet/api/routes.py's "module:function" lines, and
+# http.server's hooks (names it calls); `system service` is a click command
+list_networks; list_containers; no_swarm; pull_refused; hijack; service
+list_images; attach; logs; resize; events
+# AttachRequest fields recorded through dataclasses.asdict (cnm/lifecycle.py) and shown by views
+links; link_local_ips
+protocol_version; server_version; sys_version; version_string; address_string; log_message
+send_error; do_HEAD; do_POST; do_DELETE; do_PUT; daemon_threads; request_queue_size
 
 # drivers: instantiated from their registry line, "module:Class" (pynet/drivers/__init__.py)
 BridgeDriver; HostDriver; NullDriver; MacvlanDriver; OverlayDriver

@@ -22,7 +22,7 @@ MAX=${BENCH_MAX:-1000}
 ANCHOR_MAX=${BENCH_ANCHOR_MAX:-250}
 NET_MAX=${BENCH_NET_MAX:-200}
 EDGE=${BENCH_EDGE:-1}
-ONLY=cli,attach,scale,profile,dns,ports,overlay,compose
+ONLY=cli,attach,scale,profile,dns,ports,overlay,api,compose
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -94,13 +94,14 @@ step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf,
 step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
 step compose 900 bench/bench_compose.py --out "$RESULTS/compose.md"  # issue #12: compose up/down
+step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docker CLI vs pynet's socket / dockerd
 
 {
   echo "# pynet benchmark summary"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
   echo
-  for name in cli attach scale profile dns ports overlay compose; do
+  for name in cli attach scale profile dns ports overlay api compose; do
     # a part this run skipped (--only) keeps its file from an earlier run: say so
     [ -n "${STATUS[$name]:-}" ] || [ -f "$RESULTS/$name.md" ] || continue
     echo "## $name — ${STATUS[$name]:-not run this time: from an earlier run, see its date} ([$name.md]($name.md))"

@@ -54,6 +54,7 @@ class NoSuchNetwork(NotFound):
 
     def __init__(self, ref: str) -> None:
         super().__init__(f"No such network: {ref}")
+        self.ref = ref
 
 
 class Conflict(PynetError):

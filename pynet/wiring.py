@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pynet.cnm.controller import Controller
+    from pynet.cnm.images import ImageService
     from pynet.cnm.repo import Repo
     from pynet.state.store import Store
 
@@ -70,3 +71,12 @@ def open_repo() -> Repo:
     from pynet.cnm.reader import open_repo as open_with
 
     return open_with(HelperNotifier())
+
+
+def images(store: Store | None = None) -> ImageService:
+    """The local images (``pynet.cnm.images``): import, lookup, list, remove."""
+    from pynet import paths
+    from pynet.cnm.images import ImageService
+    from pynet.state.store import Store
+
+    return ImageService(store or Store(paths.state_dir()))

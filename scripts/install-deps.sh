@@ -10,6 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   make iproute2 nftables iputils-ping util-linux busybox-static dnsutils
   iperf3 jq socat etcd-server etcd-client iptables kmod
+  docker.io  # its 20.10 client drives pynet's Engine API in tests/integration/test_docker_cli.py
 )
 PYTHON=${PYTHON:-python3}
 

@@ -820,3 +820,19 @@ def leaks(before: dict[str, set[str]], after: dict[str, set[str]]) -> list[str]:
         if removed:
             found.append(f"root netns: {key} gone: {sorted(removed)}")
     return found
+
+
+# -- images ---------------------------------------------------------------------------
+BUSYBOX = "/bin/busybox"  # Debian's busybox-static (scripts/install-deps.sh)
+BUSYBOX_APPLETS = ("sh", "ls", "cat", "echo", "sleep", "top", "ps", "ping", "nslookup", "hostname", "touch", "true")
+
+
+def busybox_rootfs(dest: Path) -> Path:
+    """A bare root filesystem: ``bin/busybox`` and its applets as links, nothing else
+    (no /proc, /dev or /etc: pynet must make them)."""
+    bindir = dest / "bin"
+    bindir.mkdir(parents=True)
+    shutil.copy2(BUSYBOX, bindir / "busybox")
+    for applet in BUSYBOX_APPLETS:
+        (bindir / applet).symlink_to("busybox")
+    return dest

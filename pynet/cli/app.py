@@ -45,6 +45,7 @@ COMMANDS = {
     "rm": "pynet.cli.container:rm",
     "logs": "pynet.cli.container:logs",
     "port": "pynet.cli.container:port",
+    "image": "pynet.cli.image:image",
     "system": "pynet.cli.system:system",
     "cluster": "pynet.cli.cluster:cluster",
     "compose": "pynet.cli.compose:compose",

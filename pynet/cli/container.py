@@ -35,13 +35,14 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.option("--env-file", multiple=True, help="Read in a file of environment variables")
 @click.option("-w", "--workdir", default="", help="Working directory inside the container")
 @click.option("--rootfs", default="", help="Run the command chrooted into this directory")
+@click.option("--image", default="", help="Run in this imported image (pynet image import)")
 @click.option("-p", "--publish", multiple=True, help="Publish a container's port(s) to the host")
 @click.option("-P", "--publish-all", is_flag=True, help="Publish all exposed ports to random ports")
 @click.option("--expose", multiple=True, help="Expose a port or a range of ports")
 @click.option("-l", "--label", multiple=True, help="Set meta data on a container")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (uses pynet's own terminal)")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @action("pynet.cli.container_actions:run")
 def run() -> None:
     """Run a command in a new container (its own network sandbox).

@@ -49,6 +49,9 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
       pynet run -d --name c1 --network mynet sleep 1000
       pynet run --rm --network mynet ping -c1 c1
     """
+    if not kw["command"] and not kw["image"]:
+        echo("\"pynet run\" requires at least 1 argument.\nSee 'pynet run --help'.", err=True)
+        raise ExitStatus(1)
     try:
         code = _run(**kw)
     except ExitStatus:
@@ -82,6 +85,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         env=list(kw["env"]),
         workdir=kw["workdir"],
         rootfs=kw["rootfs"],
+        image=kw["image"],
         detach=kw["detach"],
         auto_remove=kw["auto_remove"],
         tty=kw["tty"],
@@ -91,10 +95,15 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     _ports(req, kw)
     if kw["rootfs"] and not os.path.isdir(kw["rootfs"]):
         raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
+    if kw["rootfs"] and kw["image"]:
+        raise InvalidArgument("--rootfs and --image cannot be used together", from_daemon=False)
     # Read (and check) --env-file before anything is created: a bad file changes nothing.
     env = _env(kw["env"], kw["env_file"], "", kw["tty"])
     ctl = controller()
     c = ctl.create_container(req)
+    if c.image_id:  # the image's Env under the user's (c.env holds both, merged)
+        given = _given(kw, env)
+        env.update(e.partition("=")[::2] for e in c.env if e.partition("=")[0] not in given)
     print_notices(ctl)
     if not env["HOSTNAME"]:
         env["HOSTNAME"] = c.hostname
@@ -103,6 +112,12 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         echo(c.id)
         return 0
     return ctl.run_foreground(c, env)
+
+
+def _given(kw, env: dict[str, str]) -> set[str]:  # type: ignore[no-untyped-def]
+    """Keys the user set (-e, --env-file): pynet's defaults (PATH, HOME...) are not."""
+    defaults = _env((), (), "", kw["tty"])
+    return {e.partition("=")[0] for e in kw["env"]} | (set(env) - set(defaults))
 
 
 def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
@@ -157,7 +172,7 @@ def ps(
         last = 1
     if not show_all and last < 0 and "status" not in parsed and "exited" not in parsed:
         cs = [c for c in cs if c.status == "running"]
-    cs = [c for c in cs if _ps_match(c, repo, parsed)]
+    cs = [c for c in cs if ps_match(c, repo, parsed)]
     if last >= 0:
         cs = cs[:last]
     items = []
@@ -179,7 +194,7 @@ def ps(
     echo(out, nl=False)
 
 
-def _ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
+def ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
     if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
         return False
     if "name" in f and not any(v in c.name for v in f["name"]):
@@ -313,9 +328,10 @@ def _signum(value: str) -> int:
 
 # -- logs / port -----------------------------------------------------------------------------
 def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
-    """Fetch the output of a detached container."""
+    """Fetch the output of a detached container (stdout to stdout, stderr to stderr)."""
     from pynet import paths
     from pynet.cnm.processes import container_running
+    from pynet.records import logframes
 
     lines = _tail_lines(tail)
     repo = reader()
@@ -327,21 +343,27 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
         return
     with f:
         data = f.read()
+        frames = logframes.FrameReader(logframes.is_framed(data[: logframes.HEADER]))
+        records = logframes.lines(frames.feed(data))
         if lines is not None:
-            kept = data.splitlines(keepends=True)
-            data = b"".join(kept[-lines:]) if lines > 0 else b""
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+            records = records[-lines:] if lines > 0 else []
+        _write_frames(records)
         while follow:
             chunk = f.read()
             if chunk:
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
+                _write_frames(frames.feed(chunk))
                 continue
             current = repo.container(c.id)
             if current is None or not container_running(current):
                 break
             time.sleep(0.1)
+
+
+def _write_frames(frames: list[tuple[int, bytes]]) -> None:
+    for stream, payload in frames:
+        out = sys.stderr if stream == 2 else sys.stdout
+        out.buffer.write(payload)
+        out.flush()
 
 
 def _tail_lines(tail: str) -> int | None:

@@ -170,3 +170,24 @@ def connect() -> None:
 @action("pynet.cli.network_actions:disconnect")
 def disconnect() -> None:
     """Disconnect a container from a network."""
+
+
+# -- diagnose ------------------------------------------------------------------------------
+@network.command("diagnose")
+@click.option("-p", "--port", default=None, metavar="PORT[/PROTO]", help="Check a TCP or UDP port (e.g. 80, 53/udp)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format"
+)
+@click.argument("src", metavar="SRC")
+@click.argument("dst", metavar="DST")
+@action("pynet.cli.diagnose:diagnose")
+def diagnose() -> None:
+    """Explain whether container SRC can reach DST, hop by hop.
+
+    DST is a container, a name as SRC's DNS sees it, an IP address, or "host".
+    Exit status: 0 reachable, 1 not reachable, 2 cannot tell.
+
+    \b
+    Example:
+      pynet network diagnose web db --port 5432
+    """

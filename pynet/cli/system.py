@@ -1,4 +1,4 @@
-"""``pynet system ...``: reset, firewall-reload, firewall-allow-docker."""
+"""``pynet system ...``: reset, firewall-reload, firewall-allow-docker, service (the Engine API)."""
 
 from __future__ import annotations
 
@@ -53,3 +53,16 @@ def firewall_allow_docker() -> None:
     """
     for line in _controller().firewall_allow_docker():
         click.echo(line)
+
+
+@system.command("service")
+@click.option("-H", "--host", default=None, help="unix:///PATH of the socket (default: $PYNET_RUN_DIR/docker.sock)")
+@click.option(
+    "-G", "--group", default=None, help='Group for the unix socket (default: "docker" if it exists, else root only)'
+)
+@click.option("-D", "--debug", is_flag=True, help="Log every request on stderr")
+def service(host: str | None, group: str | None, debug: bool) -> None:
+    """Serve the Docker Engine API on a unix socket, in the foreground (docs/engine-api.md)."""
+    from pynet.api import server
+
+    server.serve(host, group, debug=debug)

@@ -26,6 +26,10 @@ from pynet.errors import Conflict, InvalidArgument
 from pynet.faults import fault
 from pynet.ids import new_id
 
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from pynet.records.image import Image
+
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _ADJ = (
@@ -264,6 +268,7 @@ class RunRequest:
     env: list[str] = field(default_factory=list)
     workdir: str = ""
     rootfs: str = ""
+    image: str = ""  # NAME[:TAG] or ID of an imported image (pynet.cnm.images)
     detach: bool = False
     auto_remove: bool = False
     tty: bool = False
@@ -285,29 +290,47 @@ class ContainerService:
     # -- create ----------------------------------------------------------------------
     def create(self, req: RunRequest, net: Network) -> Container:
         """Sandbox + endpoint + files for a new container on ``net`` (not started yet)."""
-        mode = network_mode_for(net)
-        c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
-        self.repo.emit(events.container_event("create", c))
-        _check_mode_settings(mode, req.attach)
-        if mode in ENDPOINTLESS_MODES:  # no endpoint, but Docker tells the join all the same
-            self.repo.emit(events.network_event("connect", net, container=c.id))
-        if mode != HOST_MODE:
-            self.sandboxes.create(c)
-        if mode not in ENDPOINTLESS_MODES:
-            ep = self.endpoints.attach(c, net, req.attach)
-            if req.ports and driver_class(net.driver).publishes_ports and not net.internal:
-                # Docker programs port mappings only for bridge networks (macvlan: none), and
-                # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
-                c.ports = fw.publish(net, ep, req.ports, self._published(), self.undo)
+        c = self.new_record(req, net)
+        self.provision(c, [(net, req.attach)], req.ports)
         self.write_files(c)
         self.repo.put_container(c)
         return c
+
+    def new_record(self, req: RunRequest, net: Network) -> Container:
+        """The record of a new container on ``net``: no kernel resource, nothing stored."""
+        img = _image_of(self.repo, req)
+        mode = network_mode_for(net)
+        c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
+        if img is not None:
+            _use_image(c, img, req, self.repo)
+        self.repo.emit(events.container_event("create", c))
+        _check_mode_settings(mode, req.attach)
+        return c
+
+    def provision(self, c: Container, nets: list[tuple[Network, AttachRequest]], ports: list[PortBinding]) -> None:
+        """The sandbox, one endpoint per network (in order), the first one's published ports."""
+        if c.network_mode in ENDPOINTLESS_MODES:  # no endpoint, but Docker tells the join all the same
+            for net, _attach in nets[:1]:
+                self.repo.emit(events.network_event("connect", net, container=c.id))
+        if c.network_mode != HOST_MODE:
+            self.sandboxes.create(c)
+        if c.network_mode in ENDPOINTLESS_MODES:
+            return
+        for i, (net, attach) in enumerate(nets):
+            ep = self.endpoints.attach(c, net, attach)
+            if i == 0 and ports and driver_class(net.driver).publishes_ports and not net.internal:
+                # Docker programs port mappings only for bridge networks (macvlan: none), and
+                # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
+                c.ports = fw.publish(net, ep, ports, self._published(), self.undo)
 
     def join(self, req: RunRequest, target: Container) -> Container:
         """A container in ``target``'s sandbox (``--network container:``): no sandbox,
         endpoint or files of its own; the target's hostname (``pynet.cnm.shared_sandbox``)."""
         c = self._record(req, shared_sandbox.PREFIX + target.id, target.hostname)
         c.domainname = target.domainname
+        img = _image_of(self.repo, req)
+        if img is not None:
+            _use_image(c, img, req, self.repo)
         paths.container_dir(c.id).mkdir(parents=True, exist_ok=True)  # its log lives there
         self.repo.emit(events.container_event("create", c))
         self.repo.put_container(c)
@@ -320,7 +343,7 @@ class ContainerService:
             id=cid,
             name=self._name(req.name, cid),
             created=now_rfc3339(),
-            path=req.argv[0],
+            path=req.argv[0] if req.argv else "",
             args=req.argv[1:],
             hostname=hostname or cid[:12],
             domainname=req.domainname,
@@ -470,11 +493,15 @@ def _generate_name(taken: dict[str, str], cid: str) -> str:
 
 def remove_files(container_id: str) -> None:
     d = paths.container_dir(container_id)
-    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json"):
+    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo"):
         try:
             os.unlink(d / name)
         except FileNotFoundError:
             pass
+    if os.path.isdir(d / "layer"):  # an image container's writes (pynet.kernel.rootfs)
+        import shutil
+
+        shutil.rmtree(d / "layer")
     try:
         os.rmdir(d)
     except OSError:
@@ -501,3 +528,25 @@ def _write(path: os.PathLike[str], text: str) -> None:
     # over its /etc file, so a new inode would never reach it (Docker writes in place too).
     with open(path, "w") as f:
         f.write(text)
+
+
+def _image_of(repo: Repo, req: RunRequest) -> Image | None:
+    """The image ``req`` names (looked up under the lock: ``image rm`` cannot race it)."""
+    if not req.image:
+        return None
+    from pynet.cnm.images import ImageService
+
+    return ImageService(repo.store).lookup(req.image)
+
+
+def _use_image(c: Container, img: Image, req: RunRequest, repo: Repo) -> None:
+    """A container of ``img``: its command, environment, working dir and root filesystem."""
+    from pynet.cnm.images import ImageService, run_argv
+
+    argv = run_argv(img, req.argv)
+    c.path, c.args = argv[0], argv[1:]
+    c.image, c.image_id = req.image, img.id
+    c.rootfs = str(ImageService(repo.store).rootfs(img))
+    given = {e.partition("=")[0] for e in req.env}
+    c.env = [*(e for e in img.env if e.partition("=")[0] not in given), *req.env]
+    c.workdir = req.workdir or img.workdir

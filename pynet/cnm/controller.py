@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     from pynet.kernel import runtime
 
 from pynet import paths
-from pynet.cnm import events, shared_sandbox
+from pynet.cnm import events, exits, shared_sandbox
 from pynet.cnm import networks as netsvc
 from pynet.cnm.admin import HostAdmin
 from pynet.cnm import links
+from pynet.cnm.lifecycle import ContainerLifecycle, ask, asked, forget
 from pynet.cnm.links import LinkControl
 from pynet.cnm.processes import ProcessControl
 from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container, Network
@@ -60,7 +61,7 @@ class JournalUndo(UndoLog):
         self.txn.save_undo()
 
 
-class Controller(HostAdmin, ProcessControl, LinkControl):
+class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
@@ -295,6 +296,9 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             c = repo.get_container(container_ref)
             if shared_sandbox.is_joiner(c):
                 raise Forbidden(shared_sandbox.SHARED_CONNECT)
+            if c.status == "created" and not c.netns_path and c.requested_networks:
+                self._connect_created(repo, undo, net, c, req)
+                return
             # A created container has its sandbox: it may join networks before it starts (Docker).
             if c.status not in ("running", "created") or not c.netns_path:
                 if c.network_mode == HOST_MODE:
@@ -306,9 +310,18 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
                 )
             svc = _containers().ContainerService(repo, undo)
             svc.endpoints.attach(c, net, req)
+            ask(c, net.id, req)  # what was asked is shown as asked (Links, IPAMConfig...)
             touched.append(c.id)
             svc.write_files(c)
             repo.put_container(c)
+
+    def _connect_created(self, repo: Repo, undo: JournalUndo, net: Network, c: Container, req: AttachRequest) -> None:
+        """A created container (the API's) only records the network: joined at start."""
+        if net.id in asked(c):
+            raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
+        _containers().ContainerService(repo, undo).endpoints.validate(c, net, req)
+        ask(c, net.id, req)
+        repo.put_container(c)
 
     def _restore_files(self, container_id: str, exc: BaseException) -> None:
         """A connect that failed (at its commit, too) wrote the container's hosts file
@@ -326,6 +339,10 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         with self.mutation() as (repo, undo):
             net = NetworkService(repo, undo).get(network_ref)
             c = repo.get_container(container_ref)
+            if net.id in asked(c) and net.id not in c.endpoints:
+                forget(c, net.id)  # asked for, never joined (not started)
+                repo.put_container(c)
+                return
             if net.id not in c.endpoints:
                 if c.network_mode == HOST_MODE and _containers().network_mode_for(net) == HOST_MODE:
                     raise Conflict("container cannot be disconnected from host network or connected to host network")
@@ -344,6 +361,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
         if ep is not None:
             links.remove_for_endpoint(c, ep)
         svc.endpoints.detach(c, net)
+        forget(c, net.id)
         svc.write_files(c)
         repo.put_container(c)
 
@@ -394,6 +412,7 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             binds=binds,
             workdir=c.workdir,
             rootfs=c.rootfs,
+            layer_dir=str(d / "layer") if c.image_id else "",
         )
 
     def record_started(
@@ -419,6 +438,8 @@ class Controller(HostAdmin, ProcessControl, LinkControl):
             if c is None:
                 return
             repo.txn.record_redo({"op": "exited", "container": c.id, "code": code})  # type: ignore[union-attr]
+            if c.auto_remove:  # before the record goes: the API's wait?condition=removed reads it then
+                exits.record(c.id, code)
             self._record_exit(repo, undo, c, code)
         if c.auto_remove:
             _containers().remove_files(c.id)

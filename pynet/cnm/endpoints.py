@@ -29,6 +29,9 @@ class AttachRequest:
     aliases: list[str] = field(default_factory=list)
     mac: str = ""
     driver_opts: dict[str, str] | None = None
+    #: recorded and shown as asked (the Engine API's Links, IPAMConfig.LinkLocalIPs)
+    links: list[str] = field(default_factory=list)
+    link_local_ips: list[str] = field(default_factory=list)
 
 
 class EndpointService:
@@ -37,7 +40,7 @@ class EndpointService:
         self.undo = undo
 
     def attach(self, c: Container, net: Network, req: AttachRequest) -> Endpoint:
-        self._validate(c, net, req)
+        self.validate(c, net, req)
         driver = get_driver(net.driver)
         head = self.repo.ipam_head(net.id)
         count = int(head.get("count") or 0)
@@ -67,7 +70,8 @@ class EndpointService:
         self.repo.emit(events.network_event("connect", net, container=c.id))
         return ep
 
-    def _validate(self, c: Container, net: Network, req: AttachRequest) -> None:
+    def validate(self, c: Container, net: Network, req: AttachRequest) -> None:
+        """Refuse, before any work, what Docker refuses for this container on this network."""
         refusal = driver_class(net.driver).attach_refusal
         if refusal:
             raise Forbidden(refusal)

@@ -18,7 +18,9 @@ from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NoSuchNetwork, NotFound
 from pynet.ids import new_id
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+#: a network's name is only data (files and devices are named by its ID); dockerd takes any
+#: name (docker-py's tests make "test 01"): refused are only control characters
+_NAME_REFUSED = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def now_rfc3339() -> str:
@@ -47,7 +49,8 @@ class NetworkCreateRequest:
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     ipam_driver: str = "default"
-    ipam_options: dict[str, str] = field(default_factory=dict)
+    #: None: not given (the API without IPAM.Options; inspect shows null, as Docker)
+    ipam_options: dict[str, str] | None = field(default_factory=dict)
     scope: str = ""
     ignore_existing: bool = False  # --ignore (Podman's): an identical network is success
 
@@ -143,7 +146,7 @@ class NetworkService:
             attachable=req.attachable,
             ingress=req.ingress,
             ipam_driver=req.ipam_driver,
-            ipam_options=dict(req.ipam_options),
+            ipam_options=None if req.ipam_options is None else dict(req.ipam_options),
             options=dict(req.options),
             labels=dict(req.labels),
             embedded_dns=driver.embedded_dns,
@@ -166,10 +169,10 @@ class NetworkService:
         return net
 
     def _check_name(self, name: str) -> None:
-        if not name:
+        if not name.strip():  # libnetwork's IsValidName: anything but blank
             raise InvalidArgument("network name cannot be empty")
-        if not _NAME_RE.match(name):
-            raise InvalidArgument(f'invalid network name "{name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+        if _NAME_REFUSED.search(name):
+            raise InvalidArgument(f"invalid network name {name!r}: control characters are not allowed")
         if name in self.repo.network_names():
             raise Conflict(f"network with name {name} already exists")
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from pynet import paths
 from pynet.records.model import Container
 from pynet.kernel import pids
-from pynet.errors import LaunchFailed, PynetError
+from pynet.errors import Conflict, LaunchFailed, PynetError
 from pynet.faults import fault
 
 
@@ -98,6 +98,31 @@ class ProcessControl:
                 from_daemon=False,
             ) from None
         return 0 if detach else _runtime().wait_forwarding(pid, tty=tty)
+
+    def exec_start(
+        self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int]
+    ) -> int:
+        """Start ``argv`` in a running container with ``stdio`` (fds for 0, 1, 2) as our
+        child, for the Engine API's exec; its pid (wait with :meth:`wait_child`)."""
+        c = self.reader().get_container(ref)
+        if not self.is_running(c):
+            raise Conflict(f"Container {c.id} is not running")
+        if not env.get("HOSTNAME"):
+            env["HOSTNAME"] = c.hostname
+        spec = _runtime().LaunchSpec(argv=argv, env=env, join_pid=c.pid, workdir=workdir or c.workdir)
+        spec.stdin, spec.stdout, spec.stderr = stdio
+        spec.new_session = True  # the server's signals are not the exec'd process's
+        try:
+            return int(_runtime().start_foreground(spec))
+        except LaunchFailed as exc:
+            raise LaunchFailed(
+                f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
+                exc.exit_code,
+            ) from None
+
+    def wait_child(self, pid: int) -> int:
+        """The exit code of a process this one started (:meth:`exec_start`)."""
+        return int(_runtime().wait(pid))
 
     def is_running(self, c: Container) -> bool:
         return container_running(c)

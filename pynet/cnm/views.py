@@ -119,9 +119,10 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
         aliases = None
         if not net.builtin:
             aliases = [*ep.aliases, short(c.id)]
+        asked = c.asked_networks().get(net_id) or {}
         out[net.name] = {
-            "IPAMConfig": dict(ep.ipam_request) or None,
-            "Links": None,
+            "IPAMConfig": _ipam_config(asked) or dict(ep.ipam_request) or None,
+            "Links": list(asked.get("links") or []) or None,
             "Aliases": aliases,
             "NetworkID": net.id,
             "EndpointID": ep.id,
@@ -140,29 +141,48 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
             out[net.name]["PynetLink"] = inspect_view(ep)
     if out:
         return out
-    # No live endpoint: a stopped container (its networks, without addresses, as Docker
-    # shows them) or host/none mode.
-    nets = [repo.network(i) for i in c.last_networks]
-    if not c.last_networks and c.network_mode in ENDPOINTLESS_MODES:
+    # No live endpoint: a created or stopped container (its networks with the settings
+    # asked for, without addresses, as Docker shows them) or host/none mode.
+    asked = c.asked_networks()
+    ids = [*asked, *(i for i in c.last_networks if i not in asked)]
+    nets = [repo.network(i) for i in ids]
+    if not ids and c.network_mode in ENDPOINTLESS_MODES:
         nets = [repo.find_network(c.network_mode)]
     for net in nets:
         if net is not None:
-            out[net.name] = {
-                "IPAMConfig": None,
-                "Links": None,
-                "Aliases": None,
-                "NetworkID": net.id,
-                "EndpointID": "",
-                "Gateway": "",
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "MacAddress": "",
-                "DriverOpts": None,
-            }
+            out[net.name] = _unjoined(net, asked.get(net.id) or {})
     return out
+
+
+def _ipam_config(asked: dict[str, Any]) -> dict[str, Any]:
+    """Docker's EndpointIPAMConfig of what was asked (only the keys given)."""
+    out: dict[str, Any] = {}
+    if asked.get("ipv4"):
+        out["IPv4Address"] = asked["ipv4"]
+    if asked.get("ipv6"):
+        out["IPv6Address"] = asked["ipv6"]
+    if asked.get("link_local_ips"):
+        out["LinkLocalIPs"] = list(asked["link_local_ips"])
+    return out
+
+
+def _unjoined(net: Network, asked: dict[str, Any]) -> dict[str, Any]:
+    """A network the container is on without an endpoint: what was asked, no address."""
+    return {
+        "IPAMConfig": _ipam_config(asked) or None,
+        "Links": list(asked.get("links") or []) or None,
+        "Aliases": list(asked.get("aliases") or []) or None,
+        "NetworkID": net.id,
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": asked.get("mac") or "",
+        "DriverOpts": asked.get("driver_opts") or None,
+    }
 
 
 def _split(cidr: str) -> tuple[str, int]:
@@ -196,7 +216,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "StartedAt": c.started_at,
             "FinishedAt": c.finished_at,
         },
-        "Image": "",
+        "Image": "sha256:" + c.image_id if c.image_id else "",
         "ResolvConfPath": str(d / "resolv.conf"),
         "HostnamePath": str(d / "hostname"),
         "HostsPath": str(d / "hosts"),
@@ -214,6 +234,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "DnsSearch": list(c.dns_search),
             "ExtraHosts": list(c.extra_hosts) or None,
             "PublishAllPorts": c.publish_all,
+            "LogConfig": {"Type": "json-file", "Config": {}},
         },
         "Config": {
             "Hostname": c.hostname,
@@ -228,7 +249,7 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
             "StdinOnce": False,
             "Env": list(c.env) or None,
             "Cmd": [c.path, *c.args],
-            "Image": "",
+            "Image": c.image,
             "WorkingDir": c.workdir,
             "Entrypoint": None,
             "Labels": dict(c.labels),
@@ -312,7 +333,7 @@ def ps_item(c: Container, repo: Repo, now_ns: int) -> dict[str, Any]:
         ports = ", ".join(_ps_port(line) for line in port_lines(c))
     return {
         "ID": short(c.id),
-        "Image": "",
+        "Image": c.image,
         "Command": f'"{command}"',
         "CreatedAt": created_at(c.created),
         "RunningFor": _ago(c.created, now_ns) + " ago",

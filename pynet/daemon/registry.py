@@ -46,6 +46,27 @@ def _driver_serves_dns(network: dict[str, Any]) -> bool:
     return network.get("embedded_dns", True) is not False
 
 
+LINK = "link:"
+
+
+def _link_keys(record: dict[str, Any], members: dict[str, Member]) -> tuple[str, ...]:
+    """A container's legacy links (``Links: ["target:alias"]`` asked for on its DNS
+    networks) as view-key entries ``link:alias=target``: a view with links is its own."""
+    keys = set()
+    for entry in record.get("requested_networks") or []:
+        if not isinstance(entry, dict) or entry.get("network_id") not in members:
+            continue
+        for link in entry.get("links") or []:
+            if isinstance(link, str) and link:
+                target, _, alias = link.partition(":")
+                keys.add(f"{LINK}{(alias or target).lower()}={target.lstrip('/').lower()}")
+    return tuple(sorted(keys))
+
+
+def _links(key: tuple[str, ...]) -> dict[str, str]:
+    return dict(k[len(LINK) :].split("=", 1) for k in key if k.startswith(LINK))
+
+
 class Registry:
     """Name tables, views and sandbox plans, kept in step with the state store."""
 
@@ -104,7 +125,7 @@ class Registry:
         if not members:
             return None, {}
         own = upstreams.select(list(record.get("dns") or []), drop_loopback=False)
-        plan = SandboxPlan(cid, netns_path, tuple(members), can_forward, own)
+        plan = SandboxPlan(cid, netns_path, tuple(members) + _link_keys(record, members), can_forward, own)
         return plan, members
 
     # -- updates ---------------------------------------------------------------------
@@ -184,7 +205,7 @@ class Registry:
             keys |= self._views_of.get(nid, set())
         for key in keys:
             if self._view_users.get(key):
-                self.views[key] = View([self._tables[n] for n in key if n in self._tables])
+                self.views[key] = View([self._tables[n] for n in key if n in self._tables], _links(key))
                 for nid in key:
                     self._views_of.setdefault(nid, set()).add(key)
                 continue

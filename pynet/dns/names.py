@@ -188,8 +188,10 @@ class View:
     The daemon's UDP loop reads both directly.
     """
 
-    def __init__(self, tables: list[NetworkTable]) -> None:
+    def __init__(self, tables: list[NetworkTable], links: dict[str, str] | None = None) -> None:
         self.tables = tables
+        #: legacy links of the one container using this view: alias -> container name
+        self.links = links or {}
         self.fast: dict[bytes, bytes] = {}
         self.rotating: dict[bytes, Iterator[bytes]] = {}
         self._memo: dict[tuple[str, int], Answer | None] = {}
@@ -217,6 +219,7 @@ class View:
                     if target:
                         return Answer(wire.NOERROR, (wire.rr_ptr(target, TTL),))
                 return None
+        qname = self.links.get(qname, qname)
         for name, network in _candidates(qname):
             known = False
             for table in self.tables:

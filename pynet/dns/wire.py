@@ -310,3 +310,21 @@ def ptr_to_ip(qname: str) -> str | None:
         raw = bytes.fromhex("".join(reversed(nibbles)))
         return socket.inet_ntop(socket.AF_INET6, raw)
     return None
+
+
+def answer_addresses(message: bytes) -> list[str]:
+    """The IPv4 addresses of the A records in a response's answer section (``FormatError``
+    when it cannot be walked)."""
+    if len(message) < 12:
+        raise FormatError("shorter than a DNS header")
+    _, _, qdcount, ancount, _, _ = HEADER.unpack_from(message)
+    offset = 12
+    for _ in range(qdcount):
+        offset = read_name(message, offset)[1] + 4
+    found = []
+    for _ in range(ancount):
+        start = read_name(message, offset)[1]
+        rtype, _, _, offset = _skip_rr(message, offset)
+        if rtype == TYPE_A and offset - start == 14:  # 10 header bytes + 4 of address
+            found.append(socket.inet_ntoa(message[offset - 4 : offset]))
+    return found

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pynet.errors import EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND, EXIT_USAGE, LaunchFailed
 from pynet.kernel import namespaces as ns
+from pynet.kernel import rootfs
 
 
 @dataclass
@@ -31,7 +32,8 @@ class LaunchSpec:
     hostname: str = ""
     binds: dict[str, str] = field(default_factory=dict)  # container path -> host file
     workdir: str = ""
-    rootfs: str = ""
+    rootfs: str = ""  # chroot into this directory ("" = the host's root)
+    layer_dir: str = ""  # rootfs is an image: a writable overlay over it lives here
     join_pid: int = 0  # exec: enter this process's mnt/uts/net namespaces
     stdin: int | None = None  # fds to dup onto 0/1/2 (None = inherit)
     stdout: int | None = None
@@ -141,10 +143,16 @@ def _enter(spec: LaunchSpec) -> None:
         finally:
             os.close(netns_fd)
         _drop_sandbox_mounts(os.path.dirname(spec.netns_path))
-        _remount_sys()
+        if not spec.rootfs:
+            _remount_sys()
     root = spec.rootfs.rstrip("/")
-    for target, source in spec.binds.items():
-        _bind_file(source, root + target)
+    if root:
+        root = rootfs.prepare(root, spec.layer_dir, new_netns=netns_fd >= 0)
+        for target, source in spec.binds.items():
+            rootfs.bind_file(source, root, target)
+    else:
+        for target, source in spec.binds.items():
+            _bind_file(source, target)
     if spec.new_uts and spec.hostname:
         ns.sethostname(spec.hostname)
     if root:
@@ -173,6 +181,7 @@ def _remount_sys() -> None:
 
 
 def _bind_file(source: str, target: str) -> None:
+    """Cover a host file in this private mount namespace (never create one on the host)."""
     try:
         if not os.path.exists(target):
             # A dangling /etc/resolv.conf symlink (systemd-resolved): nothing to cover.

@@ -22,6 +22,8 @@ from pynet.kernel.process import LaunchSpec, start
 
 # sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
 # (and .pth) setup that would otherwise find it.
+#: in the container's directory: its stdin, when an Engine API client attached one
+STDIN_FIFO = "stdin.fifo"
 _WAITER = "import sys; sys.path.insert(0, sys.argv[1]); from pynet.kernel.waiter import main; main(sys.argv[2:])"
 
 
@@ -64,7 +66,11 @@ def _supervise(
         os.dup2(devnull, fd)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
     _close_all_but(report_fd, devnull, log_fd)  # e.g. the state lock: not ours to hold
-    spec.stdin, spec.stdout, spec.stderr = devnull, log_fd, log_fd
+    # Two pipes, read by the waiter into the log as Docker's frames: stdout and stderr
+    # stay apart (pynet logs, the Engine API's attach and logs) and in order.
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    spec.stdin, spec.stdout, spec.stderr = _stdin(container_dir, devnull), out_w, err_w
     try:
         pid = start(spec)
     except LaunchFailed as exc:
@@ -72,13 +78,32 @@ def _supervise(
         return
     # Read before we could reap it: the pid plus its start time name this process for good.
     os.write(report_fd, json.dumps({"pid": pid, "start": pid_start_time(pid)}).encode())
-    os.close(report_fd)
-    os.close(log_fd)
-    os.close(devnull)
+    for fd in (report_fd, log_fd, devnull, out_w, err_w):
+        os.close(fd)
+    os.set_inheritable(out_r, True)
+    os.set_inheritable(err_r, True)
     # The container keeps the directory it started in; the waiter must not pin it (an
     # unmount) nor find another pynet there when it runs `python -m pynet _exited`.
     os.chdir("/")
-    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, str(pid), container_id, container_dir])
+    argv = [str(pid), container_id, container_dir, log_path, f"{out_r},{err_r}"]
+    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, *argv])
+
+
+def _stdin(container_dir: str, devnull: int) -> int:
+    """The container's stdin: the FIFO an Engine API attach with ``stdin=1`` made (it holds
+    the writing end and closes it when its client's input ends), else /dev/null."""
+    import fcntl
+    import stat
+
+    path = os.path.join(container_dir, STDIN_FIFO)
+    try:
+        if not stat.S_ISFIFO(os.lstat(path).st_mode):
+            return devnull
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # no writer: EOF, never a hang
+    except OSError:
+        return devnull
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
 
 
 def _close_all_but(*keep: int) -> None:

@@ -119,6 +119,7 @@ _CHECKS = {
     "list[str]": _is_str_list,
     "list[IPAMPool]": _is_list,
     "list[PortBinding]": _is_list,
+    "list[Any]": _is_list,
 }
 _DESCRIBE = {
     _is_str: "a string",
@@ -281,6 +282,8 @@ class Container:
     env: list[str] = field(default_factory=list)
     workdir: str = ""
     rootfs: str = ""
+    image: str = ""  # the reference it was created from (Config.Image)
+    image_id: str = ""  # its image (64 hex); rootfs is then the image's, under an overlay
     dns: list[str] = field(default_factory=list)
     dns_search: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)
@@ -292,6 +295,16 @@ class Container:
     supervisor_pid: int = 0  # the process that waits for a detached one
     pid_start: int = 0  # start times of pid and supervisor_pid: a pid
     supervisor_start: int = 0  # whose start time differs was reused (0: unknown)
+    #: networks asked for before the sandbox exists (the Engine API's create/connect of a
+    #: "created" container, which holds no kernel resources): network ID -> the
+    #: AttachRequest's fields + "network_id", in attach order (a list: the store sorts
+    #: keys); kept to show what was asked (inspect). Read it with cnm.lifecycle.asked()
+    requested_networks: list[Any] = field(default_factory=list)
+    port_requests: list[PortBinding] = field(default_factory=list)  # published at start
+
+    def asked_networks(self) -> dict[str, dict[str, Any]]:
+        """``requested_networks`` as network ID -> settings, in attach order."""
+        return {e["network_id"]: e for e in self.requested_networks if isinstance(e, dict) and "network_id" in e}
 
     def sandbox(self, *, default_gateway: bool = True) -> Sandbox:
         """This container's Sandbox (``netns_path`` "" when it has none: --network host)."""

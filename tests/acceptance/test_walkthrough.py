@@ -52,6 +52,11 @@ def test_seed_walkthrough(host) -> None:
     host.pynet("run", "--rm", "--network", "mynetwork", "ping", "-c1", "-W2", "c1")
     resolv = host.pynet("run", "--rm", "--network", "mynetwork", "cat", "/etc/resolv.conf").stdout
     assert "nameserver 127.0.0.11" in resolv and "options ndots:0" in resolv
+    ok = host.pynet("network", "diagnose", "c1", "c2")
+    assert ok.stdout.splitlines()[-1] == "reachable: ok (the packet gets through)"
+    closed = host.pynet("network", "diagnose", "--port", "80", "c1", "c2", check=False)
+    assert closed.returncode == 1
+    assert "NOT reachable: no-listener (nothing listens on DST's port)" in closed.stdout
 
     # 5. host networking sees the host's own links
     links = host.pynet("run", "--rm", "--network", "host", "ip", "-o", "link").stdout

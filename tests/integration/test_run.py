@@ -472,9 +472,9 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     assert pid > 0 and Path(f"/proc/{pid}").exists()
     assert Path(f"/proc/{pid}/ns/net").stat().st_ino == Path(c["NetworkSettings"]["SandboxKey"]).stat().st_ino
 
-    # logs: both streams of the detached command
-    wait_for(lambda: host.pynet("logs", "c1").stdout == "hello\noops\n", timeout=5, desc="logs of c1")
-    assert host.pynet("logs", "--tail", "1", "c1").stdout == "oops\n"
+    # logs: both streams of the detached command, each on its own (as `docker logs`)
+    wait_for(lambda: _logs(host, "c1") == ("hello\n", "oops\n"), timeout=5, desc="logs of c1")
+    assert _logs(host, "c1", "--tail", "1") == ("", "oops\n")
 
     # stop: SIGTERM, the exit is recorded, the sandbox is gone
     assert host.pynet("stop", "-t", "2", "c1").stdout == "c1\n"
@@ -486,7 +486,7 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     assert _ps_rows(host, "-a")["c1"].startswith("Exited (143) ")
     assert "c1" not in _ps_rows(host)
     assert c1 not in host.pynet_json("network", "inspect", "mynet")[0]["Containers"]
-    assert host.pynet("logs", "c1").stdout == "hello\noops\n"  # logs outlive the process
+    assert _logs(host, "c1") == ("hello\n", "oops\n")  # logs outlive the process
 
     # kill: SIGKILL by default; killing it again is Docker's error
     assert host.pynet("kill", "c2").stdout == "c2\n"
@@ -519,6 +519,11 @@ def test_detached_container_ps_inspect_logs_stop_kill_rm(host: Host) -> None:
     assert veths(host) == [] and netns_files(host) == []
     assert host.pynet_json("network", "inspect", "mynet")[0]["Containers"] == {}
     assert ps_out.endswith("\n") and not ps_out.endswith("\n\n"), f"ps printed a blank line: {ps_out!r}"
+
+
+def _logs(host: Host, *args: str) -> tuple[str, str]:
+    cp = host.pynet("logs", *args)
+    return cp.stdout, cp.stderr
 
 
 def test_detached_exit_is_recorded_and_rm_flag_cleans_up(host: Host) -> None:

@@ -35,6 +35,10 @@ def fence_kernel(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -> Non
         raise KernelReached()
 
     monkeypatch.setattr(controller.Controller, "__init__", refuse)
+    # `system service` stops where it would start listening (its flags are checked before)
+    from pynet.api import server
+
+    monkeypatch.setattr(server.Server, "__init__", refuse)
     monkeypatch.setattr(events, "idle", _interrupt)  # `events` follows: Ctrl-C once it waits
     monkeypatch.setenv("PYNET_STATE_DIR", str(state))
     monkeypatch.setenv("PYNET_RUN_DIR", str(run))

@@ -168,6 +168,8 @@ def _check(args: list[str], result) -> str | None:  # type: ignore[no-untyped-de
     text = result.err + result.out
     if "internal error" in text or "Traceback" in text:
         return "internal error/traceback"
+    if args[:2] == ["network", "diagnose"] and result.code in (1, 2) and result.out.strip():
+        return None  # its verdict (1 not reachable, 2 cannot tell) is its output, on stdout
     # Docker's codes: 1 errors, 125 usage, 64 a template that does not parse, 130 a declined prompt
     if result.code is not None and result.code not in (0, 1, 64, 125, 130):
         return f"exit code {result.code}"

@@ -675,3 +675,77 @@ def neigh_remove(dev: str, ip: str) -> None:
             dst=ip,
             family=10 if ":" in ip else 2,
         )
+
+
+# -- path facts (read-only: `pynet network diagnose`) ---------------------------------
+_BRPORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
+_NUD_NAMES = {
+    0x01: "INCOMPLETE",
+    0x02: "REACHABLE",
+    0x04: "STALE",
+    0x08: "DELAY",
+    0x10: "PROBE",
+    0x20: "FAILED",
+    0x40: "NOARP",
+    0x80: "PERMANENT",
+}
+IFF_UP = 0x1
+
+
+def link_facts(name: str, netns: str | None = None) -> dict[str, Any] | None:
+    """What ``ip -d addr show NAME`` tells about one link, or None when it does not exist.
+
+    ``{"name", "index", "up" (admin), "oper" (IFLA_OPERSTATE), "kind", "master" (name or
+    None), "port_state" (bridge port state or None), "addresses" (["10.0.0.2/24"])}``.
+    """
+    idx = _index_if_present(name, netns)
+    if idx is None:
+        return None
+    ipr = _ipr(netns)
+    link = ipr.link("get", index=idx)[0]
+    info = link.get_attr("IFLA_LINKINFO")
+    slave = info.get_attr("IFLA_INFO_SLAVE_DATA") if info is not None else None
+    state = slave.get_attr("IFLA_BRPORT_STATE") if slave is not None else None
+    master = link.get_attr("IFLA_MASTER")
+    return {
+        "name": name,
+        "index": idx,
+        "up": bool(link["flags"] & IFF_UP),
+        "oper": link.get_attr("IFLA_OPERSTATE") or "UNKNOWN",
+        "kind": info.get_attr("IFLA_INFO_KIND") if info is not None else None,
+        "master": ipr.link("get", index=master)[0].get_attr("IFLA_IFNAME") if master else None,
+        "port_state": _BRPORT_STATES.get(state, str(state)) if state is not None else None,
+        "addresses": [f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr(index=idx, family=2)],
+    }
+
+
+def route_to(address: str, netns: str | None = None) -> dict[str, Any] | None:
+    """``ip route get ADDRESS``: ``{"dev", "gateway", "source", "type"}``; None when unreachable."""
+    ipr = _ipr(netns)
+    try:
+        route = ipr.route("get", dst=address)[0]
+    except Exception as exc:  # noqa: BLE001 - pyroute2's NetlinkError; the errno decides
+        if getattr(exc, "code", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EINVAL):
+            return None
+        raise _fail(exc, f"failed to look up the route to {address}") from None
+    oif = route.get_attr("RTA_OIF")
+    dev = ipr.link("get", index=oif)[0].get_attr("IFLA_IFNAME") if oif else None
+    kinds = {1: "unicast", 2: "local", 3: "broadcast", 6: "blackhole", 7: "unreachable", 8: "prohibit"}
+    return {
+        "dev": dev,
+        "gateway": route.get_attr("RTA_GATEWAY"),
+        "source": route.get_attr("RTA_PREFSRC"),
+        "type": kinds.get(route["type"], str(route["type"])),
+    }
+
+
+def neigh_state(dev: str, address: str, netns: str | None = None) -> str | None:
+    """The neighbour entry of ``address`` on ``dev`` ("REACHABLE", "STALE"...); None when absent."""
+    idx = _index_if_present(dev, netns)
+    if idx is None:
+        return None
+    for m in _ipr(netns).neigh("dump", ifindex=idx):
+        if m["ifindex"] == idx and m.get_attr("NDA_DST") == address:
+            names = [n for bit, n in _NUD_NAMES.items() if m["state"] & bit]
+            return "|".join(names) or "NONE"
+    return None

@@ -1,0 +1,42 @@
+"""API version negotiation, as dockerd's version middleware does it.
+
+pynet advertises :data:`API_VERSION` (``API-Version`` on every reply; ``/_ping``,
+``/version``). Paths may carry ``/v<major>.<minor>`` from :data:`MIN_API_VERSION` up to it;
+unversioned paths mean the advertised version. Older or newer get dockerd's 400 messages.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pynet.errors import InvalidArgument
+
+#: What pynet implements and advertises (Podman's compat API advertises the same).
+API_VERSION = "1.44"
+#: dockerd 28's floor; the 28.x CLI downgrades below it on its own, dockerd refuses.
+MIN_API_VERSION = "1.24"
+
+_PREFIX = re.compile(r"/v([0-9]+(?:\.[0-9]+)*)(/.*)\Z", re.S)
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def split_version(path: str) -> tuple[str | None, str]:
+    """``/v1.41/networks`` -> ``("1.41", "/networks")``; unversioned -> ``(None, path)``.
+
+    Raises InvalidArgument (400) with dockerd's words for a version it would refuse.
+    """
+    m = _PREFIX.match(path)
+    if m is None:
+        return None, path
+    version, rest = m.group(1), m.group(2)
+    if _key(version) < _key(MIN_API_VERSION):
+        raise InvalidArgument(
+            f"client version {version} is too old. Minimum supported API version is "
+            f"{MIN_API_VERSION}, please upgrade your client to a newer version"
+        )
+    if _key(version) > _key(API_VERSION):
+        raise InvalidArgument(f"client version {version} is too new. Maximum supported API version is {API_VERSION}")
+    return version, rest

@@ -1,0 +1,54 @@
+"""The Engine API's image and exec endpoints that need no kernel: an in-process server
+on a temp state (images imported by the core's ImageService)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from apiclient import call
+from pynet.api import server
+from pynet.cnm.images import ImageService
+from pynet.state.store import Store
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def sock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("PYNET_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
+    root = tmp_path / "rootfs" / "bin"
+    root.mkdir(parents=True)
+    (root / "sh").write_text("#!/bin/true\n")
+    ImageService(Store(tmp_path / "state")).import_(str(root.parent), "alpine:3.10", ['CMD ["sh"]'])
+    path = str(tmp_path / "run" / "docker.sock")
+    srv = server.Server(path, group_id=None)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield path
+    srv.shutdown()
+    srv.server_close()
+    t.join(5)
+
+
+def test_images_json_and_inspect(sock: str) -> None:
+    status, listed = call(sock, "GET", "/v1.41/images/json")
+    assert status == 200 and [i["RepoTags"] for i in listed] == [["alpine:3.10"]]
+    assert set(listed[0]) >= {"Id", "ParentId", "RepoTags", "RepoDigests", "Created", "Size", "Labels", "Containers"}
+    status, info = call(sock, "GET", "/images/alpine:3.10/json")
+    assert status == 200 and info["Id"] == listed[0]["Id"] and info["Config"]["Cmd"] == ["sh"]
+    assert call(sock, "GET", "/images/docker.io%2Flibrary%2Falpine:3.10/json")[1]["Id"] == info["Id"]
+    assert call(sock, "GET", "/images/alpine/json") == (404, {"message": "No such image: alpine:latest"})
+    filtered = call(sock, "GET", '/images/json?filters={"reference":["busy*"]}')
+    assert filtered == (200, [])
+    assert call(sock, "GET", '/images/json?filters={"nope":["x"]}') == (400, {"message": "invalid filter 'nope'"})
+
+
+def test_exec_instances_unknown_are_404(sock: str) -> None:
+    assert call(sock, "GET", "/exec/abc/json") == (404, {"message": "No such exec instance: abc"})
+    assert call(sock, "POST", "/exec/abc/start", {"Detach": True}) == (404, {"message": "No such exec instance: abc"})
+    assert call(sock, "POST", "/exec/abc/resize?h=1&w=2") == (404, {"message": "No such exec instance: abc"})
