@@ -23,11 +23,13 @@ def follow(ctl: Controller, names: list[str], write: Callable[[str], None]) -> N
     """Print the containers' output (prefixed) until all of them have exited."""
     from pynet import paths
     from pynet.cnm.processes import container_running
+    from pynet.records import logframes
 
     repo = ctl.reader()
     containers = [c for c in (repo.find_container(n) for n in names) if c is not None]
     width = max((len(c.name) for c in containers), default=0)
     files: dict[str, BinaryIO] = {}
+    readers: dict[str, logframes.FrameReader] = {}
     partial: dict[str, bytes] = {}
     try:
         while True:
@@ -42,7 +44,12 @@ def follow(ctl: Controller, names: list[str], write: Callable[[str], None]) -> N
                 data = f.read()
                 if data:
                     got = True
-                    *lines, partial[c.name] = (partial.get(c.name, b"") + data).split(b"\n")
+                    # the log is Docker's frames (stdout and stderr apart): Compose shows both
+                    frames = readers.setdefault(
+                        c.id, logframes.FrameReader(logframes.is_framed(data[: logframes.HEADER]))
+                    )
+                    text = b"".join(payload for _stream, payload in frames.feed(data))
+                    *lines, partial[c.name] = (partial.get(c.name, b"") + text).split(b"\n")
                     for line in lines:
                         write(f"{c.name:<{width}}  | {line.decode(errors='replace')}")
             if not got and not any(container_running(c) for c in containers):
