@@ -133,8 +133,11 @@ class Applier:
 
         service: Service = step.service  # type: ignore[assignment]
         first, rest = self._entries(service)
+        in_image = bool(service.image) and images.known(service.image)
         req = RunRequest(
-            argv=service.argv(),
+            # in an image, no command means the image's Cmd (pynet.cnm.images.run_argv)
+            argv=[*service.entrypoint, *service.command] if in_image else service.argv(),
+            image=service.image if in_image else "",
             name=step.name,
             network=service.network_mode or self._net_name(first),
             attach=self._attach(service, first),
@@ -146,7 +149,6 @@ class Applier:
             extra_hosts=list(service.extra_hosts),
             env=[f"{k}={v}" for k, v in service.environment.items()],
             workdir=service.working_dir,
-            rootfs=(images.rootfs(service.image) or "") if service.image else "",
             detach=True,
             labels=self._labels(service, step.number),
         )

@@ -1,11 +1,10 @@
-"""``image:``: the root filesystem of an image pynet knows, or None (the host's is used)."""
+"""``image:``: a service runs in an image pynet knows (``pynet image import``), else from the host."""
 
 from __future__ import annotations
 
 
-def rootfs(image: str) -> str | None:
-    """The directory a service of ``image`` runs in; None while pynet has no such image.
+def known(image: str) -> bool:
+    """True when pynet has ``image`` (NAME[:TAG] or ID); an invalid reference is Docker's error."""
+    from pynet import wiring
 
-    The seam for pynet's image store (``pynet image import``, issue #14): until this build
-    has one, every image is unknown and services run their command from the host."""
-    return None
+    return wiring.images().find(image) is not None

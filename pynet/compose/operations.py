@@ -215,7 +215,7 @@ def _image_notice(project: Project, warn: Callable[[str], None]) -> None:
     """``image:`` is accepted; said once when pynet runs the command from the host instead."""
     from pynet.compose import images
 
-    on_host = [s.name for s in project.services if s.image and images.rootfs(s.image) is None]
+    on_host = [s.name for s in project.services if s.image and not images.known(s.image)]
     if on_host:
         warn(
             f"WARNING: pynet does not have the image of service(s) {', '.join(on_host)}: "

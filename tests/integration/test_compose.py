@@ -279,3 +279,28 @@ def test_netem_settings_need_netem(host: Host) -> None:
     kinds = {q["kind"] for q in json.loads(host.in_sandbox("demo-a-1", "tc", "-j", "qdisc", "show").stdout)}
     assert "netem" in kinds and "tbf" in kinds
     compose(host, "down")
+
+
+def test_a_service_runs_in_an_imported_image(host: Host) -> None:
+    from harness import busybox_rootfs
+
+    host.pynet("image", "import", str(busybox_rootfs(host.root / "bb")), "busybox")
+    (host.root / "compose.yaml").write_text(
+        "services:\n"
+        "  db:\n    image: busybox\n    command: sleep 300\n"
+        "  shell:\n    image: busybox\n    command: sleep 300\n    depends_on: [db]\n"
+        "  hosted:\n    image: not-imported\n    command: sleep 300\n"
+    )
+    up = compose(host, "up", "-d")
+    # said once, and only for the image pynet does not have
+    assert up.stderr.count("does not have the image") == 1 and "hosted" in up.stderr and "shell" not in up.stderr
+    # in the image: busybox's bare root (no /etc/os-release), the name resolved by the embedded DNS
+    inside = host.pynet("exec", "demo-shell-1", "sh", "-c", "ls /etc; nslookup db 127.0.0.11")
+    assert "os-release" not in inside.stdout and "hosts" in inside.stdout
+    db_ip = host.pynet("inspect", "-f", "{{.NetworkSettings.Networks.demo_default.IPAddress}}", "demo-db-1").stdout
+    assert f"Address: {db_ip.strip()}" in inside.stdout or f"Address 1: {db_ip.strip()}" in inside.stdout
+    # positive control: the service without an imported image sees the host's files
+    assert "os-release" in host.pynet("exec", "demo-hosted-1", "ls", "/etc").stdout
+    images = host.pynet("ps", "--filter", "label=com.docker.compose.project=demo", "--format", "{{.Names}} {{.Image}}")
+    assert "demo-shell-1 busybox" in images.stdout.splitlines()
+    assert compose(host, "down").returncode == 0 and ids(host) == {}
