@@ -140,10 +140,23 @@ class _Parser:
         if not services:
             raise self.fail(("services",), "no service defined")
         parsed = [self.service(key, value, ("services", key)) for key, value in services.items()]
+        self._check_container_names(parsed)
         self._check_references(parsed, project, name)
         project.services = self._start_order(parsed)
         project.warnings = self.warnings
         return project
+
+    def _check_container_names(self, services: list[Service]) -> None:
+        """Two services with one ``container_name``: refused before ``up`` makes either."""
+        owner: dict[str, str] = {}
+        for svc in services:
+            if svc.container_name in owner:
+                raise self.fail(
+                    ("services", svc.name, "container_name"),
+                    f'container name "{svc.container_name}" is already in use by service "{owner[svc.container_name]}"',
+                )
+            if svc.container_name:
+                owner[svc.container_name] = svc.name
 
     def _default_name(self, data: dict[str, Any], working_dir: str) -> str:
         given = self.string(data.get("name"), ("name",))

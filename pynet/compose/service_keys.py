@@ -5,6 +5,8 @@ A key missing here is warned about by the parser (``not supported by pynet, igno
 
 from __future__ import annotations
 
+import re
+
 from pynet.compose.model import Service, ServiceNetwork
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -12,6 +14,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pynet.compose.schema import _Parser
+
+_CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")  # as ``run --name`` takes it
 
 
 def _command(p: _Parser, s: Service, v: Any, path: tuple) -> None:
@@ -28,6 +32,9 @@ def _image(p: _Parser, s: Service, v: Any, path: tuple) -> None:
 
 def _container_name(p: _Parser, s: Service, v: Any, path: tuple) -> None:
     s.container_name = p.string(v, path)
+    # Checked here, not at ``up``: the plan would remove old containers before create failed.
+    if s.container_name and not _CONTAINER_NAME.match(s.container_name):
+        raise p.fail(path, f"Invalid container name ({s.container_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
 
 
 def _hostname(p: _Parser, s: Service, v: Any, path: tuple) -> None:

@@ -139,7 +139,12 @@ def test_unknown_keys_warn_with_their_path(tmp_path: Path) -> None:
         ("services:\n  a:\n    ports: ['1:2:3:4']\n", "compose.yaml:3:13: services.a.ports[0]:"),
         ("services:\n  a:\n    network_mode: service:b\n", 'network_mode "service:b" is not supported'),
         ("services:\n  a: {network_mode: host, networks: [x]}\n", "network_mode and networks cannot be combined"),
-        ("services:\n  a: {container_name: c, scale: 2}\n", 'a container name must be unique: "c"'),
+        ("services:\n  a: {container_name: c0, scale: 2}\n", 'a container name must be unique: "c0"'),
+        (
+            "services:\n  a: {container_name: c1}\n  b: {container_name: c1}\n",
+            'compose.yaml:3:7: services.b.container_name: container name "c1" is already in use by service "a"',
+        ),
+        ("services:\n  a: {container_name: x/y}\n", "services.a.container_name: Invalid container name (x/y)"),
         ("services:\n  a:\n    networks: {n: {ipv4_address: 10.1.2}}\nnetworks: {n: {}}\n", "invalid IPv4 address"),
         (
             "services:\n  a:\n    networks: {n: {x-pynet-link: {rate: fast}}}\nnetworks: {n: {}}\n",
