@@ -135,6 +135,11 @@ def extract_tar(source: str, dest: Path) -> None:
     def keep(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
         if member.ischr() or member.isblk():
             return None
+        if member.islnk():  # the ``tar`` filter lets a hard link name any host file (/etc/shadow)
+            root = os.path.realpath(path)
+            target = os.path.realpath(os.path.join(root, member.linkname))
+            if os.path.isabs(member.linkname) or os.path.commonpath([root, target]) != root:
+                raise tarfile.LinkOutsideDestinationError(member, target)
         checked = tarfile.tar_filter(member, path)
         return checked.replace(mode=member.mode, deep=False) if checked.mode is not None else checked
 
@@ -148,6 +153,10 @@ def extract_tar(source: str, dest: Path) -> None:
             archive = tarfile.open(source, mode="r:*")
         with archive:
             archive.extractall(dest, numeric_owner=True, filter=keep)
+    except tarfile.ReadError as exc:
+        # tarfile lists every compression it tried, one line each: one line is enough
+        reason = str(exc) if "\n" not in str(exc) else "not a tar archive (plain, gzip, bzip2 or xz)"
+        raise InvalidArgument(f"importing {source}: {reason}") from None
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InvalidArgument(f"importing {source}: {exc}") from None
 

@@ -183,3 +183,33 @@ def test_no_reference_or_id_reaches_outside_the_images_directory(svc: ImageServi
     assert svc.find(ref) is None
     with pytest.raises((NotFound, InvalidArgument)):
         svc.remove(ref)
+
+
+def _tar_with_hardlink(path: Path, linkname: str) -> Path:
+    with tarfile.open(path, "w") as tar:
+        info = tarfile.TarInfo("inside")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"i"))
+        link = tarfile.TarInfo("h")
+        link.type, link.linkname = tarfile.LNKTYPE, linkname
+        tar.addfile(link)
+    return path
+
+
+def test_import_refuses_a_hard_link_to_a_host_file(svc: ImageService, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("host")
+    img = svc.import_(str(_tar_with_hardlink(tmp_path / "ok.tar", "inside")), "ok", [])
+    assert (svc.rootfs(img) / "h").read_text() == "i"  # a link inside the archive is fine
+    for name, linkname in (("abs", str(secret)), ("rel", "../../../secret")):
+        with pytest.raises(InvalidArgument, match="importing .*which is outside the destination"):
+            svc.import_(str(_tar_with_hardlink(tmp_path / f"{name}.tar", linkname)), name, [])
+    assert secret.stat().st_nlink == 1 and [i.repo_tags for i in svc.images()] == [["ok:latest"]]
+
+
+def test_import_of_a_file_that_is_no_tarball_is_one_line(svc: ImageService, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"not a tar at all" * 10)
+    with pytest.raises(InvalidArgument) as caught:
+        svc.import_(str(junk), "junk", [])
+    assert caught.value.message == f"importing {junk}: not a tar archive (plain, gzip, bzip2 or xz)"
