@@ -56,6 +56,11 @@ def up(opts: Options, detach: bool, dry_run: bool, remove_orphans: bool) -> None
 
     Without -d, pynet follows the containers' output until all have exited; Ctrl-C stops
     them (they stay, for the next up or down).
+
+    \b
+    Example:
+      pynet compose up -d
+      pynet compose -f lab.yaml up -d --dry-run
     """
     from pynet.compose import operations
 
@@ -91,7 +96,12 @@ def _attach(ctl, names: list[str]) -> None:  # type: ignore[no-untyped-def]
 @click.option("-t", "--timeout", default=10, type=click.IntRange(0), help="Seconds to wait for containers to stop")
 @click.pass_obj
 def down(opts: Options, dry_run: bool, remove_orphans: bool, timeout: int) -> None:
-    """Stop and remove the project's containers and networks (found by their labels)."""
+    """Stop and remove the project's containers and networks (found by their labels).
+
+    \b
+    Example:
+      pynet compose down
+    """
     from pynet.compose import operations
 
     name = operations.project_name_only(opts.file, opts.project)
@@ -108,7 +118,12 @@ def down(opts: Options, dry_run: bool, remove_orphans: bool, timeout: int) -> No
 @click.option("--format", "fmt", default=None, help="Format the output: table, json, or a Go template")
 @click.pass_obj
 def ps(opts: Options, show_all: bool, quiet: bool, services: bool, fmt: str | None) -> None:
-    """List the project's containers."""
+    """List the project's containers.
+
+    \b
+    Example:
+      pynet compose ps --format json
+    """
     from pynet.cli import formatting
     from pynet.compose import operations
 
@@ -136,7 +151,12 @@ def ps(opts: Options, show_all: bool, quiet: bool, services: bool, fmt: str | No
 @click.option("--networks", is_flag=True, help="Print the network names, one per line")
 @click.pass_obj
 def config(opts: Options, quiet: bool, services: bool, networks: bool) -> None:
-    """Parse, check and print the file in canonical form (what pynet understood)."""
+    """Parse, check and print the file in canonical form (what pynet understood).
+
+    \b
+    Example:
+      pynet compose -f compose.yaml config
+    """
     from pynet.compose import operations
 
     project = operations.load_project(opts.file, opts.project)

@@ -29,6 +29,10 @@ def events(filters: tuple[str, ...], fmt: str | None, since: str | None, until: 
     --since/--until take RFC 3339 times, unix timestamps or durations before now (10m).
     Filters: type=network|container, event=ACTION, network=NAME|ID, container=NAME|ID,
     label=KEY[=VALUE], scope=local, image=NAME.
+
+    \b
+    Example:
+      pynet events --since 10m --until 0s --filter type=network
     """
     from pynet.cli.formatting import parse_filters
     from pynet.cnm import events as ev

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     "-f", "--format", "fmt", metavar="string", help="Format output using a custom template: 'json' or a Go template"
 )
 def info(fmt: str | None) -> None:
-    """Display system-wide information: state, helper, firewall, cluster, counts."""
+    """Display system-wide information: state, helper, firewall, cluster, counts.
+
+    \b
+    Example:
+      pynet info --format '{{.Networks}}'
+    """
     from pynet import wiring
 
     data = wiring.system_info()
@@ -35,7 +40,12 @@ def info(fmt: str | None) -> None:
     "-f", "--format", "fmt", metavar="string", help="Format output using a custom template: 'json' or a Go template"
 )
 def version(fmt: str | None) -> None:
-    """Show the pynet version information (Docker's Client/Server layout)."""
+    """Show the pynet version information (Docker's Client/Server layout).
+
+    \b
+    Example:
+      pynet version --format json
+    """
     from pynet.cnm.info import version_info
 
     data = version_info()

@@ -60,7 +60,12 @@ def set_(container: str, network: str, **settings: str | None) -> None:
 )
 @click.argument("container")
 def clear(container: str, network: str) -> None:
-    """Remove every shaping setting of a container's link."""
+    """Remove every shaping setting of a container's link.
+
+    \b
+    Example:
+      pynet link clear c1 --network mynet
+    """
     ctl = controller()
     row = ctl.clear_link(container, network or None)
     print_notices(ctl)
@@ -71,7 +76,12 @@ def clear(container: str, network: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format")
 @click.argument("container", required=False)
 def show(container: str | None, fmt: str) -> None:
-    """List the links of one container (or of every container) and what this host supports."""
+    """List the links of one container (or of every container) and what this host supports.
+
+    \b
+    Example:
+      pynet link show c1
+    """
     import json
 
     from pynet.cnm.links import link_rows, supported_impairments

@@ -81,7 +81,12 @@ def ls() -> None:
 @click.argument("names", nargs=-1, required=True)
 @action("pynet.cli.network_actions:inspect")
 def inspect() -> None:
-    """Display detailed information on one or more networks."""
+    """Display detailed information on one or more networks.
+
+    \b
+    Example:
+      pynet network inspect -v mynet
+    """
 
 
 # -- rm / prune ----------------------------------------------------------------------------
@@ -92,7 +97,12 @@ def inspect() -> None:
 @click.argument("names", nargs=-1, required=True)
 @action("pynet.cli.network_actions:rm")
 def rm() -> None:
-    """Remove one or more networks (goes on past failures)."""
+    """Remove one or more networks (goes on past failures).
+
+    \b
+    Example:
+      pynet network rm -f mynet
+    """
 
 
 @network.command("prune")
@@ -131,7 +141,12 @@ def update(
     attachable: bool | None,
     network_ref: str,
 ) -> None:
-    """Change a network's labels, --internal or --attachable, live (firewall included)."""
+    """Change a network's labels, --internal or --attachable, live (firewall included).
+
+    \b
+    Example:
+      pynet network update --label-add team=web --internal mynet
+    """
     from pynet.cli.base import print_notices
     from pynet.cli.network_actions import kv
     from pynet.cnm.networks import NetworkUpdate

@@ -62,7 +62,13 @@ def firewall_allow_docker() -> None:
 )
 @click.option("-D", "--debug", is_flag=True, help="Log every request on stderr")
 def service(host: str | None, group: str | None, debug: bool) -> None:
-    """Serve the Docker Engine API on a unix socket, in the foreground (docs/engine-api.md)."""
+    """Serve the Docker Engine API on a unix socket, in the foreground (docs/engine-api.md).
+
+    \b
+    Example:
+      pynet system service -H unix:///tmp/pynet.sock &
+      DOCKER_HOST=unix:///tmp/pynet.sock docker network ls
+    """
     from pynet.api import server
 
     server.serve(host, group, debug=debug)

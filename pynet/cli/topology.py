@@ -28,6 +28,10 @@ def topology(network: str, fmt: str) -> None:
 
     Every device name shown is read from the kernel (`ip link` of the host or of the
     sandbox); one the kernel lacks is marked "absent".
+
+    \b
+    Example:
+      pynet topology --format dot | dot -Tsvg > net.svg
     """
     from pynet.cli.base import reader
     from pynet.cnm import hostview
