@@ -38,6 +38,7 @@ _RATE_UNITS = {
 _TIME_UNITS = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 1000**2, "sec": 1000**2}
 _NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$")
 MAX_RATE = 32 * 1000**3  # tc's 32-bit rate field counts bytes per second
+MIN_RATE = 1000  # below ~500bit the kernel refuses TBF's bucket (its time in ticks overflows 32 bits)
 MAX_TIME_US = 60 * 1000**2
 
 
@@ -125,8 +126,8 @@ def parse_rate(value: Any) -> int:
             f"invalid rate {str(value)!r}: expected a value like 10mbit (units: bit, kbit, mbit, gbit, bps, kbps, mbps, gbps)"
         )
     bps = int(round(number * _RATE_UNITS[unit]))
-    if not 8 <= bps <= MAX_RATE:
-        raise InvalidArgument(f"invalid rate {str(value)!r}: must be between 8bit and 32gbit")
+    if not MIN_RATE <= bps <= MAX_RATE:
+        raise InvalidArgument(f"invalid rate {str(value)!r}: must be between 1kbit and 32gbit")
     return bps
 
 

@@ -40,7 +40,8 @@ def test_parses_tc_notation(settings: dict, expected: LinkShape) -> None:
     [
         ({"rate": "fast"}, "invalid rate 'fast'"),
         ({"rate": "10"}, "invalid rate '10'"),
-        ({"rate": "100gbit"}, "between 8bit and 32gbit"),
+        ({"rate": "100gbit"}, "between 1kbit and 32gbit"),
+        ({"rate": "8bit"}, "invalid rate '8bit': must be between 1kbit and 32gbit"),  # the kernel refused it
         ({"delay": "50"}, "invalid delay '50': expected a duration with a unit"),
         ({"delay": "2min"}, "invalid delay '2min'"),
         ({"loss": "150%"}, "invalid loss '150%'"),
