@@ -37,13 +37,30 @@ def parse_port(text: str) -> tuple[int, str]:
     return int(number), proto
 
 
+def check_dst(dst: str) -> None:
+    """Refuse a DST that no DNS name or IPv4 address can be (``a b``, ``10.0.0.1/24``,
+    ``999.1.1.1``): walked, it ended in a DNS miss and a ``connect --alias`` fix that cannot work."""
+    import ipaddress
+    import re
+
+    if ":" in dst:
+        raise Unsupported(f"{dst}: network diagnose checks IPv4 paths only", from_daemon=False)
+    dotted_number = re.fullmatch(r"[0-9.]+", dst) is not None
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", dst) or dotted_number:
+        try:
+            ipaddress.IPv4Address(dst)
+        except ValueError:
+            raise InvalidArgument(
+                f'invalid DST "{dst}": expected a container, a DNS name, an IPv4 address or "host"', from_daemon=False
+            ) from None
+
+
 def diagnose(src: str, dst: str, port: str | None, fmt: str) -> None:
     from pynet.cnm.controller import require_privileges
     from pynet.cnm.diagnose.walk import diagnose as walk
 
     number, proto = parse_port(port or "")
-    if ":" in dst:
-        raise Unsupported(f"{dst}: network diagnose checks IPv4 paths only", from_daemon=False)
+    check_dst(dst)
     require_privileges()
     result = walk(reader(), src, dst, number, proto)
     if fmt == "json":

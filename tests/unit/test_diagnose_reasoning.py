@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pynet.cli.diagnose import parse_port, text_lines
+from pynet.cli.diagnose import check_dst, parse_port, text_lines
 from pynet.cnm.diagnose.nftpath import Packet, judge
 from pynet.cnm.diagnose.verdict import CAUSES, Finding, Step, conclude
 from pynet.errors import EXIT_USAGE, InvalidArgument
@@ -243,3 +243,15 @@ def test_terminal_view_uses_rich_and_says_the_same(monkeypatch: pytest.MonkeyPat
     assert "rich" in sys.modules
     assert "  ✘ route        no route to [10.9.9.9]\n" in out  # markup-like text is escaped, not eaten
     assert "NOT reachable: no-route" in out
+
+
+@pytest.mark.parametrize("dst", ["c2", "db.example", "my_db", "10.0.0.2", "host", "web-1"])
+def test_dst_that_can_be_a_name_or_address_is_walked(dst: str) -> None:
+    check_dst(dst)
+
+
+@pytest.mark.parametrize("dst", ["a b", "10.1.2.3/24", "999.1.1.1", "", "-x", "a;b"])
+def test_dst_that_no_name_or_address_can_be_is_one_line(dst: str) -> None:
+    with pytest.raises(InvalidArgument, match=f'^invalid DST "{re.escape(dst)}": expected a container') as caught:
+        check_dst(dst)
+    assert caught.value.exit_code == 1
