@@ -115,6 +115,9 @@ def _yaml_error(path: str, exc: Any) -> ComposeFileError:
     return ComposeFileError(f"{where}: {problem}")
 
 
+MAX_NODES = 200_000  # values after anchors expand; real Compose files have a few thousand
+
+
 class _Converter:
     """yaml nodes -> Python values, recording marks; merge keys (``<<``) and anchors work."""
 
@@ -125,9 +128,13 @@ class _Converter:
         self.source = source
         self.environ = environ
         self.scalars = yaml.constructor.SafeConstructor()
+        self.budget = MAX_NODES
 
     def convert(self, node: Any, path: tuple[Any, ...]) -> Any:
         yaml = self.yaml
+        self.budget -= 1
+        if self.budget < 0:  # aliases expand here: nested ones grow exponentially ("billion laughs")
+            raise ComposeFileError(f"{self.source.path}: yaml: document contains excessive aliasing")
         self.source.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)

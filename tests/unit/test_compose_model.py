@@ -372,3 +372,15 @@ def test_config_prints_what_pynet_understood(tmp_path: Path) -> None:
     assert printed["networks"]["back"] == {"name": "demo_back", "driver": "bridge", "internal": True}
     again = load(tmp_path, operations.config_yaml(project))  # the output is a valid file: same project
     assert [s.config_hash() for s in again.services] == [s.config_hash() for s in project.services]
+
+
+def _laughs(depth: int) -> str:
+    """Anchors nine wide, ``depth`` deep: 9**depth values once expanded."""
+    lines = ['x-a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"x-a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, depth + 1)]
+    return "\n".join(lines) + f"\nservices:\n  a:\n    command: sleep 1\n    x-big: *a{depth}\n"
+
+
+def test_a_billion_laughs_file_is_refused_not_expanded(tmp_path: Path) -> None:
+    assert load(tmp_path, _laughs(3)).services[0].command == ["sleep", "1"]  # 729 values: fine
+    assert error_of(tmp_path, _laughs(9)).endswith("compose.yaml: yaml: document contains excessive aliasing")
