@@ -123,6 +123,8 @@ class Request:
             obj = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"invalid JSON: {exc}") from None
+        except RecursionError:  # ``[[[[...`` 100k deep: the client's error, not a 500
+            raise InvalidArgument("invalid JSON: nested too deeply") from None
         if not isinstance(obj, dict):
             raise InvalidArgument("invalid JSON: expected an object")
         return obj
@@ -137,6 +139,8 @@ class Request:
             obj = json.loads(raw)
         except ValueError as exc:
             raise InvalidArgument(f"invalid filter: {exc}") from None
+        except RecursionError:
+            raise InvalidArgument("invalid filter: nested too deeply") from None
         if not isinstance(obj, dict):
             raise InvalidArgument("invalid filter: expected an object")
         out: dict[str, list[str]] = {}

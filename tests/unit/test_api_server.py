@@ -96,7 +96,7 @@ def test_pull_is_refused_with_how_to_import(sock: str) -> None:
     assert body["message"].startswith("pull access denied for alpine:3.10") and "pynet image import" in body["message"]
 
 
-@pytest.mark.parametrize("body", [b"{", b"not json", b"[1,2]", b'{"Name": "x"'])
+@pytest.mark.parametrize("body", [b"{", b"not json", b"[1,2]", b'{"Name": "x"', b'{"Name": ' + b"[" * 100_000])
 def test_malformed_json_is_400(sock: str, body: bytes) -> None:
     status, reply = call(sock, "POST", "/networks/create", body)
     assert status == 400 and reply["message"].startswith("invalid JSON")
@@ -144,6 +144,11 @@ def test_keep_alive_serves_several_requests_on_one_connection(sock: str) -> None
         assert conn.getresponse().status == 200
     finally:
         conn.close()
+
+
+def test_a_deeply_nested_filter_is_400(sock: str) -> None:
+    status, reply = call(sock, "GET", "/networks?filters=" + "[" * 20_000)
+    assert (status, reply["message"]) == (400, "invalid filter: nested too deeply")
 
 
 def test_filters_are_read_in_both_encodings() -> None:
