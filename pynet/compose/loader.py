@@ -171,7 +171,7 @@ class _Converter:
         return out
 
 
-_VAR = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|(\{))")  # 4: a ``${`` never closed
 _BRACED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", re.S)
 
 
@@ -186,6 +186,8 @@ def interpolate(text: str, environ: dict[str, str], fail: Any) -> str:
             return "$"
         if m.group(3):
             return environ.get(m.group(3), "")
+        if m.group(4):
+            raise fail(f'invalid interpolation format for "{text}"')
         braced = _BRACED.match(m.group(2))
         if braced is None:
             raise fail(f'invalid interpolation format for "{text}"')

@@ -73,6 +73,9 @@ def test_interpolation_and_dotenv(tmp_path: Path) -> None:
     )
     with pytest.raises(ComposeFileError, match="required variable MISSING is missing a value: say it"):
         load(tmp_path, "services:\n  a:\n    command: ${MISSING:?say it}\n")
+    with pytest.raises(ComposeFileError, match=r'services.a.command: invalid interpolation format for "echo \$\{A"'):
+        load(tmp_path, "services:\n  a:\n    command: echo ${A\n")  # never closed: was kept as text
+    assert loader.interpolate("$${A", env, ValueError) == "${A"
     (tmp_path / ".env").write_text("# comment\nexport SUB='10.7.0.0/24'\nX=1\n")
     assert loader.dotenv(str(tmp_path)) == {"SUB": "10.7.0.0/24", "X": "1"}
 
