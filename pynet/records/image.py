@@ -68,6 +68,8 @@ def split(ref: str) -> tuple[str, str]:
             break
     if name.startswith("library/") and name.count("/") == 1:
         name = name[len("library/") :]
+    if len(name) > 255:  # distribution/reference's NameTotalLengthMax
+        raise InvalidArgument("invalid reference format: repository name must not be more than 255 characters")
     if not name or not _NAME.match(name) or not _TAG.match(tag):
         if name and name.lower() != name and _NAME.match(name.lower()):
             raise InvalidArgument("invalid reference format: repository name must be lowercase")

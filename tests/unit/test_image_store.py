@@ -37,6 +37,12 @@ def test_references_are_normalized_as_docker_does(ref: str, expected: str) -> No
     assert refs.normalize(ref) == expected
 
 
+def test_a_repository_name_is_at_most_255_characters() -> None:
+    assert refs.normalize("a" * 255) == "a" * 255 + ":latest"
+    with pytest.raises(InvalidArgument, match="^invalid reference format: repository name must not be more than 255"):
+        refs.normalize("a" * 256)
+
+
 @pytest.mark.parametrize("ref", ["", "Busybox", "a b", "x:", "../etc", "x@sha256:abc", "bad:tag/with/slash:"])
 def test_bad_references_are_docker_s_invalid_reference_format(ref: str) -> None:
     with pytest.raises(InvalidArgument, match="invalid reference format"):
