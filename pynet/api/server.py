@@ -354,6 +354,8 @@ def parse_host(host: str | None) -> str:
     scheme, sep, rest = host.partition("://")
     if not sep or scheme != "unix" or not rest.startswith("/"):
         raise InvalidArgument(f"invalid -H {host}: pynet serves only unix:///ABSOLUTE/PATH (no TCP listener)")
+    if len(os.fsencode(rest)) > 107:  # sun_path holds 108 bytes with the NUL: bind() would fail
+        raise InvalidArgument(f"invalid -H {host}: a unix socket path has at most 107 bytes")
     return rest
 
 

@@ -18,6 +18,7 @@ import pytest
 from apiclient import UnixConnection, call, raw_exchange, request
 from pynet.api import http as api_http
 from pynet.api import routes, server, version
+from pynet.errors import InvalidArgument
 
 pytestmark = pytest.mark.unit
 
@@ -273,3 +274,10 @@ def test_fuzzed_requests_never_crash_the_server(sock: str, monkeypatch: pytest.M
         assert reply == b"" or reply.startswith(b"HTTP/1."), (data, reply[:200])
         assert b" 500 " not in reply.split(b"\r\n", 1)[0], (data, reply[:300])
     assert request(sock, "GET", "/_ping")[:3:2] == (200, b"OK")
+
+
+def test_a_socket_path_too_long_for_sun_path_is_one_line() -> None:
+    fits = "/" + "s" * 106
+    assert server.parse_host("unix://" + fits) == fits
+    with pytest.raises(InvalidArgument, match="^invalid -H unix:///s+: a unix socket path has at most 107 bytes$"):
+        server.parse_host("unix:///" + "s" * 107)
