@@ -85,7 +85,7 @@ def load(path: str, environ: dict[str, str]) -> Source:
         if path == "-":
             import sys
 
-            text = sys.stdin.read()
+            text = sys.stdin.buffer.read().decode("utf-8")  # bytes: a bad byte is a decode error here
         else:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
@@ -142,8 +142,9 @@ class _Converter:
             return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         try:
             value = self.scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise ComposeFileError(f"{self.source.where(path)}: {exc}") from None
+        except yaml.YAMLError as exc:  # an unknown tag (``!custom``): its problem, without the 2nd "in" line
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ComposeFileError(f"{self.source.where(path)}: {problem}") from None
         if isinstance(value, str):
             return interpolate(value, self.environ, lambda msg: self.source.error(path, msg))
         if not isinstance(value, (int, float, bool, type(None))):

@@ -387,3 +387,19 @@ def _laughs(depth: int) -> str:
 def test_a_billion_laughs_file_is_refused_not_expanded(tmp_path: Path) -> None:
     assert load(tmp_path, _laughs(3)).services[0].command == ["sleep", "1"]  # 729 values: fine
     assert error_of(tmp_path, _laughs(9)).endswith("compose.yaml: yaml: document contains excessive aliasing")
+
+
+def test_stdin_that_is_not_utf8_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff\xfe")))
+    with pytest.raises(ComposeFileError, match="^-: 'utf-8' codec can't decode byte 0xff"):
+        loader.load("-", {})
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"services: {a: {command: sleep 1}}\n")))
+    assert loader.load("-", {}).data == {"services": {"a": {"command": "sleep 1"}}}
+
+
+def test_an_unknown_tag_is_one_line(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "services:\n  a:\n    command: !custom x\n") == (
+        "compose.yaml:3:5: could not determine a constructor for the tag '!custom'"
+    )
