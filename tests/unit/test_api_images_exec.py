@@ -45,10 +45,25 @@ def test_images_json_and_inspect(sock: str) -> None:
     assert call(sock, "GET", "/images/alpine/json") == (404, {"message": "No such image: alpine:latest"})
     filtered = call(sock, "GET", '/images/json?filters={"reference":["busy*"]}')
     assert filtered == (200, [])
-    assert call(sock, "GET", '/images/json?filters={"nope":["x"]}') == (400, {"message": "invalid filter 'nope'"})
+    assert call(sock, "GET", '/images/json?filters={"nope":["x"]}') == (400, {"message": "Invalid filter 'nope'"})
 
 
 def test_exec_instances_unknown_are_404(sock: str) -> None:
     assert call(sock, "GET", "/exec/abc/json") == (404, {"message": "No such exec instance: abc"})
     assert call(sock, "POST", "/exec/abc/start", {"Detach": True}) == (404, {"message": "No such exec instance: abc"})
     assert call(sock, "POST", "/exec/abc/resize?h=1&w=2") == (404, {"message": "No such exec instance: abc"})
+
+
+def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) -> None:
+    """docker run/docker-py pull on create's 404: only a missing image may answer it."""
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "nosuch"}}
+    assert call(sock, "POST", "/containers/create", body) == (400, {"message": "network nosuch not found"})
+    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"})[0] == 404
+    assert call(sock, "GET", "/containers/json?all=1") == (200, [])
+    status, made = call(sock, "POST", "/containers/create", {**body, "HostConfig": {"NetworkMode": "none"}})
+    assert status == 201 and made["Warnings"] == []  # host notices go to the service's stderr
+
+
+@pytest.mark.parametrize("path", ["/networks", "/containers/json", "/images/json"])
+def test_an_unknown_filter_has_dockerd_20_10s_words(sock: str, path: str) -> None:
+    assert call(sock, "GET", path + '?filters={"bogus":["1"]}') == (400, {"message": "Invalid filter 'bogus'"})
