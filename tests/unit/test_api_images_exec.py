@@ -3,6 +3,7 @@ on a temp state (images imported by the core's ImageService)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from pynet.cnm.images import ImageService
 from pynet.state.store import Store
 
 pytestmark = pytest.mark.unit
+
+REFERENCE = Path(__file__).parent.parent / "reference" / "docker"
 
 
 @pytest.fixture
@@ -67,3 +70,20 @@ def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) 
 @pytest.mark.parametrize("path", ["/networks", "/containers/json", "/images/json"])
 def test_an_unknown_filter_has_dockerd_20_10s_words(sock: str, path: str) -> None:
     assert call(sock, "GET", path + '?filters={"bogus":["1"]}') == (400, {"message": "Invalid filter 'bogus'"})
+
+
+#: HostConfig keys pynet does not claim: it has no runtime, shm, IPC/cgroup namespaces or masks
+NOT_CLAIMED = {"Runtime", "ShmSize", "IpcMode", "CgroupnsMode", "MaskedPaths", "ReadonlyPaths"}
+
+
+def test_container_inspect_has_dockerds_keys(sock: str) -> None:
+    """Clients index HostConfig without .get (docker-py: HostConfig['RestartPolicy'])."""
+    ref = json.loads((REFERENCE / "inspect-container-c1.json").read_text())[0]
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "none"}}
+    made = call(sock, "POST", "/containers/create", body)[1]
+    status, info = call(sock, "GET", f"/containers/{made['Id']}/json")
+    assert status == 200
+    assert set(ref) - set(info) == {"GraphDriver"}
+    assert set(ref["HostConfig"]) - set(info["HostConfig"]) == NOT_CLAIMED
+    assert info["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+    assert info["HostConfig"]["NetworkMode"] == "none" and info["Mounts"] == []
