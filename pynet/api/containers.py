@@ -304,8 +304,8 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def create(req: Request) -> Response:
     """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}``: a "created"
-    container holding no kernel resource. A missing network is a 400, not a 404: clients
-    take create's 404 for a missing image and pull it. Host notices (forwarding...) go to
+    container holding no kernel resource. A missing network is a 404 (dockerd's, at start),
+    but a 400 for the docker CLI, which takes any 404 of create for a missing image. Host notices (forwarding...) go to
     the service's stderr: dockerd's ``Warnings`` are about the container's config only."""
     from pynet import wiring
 
@@ -316,7 +316,9 @@ def create(req: Request) -> Response:
         try:
             c = ctl.create_stored(run, more)
         except NotFound as exc:
-            raise ApiError(400, exc.message) from None
+            if req.headers.get("user-agent", "").startswith("Docker-Client/"):
+                raise ApiError(400, exc.message) from None  # the CLI would "pull" on a 404
+            raise  # docker-py pulls only on "No such image": its NotFound, as dockerd's start
         for notice in dict.fromkeys(ctl.notices):
             sys.stderr.write(f"pynet-api: {notice}\n")
     return json_response({"Id": c.id, "Warnings": []}, status=201)

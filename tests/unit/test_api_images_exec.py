@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from apiclient import call
+from apiclient import call, request
 from pynet.api import server
 from pynet.cnm.images import ImageService
 from pynet.state.store import Store
@@ -58,9 +58,12 @@ def test_exec_instances_unknown_are_404(sock: str) -> None:
 
 
 def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) -> None:
-    """docker run/docker-py pull on create's 404: only a missing image may answer it."""
+    """The docker CLI pulls on any 404 of create; docker-py only on "No such image"."""
     body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "nosuch"}}
-    assert call(sock, "POST", "/containers/create", body) == (400, {"message": "network nosuch not found"})
+    cli = {"User-Agent": "Docker-Client/20.10.24+dfsg1 (linux)"}
+    status, _, raw = request(sock, "POST", "/containers/create", body, headers=cli)
+    assert (status, json.loads(raw)) == (400, {"message": "network nosuch not found"})
+    assert call(sock, "POST", "/containers/create", body) == (404, {"message": "network nosuch not found"})
     assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"})[0] == 404
     assert call(sock, "GET", "/containers/json?all=1") == (200, [])
     status, made = call(sock, "POST", "/containers/create", {**body, "HostConfig": {"NetworkMode": "none"}})
