@@ -90,3 +90,12 @@ def test_container_inspect_has_dockerds_keys(sock: str) -> None:
     assert set(ref["HostConfig"]) - set(info["HostConfig"]) == NOT_CLAIMED
     assert info["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
     assert info["HostConfig"]["NetworkMode"] == "none" and info["Mounts"] == []
+
+
+def test_an_overlapping_pool_is_dockerds_403() -> None:
+    from pynet.api.errors import status_and_message
+    from pynet.drivers.ipam.pools import ERR_POOL_OVERLAP
+    from pynet.errors import Conflict, PoolOverlap
+
+    assert status_and_message(PoolOverlap(ERR_POOL_OVERLAP)) == (403, ERR_POOL_OVERLAP)
+    assert status_and_message(Conflict("taken"))[0] == 409
