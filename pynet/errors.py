@@ -61,6 +61,10 @@ class Conflict(PynetError):
     """A name, address, subnet or port is already taken, or an object is in use."""
 
 
+class PoolOverlap(Conflict):
+    """A subnet overlaps one in use (dockerd answers it with 403, not 409)."""
+
+
 class InvalidArgument(PynetError):
     """Bad user input (flags, options, CIDRs, filters)."""
 

@@ -6,11 +6,12 @@ Bodies go through the same core operations and views as ``pynet run/ps/inspect/.
 from __future__ import annotations
 
 import calendar
+import sys
 import time
 
 from pynet.api import core
-from pynet.api.http import Request, Response, json_response
-from pynet.errors import InvalidArgument
+from pynet.api.http import ApiError, Request, Response, json_response
+from pynet.errors import InvalidArgument, NotFound
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def list_containers(req: Request) -> Response:
     filters = req.filters()
     for key in filters:
         if key not in LIST_FILTERS:
-            raise InvalidArgument(f"invalid filter '{key}'")
+            raise InvalidArgument(f"Invalid filter '{key}'")
     repo = core.reader()
     now = time.time_ns()
     cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
@@ -303,12 +304,24 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def create(req: Request) -> Response:
     """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}``: a "created"
-    container holding no kernel resource; a missing network is its 404."""
+    container holding no kernel resource. A missing network is a 404 (dockerd's, at start),
+    but a 400 for the docker CLI, which takes any 404 of create for a missing image. Host notices (forwarding...) go to
+    the service's stderr: dockerd's ``Warnings`` are about the container's config only."""
+    from pynet import wiring
+
     run, more = create_request(req)
+    if run.image:  # the one 404 of create: the client's cue to pull
+        wiring.images().lookup(run.image)
     with core.controller() as ctl:
-        c = ctl.create_stored(run, more)
-        warnings = list(dict.fromkeys(ctl.notices))
-    return json_response({"Id": c.id, "Warnings": warnings}, status=201)
+        try:
+            c = ctl.create_stored(run, more)
+        except NotFound as exc:
+            if req.headers.get("user-agent", "").startswith("Docker-Client/"):
+                raise ApiError(400, exc.message) from None  # the CLI would "pull" on a 404
+            raise  # docker-py pulls only on "No such image": its NotFound, as dockerd's start
+        for notice in dict.fromkeys(ctl.notices):
+            sys.stderr.write(f"pynet-api: {notice}\n")
+    return json_response({"Id": c.id, "Warnings": []}, status=201)
 
 
 def _env(c: Any) -> dict[str, str]:

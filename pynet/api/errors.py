@@ -13,6 +13,7 @@ from pynet.errors import (
     InvalidArgument,
     NoSuchNetwork,
     NotFound,
+    PoolOverlap,
     PynetError,
     Unavailable,
     Unsupported,
@@ -20,6 +21,7 @@ from pynet.errors import (
 
 #: most specific first (NoSuchNetwork before NotFound...)
 STATUS: tuple[tuple[type[PynetError], int], ...] = (
+    (PoolOverlap, 403),
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),

@@ -28,7 +28,7 @@ def list_images(req: Request) -> Response:
     filters = req.filters()
     for key in filters:
         if key not in FILTERS:
-            raise InvalidArgument(f"invalid filter '{key}'")
+            raise InvalidArgument(f"Invalid filter '{key}'")
     dangling = filters.get("dangling", [])
     out = []
     for img in _images().images():

@@ -21,7 +21,7 @@ PRUNE_FILTERS = {"until", "label", "label!"}
 def _check_keys(filters: dict[str, list[str]], allowed: set[str]) -> None:
     for key in filters:
         if key not in allowed:
-            raise InvalidArgument(f"invalid filter '{key}'")
+            raise InvalidArgument(f"Invalid filter '{key}'")
 
 
 def list_networks(req: Request) -> Response:

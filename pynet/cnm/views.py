@@ -192,6 +192,87 @@ def _split(cidr: str) -> tuple[str, int]:
     return address, int(plen) if plen.isascii() and plen.isdigit() else 0
 
 
+#: dockerd 20.10's HostConfig for what pynet never sets (no volumes, capabilities, limits...),
+#: in dockerd's key order; the networking keys come from the container (_host_config)
+HOST_CONFIG_UNSET: dict[str, Any] = {
+    "Binds": None,
+    "ContainerIDFile": "",
+    "LogConfig": None,
+    "NetworkMode": None,
+    "PortBindings": None,
+    "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+    "AutoRemove": None,
+    "VolumeDriver": "",
+    "VolumesFrom": None,
+    "CapAdd": None,
+    "CapDrop": None,
+    "Dns": None,
+    "DnsOptions": None,
+    "DnsSearch": None,
+    "ExtraHosts": None,
+    "GroupAdd": None,
+    "Cgroup": "",
+    "Links": None,
+    "OomScoreAdj": 0,
+    "PidMode": "",
+    "Privileged": False,
+    "PublishAllPorts": None,
+    "ReadonlyRootfs": False,
+    "SecurityOpt": None,
+    "UTSMode": "",
+    "UsernsMode": "",
+    "ConsoleSize": [0, 0],
+    "Isolation": "",
+    "CpuShares": 0,
+    "Memory": 0,
+    "NanoCpus": 0,
+    "CgroupParent": "",
+    "BlkioWeight": 0,
+    "BlkioWeightDevice": [],
+    "BlkioDeviceReadBps": [],
+    "BlkioDeviceWriteBps": [],
+    "BlkioDeviceReadIOps": [],
+    "BlkioDeviceWriteIOps": [],
+    "CpuPeriod": 0,
+    "CpuQuota": 0,
+    "CpuRealtimePeriod": 0,
+    "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "",
+    "CpusetMems": "",
+    "Devices": [],
+    "DeviceCgroupRules": None,
+    "DeviceRequests": None,
+    "KernelMemory": 0,
+    "KernelMemoryTCP": 0,
+    "MemoryReservation": 0,
+    "MemorySwap": 0,
+    "MemorySwappiness": None,
+    "OomKillDisable": False,
+    "PidsLimit": None,
+    "Ulimits": [],
+    "CpuCount": 0,
+    "CpuPercent": 0,
+    "IOMaximumIOps": 0,
+    "IOMaximumBandwidth": 0,
+}
+
+
+def _host_config(c: Container) -> dict[str, Any]:
+    """``HostConfig`` with every key dockerd sends (clients index it without ``.get``)."""
+    own = {
+        "NetworkMode": c.network_mode,
+        "PortBindings": _port_bindings(c),
+        "AutoRemove": c.auto_remove,
+        "Dns": list(c.dns),
+        "DnsOptions": list(c.dns_options),
+        "DnsSearch": list(c.dns_search),
+        "ExtraHosts": list(c.extra_hosts) or None,
+        "PublishAllPorts": c.publish_all,
+        "LogConfig": {"Type": "json-file", "Config": {}},
+    }
+    return {**HOST_CONFIG_UNSET, **own}
+
+
 def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
     """``docker inspect`` of a container (the networking-relevant parts in Docker's shape)."""
     networks = container_networks(c, repo)
@@ -225,17 +306,12 @@ def container_inspect(c: Container, repo: Repo) -> dict[str, Any]:
         "RestartCount": 0,
         "Driver": "",
         "Platform": "linux",
-        "HostConfig": {
-            "NetworkMode": c.network_mode,
-            "PortBindings": _port_bindings(c),
-            "AutoRemove": c.auto_remove,
-            "Dns": list(c.dns),
-            "DnsOptions": list(c.dns_options),
-            "DnsSearch": list(c.dns_search),
-            "ExtraHosts": list(c.extra_hosts) or None,
-            "PublishAllPorts": c.publish_all,
-            "LogConfig": {"Type": "json-file", "Config": {}},
-        },
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": None,
+        "HostConfig": _host_config(c),
+        "Mounts": [],
         "Config": {
             "Hostname": c.hostname,
             "Domainname": c.domainname,

@@ -98,7 +98,7 @@ def test_list_filters_in_both_encodings(api: Served) -> None:
     assert names(_filters({"dangling": ["true"]})) == ["alpha", "alphabet", "beta"]
     assert names("") == ["alpha", "alphabet", "beta", "bridge", "host", "none"]
     status, body = call(api.sock, "GET", "/networks" + _filters({"bogus": ["x"]}))
-    assert status == 400 and body == {"message": "invalid filter 'bogus'"}
+    assert status == 400 and body == {"message": "Invalid filter 'bogus'"}
     status, body = call(api.sock, "GET", "/networks" + _filters({"type": ["nope"]}))
     assert status == 400 and body == {"message": "Invalid filter: 'type'='nope'"}
 

@@ -3,18 +3,21 @@ on a temp state (images imported by the core's ImageService)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from apiclient import call
+from apiclient import call, request
 from pynet.api import server
 from pynet.cnm.images import ImageService
 from pynet.state.store import Store
 
 pytestmark = pytest.mark.unit
+
+REFERENCE = Path(__file__).parent.parent / "reference" / "docker"
 
 
 @pytest.fixture
@@ -45,10 +48,54 @@ def test_images_json_and_inspect(sock: str) -> None:
     assert call(sock, "GET", "/images/alpine/json") == (404, {"message": "No such image: alpine:latest"})
     filtered = call(sock, "GET", '/images/json?filters={"reference":["busy*"]}')
     assert filtered == (200, [])
-    assert call(sock, "GET", '/images/json?filters={"nope":["x"]}') == (400, {"message": "invalid filter 'nope'"})
+    assert call(sock, "GET", '/images/json?filters={"nope":["x"]}') == (400, {"message": "Invalid filter 'nope'"})
 
 
 def test_exec_instances_unknown_are_404(sock: str) -> None:
     assert call(sock, "GET", "/exec/abc/json") == (404, {"message": "No such exec instance: abc"})
     assert call(sock, "POST", "/exec/abc/start", {"Detach": True}) == (404, {"message": "No such exec instance: abc"})
     assert call(sock, "POST", "/exec/abc/resize?h=1&w=2") == (404, {"message": "No such exec instance: abc"})
+
+
+def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) -> None:
+    """The docker CLI pulls on any 404 of create; docker-py only on "No such image"."""
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "nosuch"}}
+    cli = {"User-Agent": "Docker-Client/20.10.24+dfsg1 (linux)"}
+    status, _, raw = request(sock, "POST", "/containers/create", body, headers=cli)
+    assert (status, json.loads(raw)) == (400, {"message": "network nosuch not found"})
+    assert call(sock, "POST", "/containers/create", body) == (404, {"message": "network nosuch not found"})
+    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"})[0] == 404
+    assert call(sock, "GET", "/containers/json?all=1") == (200, [])
+    status, made = call(sock, "POST", "/containers/create", {**body, "HostConfig": {"NetworkMode": "none"}})
+    assert status == 201 and made["Warnings"] == []  # host notices go to the service's stderr
+
+
+@pytest.mark.parametrize("path", ["/networks", "/containers/json", "/images/json"])
+def test_an_unknown_filter_has_dockerd_20_10s_words(sock: str, path: str) -> None:
+    assert call(sock, "GET", path + '?filters={"bogus":["1"]}') == (400, {"message": "Invalid filter 'bogus'"})
+
+
+#: HostConfig keys pynet does not claim: it has no runtime, shm, IPC/cgroup namespaces or masks
+NOT_CLAIMED = {"Runtime", "ShmSize", "IpcMode", "CgroupnsMode", "MaskedPaths", "ReadonlyPaths"}
+
+
+def test_container_inspect_has_dockerds_keys(sock: str) -> None:
+    """Clients index HostConfig without .get (docker-py: HostConfig['RestartPolicy'])."""
+    ref = json.loads((REFERENCE / "inspect-container-c1.json").read_text())[0]
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "none"}}
+    made = call(sock, "POST", "/containers/create", body)[1]
+    status, info = call(sock, "GET", f"/containers/{made['Id']}/json")
+    assert status == 200
+    assert set(ref) - set(info) == {"GraphDriver"}
+    assert set(ref["HostConfig"]) - set(info["HostConfig"]) == NOT_CLAIMED
+    assert info["HostConfig"]["RestartPolicy"] == {"Name": "no", "MaximumRetryCount": 0}
+    assert info["HostConfig"]["NetworkMode"] == "none" and info["Mounts"] == []
+
+
+def test_an_overlapping_pool_is_dockerds_403() -> None:
+    from pynet.api.errors import status_and_message
+    from pynet.drivers.ipam.pools import ERR_POOL_OVERLAP
+    from pynet.errors import Conflict, PoolOverlap
+
+    assert status_and_message(PoolOverlap(ERR_POOL_OVERLAP)) == (403, ERR_POOL_OVERLAP)
+    assert status_and_message(Conflict("taken"))[0] == 409

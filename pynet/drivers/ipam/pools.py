@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     IPNet = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 from pynet.records.model import IPAMPool
-from pynet.errors import Conflict, InvalidArgument, Unavailable
+from pynet.errors import InvalidArgument, PoolOverlap, Unavailable
 
 
 ADDRESS_SPACE_LOCAL = "LocalDefault"  # libnetwork's local address space name
@@ -259,7 +259,7 @@ def choose_subnet(used: list[str], *, v6: bool = False) -> str:
 
 
 def check_overlap(pools: list[IPAMPool], used: list[str]) -> None:
-    """Conflict (Docker's ``ErrPoolOverlap``) if any pool overlaps any used subnet.
+    """PoolOverlap, a Conflict (Docker's ``ErrPoolOverlap``) if any pool overlaps any used subnet.
 
     Integer spans, not ``ip_network`` objects: one check per existing network stays a
     few microseconds, so ``network create`` with 200 networks pays ~0.3 ms, not ~3 ms.
@@ -269,7 +269,7 @@ def check_overlap(pools: list[IPAMPool], used: list[str]) -> None:
         net = _network(pool.subnet)
         lo, hi = int(net.network_address), int(net.broadcast_address)
         if any(v == net.version and a <= hi and lo <= b for v, a, b in spans):
-            raise Conflict(ERR_POOL_OVERLAP)
+            raise PoolOverlap(ERR_POOL_OVERLAP)
 
 
 def _span(text: str) -> tuple[int, int, int] | None:
