@@ -10,21 +10,12 @@ from pynet import __version__, paths
 from pynet.api import core
 from pynet.api.http import Request, Response, json_response, text
 from pynet.api.version import API_VERSION, MIN_API_VERSION
+from pynet.cnm.info import goarch
 from pynet.errors import PynetError
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
-
-#: Go's GOARCH for this machine (the docker CLI prints it)
-_GOARCH = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "armv7l": "arm",
-    "i686": "386",
-    "s390x": "s390x",
-    "ppc64le": "ppc64le",
-}
 
 NOT_A_SWARM = (
     'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" '
@@ -51,11 +42,6 @@ def ping(req: Request) -> Response:
     return resp
 
 
-def _arch() -> str:
-    machine = platform.machine()
-    return _GOARCH.get(machine, machine)
-
-
 def version(req: Request) -> Response:
     """``/version`` in dockerd's shape (docker-py reads ``ApiVersion`` from it)."""
     uname = os.uname()
@@ -66,7 +52,7 @@ def version(req: Request) -> Response:
         "GitCommit": "",
         "GoVersion": "python" + platform.python_version(),
         "Os": "linux",
-        "Arch": _arch(),
+        "Arch": goarch(),
         "KernelVersion": uname.release,
         "BuildTime": "",
     }

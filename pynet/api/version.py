@@ -11,10 +11,7 @@ import re
 
 from pynet.errors import InvalidArgument
 
-#: What pynet implements and advertises (Podman's compat API advertises the same).
-API_VERSION = "1.44"
-#: dockerd 28's floor; the 28.x CLI downgrades below it on its own, dockerd refuses.
-MIN_API_VERSION = "1.24"
+from pynet.cnm.info import API_VERSION, MIN_API_VERSION  # one place for both front doors
 
 _PREFIX = re.compile(r"/v([0-9]+(?:\.[0-9]+)*)(/.*)\Z", re.S)
 

@@ -4,7 +4,6 @@ fields ``image ls --format`` templates see (Docker's imageContext)."""
 from __future__ import annotations
 
 import calendar
-import platform
 import time
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -13,16 +12,9 @@ if TYPE_CHECKING:
 
     from pynet.records.image import Image
 
+from pynet.cnm.info import goarch
 from pynet.ids import short
 
-_GOARCH = {
-    "x86_64": "amd64",
-    "aarch64": "arm64",
-    "armv7l": "arm",
-    "i686": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-}
 NONE = "<none>"
 
 
@@ -69,7 +61,7 @@ def image_inspect(img: Image, rootfs: str) -> dict[str, Any]:
         "DockerVersion": "",
         "Author": "",
         "Config": config(img),
-        "Architecture": _GOARCH.get(platform.machine(), platform.machine()),
+        "Architecture": goarch(),
         "Os": "linux",
         "Size": img.size,
         "GraphDriver": {"Data": {"RootDir": rootfs}, "Name": "pynet"},

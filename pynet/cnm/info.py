@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from pynet.cnm.notifier import Notifier
     from pynet.cnm.repo import Repo
 
-API_VERSION = "1.44"  # the Engine API pynet serves (pynet.api, docs/engine-api.md)
+#: The Engine API pynet implements and advertises (pynet.api, docs/engine-api.md; Podman's
+#: compat API advertises the same) and dockerd 28's floor (the 28.x CLI downgrades below it).
+API_VERSION = "1.44"
 MIN_API_VERSION = "1.24"
+#: Go's GOARCH for this machine (the docker CLI prints it)
 _GOARCH = {
     "x86_64": "amd64",
     "aarch64": "arm64",
@@ -29,7 +32,8 @@ _GOARCH = {
 }
 
 
-def _arch() -> str:
+def goarch() -> str:
+    """This machine's architecture in Go's words (``amd64``), as Docker reports it."""
     machine = platform.machine()
     return _GOARCH.get(machine, machine)
 
@@ -47,7 +51,7 @@ def version_info() -> dict[str, Any]:
             "GitCommit": "",
             "PythonVersion": python,
             "Os": "linux",
-            "Arch": _arch(),
+            "Arch": goarch(),
             "BuildTime": "",
             "Context": "default",
         },
@@ -59,7 +63,7 @@ def version_info() -> dict[str, Any]:
                     "Version": __version__,
                     "Details": {
                         "ApiVersion": API_VERSION,
-                        "Arch": _arch(),
+                        "Arch": goarch(),
                         "KernelVersion": kernel,
                         "MinAPIVersion": MIN_API_VERSION,
                         "Os": "linux",
@@ -71,7 +75,7 @@ def version_info() -> dict[str, Any]:
             "ApiVersion": API_VERSION,
             "MinAPIVersion": MIN_API_VERSION,
             "Os": "linux",
-            "Arch": _arch(),
+            "Arch": goarch(),
             "KernelVersion": kernel,
         },
     }
