@@ -36,6 +36,7 @@ class Repo:
         self.salvage = salvage
         self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
         self.events: list[dict[str, Any]] = []  # Docker-shaped events, logged after the commit
+        self._summaries: dict[str, dict[str, Any]] | None = None  # the summary file, read once
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue an event (``pynet.cnm.events``); the Controller logs it once committed."""
@@ -202,9 +203,20 @@ class Repo:
 
     def network_summaries(self) -> dict[str, dict[str, Any]]:
         """``{network_id: {"name", "subnets", "bridge"}}`` from one index file, so checks
-        across all networks (subnet overlap, bridge names) cost the same with 10 or 200."""
+        across all networks (subnet overlap, bridge names) read one file, not one per
+        network. Under a transaction the file is read and checked once per command."""
+        if self.txn is None:
+            return self._read_summaries()
+        pending = self.txn.derived.get(f"meta/{_SUMMARY}")
+        if pending is not None:  # written by this command: already checked
+            return pending[0]["networks"]
+        if self._summaries is None:
+            self._summaries = self._read_summaries()
+        return self._summaries
+
+    def _read_summaries(self) -> dict[str, dict[str, Any]]:
         try:
-            raw = self._raw("meta", _SUMMARY)
+            raw = self.store.get("meta", _SUMMARY)
         except StateCorrupt:
             raw = None  # derived data: rebuilt from the network records below
         if raw is None or not _is_summary(raw.get("networks")):
@@ -220,7 +232,8 @@ class Repo:
 
     def _put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
         assert self.txn is not None
-        self.txn.put("meta", _SUMMARY, {"networks": summaries})
+        # Derived data: written with the commit, not copied into its journal (store.py).
+        self.txn.put_derived("meta", _SUMMARY, {"networks": summaries})
 
     # -- IPAM and membership of one network --------------------------------------------
     # ipam/<net>.json holds the allocator (compact runs) and the member count; one small

@@ -293,7 +293,7 @@ class Store:
             os.unlink(self.journal_path())
 
     def _commit_paths(self, commit: dict[str, Any]) -> list[Path]:
-        keys = [*commit.get("puts", {}), *commit.get("deletes", [])]
+        keys = [*commit.get("puts", {}), *commit.get("deletes", []), *commit.get("derived", [])]
         return [self.path(*key.split("/", 1)) for key in keys] + [
             self.root / kind / _INDEX for kind in commit.get("indexes", {})
         ]
@@ -335,11 +335,12 @@ class Store:
         if not isinstance(commit, dict):
             raise bad("commit is not a JSON object")
         puts, deletes, indexes = commit.get("puts", {}), commit.get("deletes", []), commit.get("indexes", {})
+        derived = commit.get("derived", [])
         if not isinstance(puts, dict) or not all(isinstance(r, dict) for r in puts.values()):
             raise bad("puts is not an object of records")
-        if not isinstance(deletes, list) or not isinstance(indexes, dict):
-            raise bad("deletes or indexes has the wrong type")
-        for key in [*puts, *deletes]:
+        if not isinstance(deletes, list) or not isinstance(indexes, dict) or not isinstance(derived, list):
+            raise bad("deletes, indexes or derived has the wrong type")
+        for key in [*puts, *deletes, *derived]:
             parts = key.split("/") if isinstance(key, str) else []
             if len(parts) < 2 or not all(_KEY_PART.fullmatch(p) for p in parts):
                 raise bad(f"invalid key {key!r}")
@@ -347,7 +348,11 @@ class Store:
             if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
-    def _apply(self, commit: dict[str, Any]) -> None:
+    def _apply(self, commit: dict[str, Any], derived: dict[str, tuple[Any, bool]] | None = None) -> None:
+        """Write ``commit``'s files; ``derived`` holds the content of its derived files
+        (indexes), which the journal names but does not hold: replaying a journal (no
+        ``derived``) removes them instead, and the next reader rebuilds them from the
+        records — so a journal stays a few records long however many objects exist."""
         # The journal already holds the commit durably, so the files are written without
         # an fsync each and made durable together at the end (before the journal goes):
         # one filesystem commit instead of two per file (design.md, "State and crash safety").
@@ -366,9 +371,18 @@ class Store:
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
             fault("state_apply")
-        for kind, index in commit.get("indexes", {}).items():
+        for kind, index in commit.get("indexes", {}).items():  # a journal of an older pynet
             written.append(self.root / kind / _INDEX)
             atomic_write(written[-1], index, sync=False)
+        for key in commit.get("derived", []):
+            path = self.path(*key.split("/", 1))
+            if derived is None or key not in derived:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                continue
+            data, versioned = derived[key]
+            written.append(path)
+            atomic_write(path, {"schema_version": SCHEMA_VERSION, **data} if versioned else data, sync=False)
         self._index_cache.clear()
         _fsync_all(written)
 
@@ -392,6 +406,9 @@ class Transaction:
         self.deletes: list[str] = []
         self.undo: list[dict[str, Any]] = []
         self.redo: dict[str, Any] | None = None
+        #: key -> (content, versioned) of files derived from the records (indexes): written
+        #: with the commit but kept out of its journal (see ``Store._apply``)
+        self.derived: dict[str, tuple[dict[str, Any], bool]] = {}
         self.durable = False  # the journal holds this commit: a failure rolls forward
 
     def put(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
@@ -406,9 +423,17 @@ class Transaction:
         if key not in self.deletes:
             self.deletes.append(key)
 
+    def put_derived(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
+        """Write ``record``, data derived from other records (an index every reader can
+        rebuild from them), with this commit. Its content stays out of the journal: a
+        replayed commit removes the file instead. Read back through ``pending``."""
+        self.derived[f"{kind}/{obj_id}"] = (record, True)
+
     def pending(self, kind: str, obj_id: str) -> dict[str, Any] | None:
         """The record as this transaction will leave it (None when deleted/absent)."""
         key = f"{kind}/{obj_id}"
+        if key in self.derived:
+            return self.derived[key][0]
         if key in self.deletes:
             return None
         if key in self.puts:
@@ -445,15 +470,18 @@ class Transaction:
         (``durable`` stays False) and the caller rolls its kernel work back. Only a kill
         -9 after the journal holds the commit leaves it to the next command to replay.
         """
-        if not self.puts and not self.deletes:
+        if not self.puts and not self.deletes and not self.derived:
             self.store.clear_journal()
             return
-        commit = {"puts": self.puts, "deletes": self.deletes, "indexes": self._indexes()}
+        derived = dict(self.derived)
+        for kind, index in self._indexes().items():
+            derived[f"{kind}/{_INDEX[:-5]}"] = (index, False)
+        commit = {"puts": self.puts, "deletes": self.deletes, "derived": sorted(derived)}
         fault("state_commit")  # an I/O error before the commit is durable
         before = self.store._snapshot(commit)
         atomic_write(self.store.journal_path(), self._journal(commit))
         try:
-            self.store._apply(commit)
+            self.store._apply(commit, derived)
         except BaseException:
             self._unapply(before)
             raise
@@ -477,6 +505,7 @@ class Transaction:
         teardown stays in the journal for the next command to finish."""
         self.puts.clear()
         self.deletes.clear()
+        self.derived.clear()
         self.undo.clear()
         if self.redo is None:
             self.store.clear_journal()

@@ -465,3 +465,59 @@ def test_no_redo_without_a_journal_or_after_a_commit(tmp_path: Path) -> None:
     assert store.pending_redo() is None
     atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}}, "redo": {"op": "x"}})
     assert store.pending_redo() is None  # the commit is complete: replay, no redo
+
+
+# -- derived files (indexes): written with a commit, never copied into its journal -------
+
+
+def test_a_commit_journals_records_only_not_the_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", f"{i:064x}"): _net(f"{i:064x}", f"n{i}") for i in range(1, 200)})
+    journals: list[dict] = []
+    real = store_mod.atomic_write
+
+    def spy(path: Path, data: object, *, sync: bool = True) -> None:
+        if Path(path).name == "journal.json":
+            journals.append(json.loads(json.dumps(data)))
+        real(path, data, sync=sync)
+
+    monkeypatch.setattr(store_mod, "atomic_write", spy)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_A, _net(ID_A, "one-more"))
+        txn.put_derived("meta", "summary", {"networks": {f"{i:064x}": {} for i in range(1, 200)}})
+        txn.commit()
+    commit = journals[-1]["commit"]
+    # the journal names the derived files; their content (200 entries each) is not in it
+    assert commit["derived"] == ["meta/summary", "networks/_names"]
+    assert list(commit["puts"]) == ["networks/" + ID_A] and len(json.dumps(commit)) < 400
+    assert Store(tmp_path).names("networks")["one-more"] == ID_A  # still written
+    assert Store(tmp_path).get("meta", "summary") == {"networks": {f"{i:064x}": {} for i in range(1, 200)}}
+
+
+def test_replaying_a_commit_removes_its_derived_files_to_be_rebuilt(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    atomic_write(tmp_path / "meta" / "summary.json", {"schema_version": SCHEMA_VERSION, "networks": {"stale": {}}})
+    # as a kill -9 right after the journal got the commit: no file of it written yet
+    commit = {
+        "puts": {f"networks/{ID_C}": _net(ID_C, "new")},
+        "deletes": [],
+        "derived": ["meta/summary", "networks/_names"],
+    }
+    atomic_write(store.journal_path(), {"undo": [], "commit": commit})
+    fresh = Store(tmp_path)
+    with fresh.locked():
+        assert fresh.recover() == []
+    assert not (tmp_path / "meta" / "summary.json").exists()  # stale: gone, rebuilt by its reader
+    assert fresh.names("networks") == {"old": ID_A, "new": ID_C}  # rebuilt from the records
+
+
+def test_a_journal_with_a_bad_derived_key_changes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}, "derived": ["../../etc/passwd"]}})
+    before = _snapshot_bytes(tmp_path)
+    with store.locked(), pytest.raises(StateCorrupt, match="invalid key"):
+        store.recover()
+    assert _snapshot_bytes(tmp_path) == before

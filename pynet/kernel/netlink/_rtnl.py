@@ -446,8 +446,10 @@ def uplink_mtu(default: int = 1500) -> int:
     best: tuple[int, str] | None = None
     try:
         with open("/proc/net/route") as f:  # /proc/net follows this process's namespace
-            next(f, None)
-            for line in f:
+            lines = f.read().splitlines()[1:]
+        for line in lines:
+            # One line per route, i.e. one per network's bridge: split only a default's.
+            if line.startswith("00000000\t", line.find("\t") + 1):
                 fields = line.split()
                 if len(fields) >= 8 and fields[1] == fields[7] == "00000000" and int(fields[3], 16) & 1:
                     if best is None or int(fields[6]) < best[0]:
