@@ -173,6 +173,9 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
             self.reap_orphans()
             return
         with self.mutation() as (repo, _undo):
+            if not marker.exists():
+                # After a reboot: what a power cut may have left stale goes (store.py).
+                self.store.forget_derived()
             if DEFAULT_NETWORK not in repo.network_names():
                 for net in netsvc.builtin_networks(procnet.host_subnets()):
                     repo.put_network(net)

@@ -381,16 +381,33 @@ class Store:
                     os.unlink(path)
                 continue
             data, versioned = derived[key]
-            written.append(path)
+            # Not fsynced: only a power cut can lose it, and the restore after the reboot
+            # that follows rebuilds every derived file (``forget_derived``).
             atomic_write(path, {"schema_version": SCHEMA_VERSION, **data} if versioned else data, sync=False)
         self._index_cache.clear()
-        _fsync_all(written)
+        _fsync_all(written, [self.path(*key.split("/", 1)).parent for key in commit.get("deletes", [])])
+
+    def forget_derived(self) -> None:
+        """Remove every derived file (name indexes, ``meta/``): their readers rebuild them
+        from the records. Run under the lock when the runtime is restored after a reboot,
+        since a commit does not fsync them (``_apply``)."""
+        paths = [self.root / kind / _INDEX for kind in NAMED_KINDS]
+        with contextlib.suppress(FileNotFoundError):
+            paths += [e for e in (self.root / "meta").iterdir() if e.name.endswith(".json")]
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._index_cache.clear()
 
 
-def _fsync_all(paths: list[Path]) -> None:
-    """fsync each file, then each directory that holds one (its rename), once."""
-    for path in [*paths, *dict.fromkeys(p.parent for p in paths)]:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def _fsync_all(paths: list[Path], dirs: list[Path]) -> None:
+    """fsync each file, then each directory that holds one (its rename) or ``dirs`` (an
+    unlink), once."""
+    for path in [*paths, *dict.fromkeys([*(p.parent for p in paths), *dirs])]:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # members/<net>/ went with its last member
+            continue
         try:
             os.fsync(fd)
         finally:

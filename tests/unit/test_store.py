@@ -521,3 +521,30 @@ def test_a_journal_with_a_bad_derived_key_changes_nothing(tmp_path: Path) -> Non
     with store.locked(), pytest.raises(StateCorrupt, match="invalid key"):
         store.recover()
     assert _snapshot_bytes(tmp_path) == before
+
+
+def test_derived_files_are_not_fsynced_and_go_at_a_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "a")})
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_B, _net(ID_B, "b"))
+        txn.put_derived("meta", "summary", {"networks": {}})
+        txn.delete("networks", ID_A)
+        txn.commit()
+    records = [p for p in synced if not Path(p).name.startswith(".tmp-") and p != str(tmp_path)]  # not the journal
+    # the record and its directory (the put's rename, the delete's unlink): no derived file
+    assert records == [str(tmp_path / "networks" / f"{ID_B}.json"), str(tmp_path / "networks")]
+    with store.locked():
+        store.forget_derived()
+    assert not (tmp_path / "meta" / "summary.json").exists()
+    assert not (tmp_path / "networks" / "_names.json").exists()
+    assert Store(tmp_path).names("networks") == {"b": ID_B}  # rebuilt from the records
