@@ -362,11 +362,13 @@ class Store:
             written.append(self.path(kind, obj_id))
             atomic_write(written[-1], {"schema_version": SCHEMA_VERSION, **record}, sync=False)
             fault("state_apply")  # an I/O error with some files written
+        unlinked: list[Path] = []  # their directories are fsynced
         for key in commit.get("deletes", []):
             kind, obj_id = key.split("/", 1)
             path = self.path(kind, obj_id)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+                unlinked.append(path.parent)
             if "/" in obj_id:  # members/<net>/<ep>: the last one takes its directory along
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
@@ -385,7 +387,7 @@ class Store:
             # that follows rebuilds every derived file (``forget_derived``).
             atomic_write(path, {"schema_version": SCHEMA_VERSION, **data} if versioned else data, sync=False)
         self._index_cache.clear()
-        _fsync_all(written, [self.path(*key.split("/", 1)).parent for key in commit.get("deletes", [])])
+        _fsync_all(written, unlinked)
 
     def forget_derived(self) -> None:
         """Remove every derived file (name indexes, ``meta/``): their readers rebuild them
