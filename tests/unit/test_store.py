@@ -548,3 +548,25 @@ def test_derived_files_are_not_fsynced_and_go_at_a_restore(tmp_path: Path, monke
     assert not (tmp_path / "meta" / "summary.json").exists()
     assert not (tmp_path / "networks" / "_names.json").exists()
     assert Store(tmp_path).names("networks") == {"b": ID_B}  # rebuilt from the records
+
+
+def test_the_journal_is_fsynced_only_when_several_records_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "a")})
+    syncs: list[bool] = []
+    real = store_mod.atomic_write
+
+    def spy(path: Path, data: object, *, sync: bool = True) -> None:
+        if Path(path).name == "journal.json" and isinstance(data, dict) and data.get("commit"):
+            syncs.append(sync)
+        real(path, data, sync=sync)
+
+    monkeypatch.setattr(store_mod, "atomic_write", spy)
+    # one record (its rename is atomic and fsynced): the journal only has to outlive a kill -9
+    _commit(store, {("networks", ID_B): _net(ID_B, "b")}, [("ipam", ID_B)])  # no ipam file: nothing to unlink
+    # two records: a power cut between them must be replayable
+    _commit(store, {("networks", ID_C): _net(ID_C, "c")}, [("networks", ID_A)])
+    assert syncs == [False, True]
+    assert Store(tmp_path).names("networks") == {"b": ID_B, "c": ID_C}
