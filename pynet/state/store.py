@@ -13,7 +13,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +29,16 @@ KINDS = ("networks", "endpoints", "containers", "ipam")
 NAMED_KINDS = ("networks", "containers")
 _INDEX = "_names.json"
 _JOURNAL = "journal.json"
-#: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
-_KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+#: what one component of a state key (``kind/id`` or ``members/<net>/<ep>``) is made of:
+#: no "/", and no leading "." (so never ".."). str methods, not `re`: design.md, "Start-up"
+_KEY_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_KEY_REST = _KEY_FIRST | frozenset(".-")
 _TMP_MAX_AGE = 60.0  # seconds: an atomic write takes milliseconds
+
+
+def _is_key_part(part: object) -> bool:
+    return isinstance(part, str) and part[:1] in _KEY_FIRST and all(c in _KEY_REST for c in part)
+
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -341,10 +347,10 @@ class Store:
             raise bad("deletes or indexes has the wrong type")
         for key in [*puts, *deletes]:
             parts = key.split("/") if isinstance(key, str) else []
-            if len(parts) < 2 or not all(_KEY_PART.fullmatch(p) for p in parts):
+            if len(parts) < 2 or not all(_is_key_part(p) for p in parts):
                 raise bad(f"invalid key {key!r}")
         for kind, index in indexes.items():
-            if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
+            if not _is_key_part(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
     def _apply(self, commit: dict[str, Any]) -> None:
