@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+from pynet import jsonio
 from pynet.errors import StateCorrupt, StateTooNew, Timeout
 from pynet.faults import fault
 
@@ -46,6 +46,8 @@ MIGRATIONS: dict[int, Any] = {}
 
 def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
     """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    import json  # writes only: reads go through jsonio (design.md, "Start-up")
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = str(path.parent / f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
@@ -79,10 +81,8 @@ def read_json(path: Path) -> Any:
     """Read a JSON file; a file that is not valid JSON is a StateCorrupt naming it."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
-    except UnicodeDecodeError as exc:
+            return jsonio.loads(f.read())
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
         raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
 
 
