@@ -4,8 +4,8 @@
 number regex its pure-Python fallbacks need; CPython's C accelerator ``_json`` does the
 real work of both directions. :func:`loads` drives ``_json``'s scanner with the settings
 ``json.loads`` gives it, so it returns the same objects and raises the same
-``json.JSONDecodeError`` (the stdlib decoder re-parses whatever is not plain JSON, which
-also gives its exact message). :func:`dumps` writes what ``json.dumps(obj, indent=...,
+``json.JSONDecodeError`` (whatever is not plain JSON is parsed again by ``json.loads``,
+which raises its own error with its own message). :func:`dumps` writes what ``json.dumps(obj, indent=...,
 ensure_ascii=False, default=str)`` writes (a unit test compares them on generated documents).
 """
 
@@ -40,7 +40,9 @@ def loads(text: str) -> Any:
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan(text, start)
-    except StopIteration:  # no JSON value here: let json say why, in its words
+    except Exception:  # noqa: BLE001 - not plain JSON: json.loads below raises its own error
+        # (_json raises json.decoder's JSONDecodeError only once json is loaded, else a
+        # SystemError; StopIteration when there is no value at all)
         value, end = None, -1
     if end < 0 or text[end:].strip(_WHITESPACE):
         import json

@@ -63,11 +63,12 @@ def controller():  # type: ignore[no-untyped-def]
     return ctl
 
 
-def reader():  # type: ignore[no-untyped-def]
-    """A read-only view of the state (no controller unless the state needs repair)."""
+def reader(*, documents: bool = False):  # type: ignore[no-untyped-def]
+    """A read-only view of the state (no controller unless the state needs repair);
+    ``documents``: records as plain attributes, for views (``cnm.reader.open_repo``)."""
     from pynet import wiring
 
-    repo = wiring.open_repo()
+    repo = wiring.open_repo(documents=documents)
     hooks = sys.modules.get("pynet.firewall.hooks")
     if hooks is not None and "pynet.cnm.cluster" in sys.modules:  # a member's sync ran
         for line in dict.fromkeys(hooks.NOTICES):  # e.g. the cluster store did not answer

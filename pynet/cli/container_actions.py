@@ -165,7 +165,7 @@ def ps(
     from pynet.cnm import views
 
     parsed = formatting.parse_filters(list(filters), PS_FILTERS)
-    repo = reader()
+    repo = reader(documents=True)
     now = time.time_ns()
     cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
     if latest:

@@ -77,7 +77,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
     from pynet.cnm import views
 
     parsed = formatting.parse_filters(list(filters), FILTERS)
-    repo = reader()
+    repo = reader(documents=True)
     nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
     items = []
     for net in nets:
@@ -98,7 +98,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
 def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
     from pynet.cnm import views
 
-    repo = reader()
+    repo = reader(documents=not verbose)
     found, missing = [], []
     for ref in names:
         net = repo.find_network(ref)

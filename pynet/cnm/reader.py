@@ -9,7 +9,7 @@ cluster member, they need nothing but the store. Otherwise the full controller r
 from __future__ import annotations
 
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK
+from pynet.records.fields import DEFAULT_NETWORK
 from pynet.cnm.repo import Repo
 from pynet.state import owners
 from pynet.state.store import Store
@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from pynet.cnm.notifier import Notifier
 
 
-def open_repo(notifier: Notifier | None = None) -> Repo:
+def open_repo(notifier: Notifier | None = None, *, documents: bool = False) -> Repo:
     """A read-only view of the state, made consistent first when it needs to be (by a
-    Controller given ``notifier``: the helper, see ``pynet.wiring``)."""
+    Controller given ``notifier``: the helper, see ``pynet.wiring``). ``documents``: its
+    records may come as ``records.fields.document``s (attributes, no dataclass), for
+    views that only read fields (``network ls``/``inspect``, ``ps``: design.md, "Start-up")."""
     store = Store(paths.state_dir())
     if (
         (paths.run_dir() / "restored").exists()
@@ -30,7 +32,7 @@ def open_repo(notifier: Notifier | None = None) -> Repo:
         and DEFAULT_NETWORK in store.names("networks")
         and not owners.any_orphan()
     ):
-        return Repo(store)
+        return Repo(store, documents=documents)
     from pynet.cnm.controller import Controller
 
     ctl = Controller(store, notifier=notifier)

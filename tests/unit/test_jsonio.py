@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -74,3 +76,20 @@ def test_bad_json_raises_what_json_raises(text: str) -> None:
     with pytest.raises(json.JSONDecodeError) as got:
         jsonio.loads(text)
     assert str(got.value) == str(want.value)
+
+
+def test_bad_json_raises_json_decode_error_before_json_is_loaded() -> None:
+    # _json raises JSONDecodeError only when json.decoder is in sys.modules already
+    code = (
+        "import sys\nfrom pynet import jsonio\nassert 'json' not in sys.modules\n"
+        "for text in ('{', '[1,', '{\"a\": 1} x', ''):\n"
+        "    try:\n        jsonio.loads(text)\n    except Exception as exc:\n        print(type(exc).__name__, exc)\n"
+    )
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert cp.stderr == ""
+    assert cp.stdout.splitlines() == [
+        "JSONDecodeError Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "JSONDecodeError Expecting value: line 1 column 4 (char 3)",
+        "JSONDecodeError Extra data: line 1 column 10 (char 9)",
+        "JSONDecodeError Expecting value: line 1 column 1 (char 0)",
+    ]
