@@ -8,12 +8,11 @@ wrappers made by :func:`action`.
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Callable
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 from pynet.errors import ExitStatus
@@ -32,7 +31,8 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
 def load(target: str) -> Callable[..., Any]:
     """The function named by ``"package.module:function"``."""
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    __import__(module)  # not importlib: it loads `warnings` (design.md, "Start-up")
+    return getattr(sys.modules[module], attr)  # type: ignore[no-any-return]
 
 
 def action(target: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

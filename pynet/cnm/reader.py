@@ -8,6 +8,8 @@ cluster member, they need nothing but the store. Otherwise the full controller r
 
 from __future__ import annotations
 
+import os
+
 from pynet import paths
 from pynet.records.fields import DEFAULT_NETWORK
 from pynet.cnm.repo import Repo
@@ -24,11 +26,11 @@ def open_repo(notifier: Notifier | None = None, *, documents: bool = False) -> R
     Controller given ``notifier``: the helper, see ``pynet.wiring``). ``documents``: its
     records may come as ``records.fields.document``s (attributes, no dataclass), for
     views that only read fields (``network ls``/``inspect``, ``ps``: design.md, "Start-up")."""
-    store = Store(paths.state_dir())
+    store = Store(paths.state_root())  # str paths: no pathlib on the read path
     if (
-        (paths.run_dir() / "restored").exists()
-        and not store.journal_path().exists()
-        and not (store.root / "cluster.json").exists()
+        os.path.exists(os.path.join(paths.run_root(), "restored"))
+        and not store.has_journal()
+        and not os.path.exists(store.file("cluster.json"))
         and DEFAULT_NETWORK in store.names("networks")
         and not owners.any_orphan()
     ):

@@ -153,7 +153,7 @@ class Repo:
                 return False
             if key in self.txn.puts:
                 return True
-        return self.store.path(kind, obj_id).exists()
+        return self.store.exists(kind, obj_id)
 
     def _names(self, kind: str) -> dict[str, str]:
         names = dict(self.store.names(kind))
@@ -248,7 +248,7 @@ class Repo:
         raw = self._raw("ipam", network_id)
         if raw is None:
             return {"space": None, "count": 0}
-        _check_ipam(raw, self.store.path("ipam", network_id))
+        _check_ipam(raw, self.store.file("ipam", f"{network_id}.json"))
         if "endpoints" in raw:  # written by an older pynet: one file with every member
             return self._upgrade_ipam(network_id, raw)
         return raw

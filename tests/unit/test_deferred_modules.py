@@ -67,8 +67,29 @@ def test_finding_nft_and_notifying_the_helper_import_neither_shutil_nor_subproce
 
 
 # What the read-only commands must never load (design.md, "Start-up"): `re` (with `enum`,
-# ~5 ms), `json` (imports re), `dataclasses` and the record classes (~6 ms), click.
-_HEAVY = ("re", "enum", "json", "dataclasses", "pynet.records.model", "click", "pyroute2", "rich", "yaml", "typing")
+# ~5 ms), `json` (imports re), `dataclasses` and the record classes (~6 ms), `pathlib` and
+# `contextlib` (with `collections`, `functools`), click, the kernel's libraries.
+_HEAVY = (
+    "re",
+    "enum",
+    "json",
+    "dataclasses",
+    "pynet.records.model",
+    "pathlib",
+    "fnmatch",
+    "contextlib",
+    "collections",
+    "functools",
+    "warnings",
+    "importlib",
+    "click",
+    "pyroute2",
+    "rich",
+    "yaml",
+    "typing",
+    "locale",
+    "_strptime",
+)
 _NET_ID = "c3f78efc445131f82b043d9a7bdf98af5d19ce131ace1f4eb8c43d8cc439de51"
 _BRIDGE = {
     "schema_version": 1,
@@ -127,3 +148,16 @@ def test_the_read_only_commands_load_no_heavy_module(tmp_path: Path, argv: list[
     assert cp.stderr == ""
     assert shows in cp.stdout  # the command did its work (a positive control)
     assert cp.stdout.splitlines()[-1] == "LOADED [] 0"
+
+
+def test_re_and_contextlib_stand_ins_work_as_the_modules() -> None:
+    out = _run(
+        "import sys\n"
+        "import pynet, re, contextlib\n"
+        "print(type(sys.modules['re']).__name__, type(sys.modules['contextlib']).__name__)\n"
+        "with contextlib.suppress(KeyError):\n    {}['x']\n"
+        "from contextlib import contextmanager\n"
+        "print(re.fullmatch(r'[a-f]+', 'abc') is not None, re.compile('x').pattern, re.IGNORECASE.value)\n"
+        "print(type(sys.modules['re']).__name__, type(sys.modules['contextlib']).__name__, re.sub is sys.modules['re'].sub)\n"
+    )
+    assert out == ["DeferredModule DeferredModule", "True x 2", "module module True"]
