@@ -87,13 +87,18 @@ def print_notices(ctl) -> None:  # type: ignore[no-untyped-def]
 def print_inspect(found: list, fmt: str | None, missing: list[str], noun: str) -> None:
     """``inspect``'s output: the JSON (or template) of what was found, then one Docker
     line per missing name (``Error: No such <noun>: <name>``) and exit 1 if any."""
-    from pynet.cli import formatting, gotemplate
+    from pynet.cli import formatting
 
-    try:
+    if not fmt or fmt == "json":  # no template: gotemplate stays unloaded (design.md, "Start-up")
         echo(formatting.format_inspect(found, fmt), nl=False)
-    except gotemplate.TemplateError as exc:
-        echo(exc.output, nl=False)
-        raise
+    else:
+        from pynet.cli import gotemplate
+
+        try:
+            echo(formatting.format_inspect(found, fmt), nl=False)
+        except gotemplate.TemplateError as exc:
+            echo(exc.output, nl=False)
+            raise
     for ref in missing:
         echo(f"Error: No such {noun}: {ref}", err=True)
     if missing:

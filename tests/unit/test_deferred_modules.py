@@ -82,6 +82,7 @@ _HEAVY = (
     "functools",
     "warnings",
     "importlib",
+    "pynet.cli.gotemplate",
     "click",
     "pyroute2",
     "rich",
