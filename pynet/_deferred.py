@@ -10,7 +10,8 @@ name`` at its own import get small forwarding functions, so that import stays ch
 """
 
 import sys
-from types import ModuleType
+
+ModuleType = type(sys)  # not `from types import ModuleType`: one import less per command
 
 
 def _real(name: str) -> ModuleType:
