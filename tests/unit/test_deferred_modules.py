@@ -162,3 +162,20 @@ def test_re_and_contextlib_stand_ins_work_as_the_modules() -> None:
         "print(type(sys.modules['re']).__name__, type(sys.modules['contextlib']).__name__, re.sub is sys.modules['re'].sub)\n"
     )
     assert out == ["DeferredModule DeferredModule", "True x 2", "module module True"]
+
+
+def test_the_pynet_script_itself_imports_none_of_them(tmp_path: Path) -> None:
+    # bin/pynet as pip installs it (a script file: pip's entry-point wrapper imports re)
+    script = Path(__file__).resolve().parents[2] / "bin" / "pynet"
+    cp = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "network", "ls"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_state(tmp_path),
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert "bridge    bridge    local" in cp.stdout
+    names = [line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines() if line.startswith("import time:")]
+    after_site = names[names.index("site") + 1 :]  # what the script and pynet import
+    assert sorted(set(after_site) & set(_HEAVY)) == []
