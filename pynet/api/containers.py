@@ -17,8 +17,6 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-LIST_FILTERS = {"id", "name", "label", "status", "network", "exited"}
-
 
 def _epoch(rfc3339: str) -> int:
     try:
@@ -55,25 +53,16 @@ def _summary(c: Any, repo: Any, now_ns: int) -> dict[str, Any]:
     }
 
 
-def _matches(c: Any, repo: Any, filters: dict[str, list[str]]) -> bool:
-    from pynet.cli.container_actions import ps_match
-
-    return bool(ps_match(c, repo, filters))
-
-
 def list_containers(req: Request) -> Response:
     """``GET /containers/json[?all=1&filters=...]``, newest first."""
+    from pynet.cnm import listing
+
     filters = req.filters()
-    for key in filters:
-        if key not in LIST_FILTERS:
-            raise InvalidArgument(f"Invalid filter '{key}'")
+    listing.check_filter_keys(filters, listing.CONTAINER_FILTERS)
     repo = core.reader()
     now = time.time_ns()
-    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
-    if not req.flag("all") and "status" not in filters and "exited" not in filters:
-        cs = [c for c in cs if c.status == "running"]
     limit = req.int_arg("limit", -1)
-    cs = [c for c in cs if _matches(c, repo, filters)]
+    cs = listing.containers(repo, filters, req.flag("all"))
     if limit > 0:
         cs = cs[:limit]
     return json_response([_summary(c, repo, now) for c in cs])
@@ -249,7 +238,7 @@ def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     from pynet.api.networks import attach_request
-    from pynet.cli import inputs
+    from pynet.records import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.records import ports
 
