@@ -253,6 +253,10 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
         raise InvalidArgument("invalid JSON: Image must be a string")
     if not argv and not image:
         raise InvalidArgument("No command specified")
+    if image:
+        from pynet.records.image import check_reference
+
+        check_reference(image)
     network, endpoints = _networks(host, body)
     attach = attach_request(endpoints.get(network))
     dns = [str(d) for d in host.get("Dns") or []]

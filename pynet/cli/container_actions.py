@@ -97,6 +97,10 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
     if kw["rootfs"] and kw["image"]:
         raise InvalidArgument("--rootfs and --image cannot be used together", from_daemon=False)
+    if kw["image"]:
+        from pynet.records.image import check_reference
+
+        check_reference(kw["image"])
     # Read (and check) --env-file before anything is created: a bad file changes nothing.
     env = _env(kw["env"], kw["env_file"], "", kw["tty"])
     ctl = controller()

@@ -48,6 +48,11 @@ RUN_REFUSALS = [
         ["--add-host", "a:notip"],
         'pynet: invalid argument "a:notip" for "--add-host" flag: invalid IP address in add-host: "notip".',
     ),
+    # docker 20.10's client parses the image reference before it asks the daemon anything
+    (["--image", "UPPER/case"], "pynet: invalid reference format: repository name must be lowercase."),
+    (["--image", "localhost:5000/Foo"], "pynet: invalid reference format: repository name must be lowercase."),
+    (["--image", "bad image"], "pynet: invalid reference format."),
+    (["--image", "bb@sha256:zz"], "pynet: invalid reference format."),
 ]
 
 
