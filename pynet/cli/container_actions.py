@@ -70,6 +70,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     inputs.endpoint_address(kw["ip6"], 6)
     inputs.dns_servers(kw["dns"])
     mac = inputs.mac_address(kw["mac_address"])
+    kw["network"] = _network(kw["network"], kw["aliases"])
 
     req = RunRequest(
         argv=list(kw["command"]),
@@ -116,6 +117,32 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         echo(c.id)
         return 0
     return ctl.run_foreground(c, env)
+
+
+def _network(names: tuple[str, ...], aliases: tuple[str, ...]) -> str:
+    """The one network of ``--network`` (bridge when none is given), refused as docker
+    20.10's client refuses it (its ``parseNetworkOpts``) and then its daemon: one network
+    per ``run``, ``network connect`` adds more."""
+    from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES
+
+    names = names or (DEFAULT_NETWORK,)
+
+    def user_defined(name: str) -> bool:
+        return name not in (DEFAULT_NETWORK, "default", *ENDPOINTLESS_MODES) and not name.startswith("container:")
+
+    if aliases and not user_defined(names[0]):
+        raise InvalidArgument("network-scoped aliases are only supported for user-defined networks", from_daemon=False)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InvalidArgument(f'network "{name}" is specified multiple times', from_daemon=False)
+    if len({user_defined(n) for n in names}) > 1:
+        raise InvalidArgument(
+            "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
+            from_daemon=False,
+        )
+    if len(names) > 1:
+        raise InvalidArgument(f"Container cannot be connected to network endpoints: {', '.join(names)}")
+    return names[0]
 
 
 def _given(kw, env: dict[str, str]) -> set[str]:  # type: ignore[no-untyped-def]

@@ -474,6 +474,8 @@ def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
     if mode not in ENDPOINTLESS_MODES:
         return
+    if mode == HOST_MODE and attach.mac:  # dockerd's validateNetMode, before the address checks
+        raise InvalidArgument("conflicting options: mac-address and the network mode")
     if attach.ipv4 or attach.ipv6:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")
     if attach.aliases:

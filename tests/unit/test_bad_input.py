@@ -110,6 +110,69 @@ def test_good_signal_gets_to_the_controller() -> None:
     assert invoke(["kill", "-s", "64", "c1"]).code is None  # control
 
 
+# docker 20.10 (client + dockerd 20.10), checked against the real ones: the client's checks in
+# this order (aliases on the first network, duplicates, a mix), then the daemon's one-network rule
+NETWORK_REFUSALS = [
+    (
+        ["--network", "a", "--network", "b"],
+        "Error response from daemon: Container cannot be connected to network endpoints: a, b",
+    ),
+    (
+        ["--network", "a", "--network", "nosuch"],
+        "Error response from daemon: Container cannot be connected to network endpoints: a, nosuch",
+    ),
+    (
+        ["--network", "bridge", "--network", "host"],
+        "Error response from daemon: Container cannot be connected to network endpoints: bridge, host",
+    ),
+    (["--network", "a", "--network", "a"], 'network "a" is specified multiple times'),
+    (["--net", "bridge", "--network", "bridge"], 'network "bridge" is specified multiple times'),
+    (
+        ["--network", "host", "--network", "a"],
+        "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
+    ),
+    (
+        ["--network", "a", "--network", "container:c1"],
+        "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
+    ),
+    (
+        ["--network", "host", "--network", "a", "--network-alias", "x"],
+        "network-scoped aliases are only supported for user-defined networks",
+    ),
+    (["--network", "a", "--network", "a", "--network-alias", "x"], 'network "a" is specified multiple times'),
+    (
+        ["--network", "bridge", "--network-alias", "x"],
+        "network-scoped aliases are only supported for user-defined networks",
+    ),
+    (
+        ["--network", "host", "--network-alias", "x"],
+        "network-scoped aliases are only supported for user-defined networks",
+    ),
+    (
+        ["--network", "none", "--network-alias", "x"],
+        "network-scoped aliases are only supported for user-defined networks",
+    ),
+    (["--network-alias", "x"], "network-scoped aliases are only supported for user-defined networks"),
+]
+
+
+@pytest.mark.parametrize("flags,line", NETWORK_REFUSALS, ids=[" ".join(f) for f, _ in NETWORK_REFUSALS])
+def test_run_takes_one_network_as_docker_does(flags: list[str], line: str) -> None:
+    result = invoke(["run", *flags, "true"])
+    assert (result.code, result.err, result.out) == (125, f"pynet: {line}.\n", "")
+
+
+def test_one_network_with_an_alias_gets_to_the_controller() -> None:
+    assert invoke(["run", "--network", "a", "--network-alias", "x", "true"]).code is None  # control
+
+
+def test_host_mode_refuses_a_mac_address_first() -> None:
+    with pytest.raises(InvalidArgument, match="^conflicting options: mac-address and the network mode$"):
+        _check_mode_settings("host", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
+    with pytest.raises(InvalidArgument, match="^user specified IP address"):  # none takes a MAC, as Docker
+        _check_mode_settings("none", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
+
+
 def test_host_and_none_modes_refuse_endpoint_settings() -> None:
     for mode in ("host", "none"):
         with pytest.raises(
