@@ -10,8 +10,8 @@ import sys
 import time
 
 from pynet.api import core
-from pynet.api.http import ApiError, Request, Response, json_response
-from pynet.errors import InvalidArgument, NotFound
+from pynet.api.http import Request, Response, json_response
+from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
@@ -297,21 +297,17 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def create(req: Request) -> Response:
     """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}``: a "created"
-    container holding no kernel resource. A missing network is a 404 (dockerd's, at start),
-    but a 400 for the docker CLI, which takes any 404 of create for a missing image. Host notices (forwarding...) go to
-    the service's stderr: dockerd's ``Warnings`` are about the container's config only."""
+    container holding no kernel resource. A network that does not exist is taken, as
+    dockerd takes it: the start answers its 404 (the docker CLI pulls on a 404 of create).
+    Host notices (forwarding...) go to the service's stderr: dockerd's ``Warnings`` are
+    about the container's config only."""
     from pynet import wiring
 
     run, more = create_request(req)
     if run.image:  # the one 404 of create: the client's cue to pull
         wiring.images().lookup(run.image)
     with core.controller() as ctl:
-        try:
-            c = ctl.create_stored(run, more)
-        except NotFound as exc:
-            if req.headers.get("user-agent", "").startswith("Docker-Client/"):
-                raise ApiError(400, exc.message) from None  # the CLI would "pull" on a 404
-            raise  # docker-py pulls only on "No such image": its NotFound, as dockerd's start
+        c = ctl.create_stored(run, more)
         for notice in dict.fromkeys(ctl.notices):
             sys.stderr.write(f"pynet-api: {notice}\n")
     return json_response({"Id": c.id, "Warnings": []}, status=201)

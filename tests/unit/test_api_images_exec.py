@@ -57,17 +57,49 @@ def test_exec_instances_unknown_are_404(sock: str) -> None:
     assert call(sock, "POST", "/exec/abc/resize?h=1&w=2") == (404, {"message": "No such exec instance: abc"})
 
 
-def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) -> None:
-    """The docker CLI pulls on any 404 of create; docker-py only on "No such image"."""
+@pytest.mark.parametrize("agent", ["Docker-Client/20.10.24+dfsg1 (linux)", "python-requests/2.32", ""])
+def test_a_missing_network_is_taken_at_create_and_fails_the_start(sock: str, agent: str) -> None:
+    """dockerd 20.10 (checked with curl and both docker clients): create answers 201 whoever
+    asks; start answers the network's 404 and leaves the container "created" with State.Error
+    and exit code 128; with AutoRemove it is removed instead. Only an image is create's 404."""
+    headers = {"User-Agent": agent} if agent else {}
     body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "nosuch"}}
-    cli = {"User-Agent": "Docker-Client/20.10.24+dfsg1 (linux)"}
-    status, _, raw = request(sock, "POST", "/containers/create", body, headers=cli)
-    assert (status, json.loads(raw)) == (400, {"message": "network nosuch not found"})
-    assert call(sock, "POST", "/containers/create", body) == (404, {"message": "network nosuch not found"})
-    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"})[0] == 404
+    status, _, raw = request(sock, "POST", "/containers/create?name=c1", body, headers=headers)
+    assert status == 201, raw
+    cid = json.loads(raw)["Id"]
+    status, _, raw = request(sock, "POST", "/containers/c1/start", headers=headers)
+    assert (status, json.loads(raw)) == (404, {"message": "network nosuch not found"})
+    info = call(sock, "GET", "/containers/c1/json")[1]
+    state = info["State"]
+    assert (state["Status"], state["ExitCode"], state["Error"]) == ("created", 128, "network nosuch not found")
+    assert info["HostConfig"]["NetworkMode"] == "nosuch"
+    assert list(info["NetworkSettings"]["Networks"]) == ["nosuch"]
+    assert info["NetworkSettings"]["Networks"]["nosuch"]["NetworkID"] == ""
+    listed = call(sock, "GET", "/containers/json?all=1")[1]
+    assert [(c["Id"], c["State"]) for c in listed] == [(cid, "created")]
+    assert call(sock, "DELETE", "/containers/c1") == (204, None)
+    # AutoRemove: the failed start removes it
+    auto = {**body, "HostConfig": {"NetworkMode": "nosuch", "AutoRemove": True}}
+    assert call(sock, "POST", "/containers/create?name=c2", auto)[0] == 201
+    assert call(sock, "POST", "/containers/c2/start") == (404, {"message": "network nosuch not found"})
     assert call(sock, "GET", "/containers/json?all=1") == (200, [])
+    # an image that does not exist is create's 404
+    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"}) == (
+        404,
+        {"message": "No such image: busybox:latest"},
+    )
     status, made = call(sock, "POST", "/containers/create", {**body, "HostConfig": {"NetworkMode": "none"}})
     assert status == 201 and made["Warnings"] == []  # host notices go to the service's stderr
+
+
+def test_a_missing_container_target_is_taken_at_create_and_fails_the_start(sock: str) -> None:
+    """dockerd 20.10: ``container:nosuch`` is a 201 at create and the start's 404."""
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "container:nosuch"}}
+    assert call(sock, "POST", "/containers/create?name=j1", body)[0] == 201
+    assert call(sock, "POST", "/containers/j1/start") == (404, {"message": "No such container: nosuch"})
+    info = call(sock, "GET", "/containers/j1/json")[1]
+    assert (info["State"]["ExitCode"], info["State"]["Error"]) == (128, "No such container: nosuch")
+    assert info["HostConfig"]["NetworkMode"] == "container:nosuch"
 
 
 @pytest.mark.parametrize("path", ["/networks", "/containers/json", "/images/json"])
