@@ -4,14 +4,12 @@ on a temp state (images imported by the core's ImageService)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from apiclient import call, request
-from pynet.api import server
+from apiclient import call, request, served_in_process
 from pynet.cnm.images import ImageService
 from pynet.state.store import Store
 
@@ -22,20 +20,12 @@ REFERENCE = Path(__file__).parent.parent / "reference" / "docker"
 
 @pytest.fixture
 def sock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PYNET_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
     root = tmp_path / "rootfs" / "bin"
     root.mkdir(parents=True)
     (root / "sh").write_text("#!/bin/true\n")
     ImageService(Store(tmp_path / "state")).import_(str(root.parent), "alpine:3.10", ['CMD ["sh"]'])
-    path = str(tmp_path / "run" / "docker.sock")
-    srv = server.Server(path, group_id=None)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield path
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    with served_in_process(tmp_path, monkeypatch) as path:
+        yield path
 
 
 def test_images_json_and_inspect(sock: str) -> None:
