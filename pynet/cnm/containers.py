@@ -399,7 +399,7 @@ class ContainerService:
         d.mkdir(parents=True, exist_ok=True)
         host_text = procnet.read_resolv_conf()
         if c.network_mode == HOST_MODE:
-            hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
+            hosts = procnet.read_or_empty("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
             resolv = host_text
         else:
             entries = []
@@ -521,14 +521,6 @@ def _host_names(c: Container) -> str:
     if c.domainname:
         names = f"{c.hostname}.{c.domainname} {c.hostname}"
     return names
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def _write(path: os.PathLike[str], text: str) -> None:

@@ -121,3 +121,14 @@ def test_an_overlapping_pool_is_dockerds_403() -> None:
 
     assert status_and_message(PoolOverlap(ERR_POOL_OVERLAP)) == (403, ERR_POOL_OVERLAP)
     assert status_and_message(Conflict("taken"))[0] == 409
+
+
+def test_info_has_the_hosts_own_facts(sock: str) -> None:
+    """/info's host fields come from the host (kernel/procnet via cnm/info), as dockerd's."""
+    status, info = call(sock, "GET", "/info")
+    assert status == 200
+    meminfo = Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0]
+    assert info["MemTotal"] == int(meminfo) * 1024
+    assert info["IPv4Forwarding"] is (Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1")
+    pretty = [ln for ln in Path("/etc/os-release").read_text().splitlines() if ln.startswith("PRETTY_NAME=")]
+    assert info["OperatingSystem"] == (pretty[0].partition("=")[2].strip('"') if pretty else "Linux")
