@@ -10,9 +10,11 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.records.model import Container, IPAMPool, Network
+    from pynet.cnm.repo import Repo
+
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, Container, IPAMPool, Network
-from pynet.cnm.repo import Repo
+from pynet.records.fields import DEFAULT_NETWORK, ENDPOINTLESS_MODES
 from pynet.ids import short
 
 
@@ -145,12 +147,15 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
     # asked for, without addresses, as Docker shows them) or host/none mode.
     asked = c.asked_networks()
     ids = [*asked, *(i for i in c.last_networks if i not in asked)]
-    nets = [repo.network(i) for i in ids]
     if not ids and c.network_mode in ENDPOINTLESS_MODES:
-        nets = [repo.find_network(c.network_mode)]
-    for net in nets:
+        net = repo.find_network(c.network_mode)
+        ids = [net.id] if net is not None else []
+    for key in ids:
+        net = repo.network(key)
         if net is not None:
-            out[net.name] = _unjoined(net, asked.get(net.id) or {})
+            out[net.name] = _unjoined(net.id, asked.get(key) or {})
+        elif key in asked:  # asked for by a name that does not exist: dockerd shows it, no ID
+            out[key] = _unjoined("", asked[key])
     return out
 
 
@@ -166,13 +171,13 @@ def _ipam_config(asked: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unjoined(net: Network, asked: dict[str, Any]) -> dict[str, Any]:
+def _unjoined(net_id: str, asked: dict[str, Any]) -> dict[str, Any]:
     """A network the container is on without an endpoint: what was asked, no address."""
     return {
         "IPAMConfig": _ipam_config(asked) or None,
         "Links": list(asked.get("links") or []) or None,
         "Aliases": list(asked.get("aliases") or []) or None,
-        "NetworkID": net.id,
+        "NetworkID": net_id,
         "EndpointID": "",
         "Gateway": "",
         "IPAddress": "",
@@ -371,13 +376,22 @@ def status_text(c: Container, now_ns: int) -> str:
     return c.status.capitalize()
 
 
-def _ago(rfc3339: str, now_ns: int) -> str:
-    import calendar
-    import time
+def _epoch(rfc3339: str) -> int:
+    """Seconds since 1970 of a UTC RFC 3339 time; ValueError when it is not one.
 
+    Not ``time.strptime``/``calendar``: they import ``re`` and ``locale`` (design.md, "Start-up").
+    """
+    from datetime import datetime, timezone
+
+    date, _, clock = rfc3339.split(".")[0].rstrip("Z").partition("T")
+    year, month, day = (int(part) for part in date.split("-"))
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    return int(datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc).timestamp())
+
+
+def _ago(rfc3339: str, now_ns: int) -> str:
     try:
-        base = rfc3339.split(".")[0].rstrip("Z")
-        then = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+        then = _epoch(rfc3339)
     except ValueError:
         return "Less than a second"
     secs = max(0, now_ns // 1_000_000_000 - then)
