@@ -14,9 +14,10 @@ containers cost a shim each) we time:
   * --probes × (`run -d` + `rm -f` of one more container on a big network, then the same
     pair at once on the control network, then `network ls`): the pair sees the same machine
     load, so big ÷ control isolates what the size costs (the *paired* ratio);
-  * DNS: dnsperf (--dns-seconds, 4 clients) from a client container on `pb-scale0` for up to
-    16 names of the containers on that network, then at once from a client on the control
-    network for its 10 names (q/s and lost from a plain run, p99 from a `-v` run).
+  * DNS: dnsperf (--dns-seconds, 4 clients) from a client container on `pb-scale0` for 10
+    names of the containers on that network, then at once from a client on the control
+    network for its 10 names (q/s and lost from plain runs in A B B A order, p99 from a `-v`
+    run each).
 Networks ("`network create`/`ls` stay flat to 1000 networks"): bridge networks with explicit
 /27 subnets are added up to --net-max (Docker/Podman to --anchor-net-max); at checkpoints 10,
 100, 250, 500, 1000 we time `network create` + `network rm` of one more and `network ls`;
@@ -63,7 +64,7 @@ CONTROL = "pb-ctl"  # a network that stays at CONTROL_SIZE containers
 CONTROL_SIZE = 10
 CONTROL_NETS = 10  # networks in pynet's control sandbox
 NET_CAP = 1100  # /27 subnets 10.X.100.0 … 10.X.237.224
-DNS_NAMES = 16  # names per dnsperf query file
+DNS_NAMES = 10  # lines per dnsperf query file (the control network's 10 names)
 MEM_FLOOR_KIB = 1536 << 10  # stop filling when MemAvailable drops below 1.5 GiB
 
 
@@ -295,11 +296,19 @@ def dns_client(s: h.System, name: str, network: str, gateway: str) -> dnsb.Clien
     return dnsb.Client(s.name, ["nsenter", "-t", pid, "-n"], gateway if s.name == "podman" else "127.0.0.11")
 
 
+def query_names(names: list[str], count: int = DNS_NAMES) -> list[str]:
+    """*count* query lines: names spread evenly over *names* (first and last included),
+    repeated when there are fewer, so every query file has as many lines."""
+    if len(names) > count:
+        picked = [names[round(i * (len(names) - 1) / (count - 1))] for i in range(count)]
+    else:
+        picked = names
+    return [picked[i % len(picked)] for i in range(count)] if picked else []
+
+
 def _query_file(c: dnsb.Client, tmp: Path, tag: str, names: list[str]) -> None:
-    step = max(1, len(names) // DNS_NAMES)
-    picked = names[::step][:DNS_NAMES]
     path = tmp / f"q-{c.system}-{tag}.txt"
-    path.write_text("".join(f"{n} A\n" for n in picked))
+    path.write_text("".join(f"{n} A\n" for n in query_names(names)))
     c.files["q"] = path
 
 
@@ -651,8 +660,9 @@ def _gauge(run: Run, n: int) -> None:
 def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Path) -> None:
     a = run.args
     cmax = min(a.max, SCALE_NETS * PER_NET)  # type: ignore[attr-defined]
-    steps = sorted({n for n in CONTAINER_STEPS if n <= cmax} | {cmax})
     tracks = [Track(s, cmax if s.name == "pynet" else min(cmax, a.anchor_max)) for s in live]  # type: ignore[attr-defined]
+    # every system's last size is a checkpoint (Docker/Podman stop at --anchor-max)
+    steps = sorted({n for n in CONTAINER_STEPS if n <= cmax} | {t.limit for t in tracks})
     extra: dict[str, list[str]] = {}
     t0 = time.monotonic()
     try:
@@ -733,8 +743,8 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         run.sections.append(
             "## Embedded DNS as containers grow\n\n"
             f"dnsperf `-c {dnsb.CLIENTS} -T {dnsb.CLIENTS} -l {a.dns_seconds:g}` from `pb-dnsc` on `pb-scale0` for "  # type: ignore[attr-defined]
-            f"up to {DNS_NAMES} names of that network's containers (spread over its members), then at once "
-            f"from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from a plain run, "
+            f"{DNS_NAMES} names of that network's containers (spread over its members; repeated while it has "
+            f"fewer), then at once from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from a plain run, "
             "p99 from a `-v` run (pynet, Docker: 127.0.0.11; Podman: aardvark-dns on the gateway).\n\n"
             + dtable
             + "\n\n"
@@ -759,7 +769,7 @@ def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
     a = run.args
     nmax = min(a.net_max, NET_CAP)  # type: ignore[attr-defined]
     tracks = [Track(s, nmax if s.name == "pynet" else min(nmax, a.anchor_net_max)) for s in live]  # type: ignore[attr-defined]
-    steps = sorted({n for n in NETWORK_STEPS if n <= nmax} | {nmax})
+    steps = sorted({n for n in NETWORK_STEPS if n <= nmax} | {t.limit for t in tracks})
     t0 = time.monotonic()
     ctl_sandbox = h.PynetSandbox("scale-ctl") if any(s.name == "pynet" for s in live) else None
     ctl_system = None
