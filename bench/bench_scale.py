@@ -16,8 +16,8 @@ containers cost a shim each) we time:
     load, so big ÷ control isolates what the size costs (the *paired* ratio);
   * DNS: dnsperf (--dns-seconds, 4 clients) from a client container on `pb-scale0` for 10
     names of the containers on that network, then at once from a client on the control
-    network for its 10 names (q/s and lost from plain runs in A B B A order, p99 from a `-v`
-    run each).
+    network for its 10 names: plain runs (q/s, lost) and `-v` runs (p99), each in A B B A
+    order.
 Networks ("`network create`/`ls` stay flat to 1000 networks"): bridge networks with explicit
 /27 subnets are added up to --net-max (Docker/Podman to --anchor-net-max); at checkpoints 10,
 100, 250, 500, 1000 we time `network create` + `network rm` of one more and `network ls`;
@@ -337,19 +337,19 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     if not t.dns_points:  # the first probe: warm both paths up (discarded)
         big.dnsperf("q", 1, False, tmp)
         ctl.dnsperf("q", 1, False, tmp)
-    # plain runs in A B B A order (a linear load drift hits both sides alike), then one
-    # `-v` run each for the latencies
+    # A B B A order, for the plain runs (q/s, lost) and the `-v` runs (p99) alike: a load
+    # drift that is linear over the probe hits both sides the same
     plain: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
-    for tag, c in (("", big), ("ctl ", ctl), ("ctl ", ctl), ("", big)):
-        plain[tag].append(c.dnsperf("q", seconds, False, tmp))
+    verbose: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
+    for runs, flag in ((plain, False), (verbose, True)):
+        for tag, c in (("", big), ("ctl ", ctl), ("ctl ", ctl), ("", big)):
+            runs[tag].append(c.dnsperf("q", seconds, flag, tmp))
     out: dict[str, object] = {}
-    for tag, c in (("", big), ("ctl ", ctl)):
-        verbose = c.dnsperf("q", seconds, True, tmp)
-        runs = plain[tag]
-        out[f"{tag}q/s"] = statistics.fmean(p.qps for p in runs)
-        out[f"{tag}lost"] = sum(p.lost for p in runs) + verbose.lost
-        out[f"{tag}rcodes"] = runs[0].rcodes
-        out[f"{tag}p99"] = verbose.p99 * 1000
+    for tag in ("", "ctl "):
+        out[f"{tag}q/s"] = statistics.fmean(p.qps for p in plain[tag])
+        out[f"{tag}lost"] = sum(p.lost for p in plain[tag] + verbose[tag])
+        out[f"{tag}rcodes"] = plain[tag][0].rcodes
+        out[f"{tag}p99"] = statistics.fmean(v.p99 for v in verbose[tag]) * 1000
     t.dns_points[target] = out
     log.append(["dns", t.system.name, "q/s", target, f"{out['q/s']:.0f}"])
     log.append(["dns", t.system.name, "p99 ms", target, f"{out['p99']:.3f}"])
@@ -653,8 +653,17 @@ class Run:
     gauges: list[list[object]] = field(default_factory=list)
 
 
-def _gauge(run: Run, n: int) -> None:
-    run.gauges.append([n, _processes(), _mounts(), mem_available_kib() >> 10])
+def _helper_fds(pn: h.PynetSandbox) -> str:
+    """Open files of this sandbox's pynet DNS helper (its RLIMIT_NOFILE is the limit to watch)."""
+    try:
+        pid = int((Path(pn.system.env["PYNET_RUN_DIR"]) / "pynetd.pid").read_text().split()[0])
+        return str(len(os.listdir(f"/proc/{pid}/fd")))
+    except (OSError, ValueError, IndexError):
+        return "—"
+
+
+def _gauge(run: Run, pn: h.PynetSandbox, n: int) -> None:
+    run.gauges.append([n, _processes(), _mounts(), mem_available_kib() >> 10, _helper_fds(pn)])
 
 
 def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Path) -> None:
@@ -689,7 +698,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
                 file=sys.stderr,
                 flush=True,
             )
-            _gauge(run, target)
+            _gauge(run, pn, target)
             container_probes(tracks, target, a.probes, run.log)  # type: ignore[attr-defined]
             for t in at:
                 if not t.error:
@@ -744,8 +753,9 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
             "## Embedded DNS as containers grow\n\n"
             f"dnsperf `-c {dnsb.CLIENTS} -T {dnsb.CLIENTS} -l {a.dns_seconds:g}` from `pb-dnsc` on `pb-scale0` for "  # type: ignore[attr-defined]
             f"{DNS_NAMES} names of that network's containers (spread over its members; repeated while it has "
-            f"fewer), then at once from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from a plain run, "
-            "p99 from a `-v` run (pynet, Docker: 127.0.0.11; Podman: aardvark-dns on the gateway).\n\n"
+            f"fewer), then at once from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from "
+            "plain runs, p99 from `-v` runs, each in A B B A order (big, control, control, big; the means) "
+            "(pynet, Docker: 127.0.0.11; Podman: aardvark-dns on the gateway).\n\n"
             + dtable
             + "\n\n"
             + "\n".join(dsummary)
@@ -830,7 +840,7 @@ def main() -> None:
     ap.add_argument("--anchor-net-max", type=int, default=int(env("BENCH_ANCHOR_NET_MAX", "250")))
     ap.add_argument("--probes", type=int, default=7, help="timed operations per checkpoint")
     ap.add_argument("--jobs", type=int, default=int(env("BENCH_JOBS", "3")), help="concurrent fill commands")
-    ap.add_argument("--dns-seconds", type=float, default=3.0, help="dnsperf -l per run")
+    ap.add_argument("--dns-seconds", type=float, default=2.0, help="dnsperf -l per run (8 runs per checkpoint)")
     ap.add_argument("--edge", action="store_true", default=None, help="test the 1024th container on one bridge")
     ap.add_argument("--no-edge", dest="edge", action="store_false")
     ap.add_argument("--skip-networks", action="store_true")
@@ -863,7 +873,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     run.phases.append(("total", f"{(time.monotonic() - t0) / 60:.1f} min"))
     gauges = h.md_table(
-        ["containers", "processes on the machine", "mounts (host table)", "MemAvailable MiB"], run.gauges
+        ["containers", "processes on the machine", "mounts (host table)", "MemAvailable MiB", "pynet DNS helper fds"],
+        run.gauges,
     )
     sections = [
         "Time of ONE operation as objects pile up (whole-process wall time of the command), issue #15's "
