@@ -406,8 +406,11 @@ def _pts(t: Track, key: str) -> list[tuple[int, float]]:
     return [(n, _median(t.points[n][key])) for n in sorted(t.points) if t.points[n].get(key)]
 
 
-def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[str, list[str]]:
-    """One row per (system, checkpoint) with medians, then slope and last ÷ first per system."""
+def curve_table(
+    tracks: list[Track], keys: tuple[str, ...], unit: str, judged: tuple[str, ...]
+) -> tuple[str, list[str]]:
+    """One row per (system, checkpoint) with medians, then slope and last ÷ first per system;
+    pynet's *judged* keys (issue #15's) get a verdict."""
     rows, summary = [], []
     for t in tracks:
         for n in sorted(t.points):
@@ -435,7 +438,7 @@ def curve_table(tracks: list[Track], keys: tuple[str, ...], unit: str) -> tuple[
             paired = _paired(t, k, pts[0][0], pts[-1][0])
             if paired == paired:
                 line += f", {paired:.2f}× paired with its control"
-            if t.system.name == "pynet" and (k != "ls" or unit == "networks"):
+            if t.system.name == "pynet" and k in judged:
                 # Paired ratios cancel the shared machine's load drift (the reference job is a
                 # CPU-bound import and mis-tracks I/O- and kernel-bound commands).
                 basis, what = (paired, "paired") if paired == paired else (norm, "load-normalised")
@@ -576,6 +579,7 @@ def preflight(containers: int) -> list[tuple[str, str]]:
             f"soft {soft2}, hard {hard}; need ≈ {need} (UDP + TCP socket per sandbox){note}"
             + ("" if soft2 >= need else " — **too low: the DNS helper would run out of descriptors**"),
         ),
+        ("max user processes (RLIMIT_NPROC)", _limit(resource.RLIMIT_NPROC)),
         (
             "pid_max / threads-max",
             f"{_read('/proc/sys/kernel/pid_max')} / {_read('/proc/sys/kernel/threads-max')}; "
@@ -591,6 +595,11 @@ def preflight(containers: int) -> list[tuple[str, str]]:
         ("free space for state (/tmp) and /run", f"{_df('/tmp')} / {_df('/run')}"),
         ("bridge ports", f"at most {BRIDGE_PORTS} per bridge: hence {SCALE_NETS} networks of ≤ {PER_NET}"),
     ]
+
+
+def _limit(which: int) -> str:
+    soft, hard = resource.getrlimit(which)
+    return " / ".join("unlimited" if v == resource.RLIM_INFINITY else str(v) for v in (soft, hard)) + " (soft / hard)"
 
 
 def _df(path: str) -> str:
@@ -715,7 +724,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         edge_lines: list[str] = []
         if a.edge and pt is not None:  # type: ignore[attr-defined]
             edge_lines = edge_test(pn, pt, a.jobs)  # type: ignore[attr-defined]
-        table, summary = curve_table(tracks, ("run", "rm", "ls"), "containers")
+        table, summary = curve_table(tracks, ("run", "rm", "ls"), "containers", ("run", "rm"))
         dtable, dsummary, dcurve = dns_section(tracks)
         run.figures["containers"] = {
             "what": f"`run -d` / `rm -f` of one more container as containers on {SCALE_NETS} networks grow",
@@ -796,7 +805,7 @@ def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
             print(f"  networks: checkpoint {target}", file=sys.stderr, flush=True)
             network_probes(tracks, ctl_system, target, a.probes, run.log)  # type: ignore[attr-defined]
         run.phases.append(("networks: fill + probes", f"{(time.monotonic() - t0) / 60:.1f} min"))
-        table, summary = curve_table(tracks, ("create", "rm", "ls"), "networks")
+        table, summary = curve_table(tracks, ("create", "rm", "ls"), "networks", ("create", "ls"))
         run.figures["networks"] = {
             "what": "`network create` / `network ls` as networks grow",
             "curve": curve_figures(tracks, ("create", "ls")),

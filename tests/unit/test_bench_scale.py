@@ -65,11 +65,13 @@ def test_flatness_is_judged_on_the_paired_ratio(bs) -> None:
     # paired = (big ÷ control at 4000) ÷ (the same at 10) = 1.0 -> flat
     t.points[10] = {"run": [0.080] * 3, "rm": [0.1] * 3, "ls": [0.03] * 3, "run/ctl": [1.0] * 3, "rm/ctl": [1.0] * 3}
     t.points[4000] = {"run": [0.160] * 3, "rm": [0.1] * 3, "ls": [0.03] * 3, "run/ctl": [1.0] * 3, "rm/ctl": [1.3] * 3}
-    _, summary = bs.curve_table([t], ("run", "rm", "ls"), "containers")
+    _, summary = bs.curve_table([t], ("run", "rm", "ls"), "containers", ("run", "rm"))
     run = next(line for line in summary if "`run`" in line)
     rm = next(line for line in summary if "`rm`" in line)
     assert "2.00× raw" in run and "1.00× paired" in run and run.count("PASS") == 1
     assert "1.30× paired" in rm and "FAIL" in rm  # rm grew 30% more than its control's
+    ls = next(line for line in summary if "`ls`" in line)
+    assert "PASS" not in ls and "FAIL" not in ls  # `network ls` with containers: reported, not a goal
     assert bs.curve_figures([t], ("run", "rm"))["pynet"] == {
         "run": [10, 80.0, 4000, 160.0, 1.0],
         "rm": [10, 100.0, 4000, 100.0, 1.3],
