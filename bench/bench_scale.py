@@ -11,9 +11,9 @@ explicit names (`run -d --name pb-sN … sleep 3600`) are added round-robin over
 networks by --jobs concurrent processes (filling is not timed). At each checkpoint N
 (10, 100, 500, 1000, 2000, 4000, capped by --max; Docker/Podman stop at --anchor-max, their
 containers cost a shim each) we time:
-  * --probes × (`run -d` + `rm -f` of one more container on a big network, then the same
-    pair at once on the control network, then `network ls`): the pair sees the same machine
-    load, so big ÷ control isolates what the size costs (the *paired* ratio);
+  * --probes × (`run -d` + `rm -f` of one more container on a big network and on the control
+    network, in A B B A order, then `network ls`): both sides see the same machine load, so
+    big ÷ control isolates what the size costs (the *paired* ratio);
   * DNS: dnsperf (--dns-seconds, 4 clients) from a client container on `pb-scale0` for 10
     names of the containers on that network, then at once from a client on the control
     network for its 10 names: plain runs (q/s, lost) and `-v` runs (p99), each in A B B A
@@ -21,8 +21,8 @@ containers cost a shim each) we time:
 Networks ("`network create`/`ls` stay flat to 1000 networks"): bridge networks with explicit
 /27 subnets are added up to --net-max (Docker/Podman to --anchor-net-max); at checkpoints 10,
 100, 250, 500, 1000 we time `network create` + `network rm` of one more and `network ls`;
-for pynet each is paired with the same command in a second throwaway namespace + state dir
-that keeps 10 networks (Docker and Podman have one daemon/store each: raw and
+for pynet each is paired (A B B A) with the same commands in a second throwaway namespace +
+state dir that keeps 10 networks (Docker and Podman have one daemon/store each: raw and
 load-normalised ratios only).
 Flat (issue #15): paired last ÷ first ≤ 1.25 (q/s: first ÷ last); the raw ratio is printed
 next to it. --edge (default when --max ≥ 4000): fill `pb-scale1` to 1023 containers and check
@@ -64,6 +64,7 @@ CONTROL = "pb-ctl"  # a network that stays at CONTROL_SIZE containers
 CONTROL_SIZE = 10
 CONTROL_NETS = 10  # networks in pynet's control sandbox
 NET_CAP = 1100  # /27 subnets 10.X.100.0 … 10.X.237.224
+WARMUP = 1  # discarded probe rounds at each checkpoint
 DNS_NAMES = 10  # lines per dnsperf query file (the control network's 10 names)
 MEM_FLOOR_KIB = 1536 << 10  # stop filling when MemAvailable drops below 1.5 GiB
 
@@ -249,27 +250,31 @@ def remove_all(s: h.System, what: tuple[str, ...], names: list[str], jobs: int) 
 # --------------------------------------------------------------------------- probes
 
 
+def _run_rm(s: h.System, network: str) -> tuple[float, float]:
+    """(seconds of `run -d` of one more container on *network*, seconds of its `rm -f`)."""
+    res = start_container(s, f"pb-s{next(_serial)}", network)
+    return res.seconds, s.run("rm", "-f", *rm_opts(s), _id(res), timeout=120).seconds
+
+
 def _paired_run_rm(t: Track, p: dict[str, list[float]], network: str) -> None:
-    """run -d + rm -f of one more on *network*, then the same pair on the control network."""
-    s = t.system
-    name = f"pb-s{next(_serial)}"
-    res = start_container(s, name, network)
-    p["run"].append(res.seconds)
-    p["rm"].append(s.run("rm", "-f", *rm_opts(s), _id(res), timeout=120).seconds)
-    ctl = start_container(s, f"pb-s{next(_serial)}", CONTROL)
-    ctl_rm = s.run("rm", "-f", *rm_opts(s), _id(ctl), timeout=120).seconds
-    p.setdefault("run/ctl", []).append(p["run"][-1] / ctl.seconds)
-    p.setdefault("rm/ctl", []).append(p["rm"][-1] / ctl_rm)
+    """run -d + rm -f of one more on *network* and on the control network, in A B B A order:
+    a load drift that is linear over the probe hits both sides alike."""
+    big1, ctl1, ctl2, big2 = (_run_rm(t.system, n) for n in (network, CONTROL, CONTROL, network))
+    for i, k in enumerate(("run", "rm")):
+        p[k] += [big1[i], big2[i]]
+        p.setdefault(f"{k}/ctl", []).append((big1[i] + big2[i]) / (ctl1[i] + ctl2[i]))
 
 
 def container_probes(tracks: list[Track], target: int, probes: int, log: list[list[object]]) -> None:
     at = [t for t in tracks if not t.error and len(t.ids) == target]
     for t in at:
         t.points[target] = {"run": [], "rm": [], "ls": []}
-    for i in range(probes):
+    for i in range(WARMUP + probes):
         ref = reference()
         for t in at:
-            p = t.points[target]
+            # the warm-up round's samples go to a scratch dict (first commands after a fill
+            # run on cold caches)
+            p = t.points[target] if i >= WARMUP else {"run": [], "rm": [], "ls": []}
             p.setdefault("ref", []).append(ref)
             try:
                 _paired_run_rm(t, p, big_net(i))
@@ -281,8 +286,9 @@ def container_probes(tracks: list[Track], target: int, probes: int, log: list[li
             except h.CommandFailed as exc:
                 t.error = f"probe at {target} failed: {exc}"
                 continue
+            what = "probe" if i >= WARMUP else "warm-up"
             for k in ("run", "rm", "ls"):
-                log.append(["container", t.system.name, f"probe {k}", target, f"{p[k][-1] * 1000:.2f}"])
+                log.append(["container", t.system.name, f"{what} {k}", target, f"{p[k][-1] * 1000:.2f}"])
 
 
 def dns_client(s: h.System, name: str, network: str, gateway: str) -> dnsb.Client:
@@ -355,37 +361,47 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     log.append(["dns", t.system.name, "p99 ms", target, f"{out['p99']:.3f}"])
 
 
+def _create_rm_ls(s: h.System) -> tuple[float, float, float]:
+    """Seconds of `network create` + `network rm` of one more network, then `network ls`."""
+    probe = ("network", "create", "--subnet", f"10.{s.octet}.250.0/24", "pb-nprobe")
+    return (
+        s.run(*probe, timeout=120).seconds,
+        s.run("network", "rm", "pb-nprobe", timeout=120).seconds,
+        s.run("network", "ls", timeout=60).seconds,
+    )
+
+
 def network_probes(
     tracks: list[Track], ctl_system: h.System | None, target: int, probes: int, log: list[list[object]]
 ) -> None:
     at = [t for t in tracks if not t.error and len(t.ids) == target]
     for t in at:
         t.points[target] = {"create": [], "rm": [], "ls": []}
-    for _ in range(probes):
+    for i in range(WARMUP + probes):
         ref = reference()
         for t in at:
-            p, s = t.points[target], t.system
+            s = t.system
+            p = t.points[target] if i >= WARMUP else {"create": [], "rm": [], "ls": []}
             p.setdefault("ref", []).append(ref)
-            probe = ("network", "create", "--subnet", f"10.{s.octet}.250.0/24", "pb-nprobe")
             try:
-                p["create"].append(s.run(*probe, timeout=120).seconds)
-                p["rm"].append(s.run("network", "rm", "pb-nprobe", timeout=120).seconds)
-                p["ls"].append(s.run("network", "ls", timeout=60).seconds)
                 if s.name == "pynet" and ctl_system is not None:
-                    # the same three at once in the control sandbox (10 networks): same load
-                    c = ctl_system.run(*probe, timeout=120).seconds
-                    r = ctl_system.run("network", "rm", "pb-nprobe", timeout=120).seconds
-                    ls = ctl_system.run("network", "ls", timeout=60).seconds
-                    for k, v in (("create", c), ("rm", r), ("ls", ls)):
-                        p.setdefault(f"{k}/ctl", []).append(p[k][-1] / v)
+                    # A B B A with the control sandbox (10 networks): the same load on both sides
+                    big1, ctl1, ctl2, big2 = (_create_rm_ls(x) for x in (s, ctl_system, ctl_system, s))
+                    for i, k in enumerate(("create", "rm", "ls")):
+                        p[k] += [big1[i], big2[i]]
+                        p.setdefault(f"{k}/ctl", []).append((big1[i] + big2[i]) / (ctl1[i] + ctl2[i]))
+                else:
+                    for k, v in zip(("create", "rm", "ls"), _create_rm_ls(s)):
+                        p[k].append(v)
             except h.CommandFailed as exc:
                 t.error = f"probe at {target} failed: {exc}"
                 s.run("network", "rm", "pb-nprobe", check=False)
                 if ctl_system is not None and s.name == "pynet":
                     ctl_system.run("network", "rm", "pb-nprobe", check=False)
                 continue
+            what = "probe" if i >= WARMUP else "warm-up"
             for k in ("create", "rm", "ls"):
-                log.append(["network", s.name, f"probe {k}", target, f"{p[k][-1] * 1000:.2f}"])
+                log.append(["network", s.name, f"{what} {k}", target, f"{p[k][-1] * 1000:.2f}"])
 
 
 # --------------------------------------------------------------------------- summaries
