@@ -387,9 +387,9 @@ def network_probes(
                 if s.name == "pynet" and ctl_system is not None:
                     # A B B A with the control sandbox (10 networks): the same load on both sides
                     big1, ctl1, ctl2, big2 = (_create_rm_ls(x) for x in (s, ctl_system, ctl_system, s))
-                    for i, k in enumerate(("create", "rm", "ls")):
-                        p[k] += [big1[i], big2[i]]
-                        p.setdefault(f"{k}/ctl", []).append((big1[i] + big2[i]) / (ctl1[i] + ctl2[i]))
+                    for j, k in enumerate(("create", "rm", "ls")):
+                        p[k] += [big1[j], big2[j]]
+                        p.setdefault(f"{k}/ctl", []).append((big1[j] + big2[j]) / (ctl1[j] + ctl2[j]))
                 else:
                     for k, v in zip(("create", "rm", "ls"), _create_rm_ls(s)):
                         p[k].append(v)
