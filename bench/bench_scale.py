@@ -27,7 +27,8 @@ load-normalised ratios only).
 Flat (issue #15): paired last ÷ first ≤ 1.25 (q/s: first ÷ last); the raw ratio is printed
 next to it. --edge (default when --max ≥ 4000): fill `pb-scale1` to 1023 containers and check
 that the 1024th is refused with a clear message naming the 1023-port limit.
-Writes bench/results/scale.md, scale.csv (every timed operation) and scale.json.
+Writes bench/results/scale.md, scale.csv (every probe of the growing side, DNS figures) and
+scale.json (the README's figures).
 A SIGTERM/SIGINT removes everything made so far before exiting (143/130).
 """
 
@@ -276,6 +277,7 @@ def container_probes(tracks: list[Track], target: int, probes: int, log: list[li
             # run on cold caches)
             p = t.points[target] if i >= WARMUP else {"run": [], "rm": [], "ls": []}
             p.setdefault("ref", []).append(ref)
+            before = {k: len(p[k]) for k in ("run", "rm", "ls")}
             try:
                 _paired_run_rm(t, p, big_net(i))
                 p["ls"].append(t.system.run("network", "ls", timeout=60).seconds)
@@ -288,7 +290,9 @@ def container_probes(tracks: list[Track], target: int, probes: int, log: list[li
                 continue
             what = "probe" if i >= WARMUP else "warm-up"
             for k in ("run", "rm", "ls"):
-                log.append(["container", t.system.name, f"{what} {k}", target, f"{p[k][-1] * 1000:.2f}"])
+                log += [
+                    ["container", t.system.name, f"{what} {k}", target, f"{v * 1000:.2f}"] for v in p[k][before[k] :]
+                ]
 
 
 def dns_client(s: h.System, name: str, network: str, gateway: str) -> dnsb.Client:
@@ -383,6 +387,7 @@ def network_probes(
             s = t.system
             p = t.points[target] if i >= WARMUP else {"create": [], "rm": [], "ls": []}
             p.setdefault("ref", []).append(ref)
+            before = {k: len(p[k]) for k in ("create", "rm", "ls")}
             try:
                 if s.name == "pynet" and ctl_system is not None:
                     # A B B A with the control sandbox (10 networks): the same load on both sides
@@ -401,7 +406,7 @@ def network_probes(
                 continue
             what = "probe" if i >= WARMUP else "warm-up"
             for k in ("create", "rm", "ls"):
-                log.append(["network", s.name, f"{what} {k}", target, f"{p[k][-1] * 1000:.2f}"])
+                log += [["network", s.name, f"{what} {k}", target, f"{v * 1000:.2f}"] for v in p[k][before[k] :]]
 
 
 # --------------------------------------------------------------------------- summaries
@@ -905,7 +910,7 @@ def main() -> None:
         "Time of ONE operation as objects pile up (whole-process wall time of the command), issue #15's "
         f"sizes: containers over {SCALE_NETS} networks and networks. {args.probes} probes per checkpoint; "
         f"containers and networks are added by {args.jobs} concurrent commands (not timed). Every timed "
-        "operation is in scale.csv. Podman's `rm -f` is given `-t 0` (kill at once, as Docker's and "
+        "probe of the growing side (and the DNS figures) is in scale.csv; the control side enters the paired ratios. Podman's `rm -f` is given `-t 0` (kill at once, as Docker's and "
         "pynet's `rm -f` do). Flat = last ÷ first ≤ 1.25× (issue #15: ±25%), judged on the paired ratio.",
         "## Verdicts\n\n" + "\n".join(run.verdicts),
         *run.sections,
