@@ -1,7 +1,7 @@
 """B3 / issue #15 "Scale": does one operation stay cheap as containers and networks pile up?
 
     python bench/bench_scale.py [--max 4000] [--anchor-max 250] [--net-max 1000]
-                                [--anchor-net-max 250] [--probes 7] [--jobs 3]
+                                [--anchor-net-max 250] [--probes 5] [--jobs 3]
                                 [--dns-seconds 3] [--edge] [--systems pynet,docker,podman]
 
 Containers (issue #15: "run/rm and DNS stay flat (±25%) from 10 to 4000 containers over 4
@@ -868,7 +868,7 @@ def main() -> None:
     ap.add_argument("--anchor-max", type=int, default=int(env("BENCH_ANCHOR_MAX", "250")), help="Docker/Podman")
     ap.add_argument("--net-max", type=int, default=int(env("BENCH_NET_MAX", "1000")), help=f"networks, ≤ {NET_CAP}")
     ap.add_argument("--anchor-net-max", type=int, default=int(env("BENCH_ANCHOR_NET_MAX", "250")))
-    ap.add_argument("--probes", type=int, default=7, help="timed operations per checkpoint")
+    ap.add_argument("--probes", type=int, default=5, help="probe rounds per checkpoint (+ 1 warm-up)")
     ap.add_argument("--jobs", type=int, default=int(env("BENCH_JOBS", "3")), help="concurrent fill commands")
     ap.add_argument("--dns-seconds", type=float, default=2.0, help="dnsperf -l per run (8 runs per checkpoint)")
     ap.add_argument("--edge", action="store_true", default=None, help="test the 1024th container on one bridge")
