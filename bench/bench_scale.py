@@ -15,9 +15,9 @@ containers cost a shim each) we time:
     network, in A B B A order, then `network ls`): both sides see the same machine load, so
     big ÷ control isolates what the size costs (the *paired* ratio);
   * DNS: dnsperf (--dns-seconds, 4 clients) from a client container on `pb-scale0` for 10
-    names of the containers on that network, then at once from a client on the control
-    network for its 10 names: plain runs (q/s, lost) and `-v` runs (p99), each in A B B A
-    order.
+    names of the containers on that network, and from a client on the control network for
+    its 10 names: 4 rounds of one run per side, alternating (A B, B A, ...), plain (q/s, lost)
+    then `-v` (p99); the paired figure is the median of the per-round ratios.
 Networks ("`network create`/`ls` stay flat to 1000 networks"): bridge networks with explicit
 /27 subnets are added up to --net-max (Docker/Podman to --anchor-net-max); at checkpoints 10,
 100, 250, 500, 1000 we time `network create` + `network rm` of one more and `network ls`;
@@ -66,6 +66,7 @@ CONTROL_SIZE = 10
 CONTROL_NETS = 10  # networks in pynet's control sandbox
 NET_CAP = 1100  # /27 subnets 10.X.100.0 … 10.X.237.224
 WARMUP = 1  # discarded probe rounds at each checkpoint
+DNS_ROUNDS = 4  # dnsperf rounds per checkpoint, each one run per side (plain, then -v)
 DNS_NAMES = 10  # lines per dnsperf query file (the control network's 10 names)
 MEM_FLOOR_KIB = 1536 << 10  # stop filling when MemAvailable drops below 1.5 GiB
 
@@ -347,19 +348,23 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     if not t.dns_points:  # the first probe: warm both paths up (discarded)
         big.dnsperf("q", 1, False, tmp)
         ctl.dnsperf("q", 1, False, tmp)
-    # A B B A order, for the plain runs (q/s, lost) and the `-v` runs (p99) alike: a load
-    # drift that is linear over the probe hits both sides the same
+    # DNS_ROUNDS rounds of one run per side, alternating A B, B A, ...: per round big ÷ control
+    # (neighbouring runs see the same load), the median over rounds; `-v` runs likewise for p99
     plain: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
     verbose: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
     for runs, flag in ((plain, False), (verbose, True)):
-        for tag, c in (("", big), ("ctl ", ctl), ("ctl ", ctl), ("", big)):
-            runs[tag].append(c.dnsperf("q", seconds, flag, tmp))
+        for rnd in range(DNS_ROUNDS):
+            order = (("", big), ("ctl ", ctl)) if rnd % 2 == 0 else (("ctl ", ctl), ("", big))
+            for tag, c in order:
+                runs[tag].append(c.dnsperf("q", seconds, flag, tmp))
     out: dict[str, object] = {}
     for tag in ("", "ctl "):
-        out[f"{tag}q/s"] = statistics.fmean(p.qps for p in plain[tag])
+        out[f"{tag}q/s"] = _median([p.qps for p in plain[tag]])
         out[f"{tag}lost"] = sum(p.lost for p in plain[tag] + verbose[tag])
         out[f"{tag}rcodes"] = plain[tag][0].rcodes
-        out[f"{tag}p99"] = statistics.fmean(v.p99 for v in verbose[tag]) * 1000
+        out[f"{tag}p99"] = _median([v.p99 * 1000 for v in verbose[tag]])
+    out["q/s/ctl"] = _median([a.qps / b.qps for a, b in zip(plain[""], plain["ctl "]) if b.qps > 0])
+    out["p99/ctl"] = _median([a.p99 / b.p99 for a, b in zip(verbose[""], verbose["ctl "]) if b.p99 > 0])
     t.dns_points[target] = out
     log.append(["dns", t.system.name, "q/s", target, f"{out['q/s']:.0f}"])
     log.append(["dns", t.system.name, "p99 ms", target, f"{out['p99']:.3f}"])
@@ -504,6 +509,20 @@ def _dns_ok(d: dict[str, object]) -> bool:
     return "error" not in d and d.get("q/s") == d.get("q/s") and d.get("ctl q/s") == d.get("ctl q/s")
 
 
+def _dns_paired(a: dict[str, object], b: dict[str, object], key: str) -> float:
+    """(big ÷ control at the last checkpoint) ÷ (the same at the first): the medians of the
+    per-round ratios where recorded, else the ratios of the medians."""
+
+    def ratio(d: dict[str, object]) -> float:
+        r = d.get(f"{key}/ctl")
+        if r is None:
+            r = d[key] / d[f"ctl {key}"] if d.get(f"ctl {key}") else float("nan")  # type: ignore[operator]
+        return float(r)  # type: ignore[arg-type]
+
+    ra, rb = ratio(a), ratio(b)
+    return rb / ra if ra == ra and rb == rb and ra > 0 else float("nan")
+
+
 def dns_section(tracks: list[Track]) -> tuple[str, list[str], dict[str, dict[str, list[float]]]]:
     """The DNS table, its verdict lines and the README figure's curve."""
     rows, summary, curve = [], [], {}
@@ -521,13 +540,8 @@ def dns_section(tracks: list[Track]) -> tuple[str, list[str], dict[str, dict[str
             continue
         (n0, a), (n1, b) = pts[0], pts[-1]
         q_raw = b["q/s"] / a["q/s"]  # type: ignore[operator]
-        q_pair = (b["q/s"] / b["ctl q/s"]) / (a["q/s"] / a["ctl q/s"])  # type: ignore[operator]
         p_raw = b["p99"] / a["p99"] if a["p99"] else float("nan")  # type: ignore[operator]
-        p_pair = (
-            (b["p99"] / b["ctl p99"]) / (a["p99"] / a["ctl p99"])  # type: ignore[operator]
-            if a["p99"] and b["ctl p99"] and a["ctl p99"]
-            else float("nan")
-        )
+        q_pair, p_pair = _dns_paired(a, b, "q/s"), _dns_paired(a, b, "p99")
         lost = sum(int(d.get("lost", 0)) for _, d in pts)  # type: ignore[call-overload]
         lines = [
             f"- {t.system.name} DNS q/s: {a['q/s']:,.0f} at {n0} → {b['q/s']:,.0f} at {n1} containers; "
@@ -783,8 +797,9 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
             "## Embedded DNS as containers grow\n\n"
             f"dnsperf `-c {dnsb.CLIENTS} -T {dnsb.CLIENTS} -l {a.dns_seconds:g}` from `pb-dnsc` on `pb-scale0` for "  # type: ignore[attr-defined]
             f"{DNS_NAMES} names of that network's containers (spread over its members; repeated while it has "
-            f"fewer), then at once from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from "
-            "plain runs, p99 from `-v` runs, each in A B B A order (big, control, control, big; the means) "
+            f"fewer), and from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from "
+            f"plain runs, p99 from `-v` runs: {DNS_ROUNDS} rounds of one run per side, alternating, medians; the "
+            "paired ratio is the median of the per-round big ÷ control "
             "(pynet, Docker: 127.0.0.11; Podman: aardvark-dns on the gateway).\n\n"
             + dtable
             + "\n\n"
@@ -870,7 +885,7 @@ def main() -> None:
     ap.add_argument("--anchor-net-max", type=int, default=int(env("BENCH_ANCHOR_NET_MAX", "250")))
     ap.add_argument("--probes", type=int, default=5, help="probe rounds per checkpoint (+ 1 warm-up)")
     ap.add_argument("--jobs", type=int, default=int(env("BENCH_JOBS", "3")), help="concurrent fill commands")
-    ap.add_argument("--dns-seconds", type=float, default=2.0, help="dnsperf -l per run (8 runs per checkpoint)")
+    ap.add_argument("--dns-seconds", type=float, default=1.0, help="dnsperf -l per run (16 runs per checkpoint)")
     ap.add_argument("--edge", action="store_true", default=None, help="test the 1024th container on one bridge")
     ap.add_argument("--no-edge", dest="edge", action="store_false")
     ap.add_argument("--skip-networks", action="store_true")
