@@ -92,3 +92,11 @@ def test_dns_flatness_judges_qps_first_over_last_and_counts_lost(bs) -> None:
     t.dns_points[4000]["lost"] = 3
     _, summary, _ = bs.dns_section([t])
     assert any("3 lost → **FAIL**" in line for line in summary)
+
+
+def test_dns_paired_prefers_the_median_of_per_round_ratios(bs) -> None:
+    first = {"q/s": 100.0, "ctl q/s": 50.0, "q/s/ctl": 1.0}  # medians disagree with the rounds'
+    last = {"q/s": 100.0, "ctl q/s": 100.0, "q/s/ctl": 0.9}
+    assert bs._dns_paired(first, last, "q/s") == pytest.approx(0.9)
+    del first["q/s/ctl"], last["q/s/ctl"]
+    assert bs._dns_paired(first, last, "q/s") == pytest.approx(0.5)  # 1.0 / 2.0
