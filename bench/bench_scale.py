@@ -34,10 +34,12 @@ A SIGTERM/SIGINT removes everything made so far before exiting (143/130).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -688,7 +690,7 @@ def edge_test(pn: h.PynetSandbox, t: Track, jobs: int) -> list[str]:
 class Run:
     """What main() collects for the report."""
 
-    args: object
+    args: argparse.Namespace
     log: list[list[object]] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
@@ -712,8 +714,8 @@ def _gauge(run: Run, pn: h.PynetSandbox, n: int) -> None:
 
 def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Path) -> None:
     a = run.args
-    cmax = min(a.max, SCALE_NETS * PER_NET)  # type: ignore[attr-defined]
-    tracks = [Track(s, cmax if s.name == "pynet" else min(cmax, a.anchor_max)) for s in live]  # type: ignore[attr-defined]
+    cmax = min(a.max, SCALE_NETS * PER_NET)
+    tracks = [Track(s, cmax if s.name == "pynet" else min(cmax, a.anchor_max)) for s in live]
     # every system's last size is a checkpoint (Docker/Podman stop at --anchor-max)
     steps = sorted({n for n in CONTAINER_STEPS if n <= cmax} | {t.limit for t in tracks})
     extra: dict[str, list[str]] = {}
@@ -734,7 +736,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
             _query_file(t.dns["ctl"], tmp, "ctl", ctl_names)
         for target in steps:
             f0 = time.monotonic()
-            fill_containers(tracks, target, a.jobs)  # type: ignore[attr-defined]
+            fill_containers(tracks, target, a.jobs)
             at = [t for t in tracks if not t.error and len(t.ids) == target]
             print(
                 f"  containers: checkpoint {target} ({', '.join(t.system.name for t in at)}; "
@@ -743,10 +745,10 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
                 flush=True,
             )
             _gauge(run, pn, target)
-            container_probes(tracks, target, a.probes, run.log)  # type: ignore[attr-defined]
+            container_probes(tracks, target, a.probes, run.log)
             for t in at:
                 if not t.error:
-                    dns_probe(t, target, a.dns_seconds, tmp, run.log)  # type: ignore[attr-defined]
+                    dns_probe(t, target, a.dns_seconds, tmp, run.log)
         run.phases.append(("containers: fill + probes", f"{(time.monotonic() - t0) / 60:.1f} min"))
         pss = pynet_supervisors_pss(pn)
         if pss:
@@ -757,8 +759,8 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
             }
         pt = next((t for t in tracks if t.system.name == "pynet"), None)
         edge_lines: list[str] = []
-        if a.edge and pt is not None:  # type: ignore[attr-defined]
-            edge_lines = edge_test(pn, pt, a.jobs)  # type: ignore[attr-defined]
+        if a.edge and pt is not None:
+            edge_lines = edge_test(pn, pt, a.jobs)
         table, summary = curve_table(tracks, ("run", "rm", "ls"), "containers", ("run", "rm"))
         dtable, dsummary, dcurve = dns_section(tracks)
         run.figures["containers"] = {
@@ -785,7 +787,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         )
         run.sections.append(
             f"## Containers on {SCALE_NETS} networks: `run -d` / `rm -f` of one more, `network ls`\n\n"
-            f"Sizes: up to **{cmax}** containers for pynet and **{min(cmax, a.anchor_max)}** for Docker/Podman "  # type: ignore[attr-defined]
+            f"Sizes: up to **{cmax}** containers for pynet and **{min(cmax, a.anchor_max)}** for Docker/Podman "
             f"(checkpoints {', '.join(map(str, steps))}), round-robin over `pb-scale0..{SCALE_NETS - 1}`; "
             f"probes alternate over the big networks; control: `{CONTROL}` with {CONTROL_SIZE} containers.\n\n"
             + table
@@ -795,7 +797,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         )
         run.sections.append(
             "## Embedded DNS as containers grow\n\n"
-            f"dnsperf `-c {dnsb.CLIENTS} -T {dnsb.CLIENTS} -l {a.dns_seconds:g}` from `pb-dnsc` on `pb-scale0` for "  # type: ignore[attr-defined]
+            f"dnsperf `-c {dnsb.CLIENTS} -T {dnsb.CLIENTS} -l {a.dns_seconds:g}` from `pb-dnsc` on `pb-scale0` for "
             f"{DNS_NAMES} names of that network's containers (spread over its members; repeated while it has "
             f"fewer), and from `pb-dnsctl` on `{CONTROL}` for its {CONTROL_SIZE} names; q/s and lost from "
             f"plain runs, p99 from `-v` runs: {DNS_ROUNDS} rounds of one run per side, alternating, medians; the "
@@ -815,15 +817,15 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         print("  removing containers", file=sys.stderr, flush=True)
         r0 = time.monotonic()
         for t in tracks:
-            remove_all(t.system, ("rm", "-f"), t.ids + extra.get(t.system.name, []), a.jobs)  # type: ignore[attr-defined]
+            remove_all(t.system, ("rm", "-f"), t.ids + extra.get(t.system.name, []), a.jobs)
             t.system.run("network", "rm", *[big_net(i) for i in range(SCALE_NETS)], CONTROL, check=False, timeout=300)
         run.phases.append(("containers: removal", f"{(time.monotonic() - r0) / 60:.1f} min"))
 
 
 def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
     a = run.args
-    nmax = min(a.net_max, NET_CAP)  # type: ignore[attr-defined]
-    tracks = [Track(s, nmax if s.name == "pynet" else min(nmax, a.anchor_net_max)) for s in live]  # type: ignore[attr-defined]
+    nmax = min(a.net_max, NET_CAP)
+    tracks = [Track(s, nmax if s.name == "pynet" else min(nmax, a.anchor_net_max)) for s in live]
     steps = sorted({n for n in NETWORK_STEPS if n <= nmax} | {t.limit for t in tracks})
     t0 = time.monotonic()
     ctl_sandbox = h.PynetSandbox("scale-ctl") if any(s.name == "pynet" for s in live) else None
@@ -837,9 +839,9 @@ def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
             for i in range(CONTROL_NETS):
                 ctl_system.run("network", "create", "--subnet", subnet27(ctl_system.octet, i), f"pb-n{i}")
         for target in steps:
-            fill_networks(tracks, target, a.jobs)  # type: ignore[attr-defined]
+            fill_networks(tracks, target, a.jobs)
             print(f"  networks: checkpoint {target}", file=sys.stderr, flush=True)
-            network_probes(tracks, ctl_system, target, a.probes, run.log)  # type: ignore[attr-defined]
+            network_probes(tracks, ctl_system, target, a.probes, run.log)
         run.phases.append(("networks: fill + probes", f"{(time.monotonic() - t0) / 60:.1f} min"))
         table, summary = curve_table(tracks, ("create", "rm", "ls"), "networks", ("create", "ls"))
         run.figures["networks"] = {
@@ -851,7 +853,7 @@ def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
         run.verdicts += [ln for ln in summary if "PASS" in ln or "FAIL" in ln]
         run.sections.append(
             "## Networks: `network create` + `network rm` of one more, `network ls`\n\n"
-            f"Sizes: up to **{nmax}** networks for pynet, **{min(nmax, a.anchor_net_max)}** for Docker/Podman "  # type: ignore[attr-defined]
+            f"Sizes: up to **{nmax}** networks for pynet, **{min(nmax, a.anchor_net_max)}** for Docker/Podman "
             f"(checkpoints {', '.join(map(str, steps))}); explicit /27 subnets. pynet's probes are paired with "
             f"the same command in a second throwaway namespace and state dir holding {CONTROL_NETS} networks.\n\n"
             + table
@@ -861,7 +863,7 @@ def networks_part(run: Run, pn: h.PynetSandbox, live: list[h.System]) -> None:
     finally:
         r0 = time.monotonic()
         for t in tracks:
-            remove_all(t.system, ("network", "rm"), t.ids, a.jobs)  # type: ignore[attr-defined]
+            remove_all(t.system, ("network", "rm"), t.ids, a.jobs)
         if ctl_sandbox is not None:
             ctl_sandbox.__exit__(None, None, None)
         run.phases.append(("networks: removal", f"{(time.monotonic() - r0) / 60:.1f} min"))
@@ -913,8 +915,6 @@ def main() -> None:
             finally:
                 dnsb.stop_pynet_daemon(pn)
     finally:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     run.phases.append(("total", f"{(time.monotonic() - t0) / 60:.1f} min"))
     gauges = h.md_table(
