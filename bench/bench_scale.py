@@ -24,7 +24,6 @@ Writes bench/results/scale.md and scale.csv (every timed operation).
 from __future__ import annotations
 
 import csv
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -303,25 +302,9 @@ def curve_figures(tracks: list[Track], keys: tuple[str, ...]) -> dict[str, dict[
     return out
 
 
-def pynet_memory_kib(pn: h.PynetSandbox) -> float | None:
-    """Median PSS (KiB) of pynet's per-container supervisors; None when none runs."""
-    import json
-
-    pss = []
-    for cid in pn.container_ids():
-        try:
-            rec = json.loads((pn.tmp / "state" / "containers" / f"{cid}.json").read_text())
-            pid = int(rec.get("supervisor_pid") or 0)
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss.append(int(line.split()[1]))
-        except (OSError, ValueError):
-            continue
-    return statistics.median(pss) if pss else None
-
-
 def pynet_memory(pn: h.PynetSandbox) -> str:
-    """Proportional memory (PSS) of pynet's per-container supervisors + the containers' sleeps."""
+    """PSS of pynet's per-container waiters (the headline per-container figure, with the
+    zygote's share: bench_memory.py)."""
     import json
 
     total, count = 0, 0
@@ -338,8 +321,9 @@ def pynet_memory(pn: h.PynetSandbox) -> str:
     if not count:
         return ""
     return (
-        f"pynet keeps one supervisor process per running container: {count} supervisors, "
-        f"PSS {total / 1024:.0f} MiB in total, {total / count:.0f} KiB each."
+        f"pynet keeps one waiter process per running container: {count} waiters, "
+        f"PSS {total / 1024:.0f} MiB in total, {total / count:.0f} KiB each "
+        "(with the zygote's share: bench_memory.py, results/memory.md)."
     )
 
 
@@ -419,13 +403,6 @@ def main() -> None:
                 control_ids[s.name] = [_id(start_container(s, CONTROL)) for _ in range(CONTROL_SIZE)]
             container_scale(tracks, steps, args.probes, log)
             mem = pynet_memory(pn)
-            kib = pynet_memory_kib(pn)
-            if kib is not None:
-                figures["memory"] = {
-                    "what": "memory per detached container (PSS of its waiting supervisor)",
-                    "kib": {"pynet": kib},
-                    "goal_kib": 1024,
-                }
             edge_lines: list[str] = []
             pt = next((t for t in tracks if t.system.name == "pynet"), None)
             if edge and pt is not None:

@@ -36,7 +36,7 @@ ROWS = (
     ("dns", "forwarded"),
     ("scale", "containers"),
     ("scale", "networks"),
-    ("scale", "memory"),
+    ("memory", "memory"),
 )
 SYSTEMS = ("pynet", "docker", "podman")
 #: conditions every part of a run shares, stated once under the table
