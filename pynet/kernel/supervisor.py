@@ -105,7 +105,7 @@ def supervise(
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    out_r, out_w, err_r, err_w = _output_pipes()
+    out_r, out_w, err_r, err_w = output_pipes()
     pid = _launch(
         spec, report, (out_w, err_w), keep=(*keep, out_r, err_r), container_dir=container_dir, log_path=log_path
     )
@@ -140,7 +140,7 @@ def supervise_in_waiter(
     from pynet.kernel import namespaces, waiter
 
     os.setsid()  # SIGINT and SIGHUP: ignored already (the zygote)
-    out_r, out_w, err_r, err_w = _output_pipes()
+    out_r, out_w, err_r, err_w = output_pipes()
     pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
     namespaces.set_child_subreaper(True)
     launcher = os.fork()
@@ -181,7 +181,7 @@ def supervise_in_waiter(
     waiter.wait_and_record(int(reply), container_id, log_path, {out_r: 1, err_r: 2}, env)
 
 
-def _output_pipes() -> tuple[int, int, int, int]:
+def output_pipes() -> tuple[int, int, int, int]:
     """Two pipes, read by the waiter into the log as Docker's frames: stdout and stderr
     stay apart (pynet logs, the Engine API's attach and logs) and in order."""
     out_r, out_w = os.pipe2(os.O_CLOEXEC)

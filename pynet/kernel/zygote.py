@@ -293,7 +293,7 @@ def main(argv: list[str]) -> None:
     import select  # noqa: F401 - used by waiter.copy_output
     from pynet.kernel import namespaces, pids, supervisor, waiter  # noqa: F401
 
-    namespaces.set_child_subreaper(False)  # ctypes looks prctl up once, here
+    _warm_up(namespaces, supervisor, waiter)
     listen_fd, pid_path = int(argv[0]), argv[1]
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, listen_fd)
     ident = identity(sys.path[0])
@@ -319,6 +319,19 @@ def main(argv: list[str]) -> None:
             finally:
                 os._exit(1)
         os.close(fd)
+
+
+def _warm_up(namespaces, supervisor, waiter) -> None:  # type: ignore[no-untyped-def]
+    """Run here what each waiter runs before it blocks, often enough for CPython to
+    specialise its bytecode (each waiter would write its own copy of those pages) and for
+    ctypes to look ``prctl`` up once."""
+    for _ in range(12):
+        namespaces.set_child_subreaper(False)
+        out_r, out_w, err_r, err_w = supervisor.output_pipes()
+        os.write(out_w, b"x")
+        os.close(out_w)
+        os.close(err_w)
+        waiter.copy_output(os.getpid(), os.devnull, {out_r: 1, err_r: 2})  # both at EOF: returns
 
 
 def _write_pid_file(path: str) -> None:
