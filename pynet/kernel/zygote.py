@@ -73,7 +73,7 @@ _STATUS = (
 )
 _NAMESPACES = ("net", "mnt", "pid_for_children", "user", "uts", "ipc", "cgroup")
 #: the biggest request W accepts (a LaunchSpec and an environment)
-MAX_MESSAGE = 1 << 20
+MAX_MESSAGE = 160 * 1024  # below the default socket buffer (one SEQPACKET message must fit)
 _ZYGOTE = "import sys; sys.path.insert(0, sys.argv[1]); from pynet.kernel.zygote import main; main(sys.argv[2:])"
 
 
@@ -153,8 +153,8 @@ def launch(message: bytes, *, sock_path: str, pid_path: str, lock_path: str, roo
             raise ZygoteUnavailable(str(first["refused"]))
         try:
             report = _receive(conn)
-        except OSError:
-            report = None  # W died (kill -9): as a forked supervisor that died
+        except (OSError, ValueError, EOFError):
+            report = None  # W died (kill -9): as a forked supervisor that died; never retried
         finally:
             conn.close()
         if report is None:
@@ -238,6 +238,7 @@ def _start(sock_path: str, pid_path: str, lock_path: str, root: str):  # type: i
         address, d = _address(sock_path)
         try:
             listener.bind(address)
+            os.chmod(address, 0o600)  # only our user connects (W checks the peer's uid too)
         finally:
             if d >= 0:
                 os.close(d)
@@ -270,6 +271,7 @@ def _spawn(listen_fd: int, pid_path: str, root: str) -> None:
                 for fd in (0, 1, 2):
                     os.dup2(devnull, fd)
                 os.dup2(listen_fd, 3)
+                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
                 close_all_but(3)  # e.g. the state lock, a container's owner lock: not ours
                 os.chdir("/")
                 argv = [sys.executable, "-S", "-c", _ZYGOTE, root, "3", pid_path]
@@ -356,6 +358,7 @@ def _waiter(fd: int, ident: bytes) -> None:
 
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)  # W waits for its container
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd)
+    peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
     data, ancdata, _flags, _addr = conn.recvmsg(MAX_MESSAGE, _socket.CMSG_SPACE(4))
     conn.detach()  # fd: closed by the launch once it has reported
     cwd = -1
@@ -366,6 +369,8 @@ def _waiter(fd: int, ident: bytes) -> None:
         their_ident, container_id, log_path, container_dir, spec, env = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         their_ident = b""
+    if int.from_bytes(peer[4:8], sys.byteorder) != os.geteuid():
+        their_ident = b""  # another user: never a launch in our name
     if their_ident != ident:
         os.write(fd, marshal.dumps({"refused": "another launch context (identity differs)"}))
         return

@@ -7,6 +7,7 @@ import _socket
 import marshal
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -94,6 +95,18 @@ def test_a_zygote_starts_on_demand_and_its_waiter_reports_the_launch_error(run_d
     # the same zygote serves the next request
     _launch(run_dir)
     assert _zygote(run_dir) == (z, start)
+
+
+def test_only_our_user_may_connect(run_dir: Path) -> None:
+    _launch(run_dir)
+    [sock] = run_dir.glob("zygote-*.sock")
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+
+
+def test_a_request_too_large_for_one_message_is_not_sent(run_dir: Path) -> None:
+    with pytest.raises(zygote.ZygoteUnavailable, match="too large"):
+        _launch(run_dir, spec={**SPEC, "env": {"BIG": "x" * zygote.MAX_MESSAGE}})
+    assert not list(run_dir.glob("zygote-*.pid")), "no zygote was started for it"
 
 
 def test_stop_ends_the_zygote_by_its_pid_file(run_dir: Path) -> None:
