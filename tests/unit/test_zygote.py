@@ -192,3 +192,19 @@ def _wait_gone(pid: int, start: int) -> None:
     while pids.pid_alive(pid, start):
         assert time.monotonic() < deadline, f"pid {pid} still alive"
         time.sleep(0.02)
+
+
+def test_the_zygote_preloads_only_the_launch_and_wait_code() -> None:
+    """What every waiter shares: no pyroute2, click, json, typing, nor pynet above the kernel."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import select\n"
+        "from pynet.kernel import namespaces, pids, supervisor, waiter, zygote\n"
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-S", "-c", code, ROOT], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.split()
+    assert "pynet.kernel.process" in loaded
+    heavy = [m for m in loaded if m.split(".")[0] in ("pyroute2", "click", "json", "typing", "rich", "yaml")]
+    above = [m for m in loaded if m.startswith(("pynet.cnm", "pynet.state", "pynet.cli", "pynet.drivers"))]
+    assert heavy == [] and above == [], (heavy, above)
