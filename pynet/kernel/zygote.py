@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import marshal
 import os
+import select
 import sys
+import time
 
 from pynet.errors import EXIT_USAGE
 
@@ -285,14 +287,13 @@ def _spawn(listen_fd: int, pid_path: str, root: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``LISTEN_FD PID_FILE``: serve forever, a waiter per connection."""
+    """``LISTEN_FD PID_FILE``: a waiter per connection, until idle (:func:`_idle_exit_after`)."""
     import _signal
     import _socket
     import gc
 
     # Everything a waiter runs, imported (and what it calls first warmed) before the fork,
     # so that its pages stay shared.
-    import select  # noqa: F401 - used by waiter.copy_output
     from pynet.kernel import namespaces, pids, supervisor, waiter  # noqa: F401
 
     _warm_up(namespaces, supervisor, waiter)
@@ -303,24 +304,80 @@ def main(argv: list[str]) -> None:
     _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
     _signal.signal(_signal.SIGCHLD, _signal.SIG_IGN)  # waiters (and their `_exited`) reap themselves
     _write_pid_file(pid_path)
+    idle = _idle_exit_after()
     gc.freeze()  # a forked waiter's collections never touch (and copy) the zygote's pages
+    busy = time.monotonic()
     while True:
+        ready, _, _ = select.select([listen_fd], [], [], 1.0 if idle > 0 else None)
+        now = time.monotonic()
+        if ready:
+            _serve_one(listener, ident)
+            busy = now
+        elif _has_children():
+            busy = now
+        elif now - busy >= idle:
+            _leave(listener, ident, pid_path)
+            return
+
+
+def _idle_exit_after() -> float:
+    """Seconds without a waiter after which the zygote leaves (0: never); the helper
+    daemon's setting (``PYNET_DAEMON_IDLE_EXIT``, default 600): pynet's per-host
+    processes leave together when nothing needs them."""
+    try:
+        return float(os.environ.get("PYNET_DAEMON_IDLE_EXIT", "600"))
+    except ValueError:
+        return 600.0
+
+
+def _has_children() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)  # children are reaped by the kernel (SIGCHLD ignored)
+        return True
+    except ChildProcessError:
+        return False
+
+
+def _serve_one(listener, ident: bytes) -> None:  # type: ignore[no-untyped-def]
+    """Accept one connection and fork its waiter."""
+    try:
+        fd, _ = listener._accept()
+    except (InterruptedError, BlockingIOError):
+        return
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(fd)  # the client sees no answer and starts on its own
+        return
+    if pid == 0:
         try:
-            fd, _ = listener._accept()
-        except InterruptedError:
-            continue
-        try:
-            pid = os.fork()
-        except OSError:
-            os.close(fd)  # the client sees no answer and starts on its own
-            continue
-        if pid == 0:
-            try:
-                listener.close()
-                _waiter(fd, ident)
-            finally:
-                os._exit(1)
-        os.close(fd)
+            listener.close()
+            _waiter(fd, ident)
+        finally:
+            os._exit(1)
+    os.close(fd)
+
+
+def _leave(listener, ident: bytes, pid_path: str) -> None:  # type: ignore[no-untyped-def]
+    """Idle: remove our socket and pid file under the start lock (so no client starts a
+    zygote meanwhile), serve what was queued before, and return (the process ends)."""
+    import fcntl
+
+    base = pid_path[: -len(".pid")]
+    lock = os.open(base + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _read(pid_path).split()[:1] == [str(os.getpid())]:  # still ours, not a successor's
+            for path in (base + ".sock", pid_path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        # A client that connected before the unlink is answered; one after it starts anew.
+        while select.select([listener.fileno()], [], [], 0)[0]:
+            _serve_one(listener, ident)
+    finally:
+        os.close(lock)
 
 
 def _warm_up(namespaces, supervisor, waiter) -> None:  # type: ignore[no-untyped-def]

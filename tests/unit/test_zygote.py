@@ -118,6 +118,16 @@ def test_stop_ends_the_zygote_by_its_pid_file(run_dir: Path) -> None:
     assert zygote.stop(str(run_dir)) == []
 
 
+def test_an_idle_zygote_leaves_with_its_files(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYNET_DAEMON_IDLE_EXIT", "0.5")  # the helper daemon's setting
+    _launch(run_dir)  # its waiter ends at once (nothing started)
+    z, start = _zygote(run_dir)
+    _wait_gone(z, start)
+    assert not list(run_dir.glob("zygote-*.pid")) and not list(run_dir.glob("zygote-*.sock"))
+    _launch(run_dir)  # the next launch starts another
+    assert _zygote(run_dir)[0] != z
+
+
 def test_a_dead_zygote_is_replaced(run_dir: Path) -> None:
     _launch(run_dir)
     z, start = _zygote(run_dir)
