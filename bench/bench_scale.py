@@ -753,7 +753,7 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         pss = pynet_supervisors_pss(pn)
         if pss:
             run.figures["memory"] = {
-                "what": "memory per detached container (PSS of its waiting supervisor)",
+                "what": "PSS of each waiter at the last checkpoint (without the zygote's share; the headline figure is bench_memory.py's)",
                 "kib": {"pynet": statistics.median(pss)},
                 "goal_kib": 1024,
             }

@@ -37,7 +37,7 @@ ROWS = (
     ("scale", "containers"),
     ("scale", "dns"),
     ("scale", "networks"),
-    ("scale", "memory"),
+    ("memory", "memory"),
 )
 SYSTEMS = ("pynet", "docker", "podman")
 #: conditions every part of a run shares, stated once under the table

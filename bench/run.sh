@@ -2,7 +2,7 @@
 # `make bench`: run every pynet benchmark side by side with Docker and Podman and write
 # markdown tables to bench/results/*.md (summary.md collects the verdicts).
 #
-#   bash bench/run.sh [--quick] [--max N] [--runs N] [--only cli,attach,scale,profile] [--no-anchors]
+#   bash bench/run.sh [--quick] [--max N] [--runs N] [--only cli,attach,scale,memory,profile] [--no-anchors]
 #
 # Environment (same meaning as the flags): BENCH_RUNS (10), BENCH_WARMUP (2), BENCH_MAX (4000
 # containers over 4 networks for pynet, issue #15), BENCH_ANCHOR_MAX (250 for Docker/Podman),
@@ -26,7 +26,7 @@ NET_MAX=${BENCH_NET_MAX:-1000}
 ANCHOR_NET_MAX=${BENCH_ANCHOR_NET_MAX:-250}
 JOBS=${BENCH_JOBS:-3}
 EDGE=${BENCH_EDGE:-1}
-ONLY=cli,attach,scale,profile,dns,ports,overlay,api,compose
+ONLY=cli,attach,scale,memory,profile,dns,ports,overlay,api,compose
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -107,6 +107,7 @@ step cli 1200 bench/bench_cli.py --out "$RESULTS/cli.md"
 step attach 1200 bench/bench_attach.py --out "$RESULTS/attach.md"
 step scale 5400 bench/bench_scale.py --out "$RESULTS/scale.md" --max "$MAX" \
   --anchor-max "$ANCHOR_MAX" --net-max "$NET_MAX" --anchor-net-max "$ANCHOR_NET_MAX" --jobs "$JOBS" "$EDGE_ARG"
+step memory 900 bench/bench_memory.py --out "$RESULTS/memory.md"  # issue #15: PSS per detached container
 step profile 900 bench/profile_pynet.py --out "$RESULTS/profile.md" --systems pynet
 QUICK_ARG=()
 [ "$RUNS" -le 3 ] && QUICK_ARG=(--quick)
@@ -122,7 +123,7 @@ step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docke
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale: $MAX containers over 4 networks" \
     "(anchors $ANCHOR_MAX), $NET_MAX networks (anchors $ANCHOR_NET_MAX)."
   echo
-  for name in cli attach scale profile dns ports overlay api compose; do
+  for name in cli attach scale memory profile dns ports overlay api compose; do
     # a part this run skipped (--only) keeps its file from an earlier run: say so
     [ -n "${STATUS[$name]:-}" ] || [ -f "$RESULTS/$name.md" ] || continue
     echo "## $name — ${STATUS[$name]:-not run this time: from an earlier run, see its date} ([$name.md]($name.md))"

@@ -501,7 +501,7 @@ def _generate_name(taken: dict[str, str], cid: str) -> str:
 
 def remove_files(container_id: str) -> None:
     d = paths.container_dir(container_id)
-    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo"):
+    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo", "waiter"):
         try:
             os.unlink(d / name)
         except FileNotFoundError:

@@ -515,7 +515,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         """A container whose record is damaged, completed from what the host shows: its
         waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
         c = Repo(self.store, salvage=True).get_container(ref)
-        found = procnet.find_waiter(c.id)
+        found = procnet.find_waiter(c.id, str(paths.container_dir(c.id)))
         if found is not None:
             c.supervisor_pid, c.pid = found
             c.status = "running"

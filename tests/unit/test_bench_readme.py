@@ -73,9 +73,10 @@ def test_render_judges_flatness_and_memory(tmp_path: Path) -> None:
             "curve": {"pynet": {"run": [10, 63.0, 1000, 82.0, 1.09], "rm": [10, 86.0, 1000, 97.0, 1.3]}},
             "flat_limit": 1.25,
         },
-        "memory": {"what": "memory per detached container", "kib": {"pynet": 2900}, "goal_kib": 1024},
     }
+    memory_figures = {"memory": {"what": "memory per detached container", "kib": {"pynet": 2900}, "goal_kib": 1024}}
     (tmp_path / "scale.json").write_text(json.dumps({"part": "scale", "conditions": {}, "figures": figures}))
+    (tmp_path / "memory.json").write_text(json.dumps({"part": "memory", "conditions": {}, "figures": memory_figures}))
     lines = rt.render(rt.load_results(tmp_path)).splitlines()
     curve = next(line for line in lines if line.startswith("| `run -d`"))
     memory = next(line for line in lines if line.startswith("| memory"))
