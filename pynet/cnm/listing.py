@@ -237,13 +237,23 @@ def natural_less(a: str, b: str) -> bool:
     return len(a) < len(b)
 
 
-class natural_sort_key:  # noqa: N801 - used like a function: sorted(names, key=natural_sort_key)
-    """Sort key implementing :func:`natural_less`."""
-
-    __slots__ = ("s",)
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-
-    def __lt__(self, other: "natural_sort_key") -> bool:
-        return natural_less(self.s, other.s)
+def natural_sort_key(s: str) -> list[tuple]:
+    """Sort key ordering names as :func:`natural_less` does, computed once per name (a
+    comparator ran ~9 calls per name: 1000 networks cost ~8700 Python-level comparisons).
+    A digit run is ``(0, digits without leading zeros by length, their text, leading
+    zeros)``, any other character ``(1, char)``: digit runs sort before other characters."""
+    key: list[tuple] = []
+    i, n = 0, len(s)
+    while i < n:
+        if not s[i].isdigit():
+            key.append((1, s[i]))
+            i += 1
+            continue
+        j = i
+        while j < n and s[j].isdigit():
+            j += 1
+        run = s[i:j]
+        digits = run.lstrip("0")
+        key.append((0, len(digits), digits, len(run) - len(digits)))
+        i = j
+    return key

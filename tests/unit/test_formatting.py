@@ -464,3 +464,22 @@ def test_bad_filter_values_fail_even_without_networks(values: list[str], message
 def test_natural_sort_orders_numbers_numerically() -> None:
     names = ["net10", "net2", "bridge", "net1", "Net3", "net02", "host"]
     assert sorted(names, key=listing.natural_sort_key) == ["Net3", "bridge", "host", "net1", "net2", "net02", "net10"]
+
+
+def test_natural_sort_key_orders_as_natural_less():
+    """The key sort gives docker/cli's NaturalLess order on mixed names (random, seeded)."""
+    import functools
+    import random
+
+    rng = random.Random(15)
+    alphabet = "ab0019x-_."
+    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7))) for _ in range(600)]
+    by_key = sorted(names, key=listing.natural_sort_key)
+    by_cmp = sorted(
+        names,
+        key=functools.cmp_to_key(
+            lambda a, b: -1 if listing.natural_less(a, b) else 1 if listing.natural_less(b, a) else 0
+        ),
+    )
+    assert by_key == by_cmp
+    assert by_key != sorted(names)  # positive control: not plain string order
