@@ -41,7 +41,8 @@ def networks(repo: Any, filters: dict[str, list[str]]) -> list[Network]:
     out = []
     for net in sorted(repo.networks(), key=lambda n: natural_sort_key(n.name)):
         item = views.network_filter_item(net)
-        item["containers"] = repo.member_count(net.id)
+        if filters.get("dangling"):  # one more file per network: read only when asked
+            item["containers"] = repo.member_count(net.id)
         if match_network_filters(item, filters):
             out.append(net)
     return out
