@@ -347,7 +347,7 @@ class Store:
             if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
-    def _apply(self, commit: dict[str, Any]) -> None:
+    def _apply(self, commit: dict[str, Any], *, sync: bool = True) -> None:
         # The journal already holds the commit durably, so the files are written without
         # an fsync each and made durable together at the end (before the journal goes):
         # one filesystem commit instead of two per file (design.md, "State and crash safety").
@@ -370,7 +370,8 @@ class Store:
             written.append(self.root / kind / _INDEX)
             atomic_write(written[-1], index, sync=False)
         self._index_cache.clear()
-        _fsync_all(written)
+        if sync:
+            _fsync_all(written)
 
 
 def _fsync_all(paths: list[Path]) -> None:
@@ -438,12 +439,14 @@ class Transaction:
             out["redo"] = self.redo
         return out
 
-    def commit(self) -> None:
+    def commit(self, *, sync: bool = True) -> None:
         """Write every change: journal first (so it can be replayed), then the files.
 
         All or nothing for the caller: when this raises, the files are as they were
         (``durable`` stays False) and the caller rolls its kernel work back. Only a kill
         -9 after the journal holds the commit leaves it to the next command to replay.
+        ``sync=False`` skips the fsyncs: as safe against a kill -9 (the page cache stays),
+        for changes a power cut makes moot anyway (a process recorded as started).
         """
         if not self.puts and not self.deletes:
             self.store.clear_journal()
@@ -451,9 +454,9 @@ class Transaction:
         commit = {"puts": self.puts, "deletes": self.deletes, "indexes": self._indexes()}
         fault("state_commit")  # an I/O error before the commit is durable
         before = self.store._snapshot(commit)
-        atomic_write(self.store.journal_path(), self._journal(commit))
+        atomic_write(self.store.journal_path(), self._journal(commit), sync=sync)
         try:
-            self.store._apply(commit)
+            self.store._apply(commit, sync=sync)
         except BaseException:
             self._unapply(before)
             raise
