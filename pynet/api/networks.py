@@ -14,6 +14,8 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.cnm.repo import Repo
+
 LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 PRUNE_FILTERS = {"until", "label", "label!"}
 
@@ -27,23 +29,52 @@ def _check_keys(filters: dict[str, list[str]], allowed: set[str]) -> None:
 def list_networks(req: Request) -> Response:
     """``GET /networks``: every network as inspect shows it, without its containers."""
     from pynet.cli import formatting
-    from pynet.cnm import views
 
     filters = req.filters()
     _check_keys(filters, LIST_FILTERS)
-    repo = core.reader()
-    out = []
-    for net in sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name)):
-        item = views.network_filter_item(net)
-        item["containers"] = repo.member_count(net.id)
-        if not formatting.match_network_filters(item, filters):
-            continue
-        view = views.network_inspect(net, repo)
-        view["Containers"] = {}
-        out.append(view)
+    listing = _listing(core.reader())
+    if not filters:
+        return Response(body=listing.body, content_type="application/json")
+    out = [view for item, view in listing.rows if formatting.match_network_filters(item, filters)]
     if not out:  # values are checked even when nothing is listed, as the daemon does
         formatting.filter_networks([], filters)
     return json_response(out)
+
+
+class _Listing:
+    """Every network's filter item and list view, sorted by name, and the unfiltered body."""
+
+    def __init__(self, repo: Repo) -> None:
+        from pynet.cli import formatting
+        from pynet.cnm import views
+
+        self.rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for net in sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name)):
+            item = views.network_filter_item(net)
+            item["containers"] = repo.member_count(net.id)
+            self.rows.append((item, views.network_inspect(net, repo, containers=False)))
+        self.body = json_response([view for _, view in self.rows]).body
+
+
+_last: dict[tuple[tuple[int, int], ...], _Listing] = {}  # at most one: the current stamp's
+
+
+def _listing(repo: Repo) -> _Listing:
+    """The listing, built again only when a network or a member count changed.
+
+    ``docker network ls`` asks for it on every call; reading every network record for
+    each (and its members, for a view that drops them) cost more than the client's
+    whole exchange with dockerd. The store's change stamp is read before the records:
+    a change made while they are read gives the next request a new stamp."""
+    stamp = repo.store.change_stamp("networks", "ipam")
+    cached = _last.get(stamp) if stamp is not None else None
+    if cached is not None:
+        return cached
+    listing = _Listing(repo)
+    if stamp is not None:
+        _last.clear()
+        _last[stamp] = listing
+    return listing
 
 
 def inspect(req: Request) -> Response:

@@ -33,6 +33,7 @@ _JOURNAL = "journal.json"
 #: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
 _KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TMP_MAX_AGE = 60.0  # seconds: an atomic write takes milliseconds
+STAMP_SETTLE = 1.0  # seconds: see Store.change_stamp
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -195,6 +196,25 @@ class Store:
         except FileNotFoundError:
             return []
         return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(("_", "."))]
+
+    def change_stamp(self, *kinds: str) -> tuple[tuple[int, int], ...] | None:
+        """A value that changes whenever a record of these kinds is written or removed:
+        the (inode, mtime) of their directories, which every atomic write and delete
+        touches. None when one changed in the last :data:`STAMP_SETTLE` seconds: the
+        kernel's coarse clock can give two changes in a row the same mtime (a cache keyed
+        by a stamp read then could miss the second), so the caller reads afresh."""
+        out = []
+        settled = time.time() - STAMP_SETTLE
+        for path in (self.root / kind for kind in kinds):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                out.append((0, 0))
+                continue
+            if st.st_mtime > settled:
+                return None
+            out.append((st.st_ino, st.st_mtime_ns))
+        return tuple(out)
 
     def all(self, kind: str) -> list[dict[str, Any]]:
         """Every record of a kind (skipping files removed while listing)."""

@@ -465,3 +465,28 @@ def test_no_redo_without_a_journal_or_after_a_commit(tmp_path: Path) -> None:
     assert store.pending_redo() is None
     atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}}, "redo": {"op": "x"}})
     assert store.pending_redo() is None  # the commit is complete: replay, no redo
+
+
+def test_change_stamp_changes_with_every_write_and_is_none_while_unsettled(tmp_path) -> None:
+    import os
+    import time
+
+    from pynet.state.store import STAMP_SETTLE, Store
+
+    store = Store(tmp_path)
+    (tmp_path / "networks").mkdir()
+    assert store.change_stamp("networks", "ipam") is None  # just made: the clock may not tell
+
+    def settle(age: float) -> None:
+        past = time.time() - STAMP_SETTLE - age
+        os.utime(tmp_path / "networks", (past, past))
+
+    settle(10)
+    first = store.change_stamp("networks", "ipam")
+    assert first is not None and first == store.change_stamp("networks", "ipam")
+    txn = store.begin()
+    txn.put("networks", "n1", {"name": "n1"})
+    txn.commit(sync=False)
+    assert store.change_stamp("networks", "ipam") is None  # changed just now: read afresh
+    settle(5)
+    assert store.change_stamp("networks", "ipam") not in (None, first)
