@@ -1,6 +1,6 @@
 """``/networks``: list, inspect, create, remove, prune, connect, disconnect.
 
-The same core operations and views as ``pynet network ...`` (``pynet.cli.network_actions``),
+The same core operations and views as ``pynet network ...`` (``pynet network ...``'s bodies),
 so the API and the CLI show identical JSON.
 """
 
@@ -16,65 +16,41 @@ if TYPE_CHECKING:
 
     from pynet.cnm.repo import Repo
 
-LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
-PRUNE_FILTERS = {"until", "label", "label!"}
-
-
-def _check_keys(filters: dict[str, list[str]], allowed: set[str]) -> None:
-    for key in filters:
-        if key not in allowed:
-            raise InvalidArgument(f"Invalid filter '{key}'")
-
 
 def list_networks(req: Request) -> Response:
     """``GET /networks``: every network as inspect shows it, without its containers."""
-    from pynet.cli import formatting
+    from pynet.cnm import listing, views
 
     filters = req.filters()
-    _check_keys(filters, LIST_FILTERS)
-    listing = _listing(core.reader())
-    if not filters:
-        return Response(body=listing.body, content_type="application/json")
-    out = [view for item, view in listing.rows if formatting.match_network_filters(item, filters)]
-    if not out:  # values are checked even when nothing is listed, as the daemon does
-        formatting.filter_networks([], filters)
+    listing.check_filter_keys(filters, listing.NETWORK_FILTERS)
+    repo = core.reader()
+    if not filters:  # what `docker network ls` asks for
+        return Response(body=_unfiltered(repo), content_type="application/json")
+    out = [views.network_inspect(net, repo, containers=False) for net in listing.networks(repo, filters)]
     return json_response(out)
 
 
-class _Listing:
-    """Every network's filter item and list view, sorted by name, and the unfiltered body."""
-
-    def __init__(self, repo: Repo) -> None:
-        from pynet.cli import formatting
-        from pynet.cnm import views
-
-        self.rows: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        for net in sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name)):
-            item = views.network_filter_item(net)
-            item["containers"] = repo.member_count(net.id)
-            self.rows.append((item, views.network_inspect(net, repo, containers=False)))
-        self.body = json_response([view for _, view in self.rows]).body
+_kept: dict[tuple[tuple[int, int], ...], bytes] = {}  # at most one: the current stamp's body
 
 
-_last: dict[tuple[tuple[int, int], ...], _Listing] = {}  # at most one: the current stamp's
+def _unfiltered(repo: Repo) -> bytes:
+    """The unfiltered list's body, built again only when a network or a member count changed.
 
+    ``docker network ls`` asks for it on every call; reading every network record (and
+    each one's members, for a view that drops them) cost more than the client's whole
+    exchange with dockerd. The store's change stamp is read before the records: a change
+    made while they are read gives the next request a new stamp."""
+    from pynet.cnm import listing, views
 
-def _listing(repo: Repo) -> _Listing:
-    """The listing, built again only when a network or a member count changed.
-
-    ``docker network ls`` asks for it on every call; reading every network record for
-    each (and its members, for a view that drops them) cost more than the client's
-    whole exchange with dockerd. The store's change stamp is read before the records:
-    a change made while they are read gives the next request a new stamp."""
     stamp = repo.store.change_stamp("networks", "ipam")
-    cached = _last.get(stamp) if stamp is not None else None
-    if cached is not None:
-        return cached
-    listing = _Listing(repo)
-    if stamp is not None:
-        _last.clear()
-        _last[stamp] = listing
-    return listing
+    body = _kept.get(stamp) if stamp is not None else None
+    if body is None:
+        nets = listing.networks(repo, {})
+        body = json_response([views.network_inspect(net, repo, containers=False) for net in nets]).body
+        if stamp is not None:
+            _kept.clear()
+            _kept[stamp] = body
+    return body
 
 
 def inspect(req: Request) -> Response:
@@ -170,11 +146,11 @@ def remove(req: Request) -> Response:
 
 def prune(req: Request) -> Response:
     """``POST /networks/prune`` -> ``{"NetworksDeleted": [names]}``."""
-    from pynet.cli.prune import keep_filter
+    from pynet.cnm import listing
 
     filters = req.filters()
-    _check_keys(filters, PRUNE_FILTERS)
-    keep = keep_filter(filters)
+    listing.check_filter_keys(filters, listing.PRUNE_FILTERS)
+    keep = listing.keep_filter(filters)
     with core.controller() as ctl:
         removed = ctl.prune_networks(keep)
     return json_response({"NetworksDeleted": removed or None})
@@ -190,7 +166,7 @@ def attach_request(config: dict[str, Any] | None) -> Any:
     ipam = config.get("IPAMConfig") or {}
     if not isinstance(ipam, dict):
         raise InvalidArgument("invalid JSON: IPAMConfig must be an object")
-    from pynet.cli import inputs
+    from pynet.records import inputs
 
     ipv4, ipv6 = _text(ipam, "IPv4Address"), _text(ipam, "IPv6Address")
     inputs.endpoint_address(ipv4, 4)
