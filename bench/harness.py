@@ -270,10 +270,11 @@ class PynetSandbox:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _kill_leftovers(self) -> None:
-        """Stop supervisors that pynet started for us and that `rm -f` left (by recorded pid).
+        """Stop supervisors that pynet started for us and that `rm -f` left (by recorded pid),
+        and the waiter zygote (by its pid file).
 
-        Only a pid whose command line names our temp dir (the supervisor), or whose parent is
-        such a supervisor (the container's process), is signalled.
+        Only a pid whose command line names our temp dir (the supervisor, the zygote), or
+        whose parent is such a supervisor (the container's process), is signalled.
         """
         import signal
 
@@ -290,6 +291,26 @@ class PynetSandbox:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        for pid in self.zygote_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def zygote_pids(self) -> list[int]:
+        """pynet's waiter zygotes for our run dir: the pid in each ``zygote-*.pid`` whose
+        process has the start time written there and names our temp dir (its pid file) on
+        its command line — never a process found by name."""
+        found = []
+        for path in (self.tmp / "run").glob("zygote-*.pid"):
+            try:
+                pid, start = (int(x) for x in path.read_text().split()[:2])
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, ValueError, IndexError):
+                continue
+            if int(fields[19]) == start and fields[0] != "Z" and _cmdline_mentions(pid, str(self.tmp)):
+                found.append(pid)
+        return found
 
     def _unmount_ours(self) -> None:
         prefix = str(self.tmp)
@@ -581,8 +602,12 @@ def environment_facts(systems: Sequence[System], pn: PynetSandbox | None) -> lis
     return facts
 
 
-def write_figures(part: str, facts: list[tuple[str, str]], figures: dict[str, dict[str, object]]) -> None:
-    """Write ``results/<part>.json``: this run's conditions and its headline figures.
+def write_figures(
+    part: str, facts: list[tuple[str, str]], figures: dict[str, dict[str, object]], directory: Path = RESULTS
+) -> None:
+    """Write ``<directory>/<part>.json`` (``results/`` by default; a script's ``--out``
+    directory, so a trial run elsewhere leaves the results alone): this run's conditions and
+    its headline figures.
 
     ``bench/readme_table.py`` builds the README's performance table from these files, so
     every figure there is one a run printed, with the conditions it was measured under.
@@ -591,7 +616,7 @@ def write_figures(part: str, facts: list[tuple[str, str]], figures: dict[str, di
     """
     facts = [*facts, ("load average at end of run", load_average())]
     data = {"part": part, "conditions": dict(facts), "figures": figures}
-    path = RESULTS / f"{part}.json"
+    path = directory / f"{part}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 

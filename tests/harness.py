@@ -587,9 +587,10 @@ class Host(Netns):
     def _owned_pids(self) -> set[int]:
         # Processes pynet started: in this host's netns or a sandbox netns under its dirs,
         # or carrying this host's PYNET_STATE_DIR. That covers every pid recorded in
-        # <state>/containers/*.json and <run>/pynetd.pid, each verified the same way.
+        # <state>/containers/*.json and <run>/pynetd.pid, each verified the same way, and
+        # the waiter zygotes named (pid + start time) by <run>/zygote-*.pid.
         entry = f"PYNET_STATE_DIR={self.state_dir}".encode()
-        return find_pids(self.netns_ids(), entry)
+        return find_pids(self.netns_ids(), entry) | set(self.zygote_pids())
 
     def recorded_pids(self) -> set[int]:
         """Pids pynet wrote down: containers' pid/supervisor_pid, the helper's and its keeper's."""
@@ -600,7 +601,21 @@ class Host(Netns):
                 pids |= {int(record.get(k) or 0) for k in ("pid", "supervisor_pid")}
             except (OSError, ValueError, AttributeError):
                 continue
-        return (pids | {self.helper_pid(), self.helper_pid(keeper=True)}) - {0, None}
+        return (pids | {self.helper_pid(), self.helper_pid(keeper=True)} | set(self.zygote_pids())) - {0, None}
+
+    def zygote_pids(self) -> list[int]:
+        """The live waiter zygotes of this host: the pid in each ``zygote-*.pid`` whose
+        process still has the start time written next to it (a reused pid is not ours)."""
+        found = []
+        for path in self.run_dir.glob("zygote-*.pid"):
+            try:
+                pid, start = (int(x) for x in path.read_text().split()[:2])
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, ValueError, IndexError):
+                continue
+            if int(fields[19]) == start and fields[0] != "Z":
+                found.append(pid)
+        return found
 
     def helper_pid(self, *, keeper: bool = False) -> int | None:
         """The pid in ``pynetd.pid`` (or ``pynetd-keeper.pid``), unchecked; None without one."""

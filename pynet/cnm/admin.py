@@ -25,7 +25,8 @@ class HostAdmin:
     notices: list[str]
 
     def reset(self) -> list[str]:
-        """Remove all containers and user networks, the default bridge device and the helper.
+        """Remove all containers and user networks, the default bridge device, the helper and
+        the waiters' zygote.
 
         Holds the lock throughout: stopping the helper, releasing the sandbox directory and
         dropping the "restored" marker are decided on what reset itself left, so a command
@@ -59,6 +60,9 @@ class HostAdmin:
             from pynet.cnm import sandboxes
 
             sandboxes.release_all()
+            from pynet.kernel import zygote
+
+            zygote.stop(str(paths.run_dir()))  # no container left to start for: end the waiters' zygote
             (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 

@@ -508,7 +508,7 @@ def _pick(choices: Sequence[Any]) -> Any:
 
 def remove_files(container_id: str) -> None:
     d = paths.container_dir(container_id)
-    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo"):
+    for name in ("hosts", "hostname", "resolv.conf", "container.log", "launch.json", "stdin.fifo", "waiter"):
         try:
             os.unlink(d / name)
         except FileNotFoundError:

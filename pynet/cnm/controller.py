@@ -174,6 +174,9 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
             self.reap_orphans()
             return
         with self.mutation() as (repo, _undo):
+            if not marker.exists():
+                # After a reboot: what a power cut may have left stale goes (store.py).
+                self.store.forget_derived()
             if DEFAULT_NETWORK not in repo.network_names():
                 for net in netsvc.builtin_networks(procnet.host_subnets()):
                     repo.put_network(net)
@@ -515,7 +518,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         """A container whose record is damaged, completed from what the host shows: its
         waiter's argv gives the process, the process gives the sandbox (``rm -f`` only)."""
         c = Repo(self.store, salvage=True).get_container(ref)
-        found = procnet.find_waiter(c.id)
+        found = procnet.find_waiter(c.id, str(paths.container_dir(c.id)))
         if found is not None:
             c.supervisor_pid, c.pid = found
             c.status = "running"

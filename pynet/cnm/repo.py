@@ -6,14 +6,15 @@ exact name, then ID prefix (ambiguous prefixes are an error).
 
 from __future__ import annotations
 
-
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     T = TypeVar("T")
 
-from pynet.records.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
+    from pynet.records.model import Container, Endpoint, Network
+
+from pynet.records.fields import RecordInvalid, document
 from pynet.errors import InvalidArgument, NotFound, StateCorrupt, StateTooNew
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
@@ -30,12 +31,18 @@ class Repo:
     what it describes can still be torn down.
     """
 
-    def __init__(self, store: Store, txn: Transaction | None = None, *, salvage: bool = False) -> None:
+    def __init__(
+        self, store: Store, txn: Transaction | None = None, *, salvage: bool = False, documents: bool = False
+    ) -> None:
         self.store = store
         self.txn = txn
         self.salvage = salvage
+        #: read-only commands: records come as ``records.fields.document``s (same fields,
+        #: same checks, no dataclass: design.md, "Start-up")
+        self.documents = documents
         self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
         self.events: list[dict[str, Any]] = []  # Docker-shaped events, logged after the commit
+        self._summaries: dict[str, dict[str, Any]] | None = None  # the summary file, read once
 
     def emit(self, event: dict[str, Any]) -> None:
         """Queue an event (``pynet.cnm.events``); the Controller logs it once committed."""
@@ -52,30 +59,39 @@ class Repo:
         except StateCorrupt as exc:
             raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
 
-    def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
+    def _get(self, name: str, kind: str, obj_id: str) -> Any:
+        """The record (class ``name`` of records.model) stored as ``kind/obj_id``, or None."""
         try:
             raw = self._raw(kind, obj_id)
-            return None if raw is None else from_dict(cls, raw)
+            if raw is None:
+                return None
+            if self.documents:
+                return document(name, raw)
+            from pynet.records import model
+
+            return model.from_dict(getattr(model, name), raw)
         except StateCorrupt as exc:
             if self.salvage and kind in _SALVAGED:
-                return self._salvaged(cls, kind, obj_id)  # type: ignore[return-value]
+                return self._salvaged(name, kind, obj_id)
             if isinstance(exc, RecordInvalid):
                 raise StateCorrupt(
                     f"state file {self.store.path(kind, obj_id)} is corrupt: {exc.message}{_advice(kind, obj_id)}"
                 ) from None
             raise
 
-    def _salvaged(self, cls: type, kind: str, obj_id: str) -> Container | Endpoint:
+    def _salvaged(self, name: str, kind: str, obj_id: str) -> Container | Endpoint:
         """What can still be known of a damaged record (``rm -f`` only)."""
-        record = from_dict(cls, self.store.get_lenient(kind, obj_id), lenient=True)
+        from pynet.records import model
+
+        record = model.from_dict(getattr(model, name), self.store.get_lenient(kind, obj_id), lenient=True)
         record.id = obj_id
         self.damaged.add(obj_id)
-        if isinstance(record, Container):
+        if isinstance(record, model.Container):
             if not record.endpoints:
                 record.endpoints = self._memberships(obj_id)
             if not record.name:
                 record.name = next((n for n, i in self._names(kind).items() if i == obj_id), "")
-        elif isinstance(record, Endpoint):
+        elif isinstance(record, model.Endpoint):
             self._complete_endpoint(record)
         return record
 
@@ -108,6 +124,8 @@ class Repo:
 
     def _put(self, kind: str, obj_id: str, record: Any) -> None:
         assert self.txn is not None, "writes need a transaction"
+        from pynet.records.model import to_dict
+
         self.txn.put(kind, obj_id, to_dict(record))
 
     def _resolve(self, kind: str, ref: str) -> str | None:
@@ -136,7 +154,7 @@ class Repo:
                 return False
             if key in self.txn.puts:
                 return True
-        return self.store.path(kind, obj_id).exists()
+        return self.store.exists(kind, obj_id)
 
     def _names(self, kind: str) -> dict[str, str]:
         names = dict(self.store.names(kind))
@@ -167,7 +185,7 @@ class Repo:
 
     # -- networks --------------------------------------------------------------------
     def network(self, obj_id: str) -> Network | None:
-        return self._get(Network, "networks", obj_id)
+        return self._get("Network", "networks", obj_id)
 
     def find_network(self, ref: str) -> Network | None:
         obj_id = self._resolve("networks", ref)
@@ -202,9 +220,20 @@ class Repo:
 
     def network_summaries(self) -> dict[str, dict[str, Any]]:
         """``{network_id: {"name", "subnets", "bridge"}}`` from one index file, so checks
-        across all networks (subnet overlap, bridge names) cost the same with 10 or 200."""
+        across all networks (subnet overlap, bridge names) read one file, not one per
+        network. Under a transaction the file is read and checked once per command."""
+        if self.txn is None:
+            return self._read_summaries()
+        pending = self.txn.derived.get(f"meta/{_SUMMARY}")
+        if pending is not None:  # written by this command: already checked
+            return pending[0]["networks"]
+        if self._summaries is None:
+            self._summaries = self._read_summaries()
+        return self._summaries
+
+    def _read_summaries(self) -> dict[str, dict[str, Any]]:
         try:
-            raw = self._raw("meta", _SUMMARY)
+            raw = self.store.get("meta", _SUMMARY)
         except StateCorrupt:
             raw = None  # derived data: rebuilt from the network records below
         if raw is None or not _is_summary(raw.get("networks")):
@@ -220,7 +249,8 @@ class Repo:
 
     def _put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
         assert self.txn is not None
-        self.txn.put("meta", _SUMMARY, {"networks": summaries})
+        # Derived data: written with the commit, not copied into its journal (store.py).
+        self.txn.put_derived("meta", _SUMMARY, {"networks": summaries})
 
     # -- IPAM and membership of one network --------------------------------------------
     # ipam/<net>.json holds the allocator (compact runs) and the member count; one small
@@ -231,7 +261,7 @@ class Repo:
         raw = self._raw("ipam", network_id)
         if raw is None:
             return {"space": None, "count": 0}
-        _check_ipam(raw, self.store.path("ipam", network_id))
+        _check_ipam(raw, self.store.file("ipam", f"{network_id}.json"))
         if "endpoints" in raw:  # written by an older pynet: one file with every member
             return self._upgrade_ipam(network_id, raw)
         return raw
@@ -326,7 +356,7 @@ class Repo:
 
     # -- endpoints -------------------------------------------------------------------
     def endpoint(self, obj_id: str) -> Endpoint | None:
-        return self._get(Endpoint, "endpoints", obj_id)
+        return self._get("Endpoint", "endpoints", obj_id)
 
     def put_endpoint(self, ep: Endpoint) -> None:
         self._put("endpoints", ep.id, ep)
@@ -341,7 +371,7 @@ class Repo:
 
     # -- containers ------------------------------------------------------------------
     def container(self, obj_id: str) -> Container | None:
-        return self._get(Container, "containers", obj_id)
+        return self._get("Container", "containers", obj_id)
 
     def find_container(self, ref: str) -> Container | None:
         obj_id = self._resolve("containers", ref.lstrip("/"))

@@ -66,6 +66,11 @@ def umount(target: str, flags: int = MNT_DETACH) -> None:
     _check(_libc.umount2(target.encode(), flags), f"umount {target}")
 
 
+def set_child_subreaper(on: bool) -> None:
+    """prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants become our children, not init's."""
+    _check(_libc.prctl(36, int(on), 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
 def sethostname(name: str) -> None:
     """sethostname(2) in the current UTS namespace."""
     raw = name.encode()

@@ -15,11 +15,17 @@ def _stat_fields(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the command name (field 3 on), or [] when gone."""
     if pid <= 0:
         return []
+    # os.open, not open(): no text layer, so a zygote's waiter copies no page for it
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        return os.read(fd, 4096).rsplit(b")", 1)[1].decode().split()
     except (OSError, IndexError):
         return []
+    finally:
+        os.close(fd)
 
 
 def pid_start_time(pid: int) -> int:

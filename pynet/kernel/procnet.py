@@ -91,9 +91,20 @@ def os_name() -> str:
     return "Linux"
 
 
-def find_waiter(container_id: str) -> tuple[int, int] | None:
-    """``(waiter pid, container pid)`` of a detached container, from the waiter's argv
-    (``python -S -c <waiter> ROOT PID CONTAINER_ID DIR``); None when there is none."""
+def find_waiter(container_id: str, container_dir: str = "") -> tuple[int, int] | None:
+    """``(waiter pid, container pid)`` of a detached container: from the ``waiter`` file
+    its supervisor writes in ``container_dir`` (pid and start time of both, checked), else
+    from an exec'd waiter's argv (``python -S -c <waiter> ROOT PID CONTAINER_ID DIR``);
+    None when there is none."""
+    from pynet.kernel.pids import pid_alive
+
+    try:
+        with open(os.path.join(container_dir, "waiter")) as f:  # supervisor.WAITER_FILE
+            waiter, waiter_start, pid, pid_start = (int(x) for x in f.read().split()[:4])
+        if container_dir and pid_alive(waiter, waiter_start) and pid_alive(pid, pid_start):
+            return waiter, pid
+    except (OSError, ValueError):
+        pass  # no file (a waiter of an older pynet), or a damaged one: look at the argvs
     want = container_id.encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

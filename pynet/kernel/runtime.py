@@ -45,7 +45,8 @@ def start_detached(
     if "error" in report:
         _reap(sup)
         raise LaunchFailed(report["error"], int(report["exit_code"]))
-    return int(report["pid"]), int(report.get("start", 0)), sup, pid_start_time(sup)
+    sup_start = int(report.get("waiter_start") or pid_start_time(sup))
+    return int(report["pid"]), int(report.get("start", 0)), sup, sup_start
 
 
 def _reap(pid: int) -> None:

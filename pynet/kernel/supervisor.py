@@ -1,17 +1,18 @@
 """The small process that waits for a detached container (conmon's job in Podman).
 
-``pynet run -d`` forks it from the CLI process itself, so no new interpreter starts on
-the command's critical path: the fork leaves the CLI's session, starts the container
-(``pynet.kernel.process.start``), reports the pid (or the launch error) through a pipe,
-and then execs a bare interpreter (``python -S``) running ``pynet.kernel.waiter``, which
-holds nothing but ``os`` and ``sys``: a waiting container costs a few MB. When the
-container exits the waiter execs ``python -m pynet _exited ID CODE``, which records the
-exit (and cleans up for ``--rm``) under the state lock.
+``pynet run -d`` asks the host's waiter zygote (``pynet.kernel.zygote``) to fork it: a
+few hundred kB per running container instead of a whole interpreter. Where no zygote can
+take the request it is forked from the CLI process itself, as before the zygote: the fork
+leaves the CLI's session, starts the container (``pynet.kernel.process.start``), reports
+the pid (or the launch error) through a pipe, and then execs a bare interpreter
+(``python -S``) running ``pynet.kernel.waiter``. Either way, when the container exits the
+waiter execs ``python -m pynet _exited ID CODE``, which records the exit (and cleans up
+for ``--rm``) under the state lock.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import signal
 import sys
@@ -20,11 +21,18 @@ from pynet.kernel.pids import pid_start_time
 from pynet.errors import EXIT_USAGE, LaunchFailed
 from pynet.kernel.process import LaunchSpec, start
 
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 # sys.path[0] is the directory holding the pynet package: `-S` skips the site-packages
 # (and .pth) setup that would otherwise find it.
 #: in the container's directory: its stdin, when an Engine API client attached one
 STDIN_FIFO = "stdin.fifo"
+#: in the container's directory: "WAITER_PID WAITER_START PID PID_START" (``find_waiter``)
+WAITER_FILE = "waiter"
 _WAITER = "import sys; sys.path.insert(0, sys.argv[1]); from pynet.kernel.waiter import main; main(sys.argv[2:])"
+_DIED = {"error": "container supervisor died before starting the container", "exit_code": EXIT_USAGE}
 
 
 def _package_root() -> str:
@@ -34,8 +42,29 @@ def _package_root() -> str:
 
 
 def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str) -> tuple[int, dict]:
-    """Fork the supervisor; returns (its pid, its report: ``{"pid": N, "start": T}`` or ``{"error"...}``)."""
+    """Start the supervisor; returns (its pid, its report: ``{"pid": N, "start": T}`` or ``{"error"...}``)."""
+    from pynet import paths
+    from pynet.kernel import zygote
+
     root = _package_root()
+    ident = zygote.identity(root)
+    message = zygote.request(
+        ident,
+        dict(vars(spec)),
+        container_id=container_id,
+        log_path=log_path,
+        container_dir=container_dir,
+        env=dict(os.environ),  # what `_exited` runs with, as when we fork it ourselves
+    )
+    sock_path, pid_path, lock_path = zygote.files(str(paths.run_dir()), ident)
+    try:
+        return zygote.launch(message, sock_path=sock_path, pid_path=pid_path, lock_path=lock_path, root=root)
+    except (zygote.ZygoteUnavailable, OSError, ValueError, EOFError):
+        pass  # nothing was started: fork it ourselves
+    return _fork(spec, container_id=container_id, log_path=log_path, container_dir=container_dir, root=root)
+
+
+def _fork(spec: LaunchSpec, *, container_id: str, log_path: str, container_dir: str, root: str) -> tuple[int, dict]:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # nothing buffered may be written twice
     rfd, wfd = os.pipe2(os.O_CLOEXEC)
@@ -43,50 +72,165 @@ def fork_supervisor(spec: LaunchSpec, *, container_id: str, log_path: str, conta
     if sup == 0:
         try:
             os.close(rfd)
-            _supervise(spec, wfd, container_id=container_id, log_path=log_path, container_dir=container_dir, root=root)
+            supervise(
+                spec,
+                lambda message: os.write(wfd, marshal.dumps(message)),
+                keep=(wfd,),
+                container_id=container_id,
+                log_path=log_path,
+                container_dir=container_dir,
+                root=root,
+            )
         finally:
             os._exit(1)
     os.close(wfd)
     with os.fdopen(rfd, "rb") as pipe:
         report = pipe.read()
-    if not report:
-        return sup, {"error": "container supervisor died before starting the container", "exit_code": EXIT_USAGE}
-    return sup, json.loads(report)
+    return sup, marshal.loads(report) if report else dict(_DIED)
 
 
-def _supervise(
-    spec: LaunchSpec, report_fd: int, *, container_id: str, log_path: str, container_dir: str, root: str
+def supervise(
+    spec: LaunchSpec,
+    report: Callable[[dict], object],
+    *,
+    keep: tuple[int, ...],
+    container_id: str,
+    log_path: str,
+    container_dir: str,
+    root: str,
 ) -> None:
-    """In the forked child: new session, start the container, report, become the waiter."""
+    """In the supervisor forked by the command: a new session, start the container,
+    ``report`` its pid, then exec a bare interpreter from ``root`` that waits for it.
+    ``keep``: the report channel's fds."""
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    out_r, out_w, err_r, err_w = output_pipes()
+    pid = _launch(
+        spec, report, (out_w, err_w), keep=(*keep, out_r, err_r), container_dir=container_dir, log_path=log_path
+    )
+    if not pid:
+        return
+    # The container keeps the directory it started in; the waiter must not pin it (an
+    # unmount) nor find another pynet there when it runs `python -m pynet _exited`.
+    os.chdir("/")
+    os.set_inheritable(out_r, True)
+    os.set_inheritable(err_r, True)
+    argv = [str(pid), container_id, container_dir, log_path, f"{out_r},{err_r}"]
+    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, *argv])
+
+
+def supervise_in_waiter(
+    spec: bytes,
+    report: Callable[[dict], object],
+    *,
+    keep: tuple[int, ...],
+    container_id: str,
+    log_path: str,
+    container_dir: str,
+    env: bytes,
+) -> None:
+    """In a waiter W the zygote forked: the same as :func:`supervise`, but W waits itself.
+
+    ``spec`` (a LaunchSpec's fields) and ``env`` (for ``_exited``) are marshalled. The
+    launch (files, pipes, ``process.start``) runs in a short-lived child L, so W's memory
+    stays what the zygote gave it (each page it writes becomes its own copy): W is a child
+    subreaper while L starts the container, which becomes W's child when L exits.
+    """
+    from pynet.kernel import namespaces, waiter
+
+    os.setsid()  # SIGINT and SIGHUP: ignored already (the zygote)
+    out_r, out_w, err_r, err_w = output_pipes()
+    pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
+    namespaces.set_child_subreaper(True)
+    launcher = os.fork()
+    if launcher == 0:
+        try:
+            os.close(pid_r)
+            os.close(out_r)
+            os.close(err_r)
+            launch_spec = LaunchSpec(**marshal.loads(spec))
+            waiter_start = pid_start_time(os.getppid())  # read here: each object W touches costs it a page
+
+            def report_with_waiter(message: dict) -> None:
+                report({**message, "waiter_start": waiter_start})
+
+            pid = _launch(
+                launch_spec,
+                report_with_waiter,
+                (out_w, err_w),
+                keep=(*keep, pid_w),
+                container_dir=container_dir,
+                log_path=log_path,
+            )
+            if pid:
+                os.write(pid_w, str(pid).encode())
+        finally:
+            os._exit(0)
+    os.chdir("/")  # as the forked supervisor's waiter: pin no directory
+    for fd in (*keep, pid_w, out_w, err_w):
+        os.close(fd)
+    reply = os.read(pid_r, 32)  # one short write, or nothing when L ends without a container
+    os.close(pid_r)
+    os.waitpid(launcher, 0)
+    namespaces.set_child_subreaper(False)  # the container's own orphans go where they went before
+    if not reply:
+        os.close(out_r)
+        os.close(err_r)
+        return  # it did not start: L reported why
+    waiter.wait_and_record(int(reply), container_id, log_path, {out_r: 1, err_r: 2}, env)
+
+
+def output_pipes() -> tuple[int, int, int, int]:
+    """Two pipes, read by the waiter into the log as Docker's frames: stdout and stderr
+    stay apart (pynet logs, the Engine API's attach and logs) and in order."""
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    return out_r, out_w, err_r, err_w
+
+
+def _launch(
+    spec: LaunchSpec,
+    report: Callable[[dict], object],
+    output: tuple[int, int],
+    *,
+    keep: tuple[int, ...],
+    container_dir: str,
+    log_path: str,
+) -> int:
+    """Start the container writing to ``output`` (two pipes' writing ends), ``report`` its
+    pid (or why not); close all else but ``keep``. Its pid, or 0 when it did not start."""
+    out_w, err_w = output
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-    _close_all_but(report_fd, devnull, log_fd)  # e.g. the state lock: not ours to hold
-    # Two pipes, read by the waiter into the log as Docker's frames: stdout and stderr
-    # stay apart (pynet logs, the Engine API's attach and logs) and in order.
-    out_r, out_w = os.pipe2(os.O_CLOEXEC)
-    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    close_all_but(*keep, out_w, err_w, devnull, log_fd)  # e.g. the state lock: not ours to hold
     spec.stdin, spec.stdout, spec.stderr = _stdin(container_dir, devnull), out_w, err_w
     try:
         pid = start(spec)
     except LaunchFailed as exc:
-        os.write(report_fd, json.dumps({"error": exc.message, "exit_code": exc.exit_code}).encode())
-        return
+        report({"error": exc.message, "exit_code": exc.exit_code})
+        return 0
     # Read before we could reap it: the pid plus its start time name this process for good.
-    os.write(report_fd, json.dumps({"pid": pid, "start": pid_start_time(pid)}).encode())
-    for fd in (report_fd, log_fd, devnull, out_w, err_w):
+    started = pid_start_time(pid)
+    _note_waiter(container_dir, pid, started)
+    report({"pid": pid, "start": started})
+    for fd in {log_fd, devnull, out_w, err_w, spec.stdin}:
         os.close(fd)
-    os.set_inheritable(out_r, True)
-    os.set_inheritable(err_r, True)
-    # The container keeps the directory it started in; the waiter must not pin it (an
-    # unmount) nor find another pynet there when it runs `python -m pynet _exited`.
-    os.chdir("/")
-    argv = [str(pid), container_id, container_dir, log_path, f"{out_r},{err_r}"]
-    os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, *argv])
+    return pid
+
+
+def _note_waiter(container_dir: str, pid: int, started: int) -> None:
+    """Who waits for the container, for ``rm -f`` of a container whose record is damaged."""
+    me = os.getpid() if os.getpid() == os.getsid(0) else os.getppid()  # the supervisor, or L's parent W
+    path = os.path.join(container_dir, WAITER_FILE)
+    try:
+        with open(f"{path}.tmp", "w") as f:
+            f.write(f"{me} {pid_start_time(me)} {pid} {started}\n")
+        os.replace(f"{path}.tmp", path)
+    except OSError:
+        pass  # only a salvage aid: the record names the waiter too
 
 
 def _stdin(container_dir: str, devnull: int) -> int:
@@ -106,7 +250,8 @@ def _stdin(container_dir: str, devnull: int) -> int:
     return fd
 
 
-def _close_all_but(*keep: int) -> None:
+def close_all_but(*keep: int) -> None:
+    """Close every fd from 3 up except ``keep``."""
     low = 3
     for fd in sorted(k for k in keep if k >= 3):
         os.closerange(low, fd)

@@ -1,8 +1,8 @@
 """What a detached container's supervisor runs while the container lives: wait, then record.
 
-Run by a bare interpreter (``python -S``; see ``pynet.kernel.supervisor``) so a waiting
-container costs a few MB: this module imports nothing but ``os`` and ``sys``. The
-container process is its child (it started it before exec'ing this), so it can wait for it.
+Run in a waiter forked by the zygote (``pynet.kernel.zygote``), or by a bare interpreter
+(``python -S``; see ``pynet.kernel.supervisor``): this module imports nothing but ``os``
+and ``sys``. The container process is its child (it started it), so it can wait for it.
 """
 
 import os
@@ -51,13 +51,14 @@ def exit_code(status: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def main(argv: list[str]) -> None:
-    """``PID CONTAINER_ID [CONTAINER_DIR [LOG OUT_FD,ERR_FD]]``: copy the container's
-    output to its log (when given), wait for PID, then ``pynet _exited ID CODE``."""
-    pid, container_id = int(argv[0]), argv[1]
-    if len(argv) > 4:
-        out_fd, err_fd = (int(fd) for fd in argv[4].split(","))
-        copy_output(pid, argv[3], {out_fd: 1, err_fd: 2})
+def wait_and_record(pid: int, container_id: str, log_path: str, pipes: dict, env: bytes) -> None:
+    """Copy the container's output to its log (when ``pipes``), wait for PID, then exec
+    ``pynet _exited ID CODE`` with ``env`` (the environment of the command that started
+    it, marshalled: unpacked only now, see ``pynet.kernel.zygote``)."""
+    import marshal
+
+    if pipes:
+        copy_output(pid, log_path, pipes)
     while True:
         try:
             _, status = os.waitpid(pid, 0)
@@ -65,4 +66,18 @@ def main(argv: list[str]) -> None:
         except InterruptedError:
             continue
     # A fresh interpreter with the normal start-up (site, the installed pynet) records it.
-    os.execv(sys.executable, [sys.executable, "-m", "pynet", "_exited", container_id, str(exit_code(status))])
+    argv = [sys.executable, "-m", "pynet", "_exited", container_id, str(exit_code(status))]
+    os.execve(sys.executable, argv, marshal.loads(env))
+
+
+def main(argv: list[str]) -> None:
+    """``PID CONTAINER_ID [CONTAINER_DIR [LOG OUT_FD,ERR_FD]]``: copy the container's
+    output to its log (when given), wait for PID, then ``pynet _exited ID CODE``."""
+    pid, container_id = int(argv[0]), argv[1]
+    pipes = {}
+    if len(argv) > 4:
+        out_fd, err_fd = (int(fd) for fd in argv[4].split(","))
+        pipes = {out_fd: 1, err_fd: 2}
+    import marshal
+
+    wait_and_record(pid, container_id, argv[3] if len(argv) > 3 else "", pipes, marshal.dumps(dict(os.environ)))

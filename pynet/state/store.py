@@ -12,17 +12,16 @@ import _thread
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
     from typing import Any
 
+from pynet import jsonio
 from pynet.errors import StateCorrupt, StateTooNew, Timeout
 from pynet.faults import fault
 
@@ -31,10 +30,17 @@ KINDS = ("networks", "endpoints", "containers", "ipam")
 NAMED_KINDS = ("networks", "containers")
 _INDEX = "_names.json"
 _JOURNAL = "journal.json"
-#: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
-_KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+#: what one component of a state key (``kind/id`` or ``members/<net>/<ep>``) is made of:
+#: no "/", and no leading "." (so never ".."). str methods, not `re`: design.md, "Start-up"
+_KEY_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_KEY_REST = _KEY_FIRST | frozenset(".-")
 _TMP_MAX_AGE = 60.0  # seconds: an atomic write takes milliseconds
 STAMP_SETTLE = 1.0  # seconds: see Store.change_stamp
+
+
+def _is_key_part(part: object) -> bool:
+    return isinstance(part, str) and part[:1] in _KEY_FIRST and all(c in _KEY_REST for c in part)
+
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -42,6 +48,8 @@ MIGRATIONS: dict[int, Any] = {}
 
 def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
     """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    import json  # writes only: reads go through jsonio (design.md, "Start-up")
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = str(path.parent / f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
@@ -71,14 +79,12 @@ def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
 JOURNAL_ADVICE = "; delete it to make pynet forget the interrupted command"
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path | str) -> Any:
     """Read a JSON file; a file that is not valid JSON is a StateCorrupt naming it."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
-    except UnicodeDecodeError as exc:
+            return jsonio.loads(f.read())
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
         raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
 
 
@@ -86,7 +92,7 @@ def _is_index(data: Any) -> bool:
     return isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
 
 
-def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+def _check_version(path: Path | str, record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
     version = record.pop("schema_version", None)
@@ -108,15 +114,31 @@ def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
 class Store:
     """Files of one state directory. Cheap to build; holds no open files but the lock."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str) -> None:
+        #: the directory as a str: reads build file names with os.path, so that read-only
+        #: commands never import pathlib (with fnmatch, ntpath: design.md, "Start-up")
+        self.dir = os.fspath(root)
+        self._root: Path | None = None
         self._lock_fd: int | None = None
         self._index_cache: dict[str, dict[str, str]] = {}
 
+    @property
+    def root(self) -> Path:
+        """The directory (a Path, made on first use)."""
+        if self._root is None:
+            from pathlib import Path
+
+            self._root = Path(self.dir)
+        return self._root
+
     # -- locking ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def locked(self, *, exclusive: bool = True, timeout: float = 120.0) -> Iterator[None]:
+    def locked(self, *, exclusive: bool = True, timeout: float = 120.0) -> contextlib.AbstractContextManager[None]:
         """Hold the store lock for the block. Re-entrant within one process."""
+        # Made a context manager here, not by a decorator: read-only commands never lock,
+        # and `contextlib` (with collections, functools) loads only on use (design.md, "Start-up").
+        return contextlib.contextmanager(self._locked)(exclusive=exclusive, timeout=timeout)
+
+    def _locked(self, *, exclusive: bool, timeout: float) -> Iterator[None]:
         if self._lock_fd is not None:
             yield
             return
@@ -173,9 +195,21 @@ class Store:
     def path(self, kind: str, obj_id: str) -> Path:
         return self.root / kind / f"{obj_id}.json"
 
+    def file(self, *parts: str) -> str:
+        """A file's name under the directory, as a str (``file("networks", "x.json")``)."""
+        return os.path.join(self.dir, *parts)
+
+    def exists(self, kind: str, obj_id: str) -> bool:
+        """Whether the record's file exists (it is not read)."""
+        return os.path.exists(self.file(kind, f"{obj_id}.json"))
+
+    def has_journal(self) -> bool:
+        """Whether a mutation is under way (or was killed): its journal exists."""
+        return os.path.exists(self.file(_JOURNAL))
+
     def get(self, kind: str, obj_id: str) -> dict[str, Any] | None:
         """The record, or None when there is no such file."""
-        path = self.path(kind, obj_id)
+        path = self.file(kind, f"{obj_id}.json")
         try:
             record = read_json(path)
         except FileNotFoundError:
@@ -185,7 +219,7 @@ class Store:
     def get_lenient(self, kind: str, obj_id: str) -> dict[str, Any]:
         """What can be read of a record, ``{}`` when nothing can (salvaging a damaged one)."""
         try:
-            record = read_json(self.path(kind, obj_id))
+            record = read_json(self.file(kind, f"{obj_id}.json"))
         except (OSError, StateCorrupt):
             return {}
         return record if isinstance(record, dict) else {}
@@ -193,7 +227,7 @@ class Store:
     def ids(self, kind: str) -> list[str]:
         """IDs of every object of a kind (a directory listing; files are not read)."""
         try:
-            names = os.listdir(self.root / kind)
+            names = os.listdir(self.file(kind))
         except FileNotFoundError:
             return []
         return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(("_", "."))]
@@ -234,7 +268,7 @@ class Store:
         index never blocks a command.
         """
         if kind not in self._index_cache:
-            path = self.root / kind / _INDEX
+            path = self.file(kind, _INDEX)
             try:
                 index = read_json(path)
             except (FileNotFoundError, StateCorrupt):
@@ -242,7 +276,7 @@ class Store:
             if not _is_index(index):
                 index = self._rebuild_index(kind)
                 if self._lock_fd is not None and (self.root / kind).is_dir():
-                    atomic_write(path, index)
+                    atomic_write(self.root / kind / _INDEX, index)
             self._index_cache[kind] = index
         return self._index_cache[kind]
 
@@ -252,7 +286,7 @@ class Store:
         index: dict[str, str] = {}
         for obj_id in self.ids(kind):
             try:
-                record = read_json(self.path(kind, obj_id))
+                record = read_json(self.file(kind, f"{obj_id}.json"))
             except (OSError, StateCorrupt):
                 continue
             name = record.get("name") if isinstance(record, dict) else None
@@ -314,7 +348,7 @@ class Store:
             os.unlink(self.journal_path())
 
     def _commit_paths(self, commit: dict[str, Any]) -> list[Path]:
-        keys = [*commit.get("puts", {}), *commit.get("deletes", [])]
+        keys = [*commit.get("puts", {}), *commit.get("deletes", []), *commit.get("derived", [])]
         return [self.path(*key.split("/", 1)) for key in keys] + [
             self.root / kind / _INDEX for kind in commit.get("indexes", {})
         ]
@@ -356,19 +390,27 @@ class Store:
         if not isinstance(commit, dict):
             raise bad("commit is not a JSON object")
         puts, deletes, indexes = commit.get("puts", {}), commit.get("deletes", []), commit.get("indexes", {})
+        derived = commit.get("derived", [])
         if not isinstance(puts, dict) or not all(isinstance(r, dict) for r in puts.values()):
             raise bad("puts is not an object of records")
-        if not isinstance(deletes, list) or not isinstance(indexes, dict):
-            raise bad("deletes or indexes has the wrong type")
-        for key in [*puts, *deletes]:
+        if not isinstance(deletes, list) or not isinstance(indexes, dict) or not isinstance(derived, list):
+            raise bad("deletes, indexes or derived has the wrong type")
+        for key in [*puts, *deletes, *derived]:
             parts = key.split("/") if isinstance(key, str) else []
-            if len(parts) < 2 or not all(_KEY_PART.fullmatch(p) for p in parts):
+            if len(parts) < 2 or not all(_is_key_part(p) for p in parts):
                 raise bad(f"invalid key {key!r}")
         for kind, index in indexes.items():
-            if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
+            if not _is_key_part(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
-    def _apply(self, commit: dict[str, Any], *, sync: bool = True) -> None:
+    def _apply(
+        self, commit: dict[str, Any], derived: dict[str, tuple[Any, bool]] | None = None, *, sync: bool = True
+    ) -> None:
+        """Write ``commit``'s files; ``derived`` holds the content of its derived files
+        (indexes), which the journal names but does not hold: replaying a journal (no
+        ``derived``) removes them instead, and the next reader rebuilds them from the
+        records — so a journal stays a few records long however many objects exist.
+        ``sync=False``: no fsync (``Transaction.commit``)."""
         # The journal already holds the commit durably, so the files are written without
         # an fsync each and made durable together at the end (before the journal goes):
         # one filesystem commit instead of two per file (design.md, "State and crash safety").
@@ -378,38 +420,65 @@ class Store:
             written.append(self.path(kind, obj_id))
             atomic_write(written[-1], {"schema_version": SCHEMA_VERSION, **record}, sync=False)
             fault("state_apply")  # an I/O error with some files written
+        unlinked: list[Path] = []  # their directories are fsynced
         for key in commit.get("deletes", []):
             kind, obj_id = key.split("/", 1)
             path = self.path(kind, obj_id)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+                unlinked.append(path.parent)
             if "/" in obj_id:  # members/<net>/<ep>: the last one takes its directory along
                 with contextlib.suppress(OSError):
                     os.rmdir(path.parent)
             fault("state_apply")
-        for kind, index in commit.get("indexes", {}).items():
+        for kind, index in commit.get("indexes", {}).items():  # a journal of an older pynet
             written.append(self.root / kind / _INDEX)
             atomic_write(written[-1], index, sync=False)
+        for key in commit.get("derived", []):
+            path = self.path(*key.split("/", 1))
+            if derived is None or key not in derived:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                continue
+            data, versioned = derived[key]
+            # Not fsynced: only a power cut can lose it, and the restore after the reboot
+            # that follows rebuilds every derived file (``forget_derived``).
+            atomic_write(path, {"schema_version": SCHEMA_VERSION, **data} if versioned else data, sync=False)
         self._index_cache.clear()
         if sync:
-            _fsync_all(written)
+            _fsync_all(written, unlinked)
+
+    def forget_derived(self) -> None:
+        """Remove every derived file (name indexes, ``meta/``): their readers rebuild them
+        from the records. Run under the lock when the runtime is restored after a reboot,
+        since a commit does not fsync them (``_apply``)."""
+        paths = [self.root / kind / _INDEX for kind in NAMED_KINDS]
+        with contextlib.suppress(FileNotFoundError):
+            paths += [e for e in (self.root / "meta").iterdir() if e.name.endswith(".json")]
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._index_cache.clear()
 
 
-def _fsync_all(paths: list[Path]) -> None:
-    """fsync each file and each directory that holds one (its rename), all at once.
+def _fsync_all(paths: list[Path], dirs: list[Path]) -> None:
+    """fsync each file and each directory that holds one (its rename) or ``dirs`` (an
+    unlink), once each and all at once.
 
     One thread per fsync (``_thread``: nothing to import): files whose data and renames
     reach the disk together share the filesystem's journal commits (ext4's jbd2 commits
     once for concurrent fsyncs), where one fsync after the other pays a commit each —
     a `run`'s 11 fsyncs took 24 ms one by one on a busy disk, 5 ms together.
     """
-    targets = [*paths, *dict.fromkeys(p.parent for p in paths)]
     fds: list[int] = []
     running: list[_thread.LockType] = []
     errors: list[OSError] = []
     try:
-        for path in targets:
-            fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+        for path in [*paths, *dict.fromkeys([*(p.parent for p in paths), *dirs])]:
+            try:
+                fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+            except FileNotFoundError:  # members/<net>/ went with its last member
+                continue
         for fd in fds[1:]:
             lock = _thread.allocate_lock()
             lock.acquire()
@@ -444,6 +513,9 @@ class Transaction:
         self.deletes: list[str] = []
         self.undo: list[dict[str, Any]] = []
         self.redo: dict[str, Any] | None = None
+        #: key -> (content, versioned) of files derived from the records (indexes): written
+        #: with the commit but kept out of its journal (see ``Store._apply``)
+        self.derived: dict[str, tuple[dict[str, Any], bool]] = {}
         self.durable = False  # the journal holds this commit: a failure rolls forward
 
     def put(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
@@ -458,9 +530,17 @@ class Transaction:
         if key not in self.deletes:
             self.deletes.append(key)
 
+    def put_derived(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
+        """Write ``record``, data derived from other records (an index every reader can
+        rebuild from them), with this commit. Its content stays out of the journal: a
+        replayed commit removes the file instead. Read back through ``pending``."""
+        self.derived[f"{kind}/{obj_id}"] = (record, True)
+
     def pending(self, kind: str, obj_id: str) -> dict[str, Any] | None:
         """The record as this transaction will leave it (None when deleted/absent)."""
         key = f"{kind}/{obj_id}"
+        if key in self.derived:
+            return self.derived[key][0]
         if key in self.deletes:
             return None
         if key in self.puts:
@@ -499,15 +579,23 @@ class Transaction:
         ``sync=False`` skips the fsyncs: as safe against a kill -9 (the page cache stays),
         for changes a power cut makes moot anyway (a process recorded as started).
         """
-        if not self.puts and not self.deletes:
+        if not self.puts and not self.deletes and not self.derived:
             self.store.clear_journal()
             return
-        commit = {"puts": self.puts, "deletes": self.deletes, "indexes": self._indexes()}
+        derived = dict(self.derived)
+        for kind, index in self._indexes().items():
+            derived[f"{kind}/{_INDEX[:-5]}"] = (index, False)
+        commit = {"puts": self.puts, "deletes": self.deletes, "derived": sorted(derived)}
         fault("state_commit")  # an I/O error before the commit is durable
         before = self.store._snapshot(commit)
-        atomic_write(self.store.journal_path(), self._journal(commit), sync=sync)
+        # When one record file changes (a network create or rm), its rename or unlink is
+        # atomic by itself and fsynced in _apply: the journal then only has to outlive a
+        # kill -9, which keeps the page cache, so it is not fsynced (derived files are
+        # rebuilt after a power cut anyway).
+        records = len(self.puts) + sum(os.path.exists(self.store.path(*k.split("/", 1))) for k in self.deletes)
+        atomic_write(self.store.journal_path(), self._journal(commit), sync=sync and records > 1)
         try:
-            self.store._apply(commit, sync=sync)
+            self.store._apply(commit, derived, sync=sync)
         except BaseException:
             self._unapply(before)
             raise
@@ -531,6 +619,7 @@ class Transaction:
         teardown stays in the journal for the next command to finish."""
         self.puts.clear()
         self.deletes.clear()
+        self.derived.clear()
         self.undo.clear()
         if self.redo is None:
             self.store.clear_journal()

@@ -129,6 +129,7 @@ _KERNEL_MODULES = (
     "namespaces",
     "process",
     "supervisor",
+    "zygote",
 )
 
 

@@ -543,3 +543,52 @@ def test_random_allocate_release_keeps_invariants(seed):
         assert space.count() == len(model)
     state = space.to_dict()["pools"]["10.88.0.0/26"]["allocated"]
     assert state == {a: model[a] for a in state} and set(state) == set(model)
+
+
+def _span_by_ipaddress(text: str):
+    """The reference: what ``pools._span`` computed with ``ipaddress`` before its fast path."""
+    addr, _, plen = text.strip().partition("/")
+    try:
+        ip = ipaddress.ip_address(addr)
+        length = int(plen) if plen else ip.max_prefixlen
+    except ValueError:
+        return None
+    if not 0 < length <= ip.max_prefixlen:
+        return None
+    host = (1 << (ip.max_prefixlen - length)) - 1
+    return ip.version, int(ip) & ~host, int(ip) | host
+
+
+def test_span_fast_path_equals_ipaddress():
+    from pynet.drivers.ipam.pools import _span
+
+    rng = random.Random(7)
+    texts = [
+        "10.1.2.0/24",
+        "10.1.2.3",
+        " 10.0.0.1/8 ",
+        "1.2.3.4/0",
+        "1.2.3.4/33",
+        "1.2.3.4/ab",
+        "x/8",
+        "",
+        "010.1.1.1/8",
+        "1.2.3/8",
+        "256.1.1.1/8",
+        "fd00::/64",
+        "fe80::1%eth0/64",
+        "::ffff:1.2.3.4/120",
+        "::/0",
+        "::1",
+        "1.2.3.4/-1",
+        "1.2.3.4/ 8",
+        "fd00::/129",
+        "gg::1/64",
+    ]
+    for _ in range(2000):
+        if rng.random() < 0.5:
+            texts.append(f"{ipaddress.IPv4Address(rng.getrandbits(32))}/{rng.randint(0, 33)}")
+        else:
+            texts.append(f"{ipaddress.IPv6Address(rng.getrandbits(128))}/{rng.randint(0, 129)}")
+    for text in texts:
+        assert _span(text) == _span_by_ipaddress(text), text

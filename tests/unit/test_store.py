@@ -513,7 +513,7 @@ def test_a_commit_fsyncs_every_file_and_directory_together_and_reports_a_failure
     for p in paths:
         p.parent.mkdir(exist_ok=True)
         p.write_text("{}")
-    store_mod._fsync_all(paths)
+    store_mod._fsync_all(paths, [])
     assert sorted(synced) == sorted([*map(str, paths), str(tmp_path / "a"), str(tmp_path / "b")])
 
     def failing_fsync(fd: int) -> None:
@@ -522,5 +522,110 @@ def test_a_commit_fsyncs_every_file_and_directory_together_and_reports_a_failure
 
     monkeypatch.setattr(store_mod.os, "fsync", failing_fsync)
     with pytest.raises(OSError) as info:
-        store_mod._fsync_all(paths)
+        store_mod._fsync_all(paths, [])
     assert info.value.errno == errno.EIO and not isinstance(info.value, PynetError)
+
+
+# -- derived files (indexes): written with a commit, never copied into its journal -------
+
+
+def test_a_commit_journals_records_only_not_the_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", f"{i:064x}"): _net(f"{i:064x}", f"n{i}") for i in range(1, 200)})
+    journals: list[dict] = []
+    real = store_mod.atomic_write
+
+    def spy(path: Path, data: object, *, sync: bool = True) -> None:
+        if Path(path).name == "journal.json":
+            journals.append(json.loads(json.dumps(data)))
+        real(path, data, sync=sync)
+
+    monkeypatch.setattr(store_mod, "atomic_write", spy)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_A, _net(ID_A, "one-more"))
+        txn.put_derived("meta", "summary", {"networks": {f"{i:064x}": {} for i in range(1, 200)}})
+        txn.commit()
+    commit = journals[-1]["commit"]
+    # the journal names the derived files; their content (200 entries each) is not in it
+    assert commit["derived"] == ["meta/summary", "networks/_names"]
+    assert list(commit["puts"]) == ["networks/" + ID_A] and len(json.dumps(commit)) < 400
+    assert Store(tmp_path).names("networks")["one-more"] == ID_A  # still written
+    assert Store(tmp_path).get("meta", "summary") == {"networks": {f"{i:064x}": {} for i in range(1, 200)}}
+
+
+def test_replaying_a_commit_removes_its_derived_files_to_be_rebuilt(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    atomic_write(tmp_path / "meta" / "summary.json", {"schema_version": SCHEMA_VERSION, "networks": {"stale": {}}})
+    # as a kill -9 right after the journal got the commit: no file of it written yet
+    commit = {
+        "puts": {f"networks/{ID_C}": _net(ID_C, "new")},
+        "deletes": [],
+        "derived": ["meta/summary", "networks/_names"],
+    }
+    atomic_write(store.journal_path(), {"undo": [], "commit": commit})
+    fresh = Store(tmp_path)
+    with fresh.locked():
+        assert fresh.recover() == []
+    assert not (tmp_path / "meta" / "summary.json").exists()  # stale: gone, rebuilt by its reader
+    assert fresh.names("networks") == {"old": ID_A, "new": ID_C}  # rebuilt from the records
+
+
+def test_a_journal_with_a_bad_derived_key_changes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "old")})
+    atomic_write(store.journal_path(), {"undo": [], "commit": {"puts": {}, "derived": ["../../etc/passwd"]}})
+    before = _snapshot_bytes(tmp_path)
+    with store.locked(), pytest.raises(StateCorrupt, match="invalid key"):
+        store.recover()
+    assert _snapshot_bytes(tmp_path) == before
+
+
+def test_derived_files_are_not_fsynced_and_go_at_a_restore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "a")})
+    synced: list[str] = []
+    real = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    with store.locked():
+        txn = store.begin()
+        txn.put("networks", ID_B, _net(ID_B, "b"))
+        txn.put_derived("meta", "summary", {"networks": {}})
+        txn.delete("networks", ID_A)
+        txn.commit()
+    records = [p for p in synced if not Path(p).name.startswith(".tmp-") and p != str(tmp_path)]  # not the journal
+    # the record and its directory (the put's rename, the delete's unlink): no derived file
+    assert records == [str(tmp_path / "networks" / f"{ID_B}.json"), str(tmp_path / "networks")]
+    with store.locked():
+        store.forget_derived()
+    assert not (tmp_path / "meta" / "summary.json").exists()
+    assert not (tmp_path / "networks" / "_names.json").exists()
+    assert Store(tmp_path).names("networks") == {"b": ID_B}  # rebuilt from the records
+
+
+def test_the_journal_is_fsynced_only_when_several_records_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    _commit(store, {("networks", ID_A): _net(ID_A, "a")})
+    syncs: list[bool] = []
+    real = store_mod.atomic_write
+
+    def spy(path: Path, data: object, *, sync: bool = True) -> None:
+        if Path(path).name == "journal.json" and isinstance(data, dict) and data.get("commit"):
+            syncs.append(sync)
+        real(path, data, sync=sync)
+
+    monkeypatch.setattr(store_mod, "atomic_write", spy)
+    # one record (its rename is atomic and fsynced): the journal only has to outlive a kill -9
+    _commit(store, {("networks", ID_B): _net(ID_B, "b")}, [("ipam", ID_B)])  # no ipam file: nothing to unlink
+    # two records: a power cut between them must be replayable
+    _commit(store, {("networks", ID_C): _net(ID_C, "c")}, [("networks", ID_A)])
+    assert syncs == [False, True]
+    assert Store(tmp_path).names("networks") == {"b": ID_B, "c": ID_C}

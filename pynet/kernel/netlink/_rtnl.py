@@ -23,8 +23,11 @@ import socket
 import struct
 
 from pynet.errors import KernelError, NotFound, PynetError, Unsupported
-from pynet.kernel import namespaces
 from pynet.kernel._nla import attrs, nla, nla_str
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from types import ModuleType
 
 # -- constants (linux/netlink.h, linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h) ----
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -79,6 +82,14 @@ def pynet_error(exc: Exception, what: str) -> PynetError:
         return NotFound(f"{what}: {os.strerror(code)}")
     msg = os.strerror(code) if isinstance(code, int) else str(exc)
     return KernelError(f"{what}: {msg}")
+
+
+def _namespaces() -> ModuleType:
+    """``pynet.kernel.namespaces`` on first use: it loads ctypes (~1.5 ms), which
+    ``network create``/``rm`` (no namespace switching) never need."""
+    from pynet.kernel import namespaces
+
+    return namespaces
 
 
 # -- encoding ----------------------------------------------------------------------------
@@ -266,7 +277,7 @@ def sock(netns: str | None = None) -> Rtnl:
             s = Rtnl()
         else:
             try:
-                with namespaces.entered_netns(netns):
+                with _namespaces().entered_netns(netns):
                     s = Rtnl()
             except FileNotFoundError:
                 raise NotFound(f"network namespace {netns} does not exist") from None
@@ -454,8 +465,10 @@ def uplink_mtu(default: int = 1500) -> int:
     best: tuple[int, str] | None = None
     try:
         with open("/proc/net/route") as f:  # /proc/net follows this process's namespace
-            next(f, None)
-            for line in f:
+            lines = f.read().splitlines()[1:]
+        for line in lines:
+            # One line per route, i.e. one per network's bridge: split only a default's.
+            if line.startswith("00000000\t", line.find("\t") + 1):
                 fields = line.split()
                 if len(fields) >= 8 and fields[1] == fields[7] == "00000000" and int(fields[3], 16) & 1:
                     if best is None or int(fields[6]) < best[0]:
@@ -500,8 +513,8 @@ def share_dir(directory: str) -> None:
     fields = _mount_fields(directory)
     if fields is None or not any(f.startswith("shared:") for f in fields):
         if fields is None:
-            namespaces.mount(directory, directory, None, MS_BIND | MS_REC)
-        namespaces.mount("none", directory, None, MS_SHARED | MS_REC)
+            _namespaces().mount(directory, directory, None, MS_BIND | MS_REC)
+        _namespaces().mount("none", directory, None, MS_SHARED | MS_REC)
     os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
 
@@ -513,7 +526,7 @@ def unshare_dir(directory: str) -> None:
     except FileNotFoundError:
         return
     if _mount_fields(directory) is not None:
-        namespaces.umount(directory)
+        _namespaces().umount(directory)
     try:
         os.unlink(directory.rstrip("/") + ".shared")
     except FileNotFoundError:
@@ -535,16 +548,16 @@ def netns_create(path: str, *, ipv6: bool = True) -> None:
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         try:
-            namespaces.unshare(namespaces.CLONE_NEWNET)
+            _namespaces().unshare(_namespaces().CLONE_NEWNET)
             try:
-                namespaces.mount("/proc/thread-self/ns/net", path, None, MS_BIND)
+                _namespaces().mount("/proc/thread-self/ns/net", path, None, MS_BIND)
                 if not ipv6:
                     # Also quiet: no link-local address, so no MLD/ND multicast from each
                     # new container flooded to every port of a 1000-port bridge.
                     _set_ipv6_disabled(("all", "default"), True)
                 inside = Rtnl()
             finally:
-                namespaces.setns(home, namespaces.CLONE_NEWNET)
+                _namespaces().setns(home, _namespaces().CLONE_NEWNET)
         except BaseException:
             netns_delete(path)
             raise
@@ -571,7 +584,7 @@ def ipv6_disable_here(ifname: str) -> None:
 
 def ipv6_enable(netns: str, ifname: str) -> None:
     """Turn IPv6 on for ``ifname`` (and lo, for ::1) inside the namespace at ``netns``."""
-    with namespaces.entered_netns(netns):
+    with _namespaces().entered_netns(netns):
         _set_ipv6_disabled(("lo", ifname), False)
 
 
@@ -579,7 +592,7 @@ def netns_delete(path: str) -> None:
     """Unmount and remove the namespace file at ``path``; success when already gone."""
     drop(path)
     try:
-        namespaces.umount(path)
+        _namespaces().umount(path)
     except OSError:
         pass
     try:
