@@ -6,7 +6,8 @@ In one run, alternating rounds: `docker network ls` and `docker run --rm --netwo
 bb:latest true` with the docker CLI pointed (DOCKER_HOST) at `pynet system service` in a
 throwaway namespace, and the same CLI at dockerd (bench/setup_anchors.sh). pynet's image
 `bb:latest` is a busybox root filesystem imported with `pynet image import`.
-Writes bench/results/api.md.
+Writes bench/results/api.md and api.json (the README's table: `docker network ls`, goal
+≤ 1.0× dockerd, issue #15).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness as h  # noqa: E402
 
 DOCKER_CLIENT = "/usr/bin/docker"  # the same client binary for both servers
+LS_LIMIT = 1.0  # issue #15: `docker network ls` through pynet's API ≤ 1.0× the same client against dockerd
 
 
 def busybox_rootfs(dest: Path) -> Path:
@@ -98,13 +100,29 @@ def main() -> None:
                 server.stop()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        facts = h.environment_facts(systems, pn)
+        fig_ls = h.figure("`docker network ls` through the Engine API", ls, systems, {"docker": LS_LIMIT})
+        fig_run = h.figure("`docker run --rm --network N bb true` through the Engine API", run, systems)
+        h.write_figures("api", facts, {"network_ls": fig_ls, "run_rm": fig_run})
         sections = [
             f"The same client (`{DOCKER_CLIENT}`) against each server; whole-process wall time, "
             f"median of {args.runs} alternating rounds ({args.warmup} warm-up rounds dropped).",
-            "## Environment\n\n" + h.environment(systems, pn),
+            "## Environment\n\n" + h.md_table(["fact", "value"], facts),
             "## Results\n\n" + _table(systems, {"docker network ls": ls, "docker run --rm --network N bb true": run}),
+            "## Verdicts\n\n" + _verdict(fig_ls),
         ]
-    h.write_result(out, "The Engine API: pynet's socket vs dockerd (issue #14)", sections)
+    h.write_result(out, "The Engine API: pynet's socket vs dockerd (issues #14, #15)", sections)
+
+
+def _verdict(fig: dict[str, object]) -> str:
+    """Issue #15's goal for the API: the same client, pynet's socket ≤ 1.0× dockerd's."""
+    r = fig["ratio"].get("docker")  # type: ignore[union-attr]
+    return h.target_line(
+        f"`docker network ls` against pynet ≤ {LS_LIMIT:g}× against dockerd (issue #15)",
+        float("nan") if r is None else r,
+        "measured" if r is not None else "not measured",
+        LS_LIMIT,
+    )[0]
 
 
 def _trial(s: h.System, *argv: str) -> h.Trial:

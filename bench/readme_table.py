@@ -31,6 +31,7 @@ ROWS = (
     ("cli", "ps"),
     ("attach", "run_net"),
     ("attach", "attach"),
+    ("api", "network_ls"),
     ("dns", "name"),
     ("dns", "alias"),
     ("dns", "forwarded"),

@@ -4,7 +4,15 @@ from pynet._deferred import defer
 
 __version__ = "0.1.0"
 
+
+def _keep_dataclass_code(dataclasses: object) -> None:
+    from pynet import _dccache
+
+    _dccache.install(dataclasses)
+
+
 defer("inspect")  # dataclasses: only for a dataclass without a docstring
+defer("dataclasses", then=_keep_dataclass_code)  # its generated methods: compiled once (_dccache)
 defer("urllib.parse", "quote_from_bytes")  # pathlib: only for Path.as_uri
 defer("re")  # pathlib, fnmatch: only for glob patterns
 defer("contextlib")  # the store: only to lock or clean up (with collections, functools)

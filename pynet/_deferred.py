@@ -14,13 +14,21 @@ import sys
 ModuleType = type(sys)  # not `from types import ModuleType`: one import less per command
 
 
+_then: dict = {}  # module name -> what to call with the real module once it is imported
+
+
 def _real(name: str) -> ModuleType:
     """The real module, imported now (the stand-in leaves ``sys.modules`` first)."""
     import importlib
 
-    if isinstance(sys.modules.get(name), DeferredModule):
-        del sys.modules[name]
-    return importlib.import_module(name)
+    if not isinstance(sys.modules.get(name), DeferredModule):
+        return importlib.import_module(name)
+    del sys.modules[name]
+    module = importlib.import_module(name)
+    then = _then.pop(name, None)
+    if then is not None:
+        then(module)
+    return module
 
 
 class DeferredModule(ModuleType):
@@ -44,11 +52,16 @@ def _forwarder(module: str, attr: str) -> object:
     return forward
 
 
-def defer(name: str, *forwarded: str) -> None:
+def defer(name: str, *forwarded: str, then: object = None) -> None:
     """Defer importing ``name`` (unless it is imported already); ``forwarded``: functions
-    other modules take from it by name at import (``from name import f``)."""
+    other modules take from it by name at import (``from name import f``); ``then``: called
+    with the real module once it is imported (at once when it is already)."""
     if name in sys.modules:
+        if then is not None:
+            then(sys.modules[name])  # type: ignore[operator]
         return
+    if then is not None:
+        _then[name] = then
     stand_in = DeferredModule(name)
     for attr in forwarded:
         setattr(stand_in, attr, _forwarder(name, attr))

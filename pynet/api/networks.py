@@ -14,6 +14,8 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.cnm.repo import Repo
+
 
 def list_networks(req: Request) -> Response:
     """``GET /networks``: every network as inspect shows it, without its containers."""
@@ -22,12 +24,33 @@ def list_networks(req: Request) -> Response:
     filters = req.filters()
     listing.check_filter_keys(filters, listing.NETWORK_FILTERS)
     repo = core.reader()
-    out = []
-    for net in listing.networks(repo, filters):
-        view = views.network_inspect(net, repo)
-        view["Containers"] = {}
-        out.append(view)
+    if not filters:  # what `docker network ls` asks for
+        return Response(body=_unfiltered(repo), content_type="application/json")
+    out = [views.network_inspect(net, repo, containers=False) for net in listing.networks(repo, filters)]
     return json_response(out)
+
+
+_kept: dict[tuple[tuple[int, int], ...], bytes] = {}  # at most one: the current stamp's body
+
+
+def _unfiltered(repo: Repo) -> bytes:
+    """The unfiltered list's body, built again only when a network or a member count changed.
+
+    ``docker network ls`` asks for it on every call; reading every network record (and
+    each one's members, for a view that drops them) cost more than the client's whole
+    exchange with dockerd. The store's change stamp is read before the records: a change
+    made while they are read gives the next request a new stamp."""
+    from pynet.cnm import listing, views
+
+    stamp = repo.store.change_stamp("networks", "ipam")
+    body = _kept.get(stamp) if stamp is not None else None
+    if body is None:
+        nets = listing.networks(repo, {})
+        body = json_response([views.network_inspect(net, repo, containers=False) for net in nets]).body
+        if stamp is not None:
+            _kept.clear()
+            _kept[stamp] = body
+    return body
 
 
 def inspect(req: Request) -> Response:

@@ -72,24 +72,25 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
 
     # -- transactions ----------------------------------------------------------------
     @contextlib.contextmanager
-    def mutation(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
+    def mutation(self, *, salvage: bool = False, durable: bool = True) -> Iterator[tuple[Repo, JournalUndo]]:
         """Lock, recover, yield (repo, undo); commit on success, roll back on any error.
 
-        ``salvage``: damaged container/endpoint records are read leniently (``rm -f``)."""
+        ``salvage``: damaged container/endpoint records are read leniently (``rm -f``).
+        ``durable=False``: no fsync (``Transaction.commit``), for what a reboot makes moot."""
         with self.store.locked():
             self._recover()
             firewall_hooks.heal()
-            with self._transaction(salvage=salvage) as pair:
+            with self._transaction(salvage=salvage, durable=durable) as pair:
                 yield pair
 
     @contextlib.contextmanager
-    def _transaction(self, *, salvage: bool = False) -> Iterator[tuple[Repo, JournalUndo]]:
+    def _transaction(self, *, salvage: bool = False, durable: bool = True) -> Iterator[tuple[Repo, JournalUndo]]:
         txn = self.store.begin()
         undo = JournalUndo(txn)
         repo = Repo(self.store, txn, salvage=salvage)
         try:
             yield repo, undo
-            txn.commit()
+            txn.commit(sync=durable)
         except BaseException as exc:
             # A failed commit too: a command that reports failure changed nothing (a
             # logged teardown excepted: it stays in the journal to be finished).
@@ -421,7 +422,9 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
     def record_started(
         self, c: Container, pid: int, supervisor_pid: int, *, pid_start: int = 0, supervisor_start: int = 0
     ) -> None:
-        with self.mutation() as (repo, _undo):
+        # Not fsynced: after a power cut no process runs, and the restore treats a
+        # container recorded "created" or "running" alike (torn down, exited 255).
+        with self.mutation(durable=False) as (repo, _undo):
             current = repo.container(c.id)
             if current is None or current.status == "exited":
                 return  # it exited already and its supervisor recorded that first: keep it

@@ -29,11 +29,12 @@ def _pool_view(pool: IPAMPool, builtin: bool) -> dict[str, Any]:
     return out
 
 
-def network_inspect(net: Network, repo: Repo) -> dict[str, Any]:
-    """``docker network inspect`` of one network."""
-    containers: dict[str, Any] = {}
-    for ep in sorted(repo.network_endpoints(net.id), key=lambda e: e.container_id):
-        containers[ep.container_id] = {
+def network_inspect(net: Network, repo: Repo, *, containers: bool = True) -> dict[str, Any]:
+    """``docker network inspect`` of one network (``containers=False``: ``Containers`` is
+    left empty without reading the endpoints, as the API's network list shows it)."""
+    members: dict[str, Any] = {}
+    for ep in sorted(repo.network_endpoints(net.id) if containers else [], key=lambda e: e.container_id):
+        members[ep.container_id] = {
             "Name": ep.name,
             "EndpointID": ep.id,
             "MacAddress": ep.mac,
@@ -57,7 +58,7 @@ def network_inspect(net: Network, repo: Repo) -> dict[str, Any]:
         "Ingress": net.ingress,
         "ConfigFrom": {"Network": ""},
         "ConfigOnly": False,
-        "Containers": containers,
+        "Containers": members,
         "Options": dict(net.options),
         "Labels": dict(net.labels),
         **(

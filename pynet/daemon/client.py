@@ -62,17 +62,31 @@ def _run_dir(run_dir: Path | str | None) -> Path:
     return Path(run_dir) if run_dir is not None else paths.run_dir()
 
 
+_NOT_LISTENING: dict[str, Any] = {}  # ``request``'s answer when nothing listens (see ``refused``)
+
+
 def request(
-    message: dict[str, Any], *, timeout: float = 2.0, run_dir: Path | str | None = None
+    message: dict[str, Any],
+    *,
+    timeout: float = 2.0,
+    run_dir: Path | str | None = None,
+    refused: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Send one request and return the reply; None when the daemon cannot be reached in time."""
+    """Send one request and return the reply; None when the daemon cannot be reached in time.
+
+    ``refused``: returned instead of None when no daemon listens at all (no socket, or the
+    connection is refused), so the caller can tell "start it" from "it did not answer".
+    """
     path = _run_dir(run_dir) / SOCK_NAME
     deadline = time.monotonic() + timeout
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.settimeout(timeout)
-        with short_path(path) as connect_path:
-            sock.connect(connect_path)
+        try:
+            with short_path(path) as connect_path:
+                sock.connect(connect_path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return refused
         sock.sendall(json.dumps(message).encode() + b"\n")
         buf = b""
         while b"\n" not in buf:
@@ -207,14 +221,18 @@ def notify(container_ids: list[str], *, timeout: float = 2.0, run_dir: Path | st
     ids = [str(i) for i in container_ids]
     if not ids:
         return True
-    for _ in range(2):  # a daemon killed between ping and sync gets one restart
+    message = {"op": "sync", "containers": ids}
+    # A running daemon (the usual case) is told at once, with no ping first; when none
+    # listens it is started (twice at most: one killed right after it answered a ping).
+    for attempt in range(3):
+        reply = request(message, timeout=timeout, run_dir=run_dir, refused=_NOT_LISTENING)
+        if reply is not _NOT_LISTENING:
+            return bool(reply and reply.get("ok"))
         try:
-            ensure_running(run_dir=run_dir)
+            if attempt < 2:
+                ensure_running(run_dir=run_dir)
         except (PynetError, OSError):  # the caller warns; a bug in pynet still surfaces
             return False
-        reply = request({"op": "sync", "containers": ids}, timeout=timeout, run_dir=run_dir)
-        if reply is not None:
-            return bool(reply.get("ok"))
     return False
 
 

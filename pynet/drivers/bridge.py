@@ -184,7 +184,9 @@ class BridgeDriver(Driver):
 
     def leave(self, net: Network, ep: Endpoint, sandbox: Sandbox) -> None:
         # Deleting the host end removes the pair; when the sandbox is gone it is gone too.
-        netlink.link_delete(ep.driver_data.get("host_ifname", ""))
+        # Both ends are unlisted at once; the kernel's RCU waits after that (~15-20 ms)
+        # are left to a short-lived child, as for a bridge (design.md, "Deleting a bridge").
+        netlink.link_delete(ep.driver_data.get("host_ifname", ""), wait_unlisted_only=True)
 
 
 def _forwarding_off(name: str) -> None:

@@ -467,6 +467,65 @@ def test_no_redo_without_a_journal_or_after_a_commit(tmp_path: Path) -> None:
     assert store.pending_redo() is None  # the commit is complete: replay, no redo
 
 
+def test_change_stamp_changes_with_every_write_and_is_none_while_unsettled(tmp_path) -> None:
+    import os
+    import time
+
+    from pynet.state.store import STAMP_SETTLE, Store
+
+    store = Store(tmp_path)
+    (tmp_path / "networks").mkdir()
+    assert store.change_stamp("networks", "ipam") is None  # just made: the clock may not tell
+
+    def settle(age: float) -> None:
+        past = time.time() - STAMP_SETTLE - age
+        os.utime(tmp_path / "networks", (past, past))
+
+    settle(10)
+    first = store.change_stamp("networks", "ipam")
+    assert first is not None and first == store.change_stamp("networks", "ipam")
+    txn = store.begin()
+    txn.put("networks", "n1", {"name": "n1"})
+    txn.commit(sync=False)
+    assert store.change_stamp("networks", "ipam") is None  # changed just now: read afresh
+    settle(5)
+    assert store.change_stamp("networks", "ipam") not in (None, first)
+
+
+def test_a_commit_fsyncs_every_file_and_directory_together_and_reports_a_failure(tmp_path, monkeypatch) -> None:
+    import errno
+    import os
+
+    import pytest
+
+    from pynet.errors import PynetError
+    from pynet.state import store as store_mod
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(store_mod.os, "fsync", recording_fsync)
+    paths = [tmp_path / "a" / "1.json", tmp_path / "a" / "2.json", tmp_path / "b" / "3.json"]
+    for p in paths:
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("{}")
+    store_mod._fsync_all(paths, [])
+    assert sorted(synced) == sorted([*map(str, paths), str(tmp_path / "a"), str(tmp_path / "b")])
+
+    def failing_fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("3.json"):
+            raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(store_mod.os, "fsync", failing_fsync)
+    with pytest.raises(OSError) as info:
+        store_mod._fsync_all(paths, [])
+    assert info.value.errno == errno.EIO and not isinstance(info.value, PynetError)
+
+
 # -- derived files (indexes): written with a commit, never copied into its journal -------
 
 

@@ -405,16 +405,24 @@ def _await_unlisted(rd: int, index: int, name: str, timeout: float) -> None:
             raise NetlinkError(errno.ETIMEDOUT, f"link {name} still listed after {timeout:.0f} s")
 
 
+_unreaped: list[int] = []  # deleting children still running at their _reap
+
+
 def _reap(pid: int) -> None:
-    """Collect the child if it is done; otherwise init collects it after we exit.
+    """Collect the child if it is done; otherwise init collects it after we exit, or the
+    next call here does (a long-lived process, ``system service``, keeps no zombies).
 
     (Where PID 1 does not reap orphans — a container started without an init — the
     finished child stays a zombie entry until it does, as detached containers' waiters do.)
     """
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    _unreaped.append(pid)
+    for child in list(_unreaped):
+        try:
+            done, _ = os.waitpid(child, os.WNOHANG)
+        except ChildProcessError:
+            done = child
+        if done:
+            _unreaped.remove(child)
 
 
 def link_set(index: int, netns: str | None = None, *, up: bool = False, master: int | None = None) -> None:
