@@ -477,9 +477,40 @@ def test_natural_sort_key_orders_as_natural_less():
     by_key = sorted(names, key=listing.natural_sort_key)
     by_cmp = sorted(
         names,
-        key=functools.cmp_to_key(
-            lambda a, b: -1 if listing.natural_less(a, b) else 1 if listing.natural_less(b, a) else 0
-        ),
+        key=functools.cmp_to_key(lambda a, b: -1 if natural_less(a, b) else 1 if natural_less(b, a) else 0),
     )
     assert by_key == by_cmp
     assert by_key != sorted(names)  # positive control: not plain string order
+
+
+def natural_less(a: str, b: str) -> bool:
+    """``sortorder.NaturalLess`` (docker/cli sorts ``network ls`` by name with it):
+    digit runs compare as numbers and sort before other characters."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        da, db = a[i].isdigit(), b[j].isdigit()
+        if da != db:
+            return da
+        if not da:
+            if a[i] != b[j]:
+                return a[i] < b[j]
+            i, j = i + 1, j + 1
+            continue
+        zi, zj = i, j
+        while zi < len(a) and a[zi] == "0":
+            zi += 1
+        while zj < len(b) and b[zj] == "0":
+            zj += 1
+        ei, ej = zi, zj
+        while ei < len(a) and a[ei].isdigit():
+            ei += 1
+        while ej < len(b) and b[ej].isdigit():
+            ej += 1
+        if ei - zi != ej - zj:
+            return ei - zi < ej - zj
+        if a[zi:ei] != b[zj:ej]:
+            return a[zi:ei] < b[zj:ej]
+        if zi - i != zj - j:
+            return zi - i < zj - j
+        i, j = ei, ej
+    return len(a) < len(b)
