@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from pynet.daemon.client import SOCK_NAME
 from pynet.daemon.control import ControlServer
 from pynet.daemon.forward import Forwarder
+from pynet.daemon import mmsg
 from pynet.daemon.loop import Loop
 from pynet.daemon.registry import Registry, SandboxPlan
 from pynet.daemon.sandbox_dns import NetnsSwitch, SandboxDNS
@@ -186,11 +187,16 @@ class Daemon:
     # -- UDP: the hot path lives in pynet.dns.hotpath --------------------------------
     def _udp_handler(self, sb: SandboxDNS) -> Callable[[int], None]:
         registry = self.registry
-        return hotpath.udp_reader(
-            sb.udp,
-            lambda: registry.views.get(sb.plan.view_key),
-            lambda view, data, addr: self._udp_slow(sb, view, data, addr),
-        )
+
+        def current_view() -> Any:
+            return registry.views.get(sb.plan.view_key)
+
+        def slow(view: Any, data: bytes, addr: Any) -> None:
+            self._udp_slow(sb, view, data, addr)
+
+        if mmsg.available():
+            return mmsg.MmsgReader(sb.udp, current_view, slow)
+        return hotpath.udp_reader(sb.udp, current_view, slow)
 
     def _udp_slow(self, sb: SandboxDNS, view: Any, data: bytes, addr: Any) -> None:
         outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
