@@ -34,6 +34,7 @@ ROWS = (
     ("dns", "name"),
     ("dns", "alias"),
     ("dns", "forwarded"),
+    ("dns", "name1000"),
     ("scale", "containers"),
     ("scale", "networks"),
     ("scale", "memory"),
