@@ -61,7 +61,7 @@ EXT_NAME, EXT_ANSWER = "www.bench.test", "192.0.2.80"
 # Upstream namespace links: /30s from the benchmarking range 198.18.0.0/15.
 UP_PYNET = ("198.18.53.1", "198.18.53.2")  # (upstream side, pynet host side)
 UP_DOCKER = ("198.18.54.1", "198.18.54.2")  # (upstream side, docker netns side)
-SUBNETS = {"pynet": "10.203.150.0/24", "docker": "10.201.150.0/24", "podman": "10.202.150.0/24"}
+SUBNETS = {"pynet": "10.203.144.0/21", "docker": "10.201.150.0/24", "podman": "10.202.150.0/24"}
 
 # A tiny authoritative-for-everything UDP server: A -> EXT_ANSWER, other types NOERROR/empty.
 # Answers are cached by the query bytes minus the ID, so it is not the bottleneck.

@@ -204,15 +204,20 @@ class Daemon:
         return hotpath.udp_reader(sb.udp, current_view, slow)
 
     def _udp_slow(self, sb: SandboxDNS, view: Any, data: bytes, addr: Any) -> None:
-        outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
         sock = sb.udp
-        if outcome.response is not None:
-            try:
-                sock.sendto(outcome.response, addr)
-            except OSError:
-                pass
-        elif outcome.query is not None:
-            self.forwarder.forward(sb, data, outcome.query, lambda msg: sock.sendto(msg, addr))
+        query = view.forwards.get(data[2:]) if sb.plan.can_forward else None
+        if query is None:  # not a query this view forwarded before: parse it
+            outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
+            if outcome.response is not None:
+                try:
+                    sock.sendto(outcome.response, addr)
+                except OSError:
+                    pass
+                return
+            query = outcome.query
+            if query is None:
+                return
+        self.forwarder.forward(sb, data, query, lambda msg: sock.sendto(msg, addr))
 
     # -- TCP -------------------------------------------------------------------------
     def _accept_tcp(self, sb: SandboxDNS) -> None:

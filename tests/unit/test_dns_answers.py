@@ -328,3 +328,14 @@ def test_the_slow_path_gets_the_askers_address(io):
     srv.ask(make_query("nobody-here"))
     want = srv.client.getsockname() if io == "mmsg" else ("127.0.0.1", 40000)
     assert srv.slow_peers == [want]
+
+
+def test_only_dotted_names_forwarded_over_udp_keep_their_parsed_query(server):
+    dotted = make_query("www.example.test")
+    assert server.ask(dotted) is None and server.forwarded
+    assert server.view.forwards[dotted[2:]].qname == "www.example.test"
+    single = make_query("printer")  # may become a container name on another network
+    assert server.ask(single) is None and single[2:] not in server.view.forwards
+    tcp = make_query("tcp.example.test")
+    assert responder.handle(server.view, tcp, tcp=True).query is not None
+    assert tcp[2:] not in server.view.forwards
