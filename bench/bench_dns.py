@@ -18,7 +18,8 @@ SandboxKey; Docker/Podman: `nsenter -t <container pid> -n`) against the embedded
       asks for each of their names in turn. Docker is measured alternately in the same
       rounds on its small network (5 containers): 1000 Docker containers would cost 1000
       containerd-shims and minutes here, so (d) compares pynet with 1000 against Docker
-      with 5, and pynet with 1000 against pynet with 5 (flat: ≥ 0.75×).
+      with 5, and pynet with 1000 against pynet with 5 (flat: q/s ≥ 0.75×, and pynetd's
+      CPU time per query ≤ 1.25×, the figure a machine's load does not move).
 
 Per kind and round, every system gets one plain dnsperf run (queries/s, lost) and then
 one `-v` run of the same length (per-query latencies: p50/p99); systems alternate within a
@@ -55,6 +56,7 @@ SETUP = Path(__file__).resolve().parent / "setup_anchors.sh"
 BENCH_WORK = Path(os.environ.get("BENCH_WORK", "/tmp/pynet-bench"))
 ANCHOR_QPS = {"docker": 47_500.0, "podman": 36_900.0}  # docs/benchmarks.md, container name
 QPS_TARGET, P99_TARGET, FLAT_TARGET, CLIENTS = 2.5, 0.001, 0.75, 4
+CPU_FLAT = 1.25  # (d): pynetd's CPU per query with 1000 containers ÷ with 5 (issue #15: flat ±25%)
 FILL_WORKERS = 4  # parallel `run -d` while filling pynet's network for (d)
 KINDS = ("name", "alias", "forwarded", "name1000")
 EXT_NAME, EXT_ANSWER = "www.bench.test", "192.0.2.80"
@@ -216,6 +218,25 @@ class Perf:
     p50: float = float("nan")
     p99: float = float("nan")
     error: str = ""
+    cpu_us: float = float("nan")  # the server's CPU time (user + system) per query sent
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of a process, in seconds (None when it cannot be read)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pid_in(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def parse_plain(text: str) -> Perf:
@@ -248,8 +269,19 @@ class Client:
     enter: list[str]
     server: str
     files: dict[str, Path] = field(default_factory=dict)  # kind -> query file
+    pid_file: Path | None = None  # the server process's pid file (its CPU time is measured)
 
     def dnsperf(self, kind: str, seconds: float, verbose: bool, tmp: Path) -> Perf:
+        """One dnsperf run, with the server's CPU time per query (pynetd, dockerd)."""
+        pid = _pid_in(self.pid_file) if self.pid_file else None
+        before = _cpu_seconds(pid)
+        perf = self._dnsperf(kind, seconds, verbose, tmp)
+        after = _cpu_seconds(pid)
+        if before is not None and after is not None and perf.sent:
+            perf.cpu_us = (after - before) / perf.sent * 1e6
+        return perf
+
+    def _dnsperf(self, kind: str, seconds: float, verbose: bool, tmp: Path) -> Perf:
         argv = [
             *self.enter,
             "dnsperf",
@@ -438,7 +470,11 @@ class Lab:
             pid = s.run("inspect", "-f", "{{.State.Pid}}", client).stdout.strip()
             enter = ["nsenter", "-t", pid, "-n"]
             server = "127.0.0.11" if s.name == "docker" else SUBNETS["podman"].rsplit(".", 1)[0] + ".1"
-        c = Client(s.name, enter, server)
+        pid_file = {
+            "pynet": Path(s.env.get("PYNET_RUN_DIR", "/nonexistent")) / "pynetd.pid",
+            "docker": BENCH_WORK / "dockerd.pid",  # its resolver runs inside dockerd
+        }.get(s.name)
+        c = Client(s.name, enter, server, pid_file=pid_file)
         for kind, qname in self.names().items():
             if kind == "forwarded" and upstream is None:
                 continue
@@ -554,7 +590,8 @@ def kind_section(
         lost = sum(p.lost + v.lost for p, v in r)
         sent = sum(p.sent + v.sent for p, v in r)
         p50, p99 = med([v.p50 for _, v in r]), med([v.p99 for _, v in r])
-        agg[s.name] = {"qps": qps, "p99": p99, "lost": lost}
+        cpu = med([p.cpu_us for p, _ in r])
+        agg[s.name] = {"qps": qps, "p99": p99, "lost": lost, "cpu_us": cpu}
         if s.name == "pynet":
             ratio = "1.00× (itself)"
         else:
@@ -571,6 +608,7 @@ def kind_section(
                 h.ms(med([p.avg for p, _ in r])),
                 h.ms(p50),
                 h.ms(p99) + (f" (error: {errs[0]})" if errs else ""),
+                "—" if cpu != cpu else f"{cpu:.1f}",
             ]
         )
     up = runs.get("upstream")
@@ -585,6 +623,7 @@ def kind_section(
                 h.ms(med([p.avg for p, _ in up])),
                 h.ms(med([v.p50 for _, v in up])),
                 h.ms(med([v.p99 for _, v in up])),
+                "—",
             ]
         )
     table = h.md_table(
@@ -597,6 +636,7 @@ def kind_section(
             "avg latency ms",
             "p50 ms",
             "p99 ms",
+            "server CPU µs per query (plain runs)",
         ],
         rows,
     )
@@ -635,6 +675,9 @@ def dns_figure(kind: str, agg: dict[str, dict[str, float]], filled: int = 0) -> 
         "qps": {k: round(v["qps"]) for k, v in measured.items()},
         "p99_ms": {k: round(v["p99"] * 1000, 1) for k, v in measured.items() if v.get("p99") == v.get("p99")},
         "lost": {k: int(v.get("lost", 0)) for k, v in measured.items()},
+        "cpu_us_per_query": {
+            k: round(v["cpu_us"], 2) for k, v in measured.items() if v.get("cpu_us") == v.get("cpu_us")
+        },
         "ratio": {
             k: round(v["ratio"], 2) for k, v in measured.items() if v.get("ratio", float("nan")) == v.get("ratio")
         },
@@ -735,7 +778,13 @@ def main() -> None:
                     f"- {kind}: flat, pynet's q/s with {args.fill + 5} containers ÷ with 5 ≥ {FLAT_TARGET:g}: "
                     f"{h.ratio_s(flat)} → {h.verdict(flat >= FLAT_TARGET if flat == flat else None)}"
                 )
-                text += "\n" + v[-1] + ("\n\n" + "\n".join(fill_lines) if fill_lines else "")
+                # q/s on a shared machine moves with its load; the server's CPU per query does not.
+                cpu = big.get("cpu_us", float("nan")) / small.get("cpu_us", float("nan")) if small else float("nan")
+                v.append(
+                    f"- {kind}: flat, pynetd's CPU per query with {args.fill + 5} containers ÷ with 5 "
+                    f"≤ {CPU_FLAT:g}: {h.ratio_s(cpu)} → {h.verdict(cpu <= CPU_FLAT if cpu == cpu else None)}"
+                )
+                text += "\n" + "\n".join(v[-2:]) + ("\n\n" + "\n".join(fill_lines) if fill_lines else "")
             sections.append(text)
             verdicts += v
             figures[kind] = dns_figure(kind, agg, args.fill)

@@ -143,7 +143,10 @@ class Forwarder:
         self._token += 1
         p.timer = self._token
         self.armed[self._token] = p
-        self.deadlines.append((time.monotonic() + self.timeout, self._token))
+        deadlines = self.deadlines
+        while deadlines and deadlines[0][1] not in self.armed:
+            deadlines.popleft()  # answered: keep the queue as short as what is in flight
+        deadlines.append((time.monotonic() + self.timeout, self._token))
         if not self._expiring:
             self._expiring = True
             self.loop.call_later(self.timeout, self._expire)
