@@ -1,11 +1,38 @@
-"""A tiny HTTP client over a unix socket for the Engine API tests (standard library only)."""
+"""A tiny HTTP client over a unix socket for the Engine API tests (standard library only),
+and the unit tests' in-process server it talks to."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
+
+
+@contextlib.contextmanager
+def served_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An Engine API server in a thread of the test's process, on a temp state and run dir
+    (no root, no kernel): yields its socket's path; shut down and joined at the end."""
+    from pynet.api import server
+
+    monkeypatch.setenv("PYNET_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
+    path = str(tmp_path / "run" / "docker.sock")
+    srv = server.Server(path, group_id=None)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    try:
+        yield path
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join(5)
 
 
 class UnixConnection(http.client.HTTPConnection):

@@ -109,12 +109,12 @@ def _started(container_id: str, finished_at: str) -> bool:
 
 def logs(req: Request) -> Response:
     """``GET /containers/{id}/logs``: the log (``tail``), then more with ``follow``."""
-    from pynet.cli.container_actions import _tail_lines
+    from pynet.records.inputs import tail_lines
 
     c = core.reader().get_container(req.params["id"])
     if not (req.flag("stdout") or req.flag("stderr")):
         raise InvalidArgument("Bad parameters: you must choose at least one stream")
-    lines = _tail_lines(req.arg("tail", "all") or "all")
+    lines = tail_lines(req.arg("tail", "all") or "all")
     try:
         fd = os.open(_log_path(c.id), os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:

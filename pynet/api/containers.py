@@ -10,14 +10,12 @@ import sys
 import time
 
 from pynet.api import core
-from pynet.api.http import ApiError, Request, Response, json_response
-from pynet.errors import InvalidArgument, NotFound
+from pynet.api.http import Request, Response, json_response
+from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
-
-LIST_FILTERS = {"id", "name", "label", "status", "network", "exited"}
 
 
 def _epoch(rfc3339: str) -> int:
@@ -55,25 +53,16 @@ def _summary(c: Any, repo: Any, now_ns: int) -> dict[str, Any]:
     }
 
 
-def _matches(c: Any, repo: Any, filters: dict[str, list[str]]) -> bool:
-    from pynet.cli.container_actions import ps_match
-
-    return bool(ps_match(c, repo, filters))
-
-
 def list_containers(req: Request) -> Response:
     """``GET /containers/json[?all=1&filters=...]``, newest first."""
+    from pynet.cnm import listing
+
     filters = req.filters()
-    for key in filters:
-        if key not in LIST_FILTERS:
-            raise InvalidArgument(f"Invalid filter '{key}'")
+    listing.check_filter_keys(filters, listing.CONTAINER_FILTERS)
     repo = core.reader()
     now = time.time_ns()
-    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
-    if not req.flag("all") and "status" not in filters and "exited" not in filters:
-        cs = [c for c in cs if c.status == "running"]
     limit = req.int_arg("limit", -1)
-    cs = [c for c in cs if _matches(c, repo, filters)]
+    cs = listing.containers(repo, filters, req.flag("all"))
     if limit > 0:
         cs = cs[:limit]
     return json_response([_summary(c, repo, now) for c in cs])
@@ -249,7 +238,7 @@ def create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     from pynet.api.networks import attach_request
-    from pynet.cli import inputs
+    from pynet.records import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.records import ports
 
@@ -264,6 +253,10 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
         raise InvalidArgument("invalid JSON: Image must be a string")
     if not argv and not image:
         raise InvalidArgument("No command specified")
+    if image:
+        from pynet.records.image import check_reference
+
+        check_reference(image)
     network, endpoints = _networks(host, body)
     attach = attach_request(endpoints.get(network))
     dns = [str(d) for d in host.get("Dns") or []]
@@ -304,21 +297,17 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
 def create(req: Request) -> Response:
     """``POST /containers/create[?name=N]`` -> 201 ``{"Id", "Warnings"}``: a "created"
-    container holding no kernel resource. A missing network is a 404 (dockerd's, at start),
-    but a 400 for the docker CLI, which takes any 404 of create for a missing image. Host notices (forwarding...) go to
-    the service's stderr: dockerd's ``Warnings`` are about the container's config only."""
+    container holding no kernel resource. A network that does not exist is taken, as
+    dockerd takes it: the start answers its 404 (the docker CLI pulls on a 404 of create).
+    Host notices (forwarding...) go to the service's stderr: dockerd's ``Warnings`` are
+    about the container's config only."""
     from pynet import wiring
 
     run, more = create_request(req)
     if run.image:  # the one 404 of create: the client's cue to pull
         wiring.images().lookup(run.image)
     with core.controller() as ctl:
-        try:
-            c = ctl.create_stored(run, more)
-        except NotFound as exc:
-            if req.headers.get("user-agent", "").startswith("Docker-Client/"):
-                raise ApiError(400, exc.message) from None  # the CLI would "pull" on a 404
-            raise  # docker-py pulls only on "No such image": its NotFound, as dockerd's start
+        c = ctl.create_stored(run, more)
         for notice in dict.fromkeys(ctl.notices):
             sys.stderr.write(f"pynet-api: {notice}\n")
     return json_response({"Id": c.id, "Warnings": []}, status=201)

@@ -1,6 +1,6 @@
 """``/networks``: list, inspect, create, remove, prune, connect, disconnect.
 
-The same core operations and views as ``pynet network ...`` (``pynet.cli.network_actions``),
+The same core operations and views as ``pynet network ...`` (``pynet network ...``'s bodies),
 so the API and the CLI show identical JSON.
 """
 
@@ -14,35 +14,19 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-LIST_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
-PRUNE_FILTERS = {"until", "label", "label!"}
-
-
-def _check_keys(filters: dict[str, list[str]], allowed: set[str]) -> None:
-    for key in filters:
-        if key not in allowed:
-            raise InvalidArgument(f"Invalid filter '{key}'")
-
 
 def list_networks(req: Request) -> Response:
     """``GET /networks``: every network as inspect shows it, without its containers."""
-    from pynet.cli import formatting
-    from pynet.cnm import views
+    from pynet.cnm import listing, views
 
     filters = req.filters()
-    _check_keys(filters, LIST_FILTERS)
+    listing.check_filter_keys(filters, listing.NETWORK_FILTERS)
     repo = core.reader()
     out = []
-    for net in sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name)):
-        item = views.network_filter_item(net)
-        item["containers"] = repo.member_count(net.id)
-        if not formatting.match_network_filters(item, filters):
-            continue
+    for net in listing.networks(repo, filters):
         view = views.network_inspect(net, repo)
         view["Containers"] = {}
         out.append(view)
-    if not out:  # values are checked even when nothing is listed, as the daemon does
-        formatting.filter_networks([], filters)
     return json_response(out)
 
 
@@ -139,11 +123,11 @@ def remove(req: Request) -> Response:
 
 def prune(req: Request) -> Response:
     """``POST /networks/prune`` -> ``{"NetworksDeleted": [names]}``."""
-    from pynet.cli.prune import keep_filter
+    from pynet.cnm import listing
 
     filters = req.filters()
-    _check_keys(filters, PRUNE_FILTERS)
-    keep = keep_filter(filters)
+    listing.check_filter_keys(filters, listing.PRUNE_FILTERS)
+    keep = listing.keep_filter(filters)
     with core.controller() as ctl:
         removed = ctl.prune_networks(keep)
     return json_response({"NetworksDeleted": removed or None})
@@ -159,7 +143,7 @@ def attach_request(config: dict[str, Any] | None) -> Any:
     ipam = config.get("IPAMConfig") or {}
     if not isinstance(ipam, dict):
         raise InvalidArgument("invalid JSON: IPAMConfig must be an object")
-    from pynet.cli import inputs
+    from pynet.records import inputs
 
     ipv4, ipv6 = _text(ipam, "IPv4Address"), _text(ipam, "IPv6Address")
     inputs.endpoint_address(ipv4, 4)

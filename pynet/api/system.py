@@ -10,7 +10,7 @@ from pynet import __version__, paths
 from pynet.api import core
 from pynet.api.http import Request, Response, json_response, text
 from pynet.api.version import API_VERSION, MIN_API_VERSION
-from pynet.cnm.info import goarch
+from pynet.cnm.info import goarch, host_facts
 from pynet.errors import PynetError
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -71,6 +71,7 @@ def info(req: Request) -> Response:
     containers = repo.containers()
     running = sum(1 for c in containers if c.status == "running")
     uname = os.uname()
+    host = host_facts()
     body: dict[str, Any] = {
         "ID": "",
         "Containers": len(containers),
@@ -94,7 +95,7 @@ def info(req: Request) -> Response:
         "CPUShares": False,
         "CPUSet": False,
         "PidsLimit": False,
-        "IPv4Forwarding": _ipv4_forwarding(),
+        "IPv4Forwarding": host["IPv4Forwarding"],
         "BridgeNfIptables": False,
         "BridgeNfIp6tables": False,
         "Debug": False,
@@ -107,14 +108,14 @@ def info(req: Request) -> Response:
         "CgroupVersion": "2",
         "NEventsListener": 0,
         "KernelVersion": uname.release,
-        "OperatingSystem": _os_name(),
+        "OperatingSystem": host["OperatingSystem"],
         "OSVersion": "",
         "OSType": "linux",
         "Architecture": uname.machine,
         "IndexServerAddress": "",
         "RegistryConfig": None,
         "NCPU": os.cpu_count() or 1,
-        "MemTotal": _mem_total(),
+        "MemTotal": host["MemTotal"],
         "GenericResources": None,
         "DockerRootDir": str(paths.state_dir()),
         "HttpProxy": "",
@@ -183,29 +184,3 @@ def _now() -> str:
     import datetime
 
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def _ipv4_forwarding() -> bool:
-    return _read("/proc/sys/net/ipv4/ip_forward").strip() == "1"
-
-
-def _mem_total() -> int:
-    for line in _read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-def _os_name() -> str:
-    for line in _read("/etc/os-release").splitlines():
-        if line.startswith("PRETTY_NAME="):
-            return line.partition("=")[2].strip('"')
-    return "Linux"

@@ -18,7 +18,7 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.option("-d", "--detach", is_flag=True, help="Run container in background and print container ID")
 @click.option("--rm", "auto_remove", is_flag=True, help="Automatically remove the container when it exits")
 @click.option("--name", default="", help="Assign a name to the container")
-@click.option("--network", "--net", "network", default="bridge", help="Connect a container to a network")
+@click.option("--network", "--net", "network", multiple=True, help="Connect a container to a network")
 @click.option("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
 @click.option("--ip6", default="", help="IPv6 address (e.g., 2001:db8::33)")
 @click.option("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")

@@ -62,7 +62,7 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _run(**kw) -> int:  # type: ignore[no-untyped-def]
-    from pynet.cli import inputs
+    from pynet.records import inputs
     from pynet.cnm.containers import RunRequest
     from pynet.cnm.endpoints import AttachRequest
 
@@ -70,6 +70,7 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
     inputs.endpoint_address(kw["ip6"], 6)
     inputs.dns_servers(kw["dns"])
     mac = inputs.mac_address(kw["mac_address"])
+    kw["network"] = _network(kw["network"], kw["aliases"])
 
     req = RunRequest(
         argv=list(kw["command"]),
@@ -97,6 +98,10 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         raise InvalidArgument(f"--rootfs {kw['rootfs']}: no such directory")
     if kw["rootfs"] and kw["image"]:
         raise InvalidArgument("--rootfs and --image cannot be used together", from_daemon=False)
+    if kw["image"]:
+        from pynet.records.image import check_reference
+
+        check_reference(kw["image"])
     # Read (and check) --env-file before anything is created: a bad file changes nothing.
     env = _env(kw["env"], kw["env_file"], "", kw["tty"])
     ctl = controller()
@@ -112,6 +117,32 @@ def _run(**kw) -> int:  # type: ignore[no-untyped-def]
         echo(c.id)
         return 0
     return ctl.run_foreground(c, env)
+
+
+def _network(names: tuple[str, ...], aliases: tuple[str, ...]) -> str:
+    """The one network of ``--network`` (bridge when none is given), refused as docker
+    20.10's client refuses it (its ``parseNetworkOpts``) and then its daemon: one network
+    per ``run``, ``network connect`` adds more."""
+    from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES
+
+    names = names or (DEFAULT_NETWORK,)
+
+    def user_defined(name: str) -> bool:
+        return name not in (DEFAULT_NETWORK, "default", *ENDPOINTLESS_MODES) and not name.startswith("container:")
+
+    if aliases and not user_defined(names[0]):
+        raise InvalidArgument("network-scoped aliases are only supported for user-defined networks", from_daemon=False)
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise InvalidArgument(f'network "{name}" is specified multiple times', from_daemon=False)
+    if len({user_defined(n) for n in names}) > 1:
+        raise InvalidArgument(
+            "conflicting options: cannot attach both user-defined and non-user-defined network-modes",
+            from_daemon=False,
+        )
+    if len(names) > 1:
+        raise InvalidArgument(f"Container cannot be connected to network endpoints: {', '.join(names)}")
+    return names[0]
 
 
 def _given(kw, env: dict[str, str]) -> set[str]:  # type: ignore[no-untyped-def]
@@ -139,7 +170,7 @@ def _ports(req, kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def _extra_hosts(values: tuple[str, ...]) -> list[str]:
-    from pynet.cli import inputs
+    from pynet.records import inputs
 
     return [inputs.extra_host(item) for item in values]
 
@@ -154,7 +185,6 @@ def exited(container_id: str, code: int) -> None:
 
 # -- ps ----------------------------------------------------------------------------------
 PS_HEADERS = {"ID": "CONTAINER ID"}
-PS_FILTERS = {"id", "name", "label", "status", "network", "exited"}
 
 
 def ps(
@@ -162,17 +192,14 @@ def ps(
 ) -> None:
     """List containers."""
     from pynet.cli import formatting
-    from pynet.cnm import views
+    from pynet.cnm import listing, views
 
-    parsed = formatting.parse_filters(list(filters), PS_FILTERS)
+    parsed = formatting.parse_filters(list(filters), listing.CONTAINER_FILTERS)
     repo = reader()
     now = time.time_ns()
-    cs = sorted(repo.containers(), key=lambda c: c.created, reverse=True)
     if latest:
         last = 1
-    if not show_all and last < 0 and "status" not in parsed and "exited" not in parsed:
-        cs = [c for c in cs if c.status == "running"]
-    cs = [c for c in cs if ps_match(c, repo, parsed)]
+    cs = listing.containers(repo, parsed, show_all or last >= 0)
     if last >= 0:
         cs = cs[:last]
     items = []
@@ -192,28 +219,6 @@ def ps(
         type_name="*container.containerContext",
     )
     echo(out, nl=False)
-
-
-def ps_match(c, repo, f) -> bool:  # type: ignore[no-untyped-def]
-    if "id" in f and not any(c.id.startswith(v) for v in f["id"]):
-        return False
-    if "name" in f and not any(v in c.name for v in f["name"]):
-        return False
-    if "status" in f and c.status not in f["status"]:
-        return False
-    if "exited" in f and not (c.status == "exited" and str(c.exit_code) in f["exited"]):
-        return False
-    if "label" in f:
-        for spec in f["label"]:
-            k, sep, v = spec.partition("=")
-            if k not in c.labels or (sep and c.labels[k] != v):
-                return False
-    if "network" in f:
-        names = {n.name for n in (repo.network(i) for i in c.endpoints) if n}
-        ids = set(c.endpoints)
-        if not any(v in names or any(i.startswith(v) for i in ids) for v in f["network"]):
-            return False
-    return True
 
 
 # -- inspect -------------------------------------------------------------------------------
@@ -332,8 +337,9 @@ def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     from pynet import paths
     from pynet.cnm.processes import container_running
     from pynet.records import logframes
+    from pynet.records.inputs import tail_lines
 
-    lines = _tail_lines(tail)
+    lines = tail_lines(tail)
     repo = reader()
     c = repo.get_container(container)
     path = paths.container_dir(c.id) / "container.log"
@@ -364,16 +370,6 @@ def _write_frames(frames: list[tuple[int, bytes]]) -> None:
         out = sys.stderr if stream == 2 else sys.stdout
         out.buffer.write(payload)
         out.flush()
-
-
-def _tail_lines(tail: str) -> int | None:
-    """``--tail``: "all" (None) or a count, refused as Docker's daemon refuses it."""
-    if tail == "all":
-        return None
-    digits = tail[1:] if tail[:1] in "+-" else tail
-    if not (digits.isascii() and digits.isdigit()):
-        raise InvalidArgument(f'invalid value for "tail": "{tail}": strconv.Atoi: parsing "{tail}": invalid syntax')
-    return int(tail)
 
 
 def port(container: str, private_port: str | None) -> None:

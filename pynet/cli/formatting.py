@@ -19,16 +19,11 @@ __all__ = [
     "CONTAINER_HEADERS",
     "DEFAULT_CONTAINER_TABLE",
     "DEFAULT_NETWORK_TABLE",
-    "NETWORK_FILTERS",
     "NETWORK_HEADERS",
     "FilterFormatError",
-    "filter_networks",
     "format_inspect",
     "format_list",
     "labels_string",
-    "match_network_filters",
-    "natural_less",
-    "natural_sort_key",
     "parse_filters",
     "tabulate",
     "tabwrite",
@@ -71,10 +66,6 @@ CONTAINER_HEADERS = {
 }
 
 _ALL_HEADERS = {**CONTAINER_HEADERS, **NETWORK_HEADERS}
-
-#: Filter keys the daemon accepts for ``network ls`` (moby ``daemon/network.go``).
-NETWORK_FILTERS = frozenset(("dangling", "driver", "id", "label", "name", "scope", "type"))
-
 
 # --------------------------------------------------------------------------- tabwriter
 
@@ -358,126 +349,8 @@ def parse_filters(
         vals = filters.setdefault(key.strip().lower(), [])
         if value.strip() not in vals:
             vals.append(value.strip())
-    for key in filters:
-        if allowed is not None and key not in allowed:
-            raise InvalidArgument(f"Invalid filter '{key}'")
+    if allowed is not None:
+        from pynet.cnm.listing import check_filter_keys
+
+        check_filter_keys(filters, allowed)
     return filters
-
-
-def _validate_network_filters(filters: dict[str, list[str]]) -> None:
-    for value in filters.get("type", []):
-        if value not in ("custom", "builtin"):
-            raise InvalidArgument(f"Invalid filter: 'type'='{value}'")
-    dangling = filters.get("dangling", [])
-    if len(dangling) > 1:
-        raise InvalidArgument('got more than one value for filter key "dangling"')
-    if dangling and dangling[0] not in ("0", "1", "false", "true"):
-        raise InvalidArgument('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")')
-
-
-def _regex_match(patterns: list[str], text: str) -> bool:
-    """``filters.Args.Match``: an exact value, or an (unanchored) regexp search."""
-    if text in patterns:
-        return True
-    import re  # only when a name/id filter is used
-
-    for pattern in patterns:
-        try:
-            if re.search(pattern, text):
-                return True
-        except re.error:
-            continue
-    return False
-
-
-def match_network_filters(item: dict, filters: dict[str, list[str]]) -> bool:
-    """Whether one network passes Docker's ``network ls`` filters.
-
-    ``item`` keys: ``full_id``, ``name``, ``driver``, ``scope``, ``labels`` (dict),
-    ``builtin`` (bool: bridge/host/none), and for ``dangling`` ``containers`` (int).
-    Semantics (moby ``daemon/network/filter.go``): several values of one key OR
-    together and different keys AND, except ``label`` where every value must match
-    (``key`` or ``key=value``); ``driver`` and ``scope`` are exact; ``name`` and
-    ``id`` match exactly or as a regexp search (so a plain value is a substring);
-    ``type`` is ``custom``/``builtin``; ``dangling=true`` keeps user networks without
-    containers. Bad ``type``/``dangling`` values raise ``InvalidArgument``.
-    """
-    _validate_network_filters(filters)
-    checks = (
-        ("driver", lambda vs: item.get("driver") in vs),
-        ("scope", lambda vs: item.get("scope") in vs),
-        ("name", lambda vs: _regex_match(vs, item.get("name", ""))),
-        ("id", lambda vs: _regex_match(vs, item.get("full_id", ""))),
-        ("label", lambda vs: _labels_match(vs, item.get("labels") or {})),
-        ("type", lambda vs: ("builtin" if item.get("builtin") else "custom") in vs),
-        ("dangling", lambda vs: _dangling(item) == (vs[0] in ("1", "true"))),
-    )
-    return all(check(filters[key]) for key, check in checks if filters.get(key))
-
-
-def _labels_match(values: list[str], labels: dict) -> bool:
-    """``filters.Args.MatchKVList``: every ``key``/``key=value`` must be present."""
-    for value in values:
-        key, has_value, want = value.partition("=")
-        if key not in labels or (has_value and labels[key] != want):
-            return False
-    return bool(labels)
-
-
-def _dangling(item: dict) -> bool:
-    return not item.get("builtin") and not item.get("containers")
-
-
-def filter_networks(items: list[dict], filters: dict[str, list[str]]) -> list[dict]:
-    """The items passing :func:`match_network_filters` (values validated even when
-    ``items`` is empty, as the daemon does)."""
-    _validate_network_filters(filters)
-    return [it for it in items if match_network_filters(it, filters)]
-
-
-# --------------------------------------------------------------------------- sorting
-
-
-def natural_less(a: str, b: str) -> bool:
-    """``sortorder.NaturalLess`` (docker/cli sorts ``network ls`` by name with it):
-    digit runs compare as numbers and sort before other characters."""
-    i = j = 0
-    while i < len(a) and j < len(b):
-        da, db = a[i].isdigit(), b[j].isdigit()
-        if da != db:
-            return da
-        if not da:
-            if a[i] != b[j]:
-                return a[i] < b[j]
-            i, j = i + 1, j + 1
-            continue
-        zi, zj = i, j
-        while zi < len(a) and a[zi] == "0":
-            zi += 1
-        while zj < len(b) and b[zj] == "0":
-            zj += 1
-        ei, ej = zi, zj
-        while ei < len(a) and a[ei].isdigit():
-            ei += 1
-        while ej < len(b) and b[ej].isdigit():
-            ej += 1
-        if ei - zi != ej - zj:
-            return ei - zi < ej - zj
-        if a[zi:ei] != b[zj:ej]:
-            return a[zi:ei] < b[zj:ej]
-        if zi - i != zj - j:
-            return zi - i < zj - j
-        i, j = ei, ej
-    return len(a) < len(b)
-
-
-class natural_sort_key:  # noqa: N801 - used like a function: sorted(names, key=natural_sort_key)
-    """Sort key implementing :func:`natural_less`."""
-
-    __slots__ = ("s",)
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-
-    def __lt__(self, other: "natural_sort_key") -> bool:
-        return natural_less(self.s, other.s)

@@ -111,10 +111,9 @@ def rm() -> None:
 def prune(force: bool, filters: tuple[str, ...]) -> None:
     """Remove all unused networks."""
     from pynet.cli import formatting
-    from pynet.cli.prune import keep_filter
+    from pynet.cnm import listing
 
-    parsed = formatting.parse_filters(list(filters), {"until", "label", "label!"})
-    keep = keep_filter(parsed)
+    keep = listing.keep_filter(formatting.parse_filters(list(filters), listing.PRUNE_FILTERS))
     if not force:
         echo("WARNING! This will remove all custom networks not used by at least one container.")
         if not click.confirm("Are you sure you want to continue?", default=False):

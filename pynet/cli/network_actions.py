@@ -11,7 +11,6 @@ from pynet.errors import ExitStatus, InvalidArgument, NoSuchNetwork, PynetError
 
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 NETWORK_HEADERS = {"ID": "NETWORK ID", "CreatedAt": "CREATED AT", "Subnets": "SUBNETS"}
-FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 
 
 def kv(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -74,17 +73,11 @@ def create(
 
 def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -> None:
     from pynet.cli import formatting
-    from pynet.cnm import views
+    from pynet.cnm import listing, views
 
-    parsed = formatting.parse_filters(list(filters), FILTERS)
-    repo = reader()
-    nets = sorted(repo.networks(), key=lambda n: formatting.natural_sort_key(n.name))
+    parsed = formatting.parse_filters(list(filters), listing.NETWORK_FILTERS)
     items = []
-    for net in nets:
-        filter_item = views.network_filter_item(net)
-        filter_item["containers"] = repo.member_count(net.id)
-        if not formatting.match_network_filters(filter_item, parsed):
-            continue
+    for net in listing.networks(reader(), parsed):
         item = views.network_ls_item(net)
         if no_trunc:
             item["ID"] = net.id

@@ -4,6 +4,7 @@ drawn as a tree (rich on a terminal, plain when piped), Graphviz dot, mermaid or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -147,48 +148,75 @@ def _gid(*parts: str) -> str:
     return "_".join(p.replace("-", "_").replace(".", "_").replace("/", "_") for p in parts)
 
 
-def to_dot(model: dict[str, Any]) -> str:
-    """Graphviz: a cluster per network, bridge/VXLAN nodes, veth pairs as edges."""
-    out = ["graph pynet {", "  rankdir=LR;", "  node [shape=box, fontname=monospace];"]
+@dataclasses.dataclass(frozen=True)
+class _Syntax:
+    """One graph language's lines (``str.format`` templates) for :func:`_graph`'s walk."""
+
+    head: tuple[str, ...]
+    cluster: str  # {id} {title}
+    network: str  # {id} {name} {subnets}
+    device: str  # {id} {label}
+    edge: str  # {a} {b}
+    sandbox: str  # {id} {name} {rest}
+    link: str  # {a} {b} {host}
+    end: str
+    tail: tuple[str, ...] = ()
+    no_host: str = ""  # a link's label when the host side has no name
+
+
+_DOT = _Syntax(
+    head=("graph pynet {", "  rankdir=LR;", "  node [shape=box, fontname=monospace];"),
+    cluster='  subgraph cluster_{id} {{ label="{title}";',
+    network='    {id} [label="{name}\\n{subnets}", shape=ellipse];',
+    device='    {id} [label="{label}"];',
+    edge="    {a} -- {b};",
+    sandbox='    {id} [label="{name}\\n{rest}", shape=component];',
+    link='    {a} -- {b} [label="{host}"];',
+    end="  }",
+    tail=("}",),
+)
+_MERMAID = _Syntax(
+    head=("flowchart LR",),
+    cluster='  subgraph {id}_g["{title}"]',
+    network='    {id}(["{name} {subnets}"])',
+    device='    {id}["{label}"]',
+    edge="    {a} --- {b}",
+    sandbox='    {id}[["{name} {rest}"]]',
+    link="    {a} ---|{host}| {b}",
+    end="  end",
+    no_host="link",
+)
+
+
+def _graph(model: dict[str, Any], syntax: _Syntax) -> str:
+    """The one walk of the graph: a cluster per network, bridge/VXLAN nodes, veth pairs as
+    edges from the bridge (else the network) to each sandbox."""
+    out = list(syntax.head)
     for net in model["networks"]:
         nid = _gid("net", net["id"][:12])
-        out.append(f'  subgraph cluster_{nid} {{ label="{net["name"]} ({net["driver"]})";')
+        out.append(syntax.cluster.format(id=nid, title=f"{net['name']} ({net['driver']})"))
+        out.append(syntax.network.format(id=nid, name=net["name"], subnets=" ".join(net["subnets"])))
         hub = nid
-        out.append(f'    {nid} [label="{net["name"]}\\n{" ".join(net["subnets"])}", shape=ellipse];')
         for d in net["devices"]:
             did = _gid("dev", d["name"])
-            out.append(f'    {did} [label="{d["role"]} {d["name"]}"];')
-            out.append(f"    {nid} -- {did};")
+            out.append(syntax.device.format(id=did, label=f"{d['role']} {d['name']}"))
+            out.append(syntax.edge.format(a=nid, b=did))
             hub = did if d["role"] == "bridge" else hub
         for ep in net["endpoints"]:
             sid = _gid("sbx", ep["container_id"][:12])
-            out.append(
-                f'    {sid} [label="{ep["container"]}\\n{ep["sandbox"]["ifname"]} {_addresses(ep)}", shape=component];'
-            )
-            host = ep.get("host", {}).get("name", "")
-            out.append(f'    {hub} -- {sid} [label="{host}"];')
-        out.append("  }")
-    out.append("}")
-    return "\n".join(out)
+            rest = f"{ep['sandbox']['ifname']} {_addresses(ep)}"
+            out.append(syntax.sandbox.format(id=sid, name=ep["container"], rest=rest))
+            host = ep.get("host", {}).get("name", "") or syntax.no_host
+            out.append(syntax.link.format(a=hub, b=sid, host=host))
+        out.append(syntax.end)
+    return "\n".join([*out, *syntax.tail])
+
+
+def to_dot(model: dict[str, Any]) -> str:
+    """Graphviz: a cluster per network, bridge/VXLAN nodes, veth pairs as edges."""
+    return _graph(model, _DOT)
 
 
 def to_mermaid(model: dict[str, Any]) -> str:
     """Mermaid flowchart: the same graph as :func:`to_dot`, for Markdown docs."""
-    out = ["flowchart LR"]
-    for net in model["networks"]:
-        nid = _gid("net", net["id"][:12])
-        out.append(f'  subgraph {nid}_g["{net["name"]} ({net["driver"]})"]')
-        hub = nid
-        out.append(f'    {nid}(["{net["name"]} {" ".join(net["subnets"])}"])')
-        for d in net["devices"]:
-            did = _gid("dev", d["name"])
-            out.append(f'    {did}["{d["role"]} {d["name"]}"]')
-            out.append(f"    {nid} --- {did}")
-            hub = did if d["role"] == "bridge" else hub
-        for ep in net["endpoints"]:
-            sid = _gid("sbx", ep["container_id"][:12])
-            out.append(f'    {sid}[["{ep["container"]} {ep["sandbox"]["ifname"]} {_addresses(ep)}"]]')
-            host = ep.get("host", {}).get("name", "")
-            out.append(f"    {hub} ---|{host or 'link'}| {sid}")
-        out.append("  end")
-    return "\n".join(out)
+    return _graph(model, _MERMAID)

@@ -296,10 +296,11 @@ class ContainerService:
         self.repo.put_container(c)
         return c
 
-    def new_record(self, req: RunRequest, net: Network) -> Container:
-        """The record of a new container on ``net``: no kernel resource, nothing stored."""
+    def new_record(self, req: RunRequest, net: Network | None) -> Container:
+        """The record of a new container on ``net`` (None: one that does not exist yet, by the
+        name asked): no kernel resource, nothing stored."""
         img = _image_of(self.repo, req)
-        mode = network_mode_for(net)
+        mode = network_mode_for(net) if net is not None else req.network
         c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
         if img is not None:
             _use_image(c, img, req, self.repo)
@@ -323,11 +324,16 @@ class ContainerService:
                 # none on an internal one: no host port is taken, `port`/`ps` show no mapping.
                 c.ports = fw.publish(net, ep, ports, self._published(), self.undo)
 
-    def join(self, req: RunRequest, target: Container) -> Container:
+    def join(self, req: RunRequest, target: Container | None, ref: str = "") -> Container:
         """A container in ``target``'s sandbox (``--network container:``): no sandbox,
-        endpoint or files of its own; the target's hostname (``pynet.cnm.shared_sandbox``)."""
-        c = self._record(req, shared_sandbox.PREFIX + target.id, target.hostname)
-        c.domainname = target.domainname
+        endpoint or files of its own; the target's hostname (``pynet.cnm.shared_sandbox``).
+        ``target`` None: the API's create of a joiner whose target ``ref`` does not exist
+        (yet): its start looks ``ref`` up, as dockerd's does."""
+        if target is None:
+            c = self._record(req, shared_sandbox.PREFIX + ref, "")
+        else:
+            c = self._record(req, shared_sandbox.PREFIX + target.id, target.hostname)
+            c.domainname = target.domainname
         img = _image_of(self.repo, req)
         if img is not None:
             _use_image(c, img, req, self.repo)
@@ -393,7 +399,7 @@ class ContainerService:
         d.mkdir(parents=True, exist_ok=True)
         host_text = procnet.read_resolv_conf()
         if c.network_mode == HOST_MODE:
-            hosts = _read("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
+            hosts = procnet.read_or_empty("/etc/hosts") or etcfiles.hosts_file([], c.extra_hosts)
             resolv = host_text
         else:
             entries = []
@@ -474,6 +480,8 @@ def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
     if mode not in ENDPOINTLESS_MODES:
         return
+    if mode == HOST_MODE and attach.mac:  # dockerd's validateNetMode, before the address checks
+        raise InvalidArgument("conflicting options: mac-address and the network mode")
     if attach.ipv4 or attach.ipv6:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")
     if attach.aliases:
@@ -513,14 +521,6 @@ def _host_names(c: Container) -> str:
     if c.domainname:
         names = f"{c.hostname}.{c.domainname} {c.hostname}"
     return names
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def _write(path: os.PathLike[str], text: str) -> None:

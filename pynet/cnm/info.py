@@ -38,6 +38,17 @@ def goarch() -> str:
     return _GOARCH.get(machine, machine)
 
 
+def host_facts() -> dict[str, Any]:
+    """dockerd's ``info`` fields about the host itself (the Engine API's ``/info``)."""
+    from pynet.kernel import procnet
+
+    return {
+        "IPv4Forwarding": procnet.ipv4_forwarding(),
+        "OperatingSystem": procnet.os_name(),
+        "MemTotal": procnet.mem_total(),
+    }
+
+
 def version_info() -> dict[str, Any]:
     """``docker version``'s shape: the CLI is the Client, the daemonless engine the Server."""
     python = platform.python_version()

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
     from pynet.cnm.endpoints import AttachRequest
 
 from pynet.cnm import shared_sandbox
-from pynet.cnm.networks import NetworkService
-from pynet.errors import Conflict, Forbidden, NotFound
+from pynet.errors import Conflict, Forbidden, NotFound, PynetError
 from pynet.records.model import ENDPOINTLESS_MODES, NONE_MODE, Container
 from pynet.state import owners
 
@@ -36,6 +35,20 @@ def ask(c: Container, network_id: str, attach: AttachRequest) -> None:
     entries = asked(c)
     entries[network_id] = entry
     c.requested_networks = list(entries.values())
+
+
+def ask_missing(c: Container, name: str, attach: AttachRequest) -> None:
+    """Record what ``c`` asks for on a network that does not exist (yet): dockerd takes
+    the create and fails the start with ``network NAME not found``."""
+    if name not in asked(c):
+        c.requested_networks = [
+            *c.requested_networks,
+            {**dataclasses.asdict(attach), "network_id": name, MISSING: True},
+        ]
+
+
+#: the key of a requested network recorded by the name it was asked by (it did not exist)
+MISSING = "unresolved"
 
 
 def forget(c: Container, network_id: str) -> None:
@@ -61,7 +74,10 @@ class ContainerLifecycle:
     def create_stored(self, req: RunRequest, more: list[tuple[str, AttachRequest]]) -> Container:
         """Record a "created" container on ``req.network`` and the ``more`` networks.
 
-        Every network must exist (NoSuchNetwork otherwise); nothing is made in the kernel.
+        Nothing is made in the kernel. A network that does not exist is recorded by its
+        name and fails the start (dockerd's create takes it: ``docker run`` then prints the
+        start's ``network X not found``, and the docker CLI does not take it for an image
+        to pull).
         """
         from pynet.cnm.containers import ContainerService
 
@@ -73,13 +89,15 @@ class ContainerLifecycle:
             target = shared_sandbox.target_ref(req.network)
             if target is not None:
                 return self._create_joiner(repo, undo, req, target, more)
-            nets = NetworkService(repo, undo)
-            first = nets.get(req.network)
-            others = [(nets.get(ref), attach) for ref, attach in more]
+            first = repo.find_network(req.network)
+            others = [(ref, repo.find_network(ref), attach) for ref, attach in more]
             svc = ContainerService(repo, undo)
             c = svc.new_record(req, first)
             if c.network_mode not in ENDPOINTLESS_MODES:
-                for net, attach in [(first, req.attach), *others]:
+                for ref, net, attach in [(req.network, first, req.attach), *others]:
+                    if net is None:
+                        ask_missing(c, ref, attach)
+                        continue
                     if net.id in asked(c):
                         continue
                     svc.endpoints.validate(c, net, attach)
@@ -97,16 +115,14 @@ class ContainerLifecycle:
     def _create_joiner(
         self, repo: Any, undo: Any, req: RunRequest, ref: str, more: list[tuple[str, AttachRequest]]
     ) -> Container:
-        """A created ``container:ref`` joiner: the target must exist; it must run at start."""
+        """A created ``container:ref`` joiner: the target must exist and run at start (a
+        missing one is dockerd's 404 there, ``No such container``, not create's)."""
         from pynet.cnm.containers import ContainerService
 
         shared_sandbox.check_request(req)
         if more:
             raise Forbidden(shared_sandbox.SHARED_CONNECT)
-        target = repo.find_container(ref)
-        if target is None:
-            raise NotFound(f"No such container: {ref}")
-        return ContainerService(repo, undo).join(req, target)
+        return ContainerService(repo, undo).join(req, repo.find_container(ref), ref)
 
     def start_stored(self, ref: str, env: dict[str, str]) -> Container:
         """Make a created (or exited) container's sandbox, endpoints and ports; start it detached.
@@ -114,20 +130,58 @@ class ContainerLifecycle:
         A ``container:`` joiner makes none: its target must be running. Raises Conflict when
         it runs already (the API answers 304 before asking).
         """
-        with self.mutation() as (repo, undo):
-            c = repo.get_container(ref)
-            if c.status == "running":
-                raise Conflict(f"container {c.id} is already running")
-            if shared_sandbox.is_joiner(c):
-                shared_sandbox.sandbox_owner(repo, c)
-            else:
-                _provision(repo, undo, c)
-            c.status, c.exit_code, c.error = "created", 0, ""
-            self._owners[c.id] = owners.claim(c.id)
-            repo.put_container(c)
+        try:
+            with self.mutation() as (repo, undo):
+                c = repo.get_container(ref)
+                if c.status == "running":
+                    raise Conflict(f"container {c.id} is already running")
+                if shared_sandbox.is_joiner(c):
+                    shared_sandbox.sandbox_owner(repo, c)
+                else:
+                    _provision(repo, undo, c)
+                c.status, c.exit_code, c.error = "created", 0, ""
+                self._owners[c.id] = owners.claim(c.id)
+                repo.put_container(c)
+        except PynetError as exc:
+            self._start_failed(ref, exc)
+            raise
         self._notify([c.id])
         self.start_detached(c, env)
         return c
+
+    def _start_failed(self, ref: str, exc: PynetError) -> None:
+        """dockerd's record of a start that failed: ``State.Error`` and exit code 128 on a
+        container that stays "created" — or, with AutoRemove, the container removed."""
+        from pynet.cnm.containers import ContainerService
+
+        with self.mutation() as (repo, undo):
+            c = repo.find_container(ref)
+            if c is None or c.status == "running":
+                return
+            if c.auto_remove:
+                ContainerService(repo, undo).remove(c)
+                return
+            c.error, c.exit_code = exc.message, 128
+            repo.put_container(c)
+
+
+def _asked_networks(repo: Any, c: Container) -> list[tuple[Any, dict[str, Any]]]:
+    """The networks ``c`` asked for, in order; one asked for by a name that did not exist
+    at create must exist now (NotFound in dockerd's words). Its entry gets the network's ID."""
+    nets, entries = [], []
+    for key, settings in asked(c).items():
+        if settings.get(MISSING):
+            net = repo.find_network(key)
+            if net is None:
+                raise NotFound(f"network {key} not found")
+            settings = {k: v for k, v in settings.items() if k != MISSING} | {"network_id": net.id}
+        else:
+            net = repo.network(key)
+        entries.append(settings)
+        if net is not None:
+            nets.append((net, settings))
+    c.requested_networks = entries
+    return nets
 
 
 def _provision(repo: Any, undo: Any, c: Container) -> None:
@@ -135,11 +189,7 @@ def _provision(repo: Any, undo: Any, c: Container) -> None:
     from pynet.cnm.containers import ContainerService
 
     svc = ContainerService(repo, undo)
-    nets = []
-    for net_id, settings in asked(c).items():
-        net = repo.network(net_id)
-        if net is not None:
-            nets.append((net, attach_request(settings)))
+    nets = [(net, attach_request(settings)) for net, settings in _asked_networks(repo, c)]
     if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
         net = repo.find_network(c.network_mode)
         if net is not None and not nets:

@@ -145,12 +145,15 @@ def container_networks(c: Container, repo: Repo) -> dict[str, Any]:
     # asked for, without addresses, as Docker shows them) or host/none mode.
     asked = c.asked_networks()
     ids = [*asked, *(i for i in c.last_networks if i not in asked)]
-    nets = [repo.network(i) for i in ids]
     if not ids and c.network_mode in ENDPOINTLESS_MODES:
-        nets = [repo.find_network(c.network_mode)]
-    for net in nets:
+        net = repo.find_network(c.network_mode)
+        ids = [net.id] if net is not None else []
+    for key in ids:
+        net = repo.network(key)
         if net is not None:
-            out[net.name] = _unjoined(net, asked.get(net.id) or {})
+            out[net.name] = _unjoined(net.id, asked.get(key) or {})
+        elif key in asked:  # asked for by a name that does not exist: dockerd shows it, no ID
+            out[key] = _unjoined("", asked[key])
     return out
 
 
@@ -166,13 +169,13 @@ def _ipam_config(asked: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _unjoined(net: Network, asked: dict[str, Any]) -> dict[str, Any]:
+def _unjoined(net_id: str, asked: dict[str, Any]) -> dict[str, Any]:
     """A network the container is on without an endpoint: what was asked, no address."""
     return {
         "IPAMConfig": _ipam_config(asked) or None,
         "Links": list(asked.get("links") or []) or None,
         "Aliases": list(asked.get("aliases") or []) or None,
-        "NetworkID": net.id,
+        "NetworkID": net_id,
         "EndpointID": "",
         "Gateway": "",
         "IPAddress": "",

@@ -34,11 +34,7 @@ def resolv_conf_path() -> str:
 
 
 def read_resolv_conf() -> str:
-    try:
-        with open(resolv_conf_path()) as f:
-            return f.read()
-    except OSError:
-        return ""
+    return read_or_empty(resolv_conf_path())
 
 
 def nameservers(text: str | None = None) -> list[str]:
@@ -64,6 +60,35 @@ def host_subnets() -> list[str]:
 
 def host_hostname() -> str:
     return socket.gethostname()
+
+
+def read_or_empty(path: str) -> str:
+    """A host file's text, "" when it cannot be read (a fact that is then absent)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def ipv4_forwarding() -> bool:
+    return read_or_empty("/proc/sys/net/ipv4/ip_forward").strip() == "1"
+
+
+def mem_total() -> int:
+    """The host's memory in bytes (``/proc/meminfo``'s MemTotal), 0 when unknown."""
+    for line in read_or_empty("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def os_name() -> str:
+    """``/etc/os-release``'s PRETTY_NAME (Docker's OperatingSystem), else "Linux"."""
+    for line in read_or_empty("/etc/os-release").splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.partition("=")[2].strip('"')
+    return "Linux"
 
 
 def find_waiter(container_id: str) -> tuple[int, int] | None:

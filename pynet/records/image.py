@@ -70,11 +70,32 @@ def split(ref: str) -> tuple[str, str]:
         name = name[len("library/") :]
     if len(name) > 255:  # distribution/reference's NameTotalLengthMax
         raise InvalidArgument("invalid reference format: repository name must not be more than 255 characters")
+    first, slash, _rest = name.partition("/")
+    remainder = name if not slash or not (first == "localhost" or "." in first or ":" in first) else _rest
+    if remainder != remainder.lower():  # a first component is a registry only with "." ":" or localhost
+        raise InvalidArgument("invalid reference format: repository name must be lowercase")
     if not name or not _NAME.match(name) or not _TAG.match(tag):
         if name and name.lower() != name and _NAME.match(name.lower()):
             raise InvalidArgument("invalid reference format: repository name must be lowercase")
         raise InvalidArgument("invalid reference format")
     return name, tag
+
+
+_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+
+
+def check_reference(ref: str) -> None:
+    """Refuse what Docker's ``reference.ParseAnyReference`` refuses, in its words (the
+    client's: ``run`` checks before any work); a 64-hex ID and ``NAME[:TAG]@DIGEST`` pass."""
+    if re.fullmatch(r"[0-9a-f]{64}", ref):
+        return
+    name, at, digest = ref.partition("@")
+    if at and not _DIGEST.match(digest):
+        raise InvalidArgument("invalid reference format", from_daemon=False)
+    try:
+        split(name)
+    except InvalidArgument as exc:
+        raise InvalidArgument(exc.message, from_daemon=False) from None
 
 
 def looks_like_id(ref: str) -> bool:

@@ -184,12 +184,22 @@ def test_connect_disconnect_and_a_created_container_holds_nothing(host: Host, ap
     assert call(api.sock, "GET", "/containers/c1/json") == (404, {"message": "No such container: c1"})
 
 
-def test_create_on_a_missing_network_is_the_networks_404(api: Served) -> None:
-    status, body = call(
-        api.sock, "POST", "/containers/create", {"Cmd": ["true"], "HostConfig": {"NetworkMode": "nope"}}
-    )
-    assert (status, body) == (404, {"message": "network nope not found"})
-    assert call(api.sock, "GET", "/containers/json?all=1") == (200, [])
+def test_a_missing_network_fails_the_start_not_the_create(host: Host, api: Served) -> None:
+    """As dockerd 20.10: create takes a network that does not exist, start answers its 404
+    and makes nothing; once the network exists, the same container starts on it."""
+    body = {"Cmd": ["sleep", "30"], "HostConfig": {"NetworkMode": "later"}}
+    assert call(api.sock, "POST", "/containers/create?name=c1", body)[0] == 201
+    assert call(api.sock, "POST", "/containers/c1/start") == (404, {"message": "network later not found"})
+    state = call(api.sock, "GET", "/containers/c1/json")[1]["State"]
+    assert (state["Status"], state["ExitCode"], state["Error"]) == ("created", 128, "network later not found")
+    assert host.pynet("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout == "c1 created\n"
+    assert host.ip_json("link", "show", "type", "veth") == []  # nothing made
+    host.pynet("network", "create", "--subnet", "10.77.0.0/24", "later")
+    assert call(api.sock, "POST", "/containers/c1/start") == (204, None)
+    [info] = host.pynet_json("inspect", "c1")
+    assert info["State"]["Status"] == "running" and info["State"]["Error"] == ""
+    assert info["NetworkSettings"]["Networks"]["later"]["IPAddress"] == "10.77.0.2"
+    assert call(api.sock, "DELETE", "/containers/c1?force=1") == (204, None)
 
 
 def test_twenty_clients_at_once_lose_nothing(host: Host, api: Served) -> None:

@@ -134,6 +134,25 @@ def test_network_commands_print_what_pynet_prints(api: Api) -> None:
     assert host.pynet("network", "ls", "--format", "{{.Name}}").stdout.split() == ["bridge", "host", "none"]
 
 
+#: what each client prints for `run` on a network that does not exist, against dockerd 20.10
+#: (the create is taken, the start fails; 20.10 also logs "error waiting for container")
+RUN_MISSING_NETWORK = {
+    "20.10": "docker: Error response from daemon: network nope not found.\n",
+    "28": "docker: Error response from daemon: network nope not found\n\nRun 'docker run --help' for more information\n",
+}
+
+
+def test_run_on_a_missing_network_prints_the_starts_404_and_exits_125(api: Api) -> None:
+    host = api.host
+    for auto_remove, left in (("--rm", ""), ("--name=kept", "kept created\n")):
+        ran = api.docker("run", auto_remove, "--network", "nope", "busybox", "true", check=False)
+        assert ran.returncode == 125, ran
+        assert RUN_MISSING_NETWORK[api.version] in ran.stderr, ran.stderr
+        assert "pull" not in ran.stderr.lower()  # a 404 of create would have sent the client to pull
+        assert host.pynet("ps", "-a", "--format", "{{.Names}} {{.State}}").stdout == left
+    assert "network nope not found" in api.docker("inspect", "--format", "{{.State.Error}}", "kept").stdout
+
+
 def test_run_ps_inspect_exec_rm_and_events(api: Api) -> None:
     host = api.host
     since = f"{time.time() - 1:.0f}"

@@ -4,14 +4,12 @@ on a temp state (images imported by the core's ImageService)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from apiclient import call, request
-from pynet.api import server
+from apiclient import call, request, served_in_process
 from pynet.cnm.images import ImageService
 from pynet.state.store import Store
 
@@ -22,20 +20,12 @@ REFERENCE = Path(__file__).parent.parent / "reference" / "docker"
 
 @pytest.fixture
 def sock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PYNET_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
     root = tmp_path / "rootfs" / "bin"
     root.mkdir(parents=True)
     (root / "sh").write_text("#!/bin/true\n")
     ImageService(Store(tmp_path / "state")).import_(str(root.parent), "alpine:3.10", ['CMD ["sh"]'])
-    path = str(tmp_path / "run" / "docker.sock")
-    srv = server.Server(path, group_id=None)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield path
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    with served_in_process(tmp_path, monkeypatch) as path:
+        yield path
 
 
 def test_images_json_and_inspect(sock: str) -> None:
@@ -57,17 +47,49 @@ def test_exec_instances_unknown_are_404(sock: str) -> None:
     assert call(sock, "POST", "/exec/abc/resize?h=1&w=2") == (404, {"message": "No such exec instance: abc"})
 
 
-def test_create_on_a_missing_network_is_a_400_so_clients_do_not_pull(sock: str) -> None:
-    """The docker CLI pulls on any 404 of create; docker-py only on "No such image"."""
+@pytest.mark.parametrize("agent", ["Docker-Client/20.10.24+dfsg1 (linux)", "python-requests/2.32", ""])
+def test_a_missing_network_is_taken_at_create_and_fails_the_start(sock: str, agent: str) -> None:
+    """dockerd 20.10 (checked with curl and both docker clients): create answers 201 whoever
+    asks; start answers the network's 404 and leaves the container "created" with State.Error
+    and exit code 128; with AutoRemove it is removed instead. Only an image is create's 404."""
+    headers = {"User-Agent": agent} if agent else {}
     body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "nosuch"}}
-    cli = {"User-Agent": "Docker-Client/20.10.24+dfsg1 (linux)"}
-    status, _, raw = request(sock, "POST", "/containers/create", body, headers=cli)
-    assert (status, json.loads(raw)) == (400, {"message": "network nosuch not found"})
-    assert call(sock, "POST", "/containers/create", body) == (404, {"message": "network nosuch not found"})
-    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"})[0] == 404
+    status, _, raw = request(sock, "POST", "/containers/create?name=c1", body, headers=headers)
+    assert status == 201, raw
+    cid = json.loads(raw)["Id"]
+    status, _, raw = request(sock, "POST", "/containers/c1/start", headers=headers)
+    assert (status, json.loads(raw)) == (404, {"message": "network nosuch not found"})
+    info = call(sock, "GET", "/containers/c1/json")[1]
+    state = info["State"]
+    assert (state["Status"], state["ExitCode"], state["Error"]) == ("created", 128, "network nosuch not found")
+    assert info["HostConfig"]["NetworkMode"] == "nosuch"
+    assert list(info["NetworkSettings"]["Networks"]) == ["nosuch"]
+    assert info["NetworkSettings"]["Networks"]["nosuch"]["NetworkID"] == ""
+    listed = call(sock, "GET", "/containers/json?all=1")[1]
+    assert [(c["Id"], c["State"]) for c in listed] == [(cid, "created")]
+    assert call(sock, "DELETE", "/containers/c1") == (204, None)
+    # AutoRemove: the failed start removes it
+    auto = {**body, "HostConfig": {"NetworkMode": "nosuch", "AutoRemove": True}}
+    assert call(sock, "POST", "/containers/create?name=c2", auto)[0] == 201
+    assert call(sock, "POST", "/containers/c2/start") == (404, {"message": "network nosuch not found"})
     assert call(sock, "GET", "/containers/json?all=1") == (200, [])
+    # an image that does not exist is create's 404
+    assert call(sock, "POST", "/containers/create", {**body, "Image": "busybox"}) == (
+        404,
+        {"message": "No such image: busybox:latest"},
+    )
     status, made = call(sock, "POST", "/containers/create", {**body, "HostConfig": {"NetworkMode": "none"}})
     assert status == 201 and made["Warnings"] == []  # host notices go to the service's stderr
+
+
+def test_a_missing_container_target_is_taken_at_create_and_fails_the_start(sock: str) -> None:
+    """dockerd 20.10: ``container:nosuch`` is a 201 at create and the start's 404."""
+    body = {"Image": "alpine:3.10", "HostConfig": {"NetworkMode": "container:nosuch"}}
+    assert call(sock, "POST", "/containers/create?name=j1", body)[0] == 201
+    assert call(sock, "POST", "/containers/j1/start") == (404, {"message": "No such container: nosuch"})
+    info = call(sock, "GET", "/containers/j1/json")[1]
+    assert (info["State"]["ExitCode"], info["State"]["Error"]) == (128, "No such container: nosuch")
+    assert info["HostConfig"]["NetworkMode"] == "container:nosuch"
 
 
 @pytest.mark.parametrize("path", ["/networks", "/containers/json", "/images/json"])
@@ -99,3 +121,14 @@ def test_an_overlapping_pool_is_dockerds_403() -> None:
 
     assert status_and_message(PoolOverlap(ERR_POOL_OVERLAP)) == (403, ERR_POOL_OVERLAP)
     assert status_and_message(Conflict("taken"))[0] == 409
+
+
+def test_info_has_the_hosts_own_facts(sock: str) -> None:
+    """/info's host fields come from the host (kernel/procnet via cnm/info), as dockerd's."""
+    status, info = call(sock, "GET", "/info")
+    assert status == 200
+    meminfo = Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0]
+    assert info["MemTotal"] == int(meminfo) * 1024
+    assert info["IPv4Forwarding"] is (Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1")
+    pretty = [ln for ln in Path("/etc/os-release").read_text().splitlines() if ln.startswith("PRETTY_NAME=")]
+    assert info["OperatingSystem"] == (pretty[0].partition("=")[2].strip('"') if pretty else "Linux")

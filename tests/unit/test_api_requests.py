@@ -161,6 +161,8 @@ def test_the_network_defaults_to_bridge_or_the_one_endpoint_config() -> None:
         ({"Cmd": ["true"], "HostConfig": []}, "HostConfig must be an object"),
         ({"Cmd": ["true"], "HostConfig": {"Dns": ["nope"]}}, "nope"),
         ({"Cmd": ["true"], "Image": 3}, "Image must be a string"),
+        ({"Cmd": ["true"], "Image": "UPPER/case"}, "^invalid reference format: repository name must be lowercase$"),
+        ({"Cmd": ["true"], "Image": "bb:lat@st"}, "^invalid reference format$"),
     ],
 )
 def test_bad_container_bodies_are_400s(body: dict, message: str) -> None:

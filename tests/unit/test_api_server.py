@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from apiclient import UnixConnection, call, raw_exchange, request
+from apiclient import UnixConnection, call, raw_exchange, request, served_in_process
 from pynet.api import http as api_http
 from pynet.api import routes, server, version
 from pynet.errors import InvalidArgument
@@ -25,16 +25,8 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def sock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PYNET_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("PYNET_RUN_DIR", str(tmp_path / "run"))
-    path = str(tmp_path / "run" / "docker.sock")
-    srv = server.Server(path, group_id=None)
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield path
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    with served_in_process(tmp_path, monkeypatch) as path:
+        yield path
 
 
 def test_the_socket_is_0660_and_removed_at_shutdown(tmp_path: Path) -> None:

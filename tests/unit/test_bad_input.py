@@ -48,6 +48,11 @@ RUN_REFUSALS = [
         ["--add-host", "a:notip"],
         'pynet: invalid argument "a:notip" for "--add-host" flag: invalid IP address in add-host: "notip".',
     ),
+    # docker 20.10's client parses the image reference before it asks the daemon anything
+    (["--image", "UPPER/case"], "pynet: invalid reference format: repository name must be lowercase."),
+    (["--image", "localhost:5000/Foo"], "pynet: invalid reference format: repository name must be lowercase."),
+    (["--image", "bad image"], "pynet: invalid reference format."),
+    (["--image", "bb@sha256:zz"], "pynet: invalid reference format."),
 ]
 
 
@@ -103,6 +108,45 @@ def test_signal_and_tail_values_are_refused_before_any_work(args: list[str], lin
 
 def test_good_signal_gets_to_the_controller() -> None:
     assert invoke(["kill", "-s", "64", "c1"]).code is None  # control
+
+
+# docker 20.10 (client + dockerd 20.10), checked against the real ones: the client's checks in
+# this order (aliases on the first network, duplicates, a mix), then the daemon's one-network rule
+_MANY = "Error response from daemon: Container cannot be connected to network endpoints: "
+_MIXED = "conflicting options: cannot attach both user-defined and non-user-defined network-modes"
+_ALIAS = "network-scoped aliases are only supported for user-defined networks"
+NETWORK_REFUSALS = [
+    ("--network a --network b", _MANY + "a, b"),
+    ("--network a --network nosuch", _MANY + "a, nosuch"),
+    ("--network bridge --network host", _MANY + "bridge, host"),
+    ("--network a --network a", 'network "a" is specified multiple times'),
+    ("--net bridge --network bridge", 'network "bridge" is specified multiple times'),
+    ("--network host --network a", _MIXED),
+    ("--network a --network container:c1", _MIXED),
+    ("--network host --network a --network-alias x", _ALIAS),
+    ("--network a --network a --network-alias x", 'network "a" is specified multiple times'),
+    ("--network bridge --network-alias x", _ALIAS),
+    ("--network host --network-alias x", _ALIAS),
+    ("--network none --network-alias x", _ALIAS),
+    ("--network-alias x", _ALIAS),
+]
+
+
+@pytest.mark.parametrize("flags,line", NETWORK_REFUSALS, ids=[f for f, _ in NETWORK_REFUSALS])
+def test_run_takes_one_network_as_docker_does(flags: str, line: str) -> None:
+    result = invoke(["run", *flags.split(), "true"])
+    assert (result.code, result.err, result.out) == (125, f"pynet: {line}.\n", "")
+
+
+def test_one_network_with_an_alias_gets_to_the_controller() -> None:
+    assert invoke(["run", "--network", "a", "--network-alias", "x", "true"]).code is None  # control
+
+
+def test_host_mode_refuses_a_mac_address_first() -> None:
+    with pytest.raises(InvalidArgument, match="^conflicting options: mac-address and the network mode$"):
+        _check_mode_settings("host", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
+    with pytest.raises(InvalidArgument, match="^user specified IP address"):  # none takes a MAC, as Docker
+        _check_mode_settings("none", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
 
 
 def test_host_and_none_modes_refuse_endpoint_settings() -> None:

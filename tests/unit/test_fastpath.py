@@ -139,7 +139,7 @@ def test_run_keeps_the_commands_own_flags() -> None:
     params = fastpath.parse(COMMANDS["run"], ["--rm", "-h", "h1", "--network", "n1", "ls", "-l", "--network", "x"])
     assert params is not None
     assert params["command"] == ("ls", "-l", "--network", "x")
-    assert (params["hostname"], params["network"], params["auto_remove"]) == ("h1", "n1", True)
+    assert (params["hostname"], params["network"], params["auto_remove"]) == ("h1", ("n1",), True)
 
 
 def test_the_fast_path_never_imports_click() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from pynet.cli import formatting as fmt
 from pynet.cli import gotemplate as gt
+from pynet.cnm import listing
 from pynet.errors import InvalidArgument
 
 pytestmark = pytest.mark.unit
@@ -135,9 +136,9 @@ def test_quiet_prints_ids_only() -> None:
 
 
 def test_filters_driver_and_label_select_like_docker() -> None:
-    filters = fmt.parse_filters(["driver=bridge", "label=env=dev"], fmt.NETWORK_FILTERS)
+    filters = fmt.parse_filters(["driver=bridge", "label=env=dev"], listing.NETWORK_FILTERS)
     assert filters == {"driver": ["bridge"], "label": ["env=dev"]}
-    kept = [it for it in ITEMS if fmt.match_network_filters(network(it), filters)]
+    kept = [it for it in ITEMS if listing.match_network_filters(network(it), filters)]
     assert ls(items=kept) == LS_FILTER
 
 
@@ -380,7 +381,7 @@ def test_inspect_template_errors() -> None:
 
 
 def test_parse_filters_normalises_and_dedups() -> None:
-    assert fmt.parse_filters([" Driver = bridge ", "driver=bridge", "label=a=b=c", ""], fmt.NETWORK_FILTERS) == {
+    assert fmt.parse_filters([" Driver = bridge ", "driver=bridge", "label=a=b=c", ""], listing.NETWORK_FILTERS) == {
         "driver": ["bridge"],
         "label": ["a=b=c"],
     }
@@ -388,11 +389,11 @@ def test_parse_filters_normalises_and_dedups() -> None:
 
 def test_parse_filters_errors_are_dockers() -> None:
     with pytest.raises(InvalidArgument) as info:
-        fmt.parse_filters(["foo=bar"], fmt.NETWORK_FILTERS)
+        fmt.parse_filters(["foo=bar"], listing.NETWORK_FILTERS)
     assert info.value.message == "Invalid filter 'foo'"
     assert info.value.render() == "Error response from daemon: Invalid filter 'foo'"
     with pytest.raises(fmt.FilterFormatError) as info:
-        fmt.parse_filters(["driver"], fmt.NETWORK_FILTERS)
+        fmt.parse_filters(["driver"], listing.NETWORK_FILTERS)
     assert info.value.message == (
         'invalid argument "driver" for "-f, --filter" flag: bad format of filter (expected name=value)'
     )
@@ -401,8 +402,8 @@ def test_parse_filters_errors_are_dockers() -> None:
 
 
 def _names(values: list[str]) -> list[str]:
-    filters = fmt.parse_filters(values, fmt.NETWORK_FILTERS)
-    return [n["name"] for n in fmt.filter_networks([network(it) for it in ITEMS], filters)]
+    filters = fmt.parse_filters(values, listing.NETWORK_FILTERS)
+    return [n["name"] for n in map(network, ITEMS) if listing.match_network_filters(n, filters)]
 
 
 @pytest.mark.parametrize(
@@ -437,8 +438,8 @@ def test_network_filters_select_like_docker(values: list[str], expected: list[st
 
 def test_dangling_counts_containers() -> None:
     busy = dict(network(ITEMS[4]), containers=2)
-    assert not fmt.match_network_filters(busy, {"dangling": ["true"]})
-    assert fmt.match_network_filters(busy, {"dangling": ["false"]})
+    assert not listing.match_network_filters(busy, {"dangling": ["true"]})
+    assert listing.match_network_filters(busy, {"dangling": ["false"]})
 
 
 @pytest.mark.parametrize(
@@ -450,9 +451,10 @@ def test_dangling_counts_containers() -> None:
     ],
 )
 def test_bad_filter_values_fail_even_without_networks(values: list[str], message: str) -> None:
-    filters = fmt.parse_filters(values, fmt.NETWORK_FILTERS)
+    filters = fmt.parse_filters(values, listing.NETWORK_FILTERS)
+    no_networks = type("Reader", (), {"networks": lambda self: []})()
     with pytest.raises(InvalidArgument) as info:
-        fmt.filter_networks([], filters)
+        listing.networks(no_networks, filters)
     assert info.value.message == message
 
 
@@ -461,4 +463,4 @@ def test_bad_filter_values_fail_even_without_networks(values: list[str], message
 
 def test_natural_sort_orders_numbers_numerically() -> None:
     names = ["net10", "net2", "bridge", "net1", "Net3", "net02", "host"]
-    assert sorted(names, key=fmt.natural_sort_key) == ["Net3", "bridge", "host", "net1", "net2", "net02", "net10"]
+    assert sorted(names, key=listing.natural_sort_key) == ["Net3", "bridge", "host", "net1", "net2", "net02", "net10"]

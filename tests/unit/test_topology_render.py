@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from pynet.cli import topology as topo
@@ -98,3 +100,41 @@ def test_dot_and_mermaid() -> None:
     mermaid = topo.to_mermaid(MODEL)
     assert mermaid.splitlines()[0] == "flowchart LR"
     assert "    dev_ov_ffffffffffff ---|veth1234567| sbx_cccccccccccc" in mermaid
+
+
+DOT = """\
+graph pynet {
+  rankdir=LR;
+  node [shape=box, fontname=monospace];
+  subgraph cluster_net_ffffffffffff { label="ov (overlay)";
+    net_ffffffffffff [label="ov\\n10.0.9.0/24", shape=ellipse];
+    dev_ov_ffffffffffff [label="bridge ov-ffffffffffff"];
+    net_ffffffffffff -- dev_ov_ffffffffffff;
+    dev_vx_001001 [label="vxlan vx-001001"];
+    net_ffffffffffff -- dev_vx_001001;
+    sbx_cccccccccccc [label="web\\neth0 10.0.9.2/24", shape=component];
+    dev_ov_ffffffffffff -- sbx_cccccccccccc [label="veth1234567"];
+  }
+}"""
+MERMAID = """\
+flowchart LR
+  subgraph net_ffffffffffff_g["ov (overlay)"]
+    net_ffffffffffff(["ov 10.0.9.0/24"])
+    dev_ov_ffffffffffff["bridge ov-ffffffffffff"]
+    net_ffffffffffff --- dev_ov_ffffffffffff
+    dev_vx_001001["vxlan vx-001001"]
+    net_ffffffffffff --- dev_vx_001001
+    sbx_cccccccccccc[["web eth0 10.0.9.2/24"]]
+    dev_ov_ffffffffffff ---|veth1234567| sbx_cccccccccccc
+  end"""
+
+
+def test_dot_and_mermaid_draw_the_same_graph_whole() -> None:
+    """One walk (``_graph``), two syntaxes: every node and edge, in order; an endpoint
+    without a host-side name is an unlabelled dot edge and mermaid's ``link``."""
+    assert topo.to_dot(MODEL) == DOT
+    assert topo.to_mermaid(MODEL) == MERMAID
+    bare = copy.deepcopy(MODEL)
+    del bare["networks"][0]["endpoints"][0]["host"]
+    assert topo.to_dot(bare).splitlines()[-3] == '    dev_ov_ffffffffffff -- sbx_cccccccccccc [label=""];'
+    assert topo.to_mermaid(bare).splitlines()[-2] == "    dev_ov_ffffffffffff ---|link| sbx_cccccccccccc"

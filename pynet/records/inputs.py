@@ -1,4 +1,5 @@
-"""Checks of flag values that Docker refuses before any work (its wording, one line each).
+"""Checks of flag values that Docker refuses before any work (its wording, one line each),
+shared by the CLI's flags and the Engine API's fields.
 
 Run before the controller is built, so a bad value costs no lock, no state and no kernel
 object. ``ipaddress`` is imported only when a value is given (it costs ~2 ms).
@@ -65,3 +66,13 @@ def extra_host(item: str) -> str:
             from_daemon=False,
         )
     return f"{name}:{bare}"
+
+
+def tail_lines(tail: str) -> int | None:
+    """``--tail``/``tail``: "all" (None) or a count, refused as Docker's daemon refuses it."""
+    if tail == "all":
+        return None
+    digits = tail[1:] if tail[:1] in "+-" else tail
+    if not (digits.isascii() and digits.isdigit()):
+        raise InvalidArgument(f'invalid value for "tail": "{tail}": strconv.Atoi: parsing "{tail}": invalid syntax')
+    return int(tail)
