@@ -54,3 +54,6 @@ rate; jitter; loss; duplicate; corrupt
 
 # the Engine API's /events reads since/until through it (docs/events.md; branch api2)
 parse_api_time
+
+# pynet/jsonio.py: the decoder settings _json.make_scanner reads by name
+object_hook; object_pairs_hook; parse_float; parse_int; parse_constant

@@ -4,7 +4,7 @@
 
 Targets (issue #15): create+rm with default arguments ≤ 0.35× Docker and ≤ 1.5× Podman;
 `network ls`, `network inspect`, `ps` ≤ 1.0× Docker. Also B8's "read-only commands never
-import pyroute2, rich or asyncio". Writes bench/results/cli.md and cli.json (the README's
+import pyroute2, rich or asyncio" (nor re, json, dataclasses, pathlib: design.md, "Start-up"). Writes bench/results/cli.md and cli.json (the README's
 table, bench/readme_table.py).
 """
 
@@ -20,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness as h  # noqa: E402
 
 HEAVY = ("pyroute2", "rich", "asyncio")
+#: what the read-only commands fast paths never load either (docs/design.md, "Start-up")
+READ_ONLY_HEAVY = (*HEAVY, "re", "json", "dataclasses", "pathlib")
 
 
 def create_rm_trials(systems: list[h.System], parts: dict[str, dict[str, list[float]]]) -> dict[str, h.Trial]:
@@ -94,19 +96,21 @@ def importtime(pn: h.PynetSandbox, *args: str) -> tuple[list[tuple[int, str]], l
         m = re.match(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)", line)
         if m:
             rows.append((int(m.group(2)), len(m.group(3)), m.group(4)))
-    heavy = sorted({name.split(".")[0] for _, _, name in rows if name.split(".")[0] in HEAVY})
+    banned = HEAVY if args[:1] == ("--help",) else READ_ONLY_HEAVY
+    heavy = sorted({name.split(".")[0] for _, _, name in rows if name.split(".")[0] in banned})
     top = sorted(((cum, name) for cum, depth, name in rows), reverse=True)[:8]
     err = "" if res.rc == 0 else f"exit {res.rc}: {(res.stderr.strip().splitlines() or [''])[-1][:160]}"
     return top, heavy, err
 
 
 def read_only_imports(pn: h.PynetSandbox) -> tuple[list[list[str]], list[str]]:
-    """Import cost of pynet's read-only commands; flags pyroute2 / rich / asyncio imports."""
+    """Import cost of pynet's read-only commands; flags the imports they must not make."""
     rows, lines = [], []
     for label, cmd in (
         ("--help", ("--help",)),
         ("network ls", ("network", "ls")),
         ("network inspect", ("network", "inspect", "pb-ls")),
+        ("ps", ("ps",)),
     ):
         top, heavy, err = importtime(pn, *cmd)
         if heavy:
@@ -115,7 +119,8 @@ def read_only_imports(pn: h.PynetSandbox) -> tuple[list[list[str]], list[str]]:
             tail = f"the command failed ({err}) → {h.verdict(None)}"
         else:
             tail = f"→ {h.verdict(True)}"
-        lines.append(f"- `pynet {label}` imports none of {', '.join(HEAVY)}: {tail}")
+        banned = HEAVY if label == "--help" else READ_ONLY_HEAVY
+        lines.append(f"- `pynet {label}` imports none of {', '.join(banned)}: {tail}")
         rows.append([f"`pynet {label}`", ", ".join(f"{n} {c / 1000:.1f}" for c, n in top[:6])])
     return rows, lines
 

@@ -576,8 +576,12 @@ def environment_facts(systems: Sequence[System], pn: PynetSandbox | None) -> lis
     return facts
 
 
-def write_figures(part: str, facts: list[tuple[str, str]], figures: dict[str, dict[str, object]]) -> None:
-    """Write ``results/<part>.json``: this run's conditions and its headline figures.
+def write_figures(
+    part: str, facts: list[tuple[str, str]], figures: dict[str, dict[str, object]], directory: Path = RESULTS
+) -> None:
+    """Write ``<directory>/<part>.json`` (``results/`` by default; a script's ``--out``
+    directory, so a trial run elsewhere leaves the results alone): this run's conditions and
+    its headline figures.
 
     ``bench/readme_table.py`` builds the README's performance table from these files, so
     every figure there is one a run printed, with the conditions it was measured under.
@@ -586,7 +590,7 @@ def write_figures(part: str, facts: list[tuple[str, str]], figures: dict[str, di
     """
     facts = [*facts, ("load average at end of run", load_average())]
     data = {"part": part, "conditions": dict(facts), "figures": figures}
-    path = RESULTS / f"{part}.json"
+    path = directory / f"{part}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 

@@ -36,6 +36,7 @@ ROWS = (
     ("dns", "forwarded"),
     ("dns", "name1000"),
     ("scale", "containers"),
+    ("scale", "dns"),
     ("scale", "networks"),
     ("scale", "memory"),
 )
@@ -104,24 +105,44 @@ def _dns_row(fig: dict) -> list[str]:
     return [*cells, goals, _verdict(ok)]
 
 
-def _curve_cell(curve: dict[str, list]) -> str:
+def _value(v: float, unit: str) -> str:
+    if unit == "q/s":
+        return f"{v / 1000:.0f}k" if v >= 10_000 else f"{v:.0f}"
+    return f"{v:.0f}" if v >= 10 else (f"{v:.1f}" if v >= 1 else f"{v:.2f}")
+
+
+def _curve_cell(curve: dict[str, list], units: dict[str, str]) -> str:
     parts, sizes = [], ""
-    for key, (n0, ms0, n1, ms1, paired) in curve.items():
-        parts.append(f"{key} {ms0:.0f} → {ms1:.0f} ms" + (f" ({paired:.2f}× paired)" if paired is not None else ""))
+    for key, (n0, v0, n1, v1, paired) in curve.items():
+        unit = units.get(key, "ms")
+        parts.append(
+            f"{key} {_value(v0, unit)} → {_value(v1, unit)} {unit}"
+            + (f" ({paired:.2f}× paired)" if paired is not None else "")
+        )
         sizes = f" ({n0} → {n1})"
     return "; ".join(parts) + sizes
 
 
+def _growth(key: str, c: list, higher_is_better: list[str]) -> float | None:
+    """How much worse the last checkpoint is than the first (1.0: the same): the paired
+    ratio where a control gave one, else the raw one; inverted for q/s-like figures."""
+    n0, v0, n1, v1, paired = c
+    ratio = paired if paired is not None else (v1 / v0 if v0 else None)
+    if ratio is None or ratio <= 0:
+        return None
+    return 1 / ratio if key in higher_is_better else ratio
+
+
 def _curve_row(fig: dict) -> list[str]:
     curves, limit = fig.get("curve", {}), fig.get("flat_limit", 1.25)
-    cells = [_curve_cell(curves[n]) if n in curves else "not measured" for n in SYSTEMS]
+    units, better = fig.get("units", {}), fig.get("higher_is_better", [])
+    cells = [_curve_cell(curves[n], units) if n in curves else "not measured" for n in SYSTEMS]
     if "pynet" in curves:
         cells[0] = f"**{cells[0]}**"
-    mine = curves.get("pynet", {})
-    # flat: paired last÷first where a control network gave one, else raw
-    growth = [(c[4] if c[4] is not None else c[3] / c[1]) for c in mine.values() if c[1]]
-    ok = None if not growth else all(g <= limit for g in growth)
-    return [*cells, f"flat: last ÷ first ≤ {limit:g}×", _verdict(ok)]
+    growth = [_growth(k, c, better) for k, c in curves.get("pynet", {}).items()]
+    ok = None if not growth or None in growth else all(g <= limit for g in growth)
+    goal = f"flat: last ÷ first ≤ {limit:g}×" + (f" ({', '.join(better)}: first ÷ last)" if better else "")
+    return [*cells, goal, _verdict(ok)]
 
 
 def _memory_row(fig: dict) -> list[str]:

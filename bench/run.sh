@@ -4,34 +4,38 @@
 #
 #   bash bench/run.sh [--quick] [--max N] [--runs N] [--only cli,attach,scale,profile] [--no-anchors]
 #
-# Environment (same meaning as the flags): BENCH_RUNS (10), BENCH_WARMUP (2), BENCH_MAX (1000
-# containers on one network for pynet), BENCH_ANCHOR_MAX (250 for Docker/Podman), BENCH_NET_MAX
-# (200 networks), BENCH_EDGE (1: also fill pynet's bridge to 1023 and check the 1024th is
-# refused), BENCH_NO_INSTALL=1 (do not apt-get install docker.io/podman), BENCH_ANCHOR_NETNS
-# (netns|host: where Docker/Podman run, see setup_anchors.sh), PYNET_PY (pynet's python).
+# Environment (same meaning as the flags): BENCH_RUNS (10), BENCH_WARMUP (2), BENCH_MAX (4000
+# containers over 4 networks for pynet, issue #15), BENCH_ANCHOR_MAX (250 for Docker/Podman),
+# BENCH_NET_MAX (1000 networks), BENCH_ANCHOR_NET_MAX (250 for Docker/Podman), BENCH_JOBS (3
+# concurrent fill commands), BENCH_EDGE (1: also fill one of pynet's bridges to 1023 and check
+# the 1024th is refused), BENCH_NO_INSTALL=1 (do not apt-get install docker.io/podman),
+# BENCH_ANCHOR_NETNS (netns|host: where Docker/Podman run, see setup_anchors.sh), PYNET_PY.
 #
 # Safety: pynet runs only inside throwaway network namespaces the benchmarks create and delete;
 # Docker/Podman run in their own namespaces by default; dockerd (started here) is stopped at the
-# end by its pid; every step has a timeout.
+# end by its pid; every step has a timeout. Ctrl-C / SIGTERM stops the running part with
+# SIGTERM (it removes what it made) before exiting.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 RUNS=${BENCH_RUNS:-10}
 WARMUP=${BENCH_WARMUP:-2}
-MAX=${BENCH_MAX:-1000}
+MAX=${BENCH_MAX:-4000}
 ANCHOR_MAX=${BENCH_ANCHOR_MAX:-250}
-NET_MAX=${BENCH_NET_MAX:-200}
+NET_MAX=${BENCH_NET_MAX:-1000}
+ANCHOR_NET_MAX=${BENCH_ANCHOR_NET_MAX:-250}
+JOBS=${BENCH_JOBS:-3}
 EDGE=${BENCH_EDGE:-1}
 ONLY=cli,attach,scale,profile,dns,ports,overlay,api,compose
 ANCHORS=1
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) RUNS=3; WARMUP=1; MAX=50; ANCHOR_MAX=50; NET_MAX=50; EDGE=0 ;;
+    --quick) RUNS=3; WARMUP=1; MAX=50; ANCHOR_MAX=50; NET_MAX=50; ANCHOR_NET_MAX=50; EDGE=0 ;;
     --max) MAX=$2; shift ;;
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --no-anchors) ANCHORS=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -71,12 +75,28 @@ fi
 export BENCH_SYSTEMS=$SYSTEMS
 
 declare -A STATUS
+STEP_PID=
+on_signal() {  # a killed run leaves nothing behind: the part's own SIGTERM handler cleans up
+  trap '' INT TERM
+  if [ -n "$STEP_PID" ]; then
+    log "interrupted: stopping the running part (pid $STEP_PID); it removes what it made"
+    kill -TERM "$STEP_PID" 2>/dev/null
+    wait "$STEP_PID"
+  fi
+  exit 130  # the EXIT trap (if any) then stops the anchors' dockerd
+}
+trap on_signal INT TERM
 step() {  # step NAME TIMEOUT_S SCRIPT ARGS...
   local name=$1 limit=$2; shift 2
   case ",$ONLY," in *",$name,"*) ;; *) return 0 ;; esac
   log "== $name (timeout ${limit}s) =="
   local t0=$SECONDS rc=0
-  timeout --kill-after=30 "$limit" "$PY" "$@" >"$RESULTS/raw/$name.log" 2>&1 || rc=$?
+  # in the background + wait, so a signal to run.sh is handled at once (bash defers traps
+  # until a foreground command ends); timeout forwards our SIGTERM to the part
+  timeout --kill-after=30 "$limit" "$PY" "$@" >"$RESULTS/raw/$name.log" 2>&1 &
+  STEP_PID=$!
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=
   STATUS[$name]="exit $rc after $((SECONDS - t0)) s"
   [ $rc -eq 0 ] || { log "$name failed (exit $rc); last lines:"; tail -5 "$RESULTS/raw/$name.log" >&2; }
 }
@@ -86,7 +106,7 @@ EDGE_ARG=--no-edge
 step cli 1200 bench/bench_cli.py --out "$RESULTS/cli.md"
 step attach 1200 bench/bench_attach.py --out "$RESULTS/attach.md"
 step scale 5400 bench/bench_scale.py --out "$RESULTS/scale.md" --max "$MAX" \
-  --anchor-max "$ANCHOR_MAX" --net-max "$NET_MAX" "$EDGE_ARG"
+  --anchor-max "$ANCHOR_MAX" --net-max "$NET_MAX" --anchor-net-max "$ANCHOR_NET_MAX" --jobs "$JOBS" "$EDGE_ARG"
 step profile 900 bench/profile_pynet.py --out "$RESULTS/profile.md" --systems pynet
 QUICK_ARG=()
 [ "$RUNS" -le 3 ] && QUICK_ARG=(--quick)
@@ -99,7 +119,8 @@ step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docke
 {
   echo "# pynet benchmark summary"
   echo
-  echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale max=$MAX (anchors $ANCHOR_MAX), networks $NET_MAX."
+  echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), runs=$RUNS warm-up=$WARMUP, scale: $MAX containers over 4 networks" \
+    "(anchors $ANCHOR_MAX), $NET_MAX networks (anchors $ANCHOR_NET_MAX)."
   echo
   for name in cli attach scale profile dns ports overlay api compose; do
     # a part this run skipped (--only) keeps its file from an earlier run: say so

@@ -1,15 +1,17 @@
 """Standard modules that a pynet command imports only when it uses them (design.md, "Start-up").
 
-Two stdlib imports cost read-only commands a fifth of their CPU time for nothing they use:
+Stdlib imports cost read-only commands a fifth of their CPU time for nothing they use:
 ``dataclasses`` imports ``inspect`` (with ``ast``, ``dis``, ``tokenize``) for one call, made
 only for a dataclass without a docstring, and ``pathlib`` imports ``urllib.parse`` (with
-``ipaddress``) for ``Path.as_uri``. :func:`defer` puts a stand-in in ``sys.modules`` that
+``ipaddress``) for ``Path.as_uri``, and ``re`` (with ``enum``, ~5 ms) is imported by
+``pathlib`` and ``fnmatch`` for globbing only. :func:`defer` puts a stand-in in ``sys.modules`` that
 imports the real module on first attribute use; names a module takes with ``from X import
 name`` at its own import get small forwarding functions, so that import stays cheap.
 """
 
 import sys
-from types import ModuleType
+
+ModuleType = type(sys)  # not `from types import ModuleType`: one import less per command
 
 
 def _real(name: str) -> ModuleType:
@@ -27,7 +29,11 @@ class DeferredModule(ModuleType):
     def __getattr__(self, attr: str) -> object:
         if attr.startswith("__"):  # the import system probing (`__path__`...): not a use
             raise AttributeError(attr)
-        return getattr(_real(self.__name__), attr)
+        real = _real(self.__name__)
+        # Whoever kept the stand-in (``import re`` before the first use) now finds every
+        # name directly, without this hook.
+        vars(self).update((k, v) for k, v in vars(real).items() if not k.startswith("__"))
+        return getattr(real, attr)
 
 
 def _forwarder(module: str, attr: str) -> object:

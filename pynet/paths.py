@@ -9,20 +9,37 @@ these two variable names.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_STATE_DIR = "/var/lib/pynet"
 DEFAULT_RUN_DIR = "/run/pynet"
 
 
+def state_root() -> str:
+    """The state directory as a str (read-only commands import no pathlib: design.md, "Start-up")."""
+    return os.environ.get("PYNET_STATE_DIR") or DEFAULT_STATE_DIR
+
+
+def run_root() -> str:
+    """The runtime directory as a str."""
+    return os.environ.get("PYNET_RUN_DIR") or DEFAULT_RUN_DIR
+
+
 def state_dir() -> Path:
     """The state directory (``$PYNET_STATE_DIR`` overrides)."""
-    return Path(os.environ.get("PYNET_STATE_DIR") or DEFAULT_STATE_DIR)
+    from pathlib import Path
+
+    return Path(state_root())
 
 
 def run_dir() -> Path:
     """The runtime directory (``$PYNET_RUN_DIR`` overrides)."""
-    return Path(os.environ.get("PYNET_RUN_DIR") or DEFAULT_RUN_DIR)
+    from pathlib import Path
+
+    return Path(run_root())
 
 
 def netns_dir() -> Path:

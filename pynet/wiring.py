@@ -66,11 +66,11 @@ def system_info() -> dict[str, Any]:
     return gather(open_repo(), HelperNotifier())
 
 
-def open_repo() -> Repo:
+def open_repo(*, documents: bool = False) -> Repo:
     """The read-only view of the state (``pynet.cnm.reader``), repaired with the real helper."""
     from pynet.cnm.reader import open_repo as open_with
 
-    return open_with(HelperNotifier())
+    return open_with(HelperNotifier(), documents=documents)
 
 
 def images(store: Store | None = None) -> ImageService:

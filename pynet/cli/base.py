@@ -8,12 +8,11 @@ wrappers made by :func:`action`.
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Callable
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 from pynet.errors import ExitStatus
@@ -32,7 +31,8 @@ def echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:
 def load(target: str) -> Callable[..., Any]:
     """The function named by ``"package.module:function"``."""
     module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    __import__(module)  # not importlib: it loads `warnings` (design.md, "Start-up")
+    return getattr(sys.modules[module], attr)  # type: ignore[no-any-return]
 
 
 def action(target: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -63,11 +63,12 @@ def controller():  # type: ignore[no-untyped-def]
     return ctl
 
 
-def reader():  # type: ignore[no-untyped-def]
-    """A read-only view of the state (no controller unless the state needs repair)."""
+def reader(*, documents: bool = False):  # type: ignore[no-untyped-def]
+    """A read-only view of the state (no controller unless the state needs repair);
+    ``documents``: records as plain attributes, for views (``cnm.reader.open_repo``)."""
     from pynet import wiring
 
-    repo = wiring.open_repo()
+    repo = wiring.open_repo(documents=documents)
     hooks = sys.modules.get("pynet.firewall.hooks")
     if hooks is not None and "pynet.cnm.cluster" in sys.modules:  # a member's sync ran
         for line in dict.fromkeys(hooks.NOTICES):  # e.g. the cluster store did not answer
@@ -86,13 +87,18 @@ def print_notices(ctl) -> None:  # type: ignore[no-untyped-def]
 def print_inspect(found: list, fmt: str | None, missing: list[str], noun: str) -> None:
     """``inspect``'s output: the JSON (or template) of what was found, then one Docker
     line per missing name (``Error: No such <noun>: <name>``) and exit 1 if any."""
-    from pynet.cli import formatting, gotemplate
+    from pynet.cli import formatting
 
-    try:
+    if not fmt or fmt == "json":  # no template: gotemplate stays unloaded (design.md, "Start-up")
         echo(formatting.format_inspect(found, fmt), nl=False)
-    except gotemplate.TemplateError as exc:
-        echo(exc.output, nl=False)
-        raise
+    else:
+        from pynet.cli import gotemplate
+
+        try:
+            echo(formatting.format_inspect(found, fmt), nl=False)
+        except gotemplate.TemplateError as exc:
+            echo(exc.output, nl=False)
+            raise
     for ref in missing:
         echo(f"Error: No such {noun}: {ref}", err=True)
     if missing:

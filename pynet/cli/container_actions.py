@@ -195,7 +195,7 @@ def ps(
     from pynet.cnm import listing, views
 
     parsed = formatting.parse_filters(list(filters), listing.CONTAINER_FILTERS)
-    repo = reader()
+    repo = reader(documents=True)
     now = time.time_ns()
     if latest:
         last = 1

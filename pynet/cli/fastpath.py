@@ -7,10 +7,9 @@ so it can only be faster, never different (design.md, "The fast path").
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 from pynet.cli.commands_spec import ALIASES, COMMANDS, GROUPS

@@ -300,15 +300,15 @@ def _has_float(obj) -> bool:
 def _inspect_json(objs: list[dict], indent: str | None) -> str:
     """The daemon's JSON as Docker's CLI re-emits it: key order kept, ``<>&`` escaped.
 
-    The stdlib encoder (already loaded by the CLI) writes what Go's does except for
-    floats, which go through gotemplate.go_json."""
+    jsonio (json.dumps's output without the json package) writes what Go's does except
+    for floats, which go through gotemplate.go_json."""
     if _has_float(objs):
         from pynet.cli import gotemplate
 
         return gotemplate.go_json(objs, indent=indent, keep_order=True, html=True)
-    import json
+    from pynet import jsonio
 
-    text = json.dumps(objs, indent=indent, ensure_ascii=False, default=str, separators=None if indent else (",", ":"))
+    text = jsonio.dumps(objs, indent=indent)
     return text.translate(_GO_JSON_ESCAPES)
 
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from pynet.cli.base import echo
 from pynet.errors import PynetError

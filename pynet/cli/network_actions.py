@@ -77,7 +77,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
 
     parsed = formatting.parse_filters(list(filters), listing.NETWORK_FILTERS)
     items = []
-    for net in listing.networks(reader(), parsed):
+    for net in listing.networks(reader(documents=True), parsed):
         item = views.network_ls_item(net)
         if no_trunc:
             item["ID"] = net.id
@@ -91,7 +91,7 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
 def inspect(fmt: str | None, verbose: bool, names: tuple[str, ...]) -> None:
     from pynet.cnm import views
 
-    repo = reader()
+    repo = reader(documents=not verbose)
     found, missing = [], []
     for ref in names:
         net = repo.find_network(ref)

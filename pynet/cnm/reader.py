@@ -8,8 +8,10 @@ cluster member, they need nothing but the store. Otherwise the full controller r
 
 from __future__ import annotations
 
+import os
+
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK
+from pynet.records.fields import DEFAULT_NETWORK
 from pynet.cnm.repo import Repo
 from pynet.state import owners
 from pynet.state.store import Store
@@ -19,18 +21,20 @@ if TYPE_CHECKING:
     from pynet.cnm.notifier import Notifier
 
 
-def open_repo(notifier: Notifier | None = None) -> Repo:
+def open_repo(notifier: Notifier | None = None, *, documents: bool = False) -> Repo:
     """A read-only view of the state, made consistent first when it needs to be (by a
-    Controller given ``notifier``: the helper, see ``pynet.wiring``)."""
-    store = Store(paths.state_dir())
+    Controller given ``notifier``: the helper, see ``pynet.wiring``). ``documents``: its
+    records may come as ``records.fields.document``s (attributes, no dataclass), for
+    views that only read fields (``network ls``/``inspect``, ``ps``: design.md, "Start-up")."""
+    store = Store(paths.state_root())  # str paths: no pathlib on the read path
     if (
-        (paths.run_dir() / "restored").exists()
-        and not store.journal_path().exists()
-        and not (store.root / "cluster.json").exists()
+        os.path.exists(os.path.join(paths.run_root(), "restored"))
+        and not store.has_journal()
+        and not os.path.exists(store.file("cluster.json"))
         and DEFAULT_NETWORK in store.names("networks")
         and not owners.any_orphan()
     ):
-        return Repo(store)
+        return Repo(store, documents=documents)
     from pynet.cnm.controller import Controller
 
     ctl = Controller(store, notifier=notifier)

@@ -6,14 +6,15 @@ exact name, then ID prefix (ambiguous prefixes are an error).
 
 from __future__ import annotations
 
-
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     T = TypeVar("T")
 
-from pynet.records.model import Container, Endpoint, Network, RecordInvalid, from_dict, to_dict
+    from pynet.records.model import Container, Endpoint, Network
+
+from pynet.records.fields import RecordInvalid, document
 from pynet.errors import InvalidArgument, NotFound, StateCorrupt, StateTooNew
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
@@ -30,10 +31,15 @@ class Repo:
     what it describes can still be torn down.
     """
 
-    def __init__(self, store: Store, txn: Transaction | None = None, *, salvage: bool = False) -> None:
+    def __init__(
+        self, store: Store, txn: Transaction | None = None, *, salvage: bool = False, documents: bool = False
+    ) -> None:
         self.store = store
         self.txn = txn
         self.salvage = salvage
+        #: read-only commands: records come as ``records.fields.document``s (same fields,
+        #: same checks, no dataclass: design.md, "Start-up")
+        self.documents = documents
         self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
         self.events: list[dict[str, Any]] = []  # Docker-shaped events, logged after the commit
 
@@ -52,30 +58,39 @@ class Repo:
         except StateCorrupt as exc:
             raise StateCorrupt(exc.message + _advice(kind, obj_id)) from None
 
-    def _get(self, cls: type[T], kind: str, obj_id: str) -> T | None:
+    def _get(self, name: str, kind: str, obj_id: str) -> Any:
+        """The record (class ``name`` of records.model) stored as ``kind/obj_id``, or None."""
         try:
             raw = self._raw(kind, obj_id)
-            return None if raw is None else from_dict(cls, raw)
+            if raw is None:
+                return None
+            if self.documents:
+                return document(name, raw)
+            from pynet.records import model
+
+            return model.from_dict(getattr(model, name), raw)
         except StateCorrupt as exc:
             if self.salvage and kind in _SALVAGED:
-                return self._salvaged(cls, kind, obj_id)  # type: ignore[return-value]
+                return self._salvaged(name, kind, obj_id)
             if isinstance(exc, RecordInvalid):
                 raise StateCorrupt(
                     f"state file {self.store.path(kind, obj_id)} is corrupt: {exc.message}{_advice(kind, obj_id)}"
                 ) from None
             raise
 
-    def _salvaged(self, cls: type, kind: str, obj_id: str) -> Container | Endpoint:
+    def _salvaged(self, name: str, kind: str, obj_id: str) -> Container | Endpoint:
         """What can still be known of a damaged record (``rm -f`` only)."""
-        record = from_dict(cls, self.store.get_lenient(kind, obj_id), lenient=True)
+        from pynet.records import model
+
+        record = model.from_dict(getattr(model, name), self.store.get_lenient(kind, obj_id), lenient=True)
         record.id = obj_id
         self.damaged.add(obj_id)
-        if isinstance(record, Container):
+        if isinstance(record, model.Container):
             if not record.endpoints:
                 record.endpoints = self._memberships(obj_id)
             if not record.name:
                 record.name = next((n for n, i in self._names(kind).items() if i == obj_id), "")
-        elif isinstance(record, Endpoint):
+        elif isinstance(record, model.Endpoint):
             self._complete_endpoint(record)
         return record
 
@@ -108,6 +123,8 @@ class Repo:
 
     def _put(self, kind: str, obj_id: str, record: Any) -> None:
         assert self.txn is not None, "writes need a transaction"
+        from pynet.records.model import to_dict
+
         self.txn.put(kind, obj_id, to_dict(record))
 
     def _resolve(self, kind: str, ref: str) -> str | None:
@@ -136,7 +153,7 @@ class Repo:
                 return False
             if key in self.txn.puts:
                 return True
-        return self.store.path(kind, obj_id).exists()
+        return self.store.exists(kind, obj_id)
 
     def _names(self, kind: str) -> dict[str, str]:
         names = dict(self.store.names(kind))
@@ -167,7 +184,7 @@ class Repo:
 
     # -- networks --------------------------------------------------------------------
     def network(self, obj_id: str) -> Network | None:
-        return self._get(Network, "networks", obj_id)
+        return self._get("Network", "networks", obj_id)
 
     def find_network(self, ref: str) -> Network | None:
         obj_id = self._resolve("networks", ref)
@@ -231,7 +248,7 @@ class Repo:
         raw = self._raw("ipam", network_id)
         if raw is None:
             return {"space": None, "count": 0}
-        _check_ipam(raw, self.store.path("ipam", network_id))
+        _check_ipam(raw, self.store.file("ipam", f"{network_id}.json"))
         if "endpoints" in raw:  # written by an older pynet: one file with every member
             return self._upgrade_ipam(network_id, raw)
         return raw
@@ -326,7 +343,7 @@ class Repo:
 
     # -- endpoints -------------------------------------------------------------------
     def endpoint(self, obj_id: str) -> Endpoint | None:
-        return self._get(Endpoint, "endpoints", obj_id)
+        return self._get("Endpoint", "endpoints", obj_id)
 
     def put_endpoint(self, ep: Endpoint) -> None:
         self._put("endpoints", ep.id, ep)
@@ -341,7 +358,7 @@ class Repo:
 
     # -- containers ------------------------------------------------------------------
     def container(self, obj_id: str) -> Container | None:
-        return self._get(Container, "containers", obj_id)
+        return self._get("Container", "containers", obj_id)
 
     def find_container(self, ref: str) -> Container | None:
         obj_id = self._resolve("containers", ref.lstrip("/"))

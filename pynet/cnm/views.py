@@ -10,9 +10,11 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
+    from pynet.records.model import Container, IPAMPool, Network
+    from pynet.cnm.repo import Repo
+
 from pynet import paths
-from pynet.records.model import DEFAULT_NETWORK, ENDPOINTLESS_MODES, Container, IPAMPool, Network
-from pynet.cnm.repo import Repo
+from pynet.records.fields import DEFAULT_NETWORK, ENDPOINTLESS_MODES
 from pynet.ids import short
 
 
@@ -374,13 +376,22 @@ def status_text(c: Container, now_ns: int) -> str:
     return c.status.capitalize()
 
 
-def _ago(rfc3339: str, now_ns: int) -> str:
-    import calendar
-    import time
+def _epoch(rfc3339: str) -> int:
+    """Seconds since 1970 of a UTC RFC 3339 time; ValueError when it is not one.
 
+    Not ``time.strptime``/``calendar``: they import ``re`` and ``locale`` (design.md, "Start-up").
+    """
+    from datetime import datetime, timezone
+
+    date, _, clock = rfc3339.split(".")[0].rstrip("Z").partition("T")
+    year, month, day = (int(part) for part in date.split("-"))
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    return int(datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc).timestamp())
+
+
+def _ago(rfc3339: str, now_ns: int) -> str:
     try:
-        base = rfc3339.split(".")[0].rstrip("Z")
-        then = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+        then = _epoch(rfc3339)
     except ValueError:
         return "Less than a second"
     secs = max(0, now_ns // 1_000_000_000 - then)

@@ -9,32 +9,23 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from pynet.errors import StateCorrupt
-
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     T = TypeVar("T")
 
-#: the built-in network ``run`` joins without ``--network`` (a network's name, not a driver's)
-DEFAULT_NETWORK = "bridge"
-#: Docker's NetworkMode of a container sharing the host's network stack (no sandbox)
-HOST_MODE = "host"
-#: Docker's NetworkMode of a container whose sandbox has only ``lo`` (no endpoint)
-NONE_MODE = "none"
-#: the modes whose containers have no endpoint (a driver declares one: ``container_mode``)
-ENDPOINTLESS_MODES = (HOST_MODE, NONE_MODE)
+from pynet.records.fields import DEFAULT_NETWORK as DEFAULT_NETWORK  # (constants: fields.py)
+from pynet.records.fields import ENDPOINTLESS_MODES as ENDPOINTLESS_MODES
+from pynet.records.fields import EMPTY, NESTED, check_for, checked
+from pynet.records.fields import RecordInvalid as RecordInvalid
+from pynet.records.fields import HOST_MODE as HOST_MODE
+from pynet.records.fields import NONE_MODE as NONE_MODE
 
 
 def to_dict(record: Any) -> dict[str, Any]:
     """A record as a JSON-ready dict."""
     return dataclasses.asdict(record)
-
-
-class RecordInvalid(StateCorrupt):
-    """A stored record whose fields do not have the types of its dataclass (the store's
-    reader adds the file's name to the message)."""
 
 
 def from_dict(cls: type[T], data: Any, *, lenient: bool = False) -> T:
@@ -45,121 +36,25 @@ def from_dict(cls: type[T], data: Any, *, lenient: bool = False) -> T:
     the first bad field. ``lenient`` instead keeps what is well-typed and gives the rest
     its default (or an empty value): used to tear down what a damaged record describes.
     """
-    if not isinstance(data, dict):
-        if not lenient:
-            raise RecordInvalid(f"expected a JSON object, found {_json_type(data)}")
-        data = {}
-    kwargs: dict[str, Any] = {}
-    for name, check, nested, required, empty in _schema(cls):
-        if name not in data:
-            if required and not lenient:
-                raise RecordInvalid(f"field {name!r} is missing")
-            if required:
-                kwargs[name] = empty
-            continue
-        value = data[name]
-        if not check(value):
-            if not lenient:
-                raise RecordInvalid(f"field {name!r} should be {_describe(check)}, found {_json_type(value)}")
-            if required:
-                kwargs[name] = empty
-            continue
-        if nested is not None:
-            try:
-                value = [from_dict(nested, item, lenient=lenient) for item in value]
-            except RecordInvalid as exc:
-                raise RecordInvalid(f"in {name!r}: {exc}") from None
-        kwargs[name] = value
+    kwargs = checked(
+        _schema(cls), data, lambda name, item: from_dict(_NESTED[name], item, lenient=lenient), lenient=lenient
+    )
     return cls(**kwargs)
 
 
-def _any(v: Any) -> bool:
-    return True
-
-
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_bool(v: Any) -> bool:
-    return isinstance(v, bool)
-
-
-def _is_str_map(v: Any) -> bool:
-    return isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
-
-
-def _is_str_map_or_none(v: Any) -> bool:
-    return v is None or _is_str_map(v)
-
-
-def _is_map(v: Any) -> bool:
-    return isinstance(v, dict)
-
-
-def _is_str_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)
-
-
-def _is_list(v: Any) -> bool:
-    return isinstance(v, list)
-
-
-_CHECKS = {
-    "str": _is_str,
-    "int": _is_int,
-    "bool": _is_bool,
-    "dict[str, str]": _is_str_map,
-    "dict[str, str] | None": _is_str_map_or_none,
-    "dict[str, Any]": _is_map,
-    "list[str]": _is_str_list,
-    "list[IPAMPool]": _is_list,
-    "list[PortBinding]": _is_list,
-    "list[Any]": _is_list,
-}
-_DESCRIBE = {
-    _is_str: "a string",
-    _is_int: "an integer",
-    _is_bool: "true or false",
-    _is_str_map: "an object of strings",
-    _is_str_map_or_none: "an object of strings or null",
-    _is_map: "an object",
-    _is_str_list: "a list of strings",
-    _is_list: "a list",
-}
-_EMPTY = {_is_str: "", _is_int: 0, _is_bool: False}
 _SCHEMAS: dict[type, list[tuple[str, Any, Any, bool, Any]]] = {}
 
 
 def _schema(cls: type) -> list[tuple[str, Any, Any, bool, Any]]:
-    """(name, type check, nested record class, required, empty value) per field; cached."""
+    """(name, type check, nested record name, required, empty value) per field; cached."""
     if cls not in _SCHEMAS:
-        nested = {"list[IPAMPool]": IPAMPool, "list[PortBinding]": PortBinding}
         rows = []
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            check = _CHECKS.get(str(f.type), _any)
+            check = check_for(str(f.type))
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
-            rows.append((f.name, check, nested.get(str(f.type)), required, _EMPTY.get(check)))
+            rows.append((f.name, check, NESTED.get(str(f.type)), required, EMPTY.get(check)))
         _SCHEMAS[cls] = rows
     return _SCHEMAS[cls]
-
-
-def _describe(check: Any) -> str:
-    return _DESCRIBE.get(check, "another type")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
 
 
 @dataclass
@@ -309,3 +204,6 @@ class Container:
     def sandbox(self, *, default_gateway: bool = True) -> Sandbox:
         """This container's Sandbox (``netns_path`` "" when it has none: --network host)."""
         return Sandbox(self.sandbox_id, self.netns_path, self.id, default_gateway)
+
+
+_NESTED = {"IPAMPool": IPAMPool, "PortBinding": PortBinding}

@@ -16,7 +16,7 @@ from pynet import paths
 
 
 def _dir() -> str:
-    return str(paths.run_dir() / "owners")
+    return os.path.join(paths.run_root(), "owners")
 
 
 class OwnerLock:

@@ -11,17 +11,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
     from typing import Any
 
+from pynet import jsonio
 from pynet.errors import StateCorrupt, StateTooNew, Timeout
 from pynet.faults import fault
 
@@ -30,9 +29,16 @@ KINDS = ("networks", "endpoints", "containers", "ipam")
 NAMED_KINDS = ("networks", "containers")
 _INDEX = "_names.json"
 _JOURNAL = "journal.json"
-#: one component of a state key (``kind/id`` or ``members/<net>/<ep>``): no "..", no "/"
-_KEY_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+#: what one component of a state key (``kind/id`` or ``members/<net>/<ep>``) is made of:
+#: no "/", and no leading "." (so never ".."). str methods, not `re`: design.md, "Start-up"
+_KEY_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_KEY_REST = _KEY_FIRST | frozenset(".-")
 _TMP_MAX_AGE = 60.0  # seconds: an atomic write takes milliseconds
+
+
+def _is_key_part(part: object) -> bool:
+    return isinstance(part, str) and part[:1] in _KEY_FIRST and all(c in _KEY_REST for c in part)
+
 
 # Migrations from version N to N+1, applied on read: {N: fn(record) -> record}.
 MIGRATIONS: dict[int, Any] = {}
@@ -40,6 +46,8 @@ MIGRATIONS: dict[int, Any] = {}
 
 def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
     """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    import json  # writes only: reads go through jsonio (design.md, "Start-up")
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = str(path.parent / f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
@@ -69,14 +77,12 @@ def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
 JOURNAL_ADVICE = "; delete it to make pynet forget the interrupted command"
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path | str) -> Any:
     """Read a JSON file; a file that is not valid JSON is a StateCorrupt naming it."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
-    except UnicodeDecodeError as exc:
+            return jsonio.loads(f.read())
+    except ValueError as exc:  # json.JSONDecodeError, UnicodeDecodeError
         raise StateCorrupt(f"state file {path} is corrupt: {exc}") from None
 
 
@@ -84,7 +90,7 @@ def _is_index(data: Any) -> bool:
     return isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
 
 
-def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+def _check_version(path: Path | str, record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise StateCorrupt(f"state file {path} is corrupt: expected a JSON object")
     version = record.pop("schema_version", None)
@@ -106,15 +112,31 @@ def _check_version(path: Path, record: dict[str, Any]) -> dict[str, Any]:
 class Store:
     """Files of one state directory. Cheap to build; holds no open files but the lock."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str) -> None:
+        #: the directory as a str: reads build file names with os.path, so that read-only
+        #: commands never import pathlib (with fnmatch, ntpath: design.md, "Start-up")
+        self.dir = os.fspath(root)
+        self._root: Path | None = None
         self._lock_fd: int | None = None
         self._index_cache: dict[str, dict[str, str]] = {}
 
+    @property
+    def root(self) -> Path:
+        """The directory (a Path, made on first use)."""
+        if self._root is None:
+            from pathlib import Path
+
+            self._root = Path(self.dir)
+        return self._root
+
     # -- locking ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def locked(self, *, exclusive: bool = True, timeout: float = 120.0) -> Iterator[None]:
+    def locked(self, *, exclusive: bool = True, timeout: float = 120.0) -> contextlib.AbstractContextManager[None]:
         """Hold the store lock for the block. Re-entrant within one process."""
+        # Made a context manager here, not by a decorator: read-only commands never lock,
+        # and `contextlib` (with collections, functools) loads only on use (design.md, "Start-up").
+        return contextlib.contextmanager(self._locked)(exclusive=exclusive, timeout=timeout)
+
+    def _locked(self, *, exclusive: bool, timeout: float) -> Iterator[None]:
         if self._lock_fd is not None:
             yield
             return
@@ -171,9 +193,21 @@ class Store:
     def path(self, kind: str, obj_id: str) -> Path:
         return self.root / kind / f"{obj_id}.json"
 
+    def file(self, *parts: str) -> str:
+        """A file's name under the directory, as a str (``file("networks", "x.json")``)."""
+        return os.path.join(self.dir, *parts)
+
+    def exists(self, kind: str, obj_id: str) -> bool:
+        """Whether the record's file exists (it is not read)."""
+        return os.path.exists(self.file(kind, f"{obj_id}.json"))
+
+    def has_journal(self) -> bool:
+        """Whether a mutation is under way (or was killed): its journal exists."""
+        return os.path.exists(self.file(_JOURNAL))
+
     def get(self, kind: str, obj_id: str) -> dict[str, Any] | None:
         """The record, or None when there is no such file."""
-        path = self.path(kind, obj_id)
+        path = self.file(kind, f"{obj_id}.json")
         try:
             record = read_json(path)
         except FileNotFoundError:
@@ -183,7 +217,7 @@ class Store:
     def get_lenient(self, kind: str, obj_id: str) -> dict[str, Any]:
         """What can be read of a record, ``{}`` when nothing can (salvaging a damaged one)."""
         try:
-            record = read_json(self.path(kind, obj_id))
+            record = read_json(self.file(kind, f"{obj_id}.json"))
         except (OSError, StateCorrupt):
             return {}
         return record if isinstance(record, dict) else {}
@@ -191,7 +225,7 @@ class Store:
     def ids(self, kind: str) -> list[str]:
         """IDs of every object of a kind (a directory listing; files are not read)."""
         try:
-            names = os.listdir(self.root / kind)
+            names = os.listdir(self.file(kind))
         except FileNotFoundError:
             return []
         return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(("_", "."))]
@@ -213,7 +247,7 @@ class Store:
         index never blocks a command.
         """
         if kind not in self._index_cache:
-            path = self.root / kind / _INDEX
+            path = self.file(kind, _INDEX)
             try:
                 index = read_json(path)
             except (FileNotFoundError, StateCorrupt):
@@ -221,7 +255,7 @@ class Store:
             if not _is_index(index):
                 index = self._rebuild_index(kind)
                 if self._lock_fd is not None and (self.root / kind).is_dir():
-                    atomic_write(path, index)
+                    atomic_write(self.root / kind / _INDEX, index)
             self._index_cache[kind] = index
         return self._index_cache[kind]
 
@@ -231,7 +265,7 @@ class Store:
         index: dict[str, str] = {}
         for obj_id in self.ids(kind):
             try:
-                record = read_json(self.path(kind, obj_id))
+                record = read_json(self.file(kind, f"{obj_id}.json"))
             except (OSError, StateCorrupt):
                 continue
             name = record.get("name") if isinstance(record, dict) else None
@@ -341,10 +375,10 @@ class Store:
             raise bad("deletes or indexes has the wrong type")
         for key in [*puts, *deletes]:
             parts = key.split("/") if isinstance(key, str) else []
-            if len(parts) < 2 or not all(_KEY_PART.fullmatch(p) for p in parts):
+            if len(parts) < 2 or not all(_is_key_part(p) for p in parts):
                 raise bad(f"invalid key {key!r}")
         for kind, index in indexes.items():
-            if not _KEY_PART.fullmatch(kind) or not isinstance(index, dict):
+            if not _is_key_part(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
     def _apply(self, commit: dict[str, Any]) -> None:

@@ -82,3 +82,44 @@ def test_render_judges_flatness_and_memory(tmp_path: Path) -> None:
     assert "**run 63 → 82 ms (1.09× paired); rm 86 → 97 ms (1.30× paired) (10 → 1000)**" in curve
     assert curve.endswith("| **not met** |")  # rm grew 1.30× > 1.25×
     assert "**2.8 MiB**" in memory and memory.endswith("| **not met** |")
+
+
+def test_render_judges_dns_and_network_curves_of_issue_15(tmp_path: Path) -> None:
+    """Issue #15's scale rows: DNS at 4000 containers (q/s judged first ÷ last: a drop is
+    the loss) and networks to 1000 (paired with a control namespace where measured)."""
+    rt = _readme_table()
+    dns = {
+        "what": "embedded DNS as containers grow",
+        "curve": {"pynet": {"q/s": [10, 90000, 4000, 80000, 0.85], "p99": [10, 0.4, 4000, 0.45, 1.1]}},
+        "units": {"q/s": "q/s", "p99": "ms"},
+        "higher_is_better": ["q/s"],
+        "flat_limit": 1.25,
+    }
+    nets = {
+        "what": "`network create` / `network ls` as networks grow",
+        "curve": {
+            "pynet": {"create": [10, 50.0, 1000, 70.0, 1.2], "ls": [10, 30.0, 1000, 33.0, 1.05]},
+            "docker": {"create": [10, 120.0, 250, 200.0, None], "ls": [10, 24.0, 250, 60.0, None]},
+        },
+        "flat_limit": 1.25,
+    }
+    figures = {"dns": dns, "networks": nets}
+    (tmp_path / "scale.json").write_text(json.dumps({"part": "scale", "conditions": {}, "figures": figures}))
+    lines = rt.render(rt.load_results(tmp_path)).splitlines()
+    dns_row = next(line for line in lines if line.startswith("| embedded DNS as containers"))
+    assert "**q/s 90k → 80k q/s (0.85× paired); p99 0.40 → 0.45 ms (1.10× paired) (10 → 4000)**" in dns_row
+    assert "(q/s: first ÷ last)" in dns_row
+    assert dns_row.endswith("| met |")  # 1 / 0.85 = 1.18 and 1.10 are within 1.25
+    net_row = next(line for line in lines if line.startswith("| `network create`"))
+    assert "create 120 → 200 ms; ls 24 → 60 ms (10 → 250)" in net_row  # Docker: raw, no control
+    assert net_row.endswith("| met |")  # pynet judged on its paired 1.20 and 1.05
+
+    dns["curve"]["pynet"]["q/s"][4] = 0.75  # q/s fell to 0.75× its control-paired start: 1.33× worse
+    nets["curve"]["pynet"]["create"][4] = None  # no control: the raw 70 / 50 = 1.4× decides
+    (tmp_path / "scale.json").write_text(json.dumps({"part": "scale", "conditions": {}, "figures": figures}))
+    lines = rt.render(rt.load_results(tmp_path)).splitlines()
+    assert all(
+        line.endswith("| **not met** |")
+        for line in lines
+        if line.startswith(("| embedded DNS as containers", "| `network create`"))
+    )

@@ -3,8 +3,11 @@ beyond Python's own start goes); the stand-ins of ``pynet._deferred`` behave as 
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +64,118 @@ def test_finding_nft_and_notifying_the_helper_import_neither_shutil_nor_subproce
         "print(sorted(m for m in ('shutil', 'subprocess', 'threading') if m in sys.modules))\n"
     )
     assert out == ["True None", "[]"]
+
+
+# What the read-only commands must never load (design.md, "Start-up"): `re` (with `enum`,
+# ~5 ms), `json` (imports re), `dataclasses` and the record classes (~6 ms), `pathlib` and
+# `contextlib` (with `collections`, `functools`), click, the kernel's libraries.
+_HEAVY = (
+    "re",
+    "enum",
+    "json",
+    "dataclasses",
+    "pynet.records.model",
+    "pathlib",
+    "fnmatch",
+    "contextlib",
+    "collections",
+    "functools",
+    "warnings",
+    "importlib",
+    "pynet.cli.gotemplate",
+    "click",
+    "pyroute2",
+    "rich",
+    "yaml",
+    "typing",
+    "locale",
+    "_strptime",
+)
+_NET_ID = "c3f78efc445131f82b043d9a7bdf98af5d19ce131ace1f4eb8c43d8cc439de51"
+_BRIDGE = {
+    "schema_version": 1,
+    "id": _NET_ID,
+    "name": "bridge",
+    "driver": "bridge",
+    "created": "2026-12-03T09:46:09.50773294Z",
+    "builtin": True,
+    "ipam_config": [{"subnet": "172.17.0.0/16", "gateway": "172.17.0.1", "show_gateway": False}],
+    "ipam_options": None,
+    "options": {"com.docker.network.bridge.name": "pynet0"},
+}
+_CONTAINER = {
+    "schema_version": 1,
+    "id": "b" * 64,
+    "name": "web",
+    "created": "2026-12-03T09:46:09.5Z",
+    "path": "sleep",
+    "args": ["60"],
+    "network_mode": "none",
+    "status": "running",
+    "started_at": "2026-12-03T09:46:09.6Z",
+}
+
+
+def _state(root: Path) -> dict[str, str]:
+    """A state dir with the bridge network and one running container, restored already."""
+    for kind, record in (("networks", _BRIDGE), ("containers", _CONTAINER)):
+        (root / "state" / kind).mkdir(parents=True)
+        (root / "state" / kind / f"{record['id']}.json").write_text(json.dumps(record))
+        (root / "state" / kind / "_names.json").write_text(json.dumps({record["name"]: record["id"]}))
+    (root / "run").mkdir()
+    (root / "run" / "restored").write_text("")
+    return {**os.environ, "PYNET_STATE_DIR": str(root / "state"), "PYNET_RUN_DIR": str(root / "run")}
+
+
+@pytest.mark.parametrize(
+    "argv, shows",
+    [
+        (["network", "ls"], "bridge    bridge    local"),
+        (["network", "inspect", "bridge"], '"Subnet": "172.17.0.0/16"'),
+        (["ps"], "sleep 60"),
+    ],
+)
+def test_the_read_only_commands_load_no_heavy_module(tmp_path: Path, argv: list[str], shows: str) -> None:
+    code = (
+        "import sys\n"
+        "from pynet.cli import main\n"
+        "code = main.boundary(lambda: main._dispatch(sys.argv[1:]))\n"
+        "main._flush()\n"
+        f"print('LOADED', sorted(m for m in {_HEAVY!r} if type(sys.modules.get(m)).__name__ == 'module'), code)\n"
+    )
+    cp = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60, env=_state(tmp_path)
+    )
+    assert cp.stderr == ""
+    assert shows in cp.stdout  # the command did its work (a positive control)
+    assert cp.stdout.splitlines()[-1] == "LOADED [] 0"
+
+
+def test_re_and_contextlib_stand_ins_work_as_the_modules() -> None:
+    out = _run(
+        "import sys\n"
+        "import pynet, re, contextlib\n"
+        "print(type(sys.modules['re']).__name__, type(sys.modules['contextlib']).__name__)\n"
+        "with contextlib.suppress(KeyError):\n    {}['x']\n"
+        "from contextlib import contextmanager\n"
+        "print(re.fullmatch(r'[a-f]+', 'abc') is not None, re.compile('x').pattern, re.IGNORECASE.value)\n"
+        "print(type(sys.modules['re']).__name__, type(sys.modules['contextlib']).__name__, re.sub is sys.modules['re'].sub)\n"
+    )
+    assert out == ["DeferredModule DeferredModule", "True x 2", "module module True"]
+
+
+def test_the_pynet_script_itself_imports_none_of_them(tmp_path: Path) -> None:
+    # bin/pynet as pip installs it (a script file: pip's entry-point wrapper imports re)
+    script = Path(__file__).resolve().parents[2] / "bin" / "pynet"
+    cp = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "network", "ls"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_state(tmp_path),
+    )
+    assert cp.returncode == 0, cp.stderr
+    assert "bridge    bridge    local" in cp.stdout
+    names = [line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines() if line.startswith("import time:")]
+    after_site = names[names.index("site") + 1 :]  # what the script and pynet import
+    assert sorted(set(after_site) & set(_HEAVY)) == []
