@@ -35,6 +35,7 @@ ROWS = (
     ("dns", "name"),
     ("dns", "alias"),
     ("dns", "forwarded"),
+    ("dns", "name1000"),
     ("scale", "containers"),
     ("scale", "dns"),
     ("scale", "networks"),

@@ -111,7 +111,7 @@ step memory 900 bench/bench_memory.py --out "$RESULTS/memory.md"  # issue #15: P
 step profile 900 bench/profile_pynet.py --out "$RESULTS/profile.md" --systems pynet
 QUICK_ARG=()
 [ "$RUNS" -le 3 ] && QUICK_ARG=(--quick)
-step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #3: dnsperf, pynet vs Docker
+step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #15: dnsperf, pynet vs Docker, and with 1000 containers
 step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
 step compose 900 bench/bench_compose.py --out "$RESULTS/compose.md"  # issue #12: compose up/down

@@ -8,6 +8,12 @@ after the timeout. TCP queries go upstream over a new TCP connection each.
 Servers are tried in order; a timeout, SERVFAIL, REFUSED or a socket error moves on to
 the next; NXDOMAIN and every other answer are final. When none answers the client gets
 SERVFAIL, like Docker's resolver.
+
+Every attempt has the same timeout, so deadlines expire in the order they were set: one
+FIFO queue and one loop timer serve them all (no heap entry, timer object and closure per
+query, and an answered query is released at once). What goes back to the client carries
+the ID of the client's own query bytes, so a parsed ``Query`` may be shared by every
+client asking the same question (``View.forwards``).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ import selectors
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Callable
 
-from pynet.daemon.loop import Loop, Timer
+from pynet.daemon.loop import Loop
 from pynet.daemon.sandbox_dns import SandboxDNS
 from pynet.dns import wire
 
@@ -59,7 +66,7 @@ class Pending:
         self.servers = servers
         self.index = 0
         self.tcp = tcp
-        self.timer: Timer | None = None
+        self.timer = 0  # the token of the armed deadline (0 = none)
         self.key: tuple[int, int] | None = None
         self.conn: UpstreamTcp | None = None
 
@@ -73,11 +80,15 @@ class Forwarder:
         self.timeout = attempt_timeout()
         self.pending: dict[tuple[int, int], Pending] = {}
         self.in_tcp: set[Pending] = set()
+        self.deadlines: deque[tuple[float, int]] = deque()  # (when, token), in order
+        self.armed: dict[int, Pending] = {}  # token -> the attempt it times out
+        self._token = 0
+        self._expiring = False  # a loop timer for the queue's head is set
 
     def forward(self, sandbox: SandboxDNS, data: bytes, query: wire.Query, reply: Reply, *, tcp: bool = False) -> None:
         """Send ``data`` upstream; ``reply`` gets the answer (or SERVFAIL/REFUSED)."""
         if len(self.pending) + len(self.in_tcp) >= MAX_PENDING:
-            _safe(reply, wire.build_response(query, wire.REFUSED))
+            _safe(reply, data[:2] + wire.build_response(query, wire.REFUSED)[2:])
             return
         p = Pending(sandbox, data, query, reply, self.upstreams_for(sandbox), tcp)
         self._attempt(p)
@@ -101,13 +112,13 @@ class Forwarder:
                     self._send_tcp(p, server)
                 else:
                     self._send_udp(p, server)
-                p.timer = self.loop.call_later(self.timeout, lambda: self._timed_out(p))
+                self._arm(p)
                 return
             except OSError as exc:
                 log.debug("upstream %s: %s", server, exc)
                 p.index += 1
         self._finish(p)
-        _safe(p.reply, wire.build_response(p.query, wire.SERVFAIL))
+        _safe(p.reply, p.data[:2] + wire.build_response(p.query, wire.SERVFAIL)[2:])
 
     def _next(self, p: Pending) -> None:
         self._finish(p)
@@ -115,10 +126,10 @@ class Forwarder:
         self._attempt(p)
 
     def _finish(self, p: Pending) -> None:
-        """Stop the current attempt (timer, ID slot, TCP connection)."""
-        if p.timer is not None:
-            p.timer.cancel()
-            p.timer = None
+        """Stop the current attempt (deadline, ID slot, TCP connection)."""
+        if p.timer:
+            self.armed.pop(p.timer, None)
+            p.timer = 0
         if p.key is not None:
             self.pending.pop(p.key, None)
             p.key = None
@@ -127,10 +138,37 @@ class Forwarder:
             p.conn = None
         self.in_tcp.discard(p)
 
-    def _timed_out(self, p: Pending) -> None:
-        p.timer = None
-        log.debug("upstream %s timed out", p.servers[p.index])
-        self._next(p)
+    def _arm(self, p: Pending) -> None:
+        """Give the attempt just sent its deadline."""
+        self._token += 1
+        p.timer = self._token
+        self.armed[self._token] = p
+        deadlines = self.deadlines
+        while deadlines and deadlines[0][1] not in self.armed:
+            deadlines.popleft()  # answered: keep the queue as short as what is in flight
+        deadlines.append((time.monotonic() + self.timeout, self._token))
+        if not self._expiring:
+            self._expiring = True
+            self.loop.call_later(self.timeout, self._expire)
+
+    def _expire(self) -> None:
+        """Time out every attempt whose deadline passed; set the timer for the next."""
+        now = time.monotonic()
+        deadlines, armed = self.deadlines, self.armed
+        while deadlines:
+            when, token = deadlines[0]
+            if token in armed and when > now:
+                break
+            deadlines.popleft()
+            p = armed.pop(token, None)
+            if p is not None:  # not answered in time
+                p.timer = 0
+                log.debug("upstream %s timed out", p.servers[p.index])
+                self._next(p)  # may arm the next server: appended behind, still in order
+        if deadlines:
+            self.loop.call_later(max(0.0, deadlines[0][0] - now), self._expire)
+        else:
+            self._expiring = False
 
     # -- UDP -------------------------------------------------------------------------
     def _udp_socket(self, sandbox: SandboxDNS, server: str) -> socket.socket:
@@ -189,10 +227,10 @@ class Forwarder:
             self._next(p)
             return
         self._finish(p)
-        answer = wire.with_id(data, p.query.id)
+        answer = p.data[:2] + data[2:]
         if len(answer) > p.query.udp_limit():
             # An upstream that ignored the client's size: let the client retry over TCP.
-            answer = wire.add_flags(wire.build_response(p.query, rcode), wire.TC)
+            answer = wire.add_flags(p.data[:2] + wire.build_response(p.query, rcode)[2:], wire.TC)
         _safe(p.reply, answer)
 
     # -- TCP -------------------------------------------------------------------------
@@ -213,7 +251,7 @@ class Forwarder:
             self._next(p)
             return
         self._finish(p)
-        _safe(p.reply, wire.with_id(message, p.query.id))
+        _safe(p.reply, p.data[:2] + message[2:])
 
 
 class UpstreamTcp:

@@ -53,6 +53,19 @@ def _take_lock(run_dir: Path) -> int | None:
     return fd
 
 
+def _raise_fd_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit: every served sandbox holds two sockets
+    (more with upstreams and TCP clients), so 1000 containers need more than the usual
+    soft 1024. Go does the same for dockerd at start."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and want > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
 def _write_pid(path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(f"{os.getpid()}\n")
@@ -73,6 +86,7 @@ def main() -> int:
         log.info("another pynetd already runs for %s", run_dir)
         return 0
     pid_file = run_dir / PID_NAME
+    _raise_fd_limit()
     daemon = None
     try:
         daemon = Daemon(Store(paths.state_dir()), run_dir, pid_file)

@@ -194,6 +194,10 @@ class View:
         self.links = links or {}
         self.fast: dict[bytes, bytes] = {}
         self.rotating: dict[bytes, Iterator[bytes]] = {}
+        #: query without its ID -> its parsed query, for the names this view forwards over
+        #: UDP: a repeated forwarded query is not parsed again. Dotted names only: whether a
+        #: single-label name is forwarded also depends on names held on other networks.
+        self.forwards: dict[bytes, wire.Query] = {}
         self._memo: dict[tuple[str, int], Answer | None] = {}
         self._turn: dict[tuple[str, int], int] = {}
 
@@ -264,6 +268,14 @@ class View:
             self.fast[key] = responses[0]
         else:
             self.rotating[key] = itertools.cycle(responses)
+
+    def remember_forward(self, key: bytes, query: wire.Query) -> None:
+        """Keep the parsed form of a query this view forwards (see ``forwards``)."""
+        if len(key) > MAX_CACHE_KEY:
+            return
+        if len(self.forwards) >= MAX_CACHE_ENTRIES:
+            self.forwards.clear()
+        self.forwards[key] = query
 
 
 @dataclass

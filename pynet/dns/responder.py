@@ -67,6 +67,8 @@ def _handle(view: View, data: bytes, tcp: bool, can_forward: bool, held: Contain
             # A container name on a network this sandbox does not share.
             return Outcome(response=wire.build_response(query, wire.NXDOMAIN))
         if can_forward:
+            if not tcp and "." in query.qname:
+                view.remember_forward(data[2:], query)
             return Outcome(query=query)
         # Internal networks only: nothing leaves, like Docker's resolver without proxyDNS.
         return Outcome(response=wire.build_response(query, wire.SERVFAIL))

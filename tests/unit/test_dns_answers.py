@@ -1,11 +1,19 @@
-"""What the embedded DNS answers, through the real hot path (caches) and slow path (parser)."""
+"""What the embedded DNS answers, through the real hot path (caches) and slow path (parser).
+
+Every test runs twice: over ``hotpath.udp_reader`` (one recvfrom/sendto per query, a fake
+socket) and over the daemon's ``mmsg.MmsgReader`` (recvmmsg/sendmmsg, a real UDP socket
+on 127.0.0.1).
+"""
 
 from __future__ import annotations
 
+import select
+import socket
 import struct
 
 import pytest
 
+from pynet.daemon import mmsg
 from pynet.dns import hotpath, responder, wire
 from pynet.dns.names import Member, NetworkTable, View, member_from_records
 
@@ -59,29 +67,69 @@ class FakeSocket:
 
 
 class Server:
-    """One sandbox's UDP server over a fake socket; forwarded queries are collected."""
+    """One sandbox's UDP server; forwarded queries are collected.
+
+    ``io``: "recvfrom" drives ``hotpath.udp_reader`` over a FakeSocket, "mmsg" the daemon's
+    ``MmsgReader`` over a real socket pair on 127.0.0.1 (set per test by the ``io`` fixture).
+    """
+
+    io = "recvfrom"
 
     def __init__(self, view: View, *, can_forward: bool = True, held: frozenset = frozenset()) -> None:
         self.view = view
-        self.sock = FakeSocket()
         self.forwarded: list[wire.Query] = []
         self.slow_calls = 0
+        self.slow_peers: list[tuple[str, int]] = []
+        if self.io == "mmsg":
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.setblocking(False)
+            self.client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.client.bind(("127.0.0.1", 0))
+        else:
+            self.sock = FakeSocket()
 
         def slow(view_: View, data: bytes, addr: tuple[str, int]) -> None:
             self.slow_calls += 1
+            self.slow_peers.append(addr)
             out = responder.handle(view_, data, can_forward=can_forward, held=held)
             if out.response is not None:
                 self.sock.sendto(out.response, addr)
             elif out.query is not None:
                 self.forwarded.append(out.query)
 
-        self.reader = hotpath.udp_reader(self.sock, lambda: self.view, slow)
+        if self.io == "mmsg":
+            self.reader = mmsg.MmsgReader(self.sock, lambda: self.view, slow)
+        else:
+            self.reader = hotpath.udp_reader(self.sock, lambda: self.view, slow)
 
     def ask(self, data: bytes) -> bytes | None:
+        if self.io == "mmsg":
+            got = self.ask_many([data])
+            return got[-1] if got else None
         self.sock.inbox.append((data, ("127.0.0.1", 40000)))
         before = len(self.sock.sent)
         self.reader(1)
         return self.sock.sent[-1][0] if len(self.sock.sent) > before else None
+
+    def ask_many(self, queries: list[bytes]) -> list[bytes]:
+        """Send every query, run the reader once, return the answers that came back."""
+        for q in queries:
+            self.client.sendto(q, self.sock.getsockname())
+        self.reader(1)
+        out: list[bytes] = []
+        while len(out) < len(queries) and select.select([self.client], [], [], 0.2)[0]:
+            out.append(self.client.recv(65535))
+        return out
+
+
+@pytest.fixture(autouse=True, params=["recvfrom", "mmsg"])
+def io(request, monkeypatch):
+    """Run each test over both UDP readers."""
+    if request.param == "mmsg" and not mmsg.available():
+        pytest.skip("no recvmmsg/sendmmsg in this libc")
+    monkeypatch.setattr(Server, "io", request.param)
+    return request.param
 
 
 def answers(resp: bytes) -> tuple[int, list[str]]:
@@ -253,3 +301,41 @@ def test_member_from_records_collects_names_without_duplicates():
     m = member_from_records(container, endpoint)
     assert m.names == ("web1", "web", C1[:12])
     assert (m.ipv4, m.ipv6) == ("172.18.0.2", "fd00::2")
+
+
+def test_a_burst_of_queries_is_answered_each_with_its_own_id(io):
+    srv = Server(View([net1(), net2()]))
+    names = ["c1", "c2", "web", "c3", "C1", "unknown-name"]
+    srv.ask(make_query("c1"))  # fills the cache: the burst mixes hits and misses
+    queries = [make_query(n, qid=100 + i) for i, n in enumerate(names * 3)]
+    got = srv.ask_many(queries) if io == "mmsg" else [srv.ask(q) for q in queries]
+    got = [g for g in got if g is not None]
+    by_id = {struct.unpack_from(">H", g)[0]: g for g in got}
+    assert len(got) == 15 and len(by_id) == 15  # unknown-name (x3) was forwarded, not answered
+    for i, n in enumerate(names * 3):
+        if n == "unknown-name":
+            assert 100 + i not in by_id
+            continue
+        rcode, addrs = answers(by_id[100 + i])
+        expect = {"c1": ["172.18.0.2"], "C1": ["172.18.0.2"], "c2": ["172.18.0.3"], "c3": ["172.28.0.2"]}
+        assert rcode == wire.NOERROR
+        assert sorted(addrs) == expect.get(n, ["172.18.0.2", "172.18.0.3"])
+    assert [q.qname for q in srv.forwarded] == ["unknown-name"] * 3
+
+
+def test_the_slow_path_gets_the_askers_address(io):
+    srv = Server(View([net1()]))
+    srv.ask(make_query("nobody-here"))
+    want = srv.client.getsockname() if io == "mmsg" else ("127.0.0.1", 40000)
+    assert srv.slow_peers == [want]
+
+
+def test_only_dotted_names_forwarded_over_udp_keep_their_parsed_query(server):
+    dotted = make_query("www.example.test")
+    assert server.ask(dotted) is None and server.forwarded
+    assert server.view.forwards[dotted[2:]].qname == "www.example.test"
+    single = make_query("printer")  # may become a container name on another network
+    assert server.ask(single) is None and single[2:] not in server.view.forwards
+    tcp = make_query("tcp.example.test")
+    assert responder.handle(server.view, tcp, tcp=True).query is not None
+    assert tcp[2:] not in server.view.forwards

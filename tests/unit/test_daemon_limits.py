@@ -1,0 +1,36 @@
+"""pynetd raises its open-file limit: every served sandbox holds at least two sockets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_daemon_raises_its_soft_nofile_limit_to_the_hard_one():
+    code = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))\n"
+        "from pynet.daemon.main import _raise_fd_limit\n"
+        "_raise_fd_limit()\n"
+        "soft, hard2 = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "want = 1 << 20 if hard == resource.RLIM_INFINITY else hard\n"
+        "print(soft == want and hard2 == hard, soft, hard)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT)},
+        check=True,
+    )
+    assert out.stdout.startswith("True"), out.stdout
