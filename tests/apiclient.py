@@ -33,6 +33,9 @@ def served_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         srv.shutdown()
         srv.server_close()
         t.join(5)
+        from pynet.daemon import client
+
+        client.stop(run_dir=tmp_path / "run")  # a helper a request started (DNS): ours to end
 
 
 class UnixConnection(http.client.HTTPConnection):
