@@ -3,7 +3,8 @@
 State (survives reboots): ``/var/lib/pynet`` or ``$PYNET_STATE_DIR``.
 Runtime (dies with a reboot: netns bind mounts, pid files, sockets): ``/run/pynet`` or
 ``$PYNET_RUN_DIR``. Tests, multi-host simulations and outside checks rely on exactly
-these two variable names.
+these two variable names. Also how long pynet's per-host processes (the helper daemon, the
+waiter zygote) stay after their last use: ``$PYNET_DAEMON_IDLE_EXIT``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ if TYPE_CHECKING:
 
 DEFAULT_STATE_DIR = "/var/lib/pynet"
 DEFAULT_RUN_DIR = "/run/pynet"
+
+
+def idle_exit_after() -> float:
+    """Seconds without use after which the helper daemon and the waiter zygote leave (0:
+    never): ``$PYNET_DAEMON_IDLE_EXIT``, default 600; pynet's per-host processes leave together."""
+    try:
+        return float(os.environ.get("PYNET_DAEMON_IDLE_EXIT", "600"))
+    except ValueError:
+        return 600.0
 
 
 def state_root() -> str:

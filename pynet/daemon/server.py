@@ -27,6 +27,7 @@ from pynet.daemon.sandbox_dns import NetnsSwitch, SandboxDNS
 from pynet.daemon.tcp import MAX_CLIENTS_PER_SANDBOX, TcpClient
 from pynet.dns import hotpath, responder, upstreams
 from pynet.state.store import Store
+from pynet import paths
 
 log = logging.getLogger("pynetd")
 
@@ -35,14 +36,6 @@ SWEEP_INTERVAL = 1.0
 # would stall the UDP loop ~3 ms at a time (a p99 outlier); a removal normally arrives by
 # sync anyway, this check is for a CLI that died before it could notify.
 VANISH_CHECKS = 128
-
-
-def idle_exit_after() -> float:
-    """Seconds without any served sandbox after which the daemon exits (0 = never)."""
-    try:
-        return float(os.environ.get("PYNET_DAEMON_IDLE_EXIT", "600"))
-    except ValueError:
-        return 600.0
 
 
 class Daemon:
@@ -59,7 +52,7 @@ class Daemon:
         self.control = ControlServer(self.loop, run_dir / SOCK_NAME, self.dispatch)
         self._resolv_stamp = self._stamp(upstreams.host_resolv_conf())
         self._idle_since = time.monotonic()
-        self._idle_exit = idle_exit_after()
+        self._idle_exit = paths.idle_exit_after()
         self._vanish_cursor = 0
         self.overlay: Any = None  # pynet.daemon.overlay.Agent on a cluster member
 

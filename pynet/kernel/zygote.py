@@ -40,6 +40,7 @@ import select
 import sys
 import time
 
+from pynet import paths
 from pynet.errors import EXIT_USAGE
 
 #: bump when the messages change: a zygote of another protocol has another socket name
@@ -287,7 +288,7 @@ def _spawn(listen_fd: int, pid_path: str, root: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``LISTEN_FD PID_FILE``: a waiter per connection, until idle (:func:`_idle_exit_after`)."""
+    """``LISTEN_FD PID_FILE``: a waiter per connection, until idle (``paths.idle_exit_after``)."""
     import _signal
     import _socket
     import gc
@@ -304,7 +305,7 @@ def main(argv: list[str]) -> None:
     _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
     _signal.signal(_signal.SIGCHLD, _signal.SIG_IGN)  # waiters (and their `_exited`) reap themselves
     _write_pid_file(pid_path)
-    idle = _idle_exit_after()
+    idle = paths.idle_exit_after()
     gc.freeze()  # a forked waiter's collections never touch (and copy) the zygote's pages
     busy = time.monotonic()
     while True:
@@ -318,16 +319,6 @@ def main(argv: list[str]) -> None:
         elif now - busy >= idle:
             _leave(listener, ident, pid_path)
             return
-
-
-def _idle_exit_after() -> float:
-    """Seconds without a waiter after which the zygote leaves (0: never); the helper
-    daemon's setting (``PYNET_DAEMON_IDLE_EXIT``, default 600): pynet's per-host
-    processes leave together when nothing needs them."""
-    try:
-        return float(os.environ.get("PYNET_DAEMON_IDLE_EXIT", "600"))
-    except ValueError:
-        return 600.0
 
 
 def _has_children() -> bool:
