@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.unit
+from fresh_python import run_code
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.unit
 
 
 def test_the_daemon_raises_its_soft_nofile_limit_to_the_hard_one():
@@ -24,13 +20,5 @@ def test_the_daemon_raises_its_soft_nofile_limit_to_the_hard_one():
         "want = 1 << 20 if hard == resource.RLIM_INFINITY else hard\n"
         "print(soft == want and hard2 == hard, soft, hard)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    assert out.stdout.startswith("True"), out.stdout
+    stdout = run_code(code)
+    assert stdout.startswith("True"), stdout

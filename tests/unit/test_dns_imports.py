@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.unit
+from fresh_python import run_code
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(
@@ -22,13 +18,5 @@ def test_module_imports_neither_pyroute2_nor_rich(module):
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'rich'))\n"
         "print(','.join(bad))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT)},
-        check=True,
-    )
-    assert out.stdout.strip() == ""
+    stdout = run_code(code)
+    assert stdout.strip() == ""
