@@ -57,3 +57,7 @@ parse_api_time
 
 # pynet/jsonio.py: the decoder settings _json.make_scanner reads by name
 object_hook; object_pairs_hook; parse_float; parse_int; parse_constant
+
+# the warm server (pynet/warm): bin/pynet calls delegate; the child sets what a fresh
+# interpreter's sys.__stdout__ & co. would be
+delegate; __stdin__; __stdout__; __stderr__

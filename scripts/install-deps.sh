@@ -2,7 +2,7 @@
 # Install what pynet and its tests need. Idempotent; a warm machine pays ~nothing.
 #   1. Debian packages (as root), checked with dpkg first; `apt-get update` only when
 #      something is missing; services are not started by the install.
-#   2. .venv with `pip install -e '.[test]'`, redone only when pyproject.toml changed.
+#   2. .venv with `pip install -e .[test]`, redone only when pyproject.toml or bin/pynet changed.
 # Environment: PYTHON (default python3) makes the venv.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -62,7 +62,8 @@ make_venv() {
     "$PYTHON" -m venv .venv
     rm -f "$stamp"
   fi
-  if [ ! -e "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # bin/pynet too: pip copies it into .venv/bin at install time.
+  if [ ! -e "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ bin/pynet -nt "$stamp" ]; then
     log "pip install -e '.[test]'"
     # compat mode: a plain .pth path entry, not an import-hook finder (~9 ms per command).
     .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]' \

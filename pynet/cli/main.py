@@ -86,16 +86,21 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def run(args: list[str]) -> int:
+    """Run ``pynet ARGS`` inside the error boundary and flush its output; its exit code
+    (the console script's body, also run by the warm server's child: pynet.warm)."""
+    code = boundary(lambda: _dispatch(args))
+    _flush()
+    return code
+
+
 def entry() -> None:
     """Console-script entry: as :func:`main`, then leave without interpreter teardown.
 
     Tearing down ~150 modules costs ~8 ms a command and does nothing pynet needs: files
     are closed by their ``with`` blocks, state is on disk, output is flushed here.
     """
-    args = sys.argv[1:]
-    code = boundary(lambda: _dispatch(args))
-    _flush()
-    os._exit(code & 0xFF)
+    os._exit(run(sys.argv[1:]) & 0xFF)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,244 @@
+"""The warm server's client: what ``bin/pynet`` runs before anything else.
+
+Built-in modules only (``_socket`` is the one extension: not ``socket``, whose ``enum``
+costs ~7 ms). :func:`delegate` either ends the process with the exit status of the
+command a server ran for it, or returns (nothing ran) and the command runs in-process.
+
+Protocol (``SOCK_SEQPACKET``, :mod:`marshal` messages):
+
+- client -> server: ``(identity, argv, environ, umask, nice, streams)`` with, as
+  SCM_RIGHTS, fds 0, 1, 2, the client's network and mount namespaces, its root and its
+  working directory (``streams``: encoding, errors, line buffering of sys.stdin/out/err);
+- child -> client: ``{"started": pid}`` with the child's pidfd (from now on the command
+  runs: never fall back), or ``{"refused": why}`` (nothing ran: run in-process);
+- then ``{"exit": code}`` (the child, as it leaves) or ``{"status": waitstatus}`` (the
+  server, when the child ended otherwise, e.g. killed by a signal).
+"""
+
+from __future__ import annotations
+
+import _signal
+import marshal
+import os
+import sys
+
+from pynet.warm import identity as warm
+
+#: signals a user sends the command (Ctrl-C, kill, a closed terminal): passed to the child
+FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
+_SERVER = (
+    "import sys, marshal; sys.path[:] = marshal.loads(bytes.fromhex(sys.argv[1])); "
+    "from pynet.warm.server import main; main(sys.argv[2:])"
+)
+
+
+def delegate(args: list[str]) -> None:
+    """Have a warm server run ``pynet ARGS`` and leave with its exit status; return when
+    it did not run (no server, ``PYNET_WARM=0``, another identity, a command not served)."""
+    if os.environ.get("PYNET_WARM") == "0" or not warm.served(args):
+        return
+    ident = warm.identity()
+    sock_path, pid_path, lock_path = warm.files(warm.run_root(), ident)
+    conn = _connect(sock_path)
+    if conn is None:
+        start_server(sock_path, lock_path)  # for the next command; this one runs here
+        return
+    try:
+        _run(conn, ident, args)
+    finally:
+        conn.close()
+
+
+def _address(path: str) -> tuple[str, int]:
+    """``path``, or an alias through an open directory when it is longer than sun_path
+    allows (107 bytes); the fd (-1: none) must stay open while it is used."""
+    if len(path.encode()) < 100:
+        return path, -1
+    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
+
+
+def _connect(path: str):  # type: ignore[no-untyped-def]
+    import _socket
+
+    try:
+        address, d = _address(path)
+    except OSError:
+        return None
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    try:
+        s.connect(address)
+        return s
+    except OSError:
+        s.close()
+        return None
+    finally:
+        if d >= 0:
+            os.close(d)
+
+
+def _streams() -> list[tuple[str, str, bool, bool] | None]:
+    return [
+        (s.encoding, s.errors, s.line_buffering, s.write_through) if s is not None else None
+        for s in (sys.stdin, sys.stdout, sys.stderr)
+    ]
+
+
+def _umask() -> int:
+    for line in warm.read_text("/proc/self/status").splitlines():
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fds() -> list[int]:
+    """fds 0-2 (dups: a closed one fails here), the namespaces, root and cwd."""
+    opened: list[int] = []
+    try:
+        for fd in (0, 1, 2):
+            opened.append(os.dup(fd))
+        for path in ("/proc/self/ns/net", "/proc/self/ns/mnt", "/", "."):
+            opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        raise
+    return opened
+
+
+def _run(conn, ident: bytes, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    import _socket
+
+    try:
+        fds = _fds()
+    except OSError:
+        return  # a closed stdio fd, a deleted cwd: in-process, as it always ran
+    pending: list[int] = []
+    child: list[int] = []  # its pidfd, once it runs
+
+    def forward(signum: int, _frame: object) -> None:
+        if child:
+            try:
+                _signal.pidfd_send_signal(child[0], signum)
+            except OSError:
+                pass  # it has just left
+        else:
+            pending.append(signum)
+
+    saved = {sig: _signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        message = marshal.dumps(
+            (ident, sys.argv, dict(os.environ), _umask(), os.getpriority(os.PRIO_PROCESS, 0), _streams())
+        )
+        try:
+            conn.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _fd_bytes(fds))])
+            first, pidfd = _receive(conn)
+        except (OSError, ValueError, EOFError, TypeError):
+            first, pidfd = None, -1
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if not first or "started" not in first:
+            if pidfd >= 0:
+                os.close(pidfd)
+            return  # refused, or no answer: nothing ran
+        child.append(pidfd)
+        for signum in pending:
+            forward(signum, None)
+        _leave(_outcome(conn))
+    finally:
+        for sig, handler in saved.items():
+            _signal.signal(sig, handler)
+        for signum in pending if not child else ():
+            _signal.raise_signal(signum)  # arrived before anything ran: as in-process
+
+
+def _fd_bytes(fds: list[int]) -> bytes:
+    return b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+
+
+def _receive(conn) -> tuple[dict | None, int]:  # type: ignore[no-untyped-def]
+    """One message and the fd that came with it (-1: none)."""
+    import _socket
+
+    data, ancdata, _flags, _addr = conn.recvmsg(65536, _socket.CMSG_SPACE(4))
+    fd = -1
+    for level, kind, raw in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
+            fd = int.from_bytes(raw[:4], sys.byteorder, signed=True)
+    return (marshal.loads(data) if data else None), fd
+
+
+def _outcome(conn) -> dict:  # type: ignore[no-untyped-def]
+    """The command's end: ``{"exit": code}`` or ``{"status": waitstatus}``."""
+    while True:
+        try:
+            message, fd = _receive(conn)
+        except (OSError, ValueError, EOFError, TypeError):
+            message, fd = None, -1
+        if fd >= 0:
+            os.close(fd)
+        if message is None:  # server and child both gone without a word: killed
+            return {"status": _signal.SIGKILL}
+        if "exit" in message or "status" in message:
+            return message
+
+
+def _leave(outcome: dict) -> None:
+    """End this process as the command ended: its exit code, or death by its signal."""
+    if "exit" in outcome:
+        os._exit(int(outcome["exit"]) & 0xFF)
+    status = int(outcome["status"])
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        _signal.signal(signum, _signal.SIG_DFL)
+        _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+        os._exit(128 + signum)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def start_server(sock_path: str, lock_path: str) -> None:
+    """Start a warm server in the background unless another client is starting one; never
+    wait for it. It holds the start lock until it listens (:mod:`pynet.warm.server`)."""
+    try:
+        import fcntl
+
+        lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except (OSError, ImportError):
+        return  # e.g. no runtime directory yet: the command makes it, the next one starts it
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # another client is starting one
+        _spawn(lock, sock_path)
+    finally:
+        os.close(lock)
+
+
+def _spawn(lock: int, sock_path: str) -> None:
+    """``python -c <server> PATH LOCK_FD SOCKET``: detached (double fork, setsid, stdio on
+    /dev/null), holding only the start lock."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    middle = os.fork()
+    if middle == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                os.dup2(lock, 3)
+                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
+                os.closerange(4, 1 << 16)
+                os.chdir("/")
+                argv = [sys.executable, "-c", _SERVER, marshal.dumps(sys.path).hex(), "3", sock_path]
+                os.execv(sys.executable, argv)
+        finally:
+            os._exit(0)
+    os.waitpid(middle, 0)

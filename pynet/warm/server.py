@@ -1,0 +1,427 @@
+"""The warm server: a pynet with the mutating network commands imported, forking one child
+per command (docs/design.md, "Warm server").
+
+Started in the background by a client that found none (:func:`pynet.warm.client.start_server`),
+holding the start lock until it listens, so that only one starts. It leaves the client's
+network namespace (it must not keep a test's namespace alive), imports what
+``network create|rm|connect|disconnect|prune`` run, freezes its objects (``gc.freeze``:
+a child's collections copy no page), and listens on ``$PYNET_RUN_DIR/warm-<key>.sock``.
+
+Per request it checks the peer (same uid: SO_PEERCRED), the identity (the whole text) and
+that no loaded pynet module changed on disk since it started (mtime and size: it never
+runs code older than what is installed; a changed one makes it refuse and leave). Then it
+forks; the child adopts the client (:func:`_adopt`) and runs the same entry as an
+in-process command (:func:`pynet.cli.main.run`). The server holds no state: a command
+runs under the store's lock in the child exactly as it would in the client.
+
+It leaves after ``paths.idle_exit_after()`` seconds without a request or a running child,
+removing its socket and pid file under the start lock; connections queued meanwhile are
+refused (their clients run the command in-process).
+"""
+
+from __future__ import annotations
+
+import _signal
+import _socket
+import gc
+import marshal
+import os
+import select
+import sys
+import time
+
+from pynet import paths
+from pynet.warm import identity as warm
+
+#: what the served commands import (measured: `network create`, a duplicate, a bad
+#: subnet, `rm` of a used/missing network, `connect`, `disconnect`, `prune`); one missing
+#: here is imported by the child (slower, same result)
+PRELOAD = (
+    "pynet.cli.main",
+    "pynet.cli.fastpath",
+    "pynet.cli.commands_spec",
+    "pynet.cli.network_actions",
+    "pynet.cli.formatting",
+    "pynet.cli.app",
+    "pynet.cli.groups",
+    "pynet.cli.network",
+    "pynet.wiring",
+    "pynet.cnm.admin",
+    "pynet.cnm.containers",
+    "pynet.cnm.controller",
+    "pynet.cnm.endpoints",
+    "pynet.cnm.etcfiles",
+    "pynet.cnm.events",
+    "pynet.cnm.exits",
+    "pynet.cnm.lifecycle",
+    "pynet.cnm.links",
+    "pynet.cnm.listing",
+    "pynet.cnm.networks",
+    "pynet.cnm.processes",
+    "pynet.cnm.repo",
+    "pynet.cnm.rollback",
+    "pynet.cnm.sandboxes",
+    "pynet.cnm.shared_sandbox",
+    "pynet.daemon.client",
+    "pynet.drivers.bridge",
+    "pynet.drivers.host",
+    "pynet.drivers.ipam.local",
+    "pynet.firewall.hooks",
+    "pynet.firewall.policy",
+    "pynet.kernel.namespaces",
+    "pynet.kernel.netlink",
+    "pynet.kernel.nft",
+    "pynet.kernel.pids",
+    "pynet.kernel.procnet",
+    "pynet.kernel.sandbox",
+    "pynet.kernel.undo",
+    "pynet.state.events",
+    "pynet.state.owners",
+    "pynet.state.store",
+)
+#: the largest request (argv and environment)
+MAX_REQUEST = 200 * 1024
+#: fds a request carries: stdin, stdout, stderr, netns, mntns, root, cwd
+_FDS = 7
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+
+
+class Refused(Exception):
+    """The request is not ours to run (nothing ran): the client runs it in-process."""
+
+
+def main(argv: list[str]) -> None:
+    """``LOCK_FD SOCKET``: serve until idle (or until pynet's code changes)."""
+    lock, sock_path = int(argv[0]), argv[1]
+    _leave_client_namespace()
+    for sig in (_signal.SIGINT, _signal.SIGHUP, _signal.SIGPIPE):
+        _signal.signal(sig, _signal.SIG_IGN)
+    preload()
+    server = Server(warm.identity(), sock_path)
+    gc.freeze()  # a child's collections never touch (and copy) the server's pages
+    try:
+        server.listen()
+    finally:
+        os.close(lock)  # the start lock: from now on clients find us
+    server.serve()
+
+
+def _leave_client_namespace() -> None:
+    """Into PID 1's network namespace, or else a new empty one of our own: a server must
+    not keep a client's alive (a test's namespace is deleted while the server lives on).
+    Its children enter their client's; the server itself talks to no network."""
+    from pynet.kernel import namespaces
+
+    try:
+        fd = os.open("/proc/1/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        fd = -1  # e.g. PID 1 is another user's or ptrace-protected
+    try:
+        if fd >= 0:
+            namespaces.setns(fd, CLONE_NEWNET)
+            return
+    except OSError:
+        pass
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    namespaces.unshare(CLONE_NEWNET)
+
+
+def preload() -> None:
+    """Import what the served commands run (:data:`PRELOAD`)."""
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def module_versions() -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every loaded pynet module's file."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    versions = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.startswith(root):
+            st = os.stat(path)
+            versions[path] = (st.st_mtime_ns, st.st_size)
+    return versions
+
+
+def stale(versions: dict[str, tuple[int, int]]) -> bool:
+    """True when a module file changed (or went) since :func:`module_versions`."""
+    for path, version in versions.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            return True
+        if (st.st_mtime_ns, st.st_size) != version:
+            return True
+    return False
+
+
+class Server:
+    """The listening socket, the running children, and the request loop."""
+
+    def __init__(self, ident: bytes, sock_path: str) -> None:
+        self.ident = ident
+        self.sock_path = sock_path
+        self.base = sock_path[: -len(".sock")]
+        self.versions = module_versions()
+        self.listener = None  # type: ignore[var-annotated]
+        self.children: dict[int, tuple[int, object]] = {}  # pidfd -> (pid, connection)
+
+    def listen(self) -> None:
+        """Bind the socket (a stale one of a dead server is replaced) and write the pid file."""
+        try:
+            os.unlink(self.sock_path)
+        except FileNotFoundError:
+            pass
+        listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        address, d = _address(self.sock_path)
+        try:
+            listener.bind(address)
+            os.chmod(address, 0o600)  # only our user connects (the peer's uid is checked too)
+        finally:
+            if d >= 0:
+                os.close(d)
+        listener.listen(128)
+        self.listener = listener
+        _write_pid_file(self.base + ".pid")
+
+    def serve(self) -> None:
+        """The loop: a child per request, its status to its client; leave when idle or stale."""
+        idle = paths.idle_exit_after()
+        busy = time.monotonic()
+        listen_fd = self.listener.fileno()
+        while True:
+            ready, _, _ = select.select([listen_fd, *self.children], [], [], 1.0 if idle > 0 else None)
+            now = time.monotonic()
+            for fd in ready:
+                if fd != listen_fd:
+                    self._reap(fd)
+                elif not self._serve_one():
+                    return self._leave()
+                else:
+                    busy = now
+            if self.children:
+                busy = now
+            elif idle > 0 and now - busy >= idle:
+                return self._leave()
+
+    def _serve_one(self) -> bool:
+        """Accept one request and fork its child; False when our code is stale (refused)."""
+        try:
+            fd, _ = self.listener._accept()
+        except (InterruptedError, BlockingIOError, ConnectionAbortedError):
+            return True
+        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd)
+        fds: list[int] = []
+        try:
+            conn.settimeout(5)  # a client sends at once; never wait for a stuck one
+            data, ancdata, _flags, _addr = conn.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(4 * _FDS))
+            conn.settimeout(None)
+            fds = _received_fds(ancdata)
+            request = self._check(conn, data, fds)
+        except (Refused, OSError, ValueError, EOFError, TypeError) as exc:
+            _send(conn, {"refused": str(exc) or type(exc).__name__})
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            return not isinstance(exc, Refused) or str(exc) != STALE
+        self._fork(conn, request, fds)
+        return True
+
+    def _check(self, conn, data: bytes, fds: list[int]) -> tuple:  # type: ignore[no-untyped-def]
+        peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
+        if int.from_bytes(peer[4:8], sys.byteorder) != os.geteuid():
+            raise Refused("another user")
+        if len(fds) != _FDS:
+            raise Refused("missing file descriptors")
+        request = marshal.loads(data)
+        if request[0] != self.ident:
+            raise Refused("another identity")
+        if stale(self.versions):
+            raise Refused(STALE)
+        return request
+
+    def _fork(self, conn, request: tuple, fds: list[int]) -> None:  # type: ignore[no-untyped-def]
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _send(conn, {"refused": str(exc)})
+            pid = -1
+        if pid == 0:
+            try:
+                keep = {conn.fileno(), *fds}
+                for fd in (self.listener.fileno(), *self.children, *(c.fileno() for _p, c in self.children.values())):
+                    if fd not in keep:
+                        os.close(fd)
+                child(conn, request, fds)
+            finally:
+                os._exit(1)
+        for fd in fds:
+            os.close(fd)
+        if pid < 0:
+            conn.close()
+            return
+        self.children[os.pidfd_open(pid)] = (pid, conn)
+
+    def _reap(self, pidfd: int) -> None:
+        """A child ended: its wait status to its client (who may have heard its exit code)."""
+        pid, conn = self.children.pop(pidfd)
+        os.close(pidfd)
+        try:
+            _pid, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = _signal.SIGKILL
+        conn.setblocking(False)  # type: ignore[attr-defined]
+        _send(conn, {"status": status})
+        conn.close()  # type: ignore[attr-defined]
+
+    def _leave(self) -> None:
+        """Remove the socket and pid file under the start lock (no client starts a server
+        meanwhile), refuse what was queued, let running children finish."""
+        import fcntl
+
+        lock = os.open(self.base + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if warm.read_text(self.base + ".pid").split()[:1] == [str(os.getpid())]:  # not a successor's
+                for path in (self.sock_path, self.base + ".pid"):
+                    try:
+                        os.unlink(path)
+                    except FileNotFoundError:
+                        pass
+            self.listener.setblocking(False)
+            while True:
+                try:
+                    fd, _ = self.listener._accept()
+                except OSError:
+                    break
+                _send(_socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd), {"refused": "leaving"})
+                os.close(fd)
+            self.listener.close()
+        finally:
+            os.close(lock)
+        while self.children:
+            self._reap(next(iter(self.children)))
+
+
+#: why a request is refused when pynet's code changed (the server then leaves)
+STALE = "pynet's code changed since the server started"
+
+
+def _received_fds(ancdata: list) -> list[int]:
+    fds: list[int] = []
+    for level, kind, raw in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(raw[i : i + 4], sys.byteorder, signed=True) for i in range(0, len(raw) - 3, 4)]
+    return fds
+
+
+def _send(conn, message: dict, fds: tuple[int, ...] = ()) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))]
+        conn.sendmsg([marshal.dumps(message)], anc if fds else [])
+        return True
+    except OSError:
+        return False
+
+
+def _address(path: str) -> tuple[str, int]:
+    if len(path.encode()) < 100:
+        return path, -1
+    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
+
+
+def _write_pid_file(path: str) -> None:
+    from pynet.kernel.pids import pid_start_time
+
+    me = os.getpid()
+    tmp = f"{path}.tmp-{me}"
+    with open(tmp, "w") as f:
+        f.write(f"{me} {pid_start_time(me)}\n")
+    os.replace(tmp, path)
+
+
+# -- the child ---------------------------------------------------------------------------
+
+
+def child(conn, request: tuple, fds: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """In the forked child: adopt the client, tell it we run (with our pidfd), run the
+    command as ``bin/pynet`` would in-process, report the exit code, leave."""
+    _ident, argv, env, umask, nice, streams = request
+    try:
+        _adopt(fds, argv, env, umask, nice, streams)
+    except (OSError, ValueError, TypeError) as exc:
+        _send(conn, {"refused": f"cannot adopt the client: {exc}"})
+        os._exit(0)
+    pidfd = os.pidfd_open(os.getpid())
+    if not _send(conn, {"started": os.getpid()}, (pidfd,)):
+        os._exit(1)  # the client is gone before anything ran: as if it never started
+    os.close(pidfd)
+    from pynet.cli.main import run
+
+    code = run(sys.argv[1:]) & 0xFF
+    _send(conn, {"exit": code})
+    os._exit(code)
+
+
+def _adopt(fds: list[int], argv: list[str], env: dict, umask: int, nice: int, streams: list) -> None:
+    """Become the client as far as the command can tell: namespaces, root, cwd, stdio,
+    umask, nice value, environment, argv, signal dispositions."""
+    from pynet.kernel import namespaces
+
+    stdio, (netns, mntns, root, cwd) = fds[:3], fds[3:]
+    for fd, kind, own in ((netns, CLONE_NEWNET, "net"), (mntns, CLONE_NEWNS, "mnt")):
+        st, mine = os.fstat(fd), os.stat(f"/proc/self/ns/{own}")
+        if (st.st_dev, st.st_ino) != (mine.st_dev, mine.st_ino):
+            namespaces.setns(fd, kind)
+    os.fchdir(root)
+    os.chroot(".")
+    os.fchdir(cwd)
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target)
+    for fd in fds:
+        os.close(fd)
+    os.umask(umask)
+    if os.getpriority(os.PRIO_PROCESS, 0) != nice:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    sys.argv[:] = argv
+    _rebuild_stdio(streams)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # as a fresh interpreter's
+    _signal.signal(_signal.SIGHUP, _signal.SIG_DFL)
+
+
+def _rebuild_stdio(streams: list) -> None:
+    """sys.stdin/stdout/stderr on fds 0-2 with the client's encoding, errors and
+    buffering (what its interpreter chose at start for those files)."""
+    import io
+
+    made = []
+    for fd, (name, spec) in enumerate(zip(("stdin", "stdout", "stderr"), streams)):
+        if spec is None:
+            made.append(None)
+            continue
+        encoding, errors, line_buffering, write_through = spec
+        raw = io.FileIO(fd, "rb" if fd == 0 else "wb", closefd=False)
+        raw.name = f"<{name}>"  # type: ignore[misc]
+        buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+        made.append(
+            io.TextIOWrapper(
+                buffered,
+                encoding=encoding,
+                errors=errors,
+                newline="\n",
+                line_buffering=line_buffering,
+                write_through=write_through,
+            )
+        )
+    sys.stdin, sys.stdout, sys.stderr = made
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = made  # type: ignore[misc]
