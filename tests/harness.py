@@ -588,9 +588,10 @@ class Host(Netns):
         # Processes pynet started: in this host's netns or a sandbox netns under its dirs,
         # or carrying this host's PYNET_STATE_DIR. That covers every pid recorded in
         # <state>/containers/*.json and <run>/pynetd.pid, each verified the same way, and
-        # the waiter zygotes named (pid + start time) by <run>/zygote-*.pid.
+        # the waiter zygotes and warm servers named (pid + start time) by <run>/zygote-*.pid
+        # and <run>/warm-*.pid (a warm server lives in a namespace of its own).
         entry = f"PYNET_STATE_DIR={self.state_dir}".encode()
-        return find_pids(self.netns_ids(), entry) | set(self.zygote_pids())
+        return find_pids(self.netns_ids(), entry) | set(self.zygote_pids()) | set(self.warm_pids())
 
     def recorded_pids(self) -> set[int]:
         """Pids pynet wrote down: containers' pid/supervisor_pid, the helper's and its keeper's."""
@@ -603,11 +604,11 @@ class Host(Netns):
                 continue
         return (pids | {self.helper_pid(), self.helper_pid(keeper=True)} | set(self.zygote_pids())) - {0, None}
 
-    def zygote_pids(self) -> list[int]:
+    def zygote_pids(self, pattern: str = "zygote-*.pid") -> list[int]:
         """The live waiter zygotes of this host: the pid in each ``zygote-*.pid`` whose
         process still has the start time written next to it (a reused pid is not ours)."""
         found = []
-        for path in self.run_dir.glob("zygote-*.pid"):
+        for path in self.run_dir.glob(pattern):
             try:
                 pid, start = (int(x) for x in path.read_text().split()[:2])
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -616,6 +617,10 @@ class Host(Netns):
             if int(fields[19]) == start and fields[0] != "Z":
                 found.append(pid)
         return found
+
+    def warm_pids(self) -> list[int]:
+        """The live warm servers of this host (``warm-*.pid``, checked as the zygotes')."""
+        return self.zygote_pids("warm-*.pid")
 
     def helper_pid(self, *, keeper: bool = False) -> int | None:
         """The pid in ``pynetd.pid`` (or ``pynetd-keeper.pid``), unchecked; None without one."""
