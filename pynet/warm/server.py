@@ -78,6 +78,12 @@ PRELOAD = (
     "pynet.state.events",
     "pynet.state.owners",
     "pynet.state.store",
+    # the standard library's share that none of the above imports at once (help, errors,
+    # a container's files)
+    "shutil",
+    "difflib",
+    "textwrap",
+    "click._textwrap",
 )
 #: the largest request (argv and environment)
 MAX_REQUEST = 200 * 1024
@@ -162,7 +168,15 @@ def stale(versions: dict[str, tuple[int, int]]) -> bool:
 
 
 class Server:
-    """The listening socket, the running children, and the request loop."""
+    """The listening socket, the spare child waiting on it, the children running commands.
+
+    A *spare* child is forked ahead of each request and waits on the socket itself, so a
+    request costs no fork and no hand-over: the spare checks it, tells the server it took
+    it (passing the connection over a socketpair, so the server can report a death by a
+    signal), and becomes the command; the server forks the next spare. A spare dies with
+    the server (PR_SET_PDEATHSIG) until it takes a request; from then on it completes its
+    command whatever happens to the server.
+    """
 
     def __init__(self, ident: bytes, sock_path: str) -> None:
         self.ident = ident
@@ -170,7 +184,13 @@ class Server:
         self.base = sock_path[: -len(".sock")]
         self.versions = module_versions()
         self.listener = None  # type: ignore[var-annotated]
-        self.children: dict[int, tuple[int, object]] = {}  # pidfd -> (pid, connection)
+        self.socket_inode = (0, 0)
+        self.control, self.control_child = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+        self.children: dict[int, list] = {}  # pidfd -> [pid, its client's connection or None]
+        self.pidfds: dict[int, int] = {}  # pid -> pidfd
+        self.spare = 0
+        self.leaving = False
+        self.spare_left = False  # leaving: the spare took our "leave" and left
 
     def listen(self) -> None:
         """Bind the socket (a stale one of a dead server is replaced) and write the pid file."""
@@ -187,54 +207,161 @@ class Server:
             if d >= 0:
                 os.close(d)
         listener.listen(128)
+        st = os.stat(self.sock_path)
+        self.socket_inode = (st.st_dev, st.st_ino)  # a successor may bind the same path
         self.listener = listener
         _write_pid_file(self.base + ".pid")
 
     def serve(self) -> None:
-        """The loop: a child per request, its status to its client; leave when idle or stale."""
+        """The loop: keep a spare; report deaths; leave when idle or stale, once every
+        command has ended."""
         idle = paths.idle_exit_after()
         busy = time.monotonic()
-        listen_fd = self.listener.fileno()
+        control = self.control.fileno()
         while True:
-            ready, _, _ = select.select([listen_fd, *self.children], [], [], 1.0 if idle > 0 else None)
+            if not self.spare and not self.spare_left:
+                self._fork_spare()
+            if self.leaving and not self.children:
+                return
+            running = len(self.children) - (1 if self.spare else 0)
+            ready, _, _ = select.select([control, *self.children], [], [], 1.0 if idle > 0 else None)
             now = time.monotonic()
-            for fd in ready:
-                if fd != listen_fd:
-                    self._reap(fd)
-                elif not self._serve_one():
-                    return self._leave()
-                else:
-                    busy = now
-            if self.children:
+            if control in ready:
                 busy = now
-            elif idle > 0 and now - busy >= idle:
-                return self._leave()
+                self._read_control()  # first: a "took" comes before its child's death
+            for fd in ready:
+                if fd != control:
+                    self._reap(fd)
+            if running:
+                busy = now
+            elif idle > 0 and now - busy >= idle and not self.leaving:
+                self._leave()
 
-    def _serve_one(self) -> bool:
-        """Accept one request and fork its child; False when our code is stale (refused)."""
+    def _fork_spare(self) -> None:
         try:
-            fd, _ = self.listener._accept()
-        except (InterruptedError, BlockingIOError, ConnectionAbortedError):
-            return True
-        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd)
-        fds: list[int] = []
-        try:
-            conn.settimeout(5)  # a client sends at once; never wait for a stuck one
-            data, ancdata, _flags, _addr = conn.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(4 * _FDS))
-            conn.settimeout(None)
+            pid = os.fork()
+        except OSError:
+            time.sleep(0.1)  # out of processes: clients run in-process meanwhile
+            return
+        if pid == 0:
+            try:
+                self._as_spare()
+            finally:
+                os._exit(0)
+        pidfd = os.pidfd_open(pid)
+        self.children[pidfd] = [pid, None]
+        self.pidfds[pid] = pidfd
+        self.spare = pid
+
+    def _read_control(self) -> None:
+        """Every queued ``(kind, pid)`` from the children: ``took`` (with the client's
+        connection) or ``stale``."""
+        while True:
+            try:
+                data, ancdata, _f, _a = self.control.recvmsg(256, _socket.CMSG_SPACE(4), _socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return
+            kind, pid = marshal.loads(data)
             fds = _received_fds(ancdata)
-            request = self._check(conn, data, fds)
-        except (Refused, OSError, ValueError, EOFError, TypeError) as exc:
-            _send(conn, {"refused": str(exc) or type(exc).__name__})
-            for fd in fds:
-                os.close(fd)
-            conn.close()
-            return not isinstance(exc, Refused) or str(exc) != STALE
-        self._fork(conn, request, fds)
-        return True
+            pidfd = self.pidfds.get(pid)
+            if kind == "took" and fds and pidfd is not None:
+                self.children[pidfd][1] = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fds[0])
+                if pid == self.spare:
+                    self.spare = 0  # a command now: the loop forks the next spare
+            else:
+                for fd in fds:
+                    os.close(fd)
+            if kind == "stale" and not self.leaving:
+                self._leave()
 
-    def _check(self, conn, data: bytes, fds: list[int]) -> tuple:  # type: ignore[no-untyped-def]
-        peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
+    def _reap(self, pidfd: int) -> None:
+        """A child ended: its wait status to its client (who may have heard its exit code)."""
+        pid, conn = self.children.pop(pidfd)
+        del self.pidfds[pid]
+        os.close(pidfd)
+        try:
+            _pid, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = _signal.SIGKILL
+        if pid == self.spare:
+            self.spare = 0  # killed, or left with the server: another is forked unless leaving
+            self.spare_left = self.leaving
+        if conn is not None:
+            conn.setblocking(False)
+            _send(conn, {"status": status})
+            conn.close()
+
+    def _leave(self) -> None:
+        """Remove the socket and pid file (when still ours) under the start lock, so that
+        no client starts a server meanwhile; then tell the spare to leave once nothing is
+        queued (connections made before are served, or refused when stale)."""
+        import fcntl
+
+        lock = os.open(self.base + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                st = os.stat(self.sock_path)
+                if (st.st_dev, st.st_ino) == self.socket_inode:
+                    os.unlink(self.sock_path)
+            except FileNotFoundError:
+                pass
+            if warm.read_text(self.base + ".pid").split()[:1] == [str(os.getpid())]:  # not a successor's
+                os.unlink(self.base + ".pid")
+        finally:
+            os.close(lock)
+        self.leaving = True
+        _send(self.control, ("leave", os.getpid()))  # read by the spare (this one or the next)
+
+    # -- in the spare child ------------------------------------------------------------
+
+    def _as_spare(self) -> None:
+        """Wait for a request; check it; refuse it (and wait again) or run it."""
+        server = os.getppid()
+        _die_with_parent(_signal.SIGKILL)
+        if os.getppid() != server:
+            return  # the server died before the line above
+        keep = {self.listener.fileno(), self.control_child.fileno()}
+        for fd in (self.control.fileno(), *self.children, *(c.fileno() for _p, c in self.children.values() if c)):
+            if fd not in keep:
+                os.close(fd)
+        listen_fd, control = self.listener.fileno(), self.control_child.fileno()
+        self.listener.setblocking(False)  # another spare may take the connection first
+        while True:
+            ready, _, _ = select.select([listen_fd, control], [], [])
+            if listen_fd not in ready:
+                return  # "leave", with nothing queued (a client's connection comes first)
+            try:
+                fd, _ = self.listener._accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                continue
+            conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd)
+            fds: list[int] = []
+            try:
+                conn.settimeout(5)  # a client sends at once; never wait for a stuck one
+                peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
+                data, ancdata, _flags, _addr = conn.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(4 * _FDS))
+                conn.settimeout(None)
+                fds = _received_fds(ancdata)
+                request = self._check(peer, data, fds)
+            except (Refused, OSError, ValueError, EOFError, TypeError) as exc:
+                _send(conn, {"refused": str(exc) or type(exc).__name__})
+                for fd in fds:
+                    os.close(fd)
+                conn.close()
+                if str(exc) == STALE:
+                    self._tell("stale")
+                continue
+            _die_with_parent(0)  # from now on the command completes, server or not
+            self._tell("took", conn.fileno())
+            self.listener.close()
+            self.control_child.close()
+            child(conn, request, fds)
+
+    def _tell(self, kind: str, fd: int = -1) -> None:
+        _send(self.control_child, (kind, os.getpid()), (fd,) if fd >= 0 else ())
+
+    def _check(self, peer: bytes, data: bytes, fds: list[int]) -> tuple:
         if int.from_bytes(peer[4:8], sys.byteorder) != os.geteuid():
             raise Refused("another user")
         if len(fds) != _FDS:
@@ -246,67 +373,12 @@ class Server:
             raise Refused(STALE)
         return request
 
-    def _fork(self, conn, request: tuple, fds: list[int]) -> None:  # type: ignore[no-untyped-def]
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            _send(conn, {"refused": str(exc)})
-            pid = -1
-        if pid == 0:
-            try:
-                keep = {conn.fileno(), *fds}
-                for fd in (self.listener.fileno(), *self.children, *(c.fileno() for _p, c in self.children.values())):
-                    if fd not in keep:
-                        os.close(fd)
-                child(conn, request, fds)
-            finally:
-                os._exit(1)
-        for fd in fds:
-            os.close(fd)
-        if pid < 0:
-            conn.close()
-            return
-        self.children[os.pidfd_open(pid)] = (pid, conn)
 
-    def _reap(self, pidfd: int) -> None:
-        """A child ended: its wait status to its client (who may have heard its exit code)."""
-        pid, conn = self.children.pop(pidfd)
-        os.close(pidfd)
-        try:
-            _pid, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            status = _signal.SIGKILL
-        conn.setblocking(False)  # type: ignore[attr-defined]
-        _send(conn, {"status": status})
-        conn.close()  # type: ignore[attr-defined]
+def _die_with_parent(signum: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): ``signum`` when the server dies (0: no longer)."""
+    import ctypes
 
-    def _leave(self) -> None:
-        """Remove the socket and pid file under the start lock (no client starts a server
-        meanwhile), refuse what was queued, let running children finish."""
-        import fcntl
-
-        lock = os.open(self.base + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if warm.read_text(self.base + ".pid").split()[:1] == [str(os.getpid())]:  # not a successor's
-                for path in (self.sock_path, self.base + ".pid"):
-                    try:
-                        os.unlink(path)
-                    except FileNotFoundError:
-                        pass
-            self.listener.setblocking(False)
-            while True:
-                try:
-                    fd, _ = self.listener._accept()
-                except OSError:
-                    break
-                _send(_socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fd), {"refused": "leaving"})
-                os.close(fd)
-            self.listener.close()
-        finally:
-            os.close(lock)
-        while self.children:
-            self._reap(next(iter(self.children)))
+    ctypes.CDLL(None, use_errno=True).prctl(1, signum, 0, 0, 0)
 
 
 #: why a request is refused when pynet's code changed (the server then leaves)
@@ -321,7 +393,7 @@ def _received_fds(ancdata: list) -> list[int]:
     return fds
 
 
-def _send(conn, message: dict, fds: tuple[int, ...] = ()) -> bool:  # type: ignore[no-untyped-def]
+def _send(conn, message: object, fds: tuple[int, ...] = ()) -> bool:  # type: ignore[no-untyped-def]
     try:
         anc = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds))]
         conn.sendmsg([marshal.dumps(message)], anc if fds else [])
