@@ -225,7 +225,18 @@ class PynetSandbox:
         run(["ip", "netns", "add", self.ns], timeout=10)
         run(["ip", "-n", self.ns, "link", "set", "lo", "up"], timeout=10)
         self._choose_firewall()
+        self._await_warm()
         return self
+
+    def _await_warm(self) -> None:
+        """The firewall probe's `network create` started a warm server in the background
+        (as a user's first command does): let it finish importing (≤ 10 s), so every
+        measured round meets the server a user's later commands meet."""
+        if self.system.env.get("PYNET_WARM", os.environ.get("PYNET_WARM")) == "0":
+            return
+        deadline = time.monotonic() + 10
+        while not self.warm_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _choose_firewall(self) -> None:
         """Use pynet's nftables firewall when it works here, else PYNET_FIREWALL=none."""
@@ -291,18 +302,18 @@ class PynetSandbox:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        for pid in self.zygote_pids():
+        for pid in self.zygote_pids() + self.warm_pids():  # a warm server's spare dies with it
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
-    def zygote_pids(self) -> list[int]:
+    def zygote_pids(self, pattern: str = "zygote-*.pid") -> list[int]:
         """pynet's waiter zygotes for our run dir: the pid in each ``zygote-*.pid`` whose
         process has the start time written there and names our temp dir (its pid file) on
         its command line — never a process found by name."""
         found = []
-        for path in (self.tmp / "run").glob("zygote-*.pid"):
+        for path in (self.tmp / "run").glob(pattern):
             try:
                 pid, start = (int(x) for x in path.read_text().split()[:2])
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -311,6 +322,22 @@ class PynetSandbox:
             if int(fields[19]) == start and fields[0] != "Z" and _cmdline_mentions(pid, str(self.tmp)):
                 found.append(pid)
         return found
+
+    def warm_pids(self) -> list[int]:
+        """pynet's warm servers for our run dir (``warm-*.pid``; their socket path, in our
+        temp dir, is on their command line), found as the zygotes are."""
+        return self.zygote_pids("warm-*.pid")
+
+    def warm_note(self) -> str:
+        """Whether the mutating network commands ran in a warm server's child (docs/design.md)."""
+        if self.system.env.get("PYNET_WARM", os.environ.get("PYNET_WARM")) == "0":
+            return "off (PYNET_WARM=0): every command runs in-process"
+        if self.warm_pids():
+            return (
+                "running, started by the sandbox's first command (the firewall probe) as a user's first command "
+                "starts it; network create/rm/connect/disconnect/prune run in its forked child, other commands in-process"
+            )
+        return "not running (it did not start): every command ran in-process"
 
     def _unmount_ours(self) -> None:
         prefix = str(self.tmp)
@@ -573,6 +600,7 @@ def environment_facts(systems: Sequence[System], pn: PynetSandbox | None) -> lis
         facts.append(("pynet command", pn.command_note))
         facts.append(("pynet firewall", pn.firewall + (f" — {pn.firewall_note}" if pn.firewall_note else "")))
         facts.append(("pynet runs in", f"throwaway netns `{pn.ns}` (deleted after the run)"))
+        facts.append(("pynet warm server", pn.warm_note()))
     for s in systems:
         if s.name == "docker":
             v = (

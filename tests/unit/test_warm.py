@@ -5,6 +5,7 @@ server imports them once for many clients). Real servers: tests/integration/test
 from __future__ import annotations
 
 import ast
+import re
 import os
 import subprocess
 import sys
@@ -173,3 +174,9 @@ def test_no_module_reads_the_environment_cwd_or_argv_at_import() -> None:
                 if (node.value.id, node.attr) in _PER_PROCESS:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}")
     assert found == []
+
+
+def test_the_console_script_asks_a_server_for_exactly_the_served_commands() -> None:
+    text = (ROOT / "bin" / "pynet").read_text()
+    listed = set(re.findall(r'\["(\w+)"\]', text.split("sys.argv[2:3] in", 1)[1].split(":", 1)[0]))
+    assert listed == set(warm.SERVED)
