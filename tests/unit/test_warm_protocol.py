@@ -1,6 +1,6 @@
 """The warm server's client protocol, identity, staleness check, and the audit that no pynet
 module computes anything at import time from the environment, cwd or argv (a warm
-server imports them once for many clients). Real servers: tests/integration/test_warm.py."""
+server imports them once for many clients). Real servers: tests/integration/test_warm_server.py."""
 
 from __future__ import annotations
 
