@@ -193,7 +193,8 @@ def _leave(outcome: dict) -> None:
     status = int(outcome["status"])
     if os.WIFSIGNALED(status):
         signum = os.WTERMSIG(status)
-        _signal.signal(signum, _signal.SIG_DFL)
+        if signum not in (_signal.SIGKILL, _signal.SIGSTOP):  # those have no handler to reset
+            _signal.signal(signum, _signal.SIG_DFL)
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, [signum])
         os.kill(os.getpid(), signum)
         os._exit(128 + signum)

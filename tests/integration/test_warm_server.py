@@ -37,7 +37,7 @@ def pynet(host: Host, *args: str, env: dict[str, str] | None = None, cwd: Path |
         host.nsenter([sys.executable, BIN, *args]),
         check=False,
         timeout=60,
-        env={**host.env, **(env or {})},
+        env={**host.env, "PYNET_WARM": "1", **(env or {})},
         cwd=cwd or host.root,
     )
 
@@ -45,7 +45,7 @@ def pynet(host: Host, *args: str, env: dict[str, str] | None = None, cwd: Path |
 def spawn(host: Host, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         host.nsenter([sys.executable, BIN, *args]),
-        env={**host.env, **(env or {})},
+        env={**host.env, "PYNET_WARM": "1", **(env or {})},
         cwd=host.root,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
