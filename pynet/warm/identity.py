@@ -19,7 +19,20 @@ PROTOCOL = 1
 #: ``network <verb>``s run by the server (every other command runs in-process)
 SERVED = frozenset({"create", "rm", "remove", "connect", "disconnect", "prune"})
 #: what /proc/self/status tells of the credentials and limits a fork inherits
-_STATUS = ("Uid", "Gid", "Groups", "NoNewPrivs", "Seccomp", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+_STATUS = (
+    "Uid",
+    "Gid",
+    "Groups",
+    "NoNewPrivs",
+    "Seccomp",
+    "CapInh",
+    "CapPrm",
+    "CapEff",
+    "CapBnd",
+    "CapAmb",
+    "Cpus_allowed_list",
+    "Mems_allowed_list",
+)
 #: namespaces a process cannot enter for one command (net and mnt are adopted)
 _NAMESPACES = ("user", "pid", "uts", "ipc", "cgroup", "time")
 #: environment read once at the interpreter's start (the locale: open()'s default encoding)
@@ -41,8 +54,8 @@ def read_text(path: str) -> str:
 
 
 def identity() -> bytes:
-    """This process's identity: credentials, namespaces, cgroup, interpreter and its start
-    environment, import path, and the protocol."""
+    """This process's identity: credentials, CPU and memory affinity, namespaces, cgroup,
+    resource limits, interpreter and its start environment, import path, and the protocol."""
     parts = [f"protocol {PROTOCOL}", sys.executable, str(sys.hexversion), "\0".join(sys.path)]
     env = os.environ
     parts += [f"{k}={env[k]}" for k in sorted(env) if k.startswith("PYTHON") or k in _START_ENV]
@@ -53,7 +66,7 @@ def identity() -> bytes:
             parts.append(f"{kind} {st.st_dev}:{st.st_ino}")
         except OSError:
             parts.append(f"{kind} -")
-    parts.append(read_text("/proc/self/cgroup"))
+    parts += [read_text("/proc/self/cgroup"), read_text("/proc/self/limits")]
     return "\n".join(parts).encode()
 
 

@@ -230,3 +230,23 @@ def test_a_killed_server_is_replaced(host: Host) -> None:
     out = pynet(host, "network", "rm", "k1")
     assert (out.returncode, out.stdout, out.stderr) == (0, "k1\n", "")
     assert _alive(new)
+
+
+def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
+    server_of(host)
+    proc = spawn(
+        host, "network", "create", "--subnet", "10.75.0.0/24", "orphan", env={"PYNET_FAULT_STOP": "bridge_add"}
+    )
+    stopped = _stopped_in(host)
+    assert stopped != proc.pid  # positive control: the command is the server's child
+    proc.kill()
+    proc.wait(timeout=30)  # (its output pipes: still the stopped command's too)
+    os.kill(stopped, signal.SIGCONT)
+    wait_for(lambda: not _alive(stopped), timeout=30, desc="the command finishing")
+    nets = pynet(host, "network", "inspect", "-f", "{{.Id}}", "orphan")
+    assert nets.returncode == 0, nets.stderr  # completed, committed: no half-made network
+    assert f"br-{nets.stdout.strip()[:12]}" in [
+        link["ifname"] for link in host.ip_json("link", "show", "type", "bridge")
+    ]
+    assert pynet(host, "network", "rm", "orphan").returncode == 0
+    proc.communicate(timeout=30)
