@@ -49,8 +49,8 @@ def delegate(args: list[str]) -> None:
         conn.close()
 
 
-def _address(path: str) -> tuple[str, int]:
-    """``path``, or an alias through an open directory when it is longer than sun_path
+def address(path: str) -> tuple[str, int]:
+    """A unix socket's address: ``path``, or an alias through an open directory when it is longer than sun_path
     allows (107 bytes); the fd (-1: none) must stay open while it is used."""
     if len(path.encode()) < 100:
         return path, -1
@@ -62,12 +62,12 @@ def _connect(path: str):  # type: ignore[no-untyped-def]
     import _socket
 
     try:
-        address, d = _address(path)
+        where, d = address(path)
     except OSError:
         return None
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     try:
-        s.connect(address)
+        s.connect(where)
         return s
     except OSError:
         s.close()

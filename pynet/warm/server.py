@@ -32,6 +32,7 @@ import sys
 import time
 
 from pynet import paths
+from pynet.warm import client
 from pynet.warm import identity as warm
 
 #: what the served commands import (measured: `network create`, a duplicate, a bad
@@ -204,10 +205,10 @@ class Server:
         except FileNotFoundError:
             pass
         listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-        address, d = _address(self.sock_path)
+        where, d = client.address(self.sock_path)
         try:
-            listener.bind(address)
-            os.chmod(address, 0o600)  # only our user connects (the peer's uid is checked too)
+            listener.bind(where)
+            os.chmod(where, 0o600)  # only our user connects (the peer's uid is checked too)
         finally:
             if d >= 0:
                 os.close(d)
@@ -405,13 +406,6 @@ def _send(conn, message: object, fds: tuple[int, ...] = ()) -> bool:  # type: ig
         return True
     except OSError:
         return False
-
-
-def _address(path: str) -> tuple[str, int]:
-    if len(path.encode()) < 100:
-        return path, -1
-    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
 
 
 def _write_pid_file(path: str) -> None:
