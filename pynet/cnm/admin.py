@@ -63,6 +63,7 @@ class HostAdmin:
             from pynet.kernel import zygote
 
             zygote.stop(str(paths.run_dir()))  # no container left to start for: end the waiters' zygote
+            zygote.stop(str(paths.run_dir()), "warm-")  # and the warm servers: pynet leaves no process
             (paths.run_dir() / "restored").unlink(missing_ok=True)
         return errors
 

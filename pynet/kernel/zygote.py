@@ -437,10 +437,11 @@ def _waiter(fd: int, ident: bytes) -> None:
     )
 
 
-def stop(run_dir: str) -> list[int]:
+def stop(run_dir: str, prefix: str = "zygote-") -> list[int]:
     """End every zygote of ``run_dir`` (by pid file: pid and start time); their pids.
 
-    Waiters and containers live on: a zygote is nobody's parent that matters."""
+    Waiters and containers live on: a zygote is nobody's parent that matters. With
+    ``prefix="warm-"``: the warm servers (pynet.warm; commands they run complete)."""
     import signal
 
     from pynet.kernel.pids import signal_pid
@@ -451,7 +452,7 @@ def stop(run_dir: str) -> list[int]:
     except OSError:
         return stopped
     for name in names:
-        if not (name.startswith("zygote-") and name.endswith(".pid")):
+        if not (name.startswith(prefix) and name.endswith(".pid")):
             continue
         path = os.path.join(run_dir, name)
         try:

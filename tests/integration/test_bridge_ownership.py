@@ -190,7 +190,7 @@ def test_a_journal_key_outside_the_state_dir_is_rejected(host: Host, key: str) -
     host.pynet("network", "ls")
     journal = host.state_dir / "journal.json"
     write_journal(host, {"undo": [], "commit": {"puts": {key: {"id": "x"}}, "deletes": [], "indexes": {}}})
-    before = sorted(p.name for p in host.root.rglob("*"))
+    before = sorted(p.name for p in host.root.rglob("*") if not p.name.startswith("warm-"))  # a warm server's
 
     cp = host.pynet("network", "create", "--subnet", "10.99.0.0/24", "z", check=False)
 
@@ -199,7 +199,7 @@ def test_a_journal_key_outside_the_state_dir_is_rejected(host: Host, key: str) -
         f"Error: state file {journal} is corrupt: invalid key {key!r}; "
         "delete it to make pynet forget the interrupted command\n"
     )
-    assert sorted(p.name for p in host.root.rglob("*")) == before
+    assert sorted(p.name for p in host.root.rglob("*") if not p.name.startswith("warm-")) == before
     assert not list(host.root.parent.glob("escaped*")) and not list(host.root.glob("escaped*"))
 
 

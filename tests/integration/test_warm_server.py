@@ -250,3 +250,10 @@ def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
     ]
     assert pynet(host, "network", "rm", "orphan").returncode == 0
     proc.communicate(timeout=30)
+
+
+def test_system_reset_ends_the_warm_server(host: Host) -> None:
+    server = server_of(host)
+    assert pynet(host, "system", "reset", "-f").returncode == 0
+    wait_for(lambda: not _alive(server), timeout=10, desc="the warm server ended by the reset")
+    assert host.warm_pids() == []
