@@ -132,7 +132,8 @@ class Server:
     def _start_acceptor(self) -> None:
         with self._lock:
             self._waiting += 1
-        threading.Thread(target=self._accept_and_serve, name="pynet-api", daemon=True).start()
+        name = f"pynet-api:{self.socket_path}"  # the server's threads, by name (tests count them)
+        threading.Thread(target=self._accept_and_serve, name=name, daemon=True).start()
 
     def _accept_and_serve(self) -> None:
         while not self._stop.is_set():

@@ -218,21 +218,21 @@ def test_a_long_stream_never_holds_the_next_client_up(sock: str, monkeypatch: py
         for s in streams:
             s.close()
     deadline = time.monotonic() + 5
-    while _api_threads() > server.Server.KEEP_WAITING and time.monotonic() < deadline:
+    while _api_threads(sock) > server.Server.KEEP_WAITING and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _api_threads() <= server.Server.KEEP_WAITING
+    assert _api_threads(sock) <= server.Server.KEEP_WAITING
 
 
-def _api_threads() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "pynet-api")
+def _api_threads(sock: str) -> int:
+    """The threads of the server on ``sock`` (named after it), alive now."""
+    return sum(1 for t in threading.enumerate() if t.name == f"pynet-api:{sock}")
 
 
 def test_shutdown_ends_the_waiting_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = _api_threads()
     with served_in_process(tmp_path, monkeypatch) as path:
         assert request(path, "GET", "/_ping")[0] == 200
-        assert _api_threads() > before
+        assert _api_threads(path) >= server.Server.START_WAITING
     deadline = time.monotonic() + 5
-    while _api_threads() > before and time.monotonic() < deadline:
+    while _api_threads(path) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert _api_threads() == before
+    assert _api_threads(path) == 0
