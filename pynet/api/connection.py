@@ -143,6 +143,8 @@ class Connection:
     # -- reading -------------------------------------------------------------------------
     def _read_head(self) -> bool:
         line = self.rfile.readline(MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):  # a stray CRLF after the last body (RFC 9112 2.2: ignored)
+            line = self.rfile.readline(MAX_LINE + 1)
         if not line:
             return False
         self.method, self.target, self.http11, self.headers = "", "", True, {}

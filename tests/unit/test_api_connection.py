@@ -92,7 +92,7 @@ def test_pipelined_requests_are_answered_in_order(sock: str) -> None:
     s = _connect(sock)
     try:
         r = Reader(s)
-        s.sendall(PING + VERSION + b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + PING)
+        s.sendall(PING + VERSION + b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" + b"\r\n" + PING)  # a stray CRLF
         assert r.answer(head_only=True)[0] == "HTTP/1.1 200 OK"
         assert "ApiVersion" in json.loads(r.answer()[2])
         status, headers, body = r.answer()
