@@ -133,7 +133,13 @@ class Server:
         with self._lock:
             self._waiting += 1
         name = f"pynet-api:{self.socket_path}"  # the server's threads, by name (tests count them)
-        threading.Thread(target=self._accept_and_serve, name=name, daemon=True).start()
+        try:
+            threading.Thread(target=self._accept_and_serve, name=name, daemon=True).start()
+        except RuntimeError:  # no thread to be had (RLIMIT_NPROC, memory): the busy ones come back
+            with self._lock:
+                self._waiting -= 1
+            if not self._waiting:
+                sys.stderr.write("pynet-api: cannot start a thread: new connections wait for a free one\n")
 
     def _accept_and_serve(self) -> None:
         while not self._stop.is_set():
