@@ -161,8 +161,8 @@ class Connection:
             target = "/" + target.lstrip("/")
         self.method, self.target = method, target
         self.headers = self._read_headers()
-        conn = self.headers.get("connection", "").lower()
-        if conn == "close" or (not self.http11 and conn != "keep-alive"):
+        tokens = {t.strip() for t in self.headers.get("connection", "").lower().split(",")}
+        if "close" in tokens or (not self.http11 and "keep-alive" not in tokens):
             self.close = True
         return True
 

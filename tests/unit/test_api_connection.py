@@ -120,6 +120,7 @@ def test_every_answer_carries_dockerds_headers(sock: str) -> None:
         (b"GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", True),
         (b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n", False),
         (b"GET /_ping HTTP/1.1\r\nConnection: Keep-Alive\r\n\r\n", True),
+        (b"GET /_ping HTTP/1.1\r\nConnection: TE, close\r\nTE: trailers\r\n\r\n", False),
     ],
 )
 def test_the_connection_closes_only_when_the_client_asks(sock: str, hello: bytes, kept: bool) -> None:
