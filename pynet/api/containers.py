@@ -260,7 +260,8 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
     network, endpoints = _networks(host, body)
     old_api = version.before(req.version, "1.44")
     if old_api and len(endpoints) > 1:  # several networks at create came with API 1.44 (moby 25)
-        raise InvalidArgument(f"Container cannot be created with multiple network endpoints: {', '.join(endpoints)}")
+        # dockerd 20.10's words (the CLI's `run --network a --network b` says the same)
+        raise InvalidArgument(f"Container cannot be connected to network endpoints: {', '.join(endpoints)}")
     attach = attach_request(endpoints.get(network))
     dns = [str(d) for d in host.get("Dns") or []]
     inputs.dns_servers(tuple(dns))
