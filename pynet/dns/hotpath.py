@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +17,13 @@ from pynet.dns.names import View
 BATCH = 128  # packets per readiness event, so one busy sandbox cannot starve the rest
 
 Slow = Callable[[View, bytes, Any], None]
+#: a view -> the upstream answers its sandbox may use (``pynet.dns.fwdcache.ForwardCache.hot``)
+Answers = Callable[[View], "dict[bytes, tuple[float, bytes]]"]
+_NONE: dict[bytes, tuple[float, bytes]] = {}
 
 
 def udp_reader(
-    sock: Any, current_view: Callable[[], View | None], slow: Slow, batch: int = BATCH
+    sock: Any, current_view: Callable[[], View | None], slow: Slow, batch: int = BATCH, answers: Answers | None = None
 ) -> Callable[[int], None]:
     """A callback draining up to ``batch`` queries from ``sock`` per call."""
     recvfrom = sock.recvfrom
@@ -31,6 +35,8 @@ def udp_reader(
             return
         fast = view.fast
         rotating = view.rotating
+        answered = answers(view) if answers is not None else _NONE
+        now = time.monotonic() if answered else 0.0
         for _ in range(batch):
             try:
                 data, addr = recvfrom(4096)
@@ -40,10 +46,14 @@ def udp_reader(
             response = fast.get(key)
             if response is None:
                 cycle = rotating.get(key)
-                if cycle is None:
-                    slow(view, data, addr)
-                    continue
-                response = next(cycle)
+                if cycle is not None:
+                    response = next(cycle)
+                else:
+                    held = answered.get(key)
+                    if held is None or held[0] <= now:  # not held, or its TTLs must count down
+                        slow(view, data, addr)
+                        continue
+                    response = held[1]
             try:
                 sendto(data[:2] + response, addr)
             except OSError:
