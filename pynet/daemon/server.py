@@ -206,9 +206,13 @@ class Daemon:
         key = data[2:]
         query = view.forwards.get(key) if sb.plan.can_forward else None
         if query is not None:  # a query this view forwarded before: its answer may be held
-            response = view.forward_cache(self._upstreams_of(sb)).refresh(key, time.monotonic())
+            cache = view.forward_cache(self._upstreams_of(sb))
+            now = time.monotonic()
+            response = cache.refresh(key, now)
             if response is not None:
                 _send(sock, data[:2] + response, addr)
+                if cache.renew_now(key, now):  # fetch the next answer before this one runs out
+                    self.forwarder.forward(sb, data, query, _ignore, cache=cache)
                 return
         else:  # parse it
             outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
@@ -317,3 +321,7 @@ def _send(sock: Any, message: bytes, addr: Any) -> None:
         sock.sendto(message, addr)
     except OSError:
         pass
+
+
+def _ignore(_message: bytes) -> None:
+    """The reply of a renewal: its answer only goes into the cache."""

@@ -10,7 +10,8 @@ empty caches) and one upstream list (sandboxes with different ``--dns`` never sh
 ``hot`` is what the UDP readers consult after the view's own caches: query minus its ID ->
 (monotonic time until which the response is exact, the ID-less response). When that time
 passes the reader takes the slow path, where ``refresh`` counts the TTLs down again (or drops
-the answer once expired), so an answer costs one rewrite per second it is in use.
+the answer once expired), so an answer costs one rewrite per second it is in use. An answer
+still in use near its end is asked for again ahead of time (``renew_now``).
 
 Not kept: truncated answers, rcodes other than NOERROR/NXDOMAIN, a negative answer without
 an SOA, any record with TTL 0 (or >= 2**31, RFC 2181 8), anything that cannot be walked.
@@ -26,6 +27,7 @@ MAX_ENTRIES = 4096  # per cache; a full cache starts again empty
 MAX_CACHE_KEY = 300  # as the view's caches: longer queries are not kept
 MAX_LIFETIME = 3600  # seconds an answer is kept at most, whatever its TTL says
 _TTL = struct.Struct(">I")
+_RR = struct.Struct(">HHIH")  # type, class, ttl, rdlength
 _SOA_MINIMUM_FROM_END = 4  # MINIMUM is the last 32-bit field of an SOA's rdata
 TYPE_SOA = 6
 
@@ -33,13 +35,14 @@ TYPE_SOA = 6
 class Entry:
     """One upstream answer as received (ID-less) and where its TTLs are."""
 
-    __slots__ = ("fetched", "body", "ttls", "lifetime")
+    __slots__ = ("fetched", "body", "ttls", "lifetime", "renewing")
 
     def __init__(self, fetched: float, body: bytes, ttls: tuple[tuple[int, int], ...], lifetime: int) -> None:
         self.fetched = fetched
         self.body = body
         self.ttls = ttls  # (offset in body, TTL as received) of every record but OPT
         self.lifetime = lifetime
+        self.renewing = False  # asked upstream again before it runs out
 
 
 def layout(message: bytes) -> tuple[tuple[tuple[int, int], ...], int] | None:
@@ -63,8 +66,11 @@ def _layout(message: bytes) -> tuple[tuple[tuple[int, int], ...], int] | None:
     lifetime = MAX_LIFETIME
     soa = False
     for i in range(ancount + nscount + arcount):
-        offset = wire.read_name(message, offset)[1]
-        rtype, _, ttl, rdlen = struct.unpack_from(">HHIH", message, offset)
+        if message[offset] >= 0xC0:  # the usual owner: a compression pointer
+            offset += 2
+        else:
+            offset = wire.read_name(message, offset)[1]
+        rtype, _, ttl, rdlen = _RR.unpack_from(message, offset)
         end = offset + 10 + rdlen
         if end > len(message):
             return None
@@ -120,3 +126,15 @@ class ForwardCache:
         response = bytes(body)
         self.hot[key] = (entry.fetched + age + 1, response)
         return response
+
+    def renew_now(self, key: bytes, now: float) -> bool:
+        """True (once per answer) when an answer in use enters its last tenth (at least its
+        last second): the caller asks upstream again, and the new answer replaces it before
+        it runs out, so a name in steady use never waits for the upstream."""
+        entry = self.entries.get(key)
+        if entry is None or entry.renewing:
+            return False
+        if entry.fetched + entry.lifetime - now > max(1, entry.lifetime // 10):
+            return False
+        entry.renewing = True
+        return True

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = "2024-01-01T00:00:00.000000000Z"
 UPSTREAM_IP = "10.99.0.1"
 EXT_NAME, EXT_IP = "ext.test", "198.51.100.7"
-SHORT_NAME = "short.test"
+SHORT_NAME, RENEWED_NAME = "short.test", "renewed.test"
 
-# A tiny upstream DNS server (UDP+TCP): EXT_NAME has an address (TTL 30), SHORT_NAME too
-# (TTL 1), everything else is NXDOMAIN. It logs every question so a test can tell whether a
+# A tiny upstream DNS server (UDP+TCP): EXT_NAME has an address (TTL 30), SHORT_NAME and
+# RENEWED_NAME too (TTL 1 and 2), everything else is NXDOMAIN. It logs every question so a test can tell whether a
 # query reached it.
 UPSTREAM_SERVER = r"""
 import selectors, socket, struct, sys
@@ -55,6 +55,8 @@ def answer(data):
         return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 30)])
     if q.qname == "%(short)s" and q.qtype == wire.TYPE_A:
         return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 1)])
+    if q.qname == "%(renewed)s" and q.qtype == wire.TYPE_A:
+        return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 2)])
     return wire.build_response(q, wire.NXDOMAIN)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind((ip, 53))
 tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -79,7 +81,7 @@ while True:
             except OSError:
                 pass
             conn.close()
-""" % {"name": EXT_NAME, "ip": EXT_IP, "short": SHORT_NAME}
+""" % {"name": EXT_NAME, "ip": EXT_IP, "short": SHORT_NAME, "renewed": RENEWED_NAME}
 
 
 def sh(*cmd: str, timeout: float = 10, check: bool = True) -> subprocess.CompletedProcess:
@@ -407,9 +409,20 @@ def test_forwarded_answers_are_kept_for_their_ttl_counting_down(env, basic):
     assert env.dig(a, "nothing.test", plain)[:2] == ("NXDOMAIN", [])
     assert upstream_asked(env, "nothing.test") == 2  # NXDOMAIN without an SOA: not kept
 
+    asked = time.monotonic()
+    assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # TTL 2
+    time.sleep(max(0.0, asked + 1.1 - time.monotonic()))
+    assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # in its last second:
+    end = time.monotonic() + 3
+    while upstream_asked(env, RENEWED_NAME) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert upstream_asked(env, RENEWED_NAME) == 2  # answered from what is held, and renewed
+    time.sleep(max(0.0, asked + 2.2 - time.monotonic()))  # the first answer has run out now
+
     upstream.send_signal(signal.SIGSTOP)  # silent upstream: what is held still answers
     try:
         assert env.dig(a, EXT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+        assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # the renewed answer
         assert env.dig(a, "silent.test", plain)[:2] == ("SERVFAIL", [])  # positive control: not held
     finally:
         upstream.send_signal(signal.SIGCONT)

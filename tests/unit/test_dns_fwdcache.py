@@ -92,3 +92,15 @@ def test_a_full_cache_starts_again_and_long_queries_are_not_kept(monkeypatch):
     assert set(cache.hot) == {b"c"}
     cache.store(b"x" * 301, message, 0.0)
     assert b"x" * 301 not in cache.entries
+
+
+def test_an_answer_in_use_is_renewed_once_in_its_last_tenth_or_last_second():
+    cache = ForwardCache()
+    cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 60)]), 100.0)
+    assert not cache.renew_now(KEY, 153.9)  # 6.1 s left
+    assert cache.renew_now(KEY, 154.0) and not cache.renew_now(KEY, 155.0)  # once
+    cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 60)]), 155.0)  # the renewal's answer
+    assert cache.refresh(KEY, 160.5) is not None and ttls(b"\0\0" + cache.refresh(KEY, 160.5)) == [55]
+    cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 2)]), 200.0)
+    assert not cache.renew_now(KEY, 200.9) and cache.renew_now(KEY, 201.0)  # short TTLs: the last second
+    assert not cache.renew_now(b"unknown", 0.0)
