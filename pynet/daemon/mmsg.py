@@ -116,18 +116,18 @@ class MmsgReader:
         view = self.current_view()
         if view is None:
             return
-        answered = self.answers(view) if self.answers is not None else _NONE
         for _ in range(ROUNDS):
-            if self._burst(view, answered) < SLOTS:
+            if self._burst(view) < SLOTS:
                 return
 
-    def _burst(self, view: View, answered: dict[bytes, tuple[float, bytes]]) -> int:
+    def _burst(self, view: View) -> int:
         rx, tx = self.rx, self.tx
         n = _LIBC.recvmmsg(self.fd, rx.hdr_at, SLOTS, MSG_DONTWAIT, None)
         if n <= 0:
             return 0  # EAGAIN: drained (other errors: nothing to do now, as recvfrom before)
         fast, rotating = view.fast, view.rotating
-        now = time.monotonic() if answered else 0.0
+        answered: dict[bytes, tuple[float, bytes]] | None = None  # looked up on the first miss
+        now = 0.0
         data = memoryview(rx.data)
         out, out_data, out_hdr, out_iov = 0, tx.data, tx.hdr, tx.iov
         names_at = rx.names_at
@@ -140,6 +140,9 @@ class MmsgReader:
                 if cycle is not None:
                     response = next(cycle)
                 else:
+                    if answered is None:
+                        answered = self.answers(view) if self.answers is not None else _NONE
+                        now = time.monotonic()
                     held = answered.get(key)
                     if held is None or held[0] <= now:  # not held, or its TTLs must count down
                         self.slow(view, bytes(data[start : start + length]), self._peer(i))

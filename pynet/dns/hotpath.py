@@ -35,8 +35,8 @@ def udp_reader(
             return
         fast = view.fast
         rotating = view.rotating
-        answered = answers(view) if answers is not None else _NONE
-        now = time.monotonic() if answered else 0.0
+        answered = None  # looked up on the first miss
+        now = 0.0
         for _ in range(batch):
             try:
                 data, addr = recvfrom(4096)
@@ -49,6 +49,9 @@ def udp_reader(
                 if cycle is not None:
                     response = next(cycle)
                 else:
+                    if answered is None:
+                        answered = answers(view) if answers is not None else _NONE
+                        now = time.monotonic()
                     held = answered.get(key)
                     if held is None or held[0] <= now:  # not held, or its TTLs must count down
                         slow(view, data, addr)
