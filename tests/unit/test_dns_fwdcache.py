@@ -3,6 +3,7 @@ and TTLs counted down by the seconds held, never served past expiry."""
 
 from __future__ import annotations
 
+import random
 import struct
 
 import pytest
@@ -104,3 +105,25 @@ def test_an_answer_in_use_is_renewed_once_in_its_last_tenth_or_last_second():
     cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 2)]), 200.0)
     assert not cache.renew_now(KEY, 200.9) and cache.renew_now(KEY, 201.0)  # short TTLs: the last second
     assert not cache.renew_now(b"unknown", 0.0)
+
+
+def test_mutated_upstream_answers_never_raise_and_what_is_kept_counts_down():
+    from test_dns_fuzz import mutate  # the fuzzer's own mutations
+
+    rng = random.Random(1515)
+    good = [
+        upstream(answers=[wire.rr_a("192.0.2.1", 300), wire.rr_a("192.0.2.2", 60)]),
+        upstream(wire.NXDOMAIN, authority=[soa(900, 30)]),
+    ]
+    cache, kept = ForwardCache(), 0
+    for i in range(2000):
+        message = mutate(rng, rng.choice(good))
+        key = b"k%d" % i
+        cache.store(key, message, 0.0)
+        later = cache.refresh(key, 5.5)
+        if later is not None:  # kept: every TTL is 5 less than received
+            found = fwdcache.layout(message)
+            assert found is not None and found[1] > 5
+            assert ttls(b"\0\0" + later) == [ttl - 5 for _, ttl in found[0]]
+            kept += 1
+    assert 0 < kept < 2000  # some mutations stay well-formed and are kept, most are not
