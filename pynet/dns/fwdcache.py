@@ -8,9 +8,10 @@ container name that appears later wins at once: a changed network builds a new v
 empty caches) and one upstream list (sandboxes with different ``--dns`` never share answers).
 
 ``hot`` is what the UDP readers consult after the view's own caches: query minus its ID ->
-(monotonic time until which the response is exact, the ID-less response). When that time
-passes the reader takes the slow path, where ``refresh`` counts the TTLs down again (or drops
-the answer once expired), so an answer costs one rewrite per second it is in use. An answer
+(monotonic time until which the response is exact, the ID-less response). An answer enters
+it at its first reuse and whenever that time has passed: the reader takes the slow path,
+where ``refresh`` counts the TTLs down (or drops the answer once expired), so an answer
+costs one rewrite per second it is in use, and one asked only once costs no walk at all. An answer
 still in use near its end is asked for again ahead of time (``renew_now``).
 
 Not kept: truncated answers, rcodes other than NOERROR/NXDOMAIN, a negative answer without
@@ -33,16 +34,30 @@ TYPE_SOA = 6
 
 
 class Entry:
-    """One upstream answer as received (ID-less) and where its TTLs are."""
+    """One upstream answer as received and, from its first reuse on, where its TTLs are."""
 
-    __slots__ = ("fetched", "body", "ttls", "lifetime", "renewing")
+    __slots__ = ("fetched", "message", "body", "ttls", "lifetime", "renewing")
 
-    def __init__(self, fetched: float, body: bytes, ttls: tuple[tuple[int, int], ...], lifetime: int) -> None:
+    def __init__(self, fetched: float, message: bytes) -> None:
         self.fetched = fetched
-        self.body = body
-        self.ttls = ttls  # (offset in body, TTL as received) of every record but OPT
-        self.lifetime = lifetime
+        self.message = message  # as received, until ``walked``
+        self.body = b""  # the message without its ID
+        self.ttls: tuple[tuple[int, int], ...] = ()  # (offset in body, TTL as received), OPT left out
+        self.lifetime = 0
         self.renewing = False  # asked upstream again before it runs out
+
+    def walked(self) -> bool:
+        """Find the TTLs (once, at the first reuse, so a name asked once costs no walk);
+        False when the answer may not be kept."""
+        if self.message:
+            found = layout(self.message)
+            if found is None:
+                return False
+            self.body = self.message[2:]
+            self.ttls = tuple((at - 2, ttl) for at, ttl in found[0])
+            self.lifetime = found[1]
+            self.message = b""
+        return True
 
 
 def layout(message: bytes) -> tuple[tuple[tuple[int, int], ...], int] | None:
@@ -98,17 +113,17 @@ class ForwardCache:
         self.entries: dict[bytes, Entry] = {}
 
     def store(self, key: bytes, message: bytes, now: float) -> None:
-        """Keep the complete upstream ``message`` that answered the query ``key`` (ID-less)."""
-        found = layout(message)
-        if found is None or len(key) > MAX_CACHE_KEY:
-            return
-        ttls, lifetime = found
+        """Keep the complete upstream ``message`` that answered the query ``key`` (ID-less).
+
+        Only the header is checked here; the records are walked when it is first reused.
+        """
+        if len(key) > MAX_CACHE_KEY or len(message) < 12 or message[2] & 0x02 or message[3] & 0x0F not in (0, 3):
+            return  # truncated, or an rcode other than NOERROR/NXDOMAIN
         if len(self.entries) >= MAX_ENTRIES:
             self.entries.clear()
             self.hot.clear()
-        entry = Entry(now, message[2:], tuple((at - 2, ttl) for at, ttl in ttls), lifetime)
-        self.entries[key] = entry
-        self.hot[key] = (now + 1.0, entry.body)  # the TTLs as received hold for this second
+        self.entries[key] = Entry(now, message)
+        self.hot.pop(key, None)  # a renewed answer: the next query takes the new one
 
     def refresh(self, key: bytes, now: float) -> bytes | None:
         """The ID-less response for ``key`` with its TTLs as of ``now``; None when not held."""
@@ -116,7 +131,7 @@ class ForwardCache:
         if entry is None:
             return None
         age = int(now - entry.fetched)
-        if age >= entry.lifetime or age < 0:
+        if not entry.walked() or age >= entry.lifetime or age < 0:
             del self.entries[key]
             self.hot.pop(key, None)
             return None

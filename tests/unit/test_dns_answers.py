@@ -355,6 +355,7 @@ def test_a_held_upstream_answer_is_served_on_the_hot_path_until_its_ttls_must_co
     upstream = wire.build_response(q, wire.NOERROR, [wire.rr_a("192.0.2.80", 60)])
     cache = server.view.forward_cache(("192.0.2.53",))
     cache.store(first[2:], wire.with_id(upstream, 0x7777), time.monotonic())
+    cache.refresh(first[2:], time.monotonic())  # its first reuse (the daemon's slow path) walks it
     calls = server.slow_calls
     resp = server.ask(make_query("www.example.test", qid=0xBEEF))
     assert resp is not None and resp[:2] == b"\xbe\xef" and resp[2:] == upstream[2:]  # the asker's ID

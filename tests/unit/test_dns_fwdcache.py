@@ -62,7 +62,7 @@ def test_answers_that_say_nothing_about_their_lifetime_are_not_kept(message):
     assert fwdcache.layout(message) is None
     cache = ForwardCache()
     cache.store(KEY, message, 100.0)
-    assert not cache.hot and cache.refresh(KEY, 100.5) is None
+    assert cache.refresh(KEY, 100.5) is None and not cache.hot and not cache.entries
 
 
 def test_a_negative_answer_lives_for_the_soas_ttl_or_minimum_whichever_is_less():
@@ -74,8 +74,8 @@ def test_ttls_count_down_by_the_whole_seconds_held_and_the_answer_expires_with_t
     message = upstream(answers=[wire.rr_a("192.0.2.1", 300), wire.rr_a("192.0.2.2", 3)])
     cache = ForwardCache()
     cache.store(KEY, message, 100.0)
-    until, body = cache.hot[KEY]
-    assert until == 101.0 and body == message[2:]  # as received during its first second
+    assert KEY not in cache.hot  # walked and served from its first reuse on
+    assert cache.refresh(KEY, 100.4) == message[2:] and cache.hot[KEY] == (101.0, message[2:])
     later = cache.refresh(KEY, 101.7)
     assert later is not None and ttls(b"\0\0" + later) == [299, 2]
     assert cache.hot[KEY] == (102.0, later)  # exact until the next whole second
@@ -90,7 +90,8 @@ def test_a_full_cache_starts_again_and_long_queries_are_not_kept(monkeypatch):
     cache = ForwardCache()
     for key in (b"a", b"b", b"c"):
         cache.store(key, message, 0.0)
-    assert set(cache.hot) == {b"c"}
+        cache.refresh(key, 0.0)
+    assert set(cache.hot) == set(cache.entries) == {b"c"}
     cache.store(b"x" * 301, message, 0.0)
     assert b"x" * 301 not in cache.entries
 
@@ -98,11 +99,13 @@ def test_a_full_cache_starts_again_and_long_queries_are_not_kept(monkeypatch):
 def test_an_answer_in_use_is_renewed_once_in_its_last_tenth_or_last_second():
     cache = ForwardCache()
     cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 60)]), 100.0)
+    assert cache.refresh(KEY, 153.9) is not None  # renewal is asked after a reuse
     assert not cache.renew_now(KEY, 153.9)  # 6.1 s left
     assert cache.renew_now(KEY, 154.0) and not cache.renew_now(KEY, 155.0)  # once
     cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 60)]), 155.0)  # the renewal's answer
     assert cache.refresh(KEY, 160.5) is not None and ttls(b"\0\0" + cache.refresh(KEY, 160.5)) == [55]
     cache.store(KEY, upstream(answers=[wire.rr_a("192.0.2.1", 2)]), 200.0)
+    assert KEY not in cache.hot and cache.refresh(KEY, 200.9) is not None  # the renewed one, anew
     assert not cache.renew_now(KEY, 200.9) and cache.renew_now(KEY, 201.0)  # short TTLs: the last second
     assert not cache.renew_now(b"unknown", 0.0)
 

@@ -243,6 +243,7 @@ def test_a_name_that_joins_a_network_is_not_shadowed_by_an_upstream_answer_held_
     assert ask(reg, c1, "db.example.test") is None  # not ours: forwarded, and its answer kept
     reply = wire.build_response(wire.parse_query(data), wire.NOERROR, [wire.rr_a("192.0.2.80", 600)])
     view.forward_cache(("10.9.9.9",)).store(data[2:], reply, 0.0)
+    view.forward_cache(("10.9.9.9",)).refresh(data[2:], 0.0)
     assert data[2:] in view.forward_cache(("10.9.9.9",)).hot
     reg.sync([state.container("c2", {n1: "172.18.0.3/16"}, aliases={n1: ["db.example.test"]})])
     new = reg.views[reg.plans[c1].view_key]
