@@ -2,7 +2,8 @@
 
 ``udp_reader`` builds the readiness callback the daemon registers for a sandbox's
 127.0.0.11:53 UDP socket. Per packet it does one dict lookup on the query minus its ID
-(``data[2:]``) and one ``sendto``; only a miss reaches ``slow`` (the parser in
+(``data[2:]``) and one ``sendto``; a miss looks at the upstream answers the sandbox may
+reuse (``answers``, ``pynet.dns.fwdcache``), and only then reaches ``slow`` (the parser in
 ``pynet.dns.responder``), which fills the caches for next time.
 """
 
