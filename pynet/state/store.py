@@ -454,7 +454,7 @@ class Store:
         since a commit does not fsync them (``_apply``)."""
         paths = [self.root / kind / _INDEX for kind in NAMED_KINDS]
         with contextlib.suppress(FileNotFoundError):
-            paths += [e for e in (self.root / "meta").iterdir() if e.name.endswith(".json")]
+            paths += [e for e in (self.root / "meta").iterdir() if e.name.endswith((".json", ".rows"))]
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
