@@ -169,14 +169,15 @@ class Store:
     def _sweep_temp_files(self, *, deep: bool) -> None:
         """Remove ``.tmp-*`` files left by writes that were killed (under the exclusive lock).
 
-        Writes to the state dir's top (journal, cluster files) happen in every mutation, so
-        its top is swept each time (one small listing); the object directories only when a
+        Writes to the state dir's top (journal, cluster files) happen in every mutation, and
+        readers write ``meta/``'s row caches (``state/rowcache.py``) without the lock, so
+        those two are swept each time (small listings); the object directories only when a
         journal shows that a commit was interrupted. Files younger than a minute are left
         alone: the helper daemon writes cluster files without the state lock.
         """
-        dirs = [self.root]
+        dirs = [self.root, self.root / "meta"]
         if deep:
-            dirs += [self.root / kind for kind in (*KINDS, "meta")]
+            dirs += [self.root / kind for kind in KINDS]
             with contextlib.suppress(OSError):
                 dirs += [e for e in (self.root / "members").iterdir() if e.is_dir()]
         cutoff = time.time() - _TMP_MAX_AGE

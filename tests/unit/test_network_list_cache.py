@@ -259,3 +259,18 @@ def test_ps_reads_each_network_record_once(state: Path, monkeypatch: pytest.Monk
     assert (result.code, result.err) == (0, "")
     assert sorted(result.out.splitlines()) == ["c1 n1", "w0 n1", "w1 n1", "w2 n1"]
     assert reads.count("networks") == 1
+
+
+def test_a_killed_readers_temp_file_goes_with_the_next_mutation(state: Path) -> None:
+    """Readers write the cache unlocked: a reader killed mid-write leaves ``meta/.tmp-*``,
+    which the next mutating command (exclusive lock) removes once a minute old."""
+    (state / "meta").mkdir(exist_ok=True)
+    dead, young = state / "meta" / ".tmp-dead01.rows", state / "meta" / ".tmp-live02.rows"
+    for path in (dead, young):
+        path.write_bytes(b"x")
+    os.utime(dead, (os.stat(dead).st_atime - 3600, os.stat(dead).st_mtime - 3600))
+    store = Store(state)
+    with store.locked():
+        pass
+    assert not dead.exists()
+    assert young.exists()  # a reader may be writing it now
