@@ -348,12 +348,12 @@ def format_columns(
     fields = _table_fields(body) if is_table else None
     parts = None if is_table else _simple_parts(body)
     wanted = fields if is_table else tuple(f for _, f in parts or () if f)
-    if (fields is not None or parts is not None) and all(f in columns for f in wanted or ()):
-        made = [columns[f]() for f in wanted or ()]
+    if wanted and all(f in columns for f in wanted):  # (no field: the items tell how many lines)
+        made = [columns[f]() for f in wanted]
         if all(set(map(type, column)) <= {str} for column in made):
             if parts is not None:
                 pattern = "".join(text.replace("%", "%%") + ("%s" if f else "") for text, f in parts) + "\n"
-                return "".join([pattern % values for values in zip(*made)]) if made else ""
+                return "".join([pattern % values for values in zip(*made)])
             assert fields is not None
             text = _aligned_table(fields, {**_ALL_HEADERS, **(headers or {})}, made)
             if text is not None:

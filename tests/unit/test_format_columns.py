@@ -82,6 +82,8 @@ def _items(rng: random.Random, n: int) -> list[dict]:
         ('{{.Name}} {{.Label "a"}}', False),
         ("table {{.Name}}\t{{.Nope}}", False),
         ("{{.Name}}\t{{.Driver}}", False),
+        ("no field at all", False),
+        ("table no field", False),
     ],
 )
 @pytest.mark.parametrize("n", [0, 1, 7])
