@@ -155,7 +155,9 @@ class RowCache:
                 picks.append(pos if index is None else index[obj_id])
                 continue
             stamp = changed[pos]
-            values = None if stamp is None else read(obj_id)
+            # a file's name, never a path (the CRC guards the file against damage, this
+            # against a hand-made one: ``read`` opens <kind>/<id>.json)
+            values = None if stamp is None or "/" in obj_id or obj_id[:1] in ("", ".") else read(obj_id)
             if values is None:  # removed since the listing
                 continue
             self.fresh += 1

@@ -124,6 +124,7 @@ def test_records_added_or_removed_behind_pynets_back_show(state: Path, trust_at_
         "crc",  # a flipped byte in the body
         "layout",  # rows of other fields
         "shape",  # what the CRC vouches for, but not rows
+        "path",  # a hand-made file naming a record outside networks/
     ],
 )
 def test_a_damaged_cache_is_ignored_and_rewritten(state: Path, trust_at_once: None, damage: object) -> None:
@@ -136,11 +137,18 @@ def test_a_damaged_cache_is_ignored_and_rewritten(state: Path, trust_at_once: No
         data = head + b"\n" + body[:-1] + bytes([body[-1] ^ 1])
     elif damage == "layout":
         data = json.dumps({**header, "layout": "name"}).encode() + b"\n" + body
-    elif damage == "shape":
+    elif damage in ("shape", "path"):
         import binascii
         import marshal
 
-        odd = marshal.dumps((["x"], [1], [2], [3], [[1]]))
+        if damage == "shape":
+            odd = marshal.dumps((["x"], [1], [2], [3], [[1]]))
+        else:
+            ids, inodes, ctimes, sizes, columns = marshal.loads(body)
+            outside = f"../containers/{'c' * 64}"
+            odd = marshal.dumps(
+                ([*ids, outside], [*inodes, 0], [*ctimes, 0], [*sizes, 0], [[*c, c[0]] for c in columns])
+            )
         data = json.dumps({**header, "crc": binascii.crc32(odd)}).encode() + b"\n" + odd
     else:
         assert isinstance(damage, bytes)
