@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
-import socket
+import _socket
 from dataclasses import dataclass
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -280,7 +280,7 @@ def _span(text: str) -> tuple[int, int, int] | None:
     # create); what it refuses (an IPv6 scope, junk) takes the exact path.
     v6 = ":" in addr
     try:
-        value = int.from_bytes(socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, addr), "big")
+        value = int.from_bytes(_socket.inet_pton(_socket.AF_INET6 if v6 else _socket.AF_INET, addr), "big")
         version, bits = (6, 128) if v6 else (4, 32)
     except OSError:
         try:

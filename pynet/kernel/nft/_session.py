@@ -57,6 +57,11 @@ def _unblob(data: bytes) -> list[bytes]:
     return out
 
 
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 class Raw:
     """A raw nf_tables session of one process in one network namespace.
 
@@ -65,10 +70,10 @@ class Raw:
     session's socket, and a fresh socket's first dump message is small: ~4 KiB).
     """
 
-    def __init__(self, opener: Callable[[], Any], cache: Path | None = None, sock: Any = None) -> None:
+    def __init__(self, opener: Callable[[], Any], cache: str | Path | None = None, sock: Any = None) -> None:
         self.opener = opener
         self.nl = nf.Nfnl(sock if sock is not None else opener())
-        self.cache = cache
+        self.cache = os.fspath(cache) if cache is not None else None
         self.sets: dict[tuple[str, str, str], nf.SetInfo] = {}
 
     def close(self) -> None:
@@ -155,16 +160,21 @@ class Raw:
         entries.pop(prefix.encode(), None)
         entries[prefix.encode()] = fp
         kept = list(entries.items())[-_CACHE_ENTRIES:]
-        tmp = self.cache.with_name(f".{self.cache.name}.{os.getpid()}")
+        directory, name = os.path.split(self.cache)
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}")
         try:
-            tmp.write_bytes(b"".join(_blob(k, v) for k, v in kept))
+            with open(tmp, "wb") as f:
+                f.write(b"".join(_blob(k, v) for k, v in kept))
             os.replace(tmp, self.cache)
         except OSError:
-            tmp.unlink(missing_ok=True)  # no runtime dir (yet): the next create heals again
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass  # no runtime dir (yet): the next create heals again
 
     def _recorded(self) -> dict[bytes, bytes]:
         try:
-            data = _unblob(self.cache.read_bytes()) if self.cache else []
+            data = _unblob(_read_bytes(self.cache)) if self.cache else []
         except OSError:
             return {}
         return dict(zip(data[0::2], data[1::2]))
