@@ -114,7 +114,7 @@ QUICK_ARG=()
 step dns 1500 bench/bench_dns.py "${QUICK_ARG[@]}"          # issue #15: dnsperf, pynet vs Docker, and with 1000 containers
 step ports 2400 bench/bench_ports.py "${QUICK_ARG[@]}"      # issue #4: publishing, throughput
 step overlay 1500 bench/bench_overlay.py "${QUICK_ARG[@]}"  # issue #5: VXLAN vs underlay
-step compose 900 bench/bench_compose.py --out "$RESULTS/compose.md"  # issue #12: compose up/down
+step compose 900 bench/bench_compose.py --out "$RESULTS/compose.md"  # issues #12, #15: compose up/down vs docker-compose
 step api 900 bench/bench_api.py --out "$RESULTS/api.md"       # issue #14: docker CLI vs pynet's socket / dockerd
 
 {
