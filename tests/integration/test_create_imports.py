@@ -1,13 +1,20 @@
 """`network create` and `network rm` as users run them (the pynet script, in a throwaway
-host) import none of the modules design.md's "Start-up" keeps off their path (issue #15)."""
+host) import none of the modules design.md's "Start-up" keeps off their path, and a
+namespace's first network gets pynet's nftables skeleton from the raw replay, not from
+libnftables, once pynet recorded it (issue #15)."""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
+from typing import Any
 
 import pytest
 
 from harness import REPO_ROOT, Host, run
+from pynet.kernel.nft import _nfnetlink as nfnetlink
+from pynet.kernel.nft import _session as nftraw
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +66,45 @@ def test_create_and_rm_import_no_heavy_module(host: Host) -> None:
     # libnftables (through ctypes) only for what the raw nf_tables path cannot do: the first
     # network's skeleton (design.md, "What `network create` and `rm` cost")
     assert "ctypes" not in loaded["second create"] and "ctypes" not in loaded["rm"]
+
+
+def _ruleset(host: Host) -> Any:
+    """``nft -j list ruleset`` with handles dropped and bridge names alike (IDs differ)."""
+    listing = re.sub(r"br-[0-9a-f]{12}", "br-X", host.sh("nft -j list ruleset").stdout)
+
+    def strip(o: Any) -> Any:
+        if isinstance(o, dict):
+            return {k: strip(v) for k, v in o.items() if k != "handle"}
+        return [strip(v) for v in o] if isinstance(o, list) else o
+
+    return strip(json.loads(listing)["nftables"][1:])  # [0]: metainfo
+
+
+@pytest.mark.parametrize("flags", [[], ["-o", "com.docker.network.bridge.enable_icc=false"]])
+def test_the_first_networks_skeleton_is_replayed_raw_and_the_same(host: Host, flags: list[str]) -> None:
+    host.pynet("network", "create", *flags, "n1")  # libnftables makes the skeleton; pynet records it
+    made = _ruleset(host)
+    host.pynet("network", "rm", "n1")
+    assert host.sh("nft list ruleset").stdout.strip() == ""  # pynet's tables went with its last network
+    assert "ctypes" not in _imports(host, "network", "create", *flags, "n1")  # the replay: no libnftables
+    assert _ruleset(host) == made
+    host.pynet("network", "rm", "n1")
+    assert host.sh("nft list ruleset").stdout.strip() == ""
+
+
+def test_a_replay_the_kernel_refuses_leaves_the_skeleton_to_libnftables(host: Host) -> None:
+    host.pynet("network", "create", "n1")
+    made = _ruleset(host)
+    host.pynet("network", "rm", "n1")
+    cache = host.run_dir / "nft-skeleton.cache"
+    parts = nftraw._unblob(cache.read_bytes())
+    damaged = []
+    for key, value in zip(parts[0::2], parts[1::2]):
+        if key.startswith(nftraw._REPLAY):  # every new set without its NFTA_SET_ID: EINVAL
+            value = nftraw._pack(
+                [(t, f, b[:-8] if t == nfnetlink.NFT_MSG_NEWSET else b) for t, f, b in nftraw._unpack(value)]
+            )
+        damaged += [key, value]
+    cache.write_bytes(nftraw._blob(*damaged))
+    assert "ctypes" in _imports(host, "network", "create", "n1")  # refused as a whole: libnftables did it
+    assert _ruleset(host) == made
