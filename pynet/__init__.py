@@ -18,6 +18,7 @@ def _dataclasses_regex() -> dict:
 
 
 defer("inspect")  # dataclasses: only for a dataclass without a docstring
+defer("copy")  # dataclasses: only for asdict and astuple (records.model.to_dict does without)
 # dataclasses: its generated methods compiled once, its one regex without `re` (_dccache)
 defer("dataclasses", then=_keep_dataclass_code, during=_dataclasses_regex)
 defer("urllib.parse", "quote_from_bytes")  # pathlib: only for Path.as_uri

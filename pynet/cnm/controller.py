@@ -12,10 +12,10 @@ import contextlib
 import os
 import _signal
 import time
-from collections.abc import Iterator
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from pynet.cnm.containers import RunRequest

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.integration
 # the unit test's list (tests/unit/test_deferred_modules.py), plus what no mutating command
 # loads until it needs it
 HEAVY = {
+    "copy",
+    "weakref",
     "re",
     "enum",
     "json",

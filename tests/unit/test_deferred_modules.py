@@ -181,10 +181,12 @@ def test_the_pynet_script_itself_imports_none_of_them(tmp_path: Path) -> None:
     assert sorted(set(after_site) & set(_HEAVY)) == []
 
 
-# What `network create` and `network rm` no longer load (design.md, "Start-up"): `re` (with
-# `enum`), `json`, `pathlib` (with `fnmatch`), `socket` (with `selectors`), `signal`,
-# `importlib` (with `warnings`), besides what no command path may load.
+# What `network create` and `network rm` no longer load (design.md, "Start-up"): `copy` (with
+# `weakref`), `re` (with `enum`), `json`, `pathlib` (with `fnmatch`), `socket` (with
+# `selectors`), `signal`, `importlib` (with `warnings`), besides what no command path may load.
 _CREATE_HEAVY = (
+    "copy",
+    "weakref",
     "re",
     "enum",
     "json",
@@ -237,3 +239,32 @@ def test_the_create_and_rm_path_loads_no_heavy_module(tmp_path: Path) -> None:
     out = _run(code)
     assert out[:2] == ["('inet', 'bridges', '\"pynet0\"', None) True", "bridge 1"]  # the work was done
     assert out[2] == "LOADED []"
+
+
+def test_records_to_dict_is_dataclasses_asdict() -> None:
+    import dataclasses
+
+    from pynet.records import model
+
+    class Odd(str):
+        """A str subclass: asdict deep-copies it, and so does to_dict."""
+
+    pool = model.IPAMPool(subnet="10.1.0.0/24", gateway="10.1.0.1", aux_addresses={"h": "10.1.0.5"})
+    net = model.Network(
+        id="a" * 64,
+        name="é net",
+        driver="bridge",
+        created="2026-12-03T09:46:09Z",
+        ipam_options=None,
+        ipam_config=[pool, model.IPAMPool(subnet="fd00::/64")],
+        options={"o": Odd("x")},
+        driver_data={"mtu": 1500, "ratio": 0.5, "nested": {"l": [1, (2, 3)], "t": ("a",)}, "none": None},
+    )
+    ep = model.Endpoint(id="e" * 64, network_id=net.id, container_id="c" * 64, name="c", aliases=["a", "b"])
+    for record in (net, ep, pool):
+        mine, theirs = model.to_dict(record), dataclasses.asdict(record)
+        assert mine == theirs and repr(mine) == repr(theirs)
+        assert mine is not theirs
+    mine = model.to_dict(net)
+    assert mine["ipam_config"] is not net.ipam_config and mine["driver_data"]["nested"] is not net.driver_data["nested"]
+    assert type(mine["options"]["o"]) is Odd and mine["options"]["o"] is not net.options["o"]  # deep-copied
