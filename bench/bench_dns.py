@@ -13,6 +13,9 @@ SandboxKey; Docker/Podman: `nsenter -t <container pid> -n`) against the embedded
       runs in its own namespace, linked by veth to pynet's and Docker's "host" namespaces
       (the clients get `--dns <upstream>`); never the machine's resolvers. Podman 4.3 /
       aardvark 1.4 would forward to the machine's resolvers, so (c) is not run for Podman.
+      The upstream's answer has TTL 60: pynet keeps it that long (docs/dns.md) and answers
+      repeats itself, Docker asks the upstream every time. The upstream's own figures
+      (dnsperf straight at it) are reported as a reference row.
   (d) 1000 containers registered: pynet's network is filled with `--fill` more `sleep`
       containers (`run -d`, 4 in parallel; the time it takes is reported) and dnsperf
       asks for each of their names in turn. Docker is measured alternately in the same

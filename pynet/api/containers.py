@@ -9,7 +9,7 @@ import calendar
 import sys
 import time
 
-from pynet.api import core
+from pynet.api import core, version
 from pynet.api.http import Request, Response, json_response
 from pynet.errors import InvalidArgument
 
@@ -258,9 +258,15 @@ def _create_request(req: Request) -> tuple[Any, list[tuple[str, Any]]]:
 
         check_reference(image)
     network, endpoints = _networks(host, body)
+    old_api = version.before(req.version, "1.44")
+    if old_api and len(endpoints) > 1:  # several networks at create came with API 1.44 (moby 25)
+        # dockerd 20.10's words (the CLI's `run --network a --network b` says the same)
+        raise InvalidArgument(f"Container cannot be connected to network endpoints: {', '.join(endpoints)}")
     attach = attach_request(endpoints.get(network))
     dns = [str(d) for d in host.get("Dns") or []]
     inputs.dns_servers(tuple(dns))
+    if old_api:  # before 1.44 the endpoint's MacAddress was ignored: the container-wide one counts
+        attach.mac = ""
     attach.mac = attach.mac or inputs.mac_address(body.get("MacAddress") or "")
     run = RunRequest(
         argv=argv,

@@ -1,32 +1,27 @@
 """The HTTP/1.1 server on a unix socket: ``pynet system service`` (docs/engine-api.md).
 
-Standard library only (``socketserver.ThreadingUnixStreamServer`` + ``http.server``): it
-serves unix sockets, keep-alive, chunked streams and hands the raw socket over for a 101
-upgrade, with no dependency to keep up (design.md, "The Engine API server"). Each
-connection is one thread; the peer's credentials are checked (SO_PEERCRED) before its
-first request is read.
+Standard library only: threads that each accept a connection and serve it
+(``pynet.api.connection``: keep-alive, chunked streams, the raw socket for a 101 upgrade),
+with no dependency to keep up (design.md, "The Engine API server"). The peer's credentials are checked (SO_PEERCRED) before its first
+request is read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import grp
-import http.server
 import os
 import socket
-import socketserver
 import struct
 import sys
-
-TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
-if TYPE_CHECKING:
-    from typing import BinaryIO
+import threading
+import time
 
 from pynet import paths
-from pynet.api import errors, http as api_http, routes, version
-from pynet.errors import InvalidArgument, PynetError
+from pynet.api import version
+from pynet.api.connection import Connection
+from pynet.errors import InvalidArgument
 
-SERVER_HEADER = "pynet"
 #: the group given the socket (like dockerd's ``--group``), when it exists
 DEFAULT_GROUP = "docker"
 
@@ -64,254 +59,125 @@ def peer_allowed(creds: tuple[int, int, int], gid: int | None) -> bool:
     return peer_gid == gid or gid in _groups_of(pid)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    """One connection: parse, route, call the handler, write its Response."""
+class Server:
+    """The listening socket (made 0660 with ``group``) and the threads that serve it.
 
-    protocol_version = "HTTP/1.1"  # keep-alive
-    server_version = SERVER_HEADER
-    sys_version = ""
-    server: Server
+    Each thread accepts a connection and serves it itself, then goes back to accepting
+    (the kernel wakes one waiting ``accept``): a ``docker`` command's connection costs no
+    thread start and no hand-over between threads. When the last waiting thread takes a
+    connection it starts another first, so a long stream (attach, ``logs -f``, events)
+    never holds the next client up; at most :data:`KEEP_WAITING` wait, the rest end.
+    """
 
-    # -- connection --------------------------------------------------------------------
-    def handle(self) -> None:
-        try:
-            creds = peer_credentials(self.connection)
-        except OSError:
-            return
-        if not peer_allowed(creds, self.server.group_id):
-            self._refuse_peer(creds)
-            return
-        super().handle()
-
-    def _refuse_peer(self, creds: tuple[int, int, int]) -> None:
-        """One 403, after reading the request's head (bounded), so that the client reads it."""
-        self.connection.settimeout(2)
-        try:
-            for _ in range(100):
-                if self.rfile.readline(65537) in (b"\r\n", b"\n", b""):
-                    break
-        except OSError:
-            return
-        body = api_http.error_body(f"permission denied: uid {creds[1]} may not use this socket")
-        with contextlib.suppress(OSError):
-            self.wfile.write(
-                b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )
-
-    def version_string(self) -> str:
-        return SERVER_HEADER
-
-    def address_string(self) -> str:  # client_address is '' on a unix socket
-        return "unix"
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
-        if self.server.debug:
-            sys.stderr.write("pynet-api: " + (format % args) + "\n")
-
-    def parse_request(self) -> bool:
-        """http.server's parser, minus HTTP/0.9 (no headers, no status line): refused."""
-        if not super().parse_request():
-            return False
-        if self.request_version == "HTTP/0.9":
-            self.send_error(400, "Bad request: HTTP/0.9 is not served")
-            return False
-        return True
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """http.server's own refusals (bad request line, too long...) as Docker JSON."""
-        del explain  # http.server's HTML detail: dockerd sends one JSON message
-        if self.request_version == "HTTP/0.9":  # no valid version was read: answer in 1.1 anyway
-            self.request_version = "HTTP/1.1"
-        self.close_connection = True
-        self._write(api_http.Response(status=code, body=api_http.error_body(message or self.responses[code][0])))
-
-    # -- dispatch ----------------------------------------------------------------------
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_HEAD = do_POST = do_DELETE = do_PUT = do_GET
-
-    def _dispatch(self) -> None:
-        try:
-            resp = self._route()
-        except PynetError as exc:
-            status, message = errors.status_and_message(exc)
-            if status >= 500 and self.server.debug:
-                sys.stderr.write(f"pynet-api: {self.command} {self.path}: {message}\n")
-            resp = api_http.Response(status=status, body=api_http.error_body(message), content_type="application/json")
-        except Exception as exc:  # the server must answer, never die: a bug is a 500 with its text
-            self.log_error("%s %s: %r", self.command, self.path, exc)
-            resp = api_http.Response(
-                status=500, body=api_http.error_body(f"{type(exc).__name__}: {exc}"), content_type="application/json"
-            )
-        if resp.hijacked:
-            self.close_connection = True
-            return
-        self._write(resp)
-
-    def _route(self) -> api_http.Response:
-        raw_path, _, raw_query = self.path.partition("?")
-        body = self._read_body()  # read (or refuse) before anything else: keep-alive stays in step
-        api_version, path = version.split_version(raw_path)
-        found = routes.match(self.command, path)
-        if found is None:
-            raise api_http.ApiError(404, "page not found")
-        route, params = found
-        req = api_http.Request(
-            method=self.command,
-            path=path,
-            query=api_http.Request.parse_query(raw_query),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-            version=api_version,
-            params=params,
-            _hijack=self._hijack,
-            _gone=self._client_gone,
-        )
-        return route.handler()(req)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        raw = self.headers.get("Content-Length")
-        if not raw:
-            return b""
-        try:
-            length = int(raw)
-        except ValueError:
-            self.close_connection = True
-            raise InvalidArgument(f"invalid Content-Length: {raw!r}") from None
-        if length < 0:
-            self.close_connection = True
-            raise InvalidArgument(f"invalid Content-Length: {raw!r}")
-        if length > api_http.MAX_BODY:
-            self.close_connection = True  # the unread body would be taken for the next request
-            raise api_http.ApiError(413, f"request body too large: {length} bytes (at most {api_http.MAX_BODY})")
-        return self.rfile.read(length)
-
-    def _read_chunked(self) -> bytes:
-        out = bytearray()
-        while True:
-            line = self.rfile.readline(1026)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise InvalidArgument("invalid chunked body") from None
-            if size < 0 or len(out) + size > api_http.MAX_BODY:
-                self.close_connection = True
-                raise api_http.ApiError(413, f"request body too large (at most {api_http.MAX_BODY} bytes)")
-            if size == 0:
-                while self.rfile.readline(1026).strip():  # trailers
-                    pass
-                return bytes(out)
-            out += self.rfile.read(size)
-            self.rfile.readline(3)  # the CRLF after each chunk
-
-    # -- writing -----------------------------------------------------------------------
-    def _common_headers(self) -> None:
-        self.send_header("Api-Version", version.API_VERSION)
-        self.send_header("Docker-Experimental", "false")
-        self.send_header("Ostype", "linux")
-
-    def _write(self, resp: api_http.Response) -> None:
-        try:
-            self.send_response(resp.status)
-            self._common_headers()
-            if resp.content_type:
-                self.send_header("Content-Type", resp.content_type)
-            for key, value in resp.headers.items():
-                self.send_header(key, value)
-            if resp.stream is not None:
-                self._write_stream(resp)
-                return
-            if resp.status not in (204, 304):
-                self.send_header("Content-Length", str(len(resp.body)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD" and resp.status not in (204, 304):
-                self.wfile.write(resp.body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _write_stream(self, resp: api_http.Response) -> None:
-        """Chunked: headers at once (``wait``'s client sends ``start`` only after them),
-        each chunk flushed; a client that hangs up ends the stream (its generator closed)."""
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self.wfile.flush()
-        stream = iter(resp.stream or ())
-        try:
-            for chunk in stream:
-                if chunk:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-
-    def _client_gone(self) -> bool:
-        """The peer closed (EOF readable, or an error) — checked without blocking or consuming."""
-        import select
-
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            if not readable:
-                return False
-            return self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-        except BlockingIOError:
-            return False
-        except OSError:
-            return True
-
-    def _hijack(self, content_type: str, upgrade: bool) -> tuple[BinaryIO, BinaryIO]:
-        if upgrade:
-            head = f"HTTP/1.1 101 UPGRADED\r\nContent-Type: {content_type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-        else:
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n"
-        head += f"Api-Version: {version.API_VERSION}\r\n\r\n"
-        self.wfile.write(head.encode())
-        self.wfile.flush()
-        self.close_connection = True
-        return self.rfile, self.wfile  # type: ignore[return-value]
-
-
-class Server(socketserver.ThreadingUnixStreamServer):
-    """The listening socket: made 0660 with ``group``; one daemon thread per connection."""
-
-    daemon_threads = True
-    request_queue_size = 128  # socketserver's 5 refuses (EAGAIN) a burst of clients
-    allow_reuse_address = False
+    #: the listen backlog (a burst of clients must not be refused with EAGAIN)
+    BACKLOG = 128
+    #: threads kept waiting in ``accept`` (the first :data:`START_WAITING` from the start)
+    KEEP_WAITING = 8
+    START_WAITING = 2
 
     def __init__(self, path: str, *, group_id: int | None, debug: bool = False) -> None:
         self.group_id = group_id
         self.debug = debug
         self.socket_path = path
+        self._lock = threading.Lock()
+        self._waiting = 0  # threads in (or on their way to) accept
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._stopped.set()
         _remove_stale_socket(path)
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o117)  # never a moment with a world-usable socket
         try:
-            super().__init__(path, Handler)
+            self.socket.bind(path)
+            self.socket.listen(self.BACKLOG)
+        except OSError:
+            self.socket.close()
+            raise
         finally:
             os.umask(old)
         os.chown(path, -1, group_id if group_id is not None else os.getegid())
         os.chmod(path, 0o660)
 
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until :meth:`shutdown` (``poll_interval``: how often this thread looks)."""
+        self._stopped.clear()
+        try:
+            for _ in range(self.START_WAITING):
+                self._start_acceptor()
+            while not self._stop.wait(poll_interval):
+                pass
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop accepting (waiting threads end; a connection being served finishes on its
+        own, in a daemon thread) and return once :meth:`serve_forever` has."""
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)  # wakes every thread blocked in accept
+        self._stopped.wait()
+
     def server_close(self) -> None:
-        super().server_close()
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self.socket.shutdown(socket.SHUT_RDWR)
+        self.socket.close()
         try:
             os.unlink(self.socket_path)
         except FileNotFoundError:
             pass
+
+    # -- the threads ---------------------------------------------------------------------
+    def _start_acceptor(self) -> None:
+        with self._lock:
+            self._waiting += 1
+        name = f"pynet-api:{self.socket_path}"  # the server's threads, by name (tests count them)
+        try:
+            threading.Thread(target=self._accept_and_serve, name=name, daemon=True).start()
+        except RuntimeError:  # no thread to be had (RLIMIT_NPROC, memory): the busy ones come back
+            with self._lock:
+                self._waiting -= 1
+            if not self._waiting:
+                sys.stderr.write("pynet-api: cannot start a thread: new connections wait for a free one\n")
+
+    def _accept_and_serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, _ = self.socket.accept()
+            except OSError:
+                if self._stop.is_set():
+                    break
+                time.sleep(0.01)  # EMFILE, ENOMEM...: try again, without spinning
+                continue
+            with self._lock:
+                self._waiting -= 1
+                last = self._waiting == 0
+            if last:
+                self._start_acceptor()
+            self._serve_connection(sock)
+            with self._lock:
+                if self._waiting >= self.KEEP_WAITING:
+                    return
+                self._waiting += 1
+        with self._lock:
+            self._waiting -= 1
+
+    def _serve_connection(self, sock: socket.socket) -> None:
+        try:
+            conn = Connection(sock, self)
+            try:
+                creds = peer_credentials(sock)
+            except OSError:
+                return
+            if not peer_allowed(creds, self.group_id):
+                conn.refuse(f"permission denied: uid {creds[1]} may not use this socket")
+                return
+            conn.serve()
+        finally:  # a bug that escapes ends this thread (printed by threading), not the server
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_WR)
+            sock.close()
 
 
 def _remove_stale_socket(path: str) -> None:
@@ -362,7 +228,6 @@ def parse_host(host: str | None) -> str:
 def serve(host: str | None, group: str | None, *, debug: bool = False) -> None:
     """Serve until SIGTERM/SIGINT; the socket is removed on the way out."""
     import signal
-    import threading
 
     server = Server(parse_host(host), group_id=group_id(group), debug=debug)
 

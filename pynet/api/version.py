@@ -20,6 +20,11 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
+def before(version: str | None, ref: str) -> bool:
+    """Whether a request made at ``version`` (None: unversioned, the advertised one) predates ``ref``."""
+    return version is not None and _key(version) < _key(ref)
+
+
 def split_version(path: str) -> tuple[str | None, str]:
     """``/v1.41/networks`` -> ``("1.41", "/networks")``; unversioned -> ``(None, path)``.
 

@@ -298,16 +298,19 @@ class ContainerService:
         self.repo.put_container(c)
         return c
 
-    def new_record(self, req: RunRequest, net: Network | None) -> Container:
+    def new_record(self, req: RunRequest, net: Network | None, *, settings_at_start: bool = False) -> Container:
         """The record of a new container on ``net`` (None: one that does not exist yet, by the
-        name asked): no kernel resource, nothing stored."""
+        name asked): no kernel resource, nothing stored. ``settings_at_start``: an address
+        or alias host/none cannot take is refused by the start (dockerd's create takes it)."""
         img = _image_of(self.repo, req)
         mode = network_mode_for(net) if net is not None else req.network
         c = self._record(req, mode, req.hostname or (procnet.host_hostname() if mode == HOST_MODE else ""))
         if img is not None:
             _use_image(c, img, req, self.repo)
         self.repo.emit(events.container_event("create", c))
-        _check_mode_settings(mode, req.attach)
+        _check_mode_mac(mode, req.attach)
+        if not settings_at_start:
+            check_mode_settings(mode, req.attach)
         return c
 
     def provision(self, c: Container, nets: list[tuple[Network, AttachRequest]], ports: list[PortBinding]) -> None:
@@ -478,12 +481,16 @@ def network_mode_for(net: Network) -> str:
     return driver_class(net.driver).container_mode or net.name
 
 
-def _check_mode_settings(mode: str, attach: AttachRequest) -> None:
+def _check_mode_mac(mode: str, attach: AttachRequest) -> None:
+    """dockerd's validateNetMode (at create, before the address checks): host mode has no MAC of its own."""
+    if mode == HOST_MODE and attach.mac:
+        raise InvalidArgument("conflicting options: mac-address and the network mode")
+
+
+def check_mode_settings(mode: str, attach: AttachRequest) -> None:
     """host/none have no endpoint: per-network settings are refused (before kernel work)."""
     if mode not in ENDPOINTLESS_MODES:
         return
-    if mode == HOST_MODE and attach.mac:  # dockerd's validateNetMode, before the address checks
-        raise InvalidArgument("conflicting options: mac-address and the network mode")
     if attach.ipv4 or attach.ipv6:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")
     if attach.aliases:

@@ -72,11 +72,20 @@ class EndpointService:
 
     def validate(self, c: Container, net: Network, req: AttachRequest) -> None:
         """Refuse, before any work, what Docker refuses for this container on this network."""
+        self.validate_join(c, net)
+        self.validate_settings(net, req)
+
+    def validate_join(self, c: Container, net: Network) -> None:
+        """Whether ``c`` may join ``net`` at all (the Engine API's create checks only this:
+        dockerd checks the addresses and aliases asked for when the container starts)."""
         refusal = driver_class(net.driver).attach_refusal
         if refusal:
             raise Forbidden(refusal)
         if net.id in c.endpoints:
             raise Conflict(f"endpoint with name {c.name} already exists in network {net.name}")
+
+    def validate_settings(self, net: Network, req: AttachRequest) -> None:
+        """The addresses and aliases asked for, against what ``net`` can give."""
         user_net = not net.builtin
         if (req.ipv4 or req.ipv6) and not user_net:
             raise InvalidArgument("user specified IP address is supported on user defined networks only")

@@ -92,7 +92,7 @@ class ContainerLifecycle:
             first = repo.find_network(req.network)
             others = [(ref, repo.find_network(ref), attach) for ref, attach in more]
             svc = ContainerService(repo, undo)
-            c = svc.new_record(req, first)
+            c = svc.new_record(req, first, settings_at_start=True)
             if c.network_mode not in ENDPOINTLESS_MODES:
                 for ref, net, attach in [(req.network, first, req.attach), *others]:
                     if net is None:
@@ -100,7 +100,7 @@ class ContainerLifecycle:
                         continue
                     if net.id in asked(c):
                         continue
-                    svc.endpoints.validate(c, net, attach)
+                    svc.endpoints.validate_join(c, net)  # addresses, aliases: at start (dockerd)
                     ask(c, net.id, attach)
             elif others:
                 raise Conflict(
@@ -108,6 +108,8 @@ class ContainerLifecycle:
                     if c.network_mode == NONE_MODE
                     else "container cannot be disconnected from host network or connected to host network"
                 )
+            elif first is not None and (req.attach.ipv4 or req.attach.ipv6 or req.attach.aliases):
+                ask(c, first.id, req.attach)  # kept (and shown) as asked; the start refuses it
             c.port_requests = list(req.ports)
             repo.put_container(c)
         return c
@@ -186,10 +188,12 @@ def _asked_networks(repo: Any, c: Container) -> list[tuple[Any, dict[str, Any]]]
 
 def _provision(repo: Any, undo: Any, c: Container) -> None:
     """The sandbox, endpoints, ports and /etc files of a stored container, as it asked."""
-    from pynet.cnm.containers import ContainerService
+    from pynet.cnm.containers import ContainerService, check_mode_settings
 
     svc = ContainerService(repo, undo)
     nets = [(net, attach_request(settings)) for net, settings in _asked_networks(repo, c)]
+    for _net, attach in nets:
+        check_mode_settings(c.network_mode, attach)  # what host/none cannot take, as dockerd's start
     if c.network_mode in ENDPOINTLESS_MODES or not c.requested_networks:
         net = repo.find_network(c.network_mode)
         if net is not None and not nets:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pynet.daemon.loop import Loop
 from pynet.daemon.sandbox_dns import SandboxDNS
 from pynet.dns import wire
+from pynet.dns.fwdcache import ForwardCache
 
 log = logging.getLogger("pynetd")
 
@@ -54,10 +55,17 @@ def _family(ip: str) -> int:
 class Pending:
     """One forwarded query on its way through the upstream list."""
 
-    __slots__ = ("sandbox", "data", "query", "reply", "servers", "index", "tcp", "timer", "key", "conn")
+    __slots__ = ("sandbox", "data", "query", "reply", "servers", "index", "tcp", "timer", "key", "conn", "cache")
 
     def __init__(
-        self, sandbox: SandboxDNS, data: bytes, query: wire.Query, reply: Reply, servers: tuple[str, ...], tcp: bool
+        self,
+        sandbox: SandboxDNS,
+        data: bytes,
+        query: wire.Query,
+        reply: Reply,
+        servers: tuple[str, ...],
+        tcp: bool,
+        cache: ForwardCache | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.data = data
@@ -69,6 +77,7 @@ class Pending:
         self.timer = 0  # the token of the armed deadline (0 = none)
         self.key: tuple[int, int] | None = None
         self.conn: UpstreamTcp | None = None
+        self.cache = cache  # where the final UDP answer is kept for its TTL (None: not kept)
 
 
 class Forwarder:
@@ -85,12 +94,24 @@ class Forwarder:
         self._token = 0
         self._expiring = False  # a loop timer for the queue's head is set
 
-    def forward(self, sandbox: SandboxDNS, data: bytes, query: wire.Query, reply: Reply, *, tcp: bool = False) -> None:
-        """Send ``data`` upstream; ``reply`` gets the answer (or SERVFAIL/REFUSED)."""
+    def forward(
+        self,
+        sandbox: SandboxDNS,
+        data: bytes,
+        query: wire.Query,
+        reply: Reply,
+        *,
+        tcp: bool = False,
+        cache: ForwardCache | None = None,
+    ) -> None:
+        """Send ``data`` upstream; ``reply`` gets the answer (or SERVFAIL/REFUSED).
+
+        With ``cache``, a final UDP answer is also kept there (``pynet.dns.fwdcache``).
+        """
         if len(self.pending) + len(self.in_tcp) >= MAX_PENDING:
             _safe(reply, data[:2] + wire.build_response(query, wire.REFUSED)[2:])
             return
-        p = Pending(sandbox, data, query, reply, self.upstreams_for(sandbox), tcp)
+        p = Pending(sandbox, data, query, reply, self.upstreams_for(sandbox), tcp, cache)
         self._attempt(p)
 
     def drop_sandbox(self, sandbox: SandboxDNS) -> None:
@@ -231,6 +252,8 @@ class Forwarder:
         if len(answer) > p.query.udp_limit():
             # An upstream that ignored the client's size: let the client retry over TCP.
             answer = wire.add_flags(p.data[:2] + wire.build_response(p.query, rcode)[2:], wire.TC)
+        elif p.cache is not None:
+            p.cache.store(p.data[2:], data, time.monotonic())
         _safe(p.reply, answer)
 
     # -- TCP -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import ctypes
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -41,6 +42,9 @@ _LENS = [struct.Struct("=" + "56xI4x" * n) for n in range(SLOTS + 1)]  # msg_len
 _PTR = struct.Struct("=Q")
 
 Slow = Callable[["View", bytes, "Any"], None]
+#: a view -> the upstream answers its sandbox may use (``ForwardCache.hot``)
+Answers = Callable[["View"], "dict[bytes, tuple[float, bytes]]"]
+_NONE: dict[bytes, tuple[float, bytes]] = {}
 
 
 def _libc() -> Any:
@@ -98,11 +102,14 @@ def _rings() -> tuple[_Ring, _Ring]:
 class MmsgReader:
     """The readiness callback of one sandbox's UDP socket, in bursts (see the module doc)."""
 
-    def __init__(self, sock: socket.socket, current_view: Callable[[], View | None], slow: Slow) -> None:
+    def __init__(
+        self, sock: socket.socket, current_view: Callable[[], View | None], slow: Slow, answers: Answers | None = None
+    ) -> None:
         self.sock = sock
         self.fd = sock.fileno()
         self.current_view = current_view
         self.slow = slow
+        self.answers = answers
         self.rx, self.tx = _rings()
 
     def __call__(self, _mask: int) -> None:
@@ -119,6 +126,8 @@ class MmsgReader:
         if n <= 0:
             return 0  # EAGAIN: drained (other errors: nothing to do now, as recvfrom before)
         fast, rotating = view.fast, view.rotating
+        answered: dict[bytes, tuple[float, bytes]] | None = None  # looked up on the first miss
+        now = 0.0
         data = memoryview(rx.data)
         out, out_data, out_hdr, out_iov = 0, tx.data, tx.hdr, tx.iov
         names_at = rx.names_at
@@ -128,10 +137,17 @@ class MmsgReader:
             response = fast.get(key)
             if response is None:
                 cycle = rotating.get(key)
-                if cycle is None:
-                    self.slow(view, bytes(data[start : start + length]), self._peer(i))
-                    continue
-                response = next(cycle)
+                if cycle is not None:
+                    response = next(cycle)
+                else:
+                    if answered is None:
+                        answered = self.answers(view) if self.answers is not None else _NONE
+                        now = time.monotonic()
+                    held = answered.get(key)
+                    if held is None or held[0] <= now:  # not held, or its TTLs must count down
+                        self.slow(view, bytes(data[start : start + length]), self._peer(i))
+                        continue
+                    response = held[1]
             size = len(response) + 2
             if size > SLOT_BYTES:
                 self._send_one(bytes(data[start : start + 2]) + response, i)

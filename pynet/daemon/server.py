@@ -192,25 +192,41 @@ class Daemon:
         def slow(view: Any, data: bytes, addr: Any) -> None:
             self._udp_slow(sb, view, data, addr)
 
+        def answers(view: Any) -> dict[bytes, tuple[float, bytes]]:
+            if not sb.plan.can_forward:
+                return {}
+            return view.forward_cache(registry.upstreams_for(sb.plan)).hot
+
         if mmsg.available():
-            return mmsg.MmsgReader(sb.udp, current_view, slow)
-        return hotpath.udp_reader(sb.udp, current_view, slow)
+            return mmsg.MmsgReader(sb.udp, current_view, slow, answers)
+        return hotpath.udp_reader(sb.udp, current_view, slow, answers=answers)
 
     def _udp_slow(self, sb: SandboxDNS, view: Any, data: bytes, addr: Any) -> None:
         sock = sb.udp
-        query = view.forwards.get(data[2:]) if sb.plan.can_forward else None
-        if query is None:  # not a query this view forwarded before: parse it
+        key = data[2:]
+        query = view.forwards.get(key) if sb.plan.can_forward else None
+        if query is not None:  # a query this view forwarded before: its answer may be held
+            cache = view.forward_cache(self._upstreams_of(sb))
+            now = time.monotonic()
+            response = cache.refresh(key, now)
+            if response is not None:
+                _send(sock, data[:2] + response, addr)
+                if cache.renew_now(key, now):  # fetch the next answer before this one runs out
+                    self.forwarder.forward(sb, data, query, _ignore, cache=cache)
+                return
+        else:  # parse it
             outcome = responder.handle(view, data, can_forward=sb.plan.can_forward, held=self.registry.held)
             if outcome.response is not None:
-                try:
-                    sock.sendto(outcome.response, addr)
-                except OSError:
-                    pass
+                _send(sock, outcome.response, addr)
                 return
             query = outcome.query
             if query is None:
                 return
-        self.forwarder.forward(sb, data, query, lambda msg: sock.sendto(msg, addr))
+        # Answers are kept for the queries the view remembers (dotted names, UDP), unless the
+        # query carries EDNS options: a cookie differs per client, so its key never repeats.
+        keep = key in view.forwards and (query.edns is None or not query.edns.has_options)
+        cache = view.forward_cache(self._upstreams_of(sb)) if keep else None
+        self.forwarder.forward(sb, data, query, lambda msg: sock.sendto(msg, addr), cache=cache)
 
     # -- TCP -------------------------------------------------------------------------
     def _accept_tcp(self, sb: SandboxDNS) -> None:
@@ -298,3 +314,14 @@ class Daemon:
             return self.pid_file.read_text().strip() == str(os.getpid())
         except OSError:
             return False
+
+
+def _send(sock: Any, message: bytes, addr: Any) -> None:
+    try:
+        sock.sendto(message, addr)
+    except OSError:
+        pass
+
+
+def _ignore(_message: bytes) -> None:
+    """The reply of a renewal: its answer only goes into the cache."""

@@ -2,12 +2,14 @@
 
 ``udp_reader`` builds the readiness callback the daemon registers for a sandbox's
 127.0.0.11:53 UDP socket. Per packet it does one dict lookup on the query minus its ID
-(``data[2:]``) and one ``sendto``; only a miss reaches ``slow`` (the parser in
+(``data[2:]``) and one ``sendto``; a miss looks at the upstream answers the sandbox may
+reuse (``answers``, ``pynet.dns.fwdcache``), and only then reaches ``slow`` (the parser in
 ``pynet.dns.responder``), which fills the caches for next time.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,10 +18,13 @@ from pynet.dns.names import View
 BATCH = 128  # packets per readiness event, so one busy sandbox cannot starve the rest
 
 Slow = Callable[[View, bytes, Any], None]
+#: a view -> the upstream answers its sandbox may use (``pynet.dns.fwdcache.ForwardCache.hot``)
+Answers = Callable[[View], "dict[bytes, tuple[float, bytes]]"]
+_NONE: dict[bytes, tuple[float, bytes]] = {}
 
 
 def udp_reader(
-    sock: Any, current_view: Callable[[], View | None], slow: Slow, batch: int = BATCH
+    sock: Any, current_view: Callable[[], View | None], slow: Slow, batch: int = BATCH, answers: Answers | None = None
 ) -> Callable[[int], None]:
     """A callback draining up to ``batch`` queries from ``sock`` per call."""
     recvfrom = sock.recvfrom
@@ -31,6 +36,8 @@ def udp_reader(
             return
         fast = view.fast
         rotating = view.rotating
+        answered = None  # looked up on the first miss
+        now = 0.0
         for _ in range(batch):
             try:
                 data, addr = recvfrom(4096)
@@ -40,10 +47,17 @@ def udp_reader(
             response = fast.get(key)
             if response is None:
                 cycle = rotating.get(key)
-                if cycle is None:
-                    slow(view, data, addr)
-                    continue
-                response = next(cycle)
+                if cycle is not None:
+                    response = next(cycle)
+                else:
+                    if answered is None:
+                        answered = answers(view) if answers is not None else _NONE
+                        now = time.monotonic()
+                    held = answered.get(key)
+                    if held is None or held[0] <= now:  # not held, or its TTLs must count down
+                        slow(view, data, addr)
+                        continue
+                    response = held[1]
             try:
                 sendto(data[:2] + response, addr)
             except OSError:

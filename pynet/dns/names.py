@@ -13,11 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pynet.dns import wire
+from pynet.dns.fwdcache import ForwardCache
 
 TTL = 600  # Docker's respTTL
 MAX_ROTATIONS = 64  # names with more holders are rotated on the slow path only
 MAX_CACHE_ENTRIES = 20000
 MAX_CACHE_KEY = 300
+MAX_UPSTREAM_LISTS = 16  # answer caches per view (one per distinct --dns list in use)
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class View:
         #: UDP: a repeated forwarded query is not parsed again. Dotted names only: whether a
         #: single-label name is forwarded also depends on names held on other networks.
         self.forwards: dict[bytes, wire.Query] = {}
+        #: upstream answers to those queries, per upstream list (``pynet.dns.fwdcache``)
+        self.answered: dict[tuple[str, ...], ForwardCache] = {}
         self._memo: dict[tuple[str, int], Answer | None] = {}
         self._turn: dict[tuple[str, int], int] = {}
 
@@ -268,6 +272,15 @@ class View:
             self.fast[key] = responses[0]
         else:
             self.rotating[key] = itertools.cycle(responses)
+
+    def forward_cache(self, upstreams: tuple[str, ...]) -> ForwardCache:
+        """The upstream answers this view keeps for sandboxes forwarding to ``upstreams``."""
+        cache = self.answered.get(upstreams)
+        if cache is None:
+            if len(self.answered) >= MAX_UPSTREAM_LISTS:
+                self.answered.clear()
+            cache = self.answered[upstreams] = ForwardCache()
+        return cache
 
     def remember_forward(self, key: bytes, query: wire.Query) -> None:
         """Keep the parsed form of a query this view forwards (see ``forwards``)."""

@@ -38,9 +38,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = "2024-01-01T00:00:00.000000000Z"
 UPSTREAM_IP = "10.99.0.1"
 EXT_NAME, EXT_IP = "ext.test", "198.51.100.7"
+SHORT_NAME, RENEWED_NAME = "short.test", "renewed.test"
 
-# A tiny upstream DNS server (UDP+TCP): EXT_NAME has an address, everything else is
-# NXDOMAIN. It logs every question so a test can tell whether a query reached it.
+# A tiny upstream DNS server (UDP+TCP): EXT_NAME has an address (TTL 30), SHORT_NAME and
+# RENEWED_NAME too (TTL 1 and 2), everything else is NXDOMAIN. It logs every question so a test can tell whether a
+# query reached it.
 UPSTREAM_SERVER = r"""
 import selectors, socket, struct, sys
 from pynet.dns import wire
@@ -51,6 +53,10 @@ def answer(data):
     log.write(q.qname + "\n")
     if q.qname == "%(name)s" and q.qtype == wire.TYPE_A:
         return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 30)])
+    if q.qname == "%(short)s" and q.qtype == wire.TYPE_A:
+        return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 1)])
+    if q.qname == "%(renewed)s" and q.qtype == wire.TYPE_A:
+        return wire.build_response(q, wire.NOERROR, [wire.rr_a("%(ip)s", 2)])
     return wire.build_response(q, wire.NXDOMAIN)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind((ip, 53))
 tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -75,7 +81,7 @@ while True:
             except OSError:
                 pass
             conn.close()
-""" % {"name": EXT_NAME, "ip": EXT_IP}
+""" % {"name": EXT_NAME, "ip": EXT_IP, "short": SHORT_NAME, "renewed": RENEWED_NAME}
 
 
 def sh(*cmd: str, timeout: float = 10, check: bool = True) -> subprocess.CompletedProcess:
@@ -354,7 +360,7 @@ def test_unknown_names_go_upstream_and_fail_fast_when_it_is_down(env, basic):
     upstream.send_signal(signal.SIGSTOP)  # up but silent: the per-server timeout (1 s here)
     try:
         started = time.monotonic()
-        assert env.dig(a, EXT_NAME)[:2] == ("SERVFAIL", [])
+        assert env.dig(a, "silent.test")[:2] == ("SERVFAIL", [])
         assert time.monotonic() - started < 2.5
         assert env.dig(a, "c2")[:2] == ("NOERROR", ["172.18.0.3"])
     finally:
@@ -365,6 +371,61 @@ def test_unknown_names_go_upstream_and_fail_fast_when_it_is_down(env, basic):
     assert env.dig(a, "other.test")[:2] == ("SERVFAIL", [])
     assert time.monotonic() - started < 1.0
     assert env.dig(a, "c2")[:2] == ("NOERROR", ["172.18.0.3"])
+
+
+def upstream_asked(env: Env, name: str) -> int:
+    """How many queries for ``name`` reached the upstream."""
+    return env.upstream_log.read_text().split().count(name)
+
+
+def answer_ttl(env: Env, ns: str, name: str) -> int:
+    """The TTL of the first answer record of ``dig @127.0.0.11 name`` inside ``ns``."""
+    out = env.ns_exec(
+        ns, "dig", "@127.0.0.11", "+time=3", "+tries=1", "+nocookie", "+noall", "+answer", name, timeout=20
+    )
+    return int(out.stdout.split()[1])
+
+
+def test_forwarded_answers_are_kept_for_their_ttl_counting_down(env, basic):
+    a = basic["a"]
+    upstream = env.start_upstream()
+    assert env.dig(a, EXT_NAME)[:2] == ("NOERROR", [EXT_IP])  # dig's EDNS cookie differs every time:
+    assert env.dig(a, EXT_NAME)[:2] == ("NOERROR", [EXT_IP])  # such queries are not kept
+    assert upstream_asked(env, EXT_NAME) == 2
+    plain = "+nocookie"  # as a libc stub resolver asks
+    assert env.dig(a, EXT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+    assert env.dig(a, EXT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+    assert upstream_asked(env, EXT_NAME) == 3  # the repeat was answered by pynetd
+    time.sleep(1.1)
+    assert 0 < answer_ttl(env, a, EXT_NAME) <= 29  # counted down, never the upstream's 30 again
+    assert env.dig(a, EXT_NAME, "+tcp")[:2] == ("NOERROR", [EXT_IP])
+    assert upstream_asked(env, EXT_NAME) == 4  # TCP queries always go upstream
+
+    assert env.dig(a, SHORT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+    time.sleep(1.2)  # its TTL (1 s) is over: asked upstream again
+    assert env.dig(a, SHORT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+    assert upstream_asked(env, SHORT_NAME) == 2
+    assert env.dig(a, "nothing.test", plain)[:2] == ("NXDOMAIN", [])
+    assert env.dig(a, "nothing.test", plain)[:2] == ("NXDOMAIN", [])
+    assert upstream_asked(env, "nothing.test") == 2  # NXDOMAIN without an SOA: not kept
+
+    asked = time.monotonic()
+    assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # TTL 2
+    time.sleep(max(0.0, asked + 1.1 - time.monotonic()))
+    assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # in its last second:
+    end = time.monotonic() + 3
+    while upstream_asked(env, RENEWED_NAME) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert upstream_asked(env, RENEWED_NAME) == 2  # answered from what is held, and renewed
+    time.sleep(max(0.0, asked + 2.2 - time.monotonic()))  # the first answer has run out now
+
+    upstream.send_signal(signal.SIGSTOP)  # silent upstream: what is held still answers
+    try:
+        assert env.dig(a, EXT_NAME, plain)[:2] == ("NOERROR", [EXT_IP])
+        assert env.dig(a, RENEWED_NAME, plain)[:2] == ("NOERROR", [EXT_IP])  # the renewed answer
+        assert env.dig(a, "silent.test", plain)[:2] == ("SERVFAIL", [])  # positive control: not held
+    finally:
+        upstream.send_signal(signal.SIGCONT)
 
 
 def test_internal_network_does_not_forward(env):

@@ -275,3 +275,33 @@ def test_query_numbers_and_signals_are_checked() -> None:
     for bad in ("0", "99999", "NOPE", "٣"):
         with pytest.raises(InvalidArgument, match="Invalid signal"):
             containers._signal(bad)
+
+
+def _versioned(body: dict, version: str | None) -> Request:
+    req = _req(body)
+    req.version = version
+    return req
+
+
+def test_several_networks_at_create_need_api_1_44_as_with_moby_25() -> None:
+    body = {"Cmd": ["true"], "NetworkingConfig": {"EndpointsConfig": {"a": {}, "b": {}}}}
+    for old in ("1.41", "1.43"):
+        with pytest.raises(
+            InvalidArgument,
+            match="^Container cannot be connected to network endpoints: a, b$",  # dockerd 20.10's words
+        ):
+            containers.create_request(_versioned(body, old))
+    for new in ("1.44", None):  # None: an unversioned path means the advertised version
+        run, more = containers.create_request(_versioned(body, new))
+        assert (run.network, [name for name, _ in more]) == ("a", ["b"])
+    one = {"Cmd": ["true"], "NetworkingConfig": {"EndpointsConfig": {"a": {}}}}
+    assert containers.create_request(_versioned(one, "1.41"))[0].network == "a"  # control
+
+
+def test_before_1_44_the_endpoints_mac_is_ignored_and_the_containers_counts() -> None:
+    ep = {"EndpointsConfig": {"a": {"MacAddress": "02:42:ac:11:00:02"}}}
+    assert containers.create_request(_versioned({"Cmd": ["true"], "NetworkingConfig": ep}, "1.41"))[0].attach.mac == ""
+    wide = {"Cmd": ["true"], "MacAddress": "02:42:ac:11:00:09", "NetworkingConfig": ep}
+    assert containers.create_request(_versioned(wide, "1.41"))[0].attach.mac == "02:42:ac:11:00:09"
+    run = containers.create_request(_versioned({"Cmd": ["true"], "NetworkingConfig": ep}, "1.44"))[0]
+    assert run.attach.mac == "02:42:ac:11:00:02"

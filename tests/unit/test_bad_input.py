@@ -19,7 +19,7 @@ import pytest
 from cli_inproc import fence_kernel, invoke, seed_state
 from pynet.cnm.controller import NEED_ROOT
 from pynet.records import options
-from pynet.cnm.containers import _check_mode_settings
+from pynet.cnm.containers import _check_mode_mac, check_mode_settings
 from pynet.cnm.endpoints import AttachRequest
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService
 from pynet.cnm.repo import Repo
@@ -143,10 +143,12 @@ def test_one_network_with_an_alias_gets_to_the_controller() -> None:
 
 
 def test_host_mode_refuses_a_mac_address_first() -> None:
+    # the MAC is checked first (and at the API's create; the addresses at its start, as dockerd)
     with pytest.raises(InvalidArgument, match="^conflicting options: mac-address and the network mode$"):
-        _check_mode_settings("host", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
-    with pytest.raises(InvalidArgument, match="^user specified IP address"):  # none takes a MAC, as Docker
-        _check_mode_settings("none", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
+        _check_mode_mac("host", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
+    _check_mode_mac("none", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))  # none takes a MAC, as Docker
+    with pytest.raises(InvalidArgument, match="^user specified IP address"):
+        check_mode_settings("none", AttachRequest(ipv4="10.0.0.5", mac="02:42:ac:11:00:09"))
 
 
 def test_host_and_none_modes_refuse_endpoint_settings() -> None:
@@ -154,10 +156,10 @@ def test_host_and_none_modes_refuse_endpoint_settings() -> None:
         with pytest.raises(
             InvalidArgument, match="^user specified IP address is supported on user defined networks only$"
         ):
-            _check_mode_settings(mode, AttachRequest(ipv4="10.0.0.5"))
+            check_mode_settings(mode, AttachRequest(ipv4="10.0.0.5"))
         with pytest.raises(InvalidArgument, match="network-scoped alias is supported only"):
-            _check_mode_settings(mode, AttachRequest(aliases=["x"]))
-    _check_mode_settings("mynet", AttachRequest(ipv4="10.0.0.5", aliases=["x"]))  # control
+            check_mode_settings(mode, AttachRequest(aliases=["x"]))
+    check_mode_settings("mynet", AttachRequest(ipv4="10.0.0.5", aliases=["x"]))  # control
 
 
 @pytest.mark.parametrize("driver", ["host", "null"])

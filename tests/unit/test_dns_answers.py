@@ -10,6 +10,7 @@ from __future__ import annotations
 import select
 import socket
 import struct
+import time
 
 import pytest
 
@@ -75,7 +76,9 @@ class Server:
 
     io = "recvfrom"
 
-    def __init__(self, view: View, *, can_forward: bool = True, held: frozenset = frozenset()) -> None:
+    def __init__(
+        self, view: View, *, can_forward: bool = True, held: frozenset = frozenset(), upstreams: tuple = ()
+    ) -> None:
         self.view = view
         self.forwarded: list[wire.Query] = []
         self.slow_calls = 0
@@ -98,10 +101,13 @@ class Server:
             elif out.query is not None:
                 self.forwarded.append(out.query)
 
+        def held_answers(view_: View) -> dict:  # as the daemon's: upstream answers kept by the view
+            return view_.forward_cache(upstreams).hot if upstreams else {}
+
         if self.io == "mmsg":
-            self.reader = mmsg.MmsgReader(self.sock, lambda: self.view, slow)
+            self.reader = mmsg.MmsgReader(self.sock, lambda: self.view, slow, held_answers)
         else:
-            self.reader = hotpath.udp_reader(self.sock, lambda: self.view, slow)
+            self.reader = hotpath.udp_reader(self.sock, lambda: self.view, slow, answers=held_answers)
 
     def ask(self, data: bytes) -> bytes | None:
         if self.io == "mmsg":
@@ -339,3 +345,22 @@ def test_only_dotted_names_forwarded_over_udp_keep_their_parsed_query(server):
     tcp = make_query("tcp.example.test")
     assert responder.handle(server.view, tcp, tcp=True).query is not None
     assert tcp[2:] not in server.view.forwards
+
+
+def test_a_held_upstream_answer_is_served_on_the_hot_path_until_its_ttls_must_count_down(io):
+    server = Server(View([net1()]), upstreams=("192.0.2.53",))
+    first = make_query("www.example.test", qid=1)
+    assert server.ask(first) is None and len(server.forwarded) == 1  # not held yet: forwarded
+    q = server.forwarded[0]
+    upstream = wire.build_response(q, wire.NOERROR, [wire.rr_a("192.0.2.80", 60)])
+    cache = server.view.forward_cache(("192.0.2.53",))
+    cache.store(first[2:], wire.with_id(upstream, 0x7777), time.monotonic())
+    cache.refresh(first[2:], time.monotonic())  # its first reuse (the daemon's slow path) walks it
+    calls = server.slow_calls
+    resp = server.ask(make_query("www.example.test", qid=0xBEEF))
+    assert resp is not None and resp[:2] == b"\xbe\xef" and resp[2:] == upstream[2:]  # the asker's ID
+    assert answers(resp) == (wire.NOERROR, ["192.0.2.80"]) and server.slow_calls == calls  # parsed nothing
+    # Its second is over: the next query takes the slow path (where the TTLs are counted down).
+    key = first[2:]
+    cache.hot[key] = (time.monotonic() - 0.001, cache.hot[key][1])
+    assert server.ask(make_query("www.example.test", qid=2)) is None and server.slow_calls == calls + 1

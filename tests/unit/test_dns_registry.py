@@ -231,3 +231,21 @@ def test_a_corrupt_record_does_not_stop_the_rest(state):
     reg = Registry(state.store)
     reg.resync()
     assert addresses(ask(reg, c1, "c1")) == ["172.18.0.2"]
+
+
+def test_a_name_that_joins_a_network_is_not_shadowed_by_an_upstream_answer_held_for_it(state):
+    n1 = state.network("net1")
+    c1 = state.container("c1", {n1: "172.18.0.2/16"})
+    reg = Registry(state.store)
+    reg.resync()
+    view = reg.views[reg.plans[c1].view_key]
+    data = wire.build_query("db.example.test", wire.TYPE_A)
+    assert ask(reg, c1, "db.example.test") is None  # not ours: forwarded, and its answer kept
+    reply = wire.build_response(wire.parse_query(data), wire.NOERROR, [wire.rr_a("192.0.2.80", 600)])
+    view.forward_cache(("10.9.9.9",)).store(data[2:], reply, 0.0)
+    view.forward_cache(("10.9.9.9",)).refresh(data[2:], 0.0)
+    assert data[2:] in view.forward_cache(("10.9.9.9",)).hot
+    reg.sync([state.container("c2", {n1: "172.18.0.3/16"}, aliases={n1: ["db.example.test"]})])
+    new = reg.views[reg.plans[c1].view_key]
+    assert new is not view and not new.forward_cache(("10.9.9.9",)).hot  # a new view keeps nothing
+    assert addresses(ask(reg, c1, "db.example.test")) == ["172.18.0.3"]
