@@ -11,8 +11,16 @@ def _keep_dataclass_code(dataclasses: object) -> None:
     _dccache.install(dataclasses)
 
 
+def _dataclasses_regex() -> dict:
+    from pynet import _dccache
+
+    return {"re": _dccache.re_at_import()}
+
+
 defer("inspect")  # dataclasses: only for a dataclass without a docstring
-defer("dataclasses", then=_keep_dataclass_code)  # its generated methods: compiled once (_dccache)
+defer("copy")  # dataclasses: only for asdict and astuple (records.model.to_dict does without)
+# dataclasses: its generated methods compiled once, its one regex without `re` (_dccache)
+defer("dataclasses", then=_keep_dataclass_code, during=_dataclasses_regex)
 defer("urllib.parse", "quote_from_bytes")  # pathlib: only for Path.as_uri
 defer("re")  # pathlib, fnmatch: only for glob patterns
 defer("contextlib")  # the store: only to lock or clean up (with collections, functools)

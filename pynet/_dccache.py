@@ -16,6 +16,10 @@ import marshal
 import os
 import sys
 
+TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
+if TYPE_CHECKING:
+    from types import ModuleType
+
 _MAX_BYTES = 4 << 20  # records of classes that no longer exist pile up: start again beyond
 _HEAD = 8  # a record: total length, text length (4 bytes each), the text, the marshalled code
 _data = b""  # the file as read
@@ -36,6 +40,76 @@ def install(dataclasses: object) -> None:
     _load()
     # dataclasses calls the builtin ``exec`` by its global name: a module global shadows it.
     dataclasses.exec = _exec  # type: ignore[attr-defined]
+    dataclasses.re = sys.modules["re"]  # type: ignore[attr-defined]  # (not re_at_import's)
+
+
+# -- dataclasses' one regex, without `re` ---------------------------------------------------
+#: what dataclasses matches a string annotation against (``_MODULE_IDENTIFIER_RE``), to tell
+#: ``InitVar``/``ClassVar`` apart, for every field of every class here: pynet's annotations
+#: are all strings. Compiling it at dataclasses' import would load ``re`` (with ``enum``),
+#: ~14 M instructions a command, for this alone (design.md, "Start-up").
+MODULE_IDENTIFIER = r"^(?:\s*(\w+)\s*\.)?\s*(\w+)"
+
+
+class _Identifier:
+    """The match of :data:`MODULE_IDENTIFIER` (``group`` is all dataclasses asks of it)."""
+
+    def __init__(self, text: str, module: tuple[int, int] | None, name: tuple[int, int]) -> None:
+        self._text, self._spans = text, ((0, name[1]), module, name)
+
+    def group(self, index: int = 0) -> str | None:
+        span = self._spans[index]
+        return None if span is None else self._text[span[0] : span[1]]
+
+
+def _space_end(text: str, i: int) -> int:  # \s*
+    while i < len(text) and text[i].isspace():
+        i += 1
+    return i
+
+
+def _word_end(text: str, i: int) -> int:  # \w* (re's \w for str: alphanumeric or "_")
+    while i < len(text) and (text[i].isalnum() or text[i] == "_"):
+        i += 1
+    return i
+
+
+class ModuleIdentifierPattern:
+    """:data:`MODULE_IDENTIFIER` compiled by hand: ``match`` as ``re`` matches it."""
+
+    pattern = MODULE_IDENTIFIER
+
+    @staticmethod
+    def match(text: str) -> _Identifier | None:
+        start = _space_end(text, 0)
+        end = _word_end(text, start)
+        if end == start:
+            return None
+        dot = _space_end(text, end)
+        if dot < len(text) and text[dot] == ".":  # `module . name`, when a name follows
+            name = _space_end(text, dot + 1)
+            name_end = _word_end(text, name)
+            if name_end > name:
+                return _Identifier(text, (start, end), (name, name_end))
+        return _Identifier(text, None, (start, end))
+
+
+def _compile(pattern: str, flags: int = 0) -> object:
+    if pattern == MODULE_IDENTIFIER and not flags:
+        return ModuleIdentifierPattern()
+    from pynet._deferred import _real
+
+    return _real("re").compile(pattern, flags)
+
+
+def re_at_import() -> ModuleType:
+    """What ``import re`` gives dataclasses at its import: :class:`ModuleIdentifierPattern`
+    for its regex, the real ``re`` for anything else."""
+    from pynet._deferred import DeferredModule
+
+    stand_in = DeferredModule("re")
+    stand_in.compile = _compile  # type: ignore[attr-defined]
+    return stand_in
 
 
 def _exec(source: object, globals: dict | None = None, locals: dict | None = None) -> None:  # noqa: A002

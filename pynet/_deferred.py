@@ -15,16 +15,28 @@ ModuleType = type(sys)  # not `from types import ModuleType`: one import less pe
 
 
 _then: dict = {}  # module name -> what to call with the real module once it is imported
+_during: dict = {}  # module name -> makes {other module: its stand-in while name is imported}
 
 
 def _real(name: str) -> ModuleType:
     """The real module, imported now (the stand-in leaves ``sys.modules`` first)."""
-    import importlib
-
     if not isinstance(sys.modules.get(name), DeferredModule):
-        return importlib.import_module(name)
+        __import__(name)  # not importlib: it imports warnings
+        return sys.modules[name]
     del sys.modules[name]
-    module = importlib.import_module(name)
+    # Stand-ins of deferred modules that ``name`` uses only at its own import, for little
+    # (dataclasses compiles one regex): in sys.modules while it is imported, then put back.
+    make = _during.pop(name, None)
+    during = {k: v for k, v in (make() if make else {}).items() if isinstance(sys.modules.get(k), DeferredModule)}
+    kept = {k: sys.modules[k] for k in during}
+    sys.modules.update(during)
+    try:
+        __import__(name)
+    finally:
+        for k, stand_in in kept.items():
+            if sys.modules.get(k) is during[k]:  # (not replaced by the real module meanwhile)
+                sys.modules[k] = stand_in
+    module = sys.modules[name]
     then = _then.pop(name, None)
     if then is not None:
         then(module)
@@ -52,16 +64,19 @@ def _forwarder(module: str, attr: str) -> object:
     return forward
 
 
-def defer(name: str, *forwarded: str, then: object = None) -> None:
+def defer(name: str, *forwarded: str, then: object = None, during: object = None) -> None:
     """Defer importing ``name`` (unless it is imported already); ``forwarded``: functions
     other modules take from it by name at import (``from name import f``); ``then``: called
-    with the real module once it is imported (at once when it is already)."""
+    with the real module once it is imported (at once when it is already); ``during``:
+    makes {deferred module: its stand-in while ``name`` itself is imported}."""
     if name in sys.modules:
         if then is not None:
             then(sys.modules[name])  # type: ignore[operator]
         return
     if then is not None:
         _then[name] = then
+    if during:
+        _during[name] = during
     stand_in = DeferredModule(name)
     for attr in forwarded:
         setattr(stand_in, attr, _forwarder(name, attr))

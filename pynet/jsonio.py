@@ -6,7 +6,9 @@ real work of both directions. :func:`loads` drives ``_json``'s scanner with the 
 ``json.loads`` gives it, so it returns the same objects and raises the same
 ``json.JSONDecodeError`` (whatever is not plain JSON is parsed again by ``json.loads``,
 which raises its own error with its own message). :func:`dumps` writes what ``json.dumps(obj, indent=...,
-ensure_ascii=False, default=str)`` writes (a unit test compares them on generated documents).
+ensure_ascii=False, default=str)`` writes (a unit test compares them on generated documents),
+:func:`dumps_sorted` what ``json.dumps(obj, sort_keys=True, separators=(",", ":"))`` writes
+(the state's files), with the same C encoder.
 """
 
 from __future__ import annotations
@@ -124,3 +126,15 @@ def dumps(value: object, indent: str | None = None) -> str:
     out: list[str] = []
     _encode(value, indent, 0, out)
     return "".join(out)
+
+
+def _refuse(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps_sorted(value: object) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"))``, by the C encoder that
+    ``json.dumps`` drives with those settings (raises TypeError for what JSON cannot hold)."""
+    # a fresh markers dict per call: one left behind by a failed call would see cycles
+    encode = _json.make_encoder({}, _refuse, _json.encode_basestring_ascii, None, ":", ",", True, False, True)
+    return "".join(encode(value, 0))

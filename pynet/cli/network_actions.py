@@ -76,14 +76,12 @@ def ls(filters: tuple[str, ...], fmt: str | None, no_trunc: bool, quiet: bool) -
     from pynet.cnm import listing, views
 
     parsed = formatting.parse_filters(list(filters), listing.NETWORK_FILTERS)
-    items = []
-    for net in listing.networks(reader(documents=True), parsed):
-        item = views.network_ls_item(net)
-        if no_trunc:
-            item["ID"] = net.id
-        items.append(item)
-    out = formatting.format_list(
-        items, fmt, default_table=NETWORK_TABLE, quiet_field="ID", quiet=quiet, headers=NETWORK_HEADERS
+    table = listing.network_table(reader(documents=True), parsed)
+    columns = views.network_ls_columns(table)
+    if no_trunc:
+        columns["ID"] = lambda: table.ids
+    out = formatting.format_columns(
+        columns, fmt, default_table=NETWORK_TABLE, quiet_field="ID", quiet=quiet, headers=NETWORK_HEADERS
     )
     echo(out, nl=False)
 

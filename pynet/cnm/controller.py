@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
+import _signal
 import time
-from collections.abc import Iterator
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
     from pynet.cnm.containers import RunRequest
@@ -65,7 +65,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
     """Entry point of the core for the CLI. Short-lived: one per command."""
 
     def __init__(self, store: Store | None = None, notifier: Notifier | None = None) -> None:
-        self.store = store or Store(paths.state_dir())
+        self.store = store or Store(paths.state_root())
         self.notifier: Notifier = notifier or NullNotifier()  # the helper, given (pynet.wiring)
         self.notices: list[str] = firewall_hooks.NOTICES
         self._owners: dict[str, owners.OwnerLock] = {}
@@ -107,12 +107,12 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
     def _log_events(self, events: list[dict[str, Any]]) -> None:
         """Append a committed mutation's events (still under the lock: one writer at a time)."""
         try:
-            EventLog(self.store.root).append(events)
+            EventLog(self.store.dir).append(events)
         except OSError as err:  # the change is made and committed: the command stays a success
             self.notices.append(f"WARNING: could not write the events log: {err}")
 
     def _recover(self) -> None:
-        had_journal = self.store.journal_path().exists()
+        had_journal = self.store.has_journal()
         redo = self.store.pending_redo() if had_journal else None
         leftovers = self.store.recover()
         if leftovers:
@@ -167,30 +167,30 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         Every command that changes networks or containers starts here: without the
         privileges its kernel work needs, it stops here with one line (nothing made)."""
         require_privileges()
-        marker = paths.run_dir() / "restored"
-        journal = self.store.journal_path().exists()
-        if marker.exists() and not journal and DEFAULT_NETWORK in self.store.names("networks"):
+        marker = os.path.join(paths.run_root(), "restored")
+        journal = self.store.has_journal()
+        if os.path.exists(marker) and not journal and DEFAULT_NETWORK in self.store.names("networks"):
             self._cluster_sync()
             self.reap_orphans()
             return
         with self.mutation() as (repo, _undo):
-            if not marker.exists():
+            if not os.path.exists(marker):
                 # After a reboot: what a power cut may have left stale goes (store.py).
                 self.store.forget_derived()
             if DEFAULT_NETWORK not in repo.network_names():
                 for net in netsvc.builtin_networks(procnet.host_subnets()):
                     repo.put_network(net)
                     repo.init_ipam(net.id)
-            if not marker.exists():
+            if not os.path.exists(marker):
                 self._restore(repo)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        os.makedirs(paths.run_root(), exist_ok=True)
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))  # touch
         self._cluster_sync()
         self.reap_orphans()
 
     def _cluster_sync(self) -> None:
         """On a cluster member, bring global (overlay) networks from the cluster store."""
-        if not (self.store.root / "cluster.json").exists():
+        if not os.path.exists(self.store.file("cluster.json")):
             return
         from pynet.cnm import cluster
 
@@ -472,11 +472,11 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
                 _created_without_sandbox(current)
                 repo.put_container(current)
 
-    def stop(self, ref: str, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> Container:
+    def stop(self, ref: str, *, timeout: float = 10.0, sig: int = _signal.SIGTERM) -> Container:
         c = self.reader().get_container(ref)
         if c.status == "running" and c.pid:
             if pids.signal_pid(c.pid, c.pid_start, sig) and not _wait_gone(c, timeout):
-                pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+                pids.signal_pid(c.pid, c.pid_start, _signal.SIGKILL)
                 _wait_gone(c, 5.0)
             self._wait_recorded(c.id)
         return c
@@ -502,7 +502,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
                     f"You cannot remove a running container {c.id}. Stop the container before "
                     "attempting removal or force remove"
                 )
-            pids.signal_pid(c.pid, c.pid_start, signal.SIGKILL)
+            pids.signal_pid(c.pid, c.pid_start, _signal.SIGKILL)
             _wait_gone(c, 5.0)
         with self.mutation(salvage=force) as (repo, undo):
             current = repo.container(c.id)
@@ -585,7 +585,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         else:
             pid, start = lock.process()
             if pid:
-                pids.signal_pid(pid, start, signal.SIGKILL)
+                pids.signal_pid(pid, start, _signal.SIGKILL)
             code = -1
         svc.teardown(c)
         if c.auto_remove:
@@ -642,7 +642,7 @@ def _sweep_container_dirs(store: Store) -> None:
     """Remove per-container directories whose record is gone (a killed ``rm``)."""
     ids = set(store.ids("containers"))
     try:
-        entries = list(os.scandir(store.root / "containers"))
+        entries = list(os.scandir(store.file("containers")))
     except FileNotFoundError:
         return
     for entry in entries:

@@ -126,7 +126,9 @@ class EventFilter:
 # --------------------------------------------------------------------------- time
 
 
-_DURATION_RE = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+# patterns as text, compiled (and cached by `re`) on use: every mutating command imports this
+# module to make its events, and only `events --since/--until` parses times (design.md, "Start-up")
+_DURATION = r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -136,7 +138,7 @@ def _go_duration(value: str) -> float | None:
     if body == "0":
         return 0.0
     pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(body):
+    for m in re.finditer(_DURATION, body):
         if m.start() != pos:
             return None
         total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
@@ -163,15 +165,13 @@ def parse_time(value: str, now: float | None = None) -> float:
     raise InvalidArgument(f'failed to parse value as time or duration: "{value}"', from_daemon=False)
 
 
-_RFC3339_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?(Z|z|[+-]\d{2}:\d{2})?"
-)
+_RFC3339 = r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?(Z|z|[+-]\d{2}:\d{2})?"
 
 
 def _rfc3339(value: str) -> float | None:
     import datetime as dt
 
-    m = _RFC3339_RE.fullmatch(value)
+    m = re.fullmatch(_RFC3339, value)
     if m is None:
         return None
     year, month, day, hour, minute, second, frac, zone = m.groups()

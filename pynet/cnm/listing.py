@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from pynet.cnm.network_rows import NetworkTable
     from pynet.records.model import Container, Network
 
 #: Filter keys the daemon accepts (moby ``daemon/network.go``, ``daemon/list.go`` subset, prune).
@@ -32,20 +33,30 @@ def check_filter_keys(filters: dict[str, list[str]], allowed: set[str] | frozens
 # --------------------------------------------------------------------------- networks
 
 
-def networks(repo: Any, filters: dict[str, list[str]]) -> list[Network]:
-    """The networks passing ``filters``, in ``network ls`` order (values are checked even
-    when no network is left, as the daemon does)."""
-    from pynet.cnm import views
+def network_table(repo: Any, filters: dict[str, list[str]]) -> NetworkTable:
+    """The networks passing ``filters`` (``cnm.network_rows``' columns), in ``network ls``
+    order (values are checked even when no network is left, as the daemon does)."""
+    from pynet.cnm import network_rows, views
 
     _validate_network_filters(filters)
-    out = []
-    for net in sorted(repo.networks(), key=lambda n: natural_sort_key(n.name)):
-        item = views.network_filter_item(net)
+    table = network_rows.network_table(repo)
+    if not filters:
+        return table
+    keep = []
+    for i in range(len(table)):
+        row = table.row(i)
+        item = views.network_filter_item(row)
         if filters.get("dangling"):  # one more file per network: read only when asked
-            item["containers"] = repo.member_count(net.id)
+            item["containers"] = repo.member_count(row.id)
         if match_network_filters(item, filters):
-            out.append(net)
-    return out
+            keep.append(i)
+    return table.select(keep)
+
+
+def networks(repo: Any, filters: dict[str, list[str]]) -> list[Network]:
+    """The records of the networks passing ``filters``, in ``network ls`` order."""
+    selected = [repo.network(obj_id) for obj_id in network_table(repo, filters).ids]
+    return [net for net in selected if net is not None]
 
 
 def _validate_network_filters(filters: dict[str, list[str]]) -> None:

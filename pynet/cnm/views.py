@@ -10,12 +10,15 @@ TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from typing import Any
 
-    from pynet.records.model import Container, IPAMPool, Network
+    from collections.abc import Callable
+
+    from pynet.cnm.network_rows import NetworkRow, NetworkTable
     from pynet.cnm.repo import Repo
+    from pynet.records.model import Container, IPAMPool, Network
 
 from pynet import paths
 from pynet.records.fields import DEFAULT_NETWORK, ENDPOINTLESS_MODES
-from pynet.ids import short
+from pynet.ids import SHORT_LEN, short
 
 
 def _pool_view(pool: IPAMPool, builtin: bool) -> dict[str, Any]:
@@ -74,31 +77,36 @@ def created_at(rfc3339: str) -> str:
     return rfc3339.replace("T", " ").rstrip("Z") + " +0000 UTC"
 
 
-def network_ls_item(net: Network) -> dict[str, Any]:
-    """What ``network ls --format`` templates see (Docker's networkContext)."""
+def network_ls_columns(table: NetworkTable) -> dict[str, Callable[[], list[str]]]:
+    """What ``network ls --format`` templates see (Docker's networkContext), as columns
+    of ``table``, each made when a template uses it. ``__extra__.Subnets`` is pynet's
+    own field (moby#18626), not in Docker's ``{{json .}}``."""
+
+    def labels() -> list[str]:
+        return [",".join(f"{k}={v}" for k, v in sorted(ls.items())) if ls else "" for ls in table.labels]
+
     return {
-        "CreatedAt": created_at(net.created),
-        "Driver": net.driver,
-        "ID": short(net.id),
-        "IPv6": str(net.enable_ipv6).lower(),
-        "Internal": str(net.internal).lower(),
-        "Labels": ",".join(f"{k}={v}" for k, v in sorted(net.labels.items())),
-        "Name": net.name,
-        "Scope": net.scope,
-        # pynet's own template field (moby#18626), not in Docker's {{json .}}
-        "__extra__": {"Subnets": ",".join(p.subnet for p in net.ipam_config if p.subnet)},
+        "CreatedAt": lambda: [created_at(c) for c in table.created],
+        "Driver": lambda: table.driver,
+        "ID": lambda: [i[:SHORT_LEN] for i in table.ids],  # ids.short, inlined: 1000 calls
+        "IPv6": lambda: ["true" if v else "false" for v in table.enable_ipv6],
+        "Internal": lambda: ["true" if v else "false" for v in table.internal],
+        "Labels": labels,
+        "Name": lambda: table.name,
+        "Scope": lambda: table.scope,
+        "__extra__.Subnets": lambda: table.subnets,
     }
 
 
-def network_filter_item(net: Network) -> dict[str, Any]:
+def network_filter_item(row: NetworkRow) -> dict[str, Any]:
     return {
-        "full_id": net.id,
-        "name": net.name,
-        "driver": net.driver,
-        "scope": net.scope,
-        "labels": dict(net.labels),
-        "builtin": net.builtin,
-        "created": net.created,
+        "full_id": row.id,
+        "name": row.name,
+        "driver": row.driver,
+        "scope": row.scope,
+        "labels": dict(row.labels or {}),
+        "builtin": row.builtin,
+        "created": row.created,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pynet.drivers.base import Driver
 from pynet.errors import Unsupported
 
@@ -49,10 +51,9 @@ def driver_class(name: str) -> type[Driver]:
         from pynet.drivers.remote import RemoteDriver
 
         return RemoteDriver
-    import importlib
-
     module_name, cls_name = target.split(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+    __import__(module_name)  # not importlib: it imports warnings
+    return getattr(sys.modules[module_name], cls_name)
 
 
 def _unsupported(name: str) -> Unsupported:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from dataclasses import replace
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -161,10 +160,14 @@ def _flag(net: Network, key: str) -> bool:
     return opt.bool_option(net.options, key)
 
 
+#: what a bridge name written into nft scripts may hold (a set, not `re`: design.md, "Start-up")
+_BRIDGE_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@+-")
+
+
 def bridge_of(net: Network) -> str:
     """The bridge device of ``net`` (validated: it is written into nft scripts)."""
     name = opt.bridge_device(net)
-    if not re.fullmatch(r"[A-Za-z0-9_.:@+-]{1,15}", name):
+    if not (1 <= len(name) <= 15 and _BRIDGE_NAME_CHARS.issuperset(name)):
         raise InvalidArgument(f"invalid bridge name {name!r}")
     return name
 

@@ -8,7 +8,7 @@ is another process, and pynet treats the recorded one as dead.
 from __future__ import annotations
 
 import os
-import signal
+import _signal
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -62,7 +62,7 @@ def signal_pid(pid: int, start: int, sig: int) -> bool:
         if not pid_alive(pid, start):
             return False
         if fd >= 0:
-            signal.pidfd_send_signal(fd, sig)
+            _signal.pidfd_send_signal(fd, sig)
         else:
             os.kill(pid, sig)
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
+import _socket
 import struct
 
 
@@ -18,8 +18,8 @@ def ipv4_routes() -> list[str]:
                 parts = line.split()
                 if len(parts) < 8:
                     continue
-                dst = socket.inet_ntoa(struct.pack("<L", int(parts[1], 16)))
-                mask = socket.inet_ntoa(struct.pack("<L", int(parts[7], 16)))
+                dst = _socket.inet_ntoa(struct.pack("<L", int(parts[1], 16)))
+                mask = _socket.inet_ntoa(struct.pack("<L", int(parts[7], 16)))
                 if mask == "0.0.0.0":
                     continue
                 out.append(str(ipaddress.ip_network(f"{dst}/{mask}", strict=False)))
@@ -59,7 +59,7 @@ def host_subnets() -> list[str]:
 
 
 def host_hostname() -> str:
-    return socket.gethostname()
+    return _socket.gethostname()
 
 
 def read_or_empty(path: str) -> str:

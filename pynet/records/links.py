@@ -36,7 +36,7 @@ _RATE_UNITS = {
     "gbps": 8 * 1000**3,
 }
 _TIME_UNITS = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 1000**2, "sec": 1000**2}
-_NUMBER = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$")
+_NUMBER = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z%]*)\s*$"  # compiled on use: every mutating command imports this
 MAX_RATE = 32 * 1000**3  # tc's 32-bit rate field counts bytes per second
 MIN_RATE = 1000  # below ~500bit the kernel refuses TBF's bucket (its time in ticks overflows 32 bits)
 MAX_TIME_US = 60 * 1000**2
@@ -112,7 +112,7 @@ def parse_link_shape(settings: dict[str, Any], *, partial: bool = False) -> Link
 
 
 def _split(name: str, value: Any, example: str) -> tuple[float, str]:
-    match = _NUMBER.match(str(value).lower())
+    match = re.match(_NUMBER, str(value).lower())
     if match is None:
         raise InvalidArgument(f"invalid {name} {str(value)!r}: expected a value like {example}")
     return float(match.group(1)), match.group(2)

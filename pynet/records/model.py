@@ -24,8 +24,29 @@ from pynet.records.fields import NONE_MODE as NONE_MODE
 
 
 def to_dict(record: Any) -> dict[str, Any]:
-    """A record as a JSON-ready dict."""
-    return dataclasses.asdict(record)
+    """A record as a JSON-ready dict: what ``dataclasses.asdict`` gives, without importing
+    ``copy`` (with ``weakref``) for the str, int, bool values records hold (design.md, "Start-up")."""
+    return _plain(record)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # deepcopy gives these back as they are
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses._asdict_inner``, with its ``copy.deepcopy`` only for other values."""
+    if type(value) in _ATOMS:
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*[_plain(v) for v in value])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((_plain(k), _plain(v)) for k, v in value.items())
+    import copy
+
+    return copy.deepcopy(value)
 
 
 def from_dict(cls: type[T], data: Any, *, lenient: bool = False) -> T:

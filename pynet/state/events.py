@@ -8,14 +8,15 @@ under the store lock) and readers replay and tail the file. It is bounded: past
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
+
+from pynet import jsonio
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
     from typing import Any
 
 MAX_BYTES = 1 << 20  # one generation kept besides the live file: at most ~2 MiB
@@ -26,9 +27,9 @@ POLL_SECONDS = 0.1
 class EventLog:
     """The events log of one state directory."""
 
-    def __init__(self, root: Path, *, max_bytes: int = MAX_BYTES) -> None:
-        self.path = Path(root) / LOG_NAME
-        self.old_path = Path(root) / (LOG_NAME + ".1")
+    def __init__(self, root: str | Path, *, max_bytes: int = MAX_BYTES) -> None:
+        self.path = os.path.join(root, LOG_NAME)
+        self.old_path = self.path + ".1"
         self.max_bytes = max_bytes
 
     def append(self, events: list[dict[str, Any]]) -> None:
@@ -37,8 +38,8 @@ class EventLog:
         Callers hold the store lock (rotation is a rename nobody else does meanwhile)."""
         if not events:
             return
-        data = "".join(json.dumps(ev, separators=(",", ":")) + "\n" for ev in events).encode()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = "".join(jsonio.dumps(ev) + "\n" for ev in events).encode()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             if os.fstat(fd).st_size + len(data) > self.max_bytes and os.fstat(fd).st_size:
@@ -95,6 +96,8 @@ def idle(seconds: float) -> None:
 
 
 def _parse(data: bytes) -> Iterator[dict[str, Any]]:
+    import json
+
     for line in data.splitlines():
         try:
             ev = json.loads(line)
@@ -104,14 +107,14 @@ def _parse(data: bytes) -> Iterator[dict[str, Any]]:
             yield ev
 
 
-def _inode(path: Path) -> int:
+def _inode(path: str) -> int:
     try:
         return os.stat(path).st_ino
     except FileNotFoundError:
         return 0
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _open(path: str):  # type: ignore[no-untyped-def]
     """(file, inode) of ``path`` opened for reading; (None, 0) when it does not exist."""
     try:
         f = open(path, "rb")

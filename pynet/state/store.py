@@ -46,25 +46,34 @@ def _is_key_part(part: object) -> bool:
 MIGRATIONS: dict[int, Any] = {}
 
 
-def atomic_write(path: Path, data: Any, *, sync: bool = True) -> None:
-    """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
-    import json  # writes only: reads go through jsonio (design.md, "Start-up")
+def _make_dirs(directory: str) -> None:
+    """``directory`` and its parents exist (one mkdir in the usual case)."""
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.parent / f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
+
+def atomic_write(path: str | Path, data: Any, *, sync: bool = True) -> None:
+    """Write JSON to ``path`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    parent = os.path.dirname(path) or "."
+    _make_dirs(parent)
+    tmp = os.path.join(parent, f".tmp-{os.urandom(6).hex()}.json")  # tempfile costs an import per command
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "w") as f:
-            # dumps (not dump): only it uses the C encoder, which keeps `run` flat as
-            # membership files grow (a 1000-endpoint file: 0.8 ms instead of 3.3 ms).
-            f.write(json.dumps(data, sort_keys=True, separators=(",", ":")))
+            # json.dumps's C encoder (not json.dump, nor json itself: design.md, "Start-up"),
+            # which keeps `run` flat as membership files grow (1000 endpoints: 0.8 ms, not 3.3).
+            f.write(jsonio.dumps_sorted(data))
             f.flush()
             if sync:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = ""
         if sync:
-            dirfd = os.open(path.parent, os.O_RDONLY)
+            dirfd = os.open(parent, os.O_RDONLY)
             try:
                 os.fsync(dirfd)
             finally:
@@ -142,8 +151,8 @@ class Store:
         if self._lock_fd is not None:
             yield
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / "pynet.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _make_dirs(self.dir)
+        fd = os.open(self.file("pynet.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + timeout
         try:
@@ -155,12 +164,12 @@ class Store:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     if time.monotonic() > deadline:
-                        raise Timeout(f"timed out waiting for the pynet state lock in {self.root}")
+                        raise Timeout(f"timed out waiting for the pynet state lock in {self.dir}")
                     time.sleep(0.005)
             self._lock_fd = fd
             self._index_cache.clear()
             if exclusive:
-                self._sweep_temp_files(deep=self.journal_path().exists())
+                self._sweep_temp_files(deep=self.has_journal())
             yield
         finally:
             self._lock_fd = None
@@ -169,16 +178,17 @@ class Store:
     def _sweep_temp_files(self, *, deep: bool) -> None:
         """Remove ``.tmp-*`` files left by writes that were killed (under the exclusive lock).
 
-        Writes to the state dir's top (journal, cluster files) happen in every mutation, so
-        its top is swept each time (one small listing); the object directories only when a
+        Writes to the state dir's top (journal, cluster files) happen in every mutation, and
+        readers write ``meta/``'s row caches (``state/rowcache.py``) without the lock, so
+        those two are swept each time (small listings); the object directories only when a
         journal shows that a commit was interrupted. Files younger than a minute are left
         alone: the helper daemon writes cluster files without the state lock.
         """
-        dirs = [self.root]
+        dirs = [self.dir, self.file("meta")]
         if deep:
-            dirs += [self.root / kind for kind in (*KINDS, "meta")]
+            dirs += [self.file(kind) for kind in KINDS]
             with contextlib.suppress(OSError):
-                dirs += [e for e in (self.root / "members").iterdir() if e.is_dir()]
+                dirs += [e.path for e in os.scandir(self.file("members")) if e.is_dir()]
         cutoff = time.time() - _TMP_MAX_AGE
         for directory in dirs:
             try:
@@ -192,8 +202,9 @@ class Store:
                             os.unlink(entry.path)
 
     # -- reads -----------------------------------------------------------------------
-    def path(self, kind: str, obj_id: str) -> Path:
-        return self.root / kind / f"{obj_id}.json"
+    def path(self, kind: str, obj_id: str) -> str:
+        """A record's file (``members/<net>/<ep>`` too: ``obj_id`` may hold a "/")."""
+        return os.path.join(self.dir, kind, f"{obj_id}.json")
 
     def file(self, *parts: str) -> str:
         """A file's name under the directory, as a str (``file("networks", "x.json")``)."""
@@ -240,7 +251,7 @@ class Store:
         by a stamp read then could miss the second), so the caller reads afresh."""
         out = []
         settled = time.time() - STAMP_SETTLE
-        for path in (self.root / kind for kind in kinds):
+        for path in (self.file(kind) for kind in kinds):
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -275,8 +286,8 @@ class Store:
                 index = None
             if not _is_index(index):
                 index = self._rebuild_index(kind)
-                if self._lock_fd is not None and (self.root / kind).is_dir():
-                    atomic_write(self.root / kind / _INDEX, index)
+                if self._lock_fd is not None and os.path.isdir(self.file(kind)):
+                    atomic_write(path, index)
             self._index_cache[kind] = index
         return self._index_cache[kind]
 
@@ -299,8 +310,8 @@ class Store:
         """Start a mutation; the caller must hold the exclusive lock."""
         return Transaction(self)
 
-    def journal_path(self) -> Path:
-        return self.root / _JOURNAL
+    def journal_path(self) -> str:
+        return self.file(_JOURNAL)
 
     def recover(self) -> list[dict[str, Any]]:
         """Finish or roll back a mutation that was killed.
@@ -347,15 +358,15 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal_path())
 
-    def _commit_paths(self, commit: dict[str, Any]) -> list[Path]:
+    def _commit_paths(self, commit: dict[str, Any]) -> list[str]:
         keys = [*commit.get("puts", {}), *commit.get("deletes", []), *commit.get("derived", [])]
         return [self.path(*key.split("/", 1)) for key in keys] + [
-            self.root / kind / _INDEX for kind in commit.get("indexes", {})
+            self.file(kind, _INDEX) for kind in commit.get("indexes", {})
         ]
 
-    def _snapshot(self, commit: dict[str, Any]) -> dict[Path, bytes | None]:
+    def _snapshot(self, commit: dict[str, Any]) -> dict[str, bytes | None]:
         """The bytes of every file ``commit`` writes or deletes (None: absent)."""
-        out: dict[Path, bytes | None] = {}
+        out: dict[str, bytes | None] = {}
         for path in self._commit_paths(commit):
             try:
                 with open(path, "rb") as f:
@@ -364,15 +375,15 @@ class Store:
                 out[path] = None
         return out
 
-    def _restore(self, before: dict[Path, bytes | None]) -> None:
+    def _restore(self, before: dict[str, bytes | None]) -> None:
         """Files back to a ``_snapshot``."""
         for path, data in before.items():
             if data is None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".tmp-{os.urandom(6).hex()}.json"
+            _make_dirs(os.path.dirname(path))
+            tmp = os.path.join(os.path.dirname(path), f".tmp-{os.urandom(6).hex()}.json")
             with open(tmp, "wb") as f:
                 f.write(data)
                 f.flush()
@@ -381,7 +392,7 @@ class Store:
         self._index_cache.clear()
 
     @staticmethod
-    def _check_commit(path: Path, commit: Any) -> None:
+    def _check_commit(path: str, commit: Any) -> None:
         """StateCorrupt naming the journal unless every key of ``commit`` stays in the state dir."""
 
         def bad(what: str) -> StateCorrupt:
@@ -414,25 +425,25 @@ class Store:
         # The journal already holds the commit durably, so the files are written without
         # an fsync each and made durable together at the end (before the journal goes):
         # one filesystem commit instead of two per file (design.md, "State and crash safety").
-        written: list[Path] = []
+        written: list[str] = []
         for key, record in commit.get("puts", {}).items():
             kind, obj_id = key.split("/", 1)
             written.append(self.path(kind, obj_id))
             atomic_write(written[-1], {"schema_version": SCHEMA_VERSION, **record}, sync=False)
             fault("state_apply")  # an I/O error with some files written
-        unlinked: list[Path] = []  # their directories are fsynced
+        unlinked: list[str] = []  # their directories are fsynced
         for key in commit.get("deletes", []):
             kind, obj_id = key.split("/", 1)
             path = self.path(kind, obj_id)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
-                unlinked.append(path.parent)
+                unlinked.append(os.path.dirname(path))
             if "/" in obj_id:  # members/<net>/<ep>: the last one takes its directory along
                 with contextlib.suppress(OSError):
-                    os.rmdir(path.parent)
+                    os.rmdir(os.path.dirname(path))
             fault("state_apply")
         for kind, index in commit.get("indexes", {}).items():  # a journal of an older pynet
-            written.append(self.root / kind / _INDEX)
+            written.append(self.file(kind, _INDEX))
             atomic_write(written[-1], index, sync=False)
         for key in commit.get("derived", []):
             path = self.path(*key.split("/", 1))
@@ -452,16 +463,16 @@ class Store:
         """Remove every derived file (name indexes, ``meta/``): their readers rebuild them
         from the records. Run under the lock when the runtime is restored after a reboot,
         since a commit does not fsync them (``_apply``)."""
-        paths = [self.root / kind / _INDEX for kind in NAMED_KINDS]
+        paths = [self.file(kind, _INDEX) for kind in NAMED_KINDS]
         with contextlib.suppress(FileNotFoundError):
-            paths += [e for e in (self.root / "meta").iterdir() if e.name.endswith(".json")]
+            paths += [e.path for e in os.scandir(self.file("meta")) if e.name.endswith((".json", ".rows"))]
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         self._index_cache.clear()
 
 
-def _fsync_all(paths: list[Path], dirs: list[Path]) -> None:
+def _fsync_all(paths: list[str], dirs: list[str]) -> None:
     """fsync each file and each directory that holds one (its rename) or ``dirs`` (an
     unlink), once each and all at once.
 
@@ -474,7 +485,7 @@ def _fsync_all(paths: list[Path], dirs: list[Path]) -> None:
     running: list[_thread.LockType] = []
     errors: list[OSError] = []
     try:
-        for path in [*paths, *dict.fromkeys([*(p.parent for p in paths), *dirs])]:
+        for path in [*paths, *dict.fromkeys([*(os.path.dirname(p) for p in paths), *dirs])]:
             try:
                 fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
             except FileNotFoundError:  # members/<net>/ went with its last member
@@ -601,7 +612,7 @@ class Transaction:
             raise
         self.store.clear_journal()
 
-    def _unapply(self, before: dict[Path, bytes | None]) -> None:
+    def _unapply(self, before: dict[str, bytes | None]) -> None:
         """Put the files back after a failed apply; the journal loses its commit again.
 
         Should that fail as well, the journal keeps the commit for the next command to

@@ -67,3 +67,40 @@ def test_classes_behave_as_plain_dataclasses_in_a_fresh_interpreter() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split() == ["True", "IPAMPool(subnet='10.0.0.0/24',", "<string>"]
+
+
+def test_the_identifier_pattern_matches_as_dataclasses_regex() -> None:
+    import random
+    import re
+
+    real = re.compile(_dccache.MODULE_IDENTIFIER)
+    rng = random.Random(15)
+    alphabet = ["a", "Z", "_", "0", "é", "٣", " ", "\t", "\u3000", ".", "[", "]", "'", ",", "-"]
+    texts = ["", "int", "ClassVar[int]", "dataclasses.InitVar[int]", " x . y ", "x.", ".y", "x . ", "a.b.c"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(8))) for _ in range(5000)]
+    mine = _dccache.ModuleIdentifierPattern()
+    for text in texts:
+        want, got = real.match(text), mine.match(text)
+        assert (got is None) == (want is None), text
+        if want is not None:
+            assert [got.group(i) for i in range(3)] == [want.group(i) for i in range(3)], text
+
+
+def test_dataclasses_import_without_re_and_tell_initvar_apart() -> None:
+    code = (
+        "import sys\n"
+        "import pynet\n"
+        "from dataclasses import InitVar, dataclass, fields\n"
+        "@dataclass\n"
+        "class A:\n"
+        "    '''Doc.'''\n"
+        "    x: 'int'\n"
+        "    y: 'InitVar[int]' = 2\n"
+        "    def __post_init__(self, y): self.z = y\n"
+        "print([f.name for f in fields(A)], A(1, 5).z, type(sys.modules['re']).__name__, 'enum' in sys.modules)\n"
+        "import re\n"
+        "print(re.fullmatch('[a-z]+', 'abc') is not None, type(sys.modules['re']).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stderr == ""
+    assert out.stdout.splitlines() == ["['x'] 5 DeferredModule False", "True module"]

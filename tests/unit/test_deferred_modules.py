@@ -179,3 +179,92 @@ def test_the_pynet_script_itself_imports_none_of_them(tmp_path: Path) -> None:
     names = [line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines() if line.startswith("import time:")]
     after_site = names[names.index("site") + 1 :]  # what the script and pynet import
     assert sorted(set(after_site) & set(_HEAVY)) == []
+
+
+# What `network create` and `network rm` no longer load (design.md, "Start-up"): `copy` (with
+# `weakref`), `re` (with `enum`), `json`, `pathlib` (with `fnmatch`), `socket` (with
+# `selectors`), `signal`, `importlib` (with `warnings`), besides what no command path may load.
+_CREATE_HEAVY = (
+    "copy",
+    "weakref",
+    "re",
+    "enum",
+    "json",
+    "pathlib",
+    "fnmatch",
+    "socket",
+    "selectors",
+    "signal",
+    "importlib",
+    "warnings",
+    "typing",
+    "inspect",
+    "urllib.parse",
+    "click",
+    "pyroute2",
+    "rich",
+    "yaml",
+)
+
+
+def test_the_create_and_rm_path_loads_no_heavy_module(tmp_path: Path) -> None:
+    # The modules `network create`/`rm` import, and the work of theirs that runs without
+    # the kernel: records and requests made, IPAM, the firewall's elements, the store's
+    # commit and journal, the events log (the real commands: tests/integration/test_create_imports.py).
+    code = (
+        "import sys\n"
+        "from pynet.cli import main, fastpath, network_actions\n"
+        "from pynet import wiring, jsonio\n"
+        "from pynet.cnm import controller, networks, events\n"
+        "from pynet.drivers import bridge, driver_class, ipam\n"
+        "from pynet.firewall import hooks, policy\n"
+        "from pynet.kernel import netlink, nft, procnet\n"
+        "from pynet.records import model\n"
+        "from pynet.state.events import EventLog\n"
+        "from pynet.state.store import Store\n"
+        "assert driver_class('bridge') is bridge.BridgeDriver\n"
+        "req = networks.NetworkCreateRequest(name='n1')\n"
+        "net = networks.builtin_networks(['172.17.0.0/16'])[0]\n"
+        "print(policy.network_elements(net)[0], ipam.choose_subnet is not None)\n"
+        f"store = Store({str(tmp_path)!r})\n"
+        "with store.locked():\n"
+        "    txn = store.begin()\n"
+        "    txn.record_undo({'kind': 'link', 'name': 'br-x'})\n"
+        "    txn.put('networks', net.id, model.to_dict(net))\n"
+        "    txn.commit()\n"
+        "    EventLog(store.dir).append([events.make_event('network', 'create', net.id, {'name': net.name})])\n"
+        "print(store.get('networks', net.id)['name'], jsonio.loads(jsonio.dumps([1]))[0])\n"
+        f"print('LOADED', sorted(m for m in {_CREATE_HEAVY!r} if type(sys.modules.get(m)).__name__ == 'module'))\n"
+    )
+    out = _run(code)
+    assert out[:2] == ["('inet', 'bridges', '\"pynet0\"', None) True", "bridge 1"]  # the work was done
+    assert out[2] == "LOADED []"
+
+
+def test_records_to_dict_is_dataclasses_asdict() -> None:
+    import dataclasses
+
+    from pynet.records import model
+
+    class Odd(str):
+        """A str subclass: asdict deep-copies it, and so does to_dict."""
+
+    pool = model.IPAMPool(subnet="10.1.0.0/24", gateway="10.1.0.1", aux_addresses={"h": "10.1.0.5"})
+    net = model.Network(
+        id="a" * 64,
+        name="é net",
+        driver="bridge",
+        created="2026-12-03T09:46:09Z",
+        ipam_options=None,
+        ipam_config=[pool, model.IPAMPool(subnet="fd00::/64")],
+        options={"o": Odd("x")},
+        driver_data={"mtu": 1500, "ratio": 0.5, "nested": {"l": [1, (2, 3)], "t": ("a",)}, "none": None},
+    )
+    ep = model.Endpoint(id="e" * 64, network_id=net.id, container_id="c" * 64, name="c", aliases=["a", "b"])
+    for record in (net, ep, pool):
+        mine, theirs = model.to_dict(record), dataclasses.asdict(record)
+        assert mine == theirs and repr(mine) == repr(theirs)
+        assert mine is not theirs
+    mine = model.to_dict(net)
+    assert mine["ipam_config"] is not net.ipam_config and mine["driver_data"]["nested"] is not net.driver_data["nested"]
+    assert type(mine["options"]["o"]) is Odd and mine["options"]["o"] is not net.options["o"]  # deep-copied

@@ -50,6 +50,22 @@ def test_dumps_writes_what_json_dumps_writes(indent: str | None) -> None:
         assert jsonio.dumps(doc, indent=indent) == want
 
 
+def test_dumps_sorted_writes_what_the_store_wrote_with_json() -> None:
+    rng = random.Random(16)
+    for _ in range(3000):
+        doc = _value(rng, 0)
+        try:
+            want = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+        except TypeError:  # keys of mixed types cannot be sorted: the same refusal
+            with pytest.raises(TypeError):
+                jsonio.dumps_sorted(doc)
+            continue
+        assert jsonio.dumps_sorted(doc) == want
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        jsonio.dumps_sorted({"v": object()})
+    assert jsonio.dumps_sorted({"b": [1], "a": {}}) == '{"a":{},"b":[1]}'  # the same after a failure
+
+
 def test_dumps_writes_other_objects_as_their_str() -> None:
     class Addr:
         def __str__(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import ipaddress
-import socket
+import _socket
 from dataclasses import dataclass
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -43,7 +43,7 @@ def _default_pools_v4() -> list[str]:
     """ipamutils' local-scope defaults: 172.17-19/16, 172.20/14, 172.24/14, 172.28/14 split
     into /16s, then 192.168.0.0/16 split into /20s."""
     pools = [f"172.{octet}.0.0/16" for octet in range(17, 32)]
-    pools += [str(n) for n in ipaddress.ip_network("192.168.0.0/16").subnets(new_prefix=20)]
+    pools += [f"192.168.{third}.0/20" for third in range(0, 256, 16)]  # as text: no ipaddress work at import
     return pools
 
 
@@ -280,7 +280,7 @@ def _span(text: str) -> tuple[int, int, int] | None:
     # create); what it refuses (an IPv6 scope, junk) takes the exact path.
     v6 = ":" in addr
     try:
-        value = int.from_bytes(socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, addr), "big")
+        value = int.from_bytes(_socket.inet_pton(_socket.AF_INET6 if v6 else _socket.AF_INET, addr), "big")
         version, bits = (6, 128) if v6 else (4, 32)
     except OSError:
         try:

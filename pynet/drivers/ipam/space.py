@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import socket
+import _socket
 from dataclasses import dataclass
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -68,7 +68,7 @@ class _PoolState:
 
     def addr(self, value: int) -> str:
         if self.net.version == 4:
-            return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
+            return _socket.inet_ntop(_socket.AF_INET, value.to_bytes(4, "big"))
         return str(ipaddress.IPv6Address(value))
 
     def parse(self, text: str) -> int:
@@ -77,9 +77,9 @@ class _PoolState:
         inet_pton instead of ipaddress: a network's file is read on every run/rm, and
         parsing 1000 addresses with ipaddress alone cost ~20 ms.
         """
-        family = socket.AF_INET if self.net.version == 4 else socket.AF_INET6
+        family = _socket.AF_INET if self.net.version == 4 else _socket.AF_INET6
         try:
-            return int.from_bytes(socket.inet_pton(family, text), "big")
+            return int.from_bytes(_socket.inet_pton(family, text), "big")
         except OSError:
             raise ValueError(f"{text!r} is not an IPv{self.net.version} address") from None
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-import socket
+import _socket
 import struct
 
 from pynet.errors import KernelError, NotFound, PynetError, Unsupported
@@ -232,7 +232,7 @@ class Rtnl:
     """A NETLINK_ROUTE socket bound in the network namespace current at creation."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
+        self.sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, _socket.NETLINK_ROUTE)
         try:
             self.sock.bind((0, 0))
             for opt in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
@@ -309,7 +309,7 @@ def link_index(name: str, netns: str | None = None) -> int | None:
         return None
     if netns is None:
         try:
-            return socket.if_nametoindex(name)
+            return _socket.if_nametoindex(name)
         except OSError:
             return None
     replies = _link_get(name, netns)
@@ -397,7 +397,7 @@ def _await_unlisted(rd: int, index: int, name: str, timeout: float) -> None:
                 raise NetlinkError(code)
             return
         try:
-            if socket.if_nametoindex(name) != index:
+            if _socket.if_nametoindex(name) != index:
                 return  # gone (the name may already belong to a new link)
         except OSError:
             return
@@ -477,8 +477,11 @@ def uplink_mtu(default: int = 1500) -> int:
             return default
         import fcntl
 
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+        s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
+        try:
             ifreq = fcntl.ioctl(s.fileno(), SIOCGIFMTU, struct.pack("=16s24x", best[1].encode()))
+        finally:
+            s.close()
         mtu = struct.unpack_from("=i", ifreq, 16)[0]
     except (OSError, ValueError, IndexError):
         return default

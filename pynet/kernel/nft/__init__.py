@@ -11,7 +11,6 @@ from __future__ import annotations
 import _thread
 import errno
 import os
-from pathlib import Path
 
 from pynet import paths
 from pynet.errors import KernelError, Unavailable
@@ -55,8 +54,8 @@ shutil: Any = _Shutil("shutil")
 subprocess: Any = _LazyModule("subprocess")
 
 NFT_TIMEOUT = 30.0  # seconds; nft returns in milliseconds when healthy
-_PROC_NET = Path("/proc/net")
-_SYSCTL = Path("/proc/sys")
+_PROC_NET = "/proc/net"
+_SYSCTL = "/proc/sys"
 
 
 class NftError(KernelError):
@@ -99,7 +98,7 @@ BACKEND_ENV = "PYNET_NFT"  # "exec": only the nft program; "lib": no raw netlink
 
 
 def _nft() -> str:
-    path = shutil.which("nft") or next((p for p in NFT_FALLBACKS if Path(p).exists()), None)
+    path = shutil.which("nft") or next((p for p in NFT_FALLBACKS if os.path.exists(p)), None)
     if path is None:
         raise Unavailable("nftables (nft) is not installed")
     return path
@@ -256,7 +255,7 @@ def raw() -> nftraw.Raw | None:
     if sock is None:  # a probe that opens nothing: no raw path
         return None
     try:
-        _raw = (owner, nftraw.Raw(_probe_netlink, paths.run_dir() / SKELETON_CACHE, sock))
+        _raw = (owner, nftraw.Raw(_probe_netlink, os.path.join(paths.run_root(), SKELETON_CACHE), sock))
     except OSError:
         sock.close()
         return None
@@ -484,10 +483,15 @@ def rules_from_listing(listing: list[dict[str, Any]] | None) -> list[dict[str, A
 # -- /proc helpers the firewall needs (kernel I/O, so they live in the kernel layer) ----
 
 
+def _read_text(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
 def read_sysctl(name: str) -> str | None:
     """A sysctl of this namespace ('net/ipv4/ip_forward'), or None when it does not exist."""
     try:
-        return (_SYSCTL / name).read_text().strip()
+        return _read_text(f"{_SYSCTL}/{name}").strip()
     except OSError:
         return None
 
@@ -497,7 +501,8 @@ def write_sysctl(name: str, value: str) -> bool:
     if read_sysctl(name) == value:
         return False
     try:
-        (_SYSCTL / name).write_text(value + "\n")
+        with open(f"{_SYSCTL}/{name}", "w") as f:
+            f.write(value + "\n")
     except OSError as exc:
         raise KernelError(f"set sysctl {name}={value}: {exc.strerror or exc}") from None
     return True
@@ -541,7 +546,7 @@ def host_listeners() -> set[tuple[str, str, int]]:
         ("udp6", "udp", False),
     ):
         try:
-            text = (_PROC_NET / name).read_text()
+            text = _read_text(f"{_PROC_NET}/{name}")
         except OSError:
             continue
         found |= parse_proc_net(text, proto, listen_only)
@@ -557,7 +562,7 @@ def legacy_filter_rules(family: str) -> list[str] | None:
     """
     names = "ip6_tables_names" if family == "ip6" else "ip_tables_names"
     try:
-        if "filter" not in (_PROC_NET / names).read_text().split():
+        if "filter" not in _read_text(f"{_PROC_NET}/{names}").split():
             return None
     except OSError:
         return None

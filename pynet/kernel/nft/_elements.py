@@ -11,7 +11,7 @@ the caller hands the script to libnftables instead.
 
 from __future__ import annotations
 
-import socket
+import _socket
 import struct
 
 from pynet.kernel.nft._nfnetlink import (
@@ -98,10 +98,10 @@ def _field(ftype: int, token: str) -> tuple[bytes, bytes, bytes]:
 
 
 def _address(ftype: int, token: str) -> tuple[bytes, bytes, bytes]:
-    fam, size = (socket.AF_INET, 4) if ftype == TYPE_IPADDR else (socket.AF_INET6, 16)
+    fam, size = (_socket.AF_INET, 4) if ftype == TYPE_IPADDR else (_socket.AF_INET6, 16)
     addr, _, plen_text = token.partition("/")
     try:
-        raw = socket.inet_pton(fam, addr)
+        raw = _socket.inet_pton(fam, addr)
     except OSError:
         raise Unencodable(token) from None
     bits = size * 8
@@ -166,9 +166,9 @@ def _atom(ftype: int, raw: bytes) -> Any:
     if ftype == TYPE_IFNAME:
         return text(raw)
     if ftype == TYPE_IPADDR:
-        return socket.inet_ntop(socket.AF_INET, raw[:4])
+        return _socket.inet_ntop(_socket.AF_INET, raw[:4])
     if ftype == TYPE_IP6ADDR:
-        return socket.inet_ntop(socket.AF_INET6, raw[:16])
+        return _socket.inet_ntop(_socket.AF_INET6, raw[:16])
     if ftype == TYPE_INET_PROTOCOL:
         return PROTOCOL_NAMES.get(raw[0], raw[0])
     if ftype == TYPE_INET_SERVICE:

@@ -18,7 +18,7 @@ the session that ties both to the current namespace is :mod:`pynet.kernel.nft._s
 from __future__ import annotations
 
 import os
-import socket
+import _socket
 import struct
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -119,7 +119,7 @@ def be32(value: bytes | None, default: int = 0) -> int:
 
 
 def nfgenmsg(family: int, res_id: int = 0) -> bytes:
-    return struct.pack("=BBH", family, 0, socket.htons(res_id))
+    return struct.pack("=BBH", family, 0, _socket.htons(res_id))
 
 
 # -- sets: the kernel's description --------------------------------------------------------
@@ -194,7 +194,7 @@ def _messages(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
 class Nfnl:
     """A NETLINK_NETFILTER socket bound in the namespace that was current when it was made."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self.seq = int.from_bytes(os.urandom(3), "big")
         sock.settimeout(TIMEOUT)
@@ -276,7 +276,7 @@ class Nfnl:
         out: list[bytes] = []
         peek = enough is not None
         while True:
-            data = self.sock.recv(RECV_SIZE, socket.MSG_PEEK if peek else 0)
+            data = self.sock.recv(RECV_SIZE, _socket.MSG_PEEK if peek else 0)
             stop = False
             for t, flags, mseq, payload in _messages(data):
                 if mseq != seq:
@@ -297,20 +297,20 @@ class Nfnl:
                 peek = False
 
     @classmethod
-    def bounded(cls, sock: socket.socket) -> Nfnl:
+    def bounded(cls, sock: _socket.socket) -> Nfnl:
         """A throwaway socket for one dump that may stop early.
 
         Its receive buffer is the smallest the kernel allows, so a peeked first message
         keeps the kernel from preparing the next one; a fresh socket's first dump message
         is small (~4 KiB) too. Together the kernel walks one small message of the set.
         """
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVBUF, 0)
         return cls(sock)
 
 
-def open_socket() -> socket.socket:
+def open_socket() -> _socket.socket:
     """A NETLINK_NETFILTER socket in the current namespace (OSError when the kernel refuses)."""
-    return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER)
+    return _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, NETLINK_NETFILTER)
 
 
 # -- message builders --------------------------------------------------------------------

@@ -3,7 +3,8 @@
 :class:`Raw` applies pynet's element scripts as one batch and answers the firewall's small
 questions at a cost that does not grow with pynet's networks; whatever it cannot encode
 or the kernel refuses goes back to libnftables. It skips the skeleton when the kernel's
-chains and rules match, byte for byte, a fingerprint: firewall.md, "The raw path".
+chains and rules match, byte for byte, a fingerprint, and makes it from a recorded replay
+when its tables are gone: firewall.md, "The raw path".
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import struct
 
 from pynet.kernel.nft import _elements as ne
+from pynet.kernel._nla import nla_str
 from pynet.kernel.nft import _nfnetlink as nf
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
@@ -22,7 +24,24 @@ if TYPE_CHECKING:
 
 #: the lines of an idempotent, declarative prefix: re-applying it changes nothing when in effect
 _DECLARATIVE = ("add table ", "add set ", "add map ", "add chain ", "add rule ", "flush chain ")
-_CACHE_ENTRIES = 4
+_CACHE_ENTRIES = 8  # (a fingerprint and a replay per prefix)
+_REPLAY = b"\0replay\0"  # the cache key of a prefix's replay: this + the prefix
+
+#: the attributes that define an object, kept in its replay (nf_tables.h's NFTA_TABLE_*,
+#: NFTA_SET_*, NFTA_SET_ELEM_LIST_*, NFTA_CHAIN_*, NFTA_RULE_*); the rest of a dump belongs to
+#: the instance (handles, use counts, counters, element counts) and is refused as input
+_DEFINING_ATTRS = {
+    nf.NFT_MSG_NEWTABLE: frozenset({1, 2, 6}),  # NAME, FLAGS, USERDATA
+    # TABLE, NAME, FLAGS, KEY_TYPE, KEY_LEN, DATA_TYPE, DATA_LEN, POLICY, DESC, TIMEOUT,
+    # GC_INTERVAL, USERDATA, OBJ_TYPE, EXPR, EXPRESSIONS
+    nf.NFT_MSG_NEWSET: frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 17, 18}),
+    nf.NFT_MSG_NEWSETELEM: frozenset({1, 2, 3}),  # TABLE, SET, ELEMENTS
+    nf.NFT_MSG_NEWCHAIN: frozenset({1, 3, 4, 5, 7, 10, 12}),  # TABLE, NAME, HOOK, POLICY, TYPE, FLAGS, USERDATA
+    nf.NFT_MSG_NEWRULE: frozenset({1, 2, 4, 5, 7}),  # TABLE, CHAIN, EXPRESSIONS, COMPAT, USERDATA
+}
+_NFT_SET_ANONYMOUS = 0x2
+_NFTA_SET_ID = 10
+_NLM_F_APPEND = 0x800
 
 
 def split_prefix(script: str) -> tuple[str, str]:
@@ -44,6 +63,38 @@ def declared_chains(prefix: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def declared(prefix: str, kinds: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """(family, table[, name]) of every ``add <kind>`` line of ``prefix`` (kinds: table, set...)."""
+    out = []
+    for line in prefix.splitlines():
+        words = line.split(" ", 5)
+        if words[0] == "add" and len(words) >= 4 and words[1] in kinds:
+            out.append(tuple(words[2:4]) if words[1] == "table" else tuple(words[2:5]))
+    return out
+
+
+def _definition(mtype: int, payload: bytes) -> bytes:
+    """A dumped object's payload as the body that makes it again (its defining attributes)."""
+    keep, out, off = _DEFINING_ATTRS[mtype], [nf.nfgenmsg(payload[0])], 4
+    while off + 4 <= len(payload):
+        alen, atype = struct.unpack_from("=HH", payload, off)
+        if alen < 4:
+            break
+        end = off + ((alen + 3) & ~3)
+        if atype & 0x3FFF in keep:
+            out.append(payload[off:end])
+        off = end
+    return b"".join(out)
+
+
+def _pack(msgs: list[nf.Msg]) -> bytes:
+    return _blob(*(struct.pack(">HH", mtype, flags) + body for mtype, flags, body in msgs))
+
+
+def _unpack(data: bytes) -> list[nf.Msg]:
+    return [(*struct.unpack_from(">HH", part), part[4:]) for part in _unblob(data)]  # type: ignore[misc]
+
+
 def _blob(*parts: bytes) -> bytes:
     return b"".join(struct.pack(">I", len(p)) + p for p in parts)
 
@@ -57,6 +108,11 @@ def _unblob(data: bytes) -> list[bytes]:
     return out
 
 
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
 class Raw:
     """A raw nf_tables session of one process in one network namespace.
 
@@ -65,10 +121,10 @@ class Raw:
     session's socket, and a fresh socket's first dump message is small: ~4 KiB).
     """
 
-    def __init__(self, opener: Callable[[], Any], cache: Path | None = None, sock: Any = None) -> None:
+    def __init__(self, opener: Callable[[], Any], cache: str | Path | None = None, sock: Any = None) -> None:
         self.opener = opener
         self.nl = nf.Nfnl(sock if sock is not None else opener())
-        self.cache = cache
+        self.cache = os.fspath(cache) if cache is not None else None
         self.sets: dict[tuple[str, str, str], nf.SetInfo] = {}
 
     def close(self) -> None:
@@ -83,7 +139,7 @@ class Raw:
         """Apply ``script`` as one transaction if it can go raw; False: use libnftables."""
         prefix, rest = split_prefix(script)
         lines = ne.parse_script(rest)
-        if lines is None or (prefix and not self.in_effect(prefix)):
+        if lines is None or (prefix and not (self.in_effect(prefix) or self.replay(prefix))):
             return False
         try:
             self.nl.batch(self._messages(lines))
@@ -143,6 +199,63 @@ class Raw:
         recorded = self._recorded().get(prefix.encode())
         return recorded is not None and recorded == self.fingerprint(prefix)
 
+    def replay(self, prefix: str) -> bool:
+        """Make the tables ``prefix`` declares from the replay recorded with its fingerprint,
+        when none of them exists (a namespace's first network, also after its last was
+        removed); True when the kernel's description of what it made equals the recording.
+
+        False (libnftables then applies ``prefix``): nothing recorded, a table exists, the
+        kernel refused the batch (nothing changed), or it made something else.
+        """
+        replay = self._recorded().get(_REPLAY + prefix.encode())
+        if replay is None or any(self.table_exists(f, t) for f, t in declared(prefix, ("table",))):
+            return False
+        try:
+            self.nl.batch(_unpack(replay))
+        except nf.NfnlError:
+            return False
+        made = self.recording(prefix)
+        return made is not None and _pack(made) == replay
+
+    def recording(self, prefix: str) -> list[nf.Msg] | None:
+        """The messages that make the tables ``prefix`` declares as the kernel has them now:
+        tables, sets (without the named ones' elements), anonymous sets' elements, chains,
+        rules. None when a table holds a chain or named set ``prefix`` does not declare."""
+        sets, chains = set(declared(prefix, ("set", "map"))), set(declared(prefix, ("chain",)))
+        msgs: list[nf.Msg] = []
+        for family, table in declared(prefix, ("table",)):
+            (answer,) = self.nl.request([nf.msg_get_table(family, table)])
+            if isinstance(answer, nf.NfnlError) or not answer:
+                return None
+            msgs.append((nf.NFT_MSG_NEWTABLE, nf.NLM_F_CREATE, _definition(nf.NFT_MSG_NEWTABLE, answer[0])))
+            body = nf.nfgenmsg(nf.FAMILIES[family]) + nla_str(nf.NFTA_SET_TABLE, table)
+            elements = []
+            for payload in self._dump(nf.NFT_MSG_GETSET, body):
+                if nf.text(nf.attrs(payload, 4).get(nf.NFTA_SET_TABLE)) != table:
+                    continue  # (the kernel filters by table too)
+                info = nf.parse_set(payload)
+                if not info.flags & _NFT_SET_ANONYMOUS and (family, table, info.name) not in sets:
+                    return None
+                # NFTA_SET_ID: required of a new set (a transaction's own name for it)
+                made = _definition(nf.NFT_MSG_NEWSET, payload) + nf.nla_be32(_NFTA_SET_ID, len(msgs))
+                msgs.append((nf.NFT_MSG_NEWSET, nf.NLM_F_CREATE, made))
+                if info.flags & _NFT_SET_ANONYMOUS:
+                    elements += self._dump(nf.NFT_MSG_GETSETELEM, nf.elements_body(family, table, info.name))
+            msgs += [(nf.NFT_MSG_NEWSETELEM, nf.NLM_F_CREATE, _definition(nf.NFT_MSG_NEWSETELEM, e)) for e in elements]
+            body = nf.nfgenmsg(nf.FAMILIES[family]) + nla_str(nf.NFTA_CHAIN_TABLE, table)
+            for payload in self._dump(nf.NFT_MSG_GETCHAIN, body):
+                a = nf.attrs(payload, 4)
+                if nf.text(a.get(nf.NFTA_CHAIN_TABLE)) != table:
+                    continue
+                if (family, table, nf.text(a.get(nf.NFTA_CHAIN_NAME))) not in chains:
+                    return None
+                msgs.append((nf.NFT_MSG_NEWCHAIN, nf.NLM_F_CREATE, _definition(nf.NFT_MSG_NEWCHAIN, payload)))
+            msgs += [
+                (nf.NFT_MSG_NEWRULE, nf.NLM_F_CREATE | _NLM_F_APPEND, _definition(nf.NFT_MSG_NEWRULE, payload))
+                for payload in self._dump(nf.NFT_MSG_GETRULE, nf.rules_body(family, table))
+            ]
+        return msgs
+
     def remember(self, script: str) -> None:
         """After libnftables applied ``script``: record what its declarative prefix produced."""
         prefix = split_prefix(script)[0]
@@ -153,18 +266,27 @@ class Raw:
             return
         entries = self._recorded()
         entries.pop(prefix.encode(), None)
+        entries.pop(_REPLAY + prefix.encode(), None)
         entries[prefix.encode()] = fp
+        replay = self.recording(prefix)
+        if replay is not None:
+            entries[_REPLAY + prefix.encode()] = _pack(replay)
         kept = list(entries.items())[-_CACHE_ENTRIES:]
-        tmp = self.cache.with_name(f".{self.cache.name}.{os.getpid()}")
+        directory, name = os.path.split(self.cache)
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}")
         try:
-            tmp.write_bytes(b"".join(_blob(k, v) for k, v in kept))
+            with open(tmp, "wb") as f:
+                f.write(b"".join(_blob(k, v) for k, v in kept))
             os.replace(tmp, self.cache)
         except OSError:
-            tmp.unlink(missing_ok=True)  # no runtime dir (yet): the next create heals again
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass  # no runtime dir (yet): the next create heals again
 
     def _recorded(self) -> dict[bytes, bytes]:
         try:
-            data = _unblob(self.cache.read_bytes()) if self.cache else []
+            data = _unblob(_read_bytes(self.cache)) if self.cache else []
         except OSError:
             return {}
         return dict(zip(data[0::2], data[1::2]))
