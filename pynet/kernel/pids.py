@@ -38,6 +38,16 @@ def pid_start_time(pid: int) -> int:
     return int(fields[19]) if len(fields) > 19 else 0
 
 
+def write_pid_file(path: str) -> None:
+    """Write this process's "PID START_TIME" to ``path`` atomically (what :func:`pid_alive`
+    checks before anyone signals it: the zygote's and the warm server's pid files)."""
+    me = os.getpid()
+    tmp = f"{path}.tmp-{me}"
+    with open(tmp, "w") as f:
+        f.write(f"{me} {pid_start_time(me)}\n")
+    os.replace(tmp, path)
+
+
 def pid_alive(pid: int, start: int = 0) -> bool:
     """``pid`` runs (not a zombie) and, when ``start`` is given, is the process that
     started then (0 = unknown: records written before start times were kept)."""

@@ -304,7 +304,9 @@ def main(argv: list[str]) -> None:
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
     _signal.signal(_signal.SIGCHLD, _signal.SIG_IGN)  # waiters (and their `_exited`) reap themselves
-    _write_pid_file(pid_path)
+    from pynet.kernel.pids import write_pid_file
+
+    write_pid_file(pid_path)
     idle = paths.idle_exit_after()
     gc.freeze()  # a forked waiter's collections never touch (and copy) the zygote's pages
     busy = time.monotonic()
@@ -382,16 +384,6 @@ def _warm_up(namespaces, supervisor, waiter) -> None:  # type: ignore[no-untyped
         os.close(out_w)
         os.close(err_w)
         waiter.copy_output(os.getpid(), os.devnull, {out_r: 1, err_r: 2})  # both at EOF: returns
-
-
-def _write_pid_file(path: str) -> None:
-    from pynet.kernel.pids import pid_start_time
-
-    me = os.getpid()
-    tmp = f"{path}.tmp-{me}"
-    with open(tmp, "w") as f:
-        f.write(f"{me} {pid_start_time(me)}\n")
-    os.replace(tmp, path)
 
 
 def _waiter(fd: int, ident: bytes) -> None:

@@ -216,7 +216,9 @@ class Server:
         st = os.stat(self.sock_path)
         self.socket_inode = (st.st_dev, st.st_ino)  # a successor may bind the same path
         self.listener = listener
-        _write_pid_file(self.base + ".pid")
+        from pynet.kernel.pids import write_pid_file
+
+        write_pid_file(self.base + ".pid")
 
     def serve(self) -> None:
         """The loop: keep a spare; report deaths; leave when idle or stale, once every
@@ -406,16 +408,6 @@ def _send(conn, message: object, fds: tuple[int, ...] = ()) -> bool:  # type: ig
         return True
     except OSError:
         return False
-
-
-def _write_pid_file(path: str) -> None:
-    from pynet.kernel.pids import pid_start_time
-
-    me = os.getpid()
-    tmp = f"{path}.tmp-{me}"
-    with open(tmp, "w") as f:
-        f.write(f"{me} {pid_start_time(me)}\n")
-    os.replace(tmp, path)
 
 
 # -- the child ---------------------------------------------------------------------------

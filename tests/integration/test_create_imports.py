@@ -13,36 +13,14 @@ from typing import Any
 import pytest
 
 from harness import REPO_ROOT, Host, run
+from heavy_modules import CREATE_HEAVY
 from pynet.kernel.nft import _nfnetlink as nfnetlink
 from pynet.kernel.nft import _session as nftraw
 
 pytestmark = pytest.mark.integration
 
-# the unit test's list (tests/unit/test_deferred_modules.py), plus what no mutating command
-# loads until it needs it
-HEAVY = {
-    "copy",
-    "weakref",
-    "re",
-    "enum",
-    "json",
-    "pathlib",
-    "fnmatch",
-    "socket",
-    "selectors",
-    "signal",
-    "importlib",
-    "warnings",
-    "typing",
-    "inspect",
-    "urllib.parse",
-    "click",
-    "pyroute2",
-    "rich",
-    "yaml",
-    "subprocess",
-    "threading",
-}
+# the unit guard's list, plus what no mutating command loads until it needs it
+HEAVY = {*CREATE_HEAVY, "subprocess", "threading"}
 
 
 def _imports(host: Host, *args: str) -> set[str]:

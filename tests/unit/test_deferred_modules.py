@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from heavy_modules import CREATE_HEAVY
 
 pytestmark = pytest.mark.unit
 
@@ -181,30 +182,7 @@ def test_the_pynet_script_itself_imports_none_of_them(tmp_path: Path) -> None:
     assert sorted(set(after_site) & set(_HEAVY)) == []
 
 
-# What `network create` and `network rm` no longer load (design.md, "Start-up"): `copy` (with
-# `weakref`), `re` (with `enum`), `json`, `pathlib` (with `fnmatch`), `socket` (with
-# `selectors`), `signal`, `importlib` (with `warnings`), besides what no command path may load.
-_CREATE_HEAVY = (
-    "copy",
-    "weakref",
-    "re",
-    "enum",
-    "json",
-    "pathlib",
-    "fnmatch",
-    "socket",
-    "selectors",
-    "signal",
-    "importlib",
-    "warnings",
-    "typing",
-    "inspect",
-    "urllib.parse",
-    "click",
-    "pyroute2",
-    "rich",
-    "yaml",
-)
+_CREATE_HEAVY = CREATE_HEAVY  # tests/heavy_modules.py
 
 
 def test_the_create_and_rm_path_loads_no_heavy_module(tmp_path: Path) -> None:
