@@ -35,6 +35,7 @@ from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, NetworkUpdate, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm import rollback
+from pynet.cnm.reader import mark_ready, runtime_ready
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver
 from pynet.firewall import hooks as firewall_hooks
@@ -169,7 +170,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         require_privileges()
         marker = os.path.join(paths.run_root(), "restored")
         journal = self.store.has_journal()
-        if os.path.exists(marker) and not journal and DEFAULT_NETWORK in self.store.names("networks"):
+        if not journal and runtime_ready(self.store):
             self._cluster_sync()
             self.reap_orphans()
             return
@@ -184,7 +185,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
             if not os.path.exists(marker):
                 self._restore(repo)
         os.makedirs(paths.run_root(), exist_ok=True)
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o666))  # touch
+        mark_ready(self.store)
         self._cluster_sync()
         self.reap_orphans()
 
