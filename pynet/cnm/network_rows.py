@@ -12,10 +12,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pynet.cnm.repo import Repo
     from pynet.records.model import Network
+    from pynet.state.rowcache import RowCache
 
 #: the cache file under ``meta/`` (derived data: rebuilt when missing or unreadable)
 CACHE = "network-list"
@@ -38,13 +40,41 @@ class NetworkRow:
 
 class NetworkTable:
     """The ``network ls`` fields of some networks: ``ids`` and one list per name of
-    :data:`FIELDS` (``table.name[i]`` is the name of network ``table.ids[i]``)."""
+    :data:`FIELDS` (``table.name[i]`` is the name of network ``table.ids[i]``). Made
+    from the row cache, its columns load on first use: a listing answered by a text
+    rendered before (:meth:`rendered`) loads none."""
 
-    def __init__(self, ids: list[str], columns: list[list[Any]]) -> None:
+    def __init__(self, ids: list[str], columns: list[list[Any]], cache: RowCache | None = None) -> None:
+        self._cache = cache
         self.ids = ids
         self.columns = columns
         for field, column in zip(FIELDS, columns):
             setattr(self, field, column)
+
+    @classmethod
+    def _lazy(cls, cache: RowCache, remake: Callable[[], RowCache]) -> NetworkTable:
+        table = cls.__new__(cls)
+        table._cache = cache
+        table._remake = remake  # type: ignore[attr-defined]
+        return table
+
+    def __getattr__(self, name: str) -> Any:
+        """``ids``, ``columns`` and the fields of a lazy table, all loaded at once (so
+        that they stay in step)."""
+        if name.startswith("_") or "_remake" not in self.__dict__:
+            raise AttributeError(name)
+        from pynet.state.rowcache import StaleRows
+
+        cache = self._cache
+        assert cache is not None
+        try:
+            columns = cache.columns
+        except StaleRows:  # its columns do not fit its rows: list without the file
+            cache = self._remake()
+            columns = cache.columns
+        del self._remake
+        self.__init__(cache.ids, columns or [[] for _ in FIELDS], cache)  # type: ignore[misc]
+        return getattr(self, name)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -55,6 +85,16 @@ class NetworkTable:
     def select(self, keep: list[int]) -> NetworkTable:
         """The rows at the indexes ``keep``, in that order."""
         return NetworkTable([self.ids[i] for i in keep], [[col[i] for i in keep] for col in self.columns])
+
+    def rendered(self, key: str) -> str | None:
+        """The text a caller kept under ``key`` for exactly these rows (every network,
+        unchanged since), or None."""
+        return None if self._cache is None else self._cache.output(key)
+
+    def keep_rendered(self, key: str, text: str) -> None:
+        """Keep ``text``, rendered from every row of this table, for :meth:`rendered`."""
+        if self._cache is not None:
+            self._cache.keep_output(key, text)
 
 
 def _values(net: Network) -> list[Any]:
@@ -75,12 +115,18 @@ def _values(net: Network) -> list[Any]:
 def network_table(repo: Repo) -> NetworkTable:
     """Every network, sorted by name as ``network ls`` lists them (docker/cli's natural
     order)."""
-    from pynet.cnm.listing import natural_sort_key
-
     if repo.txn is not None:  # inside a command: its pending records count
+        from pynet.cnm.listing import natural_sort_key
+
         nets = sorted(repo.networks(), key=lambda n: natural_sort_key(n.name))
         values = [_values(n) for n in nets]
         return NetworkTable([n.id for n in nets], [list(col) for col in zip(*values)] or [[] for _ in FIELDS])
+    return NetworkTable._lazy(_cached_rows(repo, use_file=True), lambda: _cached_rows(repo, use_file=False))
+
+
+def _cached_rows(repo: Repo, *, use_file: bool) -> RowCache:
+    """The row cache, its rows filled (sorted, and saved when that helps the next reader)."""
+    from pynet.cnm.listing import natural_sort_key
     from pynet.state.rowcache import RowCache
 
     cache = RowCache(repo.store, "networks", CACHE, ",".join(FIELDS))
@@ -89,9 +135,9 @@ def network_table(repo: Repo) -> NetworkTable:
         net = repo.network(obj_id)  # a corrupt record raises here, naming its file
         return None if net is None else _values(net)
 
-    cache.rows(read)
+    cache.rows(read, use_file=use_file)
     if cache.fresh:
         cache.sort(FIELDS.index("name"), natural_sort_key)
     if cache.dirty:
         cache.save()
-    return NetworkTable(cache.ids, cache.columns or [[] for _ in FIELDS])
+    return cache

@@ -23,6 +23,12 @@ writes it without the lock (``os.replace`` keeps it whole); a stale, missing or 
 one costs reads only. It is a cache, not state: one JSON header line (layout, directory
 stamp, CRC-32 of the rest) and the columns in ``marshal``'s format, which loads 1000 rows
 in half the time JSON takes (a file another Python cannot load is rebuilt).
+
+The columns are stored as one ``marshal`` blob inside the file, loaded only when a caller
+uses them: a listing whose rows are all unchanged can be answered from a text its caller
+rendered from these rows before (:meth:`RowCache.output`, kept by
+:meth:`RowCache.keep_output`), valid for exactly the stored rows in their order; any
+changed, added or removed row drops them.
 """
 
 from __future__ import annotations
@@ -43,7 +49,9 @@ if TYPE_CHECKING:
     from pynet.state.store import Store
 
 #: the layout of the file; another value is ignored (rebuilt), as a missing file is
-VERSION = 1
+VERSION = 2
+#: at most this many rendered texts are kept (the caller's keys: default table, ``-q``...)
+MAX_OUTPUTS = 4
 _SETTLE_NS = int(STAMP_SETTLE * 1e9)
 
 
@@ -60,21 +68,24 @@ class RowCache:
         #: the caller's name for what its rows hold: a file of other rows is not used
         self.layout = layout
         self.ids: list[str] = []
-        self.columns: list[list[Any]] = []
+        self._columns: list[list[Any]] | None = []
         self.fresh = 0
         self.dirty = False
         self._dir: list[int] | None = None  # the directory's stamp now (None: too recent)
         self._stamps: list[list[int | None]] = [[], [], []]  # inode, ctime, size of each row
+        self._blob: bytes | None = None  # the stored columns, not loaded yet (all rows unchanged)
+        self._outputs: dict[str, str] = {}  # rendered texts of exactly these rows
 
     def _load(self) -> tuple[list[int] | None, tuple[Any, ...] | None]:
-        """The file's directory stamp and ``(ids, inodes, ctimes, sizes, columns)``;
-        None when it is missing, damaged (its CRC differs), of another layout or not
-        loadable: derived data is rebuilt, never an error."""
+        """The file's directory stamp and ``(ids, inodes, ctimes, sizes, [columns blob,
+        outputs blob])``; None when it is missing, damaged (its CRC differs), of another
+        layout or not loadable: derived data is rebuilt, never an error."""
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
-            head, _, body = data.partition(b"\n")
-            header = jsonio.loads(head.decode())
+            end = data.index(b"\n")
+            header = jsonio.loads(data[:end].decode())
+            body = memoryview(data)[end + 1 :]
             if (
                 not isinstance(header, dict)
                 or header.get("version") != VERSION
@@ -90,21 +101,59 @@ class RowCache:
         dir_stamp = header.get("dir")
         return (dir_stamp if _is_stamp(dir_stamp) else None), loaded
 
-    def _fits(self, loaded: object) -> bool:
-        """The outer shape of what ``save`` writes (the CRC vouches for the rest)."""
-        if type(loaded) is not tuple or len(loaded) != 5 or type(loaded[4]) is not list:
+    @staticmethod
+    def _fits(loaded: object) -> bool:
+        """The outer shape of what ``save`` writes (the CRC vouches for the rest; the
+        columns' shape is checked when they are loaded)."""
+        if type(loaded) is not tuple or len(loaded) != 5:
             return False
-        lists = [*loaded[:4], *loaded[4]]
+        blobs = loaded[4]
+        if type(blobs) is not list or len(blobs) != 2 or not all(type(b) is bytes for b in blobs):
+            return False
         count = len(loaded[0]) if type(loaded[0]) is list else -1
-        return len(loaded[4]) == len(self.layout.split(",")) and all(type(x) is list and len(x) == count for x in lists)
+        return all(type(x) is list and len(x) == count for x in loaded[:4])
 
-    def rows(self, read: Callable[[str], list[Any] | None]) -> None:
+    def _stored_columns(self, blob: bytes, count: int) -> list[list[Any]] | None:
+        """The columns of the file's ``count`` rows; None when they do not fit."""
+        try:
+            columns = marshal.loads(blob)
+        except (ValueError, EOFError, TypeError):
+            return None
+        if type(columns) is not list or len(columns) != len(self.layout.split(",")):
+            return None
+        return columns if all(type(c) is list and len(c) == count for c in columns) else None
+
+    @property
+    def columns(self) -> list[list[Any]]:
+        """One list per field, in the order of ``ids`` (loaded on first use)."""
+        if self._columns is None:
+            assert self._blob is not None
+            columns = self._stored_columns(self._blob, len(self.ids))
+            if columns is None:  # a hand-made file whose CRC holds: read every record
+                raise StaleRows(self.path)
+            self._columns, self._blob = columns, None
+        return self._columns
+
+    def output(self, key: str) -> str | None:
+        """A text the caller kept under ``key`` for exactly these rows, or None."""
+        return self._outputs.get(key)
+
+    def keep_output(self, key: str, text: str) -> None:
+        """Keep ``text`` (rendered from these rows) for the next reader whose rows are all
+        unchanged, and save."""
+        self._outputs.pop(key, None)
+        while len(self._outputs) >= MAX_OUTPUTS:
+            del self._outputs[next(iter(self._outputs))]
+        self._outputs[key] = text
+        self.save()
+
+    def rows(self, read: Callable[[str], list[Any] | None], *, use_file: bool = True) -> None:
         """Fill ``ids`` and ``columns`` with every record now in the directory: a stored
         row while its record's file is unchanged, else ``read(id)`` (its values, one per
         column; None: the record is gone; an exception propagates). Stored rows keep
-        their stored order; fresh ones follow."""
-        dir_stamp, loaded = self._load()
-        old_ids, inodes, ctimes, sizes, columns = loaded or ([], [], [], [], [])
+        their stored order; fresh ones follow. ``use_file=False``: as without the file."""
+        dir_stamp, loaded = self._load() if use_file else (None, None)
+        old_ids, inodes, ctimes, sizes, blobs = loaded or ([], [], [], [], None)
         settled = time.time_ns() - _SETTLE_NS
         try:
             dfd = os.open(self.store.file(self.kind), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -123,8 +172,19 @@ class RowCache:
             changed = _changed(dfd, ids, index, (inodes, ctimes, sizes))
         finally:
             os.close(dfd)
-        if not changed and len(ids) == len(old_ids):  # every stored row, in its order
-            self.ids, self.columns, self._stamps = old_ids, columns, [inodes, ctimes, sizes]
+        if blobs is not None and not changed and len(ids) == len(old_ids):  # every stored row, in its order
+            self.ids, self._columns, self._blob = old_ids, None, blobs[0]
+            self._stamps = [inodes, ctimes, sizes]
+            try:
+                outputs = marshal.loads(blobs[1])
+            except (ValueError, EOFError, TypeError):
+                outputs = None
+            if type(outputs) is dict and all(type(k) is str and type(v) is str for k, v in outputs.items()):
+                self._outputs = outputs
+            return
+        columns = self._stored_columns(blobs[0], len(old_ids)) if blobs is not None else []
+        if columns is None:  # a hand-made file whose CRC holds: as without it
+            self.rows(read, use_file=False)
             return
         picks = self._picks(ids, index, changed, settled, read)
         self._gather(picks, old_ids, columns, (inodes, ctimes, sizes))
@@ -174,7 +234,7 @@ class RowCache:
         self.dirty = self.dirty or len(picks) != len(old_ids)
         width = len(self.layout.split(","))
         self.ids = [old_ids[p] if type(p) is int else p[0] for p in picks]
-        self.columns = [[columns[j][p] if type(p) is int else p[1][j] for p in picks] for j in range(width)]
+        self._columns = [[columns[j][p] if type(p) is int else p[1][j] for p in picks] for j in range(width)]
         self._stamps = [[stamps[k][p] if type(p) is int else p[2][k] for p in picks] for k in range(3)]
 
     def sort(self, column: int, key: Callable[[Any], Any]) -> None:
@@ -182,7 +242,8 @@ class RowCache:
         values = self.columns[column]
         order = sorted(range(len(self.ids)), key=lambda i: key(values[i]))
         self.ids = [self.ids[i] for i in order]
-        self.columns = [[col[i] for i in order] for col in self.columns]
+        self._columns = [[col[i] for i in order] for col in self.columns]
+        self._outputs = {}
         self._stamps = [[col[i] for i in order] for col in self._stamps]
 
     def save(self) -> None:
@@ -191,9 +252,13 @@ class RowCache:
         full disk) still lists, only without the cache."""
         # Equal strings as one object (a network's driver, scope...): marshal then writes
         # the others as references, and the next reader loads one object for them all.
-        same: dict[str, str] = {}
-        columns = [[same.setdefault(v, v) if type(v) is str else v for v in column] for column in self.columns]
-        body = marshal.dumps((self.ids, *self._stamps, columns))
+        if self._columns is None:  # the stored rows, unchanged
+            assert self._blob is not None
+            blob = self._blob
+        else:
+            same: dict[str, str] = {}
+            blob = marshal.dumps([[same.setdefault(v, v) if type(v) is str else v for v in c] for c in self._columns])
+        body = marshal.dumps((self.ids, *self._stamps, [blob, marshal.dumps(self._outputs)]))
         header = {"version": VERSION, "layout": self.layout, "dir": self._dir, "crc": binascii.crc32(body)}
         text = jsonio.dumps(header).encode() + b"\n" + body
         tmp = os.path.join(os.path.dirname(self.path), f".tmp-{os.urandom(6).hex()}.rows")
@@ -208,6 +273,11 @@ class RowCache:
         finally:
             if tmp:
                 _unlink(tmp)
+
+
+class StaleRows(Exception):
+    """The file's columns do not fit its rows (a hand-made file whose CRC holds): the
+    caller lists again with ``rows(read, use_file=False)``."""
 
 
 def _changed(
