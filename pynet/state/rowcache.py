@@ -24,8 +24,8 @@ one costs reads only. It is a cache, not state: one JSON header line (layout, di
 stamp, CRC-32 of the rest) and the columns in ``marshal``'s format, which loads 1000 rows
 in half the time JSON takes (a file another Python cannot load is rebuilt).
 
-The columns are stored as one ``marshal`` blob inside the file, loaded only when a caller
-uses them: a listing whose rows are all unchanged can be answered from a text its caller
+The columns are the file's last bytes (one ``marshal`` blob with its own CRC, both named
+in the header), loaded and checked only when a caller uses them: a listing whose rows are all unchanged can be answered from a text its caller
 rendered from these rows before (:meth:`RowCache.output`, kept by
 :meth:`RowCache.keep_output`), valid for exactly the stored rows in their order; any
 changed, added or removed row drops them.
@@ -73,31 +73,37 @@ class RowCache:
         self.dirty = False
         self._dir: list[int] | None = None  # the directory's stamp now (None: too recent)
         self._stamps: list[list[int | None]] = [[], [], []]  # inode, ctime, size of each row
-        self._blob: bytes | None = None  # the stored columns, not loaded yet (all rows unchanged)
+        #: the stored columns (``marshal`` data, its CRC-32), loaded when used
+        self._blob: tuple[memoryview | bytes, int] | None = None
         self._outputs: dict[str, str] = {}  # rendered texts of exactly these rows
 
     def _load(self) -> tuple[list[int] | None, tuple[Any, ...] | None]:
-        """The file's directory stamp and ``(ids, inodes, ctimes, sizes, [columns blob,
-        outputs blob])``; None when it is missing, damaged (its CRC differs), of another
-        layout or not loadable: derived data is rebuilt, never an error."""
+        """The file's directory stamp and ``(ids, inodes, ctimes, sizes, [outputs
+        blob])``; None when it is missing, damaged (its CRC differs), of another layout or
+        not loadable: derived data is rebuilt, never an error. The columns (the file's
+        last ``cols`` bytes, their own CRC) are kept in ``_blob``, checked when loaded."""
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
             end = data.index(b"\n")
             header = jsonio.loads(data[:end].decode())
             body = memoryview(data)[end + 1 :]
+            cols = header.get("cols") if isinstance(header, dict) else None
             if (
-                not isinstance(header, dict)
+                type(cols) is not int
+                or not 0 < cols < len(body)
                 or header.get("version") != VERSION
                 or header.get("layout") != self.layout
-                or header.get("crc") != binascii.crc32(body)
+                or header.get("crc") != binascii.crc32(body[:-cols])
+                or type(header.get("cols_crc")) is not int
             ):
                 return None, None
-            loaded = marshal.loads(body)
+            loaded = marshal.loads(body[:-cols])
         except (OSError, ValueError, EOFError, TypeError):  # missing, unreadable, another Python's
             return None, None
         if not self._fits(loaded):
             return None, None
+        self._blob = (body[-cols:], header["cols_crc"])
         dir_stamp = header.get("dir")
         return (dir_stamp if _is_stamp(dir_stamp) else None), loaded
 
@@ -108,15 +114,18 @@ class RowCache:
         if type(loaded) is not tuple or len(loaded) != 5:
             return False
         blobs = loaded[4]
-        if type(blobs) is not list or len(blobs) != 2 or not all(type(b) is bytes for b in blobs):
+        if type(blobs) is not list or len(blobs) != 1 or type(blobs[0]) is not bytes:
             return False
         count = len(loaded[0]) if type(loaded[0]) is list else -1
         return all(type(x) is list and len(x) == count for x in loaded[:4])
 
-    def _stored_columns(self, blob: bytes, count: int) -> list[list[Any]] | None:
-        """The columns of the file's ``count`` rows; None when they do not fit."""
+    def _stored_columns(self, count: int) -> list[list[Any]] | None:
+        """The file's columns of its ``count`` rows; None when damaged or not fitting."""
+        if self._blob is None:
+            return None
+        blob, crc = self._blob
         try:
-            columns = marshal.loads(blob)
+            columns = marshal.loads(blob) if binascii.crc32(blob) == crc else None
         except (ValueError, EOFError, TypeError):
             return None
         if type(columns) is not list or len(columns) != len(self.layout.split(",")):
@@ -127,9 +136,8 @@ class RowCache:
     def columns(self) -> list[list[Any]]:
         """One list per field, in the order of ``ids`` (loaded on first use)."""
         if self._columns is None:
-            assert self._blob is not None
-            columns = self._stored_columns(self._blob, len(self.ids))
-            if columns is None:  # a hand-made file whose CRC holds: read every record
+            columns = self._stored_columns(len(self.ids))
+            if columns is None:  # damaged, or a hand-made file: read every record
                 raise StaleRows(self.path)
             self._columns, self._blob = columns, None
         return self._columns
@@ -173,17 +181,18 @@ class RowCache:
         finally:
             os.close(dfd)
         if blobs is not None and not changed and len(ids) == len(old_ids):  # every stored row, in its order
-            self.ids, self._columns, self._blob = old_ids, None, blobs[0]
+            self.ids, self._columns = old_ids, None
             self._stamps = [inodes, ctimes, sizes]
             try:
-                outputs = marshal.loads(blobs[1])
+                outputs = marshal.loads(blobs[0])
             except (ValueError, EOFError, TypeError):
                 outputs = None
             if type(outputs) is dict and all(type(k) is str and type(v) is str for k, v in outputs.items()):
                 self._outputs = outputs
             return
-        columns = self._stored_columns(blobs[0], len(old_ids)) if blobs is not None else []
-        if columns is None:  # a hand-made file whose CRC holds: as without it
+        columns = self._stored_columns(len(old_ids)) if blobs is not None else []
+        self._blob = None
+        if columns is None:  # damaged columns, or a hand-made file: as without the file
             self.rows(read, use_file=False)
             return
         picks = self._picks(ids, index, changed, settled, read)
@@ -195,6 +204,8 @@ class RowCache:
         itself when they are all there), then new ones."""
         here = set(os.listdir(dfd))
         old_names = [obj_id + ".json" for obj_id in old_ids]
+        if here.issuperset(old_names) and len(here) == len(old_names) + ("_names.json" in here):
+            return old_ids  # (the usual case after a create + rm: no set difference)
         new = sorted(n[:-5] for n in here.difference(old_names) if n.endswith(".json") and not n.startswith(("_", ".")))
         if here.issuperset(old_names):
             return old_ids + new if new else old_ids
@@ -254,13 +265,21 @@ class RowCache:
         # the others as references, and the next reader loads one object for them all.
         if self._columns is None:  # the stored rows, unchanged
             assert self._blob is not None
-            blob = self._blob
+            blob, blob_crc = self._blob
         else:
             same: dict[str, str] = {}
             blob = marshal.dumps([[same.setdefault(v, v) if type(v) is str else v for v in c] for c in self._columns])
-        body = marshal.dumps((self.ids, *self._stamps, [blob, marshal.dumps(self._outputs)]))
-        header = {"version": VERSION, "layout": self.layout, "dir": self._dir, "crc": binascii.crc32(body)}
-        text = jsonio.dumps(header).encode() + b"\n" + body
+            blob_crc = binascii.crc32(blob)
+        body = marshal.dumps((self.ids, *self._stamps, [marshal.dumps(self._outputs)]))
+        header = {
+            "version": VERSION,
+            "layout": self.layout,
+            "dir": self._dir,
+            "crc": binascii.crc32(body),
+            "cols": len(blob),
+            "cols_crc": blob_crc,
+        }
+        text = b"".join((jsonio.dumps(header).encode(), b"\n", body, blob))
         tmp = os.path.join(os.path.dirname(self.path), f".tmp-{os.urandom(6).hex()}.rows")
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)

@@ -121,15 +121,25 @@ def test_other_rendering_code_is_not_served(state: Path, monkeypatch: pytest.Mon
     assert network_actions._ls_key(False, False) != key
 
 
-def test_a_kept_text_of_columns_that_do_not_fit_is_not_trusted(state: Path) -> None:
-    """A hand-made file whose CRC holds but whose columns blob does not fit its rows."""
+@pytest.mark.parametrize("damage", ["crc", "shape"])
+def test_columns_that_are_damaged_or_do_not_fit_are_not_used(state: Path, damage: str) -> None:
+    """The columns (the file's last bytes, their own CRC) are checked when loaded."""
     before = _ls()
     path = state / CACHE
-    head, _, body = path.read_bytes().partition(b"\n")
-    ids, inodes, ctimes, sizes, (_, outputs) = marshal.loads(body)
-    odd = marshal.dumps((ids, inodes, ctimes, sizes, [marshal.dumps([["x"]]), outputs]))
+    data = path.read_bytes()
+    head, _, body = data.partition(b"\n")
     header = json.loads(head)
-    path.write_bytes(json.dumps({**header, "crc": binascii.crc32(odd)}).encode() + b"\n" + odd)
+    if damage == "crc":
+        data = data[:-1] + bytes([data[-1] ^ 1])
+    else:  # a hand-made file whose CRCs hold
+        odd = marshal.dumps([["x"]])
+        body = body[: -header["cols"]] + odd
+        header.update(cols=len(odd), cols_crc=binascii.crc32(odd))
+        data = json.dumps(header).encode() + b"\n" + body
+    path.write_bytes(data)
+    assert _ls() == before  # the kept text: the rows are unchanged, the columns not needed
+    assert _ls("--format", "{{.Name}}").split() == ["bridge", "host", "n1", "none"]
+    assert path.read_bytes() != data  # rebuilt
     assert _ls("--format", "{{.Name}}").split() == ["bridge", "host", "n1", "none"]
     assert _ls() == before
 
