@@ -41,6 +41,7 @@ import sys
 import time
 
 from pynet import paths
+from pynet._detach import spawn
 from pynet.errors import EXIT_USAGE
 
 #: bump when the messages change: a zygote of another protocol has another socket name
@@ -49,6 +50,7 @@ PROTOCOL = 1
 _MODULES = (
     "pynet/__init__.py",
     "pynet/_deferred.py",
+    "pynet/_detach.py",
     "pynet/errors.py",
     "pynet/kernel/zygote.py",
     "pynet/kernel/supervisor.py",
@@ -247,7 +249,8 @@ def _start(sock_path: str, pid_path: str, lock_path: str, root: str):  # type: i
                 os.close(d)
         listener.listen(128)
         try:
-            _spawn(listener.fileno(), pid_path, root)
+            argv = [sys.executable, "-S", "-c", _ZYGOTE, root, "3", pid_path]
+            spawn(argv, listener.fileno())  # python -S running main(), holding only the listener
         finally:
             listener.close()
         conn = _connect(sock_path)
@@ -256,32 +259,6 @@ def _start(sock_path: str, pid_path: str, lock_path: str, root: str):  # type: i
         return conn
     finally:
         os.close(lock)
-
-
-def _spawn(listen_fd: int, pid_path: str, root: str) -> None:
-    """Start ``python -S`` running :func:`main` in its own session, not our child (a
-    double fork: it is nobody's zombie but init's), holding only the listening socket."""
-    from pynet.kernel.supervisor import close_all_but
-
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                os.dup2(listen_fd, 3)
-                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
-                close_all_but(3)  # e.g. the state lock, a container's owner lock: not ours
-                os.chdir("/")
-                argv = [sys.executable, "-S", "-c", _ZYGOTE, root, "3", pid_path]
-                os.execv(sys.executable, argv)
-        finally:
-            os._exit(0)
-    os.waitpid(middle, 0)
 
 
 # -- the zygote ------------------------------------------------------------------------

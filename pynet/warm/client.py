@@ -22,6 +22,7 @@ import marshal
 import os
 import sys
 
+from pynet._detach import spawn
 from pynet.warm import identity as warm
 
 #: signals a user sends the command (Ctrl-C, kill, a closed terminal): passed to the child
@@ -215,31 +216,7 @@ def start_server(sock_path: str, lock_path: str) -> None:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return  # another client is starting one
-        _spawn(lock, sock_path)
+        argv = [sys.executable, "-c", _SERVER, marshal.dumps(sys.path).hex(), "3", sock_path]
+        spawn(argv, lock)  # holding only the start lock
     finally:
         os.close(lock)
-
-
-def _spawn(lock: int, sock_path: str) -> None:
-    """``python -c <server> PATH LOCK_FD SOCKET``: detached (double fork, setsid, stdio on
-    /dev/null), holding only the start lock."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                os.dup2(lock, 3)
-                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
-                os.closerange(4, 1 << 16)
-                os.chdir("/")
-                argv = [sys.executable, "-c", _SERVER, marshal.dumps(sys.path).hex(), "3", sock_path]
-                os.execv(sys.executable, argv)
-        finally:
-            os._exit(0)
-    os.waitpid(middle, 0)
