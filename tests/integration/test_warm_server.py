@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT, Host, run, wait_for
+from harness import alive, proc_stat, REPO_ROOT, Host, run, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +61,6 @@ def server_of(host: Host, *, other_than: int = 0) -> int:
     return wait_for(lambda: [p for p in host.warm_pids() if p != other_than], timeout=20, desc="a warm server")[0]
 
 
-def _stat(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
-
-
 def _stopped_in(host: Host) -> int:
     """The stopped process in ``host``'s network namespace (PYNET_FAULT_STOP's). Not found
     by its environment: /proc/PID/environ shows what a process was exec'd with, and a
@@ -81,7 +69,7 @@ def _stopped_in(host: Host) -> int:
 
     def find() -> int:
         for name in os.listdir("/proc"):
-            if name.isdigit() and _stat(int(name))[:1] == ["T"]:
+            if name.isdigit() and proc_stat(int(name))[:1] == ["T"]:
                 try:
                     if _ns(f"/proc/{name}/ns/net") == netns:
                         return int(name)
@@ -154,8 +142,8 @@ def test_the_command_runs_in_the_clients_namespace_with_its_env_and_cwd(host: Ho
     stopped = _stopped_in(host)
     try:
         # warm: a child of the server, not the client; in-process: the client itself
-        assert (int(_stat(stopped)[1]), stopped != proc.pid) == (
-            (server, True) if warm else (int(_stat(proc.pid)[1]), False)
+        assert (int(proc_stat(stopped)[1]), stopped != proc.pid) == (
+            (server, True) if warm else (int(proc_stat(proc.pid)[1]), False)
         )
         assert _ns(f"/proc/{stopped}/ns/net") == _ns(host.netns)
         assert os.readlink(f"/proc/{stopped}/cwd") == str(sub)
@@ -202,17 +190,17 @@ def test_a_server_older_than_the_code_refuses_and_leaves(host: Host, tmp_path: P
     os.utime(ids, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # an upgrade installed a new ids.py
     out = pynet(host, "network", "create", "--subnet", "10.73.0.0/24", "stale")
     assert out.returncode == 0, out.stderr
-    wait_for(lambda: not _alive(old), timeout=10, desc="the stale server leaving")
+    wait_for(lambda: not alive(old), timeout=10, desc="the stale server leaving")
     assert "stale" in pynet(host, "network", "ls").stdout
     new = server_of(host, other_than=old)  # the next command starts a fresh one
     assert pynet(host, "network", "rm", "stale").returncode == 0
-    assert _alive(new)
+    assert alive(new)
 
 
 def test_an_idle_server_leaves(host: Host) -> None:
     host.env["PYNET_DAEMON_IDLE_EXIT"] = "1"
     server = server_of(host)
-    wait_for(lambda: not _alive(server), timeout=15, desc="the idle server leaving")
+    wait_for(lambda: not alive(server), timeout=15, desc="the idle server leaving")
     assert (
         host.warm_pids() == []
         and not list(host.run_dir.glob("warm-*.sock"))
@@ -223,13 +211,13 @@ def test_an_idle_server_leaves(host: Host) -> None:
 def test_a_killed_server_is_replaced(host: Host) -> None:
     server = server_of(host)
     os.kill(server, signal.SIGKILL)
-    wait_for(lambda: not _alive(server), timeout=10, desc="the server killed")
+    wait_for(lambda: not alive(server), timeout=10, desc="the server killed")
     out = pynet(host, "network", "create", "--subnet", "10.74.0.0/24", "k1")  # in-process; starts another
     assert out.returncode == 0, out.stderr
     new = server_of(host, other_than=server)
     out = pynet(host, "network", "rm", "k1")
     assert (out.returncode, out.stdout, out.stderr) == (0, "k1\n", "")
-    assert _alive(new)
+    assert alive(new)
 
 
 def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
@@ -242,7 +230,7 @@ def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
     proc.kill()
     proc.wait(timeout=30)  # (its output pipes: still the stopped command's too)
     os.kill(stopped, signal.SIGCONT)
-    wait_for(lambda: not _alive(stopped), timeout=30, desc="the command finishing")
+    wait_for(lambda: not alive(stopped), timeout=30, desc="the command finishing")
     nets = pynet(host, "network", "inspect", "-f", "{{.Id}}", "orphan")
     assert nets.returncode == 0, nets.stderr  # completed, committed: no half-made network
     assert f"br-{nets.stdout.strip()[:12]}" in [
@@ -255,5 +243,5 @@ def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
 def test_system_reset_ends_the_warm_server(host: Host) -> None:
     server = server_of(host)
     assert pynet(host, "system", "reset", "-f").returncode == 0
-    wait_for(lambda: not _alive(server), timeout=10, desc="the warm server ended by the reset")
+    wait_for(lambda: not alive(server), timeout=10, desc="the warm server ended by the reset")
     assert host.warm_pids() == []
