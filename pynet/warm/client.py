@@ -25,6 +25,10 @@ import sys
 from pynet._detach import spawn
 from pynet.warm import identity as warm
 
+TYPE_CHECKING = False  # no `typing`: built-in modules only
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 #: signals a user sends the command (Ctrl-C, kill, a closed terminal): passed to the child
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
 _SERVER = (
@@ -33,21 +37,28 @@ _SERVER = (
 )
 
 
-def delegate(args: list[str]) -> None:
+def delegate(args: list[str]) -> Callable[[], object] | None:
     """Have a warm server run ``pynet ARGS`` and leave with its exit status; return when
-    it did not run (no server, ``PYNET_WARM=0``, another identity, a command not served)."""
+    it did not run (no server, ``PYNET_WARM=0``, another identity, a command not served).
+
+    With no server, one is started for the next command (this one runs in-process); with
+    no run directory yet to start it in, what is returned starts it once the command has
+    run (it makes the directory; one that fails before, e.g. a usage error, does not)."""
     if os.environ.get("PYNET_WARM") == "0" or not warm.served(args):
-        return
+        return None
     ident = warm.identity()
     sock_path, pid_path, lock_path = warm.files(warm.run_root(), ident)
     conn = _connect(sock_path)
     if conn is None:
-        start_server(sock_path, lock_path)  # for the next command; this one runs here
-        return
+        if os.path.isdir(os.path.dirname(sock_path)):
+            start_server(sock_path, lock_path)
+            return None
+        return lambda: start_server(sock_path, lock_path)
     try:
         _run(conn, ident, args)
     finally:
         conn.close()
+    return None
 
 
 def address(path: str) -> tuple[str, int]:
@@ -210,7 +221,7 @@ def start_server(sock_path: str, lock_path: str) -> None:
 
         lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except (OSError, ImportError):
-        return  # e.g. no runtime directory yet: the command makes it, the next one starts it
+        return  # e.g. no runtime directory: the command failed before making it
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

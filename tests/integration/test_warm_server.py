@@ -8,7 +8,9 @@
   server's, never the machine's), with the client's environment and working directory;
 - Ctrl-C / SIGTERM to the client reach the command, which ends as in-process;
 - a server whose pynet code changed on disk refuses (the command runs in-process) and
-  leaves; an idle server leaves; a server killed with kill -9 is replaced.
+  leaves; an idle server leaves; a server killed with kill -9 is replaced;
+- the first served command in a brand-new run directory starts a server (once it has made
+  the directory; one that fails before starts none).
 """
 
 from __future__ import annotations
@@ -218,6 +220,28 @@ def test_a_killed_server_is_replaced(host: Host) -> None:
     out = pynet(host, "network", "rm", "k1")
     assert (out.returncode, out.stdout, out.stderr) == (0, "k1\n", "")
     assert alive(new)
+
+
+def test_the_first_command_in_a_new_run_dir_starts_the_server(host: Host) -> None:
+    fresh = host.root / "fresh-run"  # as on a machine where pynet never ran: no $PYNET_RUN_DIR yet
+    host.run_dir, host.env["PYNET_RUN_DIR"] = fresh, str(fresh)
+    out = pynet(host, "network", "create", "--bogus", "x")  # fails before it makes the run dir
+    assert (out.returncode, fresh.exists()) == (125, False), out.stderr  # so nothing is started in it
+    out = pynet(host, "network", "create", "--subnet", "10.76.0.0/24", "first")  # in-process: no server yet
+    assert out.returncode == 0, out.stderr
+    [server] = wait_for(host.warm_pids, timeout=20, desc="a warm server started by the first command")
+    # the next command is the server's child (the first ran in its client: it had none)
+    proc = spawn(
+        host, "network", "create", "--subnet", "10.77.0.0/24", "second", env={"PYNET_FAULT_STOP": "bridge_add"}
+    )
+    stopped = _stopped_in(host)
+    try:
+        assert (int(proc_stat(stopped)[1]), stopped != proc.pid) == (server, True)
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert host.warm_pids() == [server]
 
 
 def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
