@@ -22,7 +22,7 @@ import marshal
 import os
 import sys
 
-from pynet._detach import spawn
+from pynet._detach import connect, read_text, spawn
 from pynet.warm import identity as warm
 
 TYPE_CHECKING = False  # no `typing`: built-in modules only
@@ -48,7 +48,7 @@ def delegate(args: list[str]) -> Callable[[], object] | None:
         return None
     ident = warm.identity()
     sock_path, pid_path, lock_path = warm.files(warm.run_root(), ident)
-    conn = _connect(sock_path)
+    conn = connect(sock_path)
     if conn is None:
         if os.path.isdir(os.path.dirname(sock_path)):
             start_server(sock_path, lock_path)
@@ -61,34 +61,6 @@ def delegate(args: list[str]) -> Callable[[], object] | None:
     return None
 
 
-def address(path: str) -> tuple[str, int]:
-    """A unix socket's address: ``path``, or an alias through an open directory when it is longer than sun_path
-    allows (107 bytes); the fd (-1: none) must stay open while it is used."""
-    if len(path.encode()) < 100:
-        return path, -1
-    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
-
-
-def _connect(path: str):  # type: ignore[no-untyped-def]
-    import _socket
-
-    try:
-        where, d = address(path)
-    except OSError:
-        return None
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-    try:
-        s.connect(where)
-        return s
-    except OSError:
-        s.close()
-        return None
-    finally:
-        if d >= 0:
-            os.close(d)
-
-
 def _streams() -> list[tuple[str, str, bool, bool] | None]:
     return [
         (s.encoding, s.errors, s.line_buffering, s.write_through) if s is not None else None
@@ -97,7 +69,7 @@ def _streams() -> list[tuple[str, str, bool, bool] | None]:
 
 
 def _umask() -> int:
-    for line in warm.read_text("/proc/self/status").splitlines():
+    for line in read_text("/proc/self/status").splitlines():
         if line.startswith("Umask:"):
             return int(line.split()[1], 8)
     mask = os.umask(0o022)
