@@ -150,6 +150,8 @@ def config(project: Project) -> dict[str, Any]:
     for svc in sorted(project.services, key=lambda s: s.name):
         data = {k: v for k, v in asdict(svc).items() if v not in ("", [], {}, None) and k != "name"}
         data.pop("replicas", None)
+        if svc.environment:
+            data["environment"] = dict(sorted(svc.environment.items()))  # as docker-compose config
         if svc.replicas != 1:
             data["deploy"] = {"replicas": svc.replicas}
         if not svc.network_mode:

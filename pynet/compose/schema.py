@@ -34,7 +34,7 @@ _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 
 def parse(source: Source, *, name: str, working_dir: str, environ: dict[str, str]) -> Project:
     """The project described by ``source`` (``name``: -p, already checked, or "")."""
-    return _Parser(source, environ).project(name, working_dir)
+    return _Parser(source, environ, working_dir).project(name, working_dir)
 
 
 def check_project_name(name: str) -> str:
@@ -49,9 +49,10 @@ def check_project_name(name: str) -> str:
 
 
 class _Parser:
-    def __init__(self, source: Source, environ: dict[str, str]) -> None:
+    def __init__(self, source: Source, environ: dict[str, str], working_dir: str) -> None:
         self.src = source
         self.environ = environ
+        self.working_dir = working_dir  # relative paths in the file (env_file) start here
         self.warnings: list[str] = []
 
     # -- helpers -----------------------------------------------------------------------
