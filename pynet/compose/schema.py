@@ -134,7 +134,11 @@ class _Parser:
         data = self.src.data
         self.warn_unknown(data, _TOP_KEYS, ())
         name = name or self._default_name(data, working_dir)
-        project = Project(name=name, working_dir=working_dir, config_files=[os.path.abspath(self.src.path)])
+        project = Project(
+            name=name,
+            working_dir=working_dir,
+            config_files=[os.path.abspath(p) for p in self.src.paths or [self.src.path]],
+        )
         for key, value in self.mapping(data.get("networks"), ("networks",)).items():
             project.networks[key] = self.network(key, value, ("networks", key), name)
         services = self.mapping(data.get("services"), ("services",))
