@@ -7,7 +7,7 @@ service by service, and ``networks``, replaced network by network. In a service:
 ``dns``, ``dns_search`` and ``env_file`` are concatenated; ``expose`` is the sorted union;
 ``ports`` are merged by (container port, host port, host IP, protocol) and sorted by the
 container port; ``networks`` merge per network (``aliases``: sorted union, the rest
-replaced); ``deploy`` is merged key by key; any other key is replaced.
+replaced, ``x-pynet-link`` too); ``deploy`` is merged key by key; any other key is replaced.
 
 Every value keeps the place (file, line, column) it was written at, so an error in the
 merged project still names the file it comes from.
@@ -70,6 +70,8 @@ class _Merger:
         for key, value in src.data.items():
             path = (key,)
             base = self.data.get(key)
+            if key in ("services", "networks") and value is None and key in self.data:
+                continue  # an empty ``services:`` adds nothing
             if key in ("services", "networks") and isinstance(base, dict) and isinstance(value, dict):
                 entries = self._entries(base, path)
                 for name, entry in value.items():
