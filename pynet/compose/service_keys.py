@@ -101,7 +101,7 @@ def _env_file(p: _Parser, s: Service, v: Any, path: tuple) -> None:
         where = (*path, i) if isinstance(v, list) else path
         required = True
         if isinstance(entry, dict):
-            p.warn_unknown(entry, {"path", "required", "format"}, where)
+            p.warn_unknown(entry, {"path", "required"}, where)  # v2's format: raw is not read
             required = p.boolean(entry.get("required", True), (*where, "required"))
             entry = entry.get("path")
             where = (*where, "path")
