@@ -239,6 +239,24 @@ def test_uplink_mtu_follows_the_default_route(host: Host) -> None:
     assert py(host, "out['mtu'] = netlink.uplink_mtu(1500)\n")["mtu"] == 1500
 
 
+def test_uplink_mtu_is_the_lowest_metric_default_routes_even_past_other_routes(host: Host) -> None:
+    # the FIB's answer for a probe address is used only when it is a main-table default
+    # route: a route covering the probe (or a local address) falls back to the scan
+    host.sh(
+        "for i in 0 1 2; do ip link add up$i mtu $((1400 + 10 * i)) type veth peer name pe$i"
+        " && ip link set up$i up && ip link set pe$i up && ip addr add 192.0.$i.1/24 dev up$i; done"
+        " && ip route add default via 192.0.0.2 dev up0 metric 200"
+        " && ip route add default via 192.0.1.2 dev up1 metric 100"
+    )
+    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1410  # metric 100 wins
+    host.sh("ip route add 198.51.100.0/24 via 192.0.2.2 dev up2")  # covers the probe
+    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1410
+    host.sh("ip route del 198.51.100.0/24 && ip addr add 198.51.100.1/32 dev up2")  # local
+    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1410
+    host.sh("ip route del default via 192.0.1.2 dev up1 metric 100")
+    assert py(host, "out['mtu'] = netlink.uplink_mtu()\n")["mtu"] == 1400  # positive control
+
+
 def test_raw_and_pyroute2_sockets_side_by_side(host: Host) -> None:
     sb = sandbox_path(host)
     out = py(

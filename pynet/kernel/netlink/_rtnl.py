@@ -39,7 +39,8 @@ SOL_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK = 270, 10, 11
 NLA_F_NESTED = 0x8000
 
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_SETLINK = 16, 17, 18, 19
-RTM_NEWADDR, RTM_NEWROUTE = 20, 24
+RTM_NEWADDR, RTM_NEWROUTE, RTM_GETROUTE = 20, 24, 26
+RTM_F_FIB_MATCH = 0x2000  # a route request answers with the matching FIB entry itself
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
 IFLA_PROTINFO, IFLA_LINKINFO, IFLA_NET_NS_FD, IFLA_EXT_MASK = 12, 18, 28, 29
@@ -53,7 +54,7 @@ IFF_UP = 0x1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_FLAGS = 1, 2, 4, 8
 IFA_F_NODAD = 0x02
 
-RTA_DST, RTA_OIF, RTA_GATEWAY = 1, 4, 5
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 254, 3, 1
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 
@@ -460,32 +461,70 @@ def veth_add(name: str, peer: str, peer_netns: str, *, mtu: int, peer_mac: str =
         os.close(fd)
 
 
+#: a TEST-NET-2 address (RFC 5737): what the FIB matches for it is the default route, unless
+#: a route covers it, which :func:`_default_route_oif` detects and leaves to the scan
+_PROBE_DST = bytes((198, 51, 100, 1))
+
+
 def uplink_mtu(default: int = 1500) -> int:
     """MTU of the interface of the (lowest-metric) IPv4 default route, else ``default``."""
-    best: tuple[int, str] | None = None
     try:
-        with open("/proc/net/route") as f:  # /proc/net follows this process's namespace
-            lines = f.read().splitlines()[1:]
-        for line in lines:
-            # One line per route, i.e. one per network's bridge: split only a default's.
-            if line.startswith("00000000\t", line.find("\t") + 1):
-                fields = line.split()
-                if len(fields) >= 8 and fields[1] == fields[7] == "00000000" and int(fields[3], 16) & 1:
-                    if best is None or int(fields[6]) < best[0]:
-                        best = (int(fields[6]), fields[0])
-        if best is None:
+        oif = _default_route_oif()
+        name = _scan_default_route() if oif is None else _socket.if_indextoname(oif) if oif else None
+        if name is None:
             return default
         import fcntl
 
         s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
         try:
-            ifreq = fcntl.ioctl(s.fileno(), SIOCGIFMTU, struct.pack("=16s24x", best[1].encode()))
+            ifreq = fcntl.ioctl(s.fileno(), SIOCGIFMTU, struct.pack("=16s24x", name.encode()))
         finally:
             s.close()
         mtu = struct.unpack_from("=i", ifreq, 16)[0]
     except (OSError, ValueError, IndexError):
         return default
     return mtu if 1280 <= mtu < 65536 else default
+
+
+def _default_route_oif() -> int | None:
+    """The device index of the main table's default route, asking the FIB (one request, its
+    cost does not grow with the routes of pynet's bridges); 0 when there is no route at all;
+    None when the answer is not a main-table default route with one device (then scan)."""
+    body = struct.pack("=BBBBBBBBI", AF_INET, 32, 0, 0, RT_TABLE_MAIN, 0, 0, 0, RTM_F_FIB_MATCH)
+    try:
+        replies = sock().call((RTM_GETROUTE, 0, body + nla(RTA_DST, _PROBE_DST)))
+    except NetlinkError as exc:
+        if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return 0
+        return None
+    if len(replies) != 1 or len(replies[0][1]) < 12:
+        return None
+    payload = replies[0][1]
+    _fam, dst_len, _src, _tos, table, _proto, _scope, rtype = struct.unpack_from("=BBBBBBBB", payload)
+    a = attrs(payload, 12)
+    if (
+        dst_len
+        or rtype != RTN_UNICAST
+        or struct.unpack("=I", a.get(RTA_TABLE, struct.pack("=I", table)))[0] != RT_TABLE_MAIN
+    ):
+        return None
+    oif = a.get(RTA_OIF)
+    return struct.unpack("=I", oif)[0] if oif and len(oif) == 4 else None
+
+
+def _scan_default_route() -> str | None:
+    """The device of the lowest-metric IPv4 default route in /proc/net/route (the main table)."""
+    best: tuple[int, str] | None = None
+    with open("/proc/net/route") as f:  # /proc/net follows this process's namespace
+        lines = f.read().splitlines()[1:]
+    for line in lines:
+        # One line per route, i.e. one per network's bridge: split only a default's.
+        if line.startswith("00000000\t", line.find("\t") + 1):
+            fields = line.split()
+            if len(fields) >= 8 and fields[1] == fields[7] == "00000000" and int(fields[3], 16) & 1:
+                if best is None or int(fields[6]) < best[0]:
+                    best = (int(fields[6]), fields[0])
+    return None if best is None else best[1]
 
 
 # -- network namespaces, without forking -------------------------------------------------
