@@ -254,13 +254,20 @@ def _protected_pids() -> set[int]:
     return pids
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie counts as dead: its parent may not be us to reap it)."""
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, ..., start time
+    at [19]), or [] when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie counts as dead: its parent may not be us to reap it)."""
+    fields = proc_stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def _environ_has(pid: int, entry: bytes) -> bool:
@@ -279,7 +286,7 @@ def find_pids(netns_ids: set[tuple[int, int]], env_entry: bytes | None = None) -
             continue
         pid = int(name)
         mine = _ns_id(f"/proc/{pid}/ns/net") in netns_ids
-        if (mine or (env_entry and _environ_has(pid, env_entry))) and _alive(pid):
+        if (mine or (env_entry and _environ_has(pid, env_entry))) and alive(pid):
             found.add(pid)
     return found
 
@@ -297,7 +304,7 @@ def kill_pids(find: Callable[[], set[int]], rounds: int = 5) -> set[int]:
             except ProcessLookupError:
                 pass
         try:
-            wait_for(lambda: not any(_alive(p) for p in left), timeout=5, desc="killed processes")
+            wait_for(lambda: not any(alive(p) for p in left), timeout=5, desc="killed processes")
         except AssertionError:
             pass
     return find()
@@ -615,10 +622,10 @@ class Host(Netns):
         for path in self.run_dir.glob(pattern):
             try:
                 pid, start = (int(x) for x in path.read_text().split()[:2])
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, ValueError, IndexError):
+            except (OSError, ValueError):
                 continue
-            if int(fields[19]) == start and fields[0] != "Z":
+            fields = proc_stat(pid)
+            if len(fields) > 19 and int(fields[19]) == start and fields[0] != "Z":
                 found.append(pid)
         return found
 

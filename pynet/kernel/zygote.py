@@ -40,7 +40,7 @@ import select
 import sys
 import time
 
-from pynet import paths
+from pynet import _detach, paths
 from pynet.errors import EXIT_USAGE
 
 #: bump when the messages change: a zygote of another protocol has another socket name
@@ -49,6 +49,7 @@ PROTOCOL = 1
 _MODULES = (
     "pynet/__init__.py",
     "pynet/_deferred.py",
+    "pynet/_detach.py",
     "pynet/errors.py",
     "pynet/kernel/zygote.py",
     "pynet/kernel/supervisor.py",
@@ -58,22 +59,8 @@ _MODULES = (
     "pynet/kernel/namespaces.py",
     "pynet/kernel/rootfs.py",
 )
-#: what /proc/self/status tells that a forked process inherits
-_STATUS = (
-    "Umask",
-    "Uid",
-    "Gid",
-    "Groups",
-    "NoNewPrivs",
-    "Seccomp",
-    "CapInh",
-    "CapPrm",
-    "CapEff",
-    "CapBnd",
-    "CapAmb",
-    "Cpus_allowed_list",
-    "Mems_allowed_list",
-)
+#: what /proc/self/status tells that a forked process inherits (the umask too: W keeps it)
+_STATUS = ("Umask", *_detach.INHERITED_STATUS)
 _NAMESPACES = ("net", "mnt", "pid_for_children", "user", "uts", "ipc", "cgroup")
 #: the biggest request W accepts (a LaunchSpec and an environment)
 MAX_MESSAGE = 160 * 1024  # below the default socket buffer (one SEQPACKET message must fit)
@@ -84,28 +71,17 @@ class ZygoteUnavailable(Exception):
     """No zygote could take the request (nothing was started): fork the supervisor instead."""
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def identity(root: str) -> bytes:
     """What a process forked by this one inherits and the code it would run, as text."""
     parts = [f"protocol {PROTOCOL}", sys.executable, root]
-    status = _read("/proc/self/status").splitlines()
-    parts += [line for line in status if line.split(":", 1)[0] in _STATUS]
-    for kind in _NAMESPACES:
-        try:
-            st = os.stat(f"/proc/self/ns/{kind}")
-            parts.append(f"{kind} {st.st_dev}:{st.st_ino}")
-        except OSError:
-            parts.append(f"{kind} -")
+    parts += _detach.status_lines(_STATUS) + _detach.namespace_lines(_NAMESPACES)
     st = os.stat("/proc/self/root/")
-    parts += [f"root {st.st_dev}:{st.st_ino}", _read("/proc/self/cgroup"), _read("/proc/self/limits")]
-    parts += [_read("/proc/self/oom_score_adj").strip(), str(os.getpriority(os.PRIO_PROCESS, 0))]
+    parts += [
+        f"root {st.st_dev}:{st.st_ino}",
+        _detach.read_text("/proc/self/cgroup"),
+        _detach.read_text("/proc/self/limits"),
+    ]
+    parts += [_detach.read_text("/proc/self/oom_score_adj").strip(), str(os.getpriority(os.PRIO_PROCESS, 0))]
     for name in _MODULES:
         try:
             st = os.stat(os.path.join(root, name))
@@ -117,9 +93,7 @@ def identity(root: str) -> bytes:
 
 def files(run_dir: str, ident: bytes) -> tuple[str, str, str]:
     """(socket, pid file, lock file) of the zygote for ``ident`` in ``run_dir``."""
-    key = format(int.from_bytes(ident, "big") % ((1 << 61) - 1), "x")  # a name, not a proof
-    base = os.path.join(run_dir, f"zygote-{key}")
-    return base + ".sock", base + ".pid", base + ".lock"
+    return _detach.files(run_dir, "zygote-", ident)
 
 
 # -- the client side (the pynet command) -----------------------------------------------
@@ -143,7 +117,7 @@ def launch(message: bytes, *, sock_path: str, pid_path: str, lock_path: str, roo
     if len(message) > MAX_MESSAGE:
         raise ZygoteUnavailable("request too large")
     for _attempt in range(2):  # a zygote that died with our request unread: start another
-        conn = _connect(sock_path) or _start(sock_path, pid_path, lock_path, root)
+        conn = _detach.connect(sock_path) or _start(sock_path, pid_path, lock_path, root)
         try:
             first = _exchange(conn, message)
         except OSError:
@@ -170,29 +144,6 @@ def _socket():  # type: ignore[no-untyped-def]
     import _socket
 
     return _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-
-
-def _address(path: str) -> tuple[str, int]:
-    """``path``, or a short alias through an open directory when it is longer than
-    sun_path allows (107 bytes); the fd (-1: none) must stay open while it is used."""
-    if len(path.encode()) < 100:
-        return path, -1
-    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
-
-
-def _connect(path: str):  # type: ignore[no-untyped-def]
-    address, d = _address(path)
-    s = _socket()
-    try:
-        s.connect(address)
-        return s
-    except OSError:
-        s.close()
-        return None
-    finally:
-        if d >= 0:
-            os.close(d)
 
 
 def _exchange(conn, message: bytes) -> dict | None:  # type: ignore[no-untyped-def]
@@ -229,7 +180,7 @@ def _start(sock_path: str, pid_path: str, lock_path: str, root: str):  # type: i
     lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        conn = _connect(sock_path)
+        conn = _detach.connect(sock_path)
         if conn is not None:
             return conn
         for stale in (sock_path, pid_path):
@@ -238,50 +189,25 @@ def _start(sock_path: str, pid_path: str, lock_path: str, root: str):  # type: i
             except FileNotFoundError:
                 pass
         listener = _socket()
-        address, d = _address(sock_path)
+        where, d = _detach.address(sock_path)
         try:
-            listener.bind(address)
-            os.chmod(address, 0o600)  # only our user connects (W checks the peer's uid too)
+            listener.bind(where)
+            os.chmod(where, 0o600)  # only our user connects (W checks the peer's uid too)
         finally:
             if d >= 0:
                 os.close(d)
         listener.listen(128)
         try:
-            _spawn(listener.fileno(), pid_path, root)
+            argv = [sys.executable, "-S", "-c", _ZYGOTE, root, "3", pid_path]
+            _detach.spawn(argv, listener.fileno())  # python -S running main(), holding only the listener
         finally:
             listener.close()
-        conn = _connect(sock_path)
+        conn = _detach.connect(sock_path)
         if conn is None:
             raise ZygoteUnavailable("cannot connect to the new zygote")
         return conn
     finally:
         os.close(lock)
-
-
-def _spawn(listen_fd: int, pid_path: str, root: str) -> None:
-    """Start ``python -S`` running :func:`main` in its own session, not our child (a
-    double fork: it is nobody's zombie but init's), holding only the listening socket."""
-    from pynet.kernel.supervisor import close_all_but
-
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                os.dup2(listen_fd, 3)
-                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
-                close_all_but(3)  # e.g. the state lock, a container's owner lock: not ours
-                os.chdir("/")
-                argv = [sys.executable, "-S", "-c", _ZYGOTE, root, "3", pid_path]
-                os.execv(sys.executable, argv)
-        finally:
-            os._exit(0)
-    os.waitpid(middle, 0)
 
 
 # -- the zygote ------------------------------------------------------------------------
@@ -360,7 +286,7 @@ def _leave(listener, ident: bytes, pid_path: str) -> None:  # type: ignore[no-un
     lock = os.open(base + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _read(pid_path).split()[:1] == [str(os.getpid())]:  # still ours, not a successor's
+        if _detach.read_text(pid_path).split()[:1] == [str(os.getpid())]:  # still ours, not a successor's
             for path in (base + ".sock", pid_path):
                 try:
                     os.unlink(path)
@@ -448,7 +374,7 @@ def stop(run_dir: str, prefix: str = "zygote-") -> list[int]:
             continue
         path = os.path.join(run_dir, name)
         try:
-            pid, start = (int(x) for x in _read(path).split()[:2])
+            pid, start = (int(x) for x in _detach.read_text(path).split()[:2])
         except ValueError:
             pid, start = 0, 0
         if pid and signal_pid(pid, start, signal.SIGKILL):

@@ -22,7 +22,12 @@ import marshal
 import os
 import sys
 
+from pynet._detach import connect, read_text, spawn
 from pynet.warm import identity as warm
+
+TYPE_CHECKING = False  # no `typing`: built-in modules only
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: signals a user sends the command (Ctrl-C, kill, a closed terminal): passed to the child
 FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT)
@@ -32,49 +37,28 @@ _SERVER = (
 )
 
 
-def delegate(args: list[str]) -> None:
+def delegate(args: list[str]) -> Callable[[], object] | None:
     """Have a warm server run ``pynet ARGS`` and leave with its exit status; return when
-    it did not run (no server, ``PYNET_WARM=0``, another identity, a command not served)."""
+    it did not run (no server, ``PYNET_WARM=0``, another identity, a command not served).
+
+    With no server, one is started for the next command (this one runs in-process); with
+    no run directory yet to start it in, what is returned starts it once the command has
+    run (it makes the directory; one that fails before, e.g. a usage error, does not)."""
     if os.environ.get("PYNET_WARM") == "0" or not warm.served(args):
-        return
+        return None
     ident = warm.identity()
     sock_path, pid_path, lock_path = warm.files(warm.run_root(), ident)
-    conn = _connect(sock_path)
+    conn = connect(sock_path)
     if conn is None:
-        start_server(sock_path, lock_path)  # for the next command; this one runs here
-        return
+        if os.path.isdir(os.path.dirname(sock_path)):
+            start_server(sock_path, lock_path)
+            return None
+        return lambda: start_server(sock_path, lock_path)
     try:
         _run(conn, ident, args)
     finally:
         conn.close()
-
-
-def address(path: str) -> tuple[str, int]:
-    """A unix socket's address: ``path``, or an alias through an open directory when it is longer than sun_path
-    allows (107 bytes); the fd (-1: none) must stay open while it is used."""
-    if len(path.encode()) < 100:
-        return path, -1
-    d = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return f"/proc/self/fd/{d}/{os.path.basename(path)}", d
-
-
-def _connect(path: str):  # type: ignore[no-untyped-def]
-    import _socket
-
-    try:
-        where, d = address(path)
-    except OSError:
-        return None
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-    try:
-        s.connect(where)
-        return s
-    except OSError:
-        s.close()
-        return None
-    finally:
-        if d >= 0:
-            os.close(d)
+    return None
 
 
 def _streams() -> list[tuple[str, str, bool, bool] | None]:
@@ -85,7 +69,7 @@ def _streams() -> list[tuple[str, str, bool, bool] | None]:
 
 
 def _umask() -> int:
-    for line in warm.read_text("/proc/self/status").splitlines():
+    for line in read_text("/proc/self/status").splitlines():
         if line.startswith("Umask:"):
             return int(line.split()[1], 8)
     mask = os.umask(0o022)
@@ -209,37 +193,13 @@ def start_server(sock_path: str, lock_path: str) -> None:
 
         lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except (OSError, ImportError):
-        return  # e.g. no runtime directory yet: the command makes it, the next one starts it
+        return  # e.g. no runtime directory: the command failed before making it
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return  # another client is starting one
-        _spawn(lock, sock_path)
+        argv = [sys.executable, "-c", _SERVER, marshal.dumps(sys.path).hex(), "3", sock_path]
+        spawn(argv, lock)  # holding only the start lock
     finally:
         os.close(lock)
-
-
-def _spawn(lock: int, sock_path: str) -> None:
-    """``python -c <server> PATH LOCK_FD SOCKET``: detached (double fork, setsid, stdio on
-    /dev/null), holding only the start lock."""
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.setsid()
-            if os.fork() == 0:
-                devnull = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(devnull, fd)
-                os.dup2(lock, 3)
-                os.set_inheritable(3, True)  # a no-op dup2 (it was fd 3) keeps close-on-exec
-                os.closerange(4, 1 << 16)
-                os.chdir("/")
-                argv = [sys.executable, "-c", _SERVER, marshal.dumps(sys.path).hex(), "3", sock_path]
-                os.execv(sys.executable, argv)
-        finally:
-            os._exit(0)
-    os.waitpid(middle, 0)

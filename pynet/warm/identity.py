@@ -1,6 +1,6 @@
 """What a warm server and its clients agree on: the commands served, the identity, the files.
 
-Imports only built-in modules (``os``, ``sys``): the client runs it before anything else.
+Imports only built-in modules (``os``, ``sys``; :mod:`pynet._detach` likewise): the client runs it before anything else.
 
 A forked child adopts what the command can observe of its client (argv, environment, cwd,
 root, umask, nice value, stdio, network and mount namespaces: :mod:`pynet.warm.server`).
@@ -14,25 +14,12 @@ from __future__ import annotations
 import os
 import sys
 
+from pynet import _detach
+
 #: bump when the messages change: a server of another protocol has another socket name
 PROTOCOL = 1
 #: ``network <verb>``s run by the server (every other command runs in-process)
 SERVED = frozenset({"create", "rm", "remove", "connect", "disconnect", "prune"})
-#: what /proc/self/status tells of the credentials and limits a fork inherits
-_STATUS = (
-    "Uid",
-    "Gid",
-    "Groups",
-    "NoNewPrivs",
-    "Seccomp",
-    "CapInh",
-    "CapPrm",
-    "CapEff",
-    "CapBnd",
-    "CapAmb",
-    "Cpus_allowed_list",
-    "Mems_allowed_list",
-)
 #: namespaces a process cannot enter for one command (net and mnt are adopted)
 _NAMESPACES = ("user", "pid", "uts", "ipc", "cgroup", "time")
 #: environment read once at the interpreter's start (the locale: open()'s default encoding)
@@ -44,37 +31,20 @@ def served(args: list[str]) -> bool:
     return len(args) >= 2 and args[0] == "network" and args[1] in SERVED
 
 
-def read_text(path: str) -> str:
-    """A small file's text ("" when unreadable)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def identity() -> bytes:
     """This process's identity: credentials, CPU and memory affinity, namespaces, cgroup,
     resource limits, interpreter and its start environment, import path, and the protocol."""
     parts = [f"protocol {PROTOCOL}", sys.executable, str(sys.hexversion), "\0".join(sys.path)]
     env = os.environ
     parts += [f"{k}={env[k]}" for k in sorted(env) if k.startswith("PYTHON") or k in _START_ENV]
-    parts += [line for line in read_text("/proc/self/status").splitlines() if line.split(":", 1)[0] in _STATUS]
-    for kind in _NAMESPACES:
-        try:
-            st = os.stat(f"/proc/self/ns/{kind}")
-            parts.append(f"{kind} {st.st_dev}:{st.st_ino}")
-        except OSError:
-            parts.append(f"{kind} -")
-    parts += [read_text("/proc/self/cgroup"), read_text("/proc/self/limits")]
+    parts += _detach.status_lines(_detach.INHERITED_STATUS) + _detach.namespace_lines(_NAMESPACES)
+    parts += [_detach.read_text("/proc/self/cgroup"), _detach.read_text("/proc/self/limits")]
     return "\n".join(parts).encode()
 
 
 def files(run_dir: str, ident: bytes) -> tuple[str, str, str]:
     """(socket, pid file, lock file) of the warm server for ``ident`` in ``run_dir``."""
-    key = format(int.from_bytes(ident, "big") % ((1 << 61) - 1), "x")  # a name, not a proof
-    base = os.path.join(run_dir, f"warm-{key}")
-    return base + ".sock", base + ".pid", base + ".lock"
+    return _detach.files(run_dir, "warm-", ident)
 
 
 def run_root() -> str:

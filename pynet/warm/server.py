@@ -31,8 +31,7 @@ import select
 import sys
 import time
 
-from pynet import paths
-from pynet.warm import client
+from pynet import _detach, paths
 from pynet.warm import identity as warm
 
 #: what the served commands import (measured: `network create`, a duplicate, a bad
@@ -205,7 +204,7 @@ class Server:
         except FileNotFoundError:
             pass
         listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
-        where, d = client.address(self.sock_path)
+        where, d = _detach.address(self.sock_path)
         try:
             listener.bind(where)
             os.chmod(where, 0o600)  # only our user connects (the peer's uid is checked too)
@@ -314,7 +313,7 @@ class Server:
                     os.unlink(self.sock_path)
             except FileNotFoundError:
                 pass
-            if warm.read_text(self.base + ".pid").split()[:1] == [str(os.getpid())]:  # not a successor's
+            if _detach.read_text(self.base + ".pid").split()[:1] == [str(os.getpid())]:  # not a successor's
                 os.unlink(self.base + ".pid")
         finally:
             os.close(lock)

@@ -8,23 +8,13 @@ that needs the kernel to be refused is refused with Docker's line, leaving nothi
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from harness import Host, wait_for
+from harness import alive, Host, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _veths(host: Host) -> list[str]:
@@ -49,7 +39,7 @@ def _started(host: Host, *args: str) -> dict:
         "endpoint": info["NetworkSettings"]["Networks"]["n1"]["EndpointID"],
     }
     # Positive controls: everything rm -f must remove is there.
-    assert _alive(seen["pid"])
+    assert alive(seen["pid"])
     assert Path(seen["netns"]).exists()
     assert len(_veths(host)) == 1
     assert "8080" in _ruleset(host)
@@ -57,7 +47,7 @@ def _started(host: Host, *args: str) -> dict:
 
 
 def _assert_all_removed(host: Host, seen: dict) -> None:
-    wait_for(lambda: not _alive(seen["pid"]), timeout=10, desc="container process gone")
+    wait_for(lambda: not alive(seen["pid"]), timeout=10, desc="container process gone")
     assert not Path(seen["netns"]).exists()
     # A veth whose record is lost goes with its namespace (the kernel's async netns cleanup).
     wait_for(lambda: _veths(host) == [], timeout=10, desc="veth gone")
@@ -196,7 +186,7 @@ def test_system_reset_removes_a_container_with_a_damaged_record(host: Host) -> N
     (host.state_dir / "containers" / f"{seen['id']}.json").write_text("{")
     cp = host.pynet("system", "reset", "-f", check=False)
     assert (cp.returncode, cp.stderr) == (0, ""), cp
-    wait_for(lambda: not _alive(seen["pid"]), timeout=10, desc="container process gone")
+    wait_for(lambda: not alive(seen["pid"]), timeout=10, desc="container process gone")
     assert not Path(seen["netns"]).exists()
     wait_for(lambda: _veths(host) == [], timeout=10, desc="veth gone")
     assert "8080" not in _ruleset(host)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import (
+    alive,
     CREATED_NETNS,
     PREFIX,
     Host,
@@ -27,13 +28,6 @@ from harness import (
 def _netns_names() -> set[str]:
     out = run(["ip", "-j", "netns", "list"]).stdout
     return {n["name"] for n in json.loads(out)} if out.strip() else set()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.integration
@@ -209,7 +203,7 @@ def test_teardown_removes_everything(tmp_path: Path) -> None:
         assert h.name not in _netns_names() and peer.name not in _netns_names()
         assert not os.path.exists(h.netns) and not os.path.exists(peer.netns)
         assert mounts_under(tmp_path) == []
-        wait_for(lambda: not any(_alive(p) for p in (container, helper, supervisor)), desc="pynet's processes gone")
+        wait_for(lambda: not any(alive(p) for p in (container, helper, supervisor)), desc="pynet's processes gone")
         assert bystander.poll() is None
         h.cleanup()  # idempotent
     finally:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Host, wait_for
+from harness import alive, Host, wait_for
 from test_faults import KILLED, World, check_consistent, observe, teardown_all_and_check_clean
 
 pytestmark = pytest.mark.integration
@@ -40,14 +40,6 @@ def _dnat_for(host: Host, port: int) -> bool:
 
 def _status(host: Host, name: str) -> str:
     return host.pynet("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
-
-
-def _stat_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _start_time(pid: int) -> int:
@@ -141,7 +133,7 @@ def test_kill_9_of_foreground_run_leaves_no_ghost(host: Host) -> None:
     # its command still runs: Up is the truth
     assert _status(host, "fg") == "running"
     flag.touch()
-    wait_for(lambda: not _stat_alive(cpid), timeout=10, desc="the command ended")
+    wait_for(lambda: not alive(cpid), timeout=10, desc="the command ended")
     # the next command (read-only) no longer shows it Up
     line = host.pynet("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
     assert "fg Exited (255)" in line, line
@@ -170,7 +162,7 @@ def test_kill_9_of_foreground_run_next_mutating_command_frees_ip_and_port(host: 
     cpid = _recorded_pid(host, "fg")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    wait_for(lambda: not _stat_alive(cpid), timeout=10, desc="sleep 1 ended")
+    wait_for(lambda: not alive(cpid), timeout=10, desc="sleep 1 ended")
     # no ps in between: `run` itself reaps the ghost before it allocates
     _can_run_again(host, 8083, "10.7.0.61")
     assert _status(host, "fg") == "exited"
@@ -197,7 +189,7 @@ def _detach_and_kill_real_processes(host: Host, name: str) -> None:
     for pid in (rec["supervisor_pid"], rec["pid"]):
         os.kill(pid, signal.SIGKILL)
     wait_for(
-        lambda: not _stat_alive(rec["pid"]) and not _stat_alive(rec["supervisor_pid"]),
+        lambda: not alive(rec["pid"]) and not alive(rec["supervisor_pid"]),
         timeout=10,
         desc="real processes gone",
     )
@@ -207,13 +199,13 @@ def _detach_and_kill_real_processes(host: Host, name: str) -> None:
 def test_reused_pid_is_never_signalled(host: Host, command: list[str]) -> None:
     _base(host)
     bystander = host.spawn("sleep", "300")
-    wait_for(lambda: _stat_alive(bystander.pid), timeout=5, desc="bystander")
+    wait_for(lambda: alive(bystander.pid), timeout=5, desc="bystander")
     start = _start_time(bystander.pid)
     host.pynet("run", "-d", "--name", "c1", "--network", "base", "sleep", "300")
     _detach_and_kill_real_processes(host, "c1")
     _fake_running(host, "c1", bystander.pid, start + 1)  # same pid, another process
     cp = host.pynet(*command, "c1", check=False)
-    assert _stat_alive(bystander.pid), f"`pynet {' '.join(command)}` signalled an unrelated process"
+    assert alive(bystander.pid), f"`pynet {' '.join(command)}` signalled an unrelated process"
     if command == ["kill"]:
         assert cp.returncode == 1 and "is not running" in cp.stderr, cp.stderr
     else:

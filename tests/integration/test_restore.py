@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Host, mounts_under, run, wait_for
+from harness import alive, Host, mounts_under, run, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +35,6 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def firewall_view(host: Host) -> dict[tuple[str, str], list[str]]:
@@ -88,7 +81,7 @@ def power_off(host: Host, sandbox_keys: dict[int, str]) -> None:
         assert key.startswith(str(host.run_dir)) and _ns_inode(f"/proc/{pid}/ns/net") == _ns_inode(key)
         _kill(pid)
     wait_for(
-        lambda: not any(_alive(p) for p in [*helpers, *sandbox_keys]), timeout=5, desc="the host's processes to die"
+        lambda: not any(alive(p) for p in [*helpers, *sandbox_keys]), timeout=5, desc="the host's processes to die"
     )
     for link in host.ip_json("link", "show"):
         if link["ifname"] != "lo" and not link["ifname"].startswith("lan"):

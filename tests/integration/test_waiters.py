@@ -19,25 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import Host, run, wait_for
+from harness import alive, proc_stat, Host, run, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def _stat(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
-
-
 def _parent(pid: int) -> int:
-    return int(_stat(pid)[1])
+    return int(proc_stat(pid)[1])
 
 
 def _record(host: Host, name: str) -> dict:
@@ -52,7 +40,7 @@ def _state(host: Host, name: str) -> tuple[str, int]:
 
 def _kill9(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not _alive(pid), timeout=10, desc=f"pid {pid} gone")
+    wait_for(lambda: not alive(pid), timeout=10, desc=f"pid {pid} gone")
 
 
 def test_kill_9_of_the_zygote_spares_running_containers(host: Host) -> None:
@@ -70,13 +58,13 @@ def test_kill_9_of_the_zygote_spares_running_containers(host: Host) -> None:
 
     _kill9(zygote)
     assert _state(host, "c1") == ("running", 0) and _state(host, "c2") == ("running", 0)
-    assert _alive(c1["pid"]) and _alive(c1["supervisor_pid"])
+    assert alive(c1["pid"]) and alive(c1["supervisor_pid"])
 
     flag.touch()  # c1 ends now, after its zygote: its waiter records the code
     wait_for(lambda: _state(host, "c1")[0] == "exited", timeout=15, desc="c1 recorded exited")
     assert _state(host, "c1") == ("exited", 7)
     assert host.pynet("logs", "c1").stdout == "bye\n"
-    wait_for(lambda: not _alive(c1["supervisor_pid"]), timeout=10, desc="c1's waiter gone")
+    wait_for(lambda: not alive(c1["supervisor_pid"]), timeout=10, desc="c1's waiter gone")
 
     host.pynet("run", "-d", "--name", "c3", "--network", "zn", "sleep", "300")
     [second] = host.zygote_pids()
@@ -88,9 +76,9 @@ def test_kill_9_of_the_zygote_spares_running_containers(host: Host) -> None:
     c2 = _record(host, "c2")
     host.pynet("rm", "-f", "c1", "c2", "c3")
     for pid in (c2["pid"], c2["supervisor_pid"], c3["pid"], c3["supervisor_pid"]):
-        wait_for(lambda pid=pid: not _alive(pid), timeout=10, desc=f"pid {pid} gone after rm -f")
+        wait_for(lambda pid=pid: not alive(pid), timeout=10, desc=f"pid {pid} gone after rm -f")
     host.pynet("system", "reset", "-f")
-    wait_for(lambda: not _alive(second), timeout=10, desc="system reset ended the zygote")
+    wait_for(lambda: not alive(second), timeout=10, desc="system reset ended the zygote")
     assert host.zygote_pids() == [] and not list(host.run_dir.glob("zygote-*.sock"))
 
 
@@ -99,10 +87,10 @@ def test_kill_9_of_a_waiter_leaves_its_container_to_the_next_command(host: Host)
     host.pynet("run", "-d", "--name", "c1", "--network", "wn", "sleep", "300")
     rec = _record(host, "c1")
     _kill9(rec["supervisor_pid"])
-    assert _alive(rec["pid"]) and _state(host, "c1")[0] == "running"
+    assert alive(rec["pid"]) and _state(host, "c1")[0] == "running"
     assert host.zygote_pids(), "the zygote is not the waiter: it lives on"
     host.pynet("stop", "-t", "1", "c1")
-    assert _state(host, "c1")[0] == "exited" and not _alive(rec["pid"])
+    assert _state(host, "c1")[0] == "exited" and not alive(rec["pid"])
     sandbox = Path(rec["netns_path"])
     assert not sandbox.exists(), "its sandbox was released"
     # positive control: a new container starts (through the same zygote) and is waited for

@@ -8,7 +8,9 @@
   server's, never the machine's), with the client's environment and working directory;
 - Ctrl-C / SIGTERM to the client reach the command, which ends as in-process;
 - a server whose pynet code changed on disk refuses (the command runs in-process) and
-  leaves; an idle server leaves; a server killed with kill -9 is replaced.
+  leaves; an idle server leaves; a server killed with kill -9 is replaced;
+- the first served command in a brand-new run directory starts a server (once it has made
+  the directory; one that fails before starts none).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO_ROOT, Host, run, wait_for
+from harness import alive, proc_stat, REPO_ROOT, Host, run, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +63,6 @@ def server_of(host: Host, *, other_than: int = 0) -> int:
     return wait_for(lambda: [p for p in host.warm_pids() if p != other_than], timeout=20, desc="a warm server")[0]
 
 
-def _stat(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
-
-
 def _stopped_in(host: Host) -> int:
     """The stopped process in ``host``'s network namespace (PYNET_FAULT_STOP's). Not found
     by its environment: /proc/PID/environ shows what a process was exec'd with, and a
@@ -81,7 +71,7 @@ def _stopped_in(host: Host) -> int:
 
     def find() -> int:
         for name in os.listdir("/proc"):
-            if name.isdigit() and _stat(int(name))[:1] == ["T"]:
+            if name.isdigit() and proc_stat(int(name))[:1] == ["T"]:
                 try:
                     if _ns(f"/proc/{name}/ns/net") == netns:
                         return int(name)
@@ -154,8 +144,8 @@ def test_the_command_runs_in_the_clients_namespace_with_its_env_and_cwd(host: Ho
     stopped = _stopped_in(host)
     try:
         # warm: a child of the server, not the client; in-process: the client itself
-        assert (int(_stat(stopped)[1]), stopped != proc.pid) == (
-            (server, True) if warm else (int(_stat(proc.pid)[1]), False)
+        assert (int(proc_stat(stopped)[1]), stopped != proc.pid) == (
+            (server, True) if warm else (int(proc_stat(proc.pid)[1]), False)
         )
         assert _ns(f"/proc/{stopped}/ns/net") == _ns(host.netns)
         assert os.readlink(f"/proc/{stopped}/cwd") == str(sub)
@@ -202,17 +192,17 @@ def test_a_server_older_than_the_code_refuses_and_leaves(host: Host, tmp_path: P
     os.utime(ids, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # an upgrade installed a new ids.py
     out = pynet(host, "network", "create", "--subnet", "10.73.0.0/24", "stale")
     assert out.returncode == 0, out.stderr
-    wait_for(lambda: not _alive(old), timeout=10, desc="the stale server leaving")
+    wait_for(lambda: not alive(old), timeout=10, desc="the stale server leaving")
     assert "stale" in pynet(host, "network", "ls").stdout
     new = server_of(host, other_than=old)  # the next command starts a fresh one
     assert pynet(host, "network", "rm", "stale").returncode == 0
-    assert _alive(new)
+    assert alive(new)
 
 
 def test_an_idle_server_leaves(host: Host) -> None:
     host.env["PYNET_DAEMON_IDLE_EXIT"] = "1"
     server = server_of(host)
-    wait_for(lambda: not _alive(server), timeout=15, desc="the idle server leaving")
+    wait_for(lambda: not alive(server), timeout=15, desc="the idle server leaving")
     assert (
         host.warm_pids() == []
         and not list(host.run_dir.glob("warm-*.sock"))
@@ -223,13 +213,35 @@ def test_an_idle_server_leaves(host: Host) -> None:
 def test_a_killed_server_is_replaced(host: Host) -> None:
     server = server_of(host)
     os.kill(server, signal.SIGKILL)
-    wait_for(lambda: not _alive(server), timeout=10, desc="the server killed")
+    wait_for(lambda: not alive(server), timeout=10, desc="the server killed")
     out = pynet(host, "network", "create", "--subnet", "10.74.0.0/24", "k1")  # in-process; starts another
     assert out.returncode == 0, out.stderr
     new = server_of(host, other_than=server)
     out = pynet(host, "network", "rm", "k1")
     assert (out.returncode, out.stdout, out.stderr) == (0, "k1\n", "")
-    assert _alive(new)
+    assert alive(new)
+
+
+def test_the_first_command_in_a_new_run_dir_starts_the_server(host: Host) -> None:
+    fresh = host.root / "fresh-run"  # as on a machine where pynet never ran: no $PYNET_RUN_DIR yet
+    host.run_dir, host.env["PYNET_RUN_DIR"] = fresh, str(fresh)
+    out = pynet(host, "network", "create", "--bogus", "x")  # fails before it makes the run dir
+    assert (out.returncode, fresh.exists()) == (125, False), out.stderr  # so nothing is started in it
+    out = pynet(host, "network", "create", "--subnet", "10.76.0.0/24", "first")  # in-process: no server yet
+    assert out.returncode == 0, out.stderr
+    [server] = wait_for(host.warm_pids, timeout=20, desc="a warm server started by the first command")
+    # the next command is the server's child (the first ran in its client: it had none)
+    proc = spawn(
+        host, "network", "create", "--subnet", "10.77.0.0/24", "second", env={"PYNET_FAULT_STOP": "bridge_add"}
+    )
+    stopped = _stopped_in(host)
+    try:
+        assert (int(proc_stat(stopped)[1]), stopped != proc.pid) == (server, True)
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert host.warm_pids() == [server]
 
 
 def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
@@ -242,7 +254,7 @@ def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
     proc.kill()
     proc.wait(timeout=30)  # (its output pipes: still the stopped command's too)
     os.kill(stopped, signal.SIGCONT)
-    wait_for(lambda: not _alive(stopped), timeout=30, desc="the command finishing")
+    wait_for(lambda: not alive(stopped), timeout=30, desc="the command finishing")
     nets = pynet(host, "network", "inspect", "-f", "{{.Id}}", "orphan")
     assert nets.returncode == 0, nets.stderr  # completed, committed: no half-made network
     assert f"br-{nets.stdout.strip()[:12]}" in [
@@ -255,5 +267,5 @@ def test_a_killed_client_leaves_its_command_to_complete(host: Host) -> None:
 def test_system_reset_ends_the_warm_server(host: Host) -> None:
     server = server_of(host)
     assert pynet(host, "system", "reset", "-f").returncode == 0
-    wait_for(lambda: not _alive(server), timeout=10, desc="the warm server ended by the reset")
+    wait_for(lambda: not alive(server), timeout=10, desc="the warm server ended by the reset")
     assert host.warm_pids() == []

@@ -109,7 +109,7 @@ def test_served_commands() -> None:
 def test_the_client_imports_only_builtins_and_the_socket_extension(tmp_path: Path) -> None:
     code = (
         "import sys, pynet\nbefore = set(sys.modules)\nfrom pynet.warm import client\n"
-        "client.delegate(['network', 'create', 'n1'])\n"
+        "client.delegate(['network', 'create', 'n1'])()\n"  # no run dir: it starts one after the command
         "new = set(sys.modules) - before\n"
         "print(sorted(m for m in new if type(sys.modules[m]).__name__ == 'module' and not m.startswith('pynet')))\n"
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pynet import _detach
 from pynet.kernel import pids, procnet, supervisor, zygote
 
 pytestmark = pytest.mark.unit
@@ -146,7 +147,7 @@ def test_a_request_from_another_context_is_refused(run_dir: Path) -> None:
 
 def test_a_zygote_that_never_answers_is_given_up_without_a_start(run_dir: Path) -> None:
     sock, _pid, _lock = zygote.files(str(run_dir), zygote.identity(ROOT))
-    address, d = zygote._address(sock)
+    address, d = _detach.address(sock)
     listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     listener.bind(address)
     os.close(d)
