@@ -467,15 +467,22 @@ class Stats:
 Trial = Callable[[], float]
 
 
-def alternate(trials: dict[str, Trial], runs: int, warmup: int, progress: str = "") -> dict[str, Stats]:
-    """Run each trial once per round, in the same order every round (A B C A B C ...).
+def alternate(
+    trials: dict[str, Trial], runs: int, warmup: int, progress: str = "", *, rotate: bool = False
+) -> dict[str, Stats]:
+    """Run each trial once per round, in the same order every round (A B C A B C ...), or
+    with *rotate* starting each round one trial later (A B, B A, ...: no system always
+    runs right after the same other one).
 
     The first *warmup* rounds are discarded. A trial that fails is dropped from later
     rounds and its Stats carries the error text.
     """
     stats = {k: Stats() for k in trials}
+    keys = list(trials)
     for rnd in range(warmup + runs):
-        for key, trial in trials.items():
+        shift = rnd % len(keys) if rotate and keys else 0
+        for key in keys[shift:] + keys[:shift]:
+            trial = trials[key]
             st = stats[key]
             if st.error:
                 continue

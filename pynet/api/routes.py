@@ -85,6 +85,10 @@ class Route:
 
 
 _COMPILED: list[Route] = []
+#: (method, literal path) -> its route, for the routes the ordered scan would pick anyway
+#: (no earlier route of that method matches the literal); rebuilt when _COMPILED is replaced
+_EXACT: dict[tuple[str, str], Route] = {}
+_exact_of: list[list[Route]] = []
 
 
 def compiled() -> list[Route]:
@@ -93,11 +97,30 @@ def compiled() -> list[Route]:
     return _COMPILED
 
 
+def _exact() -> dict[tuple[str, str], Route]:
+    table = compiled()
+    if not _exact_of or _exact_of[0] is not table:
+        _EXACT.clear()
+        for i, route in enumerate(table):
+            if "{" in route.pattern or (route.method, route.pattern) in _EXACT:
+                continue
+            earlier = (r for r in table[:i] if r.method == route.method)
+            if not any(r.regex.match(route.pattern) for r in earlier):
+                _EXACT[(route.method, route.pattern)] = route
+        _exact_of[:] = [table]
+    return _EXACT
+
+
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for ``method path`` and its decoded params; None when nothing matches.
 
-    Raises ``ApiError(405)`` when the path exists for another method only.
+    Raises ``ApiError(405)`` when the path exists for another method only. A literal
+    path (``/_ping``, ``/networks``: what ``docker network ls`` asks) is one dict lookup:
+    the server answers while the client's caches are still cold (docs/engine-api.md).
     """
+    exact = _exact().get((method, path))
+    if exact is not None:
+        return exact, {}
     from pynet.api.http import ApiError
 
     path_matched = False

@@ -25,11 +25,26 @@ def before(version: str | None, ref: str) -> bool:
     return version is not None and _key(version) < _key(ref)
 
 
+_split: dict[str, tuple[str | None, str]] = {}  # path -> its accepted split (clients repeat theirs)
+_SPLIT_KEPT = 256
+
+
 def split_version(path: str) -> tuple[str | None, str]:
     """``/v1.41/networks`` -> ``("1.41", "/networks")``; unversioned -> ``(None, path)``.
 
     Raises InvalidArgument (400) with dockerd's words for a version it would refuse.
     """
+    known = _split.get(path)
+    if known is not None:
+        return known
+    split = _checked_split(path)
+    if len(_split) >= _SPLIT_KEPT:
+        _split.clear()
+    _split[path] = split
+    return split
+
+
+def _checked_split(path: str) -> tuple[str | None, str]:
     m = _PREFIX.match(path)
     if m is None:
         return None, path

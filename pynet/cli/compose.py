@@ -1,4 +1,4 @@
-"""``pynet compose [-f FILE] [-p PROJECT] up|down|ps|config``: Compose's flags and output.
+"""``pynet compose [-f FILE]... [-p PROJECT] up|down|ps|config``: Compose's flags and output.
 
 Thin: each command loads the project, calls ONE operation of ``pynet.compose.operations``
 and renders what it returns (pyyaml is loaded by ``pynet.compose`` only).
@@ -22,7 +22,7 @@ PS_HEADERS = {"Name": "NAME", "Service": "SERVICE", "RunningFor": "CREATED"}
 class Options:
     """The group's flags, shared by its commands."""
 
-    file: str
+    files: tuple[str, ...]
     project: str
 
 
@@ -31,10 +31,16 @@ def _warn(line: str) -> None:
 
 
 @click.group(cls=Group)
-@click.option("-f", "--file", default="", help="Compose configuration file (default: compose.yaml in this directory)")
+@click.option(
+    "-f",
+    "--file",
+    "files",
+    multiple=True,
+    help="Compose configuration file, several merged in order (default: $COMPOSE_FILE, else compose.yaml here)",
+)
 @click.option("-p", "--project-name", "project", default="", help="Project name (default: the directory's name)")
 @click.pass_context
-def compose(ctx: click.Context, file: str, project: str) -> None:
+def compose(ctx: click.Context, files: tuple[str, ...], project: str) -> None:
     """Define and run networks and services from a Compose file.
 
     \b
@@ -42,8 +48,9 @@ def compose(ctx: click.Context, file: str, project: str) -> None:
       pynet compose up -d
       pynet compose up --dry-run
       pynet compose -p demo down
+      pynet compose -f compose.yaml -f compose.override.yaml config
     """
-    ctx.obj = Options(file=file, project=project)
+    ctx.obj = Options(files=files, project=project)
 
 
 @compose.command("up")
@@ -64,7 +71,7 @@ def up(opts: Options, detach: bool, dry_run: bool, remove_orphans: bool) -> None
     """
     from pynet.compose import operations
 
-    project = operations.load_project(opts.file, opts.project)
+    project = operations.load_project(opts.files, opts.project)
     plan, ctl = operations.up(project, dry_run=dry_run, remove_orphans=remove_orphans, report=echo, warn=_warn)
     if plan.empty():
         counted = sum(len(s.container_names(project.name)) for s in project.services)
@@ -104,7 +111,7 @@ def down(opts: Options, dry_run: bool, remove_orphans: bool, timeout: int) -> No
     """
     from pynet.compose import operations
 
-    name = operations.project_name_only(opts.file, opts.project)
+    name = operations.project_name_only(opts.files, opts.project)
     plan = operations.down(name, dry_run=dry_run, timeout=float(timeout), report=echo)
     echo(plan.summary())
     if dry_run:
@@ -127,7 +134,7 @@ def ps(opts: Options, show_all: bool, quiet: bool, services: bool, fmt: str | No
     from pynet.cli import formatting
     from pynet.compose import operations
 
-    name = operations.project_name_only(opts.file, opts.project)
+    name = operations.project_name_only(opts.files, opts.project)
     rows = operations.project_containers(name, all_states=show_all)
     if services:
         for service in dict.fromkeys(r["Service"] for r in rows):
@@ -159,7 +166,7 @@ def config(opts: Options, quiet: bool, services: bool, networks: bool) -> None:
     """
     from pynet.compose import operations
 
-    project = operations.load_project(opts.file, opts.project)
+    project = operations.load_project(opts.files, opts.project)
     for line in project.warnings:
         _warn(line)
     if quiet:

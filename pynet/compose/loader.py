@@ -16,6 +16,7 @@ from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 #: Compose's search order for the default file (compose-spec, "Compose file").
@@ -35,14 +36,16 @@ class Source:
 
     path: str
     data: dict[str, Any]
-    marks: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict)
+    #: (line, column), or (line, column, file) in files merged from several (compose/merge.py)
+    marks: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # the files merged into this one, in order
 
     def where(self, path: tuple[Any, ...]) -> str:
         """``file:line:column`` of the value at ``path`` (or of its nearest parent)."""
         while path and path not in self.marks:
             path = path[:-1]
-        line, col = self.marks.get(path, (1, 1))
-        return f"{self.path}:{line}:{col}"
+        line, col, *file = self.marks.get(path, (1, 1))
+        return f"{file[0] if file else self.path}:{line}:{col}"
 
     def error(self, path: tuple[Any, ...], message: str) -> ComposeFileError:
         """The one error line for a bad value at ``path``."""
@@ -68,6 +71,12 @@ def find_file(explicit: str, cwd: str) -> str:
         if os.path.isfile(path):
             return os.path.relpath(path) if os.path.abspath(cwd) == os.getcwd() else path
     raise ComposeFileError("no configuration file provided: not found")
+
+
+def files_from_env(environ: Mapping[str, str]) -> list[str]:
+    """``$COMPOSE_FILE``: paths joined by ``$COMPOSE_PATH_SEPARATOR`` (default ``:``)."""
+    joined = environ.get("COMPOSE_FILE", "")
+    return [p for p in joined.split(environ.get("COMPOSE_PATH_SEPARATOR") or os.pathsep) if p] if joined else []
 
 
 def project_name(raw: str) -> str:

@@ -13,7 +13,7 @@ from pynet.compose.loader import ComposeFileError
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from pynet.cnm.controller import Controller
@@ -21,31 +21,34 @@ if TYPE_CHECKING:
     from pynet.compose.planner import Plan
 
 
-def load_project(file: str, project: str, cwd: str | None = None) -> Project:
-    """The project in ``file`` (default: Compose's names in ``cwd``), named ``project``
-    (-p), by the file's ``name:``, ``$COMPOSE_PROJECT_NAME`` or its directory's name."""
-    from pynet.compose import schema
+def load_project(files: Sequence[str], project: str, cwd: str | None = None) -> Project:
+    """The project in ``files`` (-f, several merged in order; else ``$COMPOSE_FILE``; else
+    Compose's names in ``cwd``), named ``project`` (-p), by the file's ``name:``,
+    ``$COMPOSE_PROJECT_NAME`` or the first file's directory's name."""
+    from pynet.compose import merge, schema
 
     cwd = cwd or os.getcwd()
     if project:
         schema.check_project_name(project)
-    path = loader.find_file(file, cwd)
-    working_dir = cwd if path == "-" else os.path.dirname(os.path.abspath(path))
+    paths = [loader.find_file(file, cwd) for file in files or loader.files_from_env(os.environ) or [""]]
+    if paths.count("-") > 1:
+        raise ComposeFileError("-f -: the standard input can be read once")
+    working_dir = cwd if paths[0] == "-" else os.path.dirname(os.path.abspath(paths[0]))
     environ = {**loader.dotenv(working_dir), **os.environ}
-    source = loader.load(path, environ)
+    source = merge.merge([loader.load(path, environ) for path in paths])
     return schema.parse(source, name=project, working_dir=working_dir, environ=environ)
 
 
-def project_name_only(file: str, project: str, cwd: str | None = None) -> str:
+def project_name_only(files: Sequence[str], project: str, cwd: str | None = None) -> str:
     """``down``/``ps`` need only the name: from -p, else the file, else the directory."""
     from pynet.compose import schema
 
     if project:
         return schema.check_project_name(project)
     try:
-        return load_project(file, "", cwd).name
+        return load_project(files, "", cwd).name
     except ComposeFileError:
-        if file:
+        if files or loader.files_from_env(os.environ):
             raise
         name = loader.project_name(os.path.basename(cwd or os.getcwd()))
         if not name:
@@ -150,6 +153,8 @@ def config(project: Project) -> dict[str, Any]:
     for svc in sorted(project.services, key=lambda s: s.name):
         data = {k: v for k, v in asdict(svc).items() if v not in ("", [], {}, None) and k != "name"}
         data.pop("replicas", None)
+        if svc.environment:
+            data["environment"] = dict(sorted(svc.environment.items()))  # as docker-compose config
         if svc.replicas != 1:
             data["deploy"] = {"replicas": svc.replicas}
         if not svc.network_mode:

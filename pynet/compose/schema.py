@@ -34,7 +34,7 @@ _SERVICE_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 
 def parse(source: Source, *, name: str, working_dir: str, environ: dict[str, str]) -> Project:
     """The project described by ``source`` (``name``: -p, already checked, or "")."""
-    return _Parser(source, environ).project(name, working_dir)
+    return _Parser(source, environ, working_dir).project(name, working_dir)
 
 
 def check_project_name(name: str) -> str:
@@ -49,9 +49,10 @@ def check_project_name(name: str) -> str:
 
 
 class _Parser:
-    def __init__(self, source: Source, environ: dict[str, str]) -> None:
+    def __init__(self, source: Source, environ: dict[str, str], working_dir: str) -> None:
         self.src = source
         self.environ = environ
+        self.working_dir = working_dir  # relative paths in the file (env_file) start here
         self.warnings: list[str] = []
 
     # -- helpers -----------------------------------------------------------------------
@@ -133,7 +134,11 @@ class _Parser:
         data = self.src.data
         self.warn_unknown(data, _TOP_KEYS, ())
         name = name or self._default_name(data, working_dir)
-        project = Project(name=name, working_dir=working_dir, config_files=[os.path.abspath(self.src.path)])
+        project = Project(
+            name=name,
+            working_dir=working_dir,
+            config_files=[os.path.abspath(p) for p in self.src.paths or [self.src.path]],
+        )
         for key, value in self.mapping(data.get("networks"), ("networks",)).items():
             project.networks[key] = self.network(key, value, ("networks", key), name)
         services = self.mapping(data.get("services"), ("services",))

@@ -5,6 +5,7 @@ A key missing here is warned about by the parser (``not supported by pynet, igno
 
 from __future__ import annotations
 
+import os
 import re
 
 from pynet.compose.model import Service, ServiceNetwork
@@ -92,23 +93,66 @@ def _extra_hosts(p: _Parser, s: Service, v: Any, path: tuple) -> None:
     s.extra_hosts = p.extra_hosts(v, path)
 
 
+def _env_file(p: _Parser, s: Service, v: Any, path: tuple) -> None:
+    """``env_file``: a path or a list (Compose v2's ``{path, required}`` too), relative to
+    the project directory; later files win, ``environment`` wins over them all."""
+    entries = v if isinstance(v, list) else [v]
+    for i, entry in enumerate(entries):
+        where = (*path, i) if isinstance(v, list) else path
+        required = True
+        if isinstance(entry, dict):
+            p.warn_unknown(entry, {"path", "required"}, where)  # v2's format: raw is not read
+            required = p.boolean(entry.get("required", True), (*where, "required"))
+            entry = entry.get("path")
+            where = (*where, "path")
+        name = p.string(entry, where)
+        if not name:
+            raise p.fail(where, "must be a path")
+        _merge_env(p, s, _read_env_file(p, name, where, required))
+
+
+def _read_env_file(p: _Parser, name: str, where: tuple, required: bool) -> dict[str, str | None]:
+    from pynet.compose import envfile
+    from pynet.compose.loader import ComposeFileError
+
+    full = os.path.abspath(os.path.join(p.working_dir, os.path.expanduser(name)))
+    text = envfile.read(full)
+    if text is None:
+        if required:
+            raise ComposeFileError(f"Couldn't find env file: {full}")  # docker-compose 1.29's words
+        return {}
+
+    def skipped(line: int) -> None:
+        p.warnings.append(
+            f"WARNING: {full}: could not parse statement starting at line {line}, ignored ({p.src.where(where)})"
+        )
+
+    return envfile.parse(text, skipped)
+
+
+def _merge_env(p: _Parser, s: Service, env: dict[str, str | None]) -> None:
+    """``KEY`` without a value takes pynet's environment's, or unsets ``KEY`` (docker-compose
+    shows it as ``null``: the container does not get it)."""
+    for key, value in env.items():
+        if value is None:
+            value = p.environ.get(key)
+        if value is None:
+            s.environment.pop(key, None)
+        else:
+            s.environment[key] = value
+
+
 def _environment(p: _Parser, s: Service, v: Any, path: tuple) -> None:
     """``KEY`` alone (list) or ``KEY:`` (map) takes the value from pynet's environment."""
-    env: dict[str, str] = {}
+    env: dict[str, str | None] = {}
     if isinstance(v, list):
         for i, item in enumerate(v):
             key, sep, value = p.string(item, (*path, i)).partition("=")
-            if sep:
-                env[key] = value
-            elif key in p.environ:
-                env[key] = p.environ[key]
+            env[key] = value if sep else None
     else:
         for key, value in p.mapping(v, path).items():
-            if value is not None:
-                env[key] = p.string(value, (*path, key))
-            elif key in p.environ:
-                env[key] = p.environ[key]
-    s.environment = env
+            env[key] = None if value is None else p.string(value, (*path, key))
+    _merge_env(p, s, env)
 
 
 def _working_dir(p: _Parser, s: Service, v: Any, path: tuple) -> None:
@@ -161,6 +205,7 @@ READERS = {
     "dns_search": _dns_search,
     "dns_opt": _dns_opt,
     "extra_hosts": _extra_hosts,
+    "env_file": _env_file,  # before environment, which overrides it
     "environment": _environment,
     "working_dir": _working_dir,
     "labels": _labels,

@@ -304,3 +304,46 @@ def test_a_service_runs_in_an_imported_image(host: Host) -> None:
     images = host.pynet("ps", "--filter", "label=com.docker.compose.project=demo", "--format", "{{.Names}} {{.Image}}")
     assert "demo-shell-1 busybox" in images.stdout.splitlines()
     assert compose(host, "down").returncode == 0 and ids(host) == {}
+
+
+def test_env_file_variables_reach_the_container(host: Host) -> None:
+    (host.root / "app.env").write_text("# settings\nGREETING=hello world\nexport MODE='from file'\nLEVEL=1\n")
+    (host.root / "compose.yaml").write_text(
+        "services:\n  app:\n    command: sleep infinity\n    env_file: [app.env, gone.env]\n"
+        "    environment: {LEVEL: '2'}\n"
+    )
+    missing = compose(host, "up", "-d", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"Couldn't find env file: {host.root}/gone.env"
+    assert ids(host) == {} and project_networks(host) == []
+    (host.root / "compose.yaml").write_text(
+        "services:\n  app:\n    command: sh -c 'env; exec sleep infinity'\n"
+        "    env_file: [app.env, {path: gone.env, required: false}]\n"
+        "    environment: {LEVEL: '2'}\n"
+    )
+    compose(host, "up", "-d")
+    wanted = {"GREETING=hello world", "MODE=from file", "LEVEL=2"}  # what the container's process sees
+    env = wait_for(lambda: set(host.pynet("logs", "demo-app-1").stdout.splitlines()) >= wanted, desc="env in logs")
+    assert env
+    assert compose(host, "down").returncode == 0 and ids(host) == {}
+
+
+def test_several_files_are_merged_for_up_ps_and_down(host: Host) -> None:
+    (host.root / "compose.yaml").write_text(
+        "services:\n  app:\n    command: sh -c 'env; exec sleep infinity'\n    environment: [A=1, B=1]\n"
+        "    networks: [front]\nnetworks:\n  front: {}\n"
+    )
+    (host.root / "override.yaml").write_text(
+        "services:\n  app:\n    environment: {B: '2'}\n    networks: {back: {aliases: [api]}}\nnetworks:\n  back: {}\n"
+    )
+    files = ("-f", str(host.root / "compose.yaml"), "-f", str(host.root / "override.yaml"), "-p", "demo")
+    host.pynet("compose", *files, "up", "-d")
+    assert project_networks(host) == ["demo_back", "demo_front"]
+    nets = host.pynet("inspect", "demo-app-1", "--format", "{{json .NetworkSettings.Networks}}").stdout
+    assert sorted(json.loads(nets)) == ["demo_back", "demo_front"]
+    assert "api" in json.loads(nets)["demo_back"]["Aliases"]
+    wanted = {"A=1", "B=2"}
+    assert wait_for(lambda: set(host.pynet("logs", "demo-app-1").stdout.splitlines()) >= wanted, desc="env in logs")
+    assert host.pynet("compose", *files, "ps", "--services").stdout.split() == ["app"]
+    host.pynet("compose", *files, "down")
+    assert ids(host) == {} and project_networks(host) == []

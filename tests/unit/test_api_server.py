@@ -217,6 +217,48 @@ def test_hijack_answers_101_and_hands_over_the_raw_connection(sock: str, monkeyp
     assert rest == b"got:hello"
 
 
+def _scanned(method: str, path: str) -> object:
+    """What the ordered scan of every route gives (the route, "405" or None)."""
+    path_matched = False
+    for route in routes.compiled():
+        if route.regex.match(path) is None:
+            continue
+        if route.method == method:
+            return route
+        path_matched = True
+    return "405" if path_matched else None
+
+
+def test_the_literal_route_lookup_picks_what_the_ordered_scan_picks() -> None:
+    assert ("HEAD", "/_ping") in routes._exact() and ("GET", "/networks") in routes._exact()
+    for route in routes.compiled():
+        for method in ("GET", "HEAD", "POST", "DELETE", "PUT"):
+            for path in (route.pattern, route.pattern + "/", route.pattern.replace("{", "x").replace("}", "")):
+                try:
+                    found = routes.match(method, path)
+                    got: object = found[0] if found else None
+                except api_http.ApiError:
+                    got = "405"
+                assert got == _scanned(method, path), (method, path)
+    # GET /networks/create is inspect of a network named "create", not the POST route
+    route, params = routes.match("GET", "/networks/create")
+    assert route.target == "pynet.api.networks:inspect" and params == {"id": "create"}
+
+
+def test_a_replaced_route_table_is_looked_up_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = _fake_route("GET", "/slow", lambda req: api_http.empty())
+    monkeypatch.setattr(routes, "_COMPILED", [*routes.compiled(), extra])
+    assert routes.match("GET", "/slow") == (extra, {})
+
+
+def test_a_remembered_version_split_still_refuses_a_bad_version() -> None:
+    assert version.split_version("/v1.41/networks") == ("1.41", "/networks")
+    assert version.split_version("/v1.41/networks") == ("1.41", "/networks")
+    for _ in range(2):
+        with pytest.raises(InvalidArgument, match="too new"):
+            version.split_version("/v1.99/networks")
+
+
 def _fake_route(method: str, pattern: str, fn):  # type: ignore[no-untyped-def]
     route = routes.Route(method, pattern, "x:y")
     route.handler = lambda: fn  # type: ignore[method-assign]

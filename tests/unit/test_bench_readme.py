@@ -124,3 +124,33 @@ def test_render_judges_dns_and_network_curves_of_issue_15(tmp_path: Path) -> Non
         for line in lines
         if line.startswith(("| embedded DNS as containers", "| `network create`"))
     )
+
+
+def test_dns_row_judges_p99_at_the_fixed_load_and_shows_the_saturated_one(tmp_path: Path) -> None:
+    """bench_dns.py measures p99 at saturation and at a fixed offered load (dnsperf -Q): the
+    row shows both, and the goal is judged on the fixed-load one when the figure has it."""
+    rt = _readme_table()
+    fig = {
+        "what": "embedded DNS, name, dnsperf 4 clients",
+        "qps": {"pynet": 180000, "docker": 45000},
+        "p99_ms": {"pynet": 1.3, "docker": 8.0},  # saturated: over the goal
+        "rate_qps": 36000,
+        "p99_ms_at_rate": {"pynet": 0.31, "docker": 2.5},
+        "lost": {"pynet": 0, "docker": 0},
+        "ratio": {"docker": 4.0},
+        "goal": {"qps_ratio_docker": 2.5, "p99_ms": 1.0, "lost": 0},
+    }
+
+    def row() -> str:
+        (tmp_path / "dns.json").write_text(json.dumps({"part": "dns", "conditions": {}, "figures": {"name": fig}}))
+        lines = rt.render(rt.load_results(tmp_path)).splitlines()
+        return next(line for line in lines if line.startswith("| embedded DNS, name"))
+
+    line = row()
+    assert "**180k q/s, p99 1.3 ms; at 36k q/s p99 0.31 ms, 0 lost**" in line
+    assert "p99 ≤ 1 ms at 36k q/s" in line and line.endswith("| met |")
+    fig["p99_ms_at_rate"]["pynet"] = 1.2
+    assert row().endswith("| **not met** |")
+    del fig["rate_qps"], fig["p99_ms_at_rate"]  # an older figure: judged on the saturated p99
+    line = row()
+    assert "**180k q/s, p99 1.3 ms, 0 lost**" in line and line.endswith("| **not met** |")

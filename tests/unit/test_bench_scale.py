@@ -100,3 +100,12 @@ def test_dns_paired_prefers_the_median_of_per_round_ratios(bs) -> None:
     assert bs._dns_paired(first, last, "q/s") == pytest.approx(0.9)
     del first["q/s/ctl"], last["q/s/ctl"]
     assert bs._dns_paired(first, last, "q/s") == pytest.approx(0.5)  # 1.0 / 2.0
+
+
+def test_dns_fixed_load_is_a_share_of_the_slowest_warm_up_unless_asked(bs) -> None:
+    """bench_dns.py's fixed offered load: the same for every system, one each sustains."""
+    dnsb = sys.modules["bench_dns"]
+    assert dnsb.fixed_rate(0, {"pynet": 180_000.0, "docker": 45_600.0}) == 36_000
+    assert dnsb.fixed_rate(25_000, {"pynet": 180_000.0, "docker": 45_600.0}) == 25_000
+    assert dnsb.fixed_rate(0, {"pynet": float("nan")}) == dnsb.FALLBACK_RATE
+    assert dnsb.fixed_rate(0, {"docker": 900.0}) == 1000

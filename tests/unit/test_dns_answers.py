@@ -329,6 +329,27 @@ def test_a_burst_of_queries_is_answered_each_with_its_own_id(io):
     assert [q.qname for q in srv.forwarded] == ["unknown-name"] * 3
 
 
+def test_a_burst_longer_than_a_send_chunk_is_answered_whole_and_in_order(io):
+    """mmsg answers a burst in sendmmsg chunks (SEND_CHUNK): every query of a burst larger
+    than several chunks, and of a second burst after it, gets its own answer, in order
+    (one query per call on the recvfrom path)."""
+    srv = Server(View([net1()]))
+    srv.ask(make_query("c1"))
+    count = mmsg.SLOTS + mmsg.SEND_CHUNK + 3  # one full burst, then one more than a chunk
+    assert mmsg.SLOTS > 2 * mmsg.SEND_CHUNK
+    names = ["c1" if i % 7 else "unknown-name" for i in range(count)]  # misses between the chunks
+    queries = [make_query(n, qid=1000 + i) for i, n in enumerate(names)]
+    if io == "mmsg":
+        srv.client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        got = srv.ask_many(queries)
+    else:
+        got = [g for g in (srv.ask(q) for q in queries) if g is not None]
+    ids = [struct.unpack_from(">H", g)[0] for g in got]
+    assert ids == [1000 + i for i, n in enumerate(names) if n == "c1"]
+    assert all(answers(g) == (wire.NOERROR, ["172.18.0.2"]) for g in got)
+    assert len(srv.forwarded) == names.count("unknown-name")
+
+
 def test_the_slow_path_gets_the_askers_address(io):
     srv = Server(View([net1()]))
     srv.ask(make_query("nobody-here"))

@@ -1,0 +1,193 @@
+"""`pynet compose`: ``env_file:`` and several ``-f`` files, compared with what
+docker-compose 1.29 printed for the same files (tests/reference/compose/)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pynet.compose import envfile, operations
+from pynet.compose.loader import ComposeFileError
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "compose"
+
+
+def reference_config(path: Path) -> dict:
+    """A ``docker-compose config`` output: ``$$`` is its escape of a literal ``$``."""
+    text = "\n".join(line for line in path.read_text().splitlines() if not line.startswith(("#", "Python-dotenv")))
+    return yaml.safe_load(text.replace("$$", "$"))
+
+
+def copy_reference(tmp_path: Path, name: str) -> Path:
+    shutil.copytree(REFERENCE / name, tmp_path / name)
+    return tmp_path / name
+
+
+# -- env_file ----------------------------------------------------------------------------
+def test_env_file_lines_as_python_dotenv_reads_them() -> None:
+    skipped: list[int] = []
+    text = '# c\nA=1\n\nexport B=\'x $Y\'\nC="a\\nb" # note\nD=x #y\nE=x#y\nF\nG="a"b\n  H = 3 \nI='
+    assert envfile.parse(text, skipped.append) == {
+        "A": "1",
+        "B": "x $Y",
+        "C": "a\nb",
+        "D": "x",
+        "E": "x#y",
+        "F": None,
+        "H": "3",
+        "I": "",
+    }
+    assert skipped == [9]
+
+
+def test_env_file_environment_as_docker_compose_config_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = copy_reference(tmp_path, "env_file")
+    for key, value in {"PASS": "passed", "H": "hh", "D": "fromhost"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MISSINGVAR", raising=False)
+    project = operations.load_project([str(directory / "compose.yml")], "demo")
+    want = reference_config(REFERENCE / "env_file" / "docker-compose-config.txt")
+    for name, service in want["services"].items():
+        unset = {k for k, v in service["environment"].items() if v is None}  # the container does not get them
+        expected = {k: v for k, v in service["environment"].items() if k not in unset}
+        assert project.service(name).environment == expected
+    config = operations.config(project)
+    assert list(config["services"]["app"]["environment"]) == sorted(expected_keys(want, "app"))
+    assert project.warnings == [
+        f"WARNING: {directory}/c.env: could not parse statement starting at line 3, ignored (compose.yml:12:5)".replace(
+            "compose.yml", str(directory / "compose.yml")
+        )
+    ]
+
+
+def expected_keys(want: dict, service: str) -> list[str]:
+    return [k for k, v in want["services"][service]["environment"].items() if v is not None]
+
+
+def test_a_missing_env_file_is_docker_compose_s_error(tmp_path: Path) -> None:
+    directory = copy_reference(tmp_path, "env_file")
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project([str(directory / "missing.yml")], "demo")
+    reference = (REFERENCE / "env_file" / "docker-compose-missing.txt").read_text().splitlines()[1]
+    assert info.value.message == f"Couldn't find env file: {directory}/nope.env"
+    assert info.value.message.rsplit("/", 1)[1] == reference.rsplit("/", 1)[1]
+    assert info.value.message.startswith("Couldn't find env file: /")
+
+
+def test_env_file_long_syntax_and_relative_to_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "one.env").write_text("A=1\nB=2\n")
+    (tmp_path / "sub" / "compose.yaml").write_text(
+        "services:\n  app:\n    env_file:\n      - path: one.env\n      - path: gone.env\n        required: false\n"
+        "    environment: [B=3]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    project = operations.load_project(["sub/compose.yaml"], "demo")
+    assert project.service("app").environment == {"A": "1", "B": "3"}
+    (tmp_path / "sub" / "compose.yaml").write_text("services:\n  app:\n    env_file: {path: gone.env}\n")
+    with pytest.raises(ComposeFileError, match=f"^Couldn't find env file: {tmp_path}/sub/gone.env$"):
+        operations.load_project(["sub/compose.yaml"], "demo")
+    (tmp_path / "sub" / "compose.yaml").write_text("services:\n  app:\n    env_file: [{required: false}]\n")
+    with pytest.raises(ComposeFileError, match=r"compose.yaml:3:16: services.app.env_file\[0\].path: must be a path"):
+        operations.load_project(["sub/compose.yaml"], "demo")
+
+
+def test_environment_key_alone_unsets_an_env_file_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "x.env").write_text("A=1\nB=2\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  app:\n    env_file: x.env\n    environment: [A]\n")
+    monkeypatch.delenv("A", raising=False)
+    assert operations.load_project([], "demo", str(tmp_path)).service("app").environment == {"B": "2"}
+
+
+# -- several files -----------------------------------------------------------------------
+def port_keys(ports: list) -> list[tuple]:
+    """Ports as (container port, published, host IP, protocol), in their order."""
+    from pynet.records.ports import parse_publish
+
+    out = []
+    for item in ports:
+        if isinstance(item, dict):
+            out.append((int(item["target"]), int(item.get("published", 0)), "", item.get("protocol", "tcp")))
+        else:
+            out += [(b.container_port, b.host_port, b.host_ip, b.proto) for b in parse_publish([item])]
+    return out
+
+
+def assert_same_service(ours: dict, theirs: dict) -> None:
+    """pynet's ``config`` of a service against docker-compose 1.29's, key by key."""
+    for key in ("command", "entrypoint", "dns", "dns_search", "dns_opt", "expose", "image", "labels"):
+        assert ours.get(key) == theirs.get(key), key
+    assert ours.get("environment", {}) == {k: v for k, v in theirs.get("environment", {}).items() if v is not None}
+    assert port_keys(ours.get("ports", [])) == port_keys(theirs.get("ports", []))
+    hosts = theirs.get("extra_hosts", {})
+    assert ours.get("extra_hosts", []) == [f"{h}:{ip}" for h, ip in hosts.items()]
+    assert sorted(ours.get("depends_on", [])) == sorted(theirs.get("depends_on", {}))
+    assert ours.get("deploy", {}).get("replicas") == theirs.get("deploy", {}).get("replicas")
+    nets = {k: v or {} for k, v in ours["networks"].items() if k != "default"}
+    assert nets == {k: v or {} for k, v in theirs.get("networks", {}).items()}
+
+
+@pytest.mark.parametrize(
+    ("files", "reference"),
+    [(["a.yml", "sub/b.yml"], "docker-compose-config-a-b.txt"), (["c.yml", "d.yml"], "docker-compose-config-c-d.txt")],
+)
+def test_several_files_merge_as_docker_compose_merges_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[str], reference: str
+) -> None:
+    directory = copy_reference(tmp_path, "merge")
+    monkeypatch.chdir(directory)
+    project = operations.load_project(files, "demo")
+    ours = operations.config(project)
+    theirs = reference_config(REFERENCE / "merge" / reference)
+    assert sorted(ours["services"]) == sorted(theirs["services"])
+    for name, service in theirs["services"].items():
+        assert_same_service(ours["services"][name], service)
+    for name, network in theirs["networks"].items():  # replaced whole by a later file
+        assert ours["networks"][name].get("labels") == network.get("labels")
+        subnets = [pool["subnet"] for pool in network.get("ipam", {}).get("config", [])]
+        assert [pool["subnet"] for pool in ours["networks"][name].get("ipam", {}).get("config", [])] == subnets
+    assert project.working_dir == str(directory)  # the first file's directory
+    assert project.config_files == [str(directory / f) for f in files]
+
+
+def test_compose_file_variable_and_errors_name_their_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    directory = copy_reference(tmp_path, "merge")
+    monkeypatch.chdir(directory)
+    monkeypatch.setenv("COMPOSE_FILE", "c.yml:d.yml")
+    merged = operations.config(operations.load_project([], "demo"))
+    assert merged == operations.config(operations.load_project(["c.yml", "d.yml"], "demo"))
+    assert merged["services"]["app"]["deploy"] == {"replicas": 3}
+    monkeypatch.delenv("COMPOSE_FILE")
+    (directory / "bad.yml").write_text("services:\n  app:\n    ports: ['1:2:3:4']\n    networks: [nowhere]\n")
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project(["c.yml", "bad.yml"], "demo")
+    assert info.value.message.startswith("bad.yml:3:13: services.app.ports[")
+    (directory / "bad.yml").write_text("services:\n  app:\n    networks: [front, nowhere]\n")
+    with pytest.raises(ComposeFileError, match=r"^bad.yml:3:23: services.app.networks.nowhere: service \"app\" refers"):
+        operations.load_project(["c.yml", "bad.yml"], "demo")
+    (directory / "bad.yml").write_text("services:\n  db:\n    dns: [1.1.1.1]\n")
+    project = operations.load_project(["c.yml", "bad.yml"], "demo")
+    assert project.warnings == ["WARNING: services.app.deploy.resources: not supported by pynet, ignored (c.yml:14:27)"]
+    with pytest.raises(ComposeFileError, match=r"^open .*/nope.yml: no such file or directory$"):
+        operations.load_project(["c.yml", "nope.yml"], "demo")
+
+
+def test_a_third_file_merges_on_the_merged_result(tmp_path: Path) -> None:
+    for name, text in {
+        "1.yml": "services:\n  app:\n    environment: [A=1]\n    networks: {n: {aliases: [b]}}\nnetworks: {n: {}}\n",
+        "2.yml": "services:\n  app:\n    environment: {B: '2'}\n    networks: {n: {aliases: [a]}}\n",
+        "3.yml": "services:\n  app:\n    environment: [A=3]\n    networks: {n: {aliases: [c]}}\n    dns: 1.1.1.1\n",
+    }.items():
+        (tmp_path / name).write_text(text)
+    files = [str(tmp_path / n) for n in ("1.yml", "2.yml", "3.yml")]
+    app = operations.load_project(files, "demo").service("app")
+    assert app.environment == {"A": "3", "B": "2"}
+    assert app.networks[0].aliases == ["a", "b", "c"]
+    (tmp_path / "3.yml").write_text("services:\n  app:\n    environment: [A=3]\n    dns: [nope]\n")
+    with pytest.raises(ComposeFileError, match=r"/3.yml:4:11: services.app.dns\[0\]: invalid IPv4 address: nope$"):
+        operations.load_project(files, "demo")
