@@ -8,6 +8,7 @@ so a test sees exactly what pynet does *before* it would touch the kernel.
 from __future__ import annotations
 
 import io
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,3 +174,13 @@ def fence_kernel_deep(monkeypatch: pytest.MonkeyPatch, state: Path, run: Path) -
     monkeypatch.setenv("PYNET_RUN_DIR", str(run))
     monkeypatch.setenv("PYNET_PLUGIN_DIR", str(run / "plugins"))
     monkeypatch.delenv("PYNET_DEBUG", raising=False)
+
+
+def rewrite_in_place(path: Path, **changes: object) -> None:
+    """Edit a record in place (same inode), as `echo ... > file` or an editor without a
+    backup does; the file's size changes too (a coarse clock can keep its ctime)."""
+    record = json.loads(path.read_text())
+    record.update(changes)
+    with open(path, "r+") as f:
+        f.truncate(0)
+        f.write(json.dumps(record))

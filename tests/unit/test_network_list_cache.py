@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_inproc import NET, fence_kernel, invoke, seed_state
+from cli_inproc import NET, fence_kernel, invoke, rewrite_in_place, seed_state
 from pynet.cnm import network_rows
 from pynet.cnm.repo import Repo
 from pynet.records.model import Network, to_dict
@@ -45,15 +45,6 @@ def _ls(fmt: str = NAMES) -> list[str]:
     result = invoke(["network", "ls", "--format", fmt])
     assert (result.code, result.err) == (0, ""), result
     return result.out.splitlines()
-
-
-def _rewrite(path: Path, **changes: object) -> None:
-    """An edit in place (same inode), as `echo ... > file` or an editor without backup."""
-    record = json.loads(path.read_text())
-    record.update(changes)
-    with open(path, "r+") as f:
-        f.truncate(0)
-        f.write(json.dumps(record))
 
 
 def _add_network(state: Path, obj_id: str, name: str) -> None:
@@ -89,7 +80,7 @@ def test_a_listing_reads_no_record_once_the_cache_holds_them(
 
 def test_a_record_edited_in_place_is_read_again(state: Path, trust_at_once: None) -> None:
     assert "n1  " in _ls()
-    _rewrite(state / "networks" / f"{NET}.json", labels={"env": "prod"})
+    rewrite_in_place(state / "networks" / f"{NET}.json", labels={"env": "prod"})
     assert "n1 env=prod " in _ls()
 
 
@@ -167,7 +158,7 @@ def test_fresh_records_are_kept_untrusted_until_they_settle(state: Path) -> None
     cache = rowcache.RowCache(Store(state), "networks", network_rows.CACHE, ",".join(network_rows.FIELDS))
     _, loaded = cache._load()
     assert loaded is None or None in loaded[1]  # nothing written, or rows without stamps
-    _rewrite(state / "networks" / f"{NET}.json", labels={"k": "v"})
+    rewrite_in_place(state / "networks" / f"{NET}.json", labels={"k": "v"})
     assert "n1 k=v " in _ls()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_inproc import NET, fence_kernel, invoke, seed_state
+from cli_inproc import NET, fence_kernel, invoke, rewrite_in_place, seed_state
 from pynet.cli import formatting, network_actions
 from pynet.records.model import Network, to_dict
 from pynet.state import rowcache
@@ -46,15 +46,6 @@ def _no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(formatting, "format_columns", refuse)
 
 
-def _rewrite(path: Path, **changes: object) -> None:
-    """An edit in place (same inode), the file's size changing too."""
-    record = json.loads(path.read_text())
-    record.update(changes)
-    with open(path, "r+") as f:
-        f.truncate(0)
-        f.write(json.dumps(record))
-
-
 @pytest.mark.parametrize("flags", FLAGS)
 def test_a_second_listing_is_the_kept_text(state: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str]) -> None:
     first = _ls(*flags)
@@ -81,7 +72,7 @@ def test_filters_never_use_the_kept_text(state: Path) -> None:
 
 def test_an_edit_in_place_drops_the_kept_text(state: Path) -> None:
     assert " n1 " in _ls()
-    _rewrite(state / "networks" / f"{NET}.json", name="n1x", driver="macvlan")
+    rewrite_in_place(state / "networks" / f"{NET}.json", name="n1x", driver="macvlan")
     out = _ls()
     assert "n1x" in out and "macvlan" in out and " n1 " not in out
     assert _ls() == out
@@ -103,7 +94,7 @@ def test_a_restored_backup_copy_shows(state: Path) -> None:
     record = state / "networks" / f"{NET}.json"
     backup = state.parent / "backup.json"
     shutil.copy(record, backup)
-    _rewrite(record, driver="ipvlan")
+    rewrite_in_place(record, driver="ipvlan")
     assert "ipvlan" in _ls()
     shutil.copyfile(backup, record)  # in place
     out = _ls()
@@ -146,7 +137,7 @@ def test_columns_that_are_damaged_or_do_not_fit_are_not_used(state: Path, damage
 
 def test_rows_that_changed_get_a_new_kept_text(state: Path) -> None:
     _ls()
-    _rewrite(state / "networks" / f"{NET}.json", driver="ipvlan")
+    rewrite_in_place(state / "networks" / f"{NET}.json", driver="ipvlan")
     out = _ls()
     assert "ipvlan" in out
     assert _ls() == out  # kept again, for the new rows
