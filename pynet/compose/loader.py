@@ -218,21 +218,12 @@ def interpolate(text: str, environ: dict[str, str], fail: Any) -> str:
 
 
 def dotenv(directory: str) -> dict[str, str]:
-    """``KEY=VALUE`` lines of ``.env`` in the project directory (Compose reads it for
-    interpolation); the process environment wins over it."""
-    out: dict[str, str] = {}
-    try:
-        with open(os.path.join(directory, ".env"), encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return out
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        out[key.strip()] = value
-    return out
+    """The variables of ``.env`` in the project directory (Compose reads it for
+    interpolation; the process environment wins over it), parsed as ``env_file:`` is:
+    docker-compose 1.29 reads both with python-dotenv. A ``KEY`` alone sets nothing."""
+    from pynet.compose import envfile
+
+    text = envfile.read(os.path.join(directory, ".env"))
+    if text is None:
+        return {}
+    return {k: v for k, v in envfile.parse(text, lambda _line: None).items() if v is not None}
