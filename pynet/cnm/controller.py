@@ -35,7 +35,7 @@ from pynet.records.model import DEFAULT_NETWORK, HOST_MODE, NONE_MODE, Container
 from pynet.cnm.networks import NetworkCreateRequest, NetworkService, NetworkUpdate, now_rfc3339
 from pynet.cnm.notifier import NullNotifier
 from pynet.cnm import rollback
-from pynet.cnm.reader import mark_ready, runtime_ready
+from pynet.cnm.reader import mark_ready, restored_marker, runtime_ready
 from pynet.cnm.repo import Repo
 from pynet.drivers import driver_class, get_driver
 from pynet.firewall import hooks as firewall_hooks
@@ -168,7 +168,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
         Every command that changes networks or containers starts here: without the
         privileges its kernel work needs, it stops here with one line (nothing made)."""
         require_privileges()
-        marker = os.path.join(paths.run_root(), "restored")
+        marker = restored_marker()
         journal = self.store.has_journal()
         if not journal and runtime_ready(self.store):
             self._cluster_sync()

@@ -41,13 +41,18 @@ def open_repo(notifier: Notifier | None = None, *, documents: bool = False) -> R
     return ctl.reader()
 
 
+def restored_marker() -> str:
+    """The run dir's ``restored`` marker: the runtime was restored since boot."""
+    return os.path.join(paths.run_root(), "restored")
+
+
 def runtime_ready(store: Store) -> bool:
     """The runtime was restored since boot (the run dir's ``restored`` marker) and the
     default network exists. The marker holds that network's ID (:func:`mark_ready`):
     while its record's file exists, the name index is not read (~0.3 ms at 1000
     networks; a network is never renamed, an ID never reused). A marker without it
     (empty, or of another state dir) is answered from the index, then completed."""
-    marker = os.path.join(paths.run_root(), "restored")
+    marker = restored_marker()
     try:
         with open(marker) as f:
             obj_id = f.read()
@@ -64,7 +69,7 @@ def runtime_ready(store: Store) -> bool:
 def mark_ready(store: Store, *, create: bool = True) -> None:
     """Write the ``restored`` marker with the default network's ID (see
     :func:`runtime_ready`); ``create=False``: only complete an existing marker."""
-    marker = os.path.join(paths.run_root(), "restored")
+    marker = restored_marker()
     flags = os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC | (os.O_CREAT if create else 0)
     try:
         fd = os.open(marker, flags, 0o666)
