@@ -176,10 +176,27 @@ def config(project: Project) -> dict[str, Any]:
 
 
 def config_yaml(project: Project) -> str:
-    """:func:`config` as YAML, keys in Compose's order."""
+    """:func:`config` as YAML, keys in Compose's order, strings written as docker-compose
+    1.29 writes them: every ``$`` as ``$$`` (a ``$`` in a value is literal by then, and the
+    output stays a Compose file that reads back the same), and ``y``/``n``/``yes``/``on``...
+    in double quotes, so no YAML 1.1 reader takes them for booleans."""
     import yaml
 
-    return yaml.safe_dump(config(project), sort_keys=False, default_flow_style=False)  # type: ignore[no-any-return]
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, _compose_string)
+    return yaml.dump(config(project), Dumper=Dumper, sort_keys=False, default_flow_style=False)  # type: ignore[no-any-return]
+
+
+_BOOLEAN_LIKE = {"y", "n", "yes", "no", "on", "off", "true", "false"}  # docker-compose's serialize_string
+
+
+def _compose_string(dumper: Any, data: str) -> Any:
+    data = data.replace("$", "$$")
+    if data.lower() in _BOOLEAN_LIKE:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
 
 
 def _entry(entry: Any) -> dict[str, Any] | None:

@@ -191,3 +191,41 @@ def test_a_third_file_merges_on_the_merged_result(tmp_path: Path) -> None:
     (tmp_path / "3.yml").write_text("services:\n  app:\n    environment: [A=3]\n    dns: [nope]\n")
     with pytest.raises(ComposeFileError, match=r"/3.yml:4:11: services.app.dns\[0\]: invalid IPv4 address: nope$"):
         operations.load_project(files, "demo")
+
+
+# -- config output -------------------------------------------------------------------------
+def escaped_lines(text: str, keys: tuple[str, ...]) -> list[str]:
+    """The lines of a ``config`` output under ``keys`` (environment, labels) as written."""
+    out, inside = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if line.startswith("      ") and inside:
+            out.append(stripped)
+        else:
+            inside = stripped.rstrip(":") in keys
+    return out
+
+
+def test_config_writes_dollars_and_booleans_as_docker_compose_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = copy_reference(tmp_path, "dollar")
+    monkeypatch.setenv("VAR", "v$al")  # a `$` that came from a variable is escaped too
+    ours = operations.config_yaml(operations.load_project([str(directory / "compose.yml")], "demo"))
+    reference = (REFERENCE / "dollar" / "docker-compose-config.txt").read_text()
+    theirs_text = "\n".join(line for line in reference.splitlines() if not line.startswith("#"))
+    # each environment and labels line as docker-compose 1.29 wrote it: `$$HOME`, `"y"`, `"n": $$net`
+    keys = ("environment", "labels")
+    assert sorted(escaped_lines(ours, keys)) == sorted(escaped_lines(theirs_text, keys))
+    assert len(escaped_lines(ours, keys)) == 11  # 7 environment, 3 service labels, 1 network label
+    assert '      F: "y"\n' in ours and '      "n": $$net\n' in ours
+    theirs = yaml.safe_load(theirs_text)
+    assert " ".join(yaml.safe_load(ours)["services"]["app"]["command"]) == theirs["services"]["app"]["command"].replace(
+        '"', ""
+    )
+    # the output is itself a Compose file: read back, it is the same project
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "compose.yml").write_text(ours)
+    again = operations.load_project([str(tmp_path / "again" / "compose.yml")], "demo")
+    assert again.service("app").environment["A"] == "$HOME"
+    assert operations.config_yaml(again) == ours
