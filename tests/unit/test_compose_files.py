@@ -229,3 +229,76 @@ def test_config_writes_dollars_and_booleans_as_docker_compose_does(
     again = operations.load_project([str(tmp_path / "again" / "compose.yml")], "demo")
     assert again.service("app").environment["A"] == "$HOME"
     assert operations.config_yaml(again) == ours
+
+
+# -- .env: COMPOSE_FILE, COMPOSE_PROJECT_NAME, COMPOSE_PATH_SEPARATOR -----------------------
+def dotenv_reference() -> dict[str, tuple[dict, str]]:
+    """``## command`` -> (docker-compose 1.29's config, the project name it used)."""
+    out, command, lines = {}, "", []
+    for line in (REFERENCE / "dotenv" / "docker-compose-config.txt").read_text().splitlines():
+        if line.startswith("## "):
+            command, lines = line[3:], []
+        elif line.startswith("# project name: "):
+            out[command] = (yaml.safe_load("\n".join(lines)) or {}, line.rsplit(" ", 1)[1])
+        elif command:
+            lines.append(line)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("command", "environ", "files", "cwd"),
+    [
+        ("docker-compose config", {}, [], ""),
+        ("COMPOSE_FILE=x.yml docker-compose config", {"COMPOSE_FILE": "x.yml"}, [], ""),
+        ("COMPOSE_PROJECT_NAME=envname docker-compose config", {"COMPOSE_PROJECT_NAME": "envname"}, [], ""),
+        ("COMPOSE_FILE=sub/s.yml docker-compose config", {"COMPOSE_FILE": "sub/s.yml"}, [], ""),
+        ("docker-compose -f sub/s.yml config", {}, ["sub/s.yml"], ""),
+        ("cd up; docker-compose config", {}, [], "up"),
+    ],
+)
+def test_dotenv_sets_compose_variables_as_docker_compose_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, environ: dict, files: list, cwd: str
+) -> None:
+    """``.env`` is read where docker-compose 1.29 reads it (the first -f file's or
+    $COMPOSE_FILE's directory, else here); the environment wins over it."""
+    directory = copy_reference(tmp_path, "dotenv")
+    for key in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PATH_SEPARATOR", "V"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(directory / cwd)
+    want, name = dotenv_reference()[command]
+    project = operations.load_project(files, "")
+    assert project.name == name
+    if want:
+        assert project.service("app").environment == want["services"]["app"]["environment"]
+        assert operations.project_name_only(files, "") == name
+
+
+def test_dotenv_path_separator_is_overridden_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = copy_reference(tmp_path, "dotenv")
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
+    monkeypatch.setenv("COMPOSE_PATH_SEPARATOR", ":")  # so .env's COMPOSE_FILE is one path
+    monkeypatch.chdir(directory)
+    reference = (REFERENCE / "dotenv" / "docker-compose-config.txt").read_text()
+    assert "No such file or directory: './x.yml,y.yml'" in reference
+    with pytest.raises(ComposeFileError, match=rf"^open {directory}/x.yml,y.yml: no such file or directory$"):
+        operations.load_project([], "")
+
+
+def test_compose_project_name_wins_over_the_file_s_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose's order: -p, $COMPOSE_PROJECT_NAME (.env too), ``name:``, the directory."""
+    (tmp_path / "compose.yaml").write_text("name: fromfile\nservices:\n  app: {}\n")
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    assert operations.load_project([], "", str(tmp_path)).name == "fromfile"
+    (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME=fromdotenv\n")
+    assert operations.load_project([], "", str(tmp_path)).name == "fromdotenv"
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "fromenv")
+    assert operations.load_project([], "", str(tmp_path)).name == "fromenv"
+    assert operations.load_project([], "given", str(tmp_path)).name == "given"
+    (tmp_path / "compose.yaml").unlink()  # down/ps without a file: the name still comes from there
+    assert operations.project_name_only([], "", str(tmp_path)) == "fromenv"
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME")
+    assert operations.project_name_only([], "", str(tmp_path)) == "fromdotenv"
