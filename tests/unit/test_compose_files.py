@@ -302,3 +302,67 @@ def test_compose_project_name_wins_over_the_file_s_name(tmp_path: Path, monkeypa
     assert operations.project_name_only([], "", str(tmp_path)) == "fromenv"
     monkeypatch.delenv("COMPOSE_PROJECT_NAME")
     assert operations.project_name_only([], "", str(tmp_path)) == "fromdotenv"
+
+
+# -- env_file format: raw ------------------------------------------------------------------
+def docker_run_env(name: str) -> list[str]:
+    """The ``KEY=VALUE`` lines ``docker run --env-file`` gave a container (reference file)."""
+    text = (REFERENCE / "raw" / name).read_text()
+    return [line for line in text.split("\n") if line and not line.startswith(("#", "docker:"))]
+
+
+def test_env_file_format_raw_takes_values_as_docker_run_env_file_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``format: raw`` (Compose spec): no interpolation, no quote or comment handling; the
+    expected lines are what ``docker run --env-file raw.env`` put in a container."""
+    directory = copy_reference(tmp_path, "raw")
+    monkeypatch.setenv("B", "fromenv")
+    monkeypatch.delenv("M", raising=False)
+    env = operations.load_project([str(directory / "compose.yml")], "demo").service("app").environment
+    assert [f"{k}={v}" for k, v in env.items()] == docker_run_env("docker-run-env-file.txt")
+    assert env["Q"] == '\'{"key": "v"}\'' and env["T"] == "trail  "  # quotes and trailing blanks kept
+    # the default format reads the same file with python-dotenv's rules, as before
+    (directory / "compose.yml").write_text("services:\n  app:\n    env_file: [raw.env]\n")
+    env = operations.load_project([str(directory / "compose.yml")], "demo").service("app").environment
+    assert env["Q"] == '{"key": "v"}' and env["N"] == "$HOME x" and env["T"] == "trail"
+
+
+@pytest.mark.parametrize("name", ["bad-key.env", "no-key.env"])
+def test_env_file_format_raw_refuses_what_docker_refuses(tmp_path: Path, name: str) -> None:
+    directory = copy_reference(tmp_path, "raw")
+    (directory / "compose.yml").write_text(f"services:\n  app:\n    env_file:\n      - {{path: {name}, format: raw}}\n")
+    reference = (REFERENCE / "raw" / "docker-run-env-file.txt").read_text()
+    docker_says = next(line for line in reference.splitlines() if f"({name})" in line).split("): ", 1)[1]
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project([str(directory / "compose.yml")], "demo")
+    assert info.value.message == (
+        f"{directory}/compose.yml:4:10: services.app.env_file[0].path: "
+        f"invalid env file ({directory}/{name}): {docker_says}"
+    )
+
+
+def test_env_file_format_other_than_raw_is_one_clear_line(tmp_path: Path) -> None:
+    """docker-compose 1.29 refuses the long form whole (its two lines are in the reference);
+    pynet reads it as the Compose spec says and names a format it does not know."""
+    assert "it should be a string" in (REFERENCE / "raw" / "docker-compose-config.txt").read_text()
+    (tmp_path / "a.env").write_text("A=1\n")
+    compose = tmp_path / "compose.yml"
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: a.env, format: RAW}\n")
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project([str(compose)], "demo")
+    assert info.value.message == (
+        f'{compose}:4:23: services.app.env_file[0].format: unsupported env_file format "RAW": use raw, or leave it out'
+    )
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: a.env, format: 1}\n")
+    with pytest.raises(
+        ComposeFileError, match=r"compose.yml:4:23: services.app.env_file\[0\].format: must be a string$"
+    ):
+        operations.load_project([str(compose)], "demo")
+    for fmt in ("''", ".env"):  # compose-go's names of the default format
+        compose.write_text(f"services:\n  app:\n    env_file:\n      - {{path: a.env, format: {fmt}}}\n")
+        project = operations.load_project([str(compose)], "demo")
+        assert project.service("app").environment == {"A": "1"} and project.warnings == []
+    # an optional file that is not there is not judged by its format (docker compose neither)
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: gone.env, format: nope, required: false}\n")
+    assert operations.load_project([str(compose)], "demo").service("app").environment == {}
