@@ -66,15 +66,12 @@ def _value(m: re.Match[str]) -> str | None:
     return None
 
 
-class RawFormatError(ValueError):
-    """A ``format: raw`` line that ``docker run --env-file`` refuses too (its words)."""
-
-
-def parse_raw(text: str) -> dict[str, str | None]:
+def parse_raw(text: str, fail: Callable[[str], Exception]) -> dict[str, str | None]:
     """``format: raw`` (Compose spec): read as ``docker run --env-file`` reads a file (docker
     28's kvfile): ``KEY=VALUE`` with the value exactly as written (quotes, ``$``, ``#``
     and trailing blanks kept), ``KEY`` alone (None), ``#`` comment lines; leading blanks
-    are dropped. A key with a blank in it, or a line without a key, is refused."""
+    are dropped. A key with a blank in it, or a line without a key, raises ``fail(Docker's
+    words)``."""
     out: dict[str, str | None] = {}
     for raw in text.removeprefix("\ufeff").split("\n"):
         line = raw.removesuffix("\r").lstrip()
@@ -82,9 +79,9 @@ def parse_raw(text: str) -> dict[str, str | None]:
             continue
         key, sep, value = line.partition("=")
         if not key:
-            raise RawFormatError(f"no variable name on line '{line}'")
+            raise fail(f"no variable name on line '{line}'")
         if " " in key or "\t" in key:
-            raise RawFormatError(f"variable '{key}' contains whitespaces")
+            raise fail(f"variable '{key}' contains whitespaces")
         out[key] = value if sep else None
     return out
 

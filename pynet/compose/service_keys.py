@@ -131,10 +131,7 @@ def _read_env_file(p: _Parser, name: str, where: tuple, required: bool, fmt: str
     if fmt not in _ENV_FILE_FORMATS:  # judged where the file is read, as docker compose does
         raise p.fail((*where[:-1], "format"), f'unsupported env_file format "{fmt}": use raw, or leave it out')
     if fmt == "raw":
-        try:
-            raw = envfile.parse_raw(text)
-        except envfile.RawFormatError as exc:
-            raise p.fail(where, f"invalid env file ({full}): {exc}") from None
+        raw = envfile.parse_raw(text, lambda problem: p.fail(where, f"invalid env file ({full}): {problem}"))
         # ``KEY`` alone: the environment's value, else nothing (docker's kvfile unsets nothing)
         return {k: v if v is not None else p.environ[k] for k, v in raw.items() if v is not None or k in p.environ}
 
