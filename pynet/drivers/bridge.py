@@ -87,7 +87,7 @@ class BridgeDriver(Driver):
             record = {"kind": "link", "name": name}
             undo.add(record)
             fault("bridge_add")
-            index = netlink.bridge_add(name, mtu=mtu)
+            index = netlink.bridge_add(name, mtu=mtu, mac=docker_mac())
             undo.confirm(record, index=index)  # the proof journal replay needs to delete it
             netlink.bridge_configure(index, name, _gateway_cidrs(net))
         elif kind != "bridge":
@@ -209,3 +209,11 @@ def _gateway_cidrs(net: Network) -> list[str]:
             plen = ipaddress.ip_network(pool.subnet, strict=False).prefixlen
             out.append(f"{pool.gateway}/{plen}")
     return out
+
+
+def docker_mac() -> str:
+    """A bridge's MAC as Docker 20.10 gives one (``netutils.GenerateRandomMAC``: 02:42 and
+    four random bytes). Set at creation, it also turns a port-less bridge's carrier off, as
+    in Docker (``NO-CARRIER``, state DOWN until a container joins): the kernel then gives it
+    no IPv6 link-local address and routes, whose insertion grows with every other bridge."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in os.urandom(4))

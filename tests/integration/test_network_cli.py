@@ -609,3 +609,26 @@ def test_full_lifecycle_leaves_no_trace(host: Host) -> None:
     assert state_listing(host) == state0, "state files left"
     assert not (host.state_dir / "journal.json").exists()
     assert host.pynet("ps", "-aq").stdout == ""
+
+
+def _bridge_link(host: Host, net: str) -> dict[str, Any]:
+    bridge = "br-" + host.pynet("network", "inspect", "-f", "{{.Id}}", net).stdout.strip()[:12]
+    [link] = host.ip_json("addr", "show", "dev", bridge)
+    return link
+
+
+def test_an_empty_network_s_bridge_has_no_carrier_as_docker_s(host: Host) -> None:
+    """Docker 20.10 (same kernel): a new network's bridge has a 02:42 MAC and shows
+    ``<NO-CARRIER,...,UP> state DOWN`` with no IPv6 link-local address until a container
+    joins; then carrier, and again none when the last one leaves."""
+    host.pynet("network", "create", "--subnet", "10.97.0.0/24", "mynet")
+    empty = _bridge_link(host, "mynet")
+    assert empty["address"].startswith("02:42:")
+    assert "NO-CARRIER" in empty["flags"] and "UP" in empty["flags"] and empty["operstate"] == "DOWN"
+    assert [a["family"] for a in empty["addr_info"]] == ["inet"]  # no fe80:: yet
+    host.pynet("run", "-d", "--name", "c1", "--network", "mynet", "sleep", "300")
+    joined = _bridge_link(host, "mynet")
+    assert "LOWER_UP" in joined["flags"] and "NO-CARRIER" not in joined["flags"]
+    assert any(host.in_sandbox("c1", "ping", "-c1", "-W1", "10.97.0.1", check=False).returncode == 0 for _ in range(3))
+    host.pynet("rm", "-f", "c1")
+    assert "NO-CARRIER" in _bridge_link(host, "mynet")["flags"]
