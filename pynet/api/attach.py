@@ -71,6 +71,8 @@ def attach(req: Request) -> Response:
                     if stream in wanted:
                         writer.write(streams.encode(payload, tty=c.tty, stream=stream))
                 writer.flush()
+        if stdin >= 0:
+            writer.close()  # the output ended: so does the attach (a terminal's input never does)
     finally:
         os.close(fd)
     return Response(hijacked=True)

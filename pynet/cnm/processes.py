@@ -57,9 +57,13 @@ class ProcessControl:
         """Start ``c`` as our child, forward signals, wait; returns its exit code."""
         owner = self.owner_of(c)
         spec = self.launch_spec(c, env=env)
+        master = -1
         try:
             fault("container_start")
-            pid = _runtime().start_foreground(spec)
+            if c.tty:
+                pid, master = _runtime().start_with_terminal(spec)
+            else:
+                pid = _runtime().start_foreground(spec)
         except LaunchFailed as exc:
             self.launch_failed(c, exc.exit_code)
             owner.release()
@@ -72,12 +76,22 @@ class ProcessControl:
         owner.note_pid(pid, start)
         me = os.getpid()
         self.record_started(c, pid, me, pid_start=start, supervisor_start=pids.pid_start_time(me))
-        code = _runtime().wait_forwarding(pid, tty=c.tty)
+        code = _runtime().wait_forwarding(pid, master=master, stdin=c.interactive)
         self.container_exited(c.id, code)
         owner.release()  # held until the exit is recorded: if we die, the next command does it
         return code
 
-    def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, detach: bool, tty: bool) -> int:
+    def exec_in(
+        self,
+        ref: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        workdir: str,
+        detach: bool,
+        tty: bool,
+        interactive: bool = False,
+    ) -> int:
         """Run ``argv`` inside a running container's namespaces; its exit code (0 with detach)."""
         c = self.reader().get_container(ref)
         if not self.is_running(c):
@@ -89,15 +103,19 @@ class ProcessControl:
             spec.new_session = True
             devnull = os.open(os.devnull, os.O_RDWR)
             spec.stdin = spec.stdout = spec.stderr = devnull
+        master = -1
         try:
-            pid = _runtime().start_foreground(spec)
+            if tty and not detach:
+                pid, master = _runtime().start_with_terminal(spec)
+            else:
+                pid = _runtime().start_foreground(spec)
         except LaunchFailed as exc:
             raise LaunchFailed(
                 f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
                 exc.exit_code,
                 from_daemon=False,
             ) from None
-        return 0 if detach else _runtime().wait_forwarding(pid, tty=tty)
+        return 0 if detach else _runtime().wait_forwarding(pid, master=master, stdin=interactive)
 
     def exec_start(
         self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int]
