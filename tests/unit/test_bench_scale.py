@@ -94,6 +94,26 @@ def test_dns_flatness_judges_qps_first_over_last_and_counts_lost(bs) -> None:
     assert any("3 lost → **FAIL**" in line for line in summary)
 
 
+def test_dns_p99_is_judged_at_the_fixed_load_and_the_saturated_one_only_reported(bs) -> None:
+    """With fixed-load figures at both ends, the p99 verdict is theirs (a saturated p99 that
+    doubled, 2.0× paired, fails nothing); the README curve carries the judged p99."""
+    t = _track(bs)
+    base = {"rcodes": "NOERROR 100%", "ctl q/s": 100_000.0, "ctl p99": 0.5, "ctl p99@": 0.3, "ctl lost": 0}
+    t.dns_points[10] = {**base, "q/s": 100_000.0, "p99": 0.5, "p99@": 0.3, "lost": 0}
+    t.dns_points[4000] = {**base, "q/s": 100_000.0, "p99": 1.0, "p99@": 0.42, "lost": 0}
+    table, summary, curve = bs.dns_section([t])
+    saturated = next(line for line in summary if "p99 saturated" in line)
+    fixed = next(line for line in summary if "p99 at 20k q/s" in line)
+    assert "2.00× paired" in saturated and "not judged" in saturated
+    assert "PASS" not in saturated and "FAIL" not in saturated
+    assert "1.40× paired" in fixed and "FAIL" in fixed  # 0.42 / 0.3 > 1.25
+    assert curve["pynet"]["p99 at 20k q/s"] == [10, 0.3, 4000, 0.42, 1.4]
+    assert "| pynet | 4000 | 100,000 | 1.00 | 0.42 | 0 |" in table
+    t.dns_points[4000]["p99@"] = 0.33
+    _, summary, _ = bs.dns_section([t])
+    assert any("p99 at 20k q/s" in line and "1.10× paired" in line and "PASS" in line for line in summary)
+
+
 def test_dns_paired_prefers_the_median_of_per_round_ratios(bs) -> None:
     first = {"q/s": 100.0, "ctl q/s": 50.0, "q/s/ctl": 1.0}  # medians disagree with the rounds'
     last = {"q/s": 100.0, "ctl q/s": 100.0, "q/s/ctl": 0.9}
@@ -109,3 +129,11 @@ def test_dns_fixed_load_is_a_share_of_the_slowest_warm_up_unless_asked(bs) -> No
     assert dnsb.fixed_rate(25_000, {"pynet": 180_000.0, "docker": 45_600.0}) == 25_000
     assert dnsb.fixed_rate(0, {"pynet": float("nan")}) == dnsb.FALLBACK_RATE
     assert dnsb.fixed_rate(0, {"docker": 900.0}) == 1000
+
+
+def test_kernel_threads_cpu_names_the_busiest_thread_only_when_it_shows(bs) -> None:
+    """The host gauge reads /proc: a total in % of one CPU, then the busiest kernel thread."""
+    out = bs.kernel_threads_cpu(0.05)
+    total, _, rest = out.partition("%")
+    assert total.isdigit()
+    assert rest == "" or (rest.startswith(" (") and rest.endswith("%)"))
