@@ -151,6 +151,14 @@ def container_running(c: Container) -> bool:
     return c.status == "running" and pids.pid_alive(c.pid, c.pid_start)
 
 
+def resize_terminal(c: Container, rows: int, cols: int) -> None:
+    """The Engine API's resize of a running ``-t`` container's pty (else nothing to do)."""
+    if c.tty and rows and cols and container_running(c):
+        from pynet.kernel import terminal
+
+        terminal.resize_process(c.pid, (rows, cols))
+
+
 def _launch_failed(exc: LaunchFailed) -> LaunchFailed:
     """The kernel's launch failure in the words of Docker's daemon (``run``, ``start``)."""
     return LaunchFailed(f"failed to create task: {exc.message}: unknown", exc.exit_code)

@@ -61,6 +61,20 @@ def resize(master: int, rows_cols: tuple[int, int]) -> None:
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *rows_cols, 0, 0))
 
 
+def resize_process(pid: int, rows_cols: tuple[int, int]) -> None:
+    """Resize the pty that is ``pid``'s stdin (a detached ``-t`` container: its master is
+    the waiter's, but the slave sizes it as well), if it is one."""
+    try:
+        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return  # it has exited
+    try:
+        if os.isatty(fd):
+            resize(fd, rows_cols)
+    finally:
+        os.close(fd)
+
+
 class RawMode:
     """pynet's terminal in raw mode for a session, restored on every way out (``with``)."""
 

@@ -6,8 +6,13 @@ with its non -t control (`not a tty`, `\\n`). Run in a throwaway host, in a busy
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
+import shutil
+import signal
+import struct
+import tempfile
 import sys
 import subprocess
 import time
@@ -16,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from apiclient import call
+from apiserve import Service
 from harness import Host, busybox_rootfs, wait_for
 
 pytestmark = pytest.mark.integration
@@ -108,11 +115,11 @@ def test_it_relays_a_terminal_in_raw_mode_and_restores_it(imaged: Host) -> None:
     terminal is back in its own mode afterwards."""
     master, slave = os.openpty()
     termios_before = termios.tcgetattr(slave)
-    import fcntl
-    import struct
-
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    script = "stty size; read line; echo got:$line; trap 'echo int; exit 7' INT; echo ready; while :; do sleep 1; done"
+    script = (
+        "stty size; read line; echo got:$line; trap 'echo int; exit 7' INT; trap 'busybox stty size' WINCH;"
+        " echo ready; while :; do sleep 0.2; done"
+    )
     proc = subprocess.Popen(
         imaged.pynet_argv("run", "--rm", "-i", "-t", "--network", "none", "--image", "busybox", "sh", "-c", script),
         stdin=slave,
@@ -127,6 +134,9 @@ def test_it_relays_a_terminal_in_raw_mode_and_restores_it(imaged: Host) -> None:
         out = _read_until(master, b"33 101", deadline)
         os.write(master, b"hello\r")
         out += _read_until(master, b"ready", deadline)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 132, 0, 0))
+        os.kill(proc.pid, signal.SIGWINCH)  # what the terminal sends its foreground job
+        out += _read_until(master, b"50 132", deadline)
         os.write(master, b"\x03")
         out += _read_until(master, b"int", deadline)
         code = proc.wait(timeout=30)
@@ -134,7 +144,7 @@ def test_it_relays_a_terminal_in_raw_mode_and_restores_it(imaged: Host) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert b"33 101\r\n" in out and b"got:hello\r\n" in out and b"int" in out, out
+    assert b"33 101\r\n" in out and b"got:hello\r\n" in out and b"50 132\r\n" in out and b"int" in out, out
     assert code == 7
     assert termios.tcgetattr(slave) == termios_before  # raw mode undone
     os.close(master)
@@ -167,3 +177,18 @@ def test_detached_t_without_the_zygote(imaged: Host) -> None:
     wait_for(lambda: imaged.pynet("inspect", "-f", "{{.State.Status}}", cid).stdout.strip() == "exited")
     assert imaged.pynet("inspect", "-f", "{{.State.ExitCode}}", cid).stdout == "3\n"
     assert pynet_bytes(imaged, "logs", cid).stdout == b"/dev/pts/0\r\nin\r\nout\r\nerr\r\n"
+
+
+def test_api_resize_reaches_a_tty_containers_pty(imaged: Host) -> None:
+    """The docker CLI resizes a -t container through the API (POST .../resize)."""
+    script = "trap 'busybox stty size' WINCH; echo ready; while :; do sleep 0.2; done"
+    cid = imaged.pynet("run", "-d", "-t", "--network", "none", "--image", "busybox", "sh", "-c", script).stdout.strip()
+    sock_dir = Path(tempfile.mkdtemp(prefix="pn-tty-", dir="/tmp"))
+    service = Service(imaged, sock_dir)
+    try:
+        wait_for(lambda: b"ready" in pynet_bytes(imaged, "logs", cid).stdout)
+        assert call(service.sock, "POST", f"/containers/{cid}/resize?h=30&w=90")[0] == 200
+        wait_for(lambda: b"30 90\r\n" in pynet_bytes(imaged, "logs", cid).stdout)
+    finally:
+        service.stop()
+        shutil.rmtree(sock_dir, ignore_errors=True)
