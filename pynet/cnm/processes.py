@@ -118,20 +118,24 @@ class ProcessControl:
         return 0 if detach else _runtime().wait_forwarding(pid, master=master, stdin=interactive)
 
     def exec_start(
-        self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int]
-    ) -> int:
-        """Start ``argv`` in a running container with ``stdio`` (fds for 0, 1, 2) as our
-        child, for the Engine API's exec; its pid (wait with :meth:`wait_child`)."""
+        self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int] | None
+    ) -> tuple[int, int]:
+        """Start ``argv`` in a running container with ``stdio`` (fds for 0, 1, 2; None: a
+        new pty, ``Tty``) as our child, for the Engine API's exec; (its pid, the pty's
+        master or -1). Wait with :meth:`wait_child`."""
         c = self.reader().get_container(ref)
         if not self.is_running(c):
             raise Conflict(f"Container {c.id} is not running")
         if not env.get("HOSTNAME"):
             env["HOSTNAME"] = c.hostname
         spec = _runtime().LaunchSpec(argv=argv, env=env, join_pid=c.pid, workdir=workdir or c.workdir)
-        spec.stdin, spec.stdout, spec.stderr = stdio
         spec.new_session = True  # the server's signals are not the exec'd process's
         try:
-            return int(_runtime().start_foreground(spec))
+            if stdio is None:
+                pid, master = _runtime().start_with_terminal(spec, (0, 0))  # the client resizes it
+                return int(pid), int(master)
+            spec.stdin, spec.stdout, spec.stderr = stdio
+            return int(_runtime().start_foreground(spec)), -1
         except LaunchFailed as exc:
             raise LaunchFailed(
                 f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
@@ -153,10 +157,16 @@ def container_running(c: Container) -> bool:
 
 def resize_terminal(c: Container, rows: int, cols: int) -> None:
     """The Engine API's resize of a running ``-t`` container's pty (else nothing to do)."""
-    if c.tty and rows and cols and container_running(c):
+    if c.tty and container_running(c):
+        resize_process_terminal(c.pid, rows, cols)
+
+
+def resize_process_terminal(pid: int, rows: int, cols: int) -> None:
+    """Resize the pty that is process ``pid``'s stdin, if it is one (an exec's too)."""
+    if rows and cols:
         from pynet.kernel import terminal
 
-        terminal.resize_process(c.pid, (rows, cols))
+        terminal.resize_process(pid, (rows, cols))
 
 
 def _launch_failed(exc: LaunchFailed) -> LaunchFailed:

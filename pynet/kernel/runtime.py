@@ -27,14 +27,14 @@ def start_foreground(spec: LaunchSpec) -> int:
     return start(spec)
 
 
-def start_with_terminal(spec: LaunchSpec) -> tuple[int, int]:
-    """Fork the container process with a new pty (``-t``) sized as our terminal; returns
-    (its pid, the pty's master)."""
+def start_with_terminal(spec: LaunchSpec, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Fork the container process with a new pty (``-t``) of ``size`` (rows, columns; by
+    default our terminal's); returns (its pid, the pty's master)."""
     from pynet.kernel import terminal
 
     netlink.close_all()
     ours, theirs = terminal.console_socket()
-    spec.console_socket, spec.tty_size = theirs, terminal.our_size()
+    spec.console_socket, spec.tty_size = theirs, terminal.our_size() if size is None else size
     try:
         pid = start(spec)
     finally:

@@ -271,6 +271,10 @@ def test_docker_run_t_gets_a_pty_and_raw_streams(api: Api) -> None:
     argv = [api.client, "run", "--rm", "-t", "busybox", "sh", "-c", "busybox tty; echo a"]
     ran = subprocess.run(argv, env=api.env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     assert (ran.returncode, ran.stdout) == (0, b"/dev/pts/0\r\na\r\n"), ran
+    api.docker("run", "-d", "--name", "tc", "busybox", "sleep", "300")
+    argv = [api.client, "exec", "-t", "tc", "sh", "-c", "busybox tty; exit 4"]
+    ex = subprocess.run(argv, env=api.env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert (ex.returncode, ex.stdout) == (4, b"/dev/pts/0\r\n"), ex
     import pty
 
     master, slave = pty.openpty()

@@ -23,7 +23,7 @@ import pytest
 
 from apiclient import call
 from apiserve import Service
-from harness import Host, busybox_rootfs, wait_for
+from harness import Host, alive, busybox_rootfs, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -192,3 +192,45 @@ def test_api_resize_reaches_a_tty_containers_pty(imaged: Host) -> None:
     finally:
         service.stop()
         shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_kill_9_of_whoever_holds_the_master(imaged: Host) -> None:
+    """The master's holder (the waiter with -d, pynet in the foreground) killed: the pty
+    hangs up, the container's session gets SIGHUP, and the next command records the exit
+    and frees it, as for a container without -t."""
+    imaged.pynet("run", "-d", "-t", "--name", "d1", "--network", "none", "--image", "busybox", "sleep", "300")
+    pid = int(imaged.pynet("inspect", "-f", "{{.State.Pid}}", "d1").stdout)
+    waiter = int((imaged.state_dir / "containers" / _id(imaged, "d1") / "waiter").read_text().split()[0])
+    os.kill(waiter, signal.SIGKILL)
+    wait_for(lambda: not alive(pid), timeout=10, desc="the hung-up container gone")
+    imaged.pynet("rm", "-f", "d1")
+    assert imaged.pynet("ps", "-a", "-q").stdout == ""
+
+    fg = subprocess.Popen(
+        imaged.pynet_argv(
+            "run", "-t", "--name", "f1", "--network", "none", "--image", "busybox", "sh", "-c", "echo up; sleep 300"
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        env=imaged.env,
+        cwd=imaged.root,
+    )
+    try:
+        assert fg.stdout is not None and fg.stdout.readline() == b"up\r\n"
+        pid = int(imaged.pynet("inspect", "-f", "{{.State.Pid}}", "f1").stdout)
+        fg.kill()
+        fg.wait(timeout=10)
+    finally:
+        if fg.poll() is None:
+            fg.kill()
+            fg.wait()
+    wait_for(lambda: not alive(pid), timeout=10, desc="the hung-up container gone")
+    status = imaged.pynet("ps", "-a", "--format", "{{.Names}} {{.Status}}").stdout
+    assert status.startswith("f1 Exited (255)"), status
+    # positive control: -d -t still runs and logs
+    cid = imaged.pynet("run", "-d", "-t", "--network", "none", "--image", "busybox", "echo", "ok").stdout.strip()
+    wait_for(lambda: pynet_bytes(imaged, "logs", cid).stdout == b"ok\r\n", timeout=15, desc="ok logged")
+
+
+def _id(host: Host, name: str) -> str:
+    return host.pynet("inspect", "-f", "{{.Id}}", name).stdout.strip()
