@@ -4,7 +4,8 @@ docker-compose 1.29 reads them with python-dotenv and no interpolation: ``KEY=VA
 ``export KEY=VALUE``, ``KEY`` alone (its value then comes from the environment, else the
 key is unset), ``#`` comments (whole lines, or after whitespace in an unquoted value),
 ``'single'`` (literal) and ``"double"`` (backslash escapes) quotes. A line it cannot parse
-is skipped with a warning, as python-dotenv does.
+is skipped with a warning, as python-dotenv does. The Compose spec's ``format: raw`` takes
+values literally instead (:func:`parse_raw`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,26 @@ def _value(m: re.Match[str]) -> str | None:
     if m.group("bare") is not None:
         return re.sub(r"\s+#.*", "", m.group("bare")).rstrip()
     return None
+
+
+def parse_raw(text: str, fail: Callable[[str], Exception]) -> dict[str, str | None]:
+    """``format: raw`` (Compose spec): read as ``docker run --env-file`` reads a file (docker
+    28's kvfile): ``KEY=VALUE`` with the value exactly as written (quotes, ``$``, ``#``
+    and trailing blanks kept), ``KEY`` alone (None), ``#`` comment lines; leading blanks
+    are dropped. A key with a blank in it, or a line without a key, raises ``fail(Docker's
+    words)``."""
+    out: dict[str, str | None] = {}
+    for raw in text.removeprefix("\ufeff").split("\n"):
+        line = raw.removesuffix("\r").lstrip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not key:
+            raise fail(f"no variable name on line '{line}'")
+        if " " in key or "\t" in key:
+            raise fail(f"variable '{key}' contains whitespaces")
+        out[key] = value if sep else None
+    return out
 
 
 def read(path: str) -> str | None:

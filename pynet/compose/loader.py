@@ -16,7 +16,7 @@ from pynet.errors import InvalidArgument
 
 TYPE_CHECKING = False  # no `typing` at run time: design.md, "Start-up"
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 #: Compose's search order for the default file (compose-spec, "Compose file").
@@ -71,6 +71,17 @@ def find_file(explicit: str, cwd: str) -> str:
         if os.path.isfile(path):
             return os.path.relpath(path) if os.path.abspath(cwd) == os.getcwd() else path
     raise ComposeFileError("no configuration file provided: not found")
+
+
+def environment(files: Sequence[str], cwd: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables a project is read with (``COMPOSE_FILE``, ``COMPOSE_PROJECT_NAME``,
+    ``COMPOSE_PATH_SEPARATOR`` and interpolation): ``.env`` under ``environ``, which wins.
+    The ``.env`` is docker-compose 1.29's: in the directory of the first ``-f`` file, else of
+    the first file of ``$COMPOSE_FILE`` as ``environ`` has it, else in ``cwd`` (so a
+    ``COMPOSE_FILE`` set by that ``.env`` does not move it)."""
+    first = (list(files) or files_from_env(environ) or [""])[0]
+    directory = cwd if first == "-" else os.path.join(cwd, os.path.dirname(first))
+    return {**dotenv(directory), **environ}
 
 
 def files_from_env(environ: Mapping[str, str]) -> list[str]:

@@ -30,17 +30,18 @@ def load_project(files: Sequence[str], project: str, cwd: str | None = None) -> 
     cwd = cwd or os.getcwd()
     if project:
         schema.check_project_name(project)
-    paths = [loader.find_file(file, cwd) for file in files or loader.files_from_env(os.environ) or [""]]
+    environ = loader.environment(files, cwd, os.environ)
+    paths = [loader.find_file(file, cwd) for file in files or loader.files_from_env(environ) or [""]]
     if paths.count("-") > 1:
         raise ComposeFileError("-f -: the standard input can be read once")
     working_dir = cwd if paths[0] == "-" else os.path.dirname(os.path.abspath(paths[0]))
-    environ = {**loader.dotenv(working_dir), **os.environ}
     source = merge.merge([loader.load(path, environ) for path in paths])
     return schema.parse(source, name=project, working_dir=working_dir, environ=environ)
 
 
 def project_name_only(files: Sequence[str], project: str, cwd: str | None = None) -> str:
-    """``down``/``ps`` need only the name: from -p, else the file, else the directory."""
+    """``down``/``ps`` need only the name: from -p, else the file, else (no file here)
+    ``$COMPOSE_PROJECT_NAME`` (``.env`` too), else the directory."""
     from pynet.compose import schema
 
     if project:
@@ -48,8 +49,11 @@ def project_name_only(files: Sequence[str], project: str, cwd: str | None = None
     try:
         return load_project(files, "", cwd).name
     except ComposeFileError:
-        if files or loader.files_from_env(os.environ):
+        environ = loader.environment(files, cwd or os.getcwd(), os.environ)
+        if files or loader.files_from_env(environ):
             raise
+        if environ.get("COMPOSE_PROJECT_NAME"):
+            return schema.check_project_name(environ["COMPOSE_PROJECT_NAME"])
         name = loader.project_name(os.path.basename(cwd or os.getcwd()))
         if not name:
             raise
@@ -176,10 +180,27 @@ def config(project: Project) -> dict[str, Any]:
 
 
 def config_yaml(project: Project) -> str:
-    """:func:`config` as YAML, keys in Compose's order."""
+    """:func:`config` as YAML, keys in Compose's order, strings written as docker-compose
+    1.29 writes them: every ``$`` as ``$$`` (a ``$`` in a value is literal by then, and the
+    output stays a Compose file that reads back the same), and ``y``/``n``/``yes``/``on``...
+    in double quotes, so no YAML 1.1 reader takes them for booleans."""
     import yaml
 
-    return yaml.safe_dump(config(project), sort_keys=False, default_flow_style=False)  # type: ignore[no-any-return]
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, _compose_string)
+    return yaml.dump(config(project), Dumper=Dumper, sort_keys=False, default_flow_style=False)  # type: ignore[no-any-return]
+
+
+_BOOLEAN_LIKE = {"y", "n", "yes", "no", "on", "off", "true", "false"}  # docker-compose's serialize_string
+
+
+def _compose_string(dumper: Any, data: str) -> Any:
+    data = data.replace("$", "$$")
+    if data.lower() in _BOOLEAN_LIKE:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
 
 
 def _entry(entry: Any) -> dict[str, Any] | None:

@@ -164,15 +164,17 @@ class _Parser:
                 owner[svc.container_name] = svc.name
 
     def _default_name(self, data: dict[str, Any], working_dir: str) -> str:
+        """Compose's order after -p: ``$COMPOSE_PROJECT_NAME`` (``.env`` too), the file's
+        ``name:``, the project directory's name."""
+        given = self.environ.get("COMPOSE_PROJECT_NAME", "")
+        if given:
+            return check_project_name(given)
         given = self.string(data.get("name"), ("name",))
         if given:
             try:
                 return check_project_name(given)
             except InvalidArgument as exc:
                 raise self.fail(("name",), exc.message) from None
-        given = self.environ.get("COMPOSE_PROJECT_NAME", "")
-        if given:
-            return check_project_name(given)
         name = project_name(os.path.basename(os.path.abspath(working_dir)))
         if not name:
             raise InvalidArgument(

@@ -93,25 +93,32 @@ def _extra_hosts(p: _Parser, s: Service, v: Any, path: tuple) -> None:
     s.extra_hosts = p.extra_hosts(v, path)
 
 
+#: ``env_file`` ``format:`` values: compose-go's default (its name ``.env``) and the Compose CLI's raw
+_ENV_FILE_FORMATS = ("", ".env", "raw")
+
+
 def _env_file(p: _Parser, s: Service, v: Any, path: tuple) -> None:
-    """``env_file``: a path or a list (Compose v2's ``{path, required}`` too), relative to
-    the project directory; later files win, ``environment`` wins over them all."""
+    """``env_file``: a path or a list (the Compose spec's ``{path, required, format}`` too),
+    relative to the project directory; later files win, ``environment`` wins over them all."""
     entries = v if isinstance(v, list) else [v]
     for i, entry in enumerate(entries):
         where = (*path, i) if isinstance(v, list) else path
-        required = True
+        required, fmt = True, ""
         if isinstance(entry, dict):
-            p.warn_unknown(entry, {"path", "required"}, where)  # v2's format: raw is not read
+            p.warn_unknown(entry, {"path", "required", "format"}, where)
             required = p.boolean(entry.get("required", True), (*where, "required"))
+            if "format" in entry and not isinstance(entry["format"], str):
+                raise p.fail((*where, "format"), "must be a string")
+            fmt = entry.get("format", "")
             entry = entry.get("path")
             where = (*where, "path")
         name = p.string(entry, where)
         if not name:
             raise p.fail(where, "must be a path")
-        _merge_env(p, s, _read_env_file(p, name, where, required))
+        _merge_env(p, s, _read_env_file(p, name, where, required, fmt))
 
 
-def _read_env_file(p: _Parser, name: str, where: tuple, required: bool) -> dict[str, str | None]:
+def _read_env_file(p: _Parser, name: str, where: tuple, required: bool, fmt: str) -> dict[str, str | None]:
     from pynet.compose import envfile
     from pynet.compose.loader import ComposeFileError
 
@@ -121,6 +128,12 @@ def _read_env_file(p: _Parser, name: str, where: tuple, required: bool) -> dict[
         if required:
             raise ComposeFileError(f"Couldn't find env file: {full}")  # docker-compose 1.29's words
         return {}
+    if fmt not in _ENV_FILE_FORMATS:  # judged where the file is read, as docker compose does
+        raise p.fail((*where[:-1], "format"), f'unsupported env_file format "{fmt}": use raw, or leave it out')
+    if fmt == "raw":
+        raw = envfile.parse_raw(text, lambda problem: p.fail(where, f"invalid env file ({full}): {problem}"))
+        # ``KEY`` alone: the environment's value, else nothing (docker's kvfile unsets nothing)
+        return {k: v if v is not None else p.environ[k] for k, v in raw.items() if v is not None or k in p.environ}
 
     def skipped(line: int) -> None:
         p.warnings.append(

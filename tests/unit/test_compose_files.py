@@ -191,3 +191,178 @@ def test_a_third_file_merges_on_the_merged_result(tmp_path: Path) -> None:
     (tmp_path / "3.yml").write_text("services:\n  app:\n    environment: [A=3]\n    dns: [nope]\n")
     with pytest.raises(ComposeFileError, match=r"/3.yml:4:11: services.app.dns\[0\]: invalid IPv4 address: nope$"):
         operations.load_project(files, "demo")
+
+
+# -- config output -------------------------------------------------------------------------
+def escaped_lines(text: str, keys: tuple[str, ...]) -> list[str]:
+    """The lines of a ``config`` output under ``keys`` (environment, labels) as written."""
+    out, inside = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if line.startswith("      ") and inside:
+            out.append(stripped)
+        else:
+            inside = stripped.rstrip(":") in keys
+    return out
+
+
+def test_config_writes_dollars_and_booleans_as_docker_compose_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = copy_reference(tmp_path, "dollar")
+    monkeypatch.setenv("VAR", "v$al")  # a `$` that came from a variable is escaped too
+    ours = operations.config_yaml(operations.load_project([str(directory / "compose.yml")], "demo"))
+    reference = (REFERENCE / "dollar" / "docker-compose-config.txt").read_text()
+    theirs_text = "\n".join(line for line in reference.splitlines() if not line.startswith("#"))
+    # each environment and labels line as docker-compose 1.29 wrote it: `$$HOME`, `"y"`, `"n": $$net`
+    keys = ("environment", "labels")
+    assert sorted(escaped_lines(ours, keys)) == sorted(escaped_lines(theirs_text, keys))
+    assert len(escaped_lines(ours, keys)) == 11  # 7 environment, 3 service labels, 1 network label
+    assert '      F: "y"\n' in ours and '      "n": $$net\n' in ours
+    theirs = yaml.safe_load(theirs_text)
+    assert " ".join(yaml.safe_load(ours)["services"]["app"]["command"]) == theirs["services"]["app"]["command"].replace(
+        '"', ""
+    )
+    # the output is itself a Compose file: read back, it is the same project
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "compose.yml").write_text(ours)
+    again = operations.load_project([str(tmp_path / "again" / "compose.yml")], "demo")
+    assert again.service("app").environment["A"] == "$HOME"
+    assert operations.config_yaml(again) == ours
+
+
+# -- .env: COMPOSE_FILE, COMPOSE_PROJECT_NAME, COMPOSE_PATH_SEPARATOR -----------------------
+def dotenv_reference() -> dict[str, tuple[dict, str]]:
+    """``## command`` -> (docker-compose 1.29's config, the project name it used)."""
+    out, command, lines = {}, "", []
+    for line in (REFERENCE / "dotenv" / "docker-compose-config.txt").read_text().splitlines():
+        if line.startswith("## "):
+            command, lines = line[3:], []
+        elif line.startswith("# project name: "):
+            out[command] = (yaml.safe_load("\n".join(lines)) or {}, line.rsplit(" ", 1)[1])
+        elif command:
+            lines.append(line)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("command", "environ", "files", "cwd"),
+    [
+        ("docker-compose config", {}, [], ""),
+        ("COMPOSE_FILE=x.yml docker-compose config", {"COMPOSE_FILE": "x.yml"}, [], ""),
+        ("COMPOSE_PROJECT_NAME=envname docker-compose config", {"COMPOSE_PROJECT_NAME": "envname"}, [], ""),
+        ("COMPOSE_FILE=sub/s.yml docker-compose config", {"COMPOSE_FILE": "sub/s.yml"}, [], ""),
+        ("docker-compose -f sub/s.yml config", {}, ["sub/s.yml"], ""),
+        ("cd up; docker-compose config", {}, [], "up"),
+    ],
+)
+def test_dotenv_sets_compose_variables_as_docker_compose_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, environ: dict, files: list, cwd: str
+) -> None:
+    """``.env`` is read where docker-compose 1.29 reads it (the first -f file's or
+    $COMPOSE_FILE's directory, else here); the environment wins over it."""
+    directory = copy_reference(tmp_path, "dotenv")
+    for key in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PATH_SEPARATOR", "V"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(directory / cwd)
+    want, name = dotenv_reference()[command]
+    project = operations.load_project(files, "")
+    assert project.name == name
+    if want:
+        assert project.service("app").environment == want["services"]["app"]["environment"]
+        assert operations.project_name_only(files, "") == name
+
+
+def test_dotenv_path_separator_is_overridden_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = copy_reference(tmp_path, "dotenv")
+    monkeypatch.delenv("COMPOSE_FILE", raising=False)
+    monkeypatch.setenv("COMPOSE_PATH_SEPARATOR", ":")  # so .env's COMPOSE_FILE is one path
+    monkeypatch.chdir(directory)
+    reference = (REFERENCE / "dotenv" / "docker-compose-config.txt").read_text()
+    assert "No such file or directory: './x.yml,y.yml'" in reference
+    with pytest.raises(ComposeFileError, match=rf"^open {directory}/x.yml,y.yml: no such file or directory$"):
+        operations.load_project([], "")
+
+
+def test_compose_project_name_wins_over_the_file_s_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose's order: -p, $COMPOSE_PROJECT_NAME (.env too), ``name:``, the directory."""
+    (tmp_path / "compose.yaml").write_text("name: fromfile\nservices:\n  app: {}\n")
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    assert operations.load_project([], "", str(tmp_path)).name == "fromfile"
+    (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME=fromdotenv\n")
+    assert operations.load_project([], "", str(tmp_path)).name == "fromdotenv"
+    monkeypatch.setenv("COMPOSE_PROJECT_NAME", "fromenv")
+    assert operations.load_project([], "", str(tmp_path)).name == "fromenv"
+    assert operations.load_project([], "given", str(tmp_path)).name == "given"
+    (tmp_path / "compose.yaml").unlink()  # down/ps without a file: the name still comes from there
+    assert operations.project_name_only([], "", str(tmp_path)) == "fromenv"
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME")
+    assert operations.project_name_only([], "", str(tmp_path)) == "fromdotenv"
+
+
+# -- env_file format: raw ------------------------------------------------------------------
+def docker_run_env(name: str) -> list[str]:
+    """The ``KEY=VALUE`` lines ``docker run --env-file`` gave a container (reference file)."""
+    text = (REFERENCE / "raw" / name).read_text()
+    return [line for line in text.split("\n") if line and not line.startswith(("#", "docker:"))]
+
+
+def test_env_file_format_raw_takes_values_as_docker_run_env_file_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``format: raw`` (Compose spec): no interpolation, no quote or comment handling; the
+    expected lines are what ``docker run --env-file raw.env`` put in a container."""
+    directory = copy_reference(tmp_path, "raw")
+    monkeypatch.setenv("B", "fromenv")
+    monkeypatch.delenv("M", raising=False)
+    env = operations.load_project([str(directory / "compose.yml")], "demo").service("app").environment
+    assert [f"{k}={v}" for k, v in env.items()] == docker_run_env("docker-run-env-file.txt")
+    assert env["Q"] == '\'{"key": "v"}\'' and env["T"] == "trail  "  # quotes and trailing blanks kept
+    # the default format reads the same file with python-dotenv's rules, as before
+    (directory / "compose.yml").write_text("services:\n  app:\n    env_file: [raw.env]\n")
+    env = operations.load_project([str(directory / "compose.yml")], "demo").service("app").environment
+    assert env["Q"] == '{"key": "v"}' and env["N"] == "$HOME x" and env["T"] == "trail"
+
+
+@pytest.mark.parametrize("name", ["bad-key.env", "no-key.env"])
+def test_env_file_format_raw_refuses_what_docker_refuses(tmp_path: Path, name: str) -> None:
+    directory = copy_reference(tmp_path, "raw")
+    (directory / "compose.yml").write_text(f"services:\n  app:\n    env_file:\n      - {{path: {name}, format: raw}}\n")
+    reference = (REFERENCE / "raw" / "docker-run-env-file.txt").read_text()
+    docker_says = next(line for line in reference.splitlines() if f"({name})" in line).split("): ", 1)[1]
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project([str(directory / "compose.yml")], "demo")
+    assert info.value.message == (
+        f"{directory}/compose.yml:4:10: services.app.env_file[0].path: "
+        f"invalid env file ({directory}/{name}): {docker_says}"
+    )
+
+
+def test_env_file_format_other_than_raw_is_one_clear_line(tmp_path: Path) -> None:
+    """docker-compose 1.29 refuses the long form whole (its two lines are in the reference);
+    pynet reads it as the Compose spec says and names a format it does not know."""
+    assert "it should be a string" in (REFERENCE / "raw" / "docker-compose-config.txt").read_text()
+    (tmp_path / "a.env").write_text("A=1\n")
+    compose = tmp_path / "compose.yml"
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: a.env, format: RAW}\n")
+    with pytest.raises(ComposeFileError) as info:
+        operations.load_project([str(compose)], "demo")
+    assert info.value.message == (
+        f'{compose}:4:23: services.app.env_file[0].format: unsupported env_file format "RAW": use raw, or leave it out'
+    )
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: a.env, format: 1}\n")
+    with pytest.raises(
+        ComposeFileError, match=r"compose.yml:4:23: services.app.env_file\[0\].format: must be a string$"
+    ):
+        operations.load_project([str(compose)], "demo")
+    for fmt in ("''", ".env"):  # compose-go's names of the default format
+        compose.write_text(f"services:\n  app:\n    env_file:\n      - {{path: a.env, format: {fmt}}}\n")
+        project = operations.load_project([str(compose)], "demo")
+        assert project.service("app").environment == {"A": "1"} and project.warnings == []
+    # an optional file that is not there is not judged by its format (docker compose neither)
+    compose.write_text("services:\n  app:\n    env_file:\n      - {path: gone.env, format: nope, required: false}\n")
+    assert operations.load_project([str(compose)], "demo").service("app").environment == {}
