@@ -71,6 +71,8 @@ def attach(req: Request) -> Response:
                     if stream in wanted:
                         writer.write(streams.encode(payload, tty=c.tty, stream=stream))
                 writer.flush()
+        if stdin >= 0:
+            writer.close()  # the output ended: so does the attach (a terminal's input never does)
     finally:
         os.close(fd)
     return Response(hijacked=True)
@@ -147,10 +149,15 @@ def _log_stream(fd: int, container_id: str, lines: int | None, tty: bool, req: R
 
 
 def resize(req: Request) -> Response:
-    """``POST /containers/{id}/resize``: accepted (pynet's containers share no pty)."""
-    core.reader().get_container(req.params["id"])
+    """``POST /containers/{id}/resize``: a ``-t`` container's pty gets the size (else accepted)."""
+    from pynet.cnm.processes import resize_terminal
+
+    c = core.reader().get_container(req.params["id"])
+    size = []
     for key in ("h", "w"):
         value = req.arg(key, "0") or "0"
         if not value.isdigit():
             raise InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax')
+        size.append(min(int(value), 65535))
+    resize_terminal(c, *size)
     return Response(status=200)

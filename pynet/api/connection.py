@@ -95,6 +95,14 @@ class SocketWriter:
     def fileno(self) -> int:
         return self._sock.fileno()
 
+    def close(self) -> None:
+        """End the connection both ways now: a thread still reading the client's input
+        (attach's stdin) holds the socket open, so closing it would send no EOF."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # the client is gone already
+
 
 class Connection:
     """Requests on one accepted socket, one after the other, until it closes."""

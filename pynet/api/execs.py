@@ -145,7 +145,8 @@ def _launch(inst: ExecInstance, tty: bool, *, detach: bool) -> tuple[int, dict[i
     pipes: dict[int, int] = {}
     child_fds = [devnull, devnull, devnull]
     stdin_w = -1
-    if not detach:
+    terminal = tty and not detach  # its own pty, as dockerd's: one raw stream both ways
+    if not detach and not terminal:
         if inst.attach_stdin:
             r, stdin_w = os.pipe2(os.O_CLOEXEC)
             child_fds[0] = r
@@ -162,7 +163,8 @@ def _launch(inst: ExecInstance, tty: bool, *, detach: bool) -> tuple[int, dict[i
     env = _container_env(c.hostname, inst.env, tty)
     try:
         with core.controller() as ctl:  # under the server's mutation lock: a quiet moment to fork
-            pid = ctl.exec_start(inst.container_id, inst.argv, env, workdir=inst.workdir, stdio=tuple(child_fds))
+            stdio = None if terminal else tuple(child_fds)
+            pid, master = ctl.exec_start(inst.container_id, inst.argv, env, workdir=inst.workdir, stdio=stdio)
     except BaseException:
         for fd in pipes:
             os.close(fd)
@@ -172,6 +174,8 @@ def _launch(inst: ExecInstance, tty: bool, *, detach: bool) -> tuple[int, dict[i
     finally:
         for fd in set(child_fds):
             os.close(fd)
+    if master >= 0:
+        pipes, stdin_w = {master: streams.STDOUT}, (os.dup(master) if inst.attach_stdin else -1)
     inst.pid, inst.running = pid, True
     return pid, pipes, stdin_w
 
@@ -186,7 +190,10 @@ def _pump(pipes: dict[int, int], writer: BinaryIO, tty: bool) -> None:
         while open_fds:
             ready, _, _ = select.select(list(open_fds), [], [])
             for fd in ready:
-                data = os.read(fd, streams.CHUNK)
+                try:
+                    data = os.read(fd, streams.CHUNK)
+                except OSError:  # a pty master once the process's side is closed: EIO
+                    data = b""
                 if not data:
                     os.close(fd)
                     del open_fds[fd]
@@ -247,6 +254,16 @@ def _inspect(inst: ExecInstance) -> dict[str, Any]:
 
 
 def resize(req: Request) -> Response:
-    """``POST /exec/{id}/resize``: accepted (no pty)."""
-    _get(req.params["id"])
+    """``POST /exec/{id}/resize``: a running ``Tty`` exec's pty gets the size (else accepted)."""
+    from pynet.cnm.processes import resize_process_terminal
+
+    inst = _get(req.params["id"])
+    size = []
+    for key in ("h", "w"):
+        value = req.arg(key, "0") or "0"
+        if not value.isdigit():
+            raise InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax')
+        size.append(min(int(value), 65535))
+    if inst.running and inst.pid:
+        resize_process_terminal(inst.pid, *size)
     return Response(status=200)

@@ -41,7 +41,7 @@ RUN_CONTEXT = {"allow_interspersed_args": False, "ignore_unknown_options": False
 @click.option("--expose", multiple=True, help="Expose a port or a range of ports")
 @click.option("-l", "--label", multiple=True, help="Set meta data on a container")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (uses pynet's own terminal)")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @action("pynet.cli.container_actions:run")
 def run() -> None:
@@ -89,7 +89,7 @@ def inspect() -> None:
 @click.option("-d", "--detach", is_flag=True, help="Detached mode: run command in the background")
 @click.option("-e", "--env", multiple=True, help="Set environment variables")
 @click.option("-i", "--interactive", is_flag=True, help="Keep STDIN open even if not attached")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (uses pynet's own terminal)")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY")
 @click.option("-w", "--workdir", default="", help="Working directory inside the container")
 @click.option("-u", "--user", default="", help="(ignored) user")
 @click.argument("container")

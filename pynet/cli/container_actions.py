@@ -40,6 +40,12 @@ def _env(values: tuple[str, ...], env_files: tuple[str, ...], hostname: str, tty
     return env
 
 
+def _check_input(tty: bool, attach_stdin: bool) -> None:
+    """Docker's client refuses ``-i -t`` (attached) when its stdin is no terminal."""
+    if tty and attach_stdin and not os.isatty(0):
+        raise PynetError("the input device is not a TTY", from_daemon=False)
+
+
 # -- run ---------------------------------------------------------------------------------
 def run(**kw) -> None:  # type: ignore[no-untyped-def]
     """Run a command in a new container (its own network sandbox).
@@ -52,6 +58,7 @@ def run(**kw) -> None:  # type: ignore[no-untyped-def]
     if not kw["command"] and not kw["image"]:
         echo("\"pynet run\" requires at least 1 argument.\nSee 'pynet run --help'.", err=True)
         raise ExitStatus(1)
+    _check_input(kw["tty"], kw["interactive"] and not kw["detach"])
     try:
         code = _run(**kw)
     except ExitStatus:
@@ -253,8 +260,17 @@ def exec_(
     command: tuple[str, ...],
 ) -> None:
     """Run a command in a running container."""
+    _check_input(tty, interactive and not detach)
     ctl = controller()
-    code = ctl.exec_in(container, list(command), _env(env, (), "", tty), workdir=workdir, detach=detach, tty=tty)
+    code = ctl.exec_in(
+        container,
+        list(command),
+        _env(env, (), "", tty),
+        workdir=workdir,
+        detach=detach,
+        tty=tty,
+        interactive=interactive,
+    )
     raise ExitStatus(code)
 
 

@@ -418,6 +418,7 @@ class Controller(HostAdmin, ProcessControl, ContainerLifecycle, LinkControl):
             workdir=c.workdir,
             rootfs=c.rootfs,
             layer_dir=str(d / "layer") if c.image_id else "",
+            tty=c.tty,
         )
 
     def record_started(

@@ -57,9 +57,13 @@ class ProcessControl:
         """Start ``c`` as our child, forward signals, wait; returns its exit code."""
         owner = self.owner_of(c)
         spec = self.launch_spec(c, env=env)
+        master = -1
         try:
             fault("container_start")
-            pid = _runtime().start_foreground(spec)
+            if c.tty:
+                pid, master = _runtime().start_with_terminal(spec)
+            else:
+                pid = _runtime().start_foreground(spec)
         except LaunchFailed as exc:
             self.launch_failed(c, exc.exit_code)
             owner.release()
@@ -72,12 +76,22 @@ class ProcessControl:
         owner.note_pid(pid, start)
         me = os.getpid()
         self.record_started(c, pid, me, pid_start=start, supervisor_start=pids.pid_start_time(me))
-        code = _runtime().wait_forwarding(pid, tty=c.tty)
+        code = _runtime().wait_forwarding(pid, master=master, stdin=c.interactive)
         self.container_exited(c.id, code)
         owner.release()  # held until the exit is recorded: if we die, the next command does it
         return code
 
-    def exec_in(self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, detach: bool, tty: bool) -> int:
+    def exec_in(
+        self,
+        ref: str,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        workdir: str,
+        detach: bool,
+        tty: bool,
+        interactive: bool = False,
+    ) -> int:
         """Run ``argv`` inside a running container's namespaces; its exit code (0 with detach)."""
         c = self.reader().get_container(ref)
         if not self.is_running(c):
@@ -89,31 +103,39 @@ class ProcessControl:
             spec.new_session = True
             devnull = os.open(os.devnull, os.O_RDWR)
             spec.stdin = spec.stdout = spec.stderr = devnull
+        master = -1
         try:
-            pid = _runtime().start_foreground(spec)
+            if tty and not detach:
+                pid, master = _runtime().start_with_terminal(spec)
+            else:
+                pid = _runtime().start_foreground(spec)
         except LaunchFailed as exc:
             raise LaunchFailed(
                 f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
                 exc.exit_code,
                 from_daemon=False,
             ) from None
-        return 0 if detach else _runtime().wait_forwarding(pid, tty=tty)
+        return 0 if detach else _runtime().wait_forwarding(pid, master=master, stdin=interactive)
 
     def exec_start(
-        self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int]
-    ) -> int:
-        """Start ``argv`` in a running container with ``stdio`` (fds for 0, 1, 2) as our
-        child, for the Engine API's exec; its pid (wait with :meth:`wait_child`)."""
+        self, ref: str, argv: list[str], env: dict[str, str], *, workdir: str, stdio: tuple[int, int, int] | None
+    ) -> tuple[int, int]:
+        """Start ``argv`` in a running container with ``stdio`` (fds for 0, 1, 2; None: a
+        new pty, ``Tty``) as our child, for the Engine API's exec; (its pid, the pty's
+        master or -1). Wait with :meth:`wait_child`."""
         c = self.reader().get_container(ref)
         if not self.is_running(c):
             raise Conflict(f"Container {c.id} is not running")
         if not env.get("HOSTNAME"):
             env["HOSTNAME"] = c.hostname
         spec = _runtime().LaunchSpec(argv=argv, env=env, join_pid=c.pid, workdir=workdir or c.workdir)
-        spec.stdin, spec.stdout, spec.stderr = stdio
         spec.new_session = True  # the server's signals are not the exec'd process's
         try:
-            return int(_runtime().start_foreground(spec))
+            if stdio is None:
+                pid, master = _runtime().start_with_terminal(spec, (0, 0))  # the client resizes it
+                return int(pid), int(master)
+            spec.stdin, spec.stdout, spec.stderr = stdio
+            return int(_runtime().start_foreground(spec)), -1
         except LaunchFailed as exc:
             raise LaunchFailed(
                 f"OCI runtime exec failed: exec failed: unable to start container process: {exc.message}: unknown",
@@ -131,6 +153,20 @@ class ProcessControl:
 def container_running(c: Container) -> bool:
     """Recorded as running and its process is alive."""
     return c.status == "running" and pids.pid_alive(c.pid, c.pid_start)
+
+
+def resize_terminal(c: Container, rows: int, cols: int) -> None:
+    """The Engine API's resize of a running ``-t`` container's pty (else nothing to do)."""
+    if c.tty and container_running(c):
+        resize_process_terminal(c.pid, rows, cols)
+
+
+def resize_process_terminal(pid: int, rows: int, cols: int) -> None:
+    """Resize the pty that is process ``pid``'s stdin, if it is one (an exec's too)."""
+    if rows and cols:
+        from pynet.kernel import terminal
+
+        terminal.resize_process(pid, (rows, cols))
 
 
 def _launch_failed(exc: LaunchFailed) -> LaunchFailed:

@@ -39,6 +39,11 @@ class LaunchSpec:
     stdout: int | None = None
     stderr: int | None = None
     new_session: bool = False
+    tty: bool = False  # -t: whoever starts it gives it a console socket
+    # A new pseudo-terminal for 0/1/2 and as the controlling terminal (-t), made inside the
+    # container's mount namespace; its master goes back over this unix socket (SCM_RIGHTS).
+    console_socket: int = -1
+    tty_size: tuple[int, int] = (0, 0)  # (rows, columns) to start with; (0, 0) = the kernel's
 
 
 def start(spec: LaunchSpec) -> int:
@@ -78,6 +83,8 @@ def _child(spec: LaunchSpec, report_fd: int) -> None:
     try:
         stage = "stdio"
         _dup_stdio(spec)
+        # Imported before the chroot: the container's root has no Python library.
+        modules = _console_modules() if spec.console_socket >= 0 else None
         if spec.new_session:
             os.setsid()
         stage = "namespaces"
@@ -85,6 +92,9 @@ def _child(spec: LaunchSpec, report_fd: int) -> None:
             _join(spec.join_pid)
         else:
             _enter(spec)
+        if modules is not None:
+            stage = "console"
+            _console(spec, *modules)
         stage = "chdir"
         if spec.workdir:
             os.chdir(spec.workdir)
@@ -97,6 +107,32 @@ def _child(spec: LaunchSpec, report_fd: int) -> None:
     except BaseException:  # noqa: BLE001 - the child must never return into pynet
         _report(report_fd, stage, errno.EIO)
     os._exit(EXIT_CANNOT_INVOKE)
+
+
+def _console_modules() -> tuple:
+    import fcntl
+    import socket
+    import termios
+
+    return fcntl, socket, termios
+
+
+def _console(spec: LaunchSpec, fcntl, socket, termios) -> None:  # type: ignore[no-untyped-def]
+    """Docker's ``-t``: a pty from the container's own ``/dev/ptmx`` (its devpts, so the
+    process sees ``/dev/pts/0``) as stdin, stdout, stderr and controlling terminal (a new
+    session); the master is sent to whoever relays it, as runc's console socket does."""
+    master, slave = os.openpty()
+    if spec.tty_size != (0, 0):
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *spec.tty_size, 0, 0))
+    if os.getsid(0) != os.getpid():
+        os.setsid()
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(slave)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    with socket.socket(fileno=spec.console_socket) as sock:
+        socket.send_fds(sock, [b"m"], [master])
+    os.close(master)
 
 
 def _default_signals() -> None:

@@ -10,13 +10,40 @@ from pynet.kernel import netlink
 from pynet.kernel.pids import pid_start_time
 from pynet.kernel.process import LaunchSpec, start, wait_status
 
-__all__ = ["LaunchSpec", "pid_start_time", "start_foreground", "start_detached", "wait", "wait_forwarding"]
+__all__ = [
+    "LaunchSpec",
+    "pid_start_time",
+    "start_foreground",
+    "start_with_terminal",
+    "start_detached",
+    "wait",
+    "wait_forwarding",
+]
 
 
 def start_foreground(spec: LaunchSpec) -> int:
     """Fork the container process as our child; returns its pid."""
     netlink.close_all()
     return start(spec)
+
+
+def start_with_terminal(spec: LaunchSpec, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Fork the container process with a new pty (``-t``) of ``size`` (rows, columns; by
+    default our terminal's); returns (its pid, the pty's master)."""
+    from pynet.kernel import terminal
+
+    netlink.close_all()
+    ours, theirs = terminal.console_socket()
+    spec.console_socket, spec.tty_size = theirs, terminal.our_size() if size is None else size
+    try:
+        pid = start(spec)
+    finally:
+        os.close(theirs)
+        spec.console_socket = -1
+    try:
+        return pid, terminal.receive_master(ours)
+    finally:
+        ours.close()  # type: ignore[attr-defined]
 
 
 def wait(pid: int) -> int:
@@ -57,8 +84,12 @@ def _reap(pid: int) -> None:
         pass
 
 
-def wait_forwarding(pid: int, *, tty: bool) -> int:
-    """Docker's sig-proxy: forward signals sent to pynet to ``pid`` while waiting for it."""
+def wait_forwarding(pid: int, *, master: int = -1, stdin: bool = False) -> int:
+    """Docker's sig-proxy: forward signals sent to pynet to ``pid`` while waiting for it.
+
+    With a pty ``master`` (``-t``) relay it to our stdout meanwhile, and our stdin to it
+    when ``stdin`` (``-i``; our terminal in raw mode for the session, so ^C reaches the
+    container as a byte and its pty makes the signal)."""
 
     def forward(signum: int, _frame: object) -> None:
         try:
@@ -68,10 +99,23 @@ def wait_forwarding(pid: int, *, tty: bool) -> int:
 
     old = {}
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT):
-        # With a tty the terminal already sends ^C to the container's process group too.
-        old[sig] = signal.signal(sig, signal.SIG_IGN if (tty and sig == signal.SIGINT) else forward)
+        old[sig] = signal.signal(sig, forward)
     try:
+        if master >= 0:
+            _relay_session(pid, master, stdin)
         return wait(pid)
     finally:
+        if master >= 0:
+            os.close(master)
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def _relay_session(pid: int, master: int, stdin: bool) -> None:
+    from pynet.kernel import terminal
+
+    if stdin and os.isatty(0):
+        with terminal.RawMode(0):
+            terminal.relay(pid, master, stdin=0)
+    else:
+        terminal.relay(pid, master, stdin=0 if stdin else None)

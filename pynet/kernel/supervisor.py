@@ -106,17 +106,27 @@ def supervise(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     out_r, out_w, err_r, err_w = output_pipes()
+    console, fifo = None, -1
+    if spec.tty:
+        console, spec.console_socket = _console_pair()
+        fifo = _stdin(container_dir, -1)
     pid = _launch(
-        spec, report, (out_w, err_w), keep=(*keep, out_r, err_r), container_dir=container_dir, log_path=log_path
+        spec,
+        report,
+        (out_w, err_w),
+        keep=(*keep, out_r, err_r, fifo, *([console.fileno()] if console else [])),
+        container_dir=container_dir,
+        log_path=log_path,
     )
     if not pid:
         return
     # The container keeps the directory it started in; the waiter must not pin it (an
     # unmount) nor find another pynet there when it runs `python -m pynet _exited`.
     os.chdir("/")
-    os.set_inheritable(out_r, True)
-    os.set_inheritable(err_r, True)
-    argv = [str(pid), container_id, container_dir, log_path, f"{out_r},{err_r}"]
+    readers = {out_r: 1, err_r: 2} if console is None else _terminal(console, out_r, err_r, fifo)
+    for fd in readers:
+        os.set_inheritable(fd, True)
+    argv = [str(pid), container_id, container_dir, log_path, ",".join(f"{fd}:{s}" for fd, s in readers.items())]
     os.execv(sys.executable, [sys.executable, "-S", "-c", _WAITER, root, *argv])
 
 
@@ -129,6 +139,7 @@ def supervise_in_waiter(
     log_path: str,
     container_dir: str,
     env: bytes,
+    tty: bool = False,
 ) -> None:
     """In a waiter W the zygote forked: the same as :func:`supervise`, but W waits itself.
 
@@ -141,6 +152,9 @@ def supervise_in_waiter(
 
     os.setsid()  # SIGINT and SIGHUP: ignored already (the zygote)
     out_r, out_w, err_r, err_w = output_pipes()
+    console, console_w = _console_pair() if tty else (None, -1)
+    # An attach's stdin FIFO, held from before the start: its writer never sees no reader.
+    fifo = _stdin(container_dir, -1) if tty else -1
     pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
     namespaces.set_child_subreaper(True)
     launcher = os.fork()
@@ -150,6 +164,7 @@ def supervise_in_waiter(
             os.close(out_r)
             os.close(err_r)
             launch_spec = LaunchSpec(**marshal.loads(spec))
+            launch_spec.console_socket = console_w
             waiter_start = pid_start_time(os.getppid())  # read here: each object W touches costs it a page
 
             def report_with_waiter(message: dict) -> None:
@@ -168,7 +183,7 @@ def supervise_in_waiter(
         finally:
             os._exit(0)
     os.chdir("/")  # as the forked supervisor's waiter: pin no directory
-    for fd in (*keep, pid_w, out_w, err_w):
+    for fd in (*keep, pid_w, out_w, err_w, *([console_w] if tty else [])):
         os.close(fd)
     reply = os.read(pid_r, 32)  # one short write, or nothing when L ends without a container
     os.close(pid_r)
@@ -178,7 +193,36 @@ def supervise_in_waiter(
         os.close(out_r)
         os.close(err_r)
         return  # it did not start: L reported why
-    waiter.wait_and_record(int(reply), container_id, log_path, {out_r: 1, err_r: 2}, env)
+    readers = {out_r: 1, err_r: 2} if console is None else _terminal(console, out_r, err_r, fifo)
+    waiter.wait_and_record(int(reply), container_id, log_path, readers, env)
+
+
+def _console_pair():  # type: ignore[no-untyped-def]
+    """A socket pair for a ``-t`` container's pty master: (ours, a ``_socket`` object —
+    no ``socket`` import in W —, the fd of the end the container's process sends on)."""
+    import _socket
+
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    return ours, theirs.detach()
+
+
+def _terminal(console, out_r: int, err_r: int, fifo: int) -> dict:  # type: ignore[no-untyped-def]
+    """What the waiter copies for a ``-t`` container: the pty master the container's
+    process sent (before its exec, so it is there once the launch reported the pid) to
+    the log, and an Engine API attach's stdin FIFO (if any) into it."""
+    import _socket
+
+    _data, ancdata, _flags, _addr = console.recvmsg(1, _socket.CMSG_SPACE(4))
+    console.close()
+    os.close(out_r)
+    os.close(err_r)
+    readers = {}
+    for level, kind, raw in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
+            readers[int.from_bytes(raw[:4], sys.byteorder, signed=True)] = 1
+    if fifo >= 0:
+        readers[fifo] = 0
+    return readers
 
 
 def output_pipes() -> tuple[int, int, int, int]:
@@ -205,7 +249,7 @@ def _launch(
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-    close_all_but(*keep, out_w, err_w, devnull, log_fd)  # e.g. the state lock: not ours to hold
+    close_all_but(*keep, out_w, err_w, devnull, log_fd, spec.console_socket)  # e.g. the state lock: not ours to hold
     spec.stdin, spec.stdout, spec.stderr = _stdin(container_dir, devnull), out_w, err_w
     try:
         pid = start(spec)
@@ -216,7 +260,7 @@ def _launch(
     started = pid_start_time(pid)
     _note_waiter(container_dir, pid, started)
     report({"pid": pid, "start": started})
-    for fd in {log_fd, devnull, out_w, err_w, spec.stdin}:
+    for fd in {log_fd, devnull, out_w, err_w, spec.stdin, spec.console_socket} - {-1}:
         os.close(fd)
     return pid
 

@@ -12,8 +12,9 @@ import sys
 def copy_output(pid: int, log_path: str, pipes: dict) -> None:
     """Append what comes on ``pipes`` ({fd: stream}) to the log as Docker's frames (one
     write each: 1 stream byte, 3 zero bytes, big-endian length, payload) until both are
-    closed — or, when a process the container left behind keeps them open, until PID
-    has exited and nothing more is waiting. A pidfd tells of the exit: nothing polls."""
+    closed — or, when a process the container left behind keeps them open, until PID has
+    exited and nothing more is waiting. A pidfd tells of the exit: nothing polls. Stream
+    0 is input: copied to stream 1's fd (a ``-t`` container's pty master), not logged."""
     import select
 
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
@@ -23,7 +24,7 @@ def copy_output(pid: int, log_path: str, pipes: dict) -> None:
         exited = -1  # an old kernel: wait for the pipes only
     fds = dict(pipes)
     done = False
-    while fds:
+    while 1 in fds.values() or 2 in fds.values():
         watched = [*fds, exited] if exited >= 0 and not done else list(fds)
         ready, _, _ = select.select(watched, [], [], 0 if done else None)
         if not ready:
@@ -32,17 +33,33 @@ def copy_output(pid: int, log_path: str, pipes: dict) -> None:
             if fd == exited:
                 done = True
                 continue
-            data = os.read(fd, 65536)
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # a pty master once the container's side is closed: EIO
+                data = b""
             if not data:
                 os.close(fd)
                 del fds[fd]
-                continue
-            os.write(log, bytes((fds[fd], 0, 0, 0)) + len(data).to_bytes(4, "big") + data)
+            elif fds[fd]:
+                os.write(log, bytes((fds[fd], 0, 0, 0)) + len(data).to_bytes(4, "big") + data)
+            else:
+                _feed(fds, data)
     for fd in fds:
         os.close(fd)
     if exited >= 0:
         os.close(exited)
     os.close(log)
+
+
+def _feed(fds: dict, data: bytes) -> None:
+    """Input for the pty (the API's attached stdin); dropped once nothing reads it."""
+    for fd, stream in fds.items():
+        if stream == 1:
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass
+            return
 
 
 def exit_code(status: int) -> int:
@@ -71,13 +88,12 @@ def wait_and_record(pid: int, container_id: str, log_path: str, pipes: dict, env
 
 
 def main(argv: list[str]) -> None:
-    """``PID CONTAINER_ID [CONTAINER_DIR [LOG OUT_FD,ERR_FD]]``: copy the container's
+    """``PID CONTAINER_ID [CONTAINER_DIR [LOG FD:STREAM,...]]``: copy the container's
     output to its log (when given), wait for PID, then ``pynet _exited ID CODE``."""
     pid, container_id = int(argv[0]), argv[1]
     pipes = {}
-    if len(argv) > 4:
-        out_fd, err_fd = (int(fd) for fd in argv[4].split(","))
-        pipes = {out_fd: 1, err_fd: 2}
+    if len(argv) > 4:  # FD:STREAM,...: stdout and stderr pipes, or a pty master (and input)
+        pipes = dict((int(fd), int(stream)) for fd, _, stream in (x.partition(":") for x in argv[4].split(",")))
     import marshal
 
     wait_and_record(pid, container_id, argv[3] if len(argv) > 3 else "", pipes, marshal.dumps(dict(os.environ)))

@@ -19,7 +19,7 @@ before (the container lives on, the next command that looks records it).
 
 Protocol (``SOCK_SEQPACKET``, one message each, :mod:`marshal`):
 
-- client -> W: ``{"identity", "spec", "container_id", "log_path", "container_dir", "env"}``
+- client -> W: ``{"identity", "spec", "container_id", "log_path", "container_dir", "env", "tty"}``
   plus, as SCM_RIGHTS, the client's working directory (the container starts in it);
 - W -> client: ``{"waiter": pid}`` (forked: from now on, never retry), then
   ``{"pid": N, "start": T, "waiter_start": T}`` or ``{"error": text, "exit_code": N}``; or, instead of both,
@@ -44,7 +44,7 @@ from pynet import _detach, paths
 from pynet.errors import EXIT_USAGE
 
 #: bump when the messages change: a zygote of another protocol has another socket name
-PROTOCOL = 1
+PROTOCOL = 2
 #: the modules the zygote runs (their versions are part of its identity)
 _MODULES = (
     "pynet/__init__.py",
@@ -104,7 +104,8 @@ def request(ident: bytes, spec: dict, *, container_id: str, log_path: str, conta
     W unpacks the spec only in its short-lived launcher and the environment only when it
     execs ``_exited``, so its own memory stays the zygote's (unpacked objects land on
     pages it would have to copy)."""
-    return marshal.dumps((ident, container_id, log_path, container_dir, marshal.dumps(spec), marshal.dumps(env)))
+    blobs = (marshal.dumps(spec), marshal.dumps(env))
+    return marshal.dumps((ident, container_id, log_path, container_dir, *blobs, bool(spec.get("tty"))))
 
 
 def launch(message: bytes, *, sock_path: str, pid_path: str, lock_path: str, root: str) -> tuple[int, dict]:
@@ -332,7 +333,7 @@ def _waiter(fd: int, ident: bytes) -> None:
         if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
             cwd = int.from_bytes(raw[:4], sys.byteorder, signed=True)
     try:
-        their_ident, container_id, log_path, container_dir, spec, env = marshal.loads(data)
+        their_ident, container_id, log_path, container_dir, spec, env, tty = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         their_ident = b""
     if int.from_bytes(peer[4:8], sys.byteorder) != os.geteuid():
@@ -352,6 +353,7 @@ def _waiter(fd: int, ident: bytes) -> None:
         log_path=log_path,
         container_dir=container_dir,
         env=env,
+        tty=tty,
     )
 
 

@@ -78,10 +78,13 @@ def test_files_live_in_the_run_dir_named_by_the_identity(tmp_path: Path) -> None
 
 def test_the_request_keeps_spec_and_environment_packed() -> None:
     message = zygote.request(b"id", SPEC, container_id="c", log_path="l", container_dir="d", env={"A": "1"})
-    ident, cid, log, cdir, spec, env = marshal.loads(message)
-    assert (ident, cid, log, cdir) == (b"id", "c", "l", "d")
+    ident, cid, log, cdir, spec, env, tty = marshal.loads(message)
+    assert (ident, cid, log, cdir, tty) == (b"id", "c", "l", "d", False)
     assert isinstance(spec, bytes) and marshal.loads(spec) == SPEC
     assert isinstance(env, bytes) and marshal.loads(env) == {"A": "1"}
+    # -t: W reads it without unpacking the spec (it makes the console socket)
+    with_tty = zygote.request(b"id", {**SPEC, "tty": True}, container_id="c", log_path="l", container_dir="d", env={})
+    assert marshal.loads(with_tty)[-1] is True
 
 
 def test_a_zygote_starts_on_demand_and_its_waiter_reports_the_launch_error(run_dir: Path) -> None:
