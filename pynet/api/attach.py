@@ -153,11 +153,16 @@ def resize(req: Request) -> Response:
     from pynet.cnm.processes import resize_terminal
 
     c = core.reader().get_container(req.params["id"])
+    resize_terminal(c, *terminal_size(req))
+    return Response(status=200)
+
+
+def terminal_size(req: Request) -> tuple[int, int]:
+    """The ``h`` and ``w`` of a resize request (missing: 0), as dockerd parses them."""
     size = []
     for key in ("h", "w"):
         value = req.arg(key, "0") or "0"
         if not value.isdigit():
             raise InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax')
         size.append(min(int(value), 65535))
-    resize_terminal(c, *size)
-    return Response(status=200)
+    return size[0], size[1]

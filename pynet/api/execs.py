@@ -257,13 +257,10 @@ def resize(req: Request) -> Response:
     """``POST /exec/{id}/resize``: a running ``Tty`` exec's pty gets the size (else accepted)."""
     from pynet.cnm.processes import resize_process_terminal
 
+    from pynet.api.attach import terminal_size
+
     inst = _get(req.params["id"])
-    size = []
-    for key in ("h", "w"):
-        value = req.arg(key, "0") or "0"
-        if not value.isdigit():
-            raise InvalidArgument(f'strconv.Atoi: parsing "{value}": invalid syntax')
-        size.append(min(int(value), 65535))
+    size = terminal_size(req)
     if inst.running and inst.pid:
         resize_process_terminal(inst.pid, *size)
     return Response(status=200)
