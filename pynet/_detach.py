@@ -122,3 +122,14 @@ def connect(path: str):  # type: ignore[no-untyped-def]
     finally:
         if d >= 0:
             os.close(d)
+
+
+def received_fds(ancdata: list) -> list[int]:
+    """The file descriptors a ``recvmsg`` got as SCM_RIGHTS (its ancillary data)."""
+    import _socket
+
+    fds: list[int] = []
+    for level, kind, raw in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(raw[i : i + 4], sys.byteorder, signed=True) for i in range(0, len(raw) - 3, 4)]
+    return fds

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from pynet.api import core, streams
+from pynet.api.attach import terminal_size
 from pynet.api.http import Request, Response, json_response
 from pynet.errors import Conflict, InvalidArgument, NotFound
 from pynet.ids import new_id
@@ -256,8 +257,6 @@ def _inspect(inst: ExecInstance) -> dict[str, Any]:
 def resize(req: Request) -> Response:
     """``POST /exec/{id}/resize``: a running ``Tty`` exec's pty gets the size (else accepted)."""
     from pynet.cnm.processes import resize_process_terminal
-
-    from pynet.api.attach import terminal_size
 
     inst = _get(req.params["id"])
     size = terminal_size(req)

@@ -108,7 +108,7 @@ def supervise(
     out_r, out_w, err_r, err_w = output_pipes()
     console, fifo = None, -1
     if spec.tty:
-        console, spec.console_socket = _console_pair()
+        console, spec.console_socket = _console_socket()
         fifo = _stdin(container_dir, -1)
     pid = _launch(
         spec,
@@ -152,7 +152,7 @@ def supervise_in_waiter(
 
     os.setsid()  # SIGINT and SIGHUP: ignored already (the zygote)
     out_r, out_w, err_r, err_w = output_pipes()
-    console, console_w = _console_pair() if tty else (None, -1)
+    console, console_w = _console_socket() if tty else (None, -1)
     # An attach's stdin FIFO, held from before the start: its writer never sees no reader.
     fifo = _stdin(container_dir, -1) if tty else -1
     pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
@@ -197,29 +197,23 @@ def supervise_in_waiter(
     waiter.wait_and_record(int(reply), container_id, log_path, readers, env)
 
 
-def _console_pair():  # type: ignore[no-untyped-def]
-    """A socket pair for a ``-t`` container's pty master: (ours, a ``_socket`` object —
-    no ``socket`` import in W —, the fd of the end the container's process sends on)."""
-    import _socket
+def _console_socket():  # type: ignore[no-untyped-def]
+    from pynet.kernel.terminal import console_socket
 
-    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    return ours, theirs.detach()
+    return console_socket()
 
 
 def _terminal(console, out_r: int, err_r: int, fifo: int) -> dict:  # type: ignore[no-untyped-def]
     """What the waiter copies for a ``-t`` container: the pty master the container's
     process sent (before its exec, so it is there once the launch reported the pid) to
     the log, and an Engine API attach's stdin FIFO (if any) into it."""
-    import _socket
+    from pynet.kernel.terminal import received_master
 
-    _data, ancdata, _flags, _addr = console.recvmsg(1, _socket.CMSG_SPACE(4))
+    master = received_master(console)
     console.close()
     os.close(out_r)
     os.close(err_r)
-    readers = {}
-    for level, kind, raw in ancdata:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
-            readers[int.from_bytes(raw[:4], sys.byteorder, signed=True)] = 1
+    readers = {master: 1} if master >= 0 else {}
     if fifo >= 0:
         readers[fifo] = 0
     return readers

@@ -14,22 +14,31 @@ import struct
 
 
 def console_socket() -> tuple[object, int]:
-    """A socket pair: (our end, the fd the container's process sends its master on)."""
-    import socket
+    """A socket pair: (our end, the fd the container's process sends its master on).
+    The built-in ``_socket``, not ``socket``: a waiter that imports this stays small."""
+    import _socket
 
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     return ours, theirs.detach()
 
 
-def receive_master(sock: object) -> int:
-    """The pty master the started process sent (it did before its exec)."""
-    import socket
+def received_master(sock: object) -> int:
+    """The pty master the started process sent (it did before its exec); -1: none came."""
+    import _socket
 
-    _, fds, _, _ = socket.recv_fds(sock, 1, 1)  # type: ignore[arg-type]
-    if not fds:
+    from pynet._detach import received_fds
+
+    _data, ancdata, _flags, _addr = sock.recvmsg(1, _socket.CMSG_SPACE(4))  # type: ignore[attr-defined]
+    fds = received_fds(ancdata)
+    return fds[0] if fds else -1
+
+
+def receive_master(sock: object) -> int:
+    """:func:`received_master`, which must have come."""
+    master = received_master(sock)
+    if master < 0:
         raise OSError("the container's process sent no terminal")
-    os.set_inheritable(fds[0], False)
-    return fds[0]
+    return master
 
 
 def size(fd: int) -> tuple[int, int]:

@@ -328,10 +328,8 @@ def _waiter(fd: int, ident: bytes) -> None:
     peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
     data, ancdata, _flags, _addr = conn.recvmsg(MAX_MESSAGE, _socket.CMSG_SPACE(4))
     conn.detach()  # fd: closed by the launch once it has reported
-    cwd = -1
-    for level, kind, raw in ancdata:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
-            cwd = int.from_bytes(raw[:4], sys.byteorder, signed=True)
+    fds = _detach.received_fds(ancdata)
+    cwd = fds[0] if fds else -1
     try:
         their_ident, container_id, log_path, container_dir, spec, env, tty = marshal.loads(data)
     except (EOFError, ValueError, TypeError):

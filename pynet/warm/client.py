@@ -22,7 +22,7 @@ import marshal
 import os
 import sys
 
-from pynet._detach import connect, read_text, spawn
+from pynet._detach import connect, read_text, received_fds, spawn
 from pynet.warm import identity as warm
 
 TYPE_CHECKING = False  # no `typing`: built-in modules only
@@ -148,11 +148,8 @@ def _receive(conn) -> tuple[dict | None, int]:  # type: ignore[no-untyped-def]
     import _socket
 
     data, ancdata, _flags, _addr = conn.recvmsg(65536, _socket.CMSG_SPACE(4))
-    fd = -1
-    for level, kind, raw in ancdata:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(raw) >= 4:
-            fd = int.from_bytes(raw[:4], sys.byteorder, signed=True)
-    return (marshal.loads(data) if data else None), fd
+    fds = received_fds(ancdata)
+    return (marshal.loads(data) if data else None), (fds[0] if fds else -1)
 
 
 def _outcome(conn) -> dict:  # type: ignore[no-untyped-def]

@@ -269,7 +269,7 @@ class Server:
             except (BlockingIOError, InterruptedError):
                 return
             kind, pid = marshal.loads(data)
-            fds = _received_fds(ancdata)
+            fds = _detach.received_fds(ancdata)
             pidfd = self.pidfds.get(pid)
             if kind == "took" and fds and pidfd is not None:
                 self.children[pidfd][1] = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, fds[0])
@@ -349,7 +349,7 @@ class Server:
                 peer = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # pid, uid, gid
                 data, ancdata, _flags, _addr = conn.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(4 * _FDS))
                 conn.settimeout(None)
-                fds = _received_fds(ancdata)
+                fds = _detach.received_fds(ancdata)
                 request = self._check(peer, data, fds)
             except (Refused, OSError, ValueError, EOFError, TypeError) as exc:
                 _send(conn, {"refused": str(exc) or type(exc).__name__})
@@ -390,14 +390,6 @@ def _die_with_parent(signum: int) -> None:
 
 #: why a request is refused when pynet's code changed (the server then leaves)
 STALE = "pynet's code changed since the server started"
-
-
-def _received_fds(ancdata: list) -> list[int]:
-    fds: list[int] = []
-    for level, kind, raw in ancdata:
-        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-            fds += [int.from_bytes(raw[i : i + 4], sys.byteorder, signed=True) for i in range(0, len(raw) - 3, 4)]
-    return fds
 
 
 def _send(conn, message: object, fds: tuple[int, ...] = ()) -> bool:  # type: ignore[no-untyped-def]
