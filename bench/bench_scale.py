@@ -361,20 +361,12 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     if not t.dns_points:  # the first probe: warm both paths up (discarded)
         big.dnsperf("q", 1, False, tmp)
         ctl.dnsperf("q", 1, False, tmp)
-    # DNS_ROUNDS rounds of one run per side, alternating A B, B A, ...: per round big ÷ control
-    # (neighbouring runs see the same load), the median over rounds; `-v` runs likewise for p99
-    plain: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
-    verbose: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
-    for runs, flag in ((plain, False), (verbose, True)):
-        for rnd in range(DNS_ROUNDS):
-            order = (("", big), ("ctl ", ctl)) if rnd % 2 == 0 else (("ctl ", ctl), ("", big))
-            for tag, c in order:
-                runs[tag].append(c.dnsperf("q", seconds, flag, tmp))
-    fixed: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
-    for rnd in range(DNS_RATE_ROUNDS_ENDS if ends else DNS_RATE_ROUNDS):
-        order = (("", big), ("ctl ", ctl)) if rnd % 2 == 0 else (("ctl ", ctl), ("", big))
-        for tag, c in order:
-            fixed[tag].append(c.dnsperf("q", seconds, True, tmp, DNS_RATE))
+    # rounds of one run per side, alternating A B, B A, ...: per round big ÷ control
+    # (neighbouring runs see the same load), the median over rounds
+    plain = _alternating(big, ctl, DNS_ROUNDS, lambda c: c.dnsperf("q", seconds, False, tmp))
+    verbose = _alternating(big, ctl, DNS_ROUNDS, lambda c: c.dnsperf("q", seconds, True, tmp))
+    rounds = DNS_RATE_ROUNDS_ENDS if ends else DNS_RATE_ROUNDS
+    fixed = _alternating(big, ctl, rounds, lambda c: c.dnsperf("q", seconds, True, tmp, DNS_RATE))
     out: dict[str, object] = {}
     for tag in ("", "ctl "):
         out[f"{tag}q/s"] = _median([p.qps for p in plain[tag]])
@@ -389,6 +381,18 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     log.append(["dns", t.system.name, "q/s", target, f"{out['q/s']:.0f}"])
     log.append(["dns", t.system.name, "p99 ms (saturated)", target, f"{out['p99']:.3f}"])
     log.append(["dns", t.system.name, f"p99 ms at {DNS_RATE} q/s", target, f"{out['p99@']:.3f}"])
+
+
+def _alternating(
+    big: dnsb.Client, ctl: dnsb.Client, rounds: int, run: Callable[[dnsb.Client], dnsb.Perf]
+) -> dict[str, list[dnsb.Perf]]:
+    """``rounds`` rounds of one run per side, A B then B A ...: {"": big's, "ctl ": control's}."""
+    runs: dict[str, list[dnsb.Perf]] = {"": [], "ctl ": []}
+    for rnd in range(rounds):
+        order = (("", big), ("ctl ", ctl)) if rnd % 2 == 0 else (("ctl ", ctl), ("", big))
+        for tag, c in order:
+            runs[tag].append(run(c))
+    return runs
 
 
 def _create_rm_ls(s: h.System) -> tuple[float, float, float]:

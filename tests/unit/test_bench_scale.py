@@ -137,3 +137,11 @@ def test_kernel_threads_cpu_names_the_busiest_thread_only_when_it_shows(bs) -> N
     total, _, rest = out.partition("%")
     assert total.isdigit()
     assert rest == "" or (rest.startswith(" (") and rest.endswith("%)"))
+
+
+def test_dns_rounds_alternate_which_side_goes_first(bs) -> None:
+    """A B, B A, A B: neighbouring runs of a round see the same load."""
+    calls = []
+    runs = bs._alternating("big", "ctl", 3, lambda c: calls.append(c) or len(calls))
+    assert calls == ["big", "ctl", "ctl", "big", "big", "ctl"]
+    assert runs == {"": [1, 4, 5], "ctl ": [2, 3, 6]}
