@@ -124,8 +124,12 @@ class NetworkService:
         self.undo = undo
 
     def _used_subnets(self) -> list[str]:
-        """Subnets of every pynet network (from the summary index: no file per network)."""
-        return [s for summary in self.repo.network_summaries().values() for s in summary["subnets"]]
+        """Subnets of every pynet network (from the summary: no file per network)."""
+        return self.repo.network_summary().all_subnets()
+
+    def _used_subnet_spans(self) -> list[tuple[int, int, int]]:
+        """The same as integer spans, as the summary keeps them (none parsed per create)."""
+        return self.repo.network_summary().spans
 
     # -- create ----------------------------------------------------------------------
     def create(self, req: NetworkCreateRequest) -> Network:
@@ -187,6 +191,7 @@ class NetworkService:
             ip_ranges=req.ip_ranges,
             aux_addresses=req.aux_addresses,
             used_subnets=self._used_subnets,
+            used_subnet_spans=self._used_subnet_spans,
             host_subnets=procnet.host_subnets,
         )
 
@@ -194,9 +199,10 @@ class NetworkService:
         dev = net.driver_data.get("bridge")
         if not dev:
             return
-        for other in self.repo.network_summaries().values():
-            if other["bridge"] == dev:
-                raise Conflict(f"bridge name {dev} is already used by network {other['name']}")
+        user = self.repo.network_summary().bridge_user(dev)
+        if user is not None:
+            other = self.repo.network(user)
+            raise Conflict(f"bridge name {dev} is already used by network {other.name if other else user}")
 
     # -- remove ----------------------------------------------------------------------
     def get(self, ref: str) -> Network:

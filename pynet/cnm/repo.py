@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+    from pynet.cnm.network_summary import NetworkSummary
     from pynet.records.model import Container, Endpoint, Network
 
 from pynet.records.fields import RecordInvalid, document
@@ -19,7 +20,8 @@ from pynet.errors import InvalidArgument, NotFound, StateCorrupt, StateTooNew
 from pynet.ids import is_full_id
 from pynet.state.store import Store, Transaction
 
-_SUMMARY = "network-summary"
+_SUMMARY = "network-summary.packed"
+_SUMMARY_JSON = "network-summary"  # its JSON form, which pynet wrote before: removed on write
 
 
 class Repo:
@@ -42,7 +44,7 @@ class Repo:
         self.documents = documents
         self.damaged: set[str] = set()  # IDs of the records read leniently (salvage only)
         self.events: list[dict[str, Any]] = []  # Docker-shaped events, logged after the commit
-        self._summaries: dict[str, dict[str, Any]] | None = None  # the summary file, read once
+        self._summary: NetworkSummary | None = None  # under a transaction: read once, then as written
         #: a read-only view's networks, each read once (``ps`` of 4000 containers on 4
         #: networks read 4000 network records): documents are never changed by their reader
         self._networks: dict[str, Any] | None = {} if documents and txn is None else None
@@ -207,13 +209,7 @@ class Repo:
 
     def put_network(self, net: Network) -> None:
         self._put("networks", net.id, net)
-        summaries = dict(self.network_summaries())
-        summaries[net.id] = {
-            "name": net.name,
-            "subnets": [p.subnet for p in net.ipam_config],
-            "bridge": str(net.driver_data.get("bridge", "")),
-        }
-        self._put_summaries(summaries)
+        self._put_summary(self.network_summary().with_network(net))
 
     def delete_network(self, obj_id: str) -> None:
         assert self.txn is not None
@@ -221,43 +217,31 @@ class Repo:
         self.txn.delete("ipam", obj_id)
         for ep_id in self._member_ids(obj_id):  # none when removed normally: Forbidden first
             self.txn.delete("members", f"{obj_id}/{ep_id}")
-        summaries = dict(self.network_summaries())
-        summaries.pop(obj_id, None)
-        self._put_summaries(summaries)
+        self._put_summary(self.network_summary().without(obj_id))
 
-    def network_summaries(self) -> dict[str, dict[str, Any]]:
-        """``{network_id: {"name", "subnets", "bridge"}}`` from one index file, so checks
-        across all networks (subnet overlap, bridge names) read one file, not one per
-        network. Under a transaction the file is read and checked once per command."""
+    def network_summary(self) -> NetworkSummary:
+        """Every network's ID, bridge and subnets (``cnm/network_summary.py``) from one
+        derived file, so checks across all networks (subnet overlap, bridge names) read
+        one file, not one per network. Under a transaction it is read once per command."""
         if self.txn is None:
-            return self._read_summaries()
-        pending = self.txn.derived.get(f"meta/{_SUMMARY}")
-        if pending is not None:  # written by this command: already checked
-            return pending[0]["networks"]
-        if self._summaries is None:
-            self._summaries = self._read_summaries()
-        return self._summaries
+            return self._read_summary()
+        if self._summary is None:
+            self._summary = self._read_summary()
+        return self._summary
 
-    def _read_summaries(self) -> dict[str, dict[str, Any]]:
-        try:
-            raw = self.store.get("meta", _SUMMARY)
-        except StateCorrupt:
-            raw = None  # derived data: rebuilt from the network records below
-        if raw is None or not _is_summary(raw.get("networks")):
-            return {
-                n.id: {
-                    "name": n.name,
-                    "subnets": [p.subnet for p in n.ipam_config],
-                    "bridge": str(n.driver_data.get("bridge", "")),
-                }
-                for n in self.networks()
-            }
-        return raw["networks"]
+    def _read_summary(self) -> NetworkSummary:
+        from pynet.cnm.network_summary import NetworkSummary
 
-    def _put_summaries(self, summaries: dict[str, dict[str, Any]]) -> None:
+        summary = NetworkSummary.unpacked(self.store.get_packed("meta", _SUMMARY))
+        # derived data: a missing or damaged file is rebuilt from the network records
+        return summary if summary is not None else NetworkSummary.of(self.networks())
+
+    def _put_summary(self, summary: NetworkSummary) -> None:
         assert self.txn is not None
+        self._summary = summary
         # Derived data: written with the commit, not copied into its journal (store.py).
-        self.txn.put_derived("meta", _SUMMARY, {"networks": summaries})
+        self.txn.put_packed("meta", _SUMMARY, summary.packed())
+        self.txn.drop_derived("meta", _SUMMARY_JSON)
 
     # -- IPAM and membership of one network --------------------------------------------
     # ipam/<net>.json holds the allocator (compact runs) and the member count; one small
@@ -423,17 +407,6 @@ def _is_member(data: Any) -> bool:
         isinstance(data.get("container", ""), str)
         and isinstance(addresses, list)
         and all(isinstance(a, str) for a in addresses)
-    )
-
-
-def _is_summary(data: Any) -> bool:
-    return isinstance(data, dict) and all(
-        isinstance(v, dict)
-        and isinstance(v.get("name"), str)
-        and isinstance(v.get("bridge"), str)
-        and isinstance(v.get("subnets"), list)
-        and all(isinstance(x, str) for x in v["subnets"])
-        for v in data.values()
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 from cli_inproc import CTR, EP, NET, fence_kernel, invoke, seed_state
 from pynet.cnm.repo import Repo
 from pynet.errors import StateCorrupt
-from pynet.state.store import SCHEMA_VERSION, Store
+from pynet.state.store import SCHEMA_VERSION, Store, pack
 
 NAMES = {"bridge": "b" * 64, "host": "d" * 64, "none": "a" * 64, "n1": NET}
 
@@ -80,11 +80,21 @@ def test_index_rebuild_skips_an_unreadable_record(state: Path) -> None:
     assert Store(state).names("containers") == {}
 
 
-def test_corrupt_network_summary_is_rebuilt(state: Path) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{garbage",  # not a packed file
+        pack(("network-summary 2", ["x"], [], [], [])),  # columns of different lengths
+        pack(("network-summary 1", {"x": 3})),  # another layout
+        pack(("network-summary 2", [NET], ["br-x"], [["10.0.0.0/8"]], [(4, 0, 1)]))[:-3] + b"xyz",  # CRC
+    ],
+)
+def test_corrupt_network_summary_is_rebuilt(state: Path, content: bytes) -> None:
     (state / "meta").mkdir(exist_ok=True)
-    (state / "meta" / "network-summary.json").write_text('{"schema_version": 1, "networks": {"x": 3}}')
-    summaries = Repo(Store(state)).network_summaries()
-    assert summaries[NET]["name"] == "n1"
+    (state / "meta" / "network-summary.packed").write_bytes(content)
+    summary = Repo(Store(state)).network_summary()
+    assert NET in summary.ids and "br-x" not in summary.bridges  # from the records
+    assert len(summary.spans) == len(summary.all_subnets())
 
 
 def test_wrong_types_in_the_address_allocator_name_the_file(state: Path) -> None:

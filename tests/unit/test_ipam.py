@@ -13,6 +13,7 @@ from pynet.drivers.ipam.consolidate import build_pools
 from pynet.drivers.ipam.pools import (
     DEFAULT_POOLS_V4,
     check_overlap,
+    subnet_spans,
     choose_subnet,
     finalize_pool,
     mac_from_ipv4,
@@ -483,10 +484,10 @@ def test_choose_subnet_exhausted_and_v6():
 @pytest.mark.unit
 def test_check_overlap():
     pools = [IPAMPool("10.50.0.0/24"), IPAMPool("fd00::/64")]
-    check_overlap(pools, ["10.51.0.0/16", "fd01::/64", "10.50.1.0/24"])
+    check_overlap(pools, subnet_spans(["10.51.0.0/16", "fd01::/64", "10.50.1.0/24", "junk", "10.50.0.0/99"]))
     for used in (["10.50.0.0/24"], ["10.0.0.0/8"], ["10.50.0.77"], ["10.50.0.5/30"], ["fd00::1/128"]):
         with pytest.raises(Conflict) as exc:
-            check_overlap(pools, used)
+            check_overlap(pools, subnet_spans(["junk", *used]))
         assert exc.value.message == "Pool overlaps with other one on this address space"
 
 

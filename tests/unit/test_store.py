@@ -544,31 +544,33 @@ def test_a_commit_journals_records_only_not_the_indexes(tmp_path: Path, monkeypa
     with store.locked():
         txn = store.begin()
         txn.put("networks", ID_A, _net(ID_A, "one-more"))
-        txn.put_derived("meta", "summary", {"networks": {f"{i:064x}": {} for i in range(1, 200)}})
+        txn.put_packed("meta", "summary.packed", {"networks": {f"{i:064x}": {} for i in range(1, 200)}})
         txn.commit()
     commit = journals[-1]["commit"]
     # the journal names the derived files; their content (200 entries each) is not in it
-    assert commit["derived"] == ["meta/summary", "networks/_names"]
+    assert commit["derived"] == ["meta/summary.packed", "networks/_names"]
     assert list(commit["puts"]) == ["networks/" + ID_A] and len(json.dumps(commit)) < 400
     assert Store(tmp_path).names("networks")["one-more"] == ID_A  # still written
-    assert Store(tmp_path).get("meta", "summary") == {"networks": {f"{i:064x}": {} for i in range(1, 200)}}
+    assert Store(tmp_path).get_packed("meta", "summary.packed") == {
+        "networks": {f"{i:064x}": {} for i in range(1, 200)}
+    }
 
 
 def test_replaying_a_commit_removes_its_derived_files_to_be_rebuilt(tmp_path: Path) -> None:
     store = Store(tmp_path)
     _commit(store, {("networks", ID_A): _net(ID_A, "old")})
-    atomic_write(tmp_path / "meta" / "summary.json", {"schema_version": SCHEMA_VERSION, "networks": {"stale": {}}})
+    atomic_write(tmp_path / "meta" / "summary.packed", store_mod.pack({"networks": {"stale": {}}}))
     # as a kill -9 right after the journal got the commit: no file of it written yet
     commit = {
         "puts": {f"networks/{ID_C}": _net(ID_C, "new")},
         "deletes": [],
-        "derived": ["meta/summary", "networks/_names"],
+        "derived": ["meta/summary.packed", "networks/_names"],
     }
     atomic_write(store.journal_path(), {"undo": [], "commit": commit})
     fresh = Store(tmp_path)
     with fresh.locked():
         assert fresh.recover() == []
-    assert not (tmp_path / "meta" / "summary.json").exists()  # stale: gone, rebuilt by its reader
+    assert not (tmp_path / "meta" / "summary.packed").exists()  # stale: gone, rebuilt by its reader
     assert fresh.names("networks") == {"old": ID_A, "new": ID_C}  # rebuilt from the records
 
 
@@ -596,7 +598,7 @@ def test_derived_files_are_not_fsynced_and_go_at_a_restore(tmp_path: Path, monke
     with store.locked():
         txn = store.begin()
         txn.put("networks", ID_B, _net(ID_B, "b"))
-        txn.put_derived("meta", "summary", {"networks": {}})
+        txn.put_packed("meta", "summary.packed", {"networks": {}})
         txn.delete("networks", ID_A)
         txn.commit()
     records = [p for p in synced if not Path(p).name.startswith(".tmp-") and p != str(tmp_path)]  # not the journal
@@ -605,7 +607,7 @@ def test_derived_files_are_not_fsynced_and_go_at_a_restore(tmp_path: Path, monke
     assert sorted(records) == sorted([str(tmp_path / "networks" / f"{ID_B}.json"), str(tmp_path / "networks")])
     with store.locked():
         store.forget_derived()
-    assert not (tmp_path / "meta" / "summary.json").exists()
+    assert not (tmp_path / "meta" / "summary.packed").exists()
     assert not (tmp_path / "networks" / "_names.json").exists()
     assert Store(tmp_path).names("networks") == {"b": ID_B}  # rebuilt from the records
 

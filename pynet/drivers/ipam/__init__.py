@@ -13,11 +13,20 @@ from __future__ import annotations
 from pynet.drivers.base import AddressAllocator, Driver
 from pynet.drivers.ipam.base import IPAM, NoIPAM, PoolRequest
 from pynet.drivers.ipam.local import LocalIPAM
-from pynet.drivers.ipam.pools import choose_subnet, mac_from_ipv4
+from pynet.drivers.ipam.pools import choose_subnet, mac_from_ipv4, subnet_spans
 from pynet.drivers.ipam.space import AddressSpace
 from pynet.records.model import Network
 
-__all__ = ["IPAM", "AddressSpace", "LocalIPAM", "PoolRequest", "choose_subnet", "ipam_for", "mac_from_ipv4"]
+__all__ = [
+    "IPAM",
+    "AddressSpace",
+    "LocalIPAM",
+    "PoolRequest",
+    "choose_subnet",
+    "ipam_for",
+    "mac_from_ipv4",
+    "subnet_spans",
+]
 
 
 def ipam_for(net: Network, driver: Driver, space: AddressSpace | None = None) -> IPAM:

@@ -33,8 +33,20 @@ class PoolRequest:
     aux_addresses: dict[str, str] = field(default_factory=dict)
     #: the subnets of the other networks (read only by an IPAM that needs them)
     used_subnets: Callable[[], list[str]] = list
+    #: the same subnets as (version, first, last) integer spans, when the caller keeps them
+    #: (the network summary does): see :meth:`used_spans`
+    used_subnet_spans: Callable[[], list[tuple[int, int, int]]] | None = None
     #: the host's own routes: what a pool IPAM *chooses* must avoid as well
     host_subnets: Callable[[], list[str]] = list
+
+    def used_spans(self) -> list[tuple[int, int, int]]:
+        """The other networks' subnets as spans (what ``pools.check_overlap`` compares):
+        the caller's, else parsed from ``used_subnets()``."""
+        if self.used_subnet_spans is not None:
+            return self.used_subnet_spans()
+        from pynet.drivers.ipam.pools import subnet_spans
+
+        return subnet_spans(self.used_subnets())
 
 
 class IPAM(ABC):

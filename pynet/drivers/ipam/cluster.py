@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 from pynet.drivers.ipam.base import IPAM, PoolRequest
 from pynet.drivers.ipam.consolidate import build_pools
-from pynet.drivers.ipam.pools import check_overlap, finalize_pool, with_prefix
+from pynet.drivers.ipam.pools import check_overlap, finalize_pool, subnet_spans, with_prefix
 from pynet.records.model import Endpoint, IPAMPool, Network, to_dict
 from pynet.records.undo import UndoLog
 from pynet.errors import Conflict, Forbidden, InvalidArgument, NotFound, Unavailable
@@ -101,7 +101,7 @@ def register_network(store: Etcd, net: Network, *, host_used: list[str]) -> None
         _check_name(net, others)
         vni = _pick_vni(wanted_vni, others)
         net.ipam_config = given or [_default_pool(others, host_used)]
-        check_overlap(net.ipam_config, _subnets(others))
+        check_overlap(net.ipam_config, subnet_spans(_subnets(others)))
         net.driver_data["vni"] = vni
         net.options[VNI_OPTION] = str(vni)
         seq_rev = seq[0].mod_revision if seq else 0
@@ -266,7 +266,7 @@ class ClusterIPAM(IPAM):
         if self.plugin is not None:
             return self.plugin.request_pools(req, net, undo)
         pools = build_pools(req.subnets, req.gateways, req.ip_ranges, req.aux_addresses)
-        check_overlap(pools, req.used_subnets())
+        check_overlap(pools, req.used_spans())
         return [finalize_pool(p) for p in pools]
 
     def assign(self, net: Network, ep: Endpoint, preferred_v4: str, preferred_v6: str, undo: UndoLog) -> None:

@@ -30,14 +30,13 @@ class LocalIPAM(IPAM):
         for pool in pools:
             # Docker shows a Gateway for --subnet only when --gateway was given too.
             pool.show_gateway = bool(pool.gateway)
-        used = req.used_subnets()
-        check_overlap(pools, used)
+        check_overlap(pools, req.used_spans())
         need_v4 = not any(not p.is_ipv6 for p in pools)
         need_v6 = req.enable_ipv6 and not any(p.is_ipv6 for p in pools)
         if need_v4 or need_v6:
             # Only a pool pynet picks must avoid the host's routes (as Docker): reading them
             # costs O(routes), so `--subnet` creates skip it.
-            used += req.host_subnets()
+            used = req.used_subnets() + req.host_subnets()
         if need_v4:
             pools.insert(0, IPAMPool(subnet=choose_subnet(used)))
         if need_v6:
