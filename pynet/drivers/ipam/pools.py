@@ -268,8 +268,8 @@ def check_overlap(pools: list[IPAMPool], used: list[tuple[int, int, int]]) -> No
     """
     for pool in pools:
         net = _network(pool.subnet)
-        lo, hi = int(net.network_address), int(net.broadcast_address)
-        if any(v == net.version and a <= hi and lo <= b for v, a, b in used):
+        version, lo, hi = net.version, int(net.network_address), int(net.broadcast_address)
+        if any(v == version and a <= hi and lo <= b for v, a, b in used):
             raise PoolOverlap(ERR_POOL_OVERLAP)
 
 
