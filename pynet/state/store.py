@@ -454,9 +454,7 @@ class Store:
             if not _is_key_part(kind) or not isinstance(index, dict):
                 raise bad(f"invalid index {kind!r}")
 
-    def _apply(
-        self, commit: dict[str, Any], derived: dict[str, tuple[Any, bool]] | None = None, *, sync: bool = True
-    ) -> None:
+    def _apply(self, commit: dict[str, Any], derived: dict[str, Any] | None = None, *, sync: bool = True) -> None:
         """Write ``commit``'s files; ``derived`` holds the content of its derived files
         (indexes), which the journal names but does not hold: replaying a journal (no
         ``derived``) removes them instead, and the next reader rebuilds them from the
@@ -491,14 +489,14 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 continue
-            data, versioned = derived[key]
+            data = derived[key]
             if data is None:  # dropped (``Transaction.drop_derived``)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
                 continue
             # Not fsynced: only a power cut can lose it, and the restore after the reboot
             # that follows rebuilds every derived file (``forget_derived``).
-            atomic_write(path, {"schema_version": SCHEMA_VERSION, **data} if versioned else data, sync=False)
+            atomic_write(path, data, sync=False)
         self._index_cache.clear()
         if sync:
             _fsync_all(written, unlinked)
@@ -568,10 +566,10 @@ class Transaction:
         self.deletes: list[str] = []
         self.undo: list[dict[str, Any]] = []
         self.redo: dict[str, Any] | None = None
-        #: key -> (content, versioned) of files derived from the records (indexes): written
+        #: key -> content of files derived from the records (indexes): written
         #: with the commit but kept out of its journal (see ``Store._apply``); content
         #: None removes the file, bytes are written as they are (``put_packed``)
-        self.derived: dict[str, tuple[Any, bool]] = {}
+        self.derived: dict[str, Any] = {}
         self.durable = False  # the journal holds this commit: a failure rolls forward
 
     def put(self, kind: str, obj_id: str, record: dict[str, Any]) -> None:
@@ -592,11 +590,11 @@ class Transaction:
         other records (an index every reader can rebuild from them), written with this
         commit but kept out of its journal: a replayed commit removes the file instead."""
         assert name.endswith(PACKED), name
-        self.derived[f"{kind}/{name}"] = (pack(value), False)
+        self.derived[f"{kind}/{name}"] = pack(value)
 
     def drop_derived(self, kind: str, name: str) -> None:
         """Remove a derived file with this commit (one an older pynet wrote)."""
-        self.derived[f"{kind}/{name}"] = (None, False)
+        self.derived[f"{kind}/{name}"] = None
 
     def pending(self, kind: str, obj_id: str) -> dict[str, Any] | None:
         """The record as this transaction will leave it (None when deleted/absent)."""
@@ -644,7 +642,7 @@ class Transaction:
             return
         derived = dict(self.derived)
         for kind, index in self._indexes().items():
-            derived[f"{kind}/{_INDEX[:-5]}"] = (index, False)
+            derived[f"{kind}/{_INDEX[:-5]}"] = index
         commit = {"puts": self.puts, "deletes": self.deletes, "derived": sorted(derived)}
         fault("state_commit")  # an I/O error before the commit is durable
         before = self.store._snapshot(commit)
