@@ -36,21 +36,24 @@ class NetworkSummary:
     def of(cls, networks: list[Network]) -> NetworkSummary:
         """The summary of these networks (rebuilding it from the records)."""
         out = cls()
-        for net in networks:
-            out = out.with_network(net)
+        for net in networks:  # appended in place: a copy per network would be quadratic
+            out._append(net)
         return out
 
     def with_network(self, net: Network) -> NetworkSummary:
         """A copy with ``net`` added (or its entry replaced)."""
+        out = self.without(net.id)
+        out._append(net)
+        return out
+
+    def _append(self, net: Network) -> None:
         from pynet.drivers.ipam import subnet_spans
 
-        out = self.without(net.id)
         subnets = [p.subnet for p in net.ipam_config]
-        out.ids.append(net.id)
-        out.bridges.append(str(net.driver_data.get("bridge", "")))
-        out.subnets.append(subnets)
-        out.spans += subnet_spans(subnets)
-        return out
+        self.ids.append(net.id)
+        self.bridges.append(str(net.driver_data.get("bridge", "")))
+        self.subnets.append(subnets)
+        self.spans += subnet_spans(subnets)
 
     def without(self, net_id: str) -> NetworkSummary:
         """A copy without the network ``net_id`` (the same when it has no entry)."""
