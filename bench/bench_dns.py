@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -298,6 +299,8 @@ class Client:
         return perf
 
     def _dnsperf(self, kind: str, seconds: float, verbose: bool, tmp: Path, rate: int) -> Perf:
+        if shutil.which("dnsperf") is None:  # else every figure is a silent nan
+            return Perf(error="dnsperf is not installed (apt-get install dnsperf; run.sh installs it)")
         argv = [
             *self.enter,
             "dnsperf",

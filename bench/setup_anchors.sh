@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare (or tear down) the Docker and Podman "anchor" systems the benchmarks compare with.
 #
-#   bench/setup_anchors.sh install   apt-get install docker.io podman busybox-static (if missing)
+#   bench/setup_anchors.sh install   apt-get install docker.io podman busybox-static dnsperf (if missing)
 #   bench/setup_anchors.sh start     start dockerd in the background, import the busybox image
 #                                    into Docker and Podman; prints shell assignments to eval
 #   bench/setup_anchors.sh stop      stop the dockerd we started (by its pid), remove its netns
@@ -39,8 +39,8 @@ docker_bin() { if [ -x /usr/bin/docker ]; then echo /usr/bin/docker; else comman
 do_install() {
   local missing=() p
   command -v dpkg-query >/dev/null || { log "not Debian: install docker.io and podman yourself"; return 1; }
-  for p in docker.io podman netavark aardvark-dns busybox-static; do installed "$p" || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && { log "docker.io, podman, netavark, busybox-static already installed"; return 0; }
+  for p in docker.io podman netavark aardvark-dns busybox-static dnsperf; do installed "$p" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && { log "docker.io, podman, netavark, busybox-static, dnsperf already installed"; return 0; }
   [ "$(id -u)" -eq 0 ] || { log "need root to install ${missing[*]}"; return 1; }
   log "installing ${missing[*]} (services are not started)"
   export DEBIAN_FRONTEND=noninteractive
