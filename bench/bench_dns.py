@@ -217,6 +217,11 @@ def docker_netns() -> str | None:
 # --------------------------------------------------------------------------- dnsperf
 
 
+def dnsperf_missing() -> str:
+    """Why no dnsperf run can be made ("" when dnsperf is on PATH)."""
+    return "" if shutil.which("dnsperf") else "dnsperf is not installed (apt-get install dnsperf; run.sh installs it)"
+
+
 @dataclass
 class Perf:
     """One dnsperf run."""
@@ -299,8 +304,9 @@ class Client:
         return perf
 
     def _dnsperf(self, kind: str, seconds: float, verbose: bool, tmp: Path, rate: int) -> Perf:
-        if shutil.which("dnsperf") is None:  # else every figure is a silent nan
-            return Perf(error="dnsperf is not installed (apt-get install dnsperf; run.sh installs it)")
+        missing = dnsperf_missing()
+        if missing:  # else every figure is a silent nan
+            return Perf(error=missing)
         argv = [
             *self.enter,
             "dnsperf",

@@ -382,8 +382,8 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     big, ctl = t.dns.get("big"), t.dns.get("ctl")
     if big is None or ctl is None:
         return
-    if shutil.which("dnsperf") is None:  # the table says so, rather than a row of nan
-        t.dns_points[target] = {"error": "dnsperf is not installed (apt-get install dnsperf; run.sh installs it)"}
+    if dnsb.dnsperf_missing():  # the table says so, rather than a row of nan
+        t.dns_points[target] = {"error": dnsb.dnsperf_missing()}
         return
     _query_file(big, tmp, "big", t.members[0])
     if not _answers(big) or not _answers(ctl):
