@@ -281,15 +281,6 @@ def remove_all(s: h.System, what: tuple[str, ...], names: list[str], jobs: int) 
         pool.shutdown(wait=True, cancel_futures=False)
 
 
-def remove_networks(s: h.System, names: list[str]) -> None:
-    """`network rm` of the containers part's networks; a failure (a network still held by a
-    container its removal could not kill) is reported, not raised: the networks part still runs."""
-    try:
-        s.run("network", "rm", *names, check=False, timeout=BATCH_TIMEOUT)
-    except h.CommandFailed as exc:
-        print(f"  cleanup ({s.name}): {exc}", file=sys.stderr, flush=True)
-
-
 # --------------------------------------------------------------------------- probes
 
 
@@ -382,8 +373,9 @@ def dns_probe(t: Track, target: int, seconds: float, tmp: Path, log: list[list[o
     big, ctl = t.dns.get("big"), t.dns.get("ctl")
     if big is None or ctl is None:
         return
-    if dnsb.dnsperf_missing():  # the table says so, rather than a row of nan
-        t.dns_points[target] = {"error": dnsb.dnsperf_missing()}
+    missing = dnsb.dnsperf_missing()
+    if missing:  # the table says so, rather than a row of nan
+        t.dns_points[target] = {"error": missing}
         return
     _query_file(big, tmp, "big", t.members[0])
     if not _answers(big) or not _answers(ctl):
@@ -937,7 +929,8 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         r0 = time.monotonic()
         for t in tracks:
             remove_all(t.system, ("rm", "-f"), t.ids + extra.get(t.system.name, []), a.jobs)
-            remove_networks(t.system, [*(big_net(i) for i in range(SCALE_NETS)), CONTROL])
+            # reported, not raised (a network a stuck container still holds): the networks part runs
+            remove_all(t.system, ("network", "rm"), [*(big_net(i) for i in range(SCALE_NETS)), CONTROL], 1)
         run.phases.append(("containers: removal", f"{(time.monotonic() - r0) / 60:.1f} min"))
 
 
