@@ -50,6 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -247,23 +248,64 @@ def fill_networks(tracks: list[Track], target: int, jobs: int) -> None:
 BATCH_TIMEOUT = 180
 #: one name retried on its own after its batch failed or timed out
 ONE_TIMEOUT = 60
+#: removals (a batch or one name) that may time out in one ``remove_all`` before the engine
+#: is judged wedged
+WEDGED_AFTER = 3
 
 
-def _remove_batch(s: h.System, argv: tuple[str, ...], batch: list[str]) -> None:
+class _Retries:
+    """The timed-out removals of one ``remove_all``, shared by its threads: after WEDGED_AFTER
+    the engine is judged wedged (dockerd 20.10 once stopped answering every ``rm`` of 150
+    containers; 60 s per name would have cost hours) and the remaining names are skipped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.timeouts = 0
+
+    def wedged(self) -> bool:
+        with self._lock:
+            return self.timeouts >= WEDGED_AFTER
+
+    def note(self, exc: h.CommandFailed) -> None:
+        """Count *exc* if it is a timeout (a fast failure, e.g. `No such container`, is not)."""
+        if str(exc).startswith("timed out"):
+            with self._lock:
+                self.timeouts += 1
+
+
+def _remove_batch(s: h.System, argv: tuple[str, ...], batch: list[str], retries: _Retries) -> None:
     """Remove one batch; when it fails or times out (dockerd once hung for good on one container
     that would not die, holding its whole batch), retry each name on its own so one stuck object
-    costs ONE_TIMEOUT, not the run. What still fails is reported and left to the sandbox's (or
-    setup_anchors.sh's) own cleanup."""
+    costs ONE_TIMEOUT, not the run. What still fails, or is skipped once the engine is wedged,
+    is reported and left to the sandbox's (or setup_anchors.sh's) own cleanup."""
+    if _skip_if_wedged(s, retries, batch):
+        return
     try:
         plain_run(s, *argv, *batch, timeout=BATCH_TIMEOUT)
         return
     except h.CommandFailed as exc:
+        retries.note(exc)
         print(f"  cleanup ({s.name}): {exc}; retrying one by one", file=sys.stderr, flush=True)
-    for name in batch:
+    for i, name in enumerate(batch):
+        if _skip_if_wedged(s, retries, batch[i:]):
+            return
         try:
             plain_run(s, *argv, name, timeout=ONE_TIMEOUT)
         except h.CommandFailed as exc:
+            retries.note(exc)
             print(f"  cleanup ({s.name}): {exc}", file=sys.stderr, flush=True)
+
+
+def _skip_if_wedged(s: h.System, retries: _Retries, rest: list[str]) -> bool:
+    if not retries.wedged():
+        return False
+    print(
+        f"  cleanup ({s.name}): {WEDGED_AFTER} removals timed out, the engine is wedged: "
+        f"{len(rest)} left to its own cleanup",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True
 
 
 def remove_all(s: h.System, what: tuple[str, ...], names: list[str], jobs: int) -> None:
@@ -272,9 +314,10 @@ def remove_all(s: h.System, what: tuple[str, ...], names: list[str], jobs: int) 
     if not names:
         return
     argv = (*what, *(rm_opts(s) if what[0] == "rm" else []))
+    retries = _Retries()
     pool = ThreadPoolExecutor(max(1, jobs))
     try:
-        futs = [pool.submit(_remove_batch, s, argv, names[i : i + 50]) for i in range(0, len(names), 50)]
+        futs = [pool.submit(_remove_batch, s, argv, names[i : i + 50], retries) for i in range(0, len(names), 50)]
         for f in as_completed(futs):
             f.result()
     finally:
@@ -928,7 +971,10 @@ def containers_part(run: Run, pn: h.PynetSandbox, live: list[h.System], tmp: Pat
         print("  removing containers", file=sys.stderr, flush=True)
         r0 = time.monotonic()
         for t in tracks:
-            remove_all(t.system, ("rm", "-f"), t.ids + extra.get(t.system.name, []), a.jobs)
+            # One batch at a time for Docker and Podman: their `rm` of 50 names already runs 50
+            # removals at once, and three such batches at once wedged dockerd 20.10 (twice).
+            jobs = a.jobs if t.system.name == "pynet" else 1
+            remove_all(t.system, ("rm", "-f"), t.ids + extra.get(t.system.name, []), jobs)
             # reported, not raised (a network a stuck container still holds): the networks part runs
             remove_all(t.system, ("network", "rm"), [*(big_net(i) for i in range(SCALE_NETS)), CONTROL], 1)
         run.phases.append(("containers: removal", f"{(time.monotonic() - r0) / 60:.1f} min"))

@@ -56,7 +56,9 @@ do_install() {
 
 make_ns() {
   [ "$MODE" = host ] && return 0
-  ip netns list | grep -qw "^$1" || timeout 10 ip netns add "$1" || return 1
+  # A test on the file, not `ip netns list | grep -q`: with pipefail, grep's early exit makes
+  # ip fail on SIGPIPE once many namespaces are listed (Podman's), and the name looked absent.
+  [ -e "/run/netns/$1" ] || timeout 10 ip netns add "$1" || return 1
   timeout 10 ip -n "$1" link set lo up
 }
 
@@ -177,7 +179,7 @@ do_stop() {
   fi
   if [ "$MODE" != host ]; then
     local ns
-    for ns in "$DNS_NS" "$PNS"; do ip netns list | grep -qw "^$ns" && timeout 10 ip netns del "$ns"; done
+    for ns in "$DNS_NS" "$PNS"; do [ -e "/run/netns/$ns" ] && timeout 10 ip netns del "$ns"; done
   fi
   return 0
 }

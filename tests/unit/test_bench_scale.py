@@ -172,3 +172,36 @@ def test_cleanup_retries_a_stuck_batch_one_by_one_and_never_raises(bs, monkeypat
     bs.remove_all(s, ("network", "rm"), ["pb-scale0", "stuck"], 1)  # reported, not raised
     assert ("network", "rm", "pb-scale0") in calls
     assert "network rm stuck" in capsys.readouterr().err
+
+
+def test_cleanup_stops_retrying_once_the_engine_is_wedged(bs, monkeypatch, capsys) -> None:
+    """dockerd 20.10 once stopped answering every `rm`: after WEDGED_AFTER retries time out the
+    remaining names are skipped (left to setup_anchors.sh stop), instead of 60 s each for hours."""
+    calls: list[tuple[str, ...]] = []
+
+    def fake_run(s, *args, timeout=300):
+        calls.append(args)
+        raise bs.h.CommandFailed(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}")
+
+    monkeypatch.setattr(bs, "plain_run", fake_run)
+    s = _track(bs).system
+    bs.remove_all(s, ("rm", "-f"), [f"c{i}" for i in range(150)], jobs=1)
+    singles = [c for c in calls if len(c) == 3]
+    assert len(calls) == bs.WEDGED_AFTER  # the first batch, then single names until wedged
+    assert len(singles) == bs.WEDGED_AFTER - 1
+    err = capsys.readouterr().err
+    assert "the engine is wedged: 48 left to its own cleanup" in err
+    assert "the engine is wedged: 50 left to its own cleanup" in err  # later batches not tried
+
+
+def test_cleanup_keeps_retrying_names_that_fail_fast(bs, monkeypatch) -> None:
+    """A fast failure (`No such container`) is not a wedge: every name is still retried."""
+    calls: list[tuple[str, ...]] = []
+
+    def fake_run(s, *args, timeout=300):
+        calls.append(args)
+        raise bs.h.CommandFailed(f"exit 1: {' '.join(args[:6])}: No such container")
+
+    monkeypatch.setattr(bs, "plain_run", fake_run)
+    bs.remove_all(_track(bs).system, ("rm", "-f"), [f"c{i}" for i in range(60)], jobs=2)
+    assert len([c for c in calls if len(c) == 3]) == 60
