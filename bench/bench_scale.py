@@ -136,10 +136,6 @@ def start_container(s: h.System, name: str, network: str) -> h.Result:
 # --------------------------------------------------------------------------- parallel filling
 
 
-class TimedOut(h.CommandFailed):
-    """A ``plain_run`` command that did not finish within its timeout."""
-
-
 def plain_run(s: h.System, *args: str, timeout: float = 300) -> h.Result:
     """``s.run`` for worker threads: enters the netns with ``nsenter`` instead of a preexec_fn
     (a preexec_fn is not safe in a threaded process). Only fills use it; nothing it runs is timed."""
@@ -150,7 +146,7 @@ def plain_run(s: h.System, *args: str, timeout: float = 300) -> h.Result:
     try:
         p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
-        raise TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}") from exc
+        raise h.TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}") from exc
     if p.returncode:
         msg = (p.stderr.strip() or p.stdout.strip()).splitlines()
         raise h.CommandFailed(f"exit {p.returncode}: {' '.join(args[:6])}: {msg[-1] if msg else ''}")
@@ -275,7 +271,7 @@ class _Retries:
 
     def note(self, exc: h.CommandFailed) -> None:
         """Count *exc* if it is a timeout (a fast failure, e.g. `No such container`, is not)."""
-        if isinstance(exc, TimedOut):
+        if isinstance(exc, h.TimedOut):
             with self._lock:
                 self.timeouts += 1
 

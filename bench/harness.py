@@ -51,6 +51,10 @@ class CommandFailed(RuntimeError):
     """A benchmarked command exited non-zero or timed out."""
 
 
+class TimedOut(CommandFailed):
+    """A benchmarked command that did not finish within its timeout."""
+
+
 # --------------------------------------------------------------------------- processes
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -113,7 +117,7 @@ def run(
             preexec_fn=_enter_netns(netns) if netns else None,
         )
     except subprocess.TimeoutExpired as exc:
-        raise CommandFailed(f"timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
+        raise TimedOut(f"timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
     elapsed = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)

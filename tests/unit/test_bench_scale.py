@@ -155,7 +155,7 @@ def test_cleanup_retries_a_stuck_batch_one_by_one_and_never_raises(bs, monkeypat
     def fake_run(s, *args, timeout=300):
         calls.append(args)
         if "stuck" in args:
-            raise bs.TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}")
+            raise bs.h.TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}")
         return bs.h.Result(0.0, 0, "", "")
 
     monkeypatch.setattr(bs, "plain_run", fake_run)
@@ -175,13 +175,13 @@ def test_cleanup_retries_a_stuck_batch_one_by_one_and_never_raises(bs, monkeypat
 
 
 def test_cleanup_stops_retrying_once_the_engine_is_wedged(bs, monkeypatch, capsys) -> None:
-    """dockerd 20.10 once stopped answering every `rm`: after WEDGED_AFTER retries time out the
+    """dockerd 20.10 once stopped answering every `rm`: after WEDGED_AFTER removals time out the
     remaining names are skipped (left to setup_anchors.sh stop), instead of 60 s each for hours."""
     calls: list[tuple[str, ...]] = []
 
     def fake_run(s, *args, timeout=300):
         calls.append(args)
-        raise bs.TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}")
+        raise bs.h.TimedOut(f"timed out after {timeout:.0f}s: {' '.join(args[:4])}")
 
     monkeypatch.setattr(bs, "plain_run", fake_run)
     s = _track(bs).system
